@@ -1,0 +1,2 @@
+/* placeholder so the analyze library is never empty */
+int dossier_analyze_placeholder_;

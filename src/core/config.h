@@ -1,0 +1,89 @@
+/*
+ * config.h — run configuration: profiles (S8), policies (S4, S6), models per role.
+ *
+ * Precedence, lowest first: the profile's defaults (config_defaults), the config
+ * file (config_load_file; $XDG_CONFIG_HOME/dossier/config), the environment
+ * (config_apply_env), then command-line flags (set by cli/ directly).
+ *
+ *   struct config c;
+ *   config_defaults(&c, getenv("DEV_MODE") ? "dev" : "prod");
+ */
+#ifndef DOSSIER_CORE_CONFIG_H
+#define DOSSIER_CORE_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct err;
+
+enum model_role {
+	ROLE_NONE = 0,  /* needs no model: a cpu lane */
+	ROLE_ASR,       /* the in-process speech model */
+	ROLE_TEXT,      /* the text LLM */
+	ROLE_VISION,    /* the vision LLM */
+	ROLE_COUNT
+};
+const char *role_name(enum model_role r);          /* "none", "asr", "text", "vision" */
+int role_parse(const char *s, enum model_role *out);
+
+enum policy {
+	POLICY_SEQUENTIAL = 0, /* documents in order, one LLM resident (the seed) */
+	POLICY_GROUPED,        /* steps grouped by model, one LLM resident (default) */
+	POLICY_BUDGET,         /* models stay together while they fit the budget */
+};
+const char *policy_name(enum policy p);
+int policy_parse(const char *s, enum policy *out);
+
+struct model_spec {
+	char name[128];          /* Ollama model name (text, vision) or engine name (asr) */
+	uint64_t nominal_bytes;  /* the seed's size for the profile, used until measured */
+	int num_ctx;             /* context window sent on every request; 0 = Ollama's default */
+};
+
+struct config {
+	char profile[8];                       /* "dev" or "prod" */
+	enum policy policy;                    /* see enum policy */
+	uint64_t budget_bytes;                 /* memory budget; 0 = total RAM minus reserve */
+	uint64_t reserve_bytes;                /* RAM kept for the system when budget is 0 */
+	struct model_spec models[ROLE_COUNT];  /* indexed by enum model_role */
+	double swap_delay_s;                   /* fixed wait after an unload; < 0 = poll /api/ps */
+	char ollama_host[256];                 /* base URL, e.g. http://127.0.0.1:11434 */
+	int offline;                           /* 1 = never call Ollama; offline analysers only */
+	char db_path[PATH_MAX];                /* SQLite database file */
+	int connect_timeout_ms;                /* TCP connect to Ollama */
+	int load_timeout_ms;                   /* a model load may take this long */
+	int idle_timeout_ms;                   /* longest silence between streamed chunks */
+	int max_attempts;                      /* tries per step before it fails */
+	double temperature;                    /* sampling temperature sent to the LLM */
+	int seed;                              /* sampling seed sent to the LLM */
+	int max_image_side_px;                 /* long side of images sent to the vision model */
+	uint64_t max_image_pixels;             /* larger images are refused */
+	int cpu_lanes;                         /* worker threads for steps that need no model; 0 = cores */
+	int fairness;                          /* most steps of other models a document waits behind */
+	char ocr_lang[64];                     /* tesseract languages, e.g. "eng+deu" */
+	char transcriber_url[256];             /* OpenAI-style /v1/audio/transcriptions server; "" = embedded */
+	double frame_interval_s;               /* at most one sampled frame per this many seconds */
+	int max_frames;                        /* at most this many frames per video */
+};
+
+/* Fills c with the named profile's defaults ("dev" or "prod"; anything else is prod). */
+void config_defaults(struct config *c, const char *profile);
+/* Applies OLLAMA_HOST, DOSSIER_DB, DOSSIER_TEXT_MODEL, DOSSIER_VISION_MODEL,
+ * DOSSIER_BUDGET, DOSSIER_POLICY. Errors name the variable and its bad value. */
+int config_apply_env(struct config *c, struct err *err);
+/* Reads `key = value` lines (# comments). A missing file is not an error. */
+int config_load_file(struct config *c, const char *path, struct err *err);
+/* Sets one key as the file would ("text_model", "budget", ...). */
+int config_set(struct config *c, const char *key, const char *value, struct err *err);
+/* The profile a run uses: explicit (may be NULL), else DEV_MODE, else "prod". */
+const char *config_pick_profile(const char *explicit_profile);
+/* The default database path ($XDG_DATA_HOME/dossier/dossier.db) into out. */
+void config_default_db(char *out, size_t n);
+/* The budget in force: budget_bytes, or total RAM minus reserve. */
+uint64_t config_budget(const struct config *c);
+/* Normalises an OLLAMA_HOST value as Ollama does ("host", "host:port",
+ * "scheme://host:port"; default http://127.0.0.1:11434) into a base URL. */
+void config_ollama_url(const char *host_env, char *out, size_t n);
+
+#endif

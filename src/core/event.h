@@ -1,0 +1,70 @@
+/*
+ * event.h — the event bus: status events for every phase (S9).
+ *
+ * Publishers call bus_emit(); it never blocks on a subscriber. Each subscriber
+ * has a bounded queue; one that falls behind is dropped (it reads what it had,
+ * then DOSSIER_ECANCELLED with bus_sub_dropped() true) and the pipeline goes on.
+ *
+ *   bus *b; bus_new(1, &b);
+ *   bus_sub *s; bus_subscribe(b, 1024, &s);
+ *   bus_emit(b, "document_queued", 7, json_pack("{s:s}", "path", "a.txt"));
+ *   struct event *ev;
+ *   while (bus_sub_next(s, 100, &ev) == 0) { puts(ev->line); event_release(ev); }
+ *   bus_unsubscribe(s); bus_free(b);
+ *
+ * Every event is one JSON object: {"seq","time","event","document",...fields}.
+ * `seq` strictly increases across the bus's life. Thread safe.
+ */
+#ifndef DOSSIER_CORE_EVENT_H
+#define DOSSIER_CORE_EVENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bus bus;
+typedef struct bus_sub bus_sub;
+
+/* Immutable once published; shared by all subscribers through a reference count. */
+struct event {
+	uint64_t seq;       /* strictly increasing */
+	char name[32];      /* the "event" field, e.g. "step_started" */
+	int64_t document;   /* document id; 0 when the event is about no document */
+	char *line;         /* the whole JSON object, no trailing newline */
+	size_t len;         /* strlen(line) */
+	int refs;           /* owned by the bus; use event_retain/event_release */
+};
+
+/* Creates a bus whose first event gets seq first_seq. Caller frees with bus_free. */
+int bus_new(uint64_t first_seq, bus **out);
+/* Frees the bus; all subscribers must have been unsubscribed. NULL is a no-op. */
+void bus_free(bus *b);
+/* Wakes every subscriber: after draining, bus_sub_next returns DOSSIER_ECANCELLED. */
+void bus_close(bus *b);
+
+/*
+ * Publishes an event. `fields` (may be NULL) is consumed; its keys are added after
+ * the common ones. document = 0 gives "document": null. Returns the event's seq,
+ * or 0 if the event could not be built (out of memory).
+ */
+uint64_t bus_emit(bus *b, const char *name, int64_t document, json_t *fields);
+/* seq of the last event published (0 if none). */
+uint64_t bus_last_seq(bus *b);
+
+/* Adds a subscriber with room for queue_len events. Caller frees with bus_unsubscribe. */
+int bus_subscribe(bus *b, size_t queue_len, bus_sub **out);
+/*
+ * Takes the next event (caller releases with event_release). Returns 0,
+ * DOSSIER_ETIMEOUT after timeout_ms (-1 = wait forever), or DOSSIER_ECANCELLED
+ * when the bus is closed or this subscriber was dropped, and its queue is empty.
+ */
+int bus_sub_next(bus_sub *s, int timeout_ms, struct event **out);
+/* 1 if the subscriber was dropped for falling behind. */
+int bus_sub_dropped(bus_sub *s);
+/* Detaches and frees the subscriber, releasing queued events. NULL is a no-op. */
+void bus_unsubscribe(bus_sub *s);
+
+void event_retain(struct event *ev);
+void event_release(struct event *ev);
+
+#endif

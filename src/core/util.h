@@ -1,0 +1,63 @@
+/*
+ * util.h — small helpers shared by every layer: hashing, clocks, sizes, files.
+ * All functions are thread safe.
+ */
+#ifndef DOSSIER_CORE_UTIL_H
+#define DOSSIER_CORE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct err;
+
+/* ---- SHA-256 (FIPS 180-4) ---- */
+struct sha256 {
+	uint32_t h[8];       /* running state */
+	uint64_t total;      /* bytes hashed so far */
+	unsigned char blk[64];
+	size_t blen;         /* bytes waiting in blk */
+};
+void sha256_init(struct sha256 *s);
+void sha256_update(struct sha256 *s, const void *data, size_t n);
+/* Writes 64 lower-case hex digits and a NUL into hex. */
+void sha256_final_hex(struct sha256 *s, char hex[65]);
+/* Hashes a whole file, streaming in 64 KiB blocks. */
+int sha256_file(const char *path, char hex[65], struct err *err);
+
+/* ---- clocks ---- */
+double clock_mono_s(void);                 /* monotonic seconds */
+int64_t clock_mono_ms(void);
+double clock_wall_s(void);                 /* seconds since the epoch */
+/* RFC 3339 UTC time with milliseconds, e.g. 2026-11-29T06:48:39.123Z. */
+void time_rfc3339(double epoch_s, char out[32]);
+
+/* ---- sizes ---- */
+/* Parses "16G", "6.5GB", "512MiB", "1000000" (bytes). Decimal units are powers of
+ * 1000, binary (KiB, MiB, GiB) of 1024; a bare G/M/K means GiB/MiB/KiB as in
+ * `free -h`. Returns DOSSIER_EINVAL on anything else. */
+int size_parse(const char *s, uint64_t *out);
+/* "5.0 GB" (decimal, one decimal place) into out. */
+void size_format(uint64_t bytes, char *out, size_t n);
+/* Total physical memory in bytes (sysconf), 0 if unknown. */
+uint64_t mem_total_bytes(void);
+
+/* ---- files ---- */
+/* Reads at most cap bytes of a file into a NUL-terminated buffer (caller frees).
+ * DOSSIER_ETOOBIG when the file is larger than cap. */
+int file_read_all(const char *path, size_t cap, char **out, size_t *out_len, struct err *err);
+/* Creates a directory and its parents (mode 0755). */
+int mkdir_p(const char *path, struct err *err);
+/* A new string (caller frees) that is the concatenation of a, "/", b. */
+char *path_join(const char *a, const char *b);
+
+/* ---- strings ---- */
+/* strdup that aborts on out-of-memory, for small strings only. */
+char *xstrdup(const char *s);
+void *xcalloc(size_t n, size_t size);
+/* Case-insensitive suffix test. */
+int str_endswith_ci(const char *s, const char *suffix);
+/* 1 if the n bytes at s are valid UTF-8. */
+int utf8_valid(const char *s, size_t n);
+
+#endif

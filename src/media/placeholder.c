@@ -1,0 +1,2 @@
+/* placeholder so the media library is never empty */
+int dossier_media_placeholder_;

@@ -1,0 +1,2 @@
+/* placeholder so the pipeline library is never empty */
+int dossier_pipeline_placeholder_;

@@ -1,0 +1,2 @@
+/* placeholder so the store library is never empty */
+int dossier_store_placeholder_;
