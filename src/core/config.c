@@ -103,46 +103,85 @@ uint64_t config_budget(const struct config *c)
 	return total > c->reserve_bytes ? total - c->reserve_bytes : total;
 }
 
+/*
+ * Mirrors Ollama's envconfig.Host(): trim spaces and quotes; "scheme://" is
+ * optional (http when absent; an explicit http or https changes the default
+ * port to 80 or 443); a path after the host is kept (a reverse proxy prefix);
+ * a host without a port, a bare IPv6 address or an unparsable port falls back
+ * to the default port; an empty host is 127.0.0.1. A listen-all address
+ * (0.0.0.0, ::) is where a server listens, not where a client connects, so it
+ * becomes loopback.
+ */
 void config_ollama_url(const char *host_env, char *out, size_t n)
 {
-	char buf[256];
-	const char *scheme = "http", *port = "11434";
+	char buf[256], scheme[16] = "http", host[256], port[16] = "11434", path[256] = "";
 	snprintf(buf, sizeof buf, "%s", host_env ? host_env : "");
-	/* trim spaces and quotes, as Ollama's envconfig does */
 	char *s = buf;
-	while (*s == ' ' || *s == '"' || *s == '\'')
+	while (*s == ' ' || *s == '\t' || *s == '\n')
 		s++;
 	size_t l = strlen(s);
-	while (l && (s[l - 1] == ' ' || s[l - 1] == '"' || s[l - 1] == '\'' || s[l - 1] == '/'))
+	while (l && (s[l - 1] == ' ' || s[l - 1] == '\t' || s[l - 1] == '\n'))
 		s[--l] = '\0';
+	while (*s == '"' || *s == '\'')
+		s++;
+	l = strlen(s);
+	while (l && (s[l - 1] == '"' || s[l - 1] == '\''))
+		s[--l] = '\0';
+
 	char *sep = strstr(s, "://");
 	if (sep) {
 		*sep = '\0';
-		scheme = s;
-		port = !strcmp(scheme, "https") ? "443" : "80";
+		snprintf(scheme, sizeof scheme, "%s", s);
+		for (char *c = scheme; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		if (!strcmp(scheme, "http"))
+			snprintf(port, sizeof port, "80");
+		else if (!strcmp(scheme, "https"))
+			snprintf(port, sizeof port, "443");
 		s = sep + 3;
 	}
 	char *slash = strchr(s, '/');
-	if (slash)
+	if (slash) {
+		/* keep the path without its trailing slashes */
+		snprintf(path, sizeof path, "%s", slash);
+		size_t pl = strlen(path);
+		while (pl && path[pl - 1] == '/')
+			path[--pl] = '\0';
 		*slash = '\0';
-	const char *host = "127.0.0.1";
-	char hostbuf[256];
-	char *colon = strrchr(s, ':');
-	int bracketed = s[0] == '[';
-	if (colon && (!bracketed || colon > strchr(s, ']'))) {
-		*colon = '\0';
-		if (colon[1])
-			port = colon + 1;
-		if (*s)
-			host = s;
-	} else if (*s) {
-		host = s;
 	}
-	snprintf(hostbuf, sizeof hostbuf, "%s", host);
-	/* 0.0.0.0 is where a server listens, not an address to connect to */
-	if (!strcmp(hostbuf, "0.0.0.0") || !strcmp(hostbuf, "[::]"))
-		snprintf(hostbuf, sizeof hostbuf, "127.0.0.1");
-	snprintf(out, n, "%s://%s:%s", scheme, hostbuf, port);
+
+	/* host[:port]: as Go's net.SplitHostPort, which needs brackets around IPv6 */
+	char *colon = strrchr(s, ':');
+	int split = 0;
+	if (s[0] == '[') {
+		char *rb = strchr(s, ']');
+		split = rb && rb[1] == ':' && colon == rb + 1;
+	} else {
+		split = colon && strchr(s, ':') == colon; /* exactly one colon */
+	}
+	if (split) {
+		*colon = '\0';
+		const char *p = colon + 1;
+		char *end = NULL;
+		long v = *p ? strtol(p, &end, 10) : -1;
+		if (*p && end && !*end && v >= 0 && v <= 65535)
+			snprintf(port, sizeof port, "%ld", v);
+		snprintf(host, sizeof host, "%s", *s ? s : "127.0.0.1");
+	} else {
+		snprintf(host, sizeof host, "%s", *s ? s : "127.0.0.1");
+	}
+	/* strip brackets; they are put back for IPv6 below */
+	l = strlen(host);
+	if (host[0] == '[' && l >= 2 && host[l - 1] == ']') {
+		memmove(host, host + 1, l - 2);
+		host[l - 2] = '\0';
+	}
+	if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !*host)
+		snprintf(host, sizeof host, "127.0.0.1");
+	if (strchr(host, ':'))
+		snprintf(out, n, "%s://[%s]:%s%s", scheme, host, port, path);
+	else
+		snprintf(out, n, "%s://%s:%s%s", scheme, host, port, path);
 }
 
 int config_set(struct config *c, const char *key, const char *value, struct err *err)
