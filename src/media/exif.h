@@ -1,0 +1,45 @@
+/*
+ * exif.h — the few EXIF fields dossier uses, read from JPEG (APP1), PNG (eXIf),
+ * WebP (EXIF chunk) and TIFF files, or from a TIFF-structured block in memory.
+ *
+ *   struct exif ex;
+ *   FILE *f = fopen("photo.jpg", "rb");
+ *   exif_read_file(f, &ex);          // ex.orientation is 1 when absent
+ *
+ * Every offset is bounds-checked against the block it came from; a damaged
+ * block yields the fields read before the damage. Thread safe.
+ */
+#ifndef DOSSIER_MEDIA_EXIF_H
+#define DOSSIER_MEDIA_EXIF_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct exif {
+	int found;                 /* 1 if an EXIF/TIFF block was found and its header was valid */
+	int orientation;           /* 1..8; 1 when absent or out of range */
+	char datetime_original[32]; /* "YYYY-MM-DDTHH:MM:SS" from tag 0x9003, "" if absent/invalid */
+	char make[64];             /* tag 0x010F, printable ASCII, trimmed; "" if absent */
+	char model[64];            /* tag 0x0110, as make */
+};
+
+/*
+ * Parses a TIFF-structured block (starting with "II*\0" or "MM\0*"), as found
+ * after "Exif\0\0" in a JPEG APP1 segment. Fills *out (reset first). Returns 0,
+ * or DOSSIER_EFORMAT when the header is not TIFF (out then holds defaults).
+ */
+int exif_parse_mem(const void *tiff, size_t len, struct exif *out);
+
+/*
+ * Finds the EXIF block in an open image file (JPEG, PNG, WebP or TIFF, told
+ * apart by their magic bytes) and parses it. Reads only the metadata, seeking
+ * past pixel data. Fills *out (defaults when there is none). Returns 0, or
+ * DOSSIER_EFORMAT when an EXIF block is present but unreadable. The file
+ * position is left unspecified. f is borrowed.
+ */
+int exif_read_file(FILE *f, struct exif *out);
+
+/* Width and height after applying orientation o to a w x h image. */
+void exif_oriented_size(int o, int w, int h, int *out_w, int *out_h);
+
+#endif
