@@ -504,6 +504,29 @@ done:
 
 /* ---------------------------------------------------- construct, resize */
 
+int image_new(int width, int height, struct image **out, struct err *err)
+{
+	*out = image_alloc(width, height);
+	if (!*out)
+		return err_set(err, width > 0 && height > 0 && width <= IMAGE_MAX_SIDE && height <= IMAGE_MAX_SIDE
+		                    ? DOSSIER_ENOMEM : DOSSIER_EINVAL,
+		               "cannot allocate a %d x %d image", width, height);
+	return DOSSIER_OK;
+}
+
+int image_orient(const struct image *img, int orientation, struct image **out, struct err *err)
+{
+	*out = NULL;
+	if (!img || orientation < 1 || orientation > 8)
+		return err_set(err, DOSSIER_EINVAL, "image_orient: no image or orientation %d", orientation);
+	if (orientation == 1)
+		return image_from_rgb(img->rgb, img->width, img->height, img->stride, out, err);
+	*out = orient(img, orientation);
+	if (!*out)
+		return err_set(err, DOSSIER_ENOMEM, "out of memory rotating a %d x %d image", img->width, img->height);
+	return DOSSIER_OK;
+}
+
 int image_from_rgb(const unsigned char *rgb, int width, int height, int stride, struct image **out,
                    struct err *err)
 {

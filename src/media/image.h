@@ -58,6 +58,14 @@ int image_load(const char *path, uint64_t max_pixels, struct image **out,
 int image_from_rgb(const unsigned char *rgb, int width, int height, int stride,
                    struct image **out, struct err *err);
 
+/* A new width x height image with uninitialised pixels (stride = 3 * width).
+ * Caller frees *out with image_free. */
+int image_new(int width, int height, struct image **out, struct err *err);
+
+/* A copy with EXIF orientation 1..8 applied (5..8 swap width and height).
+ * Caller frees *out with image_free. */
+int image_orient(const struct image *img, int orientation, struct image **out, struct err *err);
+
 /* A copy scaled so the long side is at most max_side (never upscaled; aspect kept).
  * Caller frees *out with image_free. */
 int image_resize_long_side(const struct image *img, int max_side, struct image **out,
