@@ -1,2 +1,0 @@
-/* placeholder so the plan library is never empty */
-int dossier_plan_placeholder_;
