@@ -338,6 +338,11 @@ void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
+int strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int str_endswith_ci(const char *s, const char *suffix)
 {
 	size_t ls = strlen(s), lx = strlen(suffix);

@@ -55,6 +55,8 @@ char *path_join(const char *a, const char *b);
 /* strdup that aborts on out-of-memory, for small strings only. */
 char *xstrdup(const char *s);
 void *xcalloc(size_t n, size_t size);
+/* strcmp over two `char *const *` (for qsort of string arrays). */
+int strcmp_p(const void *a, const void *b);
 /* Case-insensitive suffix test. */
 int str_endswith_ci(const char *s, const char *suffix);
 /* 1 if the n bytes at s are valid UTF-8. */

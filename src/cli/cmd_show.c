@@ -1,0 +1,95 @@
+/* cmd_show.c — `dossier show`: one dossier as text, JSON, Markdown or subtitles. */
+#include "cli/cli.h"
+#include "cli/common.h"
+#include "core/err.h"
+#include "pipeline/pipeline.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: dossier show [OPTIONS] ID|PATH\n"
+	"\n"
+	"Shows the dossier of one document (an id from 'dossier list', or its path).\n"
+	"\n"
+	"Options:\n"
+	"  --json                the dossier JSON (docs/dossier.schema.json)\n"
+	"  --md                  Markdown (the default is the same, for reading)\n"
+	"  --srt, --vtt          the transcript as SubRip or WebVTT subtitles\n"
+	CLI_SHARED_CONFIG_HELP
+	"  -h, --help            this help\n";
+
+static int run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, OPT_JSON}, {"md", no_argument, NULL, OPT_MD},
+		{"srt", no_argument, NULL, OPT_SRT},   {"vtt", no_argument, NULL, OPT_VTT},
+		{"db", required_argument, NULL, OPT_DB}, {"profile", required_argument, NULL, OPT_PROFILE},
+		{"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+	};
+	struct cli_opts o = {0};
+	int format = OPT_MD, opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (cli_opts_take(&o, opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_JSON: case OPT_MD: case OPT_SRT: case OPT_VTT: format = opt; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: return cli_bad_usage("show");
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "dossier show: name one document (an id or a path)\n");
+		return cli_bad_usage("show");
+	}
+	struct config cfg;
+	store *st;
+	int rc = cli_config(&o, &cfg);
+	if (rc || (rc = cli_open_store(&cfg, &st)))
+		return rc;
+	int64_t id;
+	char *json = NULL;
+	struct err e = {0};
+	if ((rc = cli_resolve_doc(st, argv[optind], &id)))
+		goto out;
+	if (store_dossier_get(st, id, &json, &e)) {
+		struct doc_rec d;
+		if (store_doc_get(st, id, &d, NULL) == 0) {
+			fprintf(stderr, "dossier: %s is %s%s%s\n", d.path, d.status, d.error ? ": " : "",
+			        d.error ? d.error : " (no dossier yet; run 'dossier analyze' on it)");
+			doc_rec_clear(&d);
+		}
+		rc = EXIT_DOCS_FAILED;
+		goto out;
+	}
+	if (format == OPT_JSON) {
+		fputs(json, stdout);
+		putchar('\n');
+		goto out;
+	}
+	json_t *d = json_loads(json, 0, NULL);
+	if (!d) {
+		fprintf(stderr, "dossier: the stored dossier of document %lld is not valid JSON\n", (long long)id);
+		rc = EXIT_ENV;
+		goto out;
+	}
+	char *text = format == OPT_MD ? dossier_to_markdown(d) : dossier_transcript_subtitles(d, format == OPT_SRT);
+	if (!text) {
+		fprintf(stderr, "dossier: document %lld has no transcript\n", (long long)id);
+		rc = EXIT_DOCS_FAILED;
+	} else {
+		fputs(text, stdout);
+	}
+	free(text);
+	json_decref(d);
+out:
+	free(json);
+	store_close(st);
+	return rc;
+}
+
+const struct cli_cmd cmd_show = {
+	.name = "show", .summary = "show one dossier (text, --json, --md, --srt, --vtt)", .usage = usage, .run = run,
+};

@@ -1,0 +1,129 @@
+#include "cli/common.h"
+#include "cli/cli.h"
+#include "core/err.h"
+#include "core/util.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_opts_take(struct cli_opts *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_PROFILE: o->profile = arg; return 1;
+	case OPT_POLICY: o->policy = arg; return 1;
+	case OPT_BUDGET: o->budget = arg; return 1;
+	case OPT_DB: o->db = arg; return 1;
+	case OPT_OFFLINE: o->offline = 1; return 1;
+	case OPT_SWAP_DELAY: o->swap_delay = arg; return 1;
+	case OPT_TEXT_MODEL: o->text_model = arg; return 1;
+	case OPT_VISION_MODEL: o->vision_model = arg; return 1;
+	case OPT_NUM_CTX: o->num_ctx = arg; return 1;
+	case OPT_TRANSCRIBER: o->transcriber = arg; return 1;
+	case OPT_OCR_LANG: o->ocr_lang = arg; return 1;
+	case OPT_MAX_FRAMES: o->max_frames = arg; return 1;
+	case OPT_OLLAMA: o->ollama = arg; return 1;
+	}
+	return 0;
+}
+
+int cli_config(const struct cli_opts *o, struct config *cfg)
+{
+	struct err e = {0};
+	const char *profile = config_pick_profile(o->profile);
+	if (strcmp(profile, "dev") && strcmp(profile, "prod")) {
+		fprintf(stderr, "dossier: profile '%s' is not one of dev, prod\n", profile);
+		return EXIT_USAGE;
+	}
+	config_defaults(cfg, profile);
+	char path[4096];
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	if (xdg && *xdg)
+		snprintf(path, sizeof path, "%s/dossier/config", xdg);
+	else
+		snprintf(path, sizeof path, "%s/.config/dossier/config", home ? home : ".");
+	if (config_load_file(cfg, path, &e) || config_apply_env(cfg, &e)) {
+		fprintf(stderr, "dossier: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	static const struct {
+		size_t off;
+		const char *key;
+	} flags[] = {
+		{offsetof(struct cli_opts, policy), "policy"},
+		{offsetof(struct cli_opts, budget), "budget"},
+		{offsetof(struct cli_opts, db), "db"},
+		{offsetof(struct cli_opts, swap_delay), "swap_delay"},
+		{offsetof(struct cli_opts, text_model), "text_model"},
+		{offsetof(struct cli_opts, vision_model), "vision_model"},
+		{offsetof(struct cli_opts, transcriber), "transcriber"},
+		{offsetof(struct cli_opts, ocr_lang), "ocr_lang"},
+		{offsetof(struct cli_opts, max_frames), "max_frames"},
+		{offsetof(struct cli_opts, ollama), "ollama_host"},
+	};
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+		const char *v = *(const char *const *)((const char *)o + flags[i].off);
+		if (v && config_set(cfg, flags[i].key, v, &e)) {
+			fprintf(stderr, "dossier: --%s: %s\n", flags[i].key, e.msg);
+			return EXIT_USAGE;
+		}
+	}
+	if (o->num_ctx) {
+		int n = atoi(o->num_ctx);
+		if (n < 256) {
+			fprintf(stderr, "dossier: --num-ctx %s: give a context length of at least 256 tokens\n", o->num_ctx);
+			return EXIT_USAGE;
+		}
+		cfg->models[ROLE_TEXT].num_ctx = n;
+		cfg->models[ROLE_VISION].num_ctx = n;
+	}
+	cfg->offline = o->offline;
+	return 0;
+}
+
+int cli_open_store(const struct config *cfg, store **out)
+{
+	struct err e = {0};
+	if (store_open(cfg->db_path, out, &e)) {
+		fprintf(stderr, "dossier: %s\n", e.msg);
+		return EXIT_ENV;
+	}
+	return 0;
+}
+
+int cli_bad_usage(const char *cmd)
+{
+	fprintf(stderr, "run 'dossier %s --help' for its options\n", cmd);
+	return EXIT_USAGE;
+}
+
+int cli_resolve_doc(store *st, const char *arg, int64_t *id)
+{
+	struct doc_rec d;
+	struct err e = {0};
+	char *end;
+	long long v = strtoll(arg, &end, 10);
+	if (*arg && !*end && v > 0) {
+		if (store_doc_get(st, v, &d, &e) == 0) {
+			*id = d.id;
+			doc_rec_clear(&d);
+			return 0;
+		}
+	}
+	char real[4096];
+	const char *p = realpath(arg, real) ? real : arg;
+	if (store_doc_by_path(st, p, &d, &e) == 0) {
+		*id = d.id;
+		doc_rec_clear(&d);
+		return 0;
+	}
+	fprintf(stderr, "dossier: no document '%s' (give an id or a path from 'dossier list')\n", arg);
+	return EXIT_DOCS_FAILED;
+}
+
+int cli_color(FILE *f)
+{
+	const char *nc = getenv("NO_COLOR");
+	return isatty(fileno(f)) && !(nc && *nc);
+}

@@ -1,0 +1,44 @@
+/* common.h — helpers shared by the subcommands in src/cli/. */
+#ifndef DOSSIER_CLI_COMMON_H
+#define DOSSIER_CLI_COMMON_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "core/config.h"
+#include "store/store.h"
+
+/* Options most commands share; a command lists the ones it takes. */
+enum {
+	OPT_PROFILE = 1000, OPT_POLICY, OPT_BUDGET, OPT_OFFLINE, OPT_EVENTS, OPT_DB, OPT_JSON,
+	OPT_MD, OPT_LIMIT, OPT_SWAP_DELAY, OPT_FORCE, OPT_TEXT_MODEL, OPT_VISION_MODEL,
+	OPT_NUM_CTX, OPT_TRANSCRIBER, OPT_OCR_LANG, OPT_SRT, OPT_VTT, OPT_LISTEN, OPT_TOKEN,
+	OPT_STATUS, OPT_KIND, OPT_MAX_FRAMES, OPT_QUIET, OPT_OLLAMA,
+};
+
+/* Flags collected before the config is built (so the profile is known first). */
+struct cli_opts {
+	const char *profile, *policy, *budget, *db, *swap_delay, *text_model, *vision_model;
+	const char *num_ctx, *transcriber, *ocr_lang, *max_frames, *ollama;
+	int offline;
+};
+
+/* Handles a shared option; returns 1 if it was one. */
+int cli_opts_take(struct cli_opts *o, int opt, const char *arg);
+/* Builds the config: profile defaults, config file, environment, then flags.
+ * Prints the problem and returns EXIT_USAGE (2) on a bad value. */
+int cli_config(const struct cli_opts *o, struct config *cfg);
+/* Opens the store; prints the problem and returns EXIT_ENV (3) on failure. */
+int cli_open_store(const struct config *cfg, store **out);
+/* Prints "dossier CMD: unknown option; run 'dossier CMD --help'" and returns 2. */
+int cli_bad_usage(const char *cmd);
+/* Resolves ID or PATH to a document id; prints and returns non-zero if none. */
+int cli_resolve_doc(store *st, const char *arg, int64_t *id);
+/* 1 if stdout/stderr should get colour (a terminal and NO_COLOR unset). */
+int cli_color(FILE *f);
+
+#define CLI_SHARED_CONFIG_HELP \
+	"  --profile dev|prod    model profile (default: prod, or dev when DEV_MODE=1)\n" \
+	"  --db PATH             database (default: $DOSSIER_DB or $XDG_DATA_HOME/dossier/dossier.db)\n"
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * llm_setup.h — the LLM side of a run, for analyze and serve: the Ollama
+ * backend, the residency manager, the plan check before the run, and the
+ * report after it.
+ */
+#ifndef DOSSIER_CLI_LLM_SETUP_H
+#define DOSSIER_CLI_LLM_SETUP_H
+
+#include <stdio.h>
+
+#include "core/config.h"
+#include "core/event.h"
+
+struct err;
+
+struct llm_setup {
+	struct llm_backend *backend;   /* owned; NULL when unavailable */
+	struct residency *res;         /* owned; NULL when unavailable */
+	int unavailable;               /* 1: Ollama could not be reached */
+	char unavailable_msg[512];     /* why */
+};
+
+/* Connects to Ollama. Unreachable is not an error: documents wait (unavailable = 1). */
+int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, struct err *err);
+/* Refuses a run whose planned peak memory exceeds the budget (DOSSIER_ENOSPACE). */
+int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, char *const *paths, int n,
+                         struct err *err);
+/* Leaves models as the policy says. */
+int llm_setup_finish(struct llm_setup *l, struct err *err);
+/* Prints loads, swaps and predicted vs. observed peak. */
+void llm_setup_report(struct llm_setup *l, FILE *out);
+void llm_setup_close(struct llm_setup *l);
+
+#endif

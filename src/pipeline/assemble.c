@@ -1,0 +1,393 @@
+/*
+ * assemble.c — turns a document's step results into its dossier (the JSON
+ * documented in docs/dossier.schema.json), and renders dossiers as Markdown
+ * and subtitles.
+ */
+#include "pipeline/steps_internal.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/util.h"
+
+#include <math.h>
+#include <string.h>
+
+#define DOSSIER_FORMAT_VERSION 1
+
+static void copy_field(json_t *dst, json_t *src, const char *key)
+{
+	json_t *v = json_object_get(src, key);
+	if (v && !json_is_null(v))
+		json_object_set(dst, key, v);
+}
+
+/* Copies src's "sources" entries into the dossier's, for the keys present. */
+static void merge_sources(json_t *sources, json_t *result)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(result, "sources"), k, v)
+		json_object_set(sources, k, v);
+}
+
+static char *join_strings(json_t *arr, const char *sep)
+{
+	struct buf b;
+	size_t i;
+	json_t *v;
+	buf_init(&b, 0);
+	json_array_foreach(arr, i, v) {
+		const char *s = json_is_string(v) ? json_string_value(v)
+		                : json_string_value(json_object_get(v, "term"));
+		if (!s)
+			continue;
+		if (b.len)
+			buf_appends(&b, sep);
+		buf_appends(&b, s);
+	}
+	return buf_take(&b);
+}
+
+int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, size_t n,
+                      json_t **dossier, const char **status_out, struct fts_fields *fts,
+                      char *fts_owned[2], struct err *err)
+{
+	json_t *d = json_object();
+	json_t *errors = json_array(), *sources = json_object(), *timings = json_object();
+	char ts[32];
+	int n_done = 0, n_bad = 0;
+
+	json_object_set_new(d, "dossier_version", json_integer(DOSSIER_FORMAT_VERSION));
+	json_object_set_new(d, "id", json_integer(doc->id));
+	json_object_set_new(d, "path", json_string(doc->path));
+	json_object_set_new(d, "sha256", json_string(doc->sha256));
+	json_object_set_new(d, "kind", json_string(doc->kind));
+	json_object_set_new(d, "mime", json_string(doc->mime ? doc->mime : ""));
+	json_object_set_new(d, "bytes", json_integer(doc->bytes));
+
+	for (size_t i = 0; i < n; i++) {
+		const struct step_rec *s = &steps[i];
+		json_t *t = json_pack("{s:s,s:s,s:i}", "state", step_state_name(s->state), "role",
+		                      role_name(s->role), "attempts", s->attempts);
+		if (s->started_at > 0 && s->finished_at >= s->started_at)
+			json_object_set_new(t, "seconds", json_real(round((s->finished_at - s->started_at) * 1000) / 1000));
+		if (s->state == STEP_DONE) {
+			n_done++;
+			json_t *r = s->result ? json_loads(s->result, 0, NULL) : NULL;
+			json_t *lt = json_object_get(r, "timings");
+			if (json_is_object(lt))
+				json_object_update(t, lt);
+			json_decref(r);
+		} else {
+			n_bad++;
+			json_array_append_new(errors, json_pack("{s:s,s:s}", "step", s->kind, "message",
+			                                        s->last_error ? s->last_error : step_state_name(s->state)));
+		}
+		json_object_set_new(timings, s->kind, t);
+	}
+
+	/* content: the richest analysis available */
+	json_t *ex = step_result_json(steps, n, "extract_text");
+	json_t *ocr = step_result_json(steps, n, "ocr");
+	json_t *an = step_result_json(steps, n, "analyze_text");
+	json_t *img = step_result_json(steps, n, "describe_image");
+	json_t *tr = step_result_json(steps, n, "transcribe");
+	json_t *fr = step_result_json(steps, n, "sample_frames");
+	json_t *fd = step_result_json(steps, n, "describe_frames");
+	json_t *sy = step_result_json(steps, n, "synthesize");
+
+	static const char *const content_keys[] = {"title", "summary", "key_points", "tags", "entities",
+	                                           "language", "keywords", "word_count", "reading_time_s", NULL};
+	json_t *layers[] = {an, img, sy}; /* later layers refine earlier ones */
+	for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
+		if (!layers[l])
+			continue;
+		for (const char *const *k = content_keys; *k; k++)
+			copy_field(d, layers[l], *k);
+		merge_sources(sources, layers[l]);
+		if (json_object_get(layers[l], "fallback_reason"))
+			json_object_set(d, "fallback_reason", json_object_get(layers[l], "fallback_reason"));
+	}
+	if (sy)
+		copy_field(d, sy, "timeline");
+
+	/* the text itself */
+	const char *text = json_string_value(json_object_get(ex, "text"));
+	if (text && *text) {
+		json_object_set_new(d, "text", json_string(text));
+		json_object_set_new(sources, "text", json_string(!strcmp(doc->kind, "pdf") ? "poppler" : "dossier:text"));
+		copy_field(d, ex, "encoding");
+		copy_field(d, ex, "pages");
+	}
+	const char *otext = json_string_value(json_object_get(ocr, "text"));
+	if (otext && *otext && (!text || !*text)) {
+		json_object_set_new(d, "text", json_string(otext));
+		json_object_set_new(sources, "text", json_string("tesseract"));
+	}
+
+	if (!strcmp(doc->kind, "image")) {
+		json_t *im = json_object();
+		if (ocr) {
+			json_t *info = json_object_get(ocr, "image");
+			if (json_is_object(info))
+				json_object_update(im, info);
+			if (otext)
+				json_object_set_new(im, "ocr", json_pack("{s:s,s:O}", "text", otext, "confidence",
+				                                         json_object_get(ocr, "confidence") ? json_object_get(ocr, "confidence") : json_null()));
+		}
+		if (img) {
+			copy_field(im, img, "description");
+			copy_field(im, img, "text_in_image");
+			if (json_object_get(img, "description"))
+				json_object_set(sources, "image.description", json_object_get(json_object_get(img, "sources"), "description")
+				                ? json_object_get(json_object_get(img, "sources"), "description") : json_string("unknown"));
+		}
+		if (otext && *otext)
+			json_object_set_new(sources, "image.ocr", json_string("tesseract"));
+		json_object_set_new(d, "image", im);
+	}
+	if (tr) {
+		json_t *t = json_object();
+		copy_field(t, tr, "segments");
+		copy_field(t, tr, "engine");
+		copy_field(t, tr, "language");
+		json_object_set_new(d, "transcript", t);
+		if (json_object_get(tr, "engine"))
+			json_object_set(sources, "transcript", json_object_get(tr, "engine"));
+	}
+	if (fr) {
+		json_t *frames = json_deep_copy(json_object_get(fr, "frames"));
+		json_t *descs = json_object_get(fd, "frames");
+		size_t i;
+		json_t *f;
+		json_array_foreach(frames, i, f) {
+			json_t *dd = json_array_get(descs, i);
+			if (dd) {
+				copy_field(f, dd, "description");
+				copy_field(f, dd, "tags");
+			}
+		}
+		json_object_set_new(d, "frames", frames ? frames : json_array());
+		if (fd)
+			merge_sources(sources, fd);
+	}
+
+	/* status: done when every step did; partial when something useful survived */
+	int useful = json_object_get(d, "summary") || json_object_get(d, "text") ||
+	             json_object_get(d, "transcript") || json_object_get(d, "image");
+	const char *status = n_bad == 0 ? "done" : (useful && n_done) ? "partial" : "failed";
+	json_object_set_new(d, "status", json_string(status));
+	json_object_set_new(d, "errors", errors);
+	json_object_set_new(d, "sources", sources);
+	json_object_set_new(d, "timings", timings);
+	time_rfc3339(clock_wall_s(), ts);
+	json_object_set_new(d, "analyzed_at", json_string(ts));
+
+	/* the index's fields point into d */
+	memset(fts, 0, sizeof *fts);
+	fts->title = json_string_value(json_object_get(d, "title"));
+	fts->summary = json_string_value(json_object_get(d, "summary"));
+	fts_owned[0] = fts_owned[1] = NULL;
+	{
+		char *tags = join_strings(json_object_get(d, "tags"), ", ");
+		char *kw = join_strings(json_object_get(d, "keywords"), ", ");
+		size_t ln = strlen(tags) + strlen(kw) + 4;
+		char *both = xcalloc(1, ln + 1);
+		snprintf(both, ln + 1, "%s%s%s", tags, *tags && *kw ? " | " : "", kw);
+		free(tags);
+		free(kw);
+		fts_owned[0] = both;
+		fts->tags = both;
+		fts->keywords = NULL;
+	}
+	fts->text = json_string_value(json_object_get(d, "text"));
+	/* transcript and OCR texts, concatenated into static storage of d */
+	if (tr) {
+		struct buf b;
+		buf_init(&b, CAP_TRANSCRIPT);
+		size_t i;
+		json_t *seg;
+		json_array_foreach(json_object_get(json_object_get(d, "transcript"), "segments"), i, seg) {
+			const char *s = json_string_value(json_object_get(seg, "text"));
+			if (s) {
+				if (b.len)
+					buf_appendc(&b, ' ');
+				buf_appends(&b, s);
+			}
+		}
+		json_object_set_new(json_object_get(d, "transcript"), "text", json_string(b.data ? b.data : ""));
+		buf_free(&b);
+		fts->transcript = json_string_value(json_object_get(json_object_get(d, "transcript"), "text"));
+	}
+	{
+		struct buf b;
+		buf_init(&b, CAP_OCR_TEXT);
+		if (otext && *otext)
+			buf_appends(&b, otext);
+		size_t i;
+		json_t *f;
+		json_array_foreach(json_object_get(d, "frames"), i, f) {
+			const char *s = json_string_value(json_object_get(f, "ocr_text"));
+			const char *ds = json_string_value(json_object_get(f, "description"));
+			if (s && *s) {
+				buf_appendc(&b, ' ');
+				buf_appends(&b, s);
+			}
+			if (ds && *ds) {
+				buf_appendc(&b, ' ');
+				buf_appends(&b, ds);
+			}
+		}
+		const char *desc = json_string_value(json_object_get(json_object_get(d, "image"), "description"));
+		if (desc) {
+			buf_appendc(&b, ' ');
+			buf_appends(&b, desc);
+		}
+		if (b.len) {
+			fts_owned[1] = buf_take(&b);
+			fts->ocr = fts_owned[1];
+		}
+		buf_free(&b);
+	}
+
+	json_decref(ex);
+	json_decref(ocr);
+	json_decref(an);
+	json_decref(img);
+	json_decref(tr);
+	json_decref(fr);
+	json_decref(fd);
+	json_decref(sy);
+	*dossier = d;
+	*status_out = status;
+	(void)err;
+	return 0;
+}
+
+/* ------------------------------------------------------------ Markdown */
+
+static void md_list(struct buf *b, json_t *arr, const char *heading)
+{
+	if (!json_array_size(arr))
+		return;
+	buf_appendf(b, "\n## %s\n\n", heading);
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		if (json_is_string(v))
+			buf_appendf(b, "- %s\n", json_string_value(v));
+		else if (json_object_get(v, "text"))
+			buf_appendf(b, "- %s (%s)\n", json_string_value(json_object_get(v, "text")),
+			            json_string_value(json_object_get(v, "type")) ? json_string_value(json_object_get(v, "type")) : "");
+	}
+}
+
+static void fmt_time(double s, char *out, size_t n, int srt)
+{
+	if (s < 0)
+		s = 0;
+	long ms = (long)llround(s * 1000);
+	snprintf(out, n, srt ? "%02ld:%02ld:%02ld,%03ld" : "%02ld:%02ld:%02ld.%03ld", ms / 3600000,
+	         ms / 60000 % 60, ms / 1000 % 60, ms % 1000);
+}
+
+char *dossier_to_markdown(json_t *d)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	const char *title = json_string_value(json_object_get(d, "title"));
+	buf_appendf(&b, "# %s\n\n", title && *title ? title : json_string_value(json_object_get(d, "path")));
+	buf_appendf(&b, "- **Path:** %s\n- **Kind:** %s (%s)\n- **Status:** %s\n",
+	            json_string_value(json_object_get(d, "path")), json_string_value(json_object_get(d, "kind")),
+	            json_string_value(json_object_get(d, "mime")), json_string_value(json_object_get(d, "status")));
+	const char *lang = json_string_value(json_object_get(d, "language"));
+	if (lang)
+		buf_appendf(&b, "- **Language:** %s\n", lang);
+	json_t *tags = json_object_get(d, "tags");
+	if (json_array_size(tags)) {
+		char *t = join_strings(tags, ", ");
+		buf_appendf(&b, "- **Tags:** %s\n", t);
+		free(t);
+	}
+	const char *summary = json_string_value(json_object_get(d, "summary"));
+	if (summary)
+		buf_appendf(&b, "\n## Summary\n\n%s\n", summary);
+	md_list(&b, json_object_get(d, "key_points"), "Key points");
+	md_list(&b, json_object_get(d, "entities"), "Entities");
+	json_t *im = json_object_get(d, "image");
+	if (im) {
+		buf_appendf(&b, "\n## Image\n\n");
+		if (json_object_get(im, "width"))
+			buf_appendf(&b, "- %lld x %lld px\n", (long long)json_integer_value(json_object_get(im, "width")),
+			            (long long)json_integer_value(json_object_get(im, "height")));
+		const char *desc = json_string_value(json_object_get(im, "description"));
+		if (desc)
+			buf_appendf(&b, "- Description: %s\n", desc);
+		const char *o = json_string_value(json_object_get(json_object_get(im, "ocr"), "text"));
+		if (o && *o)
+			buf_appendf(&b, "\n### Text in the image (OCR)\n\n%s\n", o);
+	}
+	json_t *segs = json_object_get(json_object_get(d, "transcript"), "segments");
+	if (json_array_size(segs)) {
+		buf_appendf(&b, "\n## Transcript\n\n");
+		size_t i;
+		json_t *s;
+		json_array_foreach(segs, i, s) {
+			char t0[32];
+			fmt_time(json_number_value(json_object_get(s, "start")), t0, sizeof t0, 0);
+			buf_appendf(&b, "- [%s] %s\n", t0, json_string_value(json_object_get(s, "text")));
+		}
+	}
+	json_t *frames = json_object_get(d, "frames");
+	if (json_array_size(frames)) {
+		buf_appendf(&b, "\n## Frames\n\n");
+		size_t i;
+		json_t *f;
+		json_array_foreach(frames, i, f) {
+			char t0[32];
+			fmt_time(json_number_value(json_object_get(f, "time")), t0, sizeof t0, 0);
+			const char *desc = json_string_value(json_object_get(f, "description"));
+			const char *o = json_string_value(json_object_get(f, "ocr_text"));
+			buf_appendf(&b, "- [%s] %s%s%s\n", t0, desc ? desc : "", o && *o ? " — text: " : "", o && *o ? o : "");
+		}
+	}
+	json_t *errs = json_object_get(d, "errors");
+	if (json_array_size(errs)) {
+		buf_appendf(&b, "\n## Problems\n\n");
+		size_t i;
+		json_t *e;
+		json_array_foreach(errs, i, e)
+			buf_appendf(&b, "- %s: %s\n", json_string_value(json_object_get(e, "step")),
+			            json_string_value(json_object_get(e, "message")));
+	}
+	json_t *src = json_object_get(d, "sources");
+	if (json_object_size(src)) {
+		buf_appendf(&b, "\n## Sources\n\n");
+		const char *k;
+		json_t *v;
+		json_object_foreach(src, k, v)
+			buf_appendf(&b, "- %s: %s\n", k, json_string_value(v) ? json_string_value(v) : "");
+	}
+	return buf_take(&b);
+}
+
+char *dossier_transcript_subtitles(json_t *d, int srt)
+{
+	json_t *segs = json_object_get(json_object_get(d, "transcript"), "segments");
+	if (!json_array_size(segs))
+		return NULL;
+	struct buf b;
+	buf_init(&b, 0);
+	if (!srt)
+		buf_appends(&b, "WEBVTT\n\n");
+	size_t i;
+	json_t *s;
+	json_array_foreach(segs, i, s) {
+		char t0[32], t1[32];
+		fmt_time(json_number_value(json_object_get(s, "start")), t0, sizeof t0, srt);
+		fmt_time(json_number_value(json_object_get(s, "end")), t1, sizeof t1, srt);
+		if (srt)
+			buf_appendf(&b, "%zu\n", i + 1);
+		buf_appendf(&b, "%s --> %s\n%s\n\n", t0, t1, json_string_value(json_object_get(s, "text")));
+	}
+	return buf_take(&b);
+}

@@ -1,0 +1,218 @@
+#include "pipeline/ingest.h"
+#include "core/err.h"
+#include "core/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* (device, inode) pairs already seen in this walk. */
+struct seen {
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} *v;
+	size_t n, cap;
+};
+
+static int seen_add(struct seen *s, const struct stat *st)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].dev == st->st_dev && s->v[i].ino == st->st_ino)
+			return 0;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 64;
+		void *nv = realloc(s->v, s->cap * sizeof *s->v);
+		if (!nv)
+			abort();
+		s->v = nv;
+	}
+	s->v[s->n].dev = st->st_dev;
+	s->v[s->n].ino = st->st_ino;
+	s->n++;
+	return 1;
+}
+
+struct walk {
+	store *st;
+	classifier *cls;
+	bus *bus;
+	struct ingest_stats *stats;
+	struct seen files, dirs;
+	struct err *err;
+};
+
+static int fail_doc(struct walk *w, const char *path, const struct stat *sb, const char *mime,
+                    const char *kind, const char *status, const char *msg)
+{
+	struct doc_input in = {.path = path, .sha256 = "", .mime = mime, .kind = kind,
+	                       .bytes = sb ? sb->st_size : 0, .mtime = sb ? sb->st_mtime : 0,
+	                       .status = status, .error = msg};
+	int64_t id;
+	enum ingest_outcome o;
+	int rc = store_doc_ingest(w->st, &in, NULL, 0, &id, &o, w->err);
+	if (rc)
+		return rc;
+	if (!strcmp(status, "unsupported")) {
+		w->stats->unsupported++;
+		bus_emit(w->bus, "document_unsupported", id, json_pack("{s:s,s:s,s:s}", "path", path, "mime", mime, "message", msg));
+	} else {
+		w->stats->failed++;
+		bus_emit(w->bus, "document_failed", id, json_pack("{s:s,s:s}", "path", path, "error", msg));
+	}
+	return 0;
+}
+
+int ingest_file(store *st, classifier *cls, bus *b, const char *path,
+                struct ingest_stats *stats, int64_t *id_out, struct err *err)
+{
+	struct walk w = {.st = st, .cls = cls, .bus = b, .stats = stats, .err = err};
+	struct stat sb;
+	struct err e = {0};
+	char sha[65], msg[ERR_MSG_MAX + 64];
+	struct file_type ft;
+
+	*id_out = 0;
+	if (stat(path, &sb) != 0) {
+		snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+		return fail_doc(&w, path, NULL, "", "unsupported", "failed", msg);
+	}
+	if (sha256_file(path, sha, &e)) {
+		snprintf(msg, sizeof msg, "%s%s", e.msg,
+		         e.code == DOSSIER_EPERM ? " (check the file's permissions, e.g. chmod a+r)" : "");
+		return fail_doc(&w, path, &sb, "", "unsupported", "failed", msg);
+	}
+	if (classify_file(cls, path, &ft, &e)) {
+		return fail_doc(&w, path, &sb, "", "unsupported", "failed", e.msg);
+	}
+	if (!strcmp(ft.kind, "unsupported")) {
+		snprintf(msg, sizeof msg, "%s: %s files are not supported (recorded, not analysed)", path, ft.mime);
+		int rc = fail_doc(&w, path, &sb, ft.mime, "unsupported", "unsupported", msg);
+		return rc;
+	}
+	size_t n_steps;
+	const struct step_decl *steps = pipeline_steps(ft.kind, &n_steps);
+	struct doc_input in = {.path = path, .sha256 = sha, .mime = ft.mime, .kind = ft.kind,
+	                       .bytes = sb.st_size, .mtime = sb.st_mtime};
+	enum ingest_outcome o;
+	int rc = store_doc_ingest(st, &in, steps, n_steps, id_out, &o, err);
+	if (rc)
+		return rc;
+	switch (o) {
+	case INGEST_UNCHANGED:
+		stats->unchanged++;
+		bus_emit(b, "document_unchanged", *id_out, json_pack("{s:s}", "path", path));
+		break;
+	case INGEST_MOVED:
+		stats->moved++;
+		bus_emit(b, "document_moved", *id_out, json_pack("{s:s}", "path", path));
+		break;
+	default:
+		if (o == INGEST_RETRY)
+			stats->retried++;
+		else
+			stats->queued++;
+		bus_emit(b, "document_queued", *id_out,
+		         json_pack("{s:s,s:s,s:s,s:I,s:s,s:i}", "path", path, "kind", ft.kind, "mime", ft.mime,
+		                   "bytes", (json_int_t)sb.st_size, "reason", ingest_outcome_name(o),
+		                   "steps", (int)n_steps));
+		break;
+	}
+	return 0;
+}
+
+static int walk_path(struct walk *w, const char *path, int explicit_name);
+
+static int walk_dir(struct walk *w, const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		bus_emit(w->bus, "ingest_warning", 0,
+		         json_pack("{s:s,s:s}", "path", dir, "message", strerror(errno)));
+		w->stats->failed++;
+		return 0;
+	}
+	/* sorted, so runs are repeatable and documents are queued in name order */
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue; /* ".", "..", and hidden entries */
+		if (n == cap) {
+			cap = cap ? 2 * cap : 32;
+			char **nn = realloc(names, cap * sizeof *names);
+			if (!nn)
+				abort();
+			names = nn;
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, strcmp_p);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *child = path_join(dir, names[i]);
+		if (!rc)
+			rc = walk_path(w, child, 0);
+		free(child);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+static int walk_path(struct walk *w, const char *path, int explicit_name)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0) {
+		struct stat lsb;
+		char msg[PATH_MAX + 128];
+		if (lstat(path, &lsb) == 0 && S_ISLNK(lsb.st_mode))
+			snprintf(msg, sizeof msg, "%s: broken or looping symbolic link (%s); skipped", path, strerror(errno));
+		else
+			snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+		bus_emit(w->bus, "ingest_warning", 0, json_pack("{s:s,s:s}", "path", path, "message", msg));
+		if (explicit_name)
+			w->stats->failed++;
+		return 0;
+	}
+	char real[PATH_MAX];
+	if (!realpath(path, real))
+		snprintf(real, sizeof real, "%s", path);
+	if (S_ISDIR(sb.st_mode)) {
+		if (!seen_add(&w->dirs, &sb)) {
+			bus_emit(w->bus, "ingest_warning", 0,
+			         json_pack("{s:s,s:s}", "path", path, "message",
+			                   "directory already visited (a symbolic-link loop?); not entered again"));
+			return 0;
+		}
+		return walk_dir(w, real);
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		if (explicit_name) {
+			bus_emit(w->bus, "ingest_warning", 0,
+			         json_pack("{s:s,s:s}", "path", path, "message", "not a regular file; skipped"));
+		}
+		return 0;
+	}
+	if (!seen_add(&w->files, &sb))
+		return 0; /* the same file named twice is one document */
+	int64_t id;
+	return ingest_file(w->st, w->cls, w->bus, real, w->stats, &id, w->err);
+}
+
+int ingest_paths(store *st, classifier *cls, bus *b, char *const *paths, int n,
+                 struct ingest_stats *stats, struct err *err)
+{
+	struct walk w = {.st = st, .cls = cls, .bus = b, .stats = stats, .err = err};
+	int rc = 0;
+	for (int i = 0; i < n && !rc; i++)
+		rc = walk_path(&w, paths[i], 1);
+	free(w.files.v);
+	free(w.dirs.v);
+	return rc;
+}

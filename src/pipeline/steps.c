@@ -1,0 +1,194 @@
+/*
+ * steps.c — what each step kind does. Each executor reads the results of the
+ * steps before it, does its work, and returns a JSON result; the scheduler
+ * stores it. Executors for media steps live in steps_media.c, the LLM ones in
+ * steps_llm.c.
+ */
+#include "pipeline/steps_internal.h"
+#include "analyze/offline.h"
+#include "analyze/text.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/util.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------------ helpers */
+
+json_t *step_result_json(const struct step_rec *steps, size_t n, const char *kind)
+{
+	const char *s = steps_result(steps, n, kind);
+	return s ? json_loads(s, 0, NULL) : NULL;
+}
+
+/* Gathers the text a document's analysis works on: extracted text, OCR text,
+ * or the transcript, in that order of preference. Caller frees. */
+char *step_input_text(const struct step_rec *steps, size_t n, const char **title_hint_out,
+                      char **title_owned)
+{
+	struct buf b;
+	buf_init(&b, CAP_TEXT);
+	*title_owned = NULL;
+	*title_hint_out = NULL;
+	json_t *ex = step_result_json(steps, n, "extract_text");
+	if (ex) {
+		const char *t = json_string_value(json_object_get(ex, "text"));
+		if (t)
+			buf_appends(&b, t);
+		const char *title = json_string_value(json_object_get(ex, "title"));
+		if (title && *title)
+			*title_owned = xstrdup(title);
+		json_decref(ex);
+	}
+	json_t *ocr = step_result_json(steps, n, "ocr");
+	if (ocr) {
+		const char *t = json_string_value(json_object_get(ocr, "text"));
+		if (t && *t) {
+			if (b.len)
+				buf_appends(&b, "\n\n");
+			buf_appends(&b, t);
+		}
+		json_decref(ocr);
+	}
+	json_t *tr = step_result_json(steps, n, "transcribe");
+	if (tr) {
+		size_t i;
+		json_t *seg;
+		json_array_foreach(json_object_get(tr, "segments"), i, seg) {
+			const char *t = json_string_value(json_object_get(seg, "text"));
+			if (t && *t) {
+				if (b.len)
+					buf_appendc(&b, ' ');
+				buf_appends(&b, t);
+			}
+		}
+		json_decref(tr);
+	}
+	*title_hint_out = *title_owned;
+	return buf_take(&b);
+}
+
+/* -------------------------------------------------------- extract_text */
+
+static enum text_format format_of(const struct doc_rec *doc)
+{
+	if (doc->mime && (!strcmp(doc->mime, "text/html") || !strcmp(doc->mime, "application/xhtml+xml")))
+		return TEXT_FORMAT_HTML;
+	if (doc->mime && !strcmp(doc->mime, "text/markdown"))
+		return TEXT_FORMAT_MARKDOWN;
+	return TEXT_FORMAT_PLAIN;
+}
+
+static const char *format_name(enum text_format f)
+{
+	return f == TEXT_FORMAT_HTML ? "html" : f == TEXT_FORMAT_MARKDOWN ? "markdown" : "plain";
+}
+
+static int extract_plain(struct step_env *env, const struct doc_rec *doc, json_t **result,
+                         struct err *err)
+{
+	char *raw = NULL, *text = NULL, *title = NULL, enc[16] = "";
+	size_t raw_len = 0, len = 0;
+	int rc = file_read_all(doc->path, CAP_TEXT, &raw, &raw_len, err);
+	if (rc) {
+		if (rc == DOSSIER_EPERM)
+			err_set(err, rc, "%s: permission denied (check the file's permissions, e.g. chmod a+r)", doc->path);
+		else if (rc == DOSSIER_ETOOBIG)
+			err_set(err, rc, "%s: text files over %u MB are not analysed; split the file", doc->path,
+			        CAP_TEXT / (1024u * 1024u));
+		return rc;
+	}
+	if (raw_len == 0) {
+		free(raw);
+		return err_set(err, DOSSIER_EEMPTY, "%s: the file is empty (0 bytes): nothing to analyse", doc->path);
+	}
+	enum text_format fmt = format_of(doc);
+	rc = text_normalize(raw, raw_len, fmt, &text, &len, &title, enc, err);
+	free(raw);
+	if (rc) {
+		err_prefix(err, "%s: ", doc->path);
+		return rc;
+	}
+	json_t *o = json_pack("{s:s%,s:s,s:s}", "text", text, len, "encoding", enc, "format", format_name(fmt));
+	if (title)
+		json_object_set_new(o, "title", json_string(title));
+	free(text);
+	free(title);
+	*result = o;
+	return 0;
+}
+
+static int run_extract_text(struct step_env *env, const struct doc_rec *doc, const struct step_rec *step,
+                            const struct step_rec *steps, size_t n, json_t **result, struct err *err)
+{
+	if (!strcmp(doc->kind, "pdf"))
+		return step_extract_pdf(env, doc, result, err);
+	return extract_plain(env, doc, result, err);
+}
+
+/* -------------------------------------------------------- analyze_text */
+
+int step_analyze_offline(const char *text, size_t len, const char *title_hint, json_t **result,
+                         struct err *err)
+{
+	struct offline_params p;
+	offline_params_default(&p);
+	return offline_analyze(text, len, title_hint, &p, result, err);
+}
+
+static int run_analyze_text(struct step_env *env, const struct doc_rec *doc, const struct step_rec *step,
+                            const struct step_rec *steps, size_t n, json_t **result, struct err *err)
+{
+	const char *hint;
+	char *title_owned;
+	char *text = step_input_text(steps, n, &hint, &title_owned);
+	size_t len = strlen(text);
+	int rc;
+	if (len == 0) {
+		rc = err_set(err, DOSSIER_EEMPTY, "%s: no text was found to analyse%s", doc->path,
+		             !strcmp(doc->kind, "pdf") ? " (a scanned PDF? OCR found nothing either)"
+		             : !strcmp(doc->kind, "audio") || !strcmp(doc->kind, "video") ? " (no speech recognised)" : "");
+	} else if (env->offline_models || !env->llm) {
+		rc = step_analyze_offline(text, len, hint, result, err);
+		if (!rc && !env->offline_models)
+			json_object_set_new(*result, "fallback_reason", json_string("no LLM backend configured"));
+	} else {
+		rc = step_analyze_llm(env, doc, text, len, hint, result, err);
+	}
+	free(text);
+	free(title_owned);
+	return rc;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+typedef int (*step_fn)(struct step_env *, const struct doc_rec *, const struct step_rec *,
+                       const struct step_rec *, size_t, json_t **, struct err *);
+
+static const struct {
+	const char *kind;
+	step_fn run;
+} executors[] = {
+	{"extract_text", run_extract_text},
+	{"analyze_text", run_analyze_text},
+	{"ocr", step_run_ocr},
+	{"describe_image", step_run_describe_image},
+	{"transcribe", step_run_transcribe},
+	{"sample_frames", step_run_sample_frames},
+	{"describe_frames", step_run_describe_frames},
+	{"synthesize", step_run_synthesize},
+};
+
+int pipeline_run_step(struct step_env *env, const struct doc_rec *doc, const struct step_rec *step,
+                      const struct step_rec *steps, size_t n, json_t **result, struct err *err)
+{
+	*result = NULL;
+	for (size_t i = 0; i < sizeof executors / sizeof executors[0]; i++)
+		if (!strcmp(executors[i].kind, step->kind)) {
+			int rc = executors[i].run(env, doc, step, steps, n, result, err);
+			if (!rc && !*result)
+				*result = json_object();
+			return rc;
+		}
+	return err_set(err, DOSSIER_EUNSUPPORTED, "unknown step kind '%s'", step->kind);
+}

@@ -1,0 +1,386 @@
+/*
+ * sched.c — lanes, the run loop, and document completion.
+ */
+#include "sched/sched_internal.h"
+#include "core/err.h"
+#include "core/util.h"
+#include "pipeline/ingest.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------ document finish */
+
+static void finish_document(bus *b, store *st, int64_t doc_id, struct sched_stats *stats,
+                            pthread_mutex_t *mu)
+{
+	struct err e = {0};
+	int won = 0;
+	if (store_doc_try_finish(st, doc_id, &won, &e) || !won)
+		return;
+	struct doc_rec doc;
+	struct step_rec *steps = NULL;
+	size_t n = 0;
+	if (store_doc_get(st, doc_id, &doc, &e))
+		return;
+	if (store_doc_steps(st, doc_id, &steps, &n, &e)) {
+		doc_rec_clear(&doc);
+		return;
+	}
+	json_t *d = NULL;
+	const char *status = "failed";
+	struct fts_fields fts;
+	char *owned[2] = {NULL, NULL};
+	if (pipeline_assemble(&doc, steps, n, &d, &status, &fts, owned, &e) == 0) {
+		char *json = json_dumps(d, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+		if (store_dossier_put(st, doc_id, status, json, &fts, &e) == 0) {
+			if (!strcmp(status, "failed")) {
+				json_t *first = json_array_get(json_object_get(d, "errors"), 0);
+				const char *msg = json_string_value(json_object_get(first, "message"));
+				store_doc_set_status(st, doc_id, "failed", msg, NULL);
+				bus_emit(b, "document_failed", doc_id,
+				         json_pack("{s:s,s:s}", "path", doc.path, "error", msg ? msg : "failed"));
+			} else {
+				const char *title = json_string_value(json_object_get(d, "title"));
+				bus_emit(b, "document_done", doc_id,
+				         json_pack("{s:s,s:s,s:s,s:i}", "path", doc.path, "status", status, "title",
+				                   title ? title : "", "errors", (int)json_array_size(json_object_get(d, "errors"))));
+			}
+			if (mu) {
+				pthread_mutex_lock(mu);
+				if (!strcmp(status, "done"))
+					stats->docs_done++;
+				else if (!strcmp(status, "partial"))
+					stats->docs_partial++;
+				else
+					stats->docs_failed++;
+				pthread_mutex_unlock(mu);
+			}
+		}
+		free(json);
+		json_decref(d);
+	}
+	free(owned[0]);
+	free(owned[1]);
+	step_recs_free(steps, n);
+	doc_rec_clear(&doc);
+}
+
+struct settled_ctx {
+	int64_t ids[1024];
+	size_t n;
+};
+
+static int collect_unfinished(const struct doc_rec *d, void *user)
+{
+	struct settled_ctx *c = user;
+	if (c->n < 1024)
+		c->ids[c->n++] = d->id;
+	return 0;
+}
+
+int sched_finish_settled(const struct config *cfg, bus *b, struct err *err)
+{
+	store *st;
+	int rc = store_open(cfg->db_path, &st, err);
+	if (rc)
+		return rc;
+	static const char *const states[] = {"queued", "running", "assembling"};
+	for (size_t i = 0; i < 3; i++) {
+		struct settled_ctx c = {.n = 0};
+		store_doc_list(st, states[i], NULL, 0, 0, collect_unfinished, &c, err);
+		for (size_t j = 0; j < c.n; j++) {
+			int settled = 0;
+			if (!strcmp(states[i], "assembling"))
+				store_doc_set_status(st, c.ids[j], "running", NULL, NULL);
+			if (store_doc_settled(st, c.ids[j], &settled, err) == 0 && settled)
+				finish_document(b, st, c.ids[j], &(struct sched_stats){0}, NULL);
+		}
+	}
+	store_close(st);
+	return 0;
+}
+
+/* ---------------------------------------------------------- lanes */
+
+void lane_execute(struct lane *l, struct step_rec *step)
+{
+	sched *s = l->s;
+	bus *b = s->p.bus;
+	struct err e = {0};
+	struct doc_rec doc;
+	struct step_rec *steps = NULL;
+	size_t n = 0;
+	json_t *result = NULL;
+	int rc;
+
+	if ((rc = store_doc_get(l->st, step->document_id, &doc, &e)) ||
+	    (rc = store_doc_steps(l->st, step->document_id, &steps, &n, &e))) {
+		store_step_fail(l->st, step->id, e.msg, 0, 1, NULL, NULL);
+		return;
+	}
+	bus_emit(b, "step_started", doc.id,
+	         json_pack("{s:s,s:s,s:i,s:s,s:i}", "step", step->kind, "role", role_name(step->role),
+	                   "step_id", (int)step->id, "lane", l->name, "attempt", step->attempts));
+	double t0 = clock_mono_s();
+	rc = pipeline_run_step(&l->env, &doc, step, steps, n, &result, &e);
+	double secs = clock_mono_s() - t0;
+
+	if (rc == 0) {
+		char *json = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
+		if (store_step_done(l->st, step->id, json, &e) != 0)
+			rc = e.code;
+		free(json);
+		bus_emit(b, "step_finished", doc.id,
+		         json_pack("{s:s,s:s,s:b,s:f}", "step", step->kind, "role", role_name(step->role), "ok", 1,
+		                   "seconds", secs));
+		pthread_mutex_lock(&s->mu);
+		s->stats.steps_done++;
+		pthread_mutex_unlock(&s->mu);
+	} else if (rc == DOSSIER_EUNAVAILABLE) {
+		store_step_defer(l->st, step->id, e.msg, NULL);
+		bus_emit(b, "step_deferred", doc.id,
+		         json_pack("{s:s,s:s,s:s}", "step", step->kind, "role", role_name(step->role), "error", e.msg));
+		pthread_mutex_lock(&s->mu);
+		s->stats.steps_deferred++;
+		pthread_mutex_unlock(&s->mu);
+	} else {
+		int retry = rc == DOSSIER_EAGAIN || rc == DOSSIER_ETIMEOUT;
+		int failed = 1;
+		store_step_fail(l->st, step->id, e.msg, retry, s->p.cfg->max_attempts, &failed, NULL);
+		bus_emit(b, "step_finished", doc.id,
+		         json_pack("{s:s,s:s,s:b,s:f,s:s,s:s,s:b}", "step", step->kind, "role", role_name(step->role),
+		                   "ok", 0, "seconds", secs, "error", e.msg, "code", dossier_rc_name(rc), "final", failed));
+		pthread_mutex_lock(&s->mu);
+		if (failed)
+			s->stats.steps_failed++;
+		else
+			s->stats.steps_retried++;
+		pthread_mutex_unlock(&s->mu);
+	}
+	json_decref(result);
+	step_recs_free(steps, n);
+	finish_document(b, l->st, doc.id, &s->stats, &s->mu);
+	doc_rec_clear(&doc);
+
+	pthread_mutex_lock(&s->mu);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+}
+
+int lane_run_is_idle(struct lane *l)
+{
+	sched *s = l->s;
+	unsigned ready[ROLE_COUNT], waiting[ROLE_COUNT], running = 0;
+	struct err e = {0};
+	if (store_steps_pending(l->st, ready, waiting, &running, &e))
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	unsigned roles = s->runnable_roles;
+	pthread_mutex_unlock(&s->mu);
+	if (running)
+		return 0;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if ((roles & (1u << r)) && ready[r])
+			return 0;
+	return 1;
+}
+
+int lane_wait(struct lane *l, int ms)
+{
+	sched *s = l->s;
+	if (s->p.cancel && *s->p.cancel)
+		return 1;
+	pthread_mutex_lock(&s->mu);
+	int stop = s->stop;
+	pthread_mutex_unlock(&s->mu);
+	if (stop)
+		return 1;
+	if (!s->p.keep_running && lane_run_is_idle(l)) {
+		pthread_mutex_lock(&s->mu);
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->mu);
+		return 1;
+	}
+	struct timespec dl;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_nsec += (long)ms * 1000000L;
+	dl.tv_sec += dl.tv_nsec / 1000000000L;
+	dl.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&s->mu);
+	if (!s->stop)
+		pthread_cond_timedwait(&s->cond, &s->mu, &dl);
+	stop = s->stop;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+/* cpu and asr lanes: take the oldest ready step of the lane's roles. */
+static void *plain_lane_main(void *arg)
+{
+	struct lane *l = arg;
+	for (;;) {
+		if (l->s->p.cancel && *l->s->p.cancel)
+			break;
+		struct claim_filter f = {.role_mask = l->role_mask, .prefer_role = -1};
+		struct step_rec step;
+		struct err e = {0};
+		int rc = store_step_claim(l->st, &f, &step, &e);
+		if (rc == 0) {
+			lane_execute(l, &step);
+			step_rec_clear(&step);
+			continue;
+		}
+		if (lane_wait(l, rc == DOSSIER_ENOTFOUND ? 200 : 1000))
+			break;
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------- the run */
+
+int sched_new(const struct sched_params *p, sched **out, struct err *err)
+{
+	sched *s = xcalloc(1, sizeof *s);
+	s->p = *p;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	snprintf(s->data_dir, sizeof s->data_dir, "%s", p->cfg->db_path);
+	char *slash = strrchr(s->data_dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(s->data_dir, sizeof s->data_dir, ".");
+	*out = s;
+	(void)err;
+	return 0;
+}
+
+void sched_notify(sched *s)
+{
+	pthread_mutex_lock(&s->mu);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void sched_stop(sched *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void sched_free(sched *s)
+{
+	if (!s)
+		return;
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+#define MAX_LANES 16
+
+int sched_run(sched *s, struct sched_stats *out, struct err *err)
+{
+	const struct config *cfg = s->p.cfg;
+	struct lane lanes[MAX_LANES];
+	int n_lanes = 0, rc = 0;
+	double t0 = clock_mono_s();
+	int cpus = cfg->cpu_lanes > 0 ? cfg->cpu_lanes : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		cpus = 1;
+	if (cpus > MAX_LANES - 2)
+		cpus = MAX_LANES - 2;
+
+	memset(lanes, 0, sizeof lanes);
+	memset(&s->stats, 0, sizeof s->stats);
+	s->stop = 0;
+	s->model_down = 0;
+
+	/* recover steps orphaned by a dead process, finish settled documents */
+	{
+		store *st;
+		if ((rc = store_open(cfg->db_path, &st, err)))
+			return rc;
+		int recovered = 0;
+		store_recover(st, &recovered, err);
+		if (recovered)
+			bus_emit(s->p.bus, "steps_recovered", 0, json_pack("{s:i}", "count", recovered));
+		store_close(st);
+		sched_finish_settled(cfg, s->p.bus, err);
+	}
+
+	unsigned model_roles = (1u << ROLE_TEXT) | (1u << ROLE_VISION);
+	int with_model_lane = !s->p.offline && s->p.llm && s->p.res;
+	s->runnable_roles = (1u << ROLE_NONE) | (1u << ROLE_ASR) | (s->p.offline || with_model_lane ? model_roles : 0);
+
+	static const char *const cpu_names[] = {"cpu1", "cpu2", "cpu3", "cpu4", "cpu5", "cpu6", "cpu7",
+	                                        "cpu8", "cpu9", "cpu10", "cpu11", "cpu12", "cpu13", "cpu14"};
+	for (int i = 0; i < cpus; i++) {
+		lanes[n_lanes].name = cpu_names[i];
+		lanes[n_lanes].role_mask = (1u << ROLE_NONE) | (s->p.offline ? model_roles : 0);
+		n_lanes++;
+	}
+	lanes[n_lanes].name = "asr";
+	lanes[n_lanes].role_mask = 1u << ROLE_ASR;
+	n_lanes++;
+	if (with_model_lane) {
+		lanes[n_lanes].name = "model";
+		lanes[n_lanes].role_mask = model_roles;
+		n_lanes++;
+	}
+
+	int started = 0;
+	for (int i = 0; i < n_lanes; i++) {
+		struct lane *l = &lanes[i];
+		l->s = s;
+		l->env.cfg = cfg;
+		l->env.bus = s->p.bus;
+		l->env.llm = s->p.llm;
+		l->env.res = s->p.res;
+		l->env.data_dir = s->data_dir;
+		l->env.cancel = s->p.cancel;
+		l->env.offline_models = s->p.offline;
+		if ((rc = store_open(cfg->db_path, &l->st, err)))
+			break;
+		void *(*fn)(void *) = !strcmp(l->name, "model") ? model_lane_main : plain_lane_main;
+		if (pthread_create(&l->thread, NULL, fn, l) != 0) {
+			store_close(l->st);
+			rc = err_set(err, DOSSIER_ENOMEM, "cannot start lane %s", l->name);
+			break;
+		}
+		started++;
+	}
+	for (int i = 0; i < started; i++) {
+		pthread_join(lanes[i].thread, NULL);
+		lane_env_release(&lanes[i].env);
+		store_close(lanes[i].st);
+	}
+
+	/* documents whose model steps were deferred wait for the next run */
+	{
+		store *st;
+		if (store_open(cfg->db_path, &st, NULL) == 0) {
+			store_docs_requeue_idle(st, NULL, NULL);
+			store_close(st);
+		}
+	}
+	if (!with_model_lane && !s->p.offline) {
+		s->stats.model_lane_down = 1;
+		snprintf(s->stats.model_lane_error, sizeof s->stats.model_lane_error,
+		         "no LLM backend: text and image analysis steps stay queued");
+	}
+	s->stats.seconds = clock_mono_s() - t0;
+	if (out)
+		*out = s->stats;
+	return rc;
+}
