@@ -1,0 +1,846 @@
+/*
+ * ollama.c — the Ollama HTTP client (see ollama.h for what goes on the wire).
+ *
+ * Reading order: context and helpers, one HTTP transfer (timeouts, cancel,
+ * error mapping), chat, load/unload, ps/show/ping, the vtable.
+ */
+#include "backends/ollama.h"
+#include "backends/ndjson.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/util.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CAP_ERROR_BODY (64u * 1024u) /* an error reply we keep for its message */
+#define CAPS_CACHED 8                /* models whose /api/show answer we remember */
+
+/* ------------------------------------------------------------- context */
+
+struct cached_info {
+	int used;
+	struct llm_model_info info;
+};
+
+struct ollama {
+	char url[256];                         /* base URL, no trailing slash */
+	int connect_timeout_ms;                /* TCP connect */
+	int load_timeout_ms;                   /* a load; the first byte of a chat reply */
+	int idle_timeout_ms;                   /* silence between chunks; small requests */
+	struct model_spec models[ROLE_COUNT];  /* copied from the config, for num_ctx lookups */
+	pthread_mutex_t mu;                    /* guards cache */
+	struct cached_info cache[CAPS_CACHED]; /* /api/show answers */
+	int cache_next;                        /* next slot to overwrite */
+};
+
+int llm_model_name_eq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return 0;
+	if (!strcmp(a, b))
+		return 1;
+	/* "name" means "name:latest" */
+	size_t la = strlen(a), lb = strlen(b);
+	if (!strchr(a, ':') && lb == la + 7 && !strncmp(a, b, la) && !strcmp(b + la, ":latest"))
+		return 1;
+	if (!strchr(b, ':') && la == lb + 7 && !strncmp(a, b, lb) && !strcmp(a + lb, ":latest"))
+		return 1;
+	return 0;
+}
+
+/* The num_ctx the config fixes for this model, so every request (even an
+ * unload) carries the same runner options; 0 if the model is not configured. */
+static int model_num_ctx(const struct ollama *o, const char *model)
+{
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (r != ROLE_ASR && llm_model_name_eq(o->models[r].name, model))
+			return o->models[r].num_ctx;
+	return 0;
+}
+
+char *ollama_base64(const unsigned char *data, size_t n)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t outn = 4 * ((n + 2) / 3);
+	char *out = malloc(outn + 1), *p = out;
+	if (!out)
+		return NULL;
+	size_t i = 0;
+	for (; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 | data[i + 2];
+		*p++ = tbl[v >> 18 & 63];
+		*p++ = tbl[v >> 12 & 63];
+		*p++ = tbl[v >> 6 & 63];
+		*p++ = tbl[v & 63];
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)data[i] << 16;
+		*p++ = tbl[v >> 18 & 63];
+		*p++ = tbl[v >> 12 & 63];
+		*p++ = '=';
+		*p++ = '=';
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8;
+		*p++ = tbl[v >> 18 & 63];
+		*p++ = tbl[v >> 12 & 63];
+		*p++ = tbl[v >> 6 & 63];
+		*p++ = '=';
+	}
+	*p = '\0';
+	return out;
+}
+
+/* Ollama's "error" string from a JSON body, else the body itself, trimmed. */
+static void error_text(const char *body, char *out, size_t n)
+{
+	out[0] = '\0';
+	if (!body || !*body)
+		return;
+	json_t *j = json_loads(body, JSON_DECODE_ANY, NULL);
+	const char *s = j ? json_string_value(json_object_get(j, "error")) : NULL;
+	snprintf(out, n, "%s", s ? s : body);
+	json_decref(j);
+	size_t l = strlen(out);
+	while (l && (out[l - 1] == '\n' || out[l - 1] == '\r' || out[l - 1] == ' '))
+		out[--l] = '\0';
+}
+
+static int contains_ci(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (!strncasecmp(hay, needle, n))
+			return 1;
+	return 0;
+}
+
+int ollama_map_http_error(long status, const char *body, const char *model, const char *url,
+                          const char *path, struct err *err)
+{
+	char msg[300];
+	const char *m = model && *model ? model : "?";
+	error_text(body, msg, sizeof msg);
+	if (!msg[0])
+		snprintf(msg, sizeof msg, "no message");
+	if (status == 404) {
+		if (model && *model && contains_ci(msg, "not found") && !contains_ci(msg, "page not found"))
+			return err_set(err, DOSSIER_EMODEL, "model '%s' is not pulled: run `ollama pull %s` (Ollama at %s said: %s)",
+			               m, m, url, msg);
+		return err_set(err, DOSSIER_ENOTFOUND,
+		               "Ollama at %s has no %s (HTTP 404: %s): update Ollama, or check OLLAMA_HOST points at Ollama",
+		               url, path ? path : "such endpoint", msg);
+	}
+	if (contains_ci(msg, "system memory") || contains_ci(msg, "out of memory") ||
+	    contains_ci(msg, "out-of-memory"))
+		return err_set(err, DOSSIER_EMODEL,
+		               "model '%s' does not fit in the memory Ollama has (%s): use --profile dev for smaller models, "
+		               "set a smaller num_ctx (text_num_ctx / vision_num_ctx in the config), or close other programs",
+		               m, msg);
+	if (contains_ci(msg, "may be incompatible with your version"))
+		return err_set(err, DOSSIER_EMODEL, "model '%s' cannot run on this Ollama (%s): update Ollama or run `ollama pull %s`",
+		               m, msg, m);
+	if (status == 503)
+		return err_set(err, DOSSIER_EAGAIN, "Ollama at %s is busy (HTTP 503: %s): retry later", url, msg);
+	if (status >= 500)
+		return err_set(err, DOSSIER_EAGAIN, "Ollama at %s failed running model '%s' (HTTP %ld: %s); the step will be retried",
+		               url, m, status, msg);
+	if (status >= 400 && contains_ci(msg, "does not support"))
+		return err_set(err, DOSSIER_EMODEL, "model '%s' cannot do this (%s): choose another model in the config", m, msg);
+	if (status >= 400)
+		return err_set(err, DOSSIER_EINVAL, "Ollama at %s refused the request for model '%s' (HTTP %ld: %s)", url, m,
+		               status, msg);
+	return err_set(err, DOSSIER_EFORMAT, "Ollama at %s answered HTTP %ld for model '%s' (%s)", url, status, m, msg);
+}
+
+static int unreachable(const struct ollama *o, struct err *err)
+{
+	return err_set(err, DOSSIER_EUNAVAILABLE,
+	               "Ollama is not reachable at %s: start it with `ollama serve` (or set OLLAMA_HOST), or run with --offline",
+	               o->url);
+}
+
+/* -------------------------------------------------------- one transfer */
+
+enum abort_why { ABORT_NONE = 0, ABORT_CANCEL, ABORT_FIRST_BYTE, ABORT_IDLE };
+
+struct xfer {
+	struct ollama *o;
+	CURL *h;
+	const char *model;      /* for messages; may be NULL */
+	const char *path;       /* "/api/chat" */
+	ndjson_line_cb on_line; /* NULL: gather the body in `body` */
+	void *user_data;        /* for on_line */
+	struct ndjson nd;       /* used when on_line is set and the status is 200 */
+	struct buf body;        /* non-streamed reply, or an error body */
+	long status;            /* HTTP status, read at the first byte */
+	int streaming;          /* 1 once the body goes to nd */
+	int cb_rc;              /* code that stopped the write callback */
+	int first_byte_ms;      /* deadline for the first body byte; 0 = none */
+	int idle_ms;            /* deadline between body bytes; 0 = none */
+	int64_t start_ms;       /* transfer start (monotonic) */
+	int64_t last_rx_ms;     /* last body byte (monotonic); 0 = none yet */
+	curl_off_t seen;        /* body bytes counted by the progress callback */
+	volatile int *cancel;   /* borrowed; may be NULL */
+	enum abort_why why;     /* why the progress callback stopped the transfer */
+};
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	size_t n = size * nmemb;
+	if (!x->status) {
+		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
+		x->streaming = x->on_line && x->status == 200;
+	}
+	x->last_rx_ms = clock_mono_ms();
+	int rc = x->streaming ? ndjson_feed(&x->nd, data, n)
+	                      : buf_append(&x->body, data, n);
+	if (rc == DOSSIER_ETOOBIG && !x->streaming && x->status != 200) {
+		/* An error body only matters for its message: keep the start. */
+		return n;
+	}
+	if (rc) {
+		x->cb_rc = rc;
+		return 0;
+	}
+	return n;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer *x = ud;
+	int64_t now = clock_mono_ms();
+	if (x->cancel && *x->cancel) {
+		x->why = ABORT_CANCEL;
+		return 1;
+	}
+	if (dlnow > x->seen) {
+		x->seen = dlnow;
+		x->last_rx_ms = now;
+	}
+	if (!x->last_rx_ms) {
+		if (x->first_byte_ms > 0 && now - x->start_ms > x->first_byte_ms) {
+			x->why = ABORT_FIRST_BYTE;
+			return 1;
+		}
+	} else if (x->idle_ms > 0 && now - x->last_rx_ms > x->idle_ms) {
+		x->why = ABORT_IDLE;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Runs one request. body NULL = GET. Returns 0 when the transport worked and
+ * the status is 2xx (the body went to on_line or x->body); otherwise the mapped
+ * code with a sentence in err. The caller frees x->body and x->nd.
+ */
+static int xfer_run(struct xfer *x, const char *body, struct err *err)
+{
+	struct ollama *o = x->o;
+	char url[512];
+	int rc = 0;
+	snprintf(url, sizeof url, "%s%s", o->url, x->path);
+
+	x->h = curl_easy_init();
+	if (!x->h)
+		return err_set(err, DOSSIER_ENOMEM, "cannot create an HTTP handle for %s", url);
+	struct curl_slist *hdr = NULL;
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	hdr = curl_slist_append(hdr, "Expect:");
+	curl_easy_setopt(x->h, CURLOPT_URL, url);
+	curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
+	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(x->h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(x->h, CURLOPT_XFERINFODATA, x);
+	curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(x->h, CURLOPT_USERAGENT, "dossier");
+	/* A local Ollama: never go through a proxy from the environment. */
+	curl_easy_setopt(x->h, CURLOPT_NOPROXY, "*");
+	if (body) {
+		curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	}
+	buf_init(&x->body, x->on_line ? CAP_ERROR_BODY : CAP_NDJSON_LINE);
+	ndjson_init(&x->nd, CAP_NDJSON_LINE, x->on_line, x->user_data);
+	x->start_ms = clock_mono_ms();
+
+	CURLcode cc = curl_easy_perform(x->h);
+	if (!x->status)
+		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
+	curl_off_t connect_us = 0;
+	curl_easy_getinfo(x->h, CURLINFO_CONNECT_TIME_T, &connect_us);
+
+	switch (cc) {
+	case CURLE_OK:
+		if (x->streaming) {
+			rc = ndjson_finish(&x->nd);
+			if (rc && !(err && err->code))
+				err_set(err, rc, "Ollama at %s sent an unusable last line for model '%s'", o->url,
+				        x->model ? x->model : "?");
+		}
+		break;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		rc = unreachable(o, err);
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		rc = connect_us ? err_set(err, DOSSIER_ETIMEOUT, "Ollama at %s timed out on %s", o->url, x->path)
+		                : unreachable(o, err);
+		break;
+	case CURLE_ABORTED_BY_CALLBACK:
+		if (x->why == ABORT_CANCEL)
+			rc = err_set(err, DOSSIER_ECANCELLED, "request to Ollama for model '%s' was cancelled",
+			             x->model ? x->model : "?");
+		else if (x->why == ABORT_FIRST_BYTE)
+			rc = err_set(err, DOSSIER_ETIMEOUT,
+			             "Ollama at %s did not start answering %s for model '%s' within %d s (load_timeout): "
+			             "the model may be too large for this machine; try --profile dev",
+			             o->url, x->path, x->model ? x->model : "?", x->first_byte_ms / 1000);
+		else
+			rc = err_set(err, DOSSIER_ETIMEOUT,
+			             "Ollama at %s went silent for %d s in the middle of a reply from model '%s' (idle_timeout)",
+			             o->url, x->idle_ms / 1000, x->model ? x->model : "?");
+		break;
+	case CURLE_WRITE_ERROR:
+		rc = x->cb_rc ? x->cb_rc : DOSSIER_EIO;
+		if (!(err && err->code)) {
+			if (rc == DOSSIER_ETOOBIG)
+				err_set(err, rc, "a reply line from Ollama at %s for model '%s' passed the %u-byte cap", o->url,
+				        x->model ? x->model : "?", (unsigned)CAP_NDJSON_LINE);
+			else
+				err_set(err, rc, "reading the reply of Ollama at %s failed (%s)", o->url, dossier_rc_name(rc));
+		}
+		break;
+	default:
+		rc = err_set(err, DOSSIER_EAGAIN, "the connection to Ollama at %s broke during %s (%s); the step will be retried",
+		             o->url, x->path, curl_easy_strerror(cc));
+		break;
+	}
+	if (!rc && (x->status < 200 || x->status >= 300))
+		rc = ollama_map_http_error(x->status, x->body.data, x->model, o->url, x->path, err);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(x->h);
+	x->h = NULL;
+	return rc;
+}
+
+static void xfer_free(struct xfer *x)
+{
+	buf_free(&x->body);
+	ndjson_free(&x->nd);
+}
+
+/* A small request with a JSON reply: *out gets the parsed body (caller decrefs). */
+static int request_json(struct ollama *o, const char *path, const char *model, json_t *req, int timeout_ms,
+                        json_t **out, struct err *err)
+{
+	char *body = NULL;
+	if (req) {
+		body = json_dumps(req, JSON_COMPACT);
+		if (!body)
+			return err_set(err, DOSSIER_ENOMEM, "cannot build the request for %s", path);
+	}
+	struct xfer x = {.o = o, .model = model, .path = path, .first_byte_ms = timeout_ms, .idle_ms = timeout_ms};
+	int rc = xfer_run(&x, body, err);
+	free(body);
+	if (!rc) {
+		json_error_t je;
+		*out = json_loadb(x.body.data ? x.body.data : "", x.body.len, 0, &je);
+		if (!*out)
+			rc = err_set(err, DOSSIER_EFORMAT, "Ollama at %s answered %s with something that is not JSON (%s)", o->url,
+			             path, je.text);
+	}
+	xfer_free(&x);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- chat */
+
+struct chat_state {
+	struct ollama *o;
+	const char *model;
+	struct buf text;          /* reply so far, capped at CAP_LLM_REPLY */
+	struct llm_metrics *m;    /* may be NULL */
+	int done;                 /* saw done:true */
+	char done_reason[32];
+	char error[300];          /* an {"error":...} line */
+	struct err *err;
+};
+
+static int64_t jint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	if (json_is_integer(v))
+		return (int64_t)json_integer_value(v);
+	if (json_is_real(v))
+		return (int64_t)json_real_value(v);
+	return 0;
+}
+
+static int on_chat_line(void *ud, const char *line, size_t len)
+{
+	struct chat_state *st = ud;
+	json_t *j = json_loadb(line, len, 0, NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		err_set(st->err, DOSSIER_EAGAIN, "Ollama at %s sent a broken reply line for model '%s'; the step will be retried",
+		        st->o->url, st->model);
+		return DOSSIER_EAGAIN;
+	}
+	const char *e = json_string_value(json_object_get(j, "error"));
+	if (e) {
+		snprintf(st->error, sizeof st->error, "%s", e);
+		json_decref(j);
+		err_set(st->err, DOSSIER_EAGAIN, "Ollama at %s stopped in the middle of a reply from model '%s' (%s); the step will be retried",
+		        st->o->url, st->model, st->error);
+		return DOSSIER_EAGAIN;
+	}
+	if (st->done) { /* nothing may follow the final chunk */
+		json_decref(j);
+		return 0;
+	}
+	json_t *msg = json_object_get(j, "message");
+	const char *delta = json_string_value(json_object_get(msg, "content"));
+	if (!delta)
+		delta = json_string_value(json_object_get(j, "response"));
+	if (delta && *delta) {
+		int rc = buf_appends(&st->text, delta);
+		if (rc) {
+			json_decref(j);
+			err_set(st->err, rc, "the reply of model '%s' passed the %u-byte cap (CAP_LLM_REPLY)", st->model,
+			        (unsigned)CAP_LLM_REPLY);
+			return rc;
+		}
+	}
+	if (json_is_true(json_object_get(j, "done"))) {
+		st->done = 1;
+		snprintf(st->done_reason, sizeof st->done_reason, "%s",
+		         json_string_value(json_object_get(j, "done_reason")) ? json_string_value(json_object_get(j, "done_reason")) : "");
+		if (st->m) {
+			st->m->prompt_eval_count = jint(j, "prompt_eval_count");
+			st->m->eval_count = jint(j, "eval_count");
+			st->m->total_ns = jint(j, "total_duration");
+			st->m->load_ns = jint(j, "load_duration");
+			st->m->prompt_eval_ns = jint(j, "prompt_eval_duration");
+			st->m->eval_ns = jint(j, "eval_duration");
+		}
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* The keep_alive fragment as a JSON value; NULL if absent. */
+static int keep_alive_value(const char *frag, json_t **out, struct err *err)
+{
+	*out = NULL;
+	if (!frag)
+		return 0;
+	*out = json_loads(frag, JSON_DECODE_ANY, NULL);
+	if (!*out || !(json_is_number(*out) || json_is_string(*out))) {
+		json_decref(*out);
+		*out = NULL;
+		return err_set(err, DOSSIER_EINVAL, "keep_alive '%s' is not a JSON number or duration string", frag);
+	}
+	return 0;
+}
+
+static int ollama_show(void *ctx, const char *model, struct llm_model_info *out, struct err *err);
+
+static int ollama_chat(void *ctx, const struct llm_request *rq, char **text_out, struct llm_metrics *m,
+                       struct err *err)
+{
+	struct ollama *o = ctx;
+	struct llm_model_info info;
+	int rc;
+	char *body = NULL;
+	json_t *req = NULL, *ka = NULL;
+
+	if (!rq->model || !*rq->model)
+		return err_set(err, DOSSIER_EINVAL, "no model named for the request to Ollama");
+	rc = ollama_show(o, rq->model, &info, err);
+	if (rc == DOSSIER_EMODEL || rc == DOSSIER_EUNAVAILABLE || rc == DOSSIER_ECANCELLED)
+		return rc;
+	if (rc) { /* an older Ollama without the fields: assume a plain text model */
+		memset(&info, 0, sizeof info);
+		err_clear(err);
+	}
+	if (rq->n_images > 0 && !info.vision)
+		return err_set(err, DOSSIER_EMODEL,
+		               "model '%s' cannot read images (its /api/show capabilities lack \"vision\"): set vision_model "
+		               "to a vision model such as llava",
+		               rq->model);
+	if ((rc = keep_alive_value(rq->keep_alive, &ka, err)))
+		return rc;
+
+	json_t *msgs = json_array();
+	json_t *sys = rq->system && *rq->system ? json_pack("{s:s,s:s}", "role", "system", "content", rq->system) : NULL;
+	json_t *user = json_pack("{s:s,s:s}", "role", "user", "content", rq->prompt ? rq->prompt : "");
+	if (!user || (rq->system && *rq->system && !sys)) {
+		json_decref(sys);
+		json_decref(user);
+		json_decref(msgs);
+		json_decref(ka);
+		return err_set(err, DOSSIER_EINVAL, "the prompt for model '%s' is not valid UTF-8", rq->model);
+	}
+	if (sys)
+		json_array_append_new(msgs, sys);
+	if (rq->n_images > 0) {
+		json_t *imgs = json_array();
+		for (int i = 0; i < rq->n_images; i++) {
+			char *b64 = ollama_base64(rq->images[i], rq->image_lens[i]);
+			if (!b64) {
+				json_decref(imgs);
+				json_decref(user);
+				json_decref(msgs);
+				json_decref(ka);
+				return err_set(err, DOSSIER_ENOMEM, "out of memory encoding an image for model '%s'", rq->model);
+			}
+			json_array_append_new(imgs, json_string(b64));
+			free(b64);
+		}
+		json_object_set_new(user, "images", imgs);
+	}
+	json_array_append_new(msgs, user);
+	json_t *opts = json_object();
+	if (rq->num_ctx > 0)
+		json_object_set_new(opts, "num_ctx", json_integer(rq->num_ctx));
+	json_object_set_new(opts, "temperature", json_real(rq->temperature));
+	json_object_set_new(opts, "seed", json_integer(rq->seed));
+	req = json_pack("{s:s,s:o,s:b,s:o}", "model", rq->model, "messages", msgs, "stream", 1, "options", opts);
+	if (ka)
+		json_object_set_new(req, "keep_alive", ka);
+	if (rq->format)
+		json_object_set(req, "format", rq->format);
+	if (info.thinking)
+		json_object_set_new(req, "think", json_false());
+	body = json_dumps(req, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	json_decref(req);
+	if (!body)
+		return err_set(err, DOSSIER_ENOMEM, "cannot build the chat request for model '%s'", rq->model);
+	if (strlen(body) > CAP_REQUEST_BODY) {
+		free(body);
+		return err_set(err, DOSSIER_ETOOBIG, "the request for model '%s' is larger than %u bytes (CAP_REQUEST_BODY): "
+		               "use smaller images", rq->model, (unsigned)CAP_REQUEST_BODY);
+	}
+
+	struct chat_state st = {.o = o, .model = rq->model, .m = m, .err = err};
+	struct llm_metrics local;
+	if (!st.m)
+		st.m = &local;
+	memset(st.m, 0, sizeof *st.m);
+	buf_init(&st.text, CAP_LLM_REPLY);
+	struct xfer x = {.o = o, .model = rq->model, .path = "/api/chat", .on_line = on_chat_line, .user_data = &st,
+	                 .first_byte_ms = o->load_timeout_ms, .idle_ms = o->idle_timeout_ms, .cancel = rq->cancel};
+	double t0 = clock_mono_s();
+	err_clear(err);
+	rc = xfer_run(&x, body, err);
+	st.m->wall_s = clock_mono_s() - t0;
+	free(body);
+	xfer_free(&x);
+	if (!rc && !st.done)
+		rc = err_set(err, DOSSIER_EAGAIN,
+		             "the reply of model '%s' from Ollama at %s ended before it was complete (no done:true); the step will be retried",
+		             rq->model, o->url);
+	if (rc) {
+		buf_free(&st.text);
+		return rc;
+	}
+	*text_out = buf_take(&st.text);
+	return 0;
+}
+
+/* -------------------------------------------------------- load, unload */
+
+static int empty_chat(struct ollama *o, const char *model, int num_ctx, json_t *ka, int timeout_ms,
+                      const char *want_reason, struct err *err)
+{
+	json_t *req = json_pack("{s:s,s:[],s:b}", "model", model, "messages", "stream", 0);
+	if (num_ctx > 0)
+		json_object_set_new(req, "options", json_pack("{s:i}", "num_ctx", num_ctx));
+	if (ka)
+		json_object_set(req, "keep_alive", ka);
+	json_t *rep = NULL;
+	int rc = request_json(o, "/api/chat", model, req, timeout_ms, &rep, err);
+	json_decref(req);
+	if (rc)
+		return rc;
+	const char *reason = json_string_value(json_object_get(rep, "done_reason"));
+	if (!json_is_true(json_object_get(rep, "done")) || (reason && strcmp(reason, want_reason)))
+		rc = err_set(err, DOSSIER_EAGAIN, "Ollama at %s answered the %s request for model '%s' with done_reason '%s'",
+		             o->url, want_reason, model, reason ? reason : "(none)");
+	json_decref(rep);
+	return rc;
+}
+
+static int ollama_load(void *ctx, const char *model, int num_ctx, const char *keep_alive, double *load_s,
+                       struct err *err)
+{
+	struct ollama *o = ctx;
+	json_t *ka = NULL;
+	int rc = keep_alive_value(keep_alive, &ka, err);
+	if (rc)
+		return rc;
+	double t0 = clock_mono_s();
+	rc = empty_chat(o, model, num_ctx, ka, o->load_timeout_ms, "load", err);
+	json_decref(ka);
+	if (rc == DOSSIER_ETIMEOUT)
+		err_set(err, rc, "loading model '%s' took longer than %d s (load_timeout) at Ollama %s: the machine may be "
+		        "short of memory; try --profile dev", model, o->load_timeout_ms / 1000, o->url);
+	if (!rc && load_s)
+		*load_s = clock_mono_s() - t0;
+	return rc;
+}
+
+static int ollama_unload(void *ctx, const char *model, struct err *err)
+{
+	struct ollama *o = ctx;
+	json_t *ka = json_integer(0);
+	int rc = empty_chat(o, model, model_num_ctx(o, model), ka, o->idle_timeout_ms, "unload", err);
+	json_decref(ka);
+	return rc;
+}
+
+/* ------------------------------------------------------ ps, show, ping */
+
+static int ollama_ps(void *ctx, struct llm_resident **out, size_t *n, struct err *err)
+{
+	struct ollama *o = ctx;
+	json_t *rep = NULL;
+	int rc = request_json(o, "/api/ps", NULL, NULL, o->idle_timeout_ms, &rep, err);
+	if (rc)
+		return rc;
+	json_t *models = json_object_get(rep, "models");
+	size_t cnt = json_is_array(models) ? json_array_size(models) : 0;
+	struct llm_resident *r = calloc(cnt ? cnt : 1, sizeof *r);
+	if (!r) {
+		json_decref(rep);
+		return err_set(err, DOSSIER_ENOMEM, "out of memory reading /api/ps");
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		json_t *m = json_array_get(models, i);
+		const char *name = json_string_value(json_object_get(m, "name"));
+		if (!name)
+			name = json_string_value(json_object_get(m, "model"));
+		snprintf(r[i].name, sizeof r[i].name, "%s", name ? name : "");
+		r[i].size_bytes = (uint64_t)jint(m, "size");
+		r[i].size_vram = (uint64_t)jint(m, "size_vram");
+		const char *exp = json_string_value(json_object_get(m, "expires_at"));
+		snprintf(r[i].expires_at, sizeof r[i].expires_at, "%s", exp ? exp : "");
+		r[i].context_length = (int)jint(m, "context_length");
+	}
+	json_decref(rep);
+	*out = r;
+	*n = cnt;
+	return 0;
+}
+
+/* An integer model_info value that may be a per-layer array: the largest
+ * (want_max) or smallest element. */
+static int info_int(json_t *mi, const char *arch, const char *key, int want_max)
+{
+	char k[160];
+	snprintf(k, sizeof k, "%s.%s", arch, key);
+	json_t *v = json_object_get(mi, k);
+	if (json_is_number(v))
+		return (int)json_number_value(v);
+	if (json_is_array(v)) {
+		int best = 0, any = 0;
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e) {
+			int x = (int)json_number_value(e);
+			if (!any || (want_max ? x > best : (x < best && x > 0)))
+				best = x;
+			any = 1;
+		}
+		return best;
+	}
+	return 0;
+}
+
+static int cache_get(struct ollama *o, const char *model, struct llm_model_info *out)
+{
+	int hit = 0;
+	pthread_mutex_lock(&o->mu);
+	for (int i = 0; i < CAPS_CACHED && !hit; i++)
+		if (o->cache[i].used && !strcmp(o->cache[i].info.name, model)) {
+			*out = o->cache[i].info;
+			hit = 1;
+		}
+	pthread_mutex_unlock(&o->mu);
+	return hit;
+}
+
+static void cache_put(struct ollama *o, const struct llm_model_info *info)
+{
+	pthread_mutex_lock(&o->mu);
+	o->cache[o->cache_next].used = 1;
+	o->cache[o->cache_next].info = *info;
+	o->cache_next = (o->cache_next + 1) % CAPS_CACHED;
+	pthread_mutex_unlock(&o->mu);
+}
+
+static int ollama_show(void *ctx, const char *model, struct llm_model_info *out, struct err *err)
+{
+	struct ollama *o = ctx;
+	if (cache_get(o, model, out))
+		return 0;
+	json_t *req = json_pack("{s:s}", "model", model), *rep = NULL;
+	int rc = request_json(o, "/api/show", model, req, o->idle_timeout_ms, &rep, err);
+	json_decref(req);
+	if (rc)
+		return rc;
+	struct llm_model_info in;
+	memset(&in, 0, sizeof in);
+	snprintf(in.name, sizeof in.name, "%s", model);
+	json_t *caps = json_object_get(rep, "capabilities");
+	if (json_is_array(caps)) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(caps, i, c) {
+			const char *s = json_string_value(c);
+			if (!s)
+				continue;
+			in.vision |= !strcmp(s, "vision");
+			in.thinking |= !strcmp(s, "thinking");
+			in.completion |= !strcmp(s, "completion");
+		}
+	} else {
+		/* Before capabilities existed: a projector means vision. */
+		in.completion = 1;
+		in.vision = json_object_size(json_object_get(rep, "projector_info")) > 0;
+	}
+	json_t *det = json_object_get(rep, "details");
+	const char *s;
+	if ((s = json_string_value(json_object_get(det, "family"))))
+		snprintf(in.family, sizeof in.family, "%s", s);
+	if ((s = json_string_value(json_object_get(det, "parameter_size"))))
+		snprintf(in.parameter_size, sizeof in.parameter_size, "%s", s);
+	if ((s = json_string_value(json_object_get(det, "quantization_level"))))
+		snprintf(in.quantization, sizeof in.quantization, "%s", s);
+	json_t *mi = json_object_get(rep, "model_info");
+	const char *arch = json_string_value(json_object_get(mi, "general.architecture"));
+	if (!arch)
+		arch = in.family;
+	in.block_count = info_int(mi, arch, "block_count", 1);
+	in.head_count = info_int(mi, arch, "attention.head_count", 1);
+	in.head_count_kv = info_int(mi, arch, "attention.head_count_kv", 0);
+	in.embedding_length = info_int(mi, arch, "embedding_length", 1);
+	in.context_length = info_int(mi, arch, "context_length", 1);
+	json_decref(rep);
+
+	/* The on-disk size is only in /api/tags. */
+	rep = NULL;
+	struct err e2 = {0};
+	if (request_json(o, "/api/tags", NULL, NULL, o->idle_timeout_ms, &rep, &e2) == 0) {
+		size_t i;
+		json_t *m;
+		json_array_foreach(json_object_get(rep, "models"), i, m) {
+			const char *name = json_string_value(json_object_get(m, "name"));
+			if (!name)
+				name = json_string_value(json_object_get(m, "model"));
+			if (llm_model_name_eq(name, model)) {
+				in.size_bytes = (uint64_t)jint(m, "size");
+				break;
+			}
+		}
+		json_decref(rep);
+	}
+	cache_put(o, &in);
+	*out = in;
+	return 0;
+}
+
+static int ollama_ping(void *ctx, char *version, size_t n, struct err *err)
+{
+	struct ollama *o = ctx;
+	json_t *rep = NULL;
+	int rc = request_json(o, "/api/version", NULL, NULL, o->connect_timeout_ms + o->idle_timeout_ms, &rep, err);
+	if (rc)
+		return rc;
+	const char *v = json_string_value(json_object_get(rep, "version"));
+	if (version && n)
+		snprintf(version, n, "%s", v ? v : "unknown");
+	json_decref(rep);
+	return 0;
+}
+
+/* ------------------------------------------------------------- vtable */
+
+static void ollama_destroy(void *ctx)
+{
+	struct ollama *o = ctx;
+	if (!o)
+		return;
+	pthread_mutex_destroy(&o->mu);
+	free(o);
+}
+
+static const struct llm_backend_ops ollama_ops = {
+	.name = "ollama",
+	.chat = ollama_chat,
+	.load = ollama_load,
+	.unload = ollama_unload,
+	.ps = ollama_ps,
+	.show = ollama_show,
+	.ping = ollama_ping,
+	.destroy = ollama_destroy,
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static int global_rc;
+
+static void global_init_once(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : DOSSIER_EUNAVAILABLE;
+}
+
+int ollama_global_init(void)
+{
+	pthread_once(&global_once, global_init_once);
+	return global_rc;
+}
+
+int ollama_backend_new(const struct config *cfg, struct llm_backend **out, struct err *err)
+{
+	struct llm_backend *b = calloc(1, sizeof *b);
+	struct ollama *o = calloc(1, sizeof *o);
+	if (!b || !o) {
+		free(b);
+		free(o);
+		return err_set(err, DOSSIER_ENOMEM, "out of memory creating the Ollama client");
+	}
+	ollama_global_init();
+	snprintf(o->url, sizeof o->url, "%s", cfg->ollama_host);
+	size_t l = strlen(o->url);
+	while (l && o->url[l - 1] == '/')
+		o->url[--l] = '\0';
+	o->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 3000;
+	o->load_timeout_ms = cfg->load_timeout_ms > 0 ? cfg->load_timeout_ms : 300000;
+	o->idle_timeout_ms = cfg->idle_timeout_ms > 0 ? cfg->idle_timeout_ms : 120000;
+	memcpy(o->models, cfg->models, sizeof o->models);
+	pthread_mutex_init(&o->mu, NULL);
+	b->ops = &ollama_ops;
+	b->ctx = o;
+	snprintf(b->url, sizeof b->url, "%s", o->url);
+	*out = b;
+	return 0;
+}
+
+void llm_backend_free(struct llm_backend *b)
+{
+	if (!b)
+		return;
+	if (b->ops && b->ops->destroy)
+		b->ops->destroy(b->ctx);
+	free(b);
+}

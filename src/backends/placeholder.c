@@ -1,2 +1,0 @@
-/* placeholder so the backends library is never empty */
-int dossier_backends_placeholder_;
