@@ -21,6 +21,7 @@
 #define CAP_TEXT          (16u * 1024u * 1024u)  /* extracted text of one document */
 #define CAP_TRANSCRIPT    (8u * 1024u * 1024u)   /* one transcript */
 #define CAP_OCR_TEXT      (4u * 1024u * 1024u)   /* OCR text of one image or page */
+#define CAP_ASR_REPLY     (64u * 1024u * 1024u)  /* one transcription server reply (verbose_json with tokens) */
 #define CAP_REQUEST_BODY  (64u * 1024u * 1024u)  /* one HTTP request we send (images base64) */
 #define CAP_API_BODY      (1u * 1024u * 1024u)   /* one JSON body our API accepts */
 #define CAP_EVENT_LINE    (64u * 1024u)          /* one serialised event */
