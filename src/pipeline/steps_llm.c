@@ -1,34 +1,222 @@
 /*
- * steps_llm.c — steps that need the text or vision LLM. Offline (or when the
- * model lane is not running) the text steps use the offline analysers and the
- * vision steps record what OCR found.
+ * steps_llm.c — steps that need the text or vision LLM: analyse a text,
+ * describe an image, describe a video's frames, synthesise a video.
+ *
+ * Offline (--offline), the text steps use the offline analysers, the image
+ * step records what OCR read (with an offline analysis of that text), and a
+ * video's synthesis is built from its transcript analysis and frame OCR.
  */
 #include "pipeline/steps_internal.h"
+#include "backends/llm_tasks.h"
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/util.h"
+#include "media/image.h"
+#include "sched/residency.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+static struct llm_call call_for(struct step_env *env, enum model_role role)
+{
+	struct llm_call c = llm_call_from_config(env->cfg, role, residency_keep_alive(env->res, role));
+	c.cancel = env->cancel;
+	return c;
+}
 
 int step_analyze_llm(struct step_env *env, const struct doc_rec *doc, const char *text, size_t len,
                      const char *title_hint, json_t **result, struct err *err)
 {
-	return step_analyze_offline(text, len, title_hint, result, err);
+	struct llm_call c = call_for(env, ROLE_TEXT);
+	int rc = llm_analyze_text(env->llm, &c, text, len, result, err);
+	if (rc != DOSSIER_EFORMAT)
+		return rc;
+	/* the model kept answering outside the schema: keep the offline analysis and say why */
+	char why[ERR_MSG_MAX];
+	snprintf(why, sizeof why, "%s gave no valid analysis (%s); offline analysis used", c.model, err->msg);
+	err_clear(err);
+	rc = step_analyze_offline(text, len, title_hint, result, err);
+	if (!rc)
+		json_object_set_new(*result, "fallback_reason", json_string(why));
+	return rc;
+}
+
+/* The image the vision model sees: decoded (EXIF applied), scaled to the
+ * model's input size, JPEG. Caller frees *out. */
+static int vision_jpeg(struct step_env *env, const char *path, unsigned char **out, size_t *len,
+                       struct err *err)
+{
+	struct image *img = NULL, *small = NULL;
+	int rc = image_load(path, env->cfg->max_image_pixels, &img, NULL, err);
+	if (rc)
+		return rc;
+	rc = image_resize_long_side(img, env->cfg->max_image_side_px, &small, err);
+	if (!rc)
+		rc = image_encode_jpeg(small, 90, out, len, err);
+	image_free(small);
+	image_free(img);
+	return rc;
 }
 
 STEP_FN(step_run_describe_image)
 {
-	/* offline: the image is described by what OCR read in it */
-	*result = json_pack("{s:s}", "engine", "offline:none");
-	return 0;
+	json_t *ocr = step_result_json(steps, n, "ocr");
+	const char *otext = json_string_value(json_object_get(ocr, "text"));
+	int rc = 0;
+	if (env->offline_models || !env->llm) {
+		/* offline: what OCR read is the description's substance */
+		if (otext && *otext) {
+			rc = step_analyze_offline(otext, strlen(otext), NULL, result, err);
+			if (!rc) {
+				json_object_del(*result, "summary");
+				json_object_del(*result, "key_points");
+			}
+		} else {
+			*result = json_object();
+		}
+		json_object_set_new(*result, "engine", json_string("offline"));
+		json_decref(ocr);
+		return rc;
+	}
+	unsigned char *jpg = NULL;
+	size_t len = 0;
+	rc = vision_jpeg(env, doc->path, &jpg, &len, err);
+	if (!rc) {
+		struct llm_call c = call_for(env, ROLE_VISION);
+		rc = llm_describe_image(env->llm, &c, jpg, len, otext, result, err);
+		if (!rc) {
+			/* the description is the image's summary; its first sentence a title */
+			const char *desc = json_string_value(json_object_get(*result, "description"));
+			if (desc) {
+				json_object_set_new(*result, "summary", json_string(desc));
+				char title[128];
+				snprintf(title, sizeof title, "%s", desc);
+				char *dot = strpbrk(title, ".!?");
+				if (dot)
+					*dot = '\0';
+				json_object_set_new(*result, "title", json_string(title));
+				json_t *src = json_object_get(*result, "sources");
+				json_t *by = json_object_get(src, "description");
+				if (by) {
+					json_object_set(src, "summary", by);
+					json_object_set(src, "title", by);
+				}
+			}
+		}
+	}
+	free(jpg);
+	json_decref(ocr);
+	return rc;
 }
 
 STEP_FN(step_run_describe_frames)
 {
-	*result = json_pack("{s:s}", "engine", "offline:none");
+	json_t *fr = step_result_json(steps, n, "sample_frames");
+	json_t *frames = json_object_get(fr, "frames");
+	json_t *out = json_pack("{s:[]}", "frames");
+	int rc = 0;
+	if (env->offline_models || !env->llm) {
+		json_object_set_new(out, "engine", json_string("offline"));
+		json_decref(fr);
+		*result = out;
+		return 0;
+	}
+	struct llm_call c = call_for(env, ROLE_VISION);
+	json_t *timings = json_object();
+	size_t i;
+	json_t *f;
+	json_array_foreach(frames, i, f) {
+		const char *file = json_string_value(json_object_get(f, "file"));
+		char *jpg = NULL;
+		size_t len = 0;
+		json_t *d = NULL;
+		if (!file || (rc = file_read_all(file, CAP_REQUEST_BODY, &jpg, &len, err)))
+			break;
+		rc = llm_describe_image(env->llm, &c, (unsigned char *)jpg, len,
+		                        json_string_value(json_object_get(f, "ocr_text")), &d, err);
+		free(jpg);
+		if (rc)
+			break;
+		json_t *one = json_pack("{s:O,s:O*,s:O*}", "time", json_object_get(f, "time"), "description",
+		                        json_object_get(d, "description"), "tags", json_object_get(d, "tags"));
+		json_array_append_new(json_object_get(out, "frames"), one);
+		/* sum the counters over frames */
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(d, "timings"), k, v) {
+			if (json_is_number(v))
+				json_object_set_new(timings, k, json_real(json_number_value(json_object_get(timings, k)) +
+				                                          json_number_value(v)));
+		}
+		json_decref(d);
+		if (env->cancel && *env->cancel) {
+			rc = err_set(err, DOSSIER_ECANCELLED, "cancelled");
+			break;
+		}
+	}
+	json_decref(fr);
+	if (rc) {
+		json_decref(out);
+		json_decref(timings);
+		return rc;
+	}
+	char src[160];
+	snprintf(src, sizeof src, "%s:%s", env->llm->ops->name, c.model);
+	json_object_set_new(out, "sources", json_pack("{s:s}", "frames.description", src));
+	json_object_set_new(out, "timings", timings);
+	*result = out;
 	return 0;
+}
+
+/* Offline synthesis: the transcript analysis, and a timeline from the
+ * transcript's segments and what the frames show. */
+static json_t *synthesize_offline(json_t *an, json_t *tr, json_t *fr)
+{
+	json_t *out = json_object();
+	json_t *timeline = json_array();
+	size_t i;
+	json_t *s;
+	double next = 0;
+	json_array_foreach(json_object_get(tr, "segments"), i, s) {
+		double t = json_number_value(json_object_get(s, "start"));
+		if (t >= next) {
+			json_array_append_new(timeline, json_pack("{s:f,s:O}", "time", t, "text", json_object_get(s, "text")));
+			next = t + 30;
+		}
+	}
+	json_array_foreach(json_object_get(fr, "frames"), i, s) {
+		const char *o = json_string_value(json_object_get(s, "ocr_text"));
+		if (o && *o) {
+			char line[300];
+			snprintf(line, sizeof line, "on screen: %s", o);
+			json_array_append_new(timeline, json_pack("{s:O,s:s}", "time", json_object_get(s, "time"), "text", line));
+		}
+	}
+	json_object_set_new(out, "timeline", timeline);
+	json_object_set_new(out, "sources", json_pack("{s:s}", "timeline", "offline:transcript+ocr"));
+	(void)an;
+	return out;
 }
 
 STEP_FN(step_run_synthesize)
 {
-	*result = json_pack("{s:s}", "engine", "offline:none");
-	return 0;
+	json_t *an = step_result_json(steps, n, "analyze_text");
+	json_t *tr = step_result_json(steps, n, "transcribe");
+	json_t *fr = step_result_json(steps, n, "sample_frames");
+	json_t *fd = step_result_json(steps, n, "describe_frames");
+	int rc = 0;
+	if (env->offline_models || !env->llm || !json_array_size(json_object_get(fd, "frames"))) {
+		*result = synthesize_offline(an, tr, fr);
+	} else {
+		json_t *parts = json_pack("{s:O,s:O}", "transcript_analysis", an ? an : json_null(), "frames",
+		                          json_object_get(fd, "frames"));
+		struct llm_call c = call_for(env, ROLE_TEXT);
+		rc = llm_synthesize(env->llm, &c, parts, result, err);
+		json_decref(parts);
+	}
+	json_decref(an);
+	json_decref(tr);
+	json_decref(fr);
+	json_decref(fd);
+	return rc;
 }

@@ -106,7 +106,7 @@ int sched_finish_settled(const struct config *cfg, bus *b, struct err *err)
 
 /* ---------------------------------------------------------- lanes */
 
-void lane_execute(struct lane *l, struct step_rec *step)
+int lane_execute(struct lane *l, struct step_rec *step)
 {
 	sched *s = l->s;
 	bus *b = s->p.bus;
@@ -120,7 +120,7 @@ void lane_execute(struct lane *l, struct step_rec *step)
 	if ((rc = store_doc_get(l->st, step->document_id, &doc, &e)) ||
 	    (rc = store_doc_steps(l->st, step->document_id, &steps, &n, &e))) {
 		store_step_fail(l->st, step->id, e.msg, 0, 1, NULL, NULL);
-		return;
+		return rc;
 	}
 	bus_emit(b, "step_started", doc.id,
 	         json_pack("{s:s,s:s,s:i,s:s,s:i}", "step", step->kind, "role", role_name(step->role),
@@ -166,6 +166,37 @@ void lane_execute(struct lane *l, struct step_rec *step)
 	finish_document(b, l->st, doc.id, &s->stats, &s->mu);
 	doc_rec_clear(&doc);
 
+	pthread_mutex_lock(&s->mu);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+void lane_step_not_started(struct lane *l, struct step_rec *step, int rc, const char *msg)
+{
+	sched *s = l->s;
+	bus *b = s->p.bus;
+	if (rc == DOSSIER_EUNAVAILABLE) {
+		store_step_defer(l->st, step->id, msg, NULL);
+		bus_emit(b, "step_deferred", step->document_id,
+		         json_pack("{s:s,s:s,s:s}", "step", step->kind, "role", role_name(step->role), "error", msg));
+		pthread_mutex_lock(&s->mu);
+		s->stats.steps_deferred++;
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	int retry = rc == DOSSIER_EAGAIN || rc == DOSSIER_ETIMEOUT, failed = 1;
+	store_step_fail(l->st, step->id, msg, retry, s->p.cfg->max_attempts, &failed, NULL);
+	bus_emit(b, "step_finished", step->document_id,
+	         json_pack("{s:s,s:s,s:b,s:f,s:s,s:s,s:b}", "step", step->kind, "role", role_name(step->role), "ok", 0,
+	                   "seconds", 0.0, "error", msg, "code", dossier_rc_name(rc), "final", failed));
+	pthread_mutex_lock(&s->mu);
+	if (failed)
+		s->stats.steps_failed++;
+	else
+		s->stats.steps_retried++;
+	pthread_mutex_unlock(&s->mu);
+	finish_document(b, l->st, step->document_id, &s->stats, &s->mu);
 	pthread_mutex_lock(&s->mu);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);

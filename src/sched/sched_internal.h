@@ -29,8 +29,9 @@ struct lane {
 };
 
 /* Runs one claimed step to its end: executes it, records the result or the
- * failure, emits step events, and finishes the document if it was the last. */
-void lane_execute(struct lane *l, struct step_rec *step);
+ * failure, emits step events, and finishes the document if it was the last.
+ * Returns the step's own result code (0, or why it failed or was deferred). */
+int lane_execute(struct lane *l, struct step_rec *step);
 /* Waits up to ms for a notification. Returns 1 if the lane should exit (idle
  * run over, or stop requested). */
 int lane_wait(struct lane *l, int ms);
@@ -40,6 +41,9 @@ void sched_note(sched *s, void (*fn)(struct sched_stats *st));
 
 /* The model lane's thread (sched_model.c). */
 void *model_lane_main(void *arg);
+/* Records a step that could not start (its model could not be made resident):
+ * deferred when the service is unavailable, else failed (retry when transient). */
+void lane_step_not_started(struct lane *l, struct step_rec *step, int rc, const char *msg);
 /* Releases engines a lane created lazily (OCR, ASR). */
 void lane_env_release(struct step_env *env);
 

@@ -1,19 +1,117 @@
 /*
  * sched_model.c — the model lane: LLM steps one at a time, in the order the
  * policy asks for, through the residency manager.
+ *
+ * sequential  the oldest document's next model step, whatever model it needs:
+ *             the seed's order, a swap whenever consecutive documents differ.
+ * grouped     the resident model's ready steps first (model affinity). When
+ *             none is ready but some are still being prepared on cpu lanes, it
+ *             waits a little rather than swap away and back. A fairness bound
+ *             (config.fairness) caps how many steps of one model run while
+ *             another model's steps wait.
+ * budget      as grouped; the residency manager keeps models together.
  */
 #include "sched/sched_internal.h"
+#include "backends/asr.h"
+#include "backends/ocr.h"
 #include "core/err.h"
+#include "core/util.h"
+#include "sched/residency.h"
 
 #include <string.h>
 
+#define MODEL_ROLES ((1u << ROLE_TEXT) | (1u << ROLE_VISION))
+/* Longest wait for the resident model's steps to become ready before swapping. */
+#define AFFINITY_WAIT_MS 3000
+
+static void lane_down(struct lane *l, const char *msg)
+{
+	sched *s = l->s;
+	pthread_mutex_lock(&s->mu);
+	s->model_down = 1;
+	s->runnable_roles &= ~MODEL_ROLES;
+	s->stats.model_lane_down = 1;
+	snprintf(s->stats.model_lane_error, sizeof s->stats.model_lane_error, "%s", msg);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static int claim_next(struct lane *l, int current, int *streak, int64_t *waited_ms, struct step_rec *step)
+{
+	sched *s = l->s;
+	const struct config *cfg = s->p.cfg;
+	struct err e = {0};
+	struct claim_filter f = {.role_mask = MODEL_ROLES, .prefer_role = current};
+
+	if (cfg->policy == POLICY_SEQUENTIAL) {
+		f.document_order = 1;
+		return store_step_claim(l->st, &f, step, &e);
+	}
+	unsigned ready[ROLE_COUNT], waiting[ROLE_COUNT], running = 0;
+	if (store_steps_pending(l->st, ready, waiting, &running, &e))
+		return DOSSIER_EDB;
+	if (current >= 0) {
+		int other = current == ROLE_TEXT ? ROLE_VISION : ROLE_TEXT;
+		if (ready[current] == 0 && waiting[current] > 0 && running > 0 && *waited_ms < AFFINITY_WAIT_MS)
+			return DOSSIER_EAGAIN; /* its steps are being prepared: do not swap yet */
+		if (*streak >= cfg->fairness && ready[other] > 0)
+			f.prefer_role = other; /* fairness: the other model's documents have waited enough */
+	}
+	return store_step_claim(l->st, &f, step, &e);
+}
+
 void *model_lane_main(void *arg)
 {
-	(void)arg;
+	struct lane *l = arg;
+	sched *s = l->s;
+	int current = -1, streak = 0;
+	int64_t waited_ms = 0;
+
+	for (;;) {
+		if (s->p.cancel && *s->p.cancel)
+			break;
+		struct step_rec step;
+		int rc = claim_next(l, current, &streak, &waited_ms, &step);
+		if (rc == DOSSIER_EAGAIN) {
+			waited_ms += 100;
+			if (lane_wait(l, 100))
+				break;
+			continue;
+		}
+		if (rc) {
+			if (lane_wait(l, 200))
+				break;
+			continue;
+		}
+		waited_ms = 0;
+		struct err e = {0};
+		rc = residency_acquire(s->p.res, step.role, &e);
+		if (rc) {
+			lane_step_not_started(l, &step, rc, e.msg);
+			step_rec_clear(&step);
+			if (rc == DOSSIER_EUNAVAILABLE) {
+				lane_down(l, e.msg);
+				break;
+			}
+			continue;
+		}
+		streak = (int)step.role == current ? streak + 1 : 1;
+		current = (int)step.role;
+		rc = lane_execute(l, &step);
+		residency_release(s->p.res, step.role);
+		step_rec_clear(&step);
+		if (rc == DOSSIER_EUNAVAILABLE) {
+			lane_down(l, "Ollama stopped answering during the run; the remaining LLM steps wait for the next run");
+			break;
+		}
+	}
 	return NULL;
 }
 
 void lane_env_release(struct step_env *env)
 {
-	(void)env;
+	ocr_backend_free(env->ocr);
+	env->ocr = NULL;
+	asr_backend_free(env->asr);
+	env->asr = NULL;
 }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Bad input: each gets one clear message naming the file, is recorded as failed
+# or unsupported, the other documents still complete, and the exit code is 1.
+. "$(dirname "$0")/lib.bash"
+D="$T/bad"; mkdir -p "$D"
+echo "Good documents still complete when their neighbours are broken." > "$D/good.txt"
+: > "$D/empty.txt"
+head -c 4096 /dev/urandom > "$D/random.txt"
+printf 'Caf\xe9 cr\xe8me: the menu costs 5 \x80 and the r\xe9sum\xe9 is attached.\n' > "$D/latin1.txt"
+head -c 3000 /dev/urandom > "$D/blob.bin"
+printf '%%PDF-1.4\n1 0 obj\n<< /Type /Catalog' > "$D/corrupt.pdf"
+mkdir -p "$D/loop"; ln -s .. "$D/loop/up"
+
+out=$("$DOSSIER" analyze --offline "$D" "$T/does-not-exist" 2>&1); rc=$?
+check_eq "exit code is 1 when some documents failed" 1 "$rc"
+check_contains "zero-byte file: says it is empty" "empty.txt: the file is empty (0 bytes)" "$out"
+check_contains "binary data named .txt: says it looks binary" "random.txt" "$out"
+check_contains "missing path is named" "does-not-exist" "$out"
+check_contains "corrupt PDF is named" "corrupt.pdf" "$out"
+st() { "$DOSSIER" list --json | python3 -c 'import json,sys; print({d["path"].rsplit("/",1)[1]: d["status"] for d in json.load(sys.stdin)}.get(sys.argv[1]))' "$1"; }
+check_eq "the good document completes" done "$(st good.txt)"
+check_eq "the empty file is failed" failed "$(st empty.txt)"
+check_eq "random bytes named .txt are failed" failed "$(st random.txt)"
+check_eq "an unknown binary is unsupported, not an error" unsupported "$(st blob.bin)"
+check_eq "the corrupt PDF is failed" failed "$(st corrupt.pdf)"
+check_eq "invalid UTF-8 falls back to Windows-1252 and completes" done "$(st latin1.txt)"
+"$DOSSIER" show "$D/latin1.txt" --json > "$T/l1.json"
+check_eq "the fallback encoding is recorded" windows-1252 "$(json 'd.get("encoding")' "$T/l1.json")"
+check_contains "Windows-1252 bytes decoded (é, €)" "Café crème: the menu costs 5 €" "$(json 'd["text"]' "$T/l1.json")"
+check_contains "the directory loop is reported, not followed" "loop" "$out"
+n=$("$DOSSIER" list --json | python3 -c 'import json,sys; print(sum(1 for d in json.load(sys.stdin) if d["path"].endswith("good.txt")))')
+check_eq "the loop did not create duplicate documents" 1 "$n"
+err=$("$DOSSIER" list --json | python3 -c 'import json,sys; print([d for d in json.load(sys.stdin) if d["path"].endswith("random.txt")][0]["error"])')
+check_contains "the stored error explains the binary file" "binary" "$err"
+
+# unreadable file: root reads everything, so run this part as an unprivileged user
+if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
+  P="$T/perm"; mkdir -p "$P/db"; echo "Readable neighbour text about tides and harbours." > "$P/ok.txt"
+  echo "secret" > "$P/locked.txt"; chmod 000 "$P/locked.txt"; chmod 777 "$P" "$P/db"; chmod 755 "$T"
+  out=$(runuser -u nobody -- env HOME="$P" "$DOSSIER" analyze --offline --db "$P/db/d.db" "$P" 2>&1); rc=$?
+  check_eq "unreadable file: exit code 1" 1 "$rc"
+  check_contains "unreadable file: message names it and the fix" "locked.txt" "$out"
+  check_contains "unreadable file: message suggests fixing permissions" "permission" "$out"
+else
+  P="$T/perm"; mkdir -p "$P"; echo "secret" > "$P/locked.txt"; chmod 000 "$P/locked.txt"
+  out=$("$DOSSIER" analyze --offline "$P" 2>&1); rc=$?
+  check_eq "unreadable file: exit code 1" 1 "$rc"
+  check_contains "unreadable file: message names it" "locked.txt" "$out"
+fi
+
+# an unusable database path is an environment problem: exit 3
+echo x > "$T/afile"
+out=$("$DOSSIER" analyze --offline --db "$T/afile/sub/d.db" "$D/good.txt" 2>&1); rc=$?
+check_eq "unusable database path exits 3" 3 "$rc"
+check_contains "the message names the database path" "$T/afile/sub/d.db" "$out"
+out=$("$DOSSIER" list --db "$T/afile/sub/d.db" 2>&1); rc=$?
+check_eq "list with an unusable database exits 3" 3 "$rc"
+
+# usage errors exit 2, --help everywhere exits 0
+"$DOSSIER" analyze >/dev/null 2>&1; check_eq "analyze without paths exits 2" 2 "$?"
+"$DOSSIER" frobnicate >/dev/null 2>&1; check_eq "an unknown command exits 2" 2 "$?"
+"$DOSSIER" analyze --no-such-flag x >/dev/null 2>&1; check_eq "an unknown flag exits 2" 2 "$?"
+for c in analyze list show search; do
+  h=$("$DOSSIER" $c --help); check_contains "$c --help prints its usage" "usage: dossier $c" "$h"
+done
+check_contains "--version prints the version" "dossier " "$("$DOSSIER" --version)"
+done_testing
