@@ -1,0 +1,68 @@
+/*
+ * footprint.h — the memory one resident model needs, from its facts and the
+ * context length it runs with. Formulas in docs/planner.md.
+ *
+ *   struct footprint_params fp;
+ *   footprint_params_default(&fp);
+ *   fp.num_ctx = 8192;
+ *   struct model_footprint m;
+ *   footprint_compute(&facts, &fp, &m);   // m.total = weights + projector + kv + compute
+ *
+ * Pure arithmetic: thread safe, never fails.
+ */
+#ifndef DOSSIER_PLAN_FOOTPRINT_H
+#define DOSSIER_PLAN_FOOTPRINT_H
+
+#include "core/config.h"
+#include "plan/facts.h"
+
+#include <stdint.h>
+
+enum kv_cache_type {
+	KV_CACHE_F16 = 0, /* 2 bytes per element (Ollama's default) */
+	KV_CACHE_Q8_0,    /* 34 bytes per 32 elements */
+	KV_CACHE_Q4_0,    /* 18 bytes per 32 elements */
+};
+const char *kv_cache_type_name(enum kv_cache_type t);  /* "f16", "q8_0", "q4_0" */
+/* Parses OLLAMA_KV_CACHE_TYPE values; DOSSIER_EINVAL otherwise. */
+int kv_cache_type_parse(const char *s, enum kv_cache_type *out);
+
+struct footprint_params {
+	int num_ctx;                  /* context tokens per slot; 0 = model default, else Ollama's 4096 */
+	int default_num_ctx;          /* Ollama's default when neither config nor model sets one (4096) */
+	int num_parallel;             /* OLLAMA_NUM_PARALLEL slots; KV is sized num_ctx x this (1) */
+	int num_batch;                /* batch tokens for the compute estimate (512) */
+	enum kv_cache_type kv_type;   /* OLLAMA_KV_CACHE_TYPE (f16) */
+};
+void footprint_params_default(struct footprint_params *p);
+
+/* One number with where it came from. */
+struct fp_item {
+	uint64_t bytes;               /* bytes */
+	char source[FACT_SRC_MAX];    /* "gguf:<path>", "api/show", "nominal:seed", "estimate:llama-graph", ... */
+};
+
+struct model_footprint {
+	enum model_role role;         /* the role it plays */
+	char name[128];               /* model name */
+	int num_ctx;                  /* context tokens per slot actually used */
+	char num_ctx_src[64];         /* "config", "model params", "ollama default", "clamped to trained", "vision minimum" */
+	uint64_t kv_bytes_per_token;  /* KV cache bytes per context token (all layers) */
+	struct fp_item weights;       /* model weights */
+	struct fp_item projector;     /* separate vision projector weights (0 if none/included) */
+	struct fp_item kv;            /* KV cache for num_ctx x num_parallel tokens */
+	struct fp_item compute;       /* compute buffers: text graph + image encoder */
+	uint64_t total;               /* sum of the four */
+};
+
+/*
+ * KV cache bytes for ctx_tokens tokens: sum over layers of
+ * ctx x (key_length + value_length) x head_count_kv(layer) x bytes per element.
+ * 0 if facts has no shape.
+ */
+uint64_t kv_cache_bytes(const struct model_facts *f, uint64_t ctx_tokens, enum kv_cache_type t);
+
+/* Fills out for facts f under params p. */
+void footprint_compute(const struct model_facts *f, const struct footprint_params *p, struct model_footprint *out);
+
+#endif
