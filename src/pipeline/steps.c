@@ -144,10 +144,14 @@ static int run_analyze_text(struct step_env *env, const struct doc_rec *doc, con
 	char *text = step_input_text(steps, n, &hint, &title_owned);
 	size_t len = strlen(text);
 	int rc;
-	if (len == 0) {
+	int media = !strcmp(doc->kind, "audio") || !strcmp(doc->kind, "video");
+	if (len == 0 && media) {
+		/* silence is a fact about the recording, not a failure: frames still follow */
+		*result = json_pack("{s:s}", "note", "no speech was recognised");
+		rc = 0;
+	} else if (len == 0) {
 		rc = err_set(err, DOSSIER_EEMPTY, "%s: no text was found to analyse%s", doc->path,
-		             !strcmp(doc->kind, "pdf") ? " (a scanned PDF? OCR found nothing either)"
-		             : !strcmp(doc->kind, "audio") || !strcmp(doc->kind, "video") ? " (no speech recognised)" : "");
+		             !strcmp(doc->kind, "pdf") ? " (a scanned PDF and OCR found no text either)" : "");
 	} else if (env->offline_models || !env->llm) {
 		rc = step_analyze_offline(text, len, hint, result, err);
 		if (!rc && !env->offline_models)

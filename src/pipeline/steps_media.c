@@ -1,38 +1,266 @@
 /*
- * steps_media.c — OCR, speech and frame steps.
- * (Wired to src/media and src/backends as those engines land.)
+ * steps_media.c — OCR, speech and frame steps, and PDF extraction.
  */
 #include "pipeline/steps_internal.h"
+#include "backends/asr.h"
+#include "backends/ocr.h"
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/util.h"
+#include "media/frames.h"
+#include "media/image.h"
+#include "media/pdf.h"
+#include "media/probe.h"
+#include "sched/residency.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-static int not_built(const struct doc_rec *doc, const char *what, struct err *err)
+/* The lane's OCR engine, created on first use and kept for the lane's life. */
+static int lane_ocr(struct step_env *env, struct ocr_backend **out, struct err *err)
 {
-	return err_set(err, DOSSIER_EUNSUPPORTED, "%s: %s is not available in this build", doc->path, what);
+	if (!env->ocr) {
+		int rc = ocr_tesseract_new(env->cfg->ocr_lang, &env->ocr, err);
+		if (rc)
+			return rc;
+	}
+	*out = env->ocr;
+	return 0;
+}
+
+static int ocr_image(struct step_env *env, const struct image *img, char **text, double *conf,
+                     struct err *err)
+{
+	struct ocr_backend *ocr;
+	int rc = lane_ocr(env, &ocr, err);
+	if (rc)
+		return rc;
+	return ocr_recognize(ocr, img->rgb, img->width, img->height, img->stride, text, conf, err);
+}
+
+static json_t *conf_json(double conf)
+{
+	return conf < 0 ? json_null() : json_real(conf);
+}
+
+/* ---------------------------------------------------------------- ocr */
+
+static int ocr_pdf_pages(struct step_env *env, const struct doc_rec *doc, const struct step_rec *steps,
+                         size_t n, json_t **result, struct err *err)
+{
+	json_t *ex = step_result_json(steps, n, "extract_text");
+	json_t *todo = json_object_get(ex, "pages_without_text");
+	json_t *pages = json_array();
+	struct buf b;
+	buf_init(&b, CAP_OCR_TEXT);
+	double conf_sum = 0;
+	int conf_n = 0, rc = 0;
+	if (json_array_size(todo)) {
+		pdf_doc *pdf = NULL;
+		if ((rc = pdf_open(doc->path, &pdf, err)))
+			goto out;
+		size_t i;
+		json_t *pi;
+		json_array_foreach(todo, i, pi) {
+			int page = (int)json_integer_value(pi);
+			struct image *img = NULL;
+			char *text = NULL;
+			double conf = -1;
+			if ((rc = pdf_page_render(pdf, page, 300, &img, err)) ||
+			    (rc = ocr_image(env, img, &text, &conf, err))) {
+				image_free(img);
+				break;
+			}
+			image_free(img);
+			json_array_append_new(pages, json_pack("{s:i,s:s,s:o}", "page", page + 1, "text", text,
+			                                       "confidence", conf_json(conf)));
+			if (*text) {
+				if (b.len)
+					buf_appends(&b, "\n\n");
+				if (buf_appends(&b, text) == DOSSIER_ETOOBIG) {
+					free(text);
+					break;
+				}
+			}
+			if (conf >= 0) {
+				conf_sum += conf;
+				conf_n++;
+			}
+			free(text);
+			if (env->cancel && *env->cancel) {
+				rc = err_set(err, DOSSIER_ECANCELLED, "cancelled");
+				break;
+			}
+		}
+		pdf_close(pdf);
+	}
+out:
+	json_decref(ex);
+	if (rc) {
+		json_decref(pages);
+		buf_free(&b);
+		return rc;
+	}
+	*result = json_pack("{s:s,s:o,s:o,s:s}", "text", b.data ? b.data : "", "pages", pages, "confidence",
+	                    conf_n ? json_real(conf_sum / conf_n) : json_null(), "engine", "tesseract");
+	buf_free(&b);
+	return 0;
 }
 
 STEP_FN(step_run_ocr)
 {
-	if (!strcmp(doc->kind, "pdf")) {
-		/* pages without a text layer are OCRed once the engine exists; none to do yet */
-		*result = json_pack("{s:s,s:[]}", "text", "", "pages");
-		return 0;
-	}
-	return not_built(doc, "OCR", err);
+	if (!strcmp(doc->kind, "pdf"))
+		return ocr_pdf_pages(env, doc, steps, n, result, err);
+
+	struct image *img = NULL;
+	struct image_info info;
+	int rc = image_load(doc->path, env->cfg->max_image_pixels, &img, &info, err);
+	if (rc)
+		return rc;
+	char *text = NULL;
+	double conf = -1;
+	rc = ocr_image(env, img, &text, &conf, err);
+	image_free(img);
+	if (rc)
+		return rc;
+	json_t *exif = json_object();
+	if (info.captured_at[0])
+		json_object_set_new(exif, "captured_at", json_string(info.captured_at));
+	if (info.camera_make[0])
+		json_object_set_new(exif, "camera_make", json_string(info.camera_make));
+	if (info.camera_model[0])
+		json_object_set_new(exif, "camera_model", json_string(info.camera_model));
+	json_object_set_new(exif, "orientation", json_integer(info.orientation));
+	*result = json_pack("{s:s,s:o,s:s,s:{s:i,s:i,s:s,s:o}}", "text", text, "confidence", conf_json(conf),
+	                    "engine", "tesseract", "image", "width", info.width, "height", info.height, "format",
+	                    info.format, "exif", exif);
+	free(text);
+	return 0;
 }
+
+/* ---------------------------------------------------------------- pdf */
+
+int step_extract_pdf(struct step_env *env, const struct doc_rec *doc, json_t **result, struct err *err)
+{
+	(void)env;
+	return pdf_extract(doc->path, NULL, result, err);
+}
+
+/* --------------------------------------------------------- transcribe */
 
 STEP_FN(step_run_transcribe)
 {
-	return not_built(doc, "speech recognition", err);
+	if (!env->asr) {
+		int rc = asr_backend_from_config(env->cfg, &env->asr, err);
+		if (rc)
+			return rc;
+	}
+	if (!asr_backend_is_loaded(env->asr)) {
+		/* the seed's Whisper: loaded on the first audio or video, then kept */
+		bus_emit(env->bus, "model_loading", doc->id,
+		         json_pack("{s:s,s:s}", "model", asr_backend_name(env->asr), "role", "asr"));
+		double t0 = clock_mono_s();
+		int rc = asr_backend_open(env->asr, err);
+		if (rc)
+			return rc;
+		uint64_t bytes = asr_backend_memory_bytes(env->asr);
+		bus_emit(env->bus, "model_loaded", doc->id,
+		         json_pack("{s:s,s:s,s:I,s:I}", "model", asr_backend_name(env->asr), "role", "asr", "load_ms",
+		                   (json_int_t)((clock_mono_s() - t0) * 1000), "bytes", (json_int_t)bytes));
+		if (env->res)
+			residency_note_asr(env->res, bytes, 1);
+	}
+	json_t *segments = NULL;
+	int rc = asr_transcribe_json(env->asr, doc->path, &segments, err);
+	if (rc == DOSSIER_ENOTFOUND && !strcmp(doc->kind, "video")) {
+		/* a video without sound still has frames to look at */
+		*result = json_pack("{s:[],s:s,s:s}", "segments", "engine", asr_backend_name(env->asr), "note",
+		                    "the video has no audio stream");
+		err_clear(err);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	*result = json_pack("{s:o,s:s,s:s}", "segments", segments, "engine", asr_backend_name(env->asr),
+	                    "language", "en");
+	return 0;
+}
+
+/* ------------------------------------------------------- sample_frames */
+
+struct frames_ctx {
+	struct step_env *env;
+	const char *dir;
+	json_t *frames;
+	struct err *err;
+	int rc;
+};
+
+static int on_frame(const struct frame *f, void *user)
+{
+	struct frames_ctx *c = user;
+	char name[64];
+	snprintf(name, sizeof name, "frame-%03zu.jpg", json_array_size(c->frames));
+	char *file = path_join(c->dir, name);
+	FILE *fp = fopen(file, "wb");
+	if (!fp || fwrite(f->jpeg, 1, f->jpeg_len, fp) != f->jpeg_len) {
+		c->rc = err_set(c->err, DOSSIER_EIO, "cannot write frame %s", file);
+		if (fp)
+			fclose(fp);
+		free(file);
+		return 1;
+	}
+	fclose(fp);
+	json_t *fj = json_pack("{s:f,s:f,s:b,s:f,s:s,s:i,s:i}", "time", f->time_s, "target", f->target_s, "scene",
+	                       f->scene, "scene_score", f->scene_score, "file", file, "width", f->width, "height",
+	                       f->height);
+	/* what is written on screen, for search and for the vision model's context */
+	struct image *img = NULL;
+	struct err e = {0};
+	if (image_load(file, 0, &img, NULL, &e) == 0) {
+		char *text = NULL;
+		double conf = -1;
+		if (ocr_image(c->env, img, &text, &conf, &e) == 0) {
+			json_object_set_new(fj, "ocr_text", json_string(text));
+			json_object_set_new(fj, "ocr_confidence", conf_json(conf));
+		}
+		free(text);
+		image_free(img);
+	}
+	json_array_append_new(c->frames, fj);
+	free(file);
+	return c->env->cancel && *c->env->cancel;
 }
 
 STEP_FN(step_run_sample_frames)
 {
-	return not_built(doc, "frame sampling", err);
-}
-
-int step_extract_pdf(struct step_env *env, const struct doc_rec *doc, json_t **result, struct err *err)
-{
-	return not_built(doc, "PDF text extraction", err);
+	struct media_info mi;
+	int rc = media_probe(doc->path, &mi, err);
+	if (rc)
+		return rc;
+	char sub[128];
+	snprintf(sub, sizeof sub, "frames/%s", doc->sha256);
+	char *dir = path_join(env->data_dir, sub);
+	if ((rc = mkdir_p(dir, err))) {
+		free(dir);
+		return rc;
+	}
+	struct frame_params p;
+	frame_params_default(&p);
+	p.interval_s = env->cfg->frame_interval_s;
+	p.max_frames = env->cfg->max_frames;
+	p.max_side = env->cfg->max_image_side_px;
+	struct frames_ctx c = {env, dir, json_array(), err, 0};
+	rc = frames_sample(doc->path, &p, on_frame, &c, err);
+	if (c.rc)
+		rc = c.rc;
+	free(dir);
+	if (rc) {
+		json_decref(c.frames);
+		return rc;
+	}
+	*result = json_pack("{s:o,s:{s:f,s:i,s:i,s:s,s:f,s:i,s:b}}", "frames", c.frames, "video", "duration",
+	                    mi.duration_s, "width", mi.display_width, "height", mi.display_height, "codec",
+	                    mi.video_codec, "fps", mi.fps, "rotation", mi.rotation, "has_audio", mi.has_audio);
+	return 0;
 }
