@@ -321,8 +321,9 @@ static int xfer_run(struct xfer *x, const char *body, struct err *err)
 		}
 		break;
 	default:
-		rc = err_set(err, DOSSIER_EAGAIN, "the connection to Ollama at %s broke during %s (%s); the step will be retried",
-		             o->url, x->path, curl_easy_strerror(cc));
+		rc = err_set(err, DOSSIER_EAGAIN,
+		             "the connection to Ollama at %s broke during %s for model '%s' (%s); the step will be retried",
+		             o->url, x->path, x->model ? x->model : "-", curl_easy_strerror(cc));
 		break;
 	}
 	if (!rc && (x->status < 200 || x->status >= 300))
