@@ -1,2 +1,0 @@
-/* placeholder so the analyze library is never empty */
-int dossier_analyze_placeholder_;
