@@ -529,8 +529,10 @@ static int render_models(const plan *pl, struct buf *out)
 		if (!rc && m->projector.bytes)
 			rc = buf_appendf(out, " + projector %s (%s)", sz(m->projector.bytes, e), m->projector.source);
 		if (!rc)
-			rc = buf_appendf(out, " + KV %s (%d ctx, %s, %s) + compute %s (%s)\n", sz(m->kv.bytes, c), m->num_ctx,
-			                 kv_cache_type_name(pl->fp_params.kv_type), m->kv.source, sz(m->compute.bytes, d),
+			rc = buf_appendf(out, " + KV %s (%d ctx, %s%s%s) + compute %s (%s)\n", sz(m->kv.bytes, c), m->num_ctx,
+			                 kv_cache_type_name(pl->fp_params.kv_type),
+			                 strcmp(m->kv.source, m->weights.source) ? ", " : "",
+			                 strcmp(m->kv.source, m->weights.source) ? m->kv.source : "", sz(m->compute.bytes, d),
 			                 m->compute.source);
 	}
 	if (!rc && pl->used[ROLE_ASR])
@@ -571,11 +573,14 @@ int plan_render_text(const plan *pl, struct buf *out)
 			                      i ? (k == PLAN_SC_SWAP && i == 1 ? " -> " : " + ") : "", pl->fp[s->roles[i]].name);
 		if (!s->n_models)
 			snprintf(names, sizeof names, "(no model)");
-		rc = buf_appendf(out, "  %-20s %-44s %8s%s", s->name, names, s->applies ? sz(s->bytes, a) : "-",
+		if (!s->applies) {
+			rc = buf_appendf(out, "  %-20s %-44s %8s  (%s)\n", s->name, "", "-",
+			                 k >= PLAN_SC_SWAP && s->note[0] ? s->note : "no such documents");
+			continue;
+		}
+		rc = buf_appendf(out, "  %-20s %-44s %8s%s", s->name, names, sz(s->bytes, a),
 		                 k == pl->peak_sc ? "  <- peak" : "");
-		if (!rc && !s->applies)
-			rc = buf_appends(out, "  (no such documents)");
-		if (!rc && s->note[0] && (s->applies || k >= PLAN_SC_SWAP))
+		if (!rc && s->note[0])
 			rc = buf_appendf(out, "  [%s]", s->note);
 		if (!rc)
 			rc = buf_appendc(out, '\n');

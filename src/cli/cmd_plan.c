@@ -1,0 +1,222 @@
+/* cmd_plan.c — `dossier plan`: predicts a run's peak memory against the budget
+ * before anything is loaded, and says what would fit when it does not. */
+#include "cli/cli.h"
+#include "cli/common.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/util.h"
+#include "plan/footprint.h"
+#include "plan/planner.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int run(int argc, char **argv);
+
+const struct cli_cmd cmd_plan = {
+	.name = "plan",
+	.summary = "predict the peak memory of a run and check it against the budget",
+	.usage = "usage: dossier plan [OPTIONS] [PATH...]\n"
+	         "\n"
+	         "Reads each model's size and architecture (GGUF metadata from Ollama's model store,\n"
+	         "else the profile's nominal sizes), computes weights + KV cache for the context\n"
+	         "length + compute buffers, and prints the memory of each scenario (text, image,\n"
+	         "video transcription, video frames, swap transition; co-resident under the budget\n"
+	         "policy), then the peak against the budget. With PATHs, only the models their\n"
+	         "documents need are planned; without, every kind of document is assumed.\n"
+	         "\n"
+	         "Options:\n"
+	         "  --profile dev|prod    model profile (default: prod, or dev when DEV_MODE=1)\n"
+	         "  --budget SIZE         memory budget, e.g. 12G or 14GB (default: RAM minus 2 GB)\n"
+	         "  --policy P            sequential, grouped (default) or budget\n"
+	         "  --num-ctx N           context length for both LLMs\n"
+	         "  --swap-delay S        fixed wait after an unload; negative = wait for Ollama to confirm\n"
+	         "  --text-model NAME     text model (default: the profile's)\n"
+	         "  --vision-model NAME   vision model (default: the profile's)\n"
+	         "  --offline             plan a run without LLMs\n"
+	         "  --json                one JSON object (docs/planner.md) instead of text\n"
+	         "  -h, --help            this help\n"
+	         "\n"
+	         "Environment: OLLAMA_MODELS (model store), OLLAMA_KV_CACHE_TYPE (f16, q8_0, q4_0) and\n"
+	         "OLLAMA_NUM_PARALLEL as the Ollama server uses them; DOSSIER_BUDGET, DOSSIER_POLICY.\n"
+	         "\n"
+	         "Exit status: 0 the run fits the budget, 1 it does not (the output says what would\n"
+	         "fit), 2 bad usage or a PATH that does not exist.\n",
+	.run = run,
+};
+
+/* ---------------------------------------------------------- counting documents */
+
+/*
+ * The kind of a file by its extension, or -1 to ignore it. A stand-in for the
+ * ingest classifier (pipeline/ingest), which looks at the content.
+ */
+static int classify(const char *path)
+{
+	static const struct {
+		const char *exts;
+		enum plan_doc_kind kind;
+	} table[] = {
+		{".txt .md .markdown .rst .org .html .htm .csv .json .xml .tex .log .yaml .yml", PLAN_DOC_TEXT},
+		{".pdf", PLAN_DOC_PDF},
+		{".jpg .jpeg .png .gif .bmp .tif .tiff .webp .heic", PLAN_DOC_IMAGE},
+		{".mp3 .wav .flac .ogg .m4a .aac .opus .wma", PLAN_DOC_AUDIO},
+		{".mp4 .mkv .mov .avi .webm .m4v .wmv .mpg .mpeg", PLAN_DOC_VIDEO},
+	};
+	const char *dot = strrchr(path, '.');
+	const char *slash = strrchr(path, '/');
+	if (!dot || (slash && dot < slash) || strlen(dot) > 10)
+		return -1;
+	char ext[16];
+	size_t n = 0;
+	for (const char *c = dot; *c; c++)
+		ext[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+	ext[n] = '\0';
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+		const char *p = table[i].exts;
+		while ((p = strstr(p, ext))) {
+			if (p[n] == ' ' || p[n] == '\0')
+				return (int)table[i].kind;
+			p += n;
+		}
+	}
+	return -1;
+}
+
+/* Walks path (a file or a directory, recursively; hidden entries and symlinked
+ * directories are skipped) and counts documents by kind. */
+static void count_path(const char *path, int depth, struct plan_inputs *in, uint64_t *ignored)
+{
+	struct stat st;
+	if (lstat(path, &st))
+		return;
+	if (S_ISLNK(st.st_mode) && (stat(path, &st) || S_ISDIR(st.st_mode)))
+		return;
+	if (S_ISREG(st.st_mode)) {
+		int k = classify(path);
+		if (k >= 0)
+			in->count[k]++;
+		else
+			(*ignored)++;
+		return;
+	}
+	if (!S_ISDIR(st.st_mode) || depth > 64)
+		return;
+	DIR *d = opendir(path);
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *child = path_join(path, de->d_name);
+		count_path(child, depth + 1, in, ignored);
+		free(child);
+	}
+	closedir(d);
+}
+
+/* ------------------------------------------------------------------ command */
+
+static int env_settings(struct plan_params *pp)
+{
+	const char *kv = getenv("OLLAMA_KV_CACHE_TYPE"), *par = getenv("OLLAMA_NUM_PARALLEL");
+	if (kv && *kv && kv_cache_type_parse(kv, &pp->fp.kv_type)) {
+		fprintf(stderr, "dossier plan: OLLAMA_KV_CACHE_TYPE '%s' is not one of f16, q8_0, q4_0\n", kv);
+		return EXIT_USAGE;
+	}
+	if (par && *par) {
+		int n = atoi(par);
+		if (n > 0 && n <= 64)
+			pp->fp.num_parallel = n;
+	}
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"profile", required_argument, NULL, OPT_PROFILE},
+		{"budget", required_argument, NULL, OPT_BUDGET},
+		{"policy", required_argument, NULL, OPT_POLICY},
+		{"num-ctx", required_argument, NULL, OPT_NUM_CTX},
+		{"swap-delay", required_argument, NULL, OPT_SWAP_DELAY},
+		{"text-model", required_argument, NULL, OPT_TEXT_MODEL},
+		{"vision-model", required_argument, NULL, OPT_VISION_MODEL},
+		{"offline", no_argument, NULL, OPT_OFFLINE},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli_opts o = {0};
+	int json = 0, opt, rc;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (cli_opts_take(&o, opt, optarg))
+			continue;
+		if (opt == OPT_JSON)
+			json = 1;
+		else if (opt == 'h') {
+			fputs(cmd_plan.usage, stdout);
+			return 0;
+		} else
+			return cli_bad_usage("plan");
+	}
+	struct config cfg;
+	if ((rc = cli_config(&o, &cfg)))
+		return rc;
+
+	struct plan_params pp;
+	plan_params_default(&pp, &cfg);
+	if ((rc = env_settings(&pp)))
+		return rc;
+	/* Model facts: Ollama's store when readable, else nominal sizes. The
+	 * /api/show fallback plugs in here: pp.api_facts = <a function that calls
+	 * the Ollama client's show and model_facts_from_api>. */
+	uint64_t ignored = 0;
+	if (optind < argc) {
+		pp.inputs.assumed = 0;
+		for (int i = optind; i < argc; i++) {
+			struct stat st;
+			if (stat(argv[i], &st)) {
+				fprintf(stderr, "dossier plan: %s: no such file or directory\n", argv[i]);
+				return EXIT_USAGE;
+			}
+			count_path(argv[i], 0, &pp.inputs, &ignored);
+		}
+	}
+
+	plan *pl;
+	struct err e = {0};
+	if (plan_build(&pp, &pl, &e)) {
+		fprintf(stderr, "dossier plan: %s\n", e.msg);
+		return EXIT_ENV;
+	}
+	if (json) {
+		json_t *j = plan_to_json(pl);
+		char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		if (!s) {
+			fprintf(stderr, "dossier plan: out of memory\n");
+			json_decref(j);
+			plan_free(pl);
+			return EXIT_ENV;
+		}
+		puts(s);
+		free(s);
+		json_decref(j);
+	} else {
+		struct buf b;
+		buf_init(&b, CAP_TEXT);
+		if (plan_render_text(pl, &b) == 0)
+			fputs(b.data, stdout);
+		if (ignored)
+			printf("(%llu file%s of other kinds not counted)\n", (unsigned long long)ignored, ignored == 1 ? "" : "s");
+		buf_free(&b);
+	}
+	rc = plan_fits(pl) ? 0 : EXIT_DOCS_FAILED;
+	plan_free(pl);
+	return rc;
+}
