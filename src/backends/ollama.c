@@ -470,7 +470,9 @@ static int ollama_chat(void *ctx, const struct llm_request *rq, char **text_out,
 	rc = ollama_show(o, rq->model, &info, err);
 	if (rc == DOSSIER_EMODEL || rc == DOSSIER_EUNAVAILABLE || rc == DOSSIER_ECANCELLED)
 		return rc;
-	if (rc) { /* an older Ollama without the fields: assume a plain text model */
+	if (rc && rq->n_images > 0)
+		return rc; /* cannot tell whether the model reads images: do not guess */
+	if (rc) { /* e.g. an older Ollama without these fields: treat as a plain text model */
 		memset(&info, 0, sizeof info);
 		err_clear(err);
 	}
