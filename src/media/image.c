@@ -450,9 +450,10 @@ int image_load(const char *path, uint64_t max_pixels, struct image **out, struct
 	case DEC_STB:
 		rc = decode_stb(path, f, &img, &first);
 		if (rc == DOSSIER_EFORMAT) {
-			/* e.g. a PNG stb rejects that libpng accepts, or the reverse */
+			/* a variant stb rejects may still decode in FFmpeg (which, unlike
+			 * libpng/libjpeg inside leptonica, can be kept from printing) */
 			struct err ignore = {0};
-			if (decode_lept(path, &img, &ignore) == 0)
+			if (decode_av(path, &img, &ignore) == 0)
 				rc = DOSSIER_OK;
 		}
 		break;
