@@ -114,22 +114,27 @@ static size_t match_email(const char *t, size_t len, size_t i)
 
 /* ------------------------------------------------------------------- dates ---- */
 
-static const char *const month_names[] = {
-	/* en */ "january", "february", "march", "april", "may", "june", "july", "august",
-	"september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun",
-	"jul", "aug", "sep", "sept", "oct", "nov", "dec",
-	/* de */ "januar", "februar", "märz", "mai", "juni", "juli", "oktober", "dezember",
-	/* fr */ "janvier", "février", "mars", "avril", "juin", "juillet", "août", "septembre",
-	"octobre", "novembre", "décembre",
-	/* es */ "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-	"septiembre", "octubre", "noviembre", "diciembre",
-	/* it */ "gennaio", "febbraio", "aprile", "maggio", "giugno", "luglio", "settembre",
-	"ottobre", "dicembre",
-	/* pt */ "janeiro", "fevereiro", "março", "maio", "junho", "julho", "setembro",
-	"outubro", "dezembro",
-	/* nl */ "januari", "februari", "maart", "mei", "augustus",
-	NULL
+#define M(s) { s, sizeof(s) - 1 }
+static const struct {
+	const char *name;
+	size_t len;
+} month_names[] = {
+	/* en de fr es it pt nl */
+	M("january"), M("february"), M("march"), M("april"), M("may"), M("june"), M("july"),
+	M("august"), M("september"), M("october"), M("november"), M("december"), M("jan"),
+	M("feb"), M("mar"), M("apr"), M("jun"), M("jul"), M("aug"), M("sep"), M("sept"), M("oct"),
+	M("nov"), M("dec"), M("januar"), M("februar"), M("märz"), M("mai"), M("juni"), M("juli"),
+	M("oktober"), M("dezember"), M("janvier"), M("février"), M("mars"), M("avril"), M("juin"),
+	M("juillet"), M("août"), M("septembre"), M("octobre"), M("novembre"), M("décembre"),
+	M("enero"), M("febrero"), M("marzo"), M("abril"), M("mayo"), M("junio"), M("julio"),
+	M("agosto"), M("septiembre"), M("octubre"), M("noviembre"), M("diciembre"), M("gennaio"),
+	M("febbraio"), M("aprile"), M("maggio"), M("giugno"), M("luglio"), M("settembre"),
+	M("ottobre"), M("dicembre"), M("janeiro"), M("fevereiro"), M("março"), M("maio"),
+	M("junho"), M("julho"), M("setembro"), M("outubro"), M("dezembro"), M("januari"),
+	M("februari"), M("maart"), M("mei"), M("augustus"),
+	{ NULL, 0 }
 };
+#undef M
 
 /* Length of a month name at t+i (case-insensitive, optional '.' after an abbreviation). */
 static size_t match_month(const char *t, size_t len, size_t i)
@@ -148,8 +153,8 @@ static size_t match_month(const char *t, size_t len, size_t i)
 	/* capitalised non-ASCII: lower the first code point of É / Ä etc. by hand */
 	if ((unsigned char)w[0] == 0xC3 && (unsigned char)w[1] >= 0x80 && (unsigned char)w[1] <= 0x9E)
 		w[1] = (char)((unsigned char)w[1] + 0x20);
-	for (size_t m = 0; month_names[m]; m++) {
-		if (strcmp(month_names[m], w) == 0) {
+	for (size_t m = 0; month_names[m].name; m++) {
+		if (month_names[m].len == k && memcmp(month_names[m].name, w, k) == 0) {
 			if (k <= 4 && j < len && t[j] == '.')
 				j++;
 			return j - i;
@@ -420,6 +425,19 @@ static int is_title_word(const struct an_doc *doc, const struct an_tok *tk)
 	return letters >= 2;
 }
 
+/* Honorifics end a name run instead of joining it ("Dr. Jane Goodall" -> "Jane Goodall"). */
+static int is_honorific(const struct an_doc *doc, uint32_t word)
+{
+	static const char *const titles[] = { "mr", "mrs", "ms", "dr", "prof", "sir", "sr", "sra",
+					      "jr", "st", "mme", "mlle", "hr", "fr", "frau", "herr",
+					      "dott", "sig", "don", "doña", "lady", "lord", NULL };
+	const char *w = an_intern_str(&doc->words, word);
+	for (int i = 0; titles[i]; i++)
+		if (strcmp(titles[i], w) == 0)
+			return 1;
+	return 0;
+}
+
 static void find_names(const struct an_doc *doc, struct ents *e)
 {
 	for (size_t s = 0; s < doc->nsents && e->count < ENT_MAX_TOTAL; s++) {
@@ -431,6 +449,7 @@ static void find_names(const struct an_doc *doc, struct ents *e)
 			uint32_t r = k;
 			while (r < n && is_title_word(doc, &doc->toks[a + r]) &&
 			       !(doc->word_mask[doc->toks[a + r].word]) &&
+			       !is_honorific(doc, doc->toks[a + r].word) &&
 			       (r == k || !(doc->toks[a + r].flags & AN_TOK_BREAK_BEFORE)))
 				r++;
 			uint32_t b = k, end = r;

@@ -111,6 +111,31 @@ static char *keyword_text(const struct an_doc *doc, const struct an_keyword *kw)
 	return buf_take(&b);
 }
 
+/* A tag's comparison key: each word in its singular form ("honey bees" -> "honey bee"). */
+static char *tag_key(const char *term)
+{
+	size_t n = strlen(term);
+	char *k = malloc(n + 1);
+	if (!k)
+		return NULL;
+	size_t o = 0, i = 0;
+	while (i <= n) {
+		size_t e = i;
+		while (e < n && term[e] != ' ')
+			e++;
+		size_t wl = e - i;
+		if (wl >= 4 && term[e - 1] == 's' && !strchr("sui", term[e - 2]))
+			wl--;
+		memcpy(k + o, term + i, wl);
+		o += wl;
+		if (e < n)
+			k[o++] = ' ';
+		i = e + 1;
+	}
+	k[o] = '\0';
+	return k;
+}
+
 /* Is a a word-aligned part of b ("bee" in "honey bee")? */
 static int word_part_of(const char *a, const char *b)
 {
@@ -141,10 +166,19 @@ static json_t *build(const struct an_doc *doc, const char *title_hint, const str
 	const char *title_src = "offline:heading";
 	if (title_hint) {
 		size_t a = 0, b = strlen(title_hint);
-		while (a < b && strchr(" \t\n", title_hint[a]))
+		while (a < b && strchr(" \t\n\r", title_hint[a]))
 			a++;
-		if (a < b)
-			title = trim_title(title_hint + a);
+		while (b > a && strchr(" \t\n\r", title_hint[b - 1]))
+			b--;
+		if (a < b) {
+			char *h = malloc(b - a + 1);
+			if (h) {
+				memcpy(h, title_hint + a, b - a);
+				h[b - a] = '\0';
+				title = trim_title(h);
+				free(h);
+			}
+		}
 	}
 	for (size_t s = 0; !title && s < doc->nsents && s < HEADING_LOOKAHEAD; s++) {
 		if (doc->sents[s].kind == SENTENCE_KIND_HEADING) {
@@ -183,13 +217,13 @@ static json_t *build(const struct an_doc *doc, const char *title_hint, const str
 		json_object_set_new(o, "summary", sentences_json(doc, first, nf, 1));
 	} else {
 		uint32_t *top = malloc((ns + 1) * sizeof *top);
-		if (top)
+		if (top && ns)
 			memcpy(top, order, ns * sizeof *top);
 		json_object_set_new(o, "summary", top ? sentences_json(doc, top, ns, 1) : json_string(""));
 		free(top);
 	}
 	uint32_t *kp = malloc((nk + 1) * sizeof *kp);
-	if (kp)
+	if (kp && nk)
 		memcpy(kp, order + ns, nk * sizeof *kp);
 	json_object_set_new(o, "key_points", kp ? sentences_json(doc, kp, nk, 0) : json_array());
 	free(kp);
@@ -208,15 +242,17 @@ static json_t *build(const struct an_doc *doc, const char *title_hint, const str
 		json_object_set_new(k, "term", json_string(term));
 		json_object_set_new(k, "score", json_real(score));
 		json_array_append_new(keywords, k);
-		int dup = 0;
+		char *key = tag_key(term);
+		int dup = !key;
 		for (size_t t = 0; t < ntags && !dup; t++)
-			dup = word_part_of(term, tag_s[t]) || word_part_of(tag_s[t], term);
+			dup = word_part_of(key, tag_s[t]) || word_part_of(tag_s[t], key);
 		if (!dup && tag_s && ntags < (size_t)p->max_tags) {
-			tag_s[ntags++] = term;
+			tag_s[ntags++] = key;
 			json_array_append_new(tags, json_string(term));
 		} else {
-			free(term);
+			free(key);
 		}
+		free(term);
 	}
 	for (size_t t = 0; t < ntags; t++)
 		free(tag_s[t]);

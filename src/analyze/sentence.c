@@ -271,11 +271,11 @@ static int dot_ends_sentence(const char *t, size_t i, size_t line_start, uint32_
 		if (adv == wl && an_is_upper(cp))
 			return 0;
 	}
-	if (in_list(never_break, w))
+	if (wl <= 6 && in_list(never_break, w))   /* no entry is longer than 6 bytes */
 		return 0;
 	if (strchr(w, '.') && is_initialism(w))
 		return strcmp(w, "a.m") == 0 || strcmp(w, "p.m") == 0;
-	if (an_is_digit(next) && in_list(months, w))
+	if (an_is_digit(next) && wl <= 6 && in_list(months, w))
 		return 0;
 	return 1;
 }

@@ -37,7 +37,8 @@ static const char *const stop_en =
 	"whereafter whereas whereby wherein where's whereupon wherever whether which while "
 	"whither who whoever whole whom who's whose why why's will with within without "
 	"won't would wouldn't yet you you'd you'll your you're yours yourself yourselves "
-	"you've s t d ll m re ve";
+	"you've s t d ll m re ve near nearly inside outside despite unlike amid till versus "
+	"whose upon";
 
 static const char *const stop_de =
 	"ab aber alle allem allen aller allerdings alles als also am an ander andere anderem "

@@ -29,6 +29,7 @@ struct cand {
 	uint32_t off;      /* first stem in the pool */
 	uint32_t n;        /* unique stems */
 	float pre;         /* centrality estimate, for pre-selection */
+	double log_n;      /* log(1 + n) */
 };
 
 static int cmp_u32(const void *a, const void *b)
@@ -161,7 +162,7 @@ int an_textrank(const struct an_doc *doc, size_t max_sentences, uint32_t **order
 			if (u == 0 || pool[start + k] != pool[start + u - 1])
 				pool[start + u++] = pool[start + k];
 		npool = start + u;
-		c[nc++] = (struct cand){ (uint32_t)s, start, u, 0 };
+		c[nc++] = (struct cand){ (uint32_t)s, start, u, 0, log1p(u) };
 	}
 	if (nc == 0) {
 		rc = 0;
@@ -210,13 +211,13 @@ int an_textrank(const struct an_doc *doc, size_t max_sentences, uint32_t **order
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const struct cand *a = &c[sel[i]];
-		double la = log1p(a->n);
+		double la = a->log_n;
 		for (size_t j = i + 1; j < n; j++) {
 			const struct cand *b = &c[sel[j]];
 			uint32_t o = overlap(pool + a->off, a->n, pool + b->off, b->n);
 			if (!o)
 				continue;
-			float x = (float)(o / (la + log1p(b->n)));
+			float x = (float)(o / (la + b->log_n));
 			w[i * n + j] = x;
 			w[j * n + i] = x;
 			out_w[i] += x;
