@@ -147,7 +147,9 @@ static void handle(struct sink *s, struct event *ev)
 			snprintf(a->step, sizeof a->step, "%s", json_string_value(json_object_get(o, "step")));
 		}
 	} else if (!strcmp(name, "step_finished")) {
-		if (!json_is_true(json_object_get(o, "ok")) && s->mode != PROGRESS_QUIET) {
+		/* a final failure is reported with its document (failed, or partial) */
+		if (!json_is_true(json_object_get(o, "ok")) && !json_is_true(json_object_get(o, "final")) &&
+		    s->mode != PROGRESS_QUIET) {
 			if (live)
 				live_draw(s, 1);
 			if (!live)
@@ -164,17 +166,23 @@ static void handle(struct sink *s, struct event *ev)
 		struct active *a = act_find(s, ev->document, 0);
 		if (a)
 			memset(a, 0, sizeof *a);
+		int problems = (int)json_integer_value(json_object_get(o, "errors"));
 		if (plain)
 			plain_line(s, "%-8s %s%s%s", json_string_value(json_object_get(o, "status")), path,
 			           *json_string_value(json_object_get(o, "title")) ? " — " : "",
 			           json_string_value(json_object_get(o, "title")));
+		if (problems && s->mode != PROGRESS_QUIET) {
+			if (live)
+				live_draw(s, 1);
+			fprintf(s->out, "partial  %s: %d step(s) failed; see 'dossier show %lld'\n", path, problems,
+			        (long long)ev->document);
+		}
 	} else if (!strcmp(name, "document_failed")) {
 		s->failed++;
 		struct active *a = act_find(s, ev->document, 0);
 		if (a)
 			memset(a, 0, sizeof *a);
-		if (s->mode != PROGRESS_QUIET || 1)
-			fprintf(s->out, "%s%s%s %s\n", s->color ? "\033[31m" : "", "FAILED", s->color ? "\033[0m" : "",
+		fprintf(s->out, "%s%s%s %s\n", s->color ? "\033[31m" : "", "FAILED", s->color ? "\033[0m" : "",
 			        json_string_value(json_object_get(o, "error")));
 	} else if (!strcmp(name, "swapping_model")) {
 		s->swaps++;
