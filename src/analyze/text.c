@@ -15,6 +15,7 @@
 
 #define TEXT_STAGE_CAP (4u * CAP_TEXT)   /* intermediate buffers: markup shrinks later */
 #define TITLE_MAX 1000                   /* bytes of a title kept */
+#define MD_INLINE_WINDOW 2048            /* bytes searched for a closing ], ), ` or > */
 
 /* ------------------------------------------------------------ small writer ---- */
 
@@ -539,7 +540,10 @@ static int is_alnum_at(const char *s, size_t n, long i)
 static size_t md_close_bracket(const char *s, size_t n, size_t i, char open, char close)
 {
 	int depth = 0;
-	for (size_t k = i; k < n; k++) {
+	size_t lim = n - i > MD_INLINE_WINDOW ? i + MD_INLINE_WINDOW : n;
+	if (!memchr(s + i, close, lim - i))
+		return n;   /* the common case of a lone bracket, without the walk */
+	for (size_t k = i; k < lim; k++) {
 		if (s[k] == '\\') {
 			k++;
 			continue;
@@ -567,7 +571,8 @@ static void md_inline(const char *s, size_t n, struct writer *w)
 			while (r < n && s[r] == '`')
 				r++;
 			size_t run = r - i, k = r;
-			while (k < n) {
+			size_t lim = n - r > MD_INLINE_WINDOW ? r + MD_INLINE_WINDOW : n;
+			while (k < lim) {
 				if (s[k] == '`') {
 					size_t e = k;
 					while (e < n && s[e] == '`')
@@ -579,7 +584,7 @@ static void md_inline(const char *s, size_t n, struct writer *w)
 					k++;
 				}
 			}
-			if (k < n) {
+			if (k < lim) {
 				w_bytes(w, s + r, k - r);
 				i = k + run;
 			} else {
@@ -613,7 +618,8 @@ static void md_inline(const char *s, size_t n, struct writer *w)
 			continue;
 		}
 		if (c == '<') {
-			const char *gt = memchr(s + i, '>', n - i);
+			size_t lim = n - i > MD_INLINE_WINDOW ? MD_INLINE_WINDOW : n - i;
+			const char *gt = memchr(s + i, '>', lim);
 			if (gt) {
 				size_t e = (size_t)(gt - s);
 				const char *in = s + i + 1;

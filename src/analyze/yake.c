@@ -63,7 +63,7 @@ static void ctab_add(struct ctab *ct, const uint32_t *w, uint32_t n)
 		}
 		i = (i + 1) & ct->mask;
 	}
-	if (ct->count >= YAKE_MAX_CANDIDATES)
+	if (ct->count >= YAKE_MAX_CANDIDATES || (ct->count + 1) * 2 > ct->mask + 1)
 		return;   /* table full: later new n-grams are ignored, known ones still count */
 	struct cand *c = &ct->v[i];
 	memset(c, 0, sizeof *c);
@@ -235,8 +235,9 @@ int an_yake(const struct an_doc *doc, size_t max_out, struct an_keyword **out, s
 
 	/* Candidate n-grams. */
 	size_t slots = 1024;
-	size_t want = doc->ntoks * 2 < YAKE_MAX_CANDIDATES * 2 ? doc->ntoks * 2
-								: YAKE_MAX_CANDIDATES * 2;
+	/* at most 3 n-grams start at each token; keep the table at most half full */
+	size_t want = doc->ntoks * 3 < YAKE_MAX_CANDIDATES ? doc->ntoks * 3 : YAKE_MAX_CANDIDATES;
+	want *= 2;
 	while (slots < want)
 		slots *= 2;
 	ct.v = calloc(slots, sizeof *ct.v);

@@ -395,6 +395,31 @@ static void headings_only_still_summarised(void **state)
 	json_decref(j);
 }
 
+/* Thousands of distinct words, no stop words: every token starts three candidate
+ * n-grams, more than the table's first sizing assumed (regression: it used to fill). */
+static void many_distinct_words(void **state)
+{
+	(void)state;
+	size_t n = 6000, len = 0;
+	char *t = malloc(n * 8);
+	assert_non_null(t);
+	for (size_t i = 0; i < n; i++) {
+		size_t v = i;
+		t[len++] = 'q';
+		for (int k = 0; k < 3; k++) {
+			t[len++] = (char)('a' + v % 26);
+			v /= 26;
+		}
+		t[len++] = (i % 20 == 19) ? '.' : 'z';
+		t[len++] = ' ';
+	}
+	json_t *j = analyze(t, len, NULL, NULL);
+	assert_int_equal(json_integer_value(json_object_get(j, "word_count")), (json_int_t)n);
+	assert_int_equal(json_array_size(json_object_get(j, "keywords")), 15);
+	json_decref(j);
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +432,7 @@ int main(void)
 		cmocka_unit_test(parameters_bound_the_output),
 		cmocka_unit_test(bad_input_is_refused),
 		cmocka_unit_test(headings_only_still_summarised),
+		cmocka_unit_test(many_distinct_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include "analyze/text.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/util.h"
 
 struct result {
 	int rc;
@@ -283,6 +284,24 @@ static void markdown_setext_title(void **state)
 	result_free(&r);
 }
 
+/* Unmatched brackets, backticks and '<' on one long line stay linear (regression). */
+static void markdown_unclosed_markup_is_linear(void **state)
+{
+	(void)state;
+	size_t n = 2u * 1000u * 1000u;
+	char *md = malloc(n);
+	assert_non_null(md);
+	for (size_t i = 0; i < n; i++)
+		md[i] = "[`< a"[i % 5];
+	double t0 = clock_mono_s();
+	struct result r = norm(md, n, TEXT_FORMAT_MARKDOWN);
+	double dt = clock_mono_s() - t0;
+	assert_int_equal(r.rc, 0);
+	assert_true(dt < 10.0);
+	result_free(&r);
+	free(md);
+}
+
 /* ---- caps and arguments ---- */
 
 static void too_large_output_is_refused(void **state)
@@ -327,6 +346,7 @@ int main(void)
 		cmocka_unit_test(html_pre_keeps_lines),
 		cmocka_unit_test(markdown_noise_is_dropped),
 		cmocka_unit_test(markdown_setext_title),
+		cmocka_unit_test(markdown_unclosed_markup_is_linear),
 		cmocka_unit_test(too_large_output_is_refused),
 		cmocka_unit_test(optional_outputs_may_be_null),
 	};
