@@ -254,7 +254,7 @@ static int decode_stb(const char *path, FILE *f, struct image **out, struct err 
 	int want = comp == 2 || comp == 4 ? 4 : 3;
 	unsigned char *px = stbi_load_from_file(f, &w, &h, &comp, want);
 	if (!px)
-		return err_set(err, DOSSIER_EFORMAT, "%s: the image data is corrupt (%s)", path,
+		return err_set(err, DOSSIER_EFORMAT, "%s: the image data is corrupt or truncated (%s); re-export the image", path,
 		               stbi_failure_reason() ? stbi_failure_reason() : "decode failed");
 	struct image *img;
 	if (want == 4) {
