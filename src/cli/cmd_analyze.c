@@ -49,6 +49,16 @@ static const char usage[] =
 
 static volatile int cancel_flag;
 
+static int count_kind(const struct doc_rec *d, void *user)
+{
+	static const char *const kinds[5] = {"text", "pdf", "image", "audio", "video"};
+	uint64_t *counts = user;
+	for (int i = 0; i < 5; i++)
+		if (!strcmp(d->kind, kinds[i]))
+			counts[i]++;
+	return 0;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -142,11 +152,6 @@ static int run(int argc, char **argv)
 		rc = EXIT_ENV;
 		goto out;
 	}
-	if (!cfg.offline && !force && llm_setup_check_plan(&cfg, &llm, argv + optind, argc - optind, &e)) {
-		fprintf(stderr, "dossier: %s\n", e.msg);
-		rc = EXIT_ENV;
-		goto out;
-	}
 
 	double t0 = clock_mono_s();
 	classifier *cls = NULL;
@@ -162,6 +167,20 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "dossier: %s\n", e.msg);
 		rc = EXIT_ENV;
 		goto out_llm;
+	}
+
+	if (!cfg.offline && !llm.unavailable) {
+		uint64_t counts[5] = {0};
+		store_doc_list(st, "queued", NULL, 0, 0, count_kind, counts, NULL);
+		e.code = 0;
+		int prc = llm_setup_check_plan(&cfg, &llm, counts, force, &e);
+		if (prc || e.code) {
+			fprintf(stderr, "dossier: %s\n", e.msg);
+			if (prc) {
+				rc = EXIT_ENV;
+				goto out_llm;
+			}
+		}
 	}
 
 	struct sched_params sp = {.cfg = &cfg, .bus = b, .llm = llm.backend, .res = llm.res,

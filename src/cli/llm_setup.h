@@ -6,6 +6,7 @@
 #ifndef DOSSIER_CLI_LLM_SETUP_H
 #define DOSSIER_CLI_LLM_SETUP_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/config.h"
@@ -18,13 +19,19 @@ struct llm_setup {
 	struct residency *res;         /* owned; NULL when unavailable */
 	int unavailable;               /* 1: Ollama could not be reached */
 	char unavailable_msg[512];     /* why */
+	uint64_t planned_peak;         /* predicted peak bytes of the run; 0 = not planned */
+	uint64_t budget;               /* the budget it was checked against */
 };
 
 /* Connects to Ollama. Unreachable is not an error: documents wait (unavailable = 1). */
 int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, struct err *err);
-/* Refuses a run whose planned peak memory exceeds the budget (DOSSIER_ENOSPACE). */
-int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, char *const *paths, int n,
-                         struct err *err);
+/*
+ * Plans the run for the queued documents (counts by kind: text pdf image audio
+ * video) and refuses one whose predicted peak exceeds the budget with
+ * DOSSIER_ENOSPACE and a message saying what would fit; force = 1 only warns.
+ */
+int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const uint64_t counts[5],
+                         int force, struct err *err);
 /* Leaves models as the policy says. */
 int llm_setup_finish(struct llm_setup *l, struct err *err);
 /* Prints loads, swaps and predicted vs. observed peak. */

@@ -55,7 +55,10 @@ void config_defaults(struct config *c, const char *profile)
 	c->models[ROLE_TEXT].num_ctx = dev ? 4096 : 8192;
 	snprintf(c->models[ROLE_VISION].name, sizeof c->models[0].name, "%s", dev ? "llava:latest" : "llava:13b");
 	c->models[ROLE_VISION].nominal_bytes = dev ? GB(4.7) : GB(8.0);
-	c->models[ROLE_VISION].num_ctx = 4096;
+	/* llava:13b keeps a KV head per attention head (800 KiB per token): at 2048
+	 * tokens the prod peak is the seed's ~11 GB; Ollama gives vision models at
+	 * least 2048 anyway. */
+	c->models[ROLE_VISION].num_ctx = dev ? 4096 : 2048;
 	snprintf(c->models[ROLE_ASR].name, sizeof c->models[0].name, "%s", "pocketsphinx:en-us");
 	c->models[ROLE_ASR].nominal_bytes = dev ? GB(0.075) : GB(0.15);
 	c->swap_delay_s = -1;
