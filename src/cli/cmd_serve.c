@@ -1,0 +1,285 @@
+/*
+ * cmd_serve.c — `dossier serve`: the HTTP API, live events and the web page,
+ * with the same scheduler as `analyze` running on a thread and waiting for work.
+ */
+#include "cli/cli.h"
+#include "cli/common.h"
+#include "cli/llm_setup.h"
+#include "core/err.h"
+#include "core/util.h"
+#include "sched/sched.h"
+#include "server/server.h"
+#include "store/recorder.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char usage[] =
+	"usage: dossier serve [OPTIONS]\n"
+	"\n"
+	"Serves the HTTP API (docs/api.md), live events (Server-Sent Events) and the\n"
+	"web page, and analyses uploaded files as they arrive. The CLI may use the\n"
+	"same database at the same time.\n"
+	"\n"
+	"Options:\n"
+	"  --listen ADDR:PORT    address to listen on (default 127.0.0.1:8080; port 0 = any free\n"
+	"                        port). Any address but loopback needs a token.\n"
+	"  --token TOKEN         require 'Authorization: Bearer TOKEN' (or ?token=) on the API\n"
+	"                        (default $DOSSIER_TOKEN); always required once set\n"
+	"  --max-upload SIZE     largest file an upload may be (default 512MB)\n"
+	"  --max-uploads N       uploads in progress at once (default 8)\n"
+	"  --heartbeat SECONDS   SSE keep-alive comment after this much silence (default 15)\n"
+	CLI_SHARED_CONFIG_HELP
+	"  --policy P            sequential | grouped (default) | budget: how models share memory\n"
+	"  --budget SIZE         memory budget, e.g. 12G (default: total RAM minus 2 GB)\n"
+	"  --offline             never call Ollama: OCR, speech and the offline analysers only\n"
+	"  --swap-delay SECONDS  fixed wait after unloading a model (default: poll /api/ps)\n"
+	"  --text-model NAME     text model (default llama3.2:3b dev, llama3.1:8b prod)\n"
+	"  --vision-model NAME   vision model (default llava:latest dev, llava:13b prod)\n"
+	"  --num-ctx N           context length sent with every LLM request\n"
+	"  --ollama URL          Ollama's address (default $OLLAMA_HOST or 127.0.0.1:11434)\n"
+	"  --transcriber URL     a Whisper server (OpenAI /v1/audio/transcriptions)\n"
+	"  --ocr-lang LANGS      tesseract languages, e.g. eng+deu (default eng)\n"
+	"  --max-frames N        frames sampled per video at most (default 32)\n"
+	"  -h, --help            this help\n"
+	"\n"
+	"Prints 'listening on http://ADDR:PORT' when ready. SIGINT or SIGTERM stop it:\n"
+	"the scheduler finishes its steps (10 s at most, then cancels them), event\n"
+	"streams are closed, and models are left as the policy says.\n"
+	"\n"
+	"Exit status: 0 stopped cleanly; 2 usage; 3 environment (database, address).\n";
+
+enum { OPT_MAX_UPLOAD = 2000, OPT_MAX_UPLOADS, OPT_HEARTBEAT };
+
+/* How long a stopping server lets running steps finish before cancelling them. */
+#define SERVE_STOP_GRACE_S 10
+
+struct worker {
+	sched *s;                 /* borrowed */
+	struct sched_stats stats; /* filled when sched_run returns */
+	struct err e;
+	int rc;
+	int done;                 /* guarded by mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	w->rc = sched_run(w->s, &w->stats, &w->e);
+	pthread_mutex_lock(&w->mu);
+	w->done = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Waits up to seconds for the worker to finish; 1 if it did. */
+static int worker_wait(struct worker *w, int seconds)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += seconds;
+	pthread_mutex_lock(&w->mu);
+	while (!w->done)
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &dl) == ETIMEDOUT)
+			break;
+	int done = w->done;
+	pthread_mutex_unlock(&w->mu);
+	return done;
+}
+
+static volatile int cancel_flag;
+
+static int run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"listen", required_argument, NULL, OPT_LISTEN},
+		{"token", required_argument, NULL, OPT_TOKEN},
+		{"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
+		{"max-uploads", required_argument, NULL, OPT_MAX_UPLOADS},
+		{"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
+		{"profile", required_argument, NULL, OPT_PROFILE},
+		{"policy", required_argument, NULL, OPT_POLICY},
+		{"budget", required_argument, NULL, OPT_BUDGET},
+		{"offline", no_argument, NULL, OPT_OFFLINE},
+		{"db", required_argument, NULL, OPT_DB},
+		{"swap-delay", required_argument, NULL, OPT_SWAP_DELAY},
+		{"text-model", required_argument, NULL, OPT_TEXT_MODEL},
+		{"vision-model", required_argument, NULL, OPT_VISION_MODEL},
+		{"num-ctx", required_argument, NULL, OPT_NUM_CTX},
+		{"ollama", required_argument, NULL, OPT_OLLAMA},
+		{"transcriber", required_argument, NULL, OPT_TRANSCRIBER},
+		{"ocr-lang", required_argument, NULL, OPT_OCR_LANG},
+		{"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli_opts o = {0};
+	struct server_params sp;
+	server_params_default(&sp);
+	const char *listen = "127.0.0.1:8080", *token = getenv("DOSSIER_TOKEN");
+	struct err e = {0};
+	int opt;
+	long n;
+	char *end;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (cli_opts_take(&o, opt, optarg))
+			continue;
+		switch (opt) {
+		case OPT_LISTEN: listen = optarg; break;
+		case OPT_TOKEN: token = optarg; break;
+		case OPT_MAX_UPLOAD:
+			if (size_parse(optarg, &sp.max_upload_bytes) || sp.max_upload_bytes == 0) {
+				fprintf(stderr, "dossier serve: --max-upload %s: give a size such as 512MB or 2G\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_MAX_UPLOADS:
+		case OPT_HEARTBEAT:
+			n = strtol(optarg, &end, 10);
+			if (!*optarg || *end || n < 1 || n > (opt == OPT_HEARTBEAT ? 60 : 1000)) {
+				fprintf(stderr, "dossier serve: --%s %s: give a number from 1 to %d\n",
+				        opt == OPT_HEARTBEAT ? "heartbeat" : "max-uploads", optarg,
+				        opt == OPT_HEARTBEAT ? 60 : 1000);
+				return EXIT_USAGE;
+			}
+			if (opt == OPT_HEARTBEAT)
+				sp.heartbeat_s = (int)n;
+			else
+				sp.max_uploads = (int)n;
+			break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: return cli_bad_usage("serve");
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "dossier serve: unexpected argument '%s' (upload files through the API or the page)\n",
+		        argv[optind]);
+		return cli_bad_usage("serve");
+	}
+	if (server_listen_parse(listen, &sp.addr, &e)) {
+		fprintf(stderr, "dossier serve: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	if (token && !*token)
+		token = NULL;
+	if (!sp.addr.loopback && !token) {
+		fprintf(stderr, "dossier serve: refusing to listen on %s without a token: anyone who can reach it "
+		                "could read and upload documents. Set --token or DOSSIER_TOKEN, or listen on "
+		                "127.0.0.1.\n", sp.addr.host);
+		return EXIT_USAGE;
+	}
+	sp.token = token;
+
+	struct config cfg;
+	int rc = cli_config(&o, &cfg);
+	if (rc)
+		return rc;
+	store *st = NULL;
+	if ((rc = cli_open_store(&cfg, &st)))
+		return rc;
+	uint64_t last_seq = 0;
+	store_event_max_seq(st, &last_seq, NULL);
+	store_close(st);
+
+	/* Signals go to sigwait below, not to whichever thread happens to run:
+	 * block them before any thread starts, so every thread inherits the mask. */
+	sigset_t stop_sigs;
+	sigemptyset(&stop_sigs);
+	sigaddset(&stop_sigs, SIGINT);
+	sigaddset(&stop_sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	bus *b = NULL;
+	if (bus_new(last_seq + 1, &b)) {
+		fprintf(stderr, "dossier: out of memory\n");
+		return EXIT_ENV;
+	}
+	recorder *rec = NULL;
+	if (recorder_start(b, cfg.db_path, &rec, &e))
+		fprintf(stderr, "dossier: events will not be stored (no replay after reconnects): %s\n", e.msg);
+
+	struct llm_setup llm = {0};
+	if (!cfg.offline && llm_setup_open(&cfg, b, &llm, &e)) {
+		fprintf(stderr, "dossier: %s\n", e.msg);
+		rc = EXIT_ENV;
+		goto out_rec;
+	}
+	if (llm.unavailable)
+		fprintf(stderr, "dossier: Ollama is not reachable (%s); text and image steps wait until it is\n",
+		        llm.unavailable_msg);
+
+	struct sched_params schp = {.cfg = &cfg, .bus = b, .llm = llm.backend, .res = llm.res,
+	                            .offline = cfg.offline, .keep_running = 1, .cancel = &cancel_flag};
+	sched *s = NULL;
+	if (sched_new(&schp, &s, &e)) {
+		fprintf(stderr, "dossier: %s\n", e.msg);
+		rc = EXIT_ENV;
+		goto out_llm;
+	}
+	struct worker w = {.s = s};
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	pthread_t wt;
+	if (pthread_create(&wt, NULL, worker_main, &w) != 0) {
+		fprintf(stderr, "dossier: cannot start the scheduler thread\n");
+		rc = EXIT_ENV;
+		goto out_sched;
+	}
+
+	sp.cfg = &cfg;
+	sp.bus = b;
+	sp.sched = s;
+	sp.res = llm.unavailable ? NULL : llm.res;
+	sp.llm_message = llm.unavailable ? llm.unavailable_msg : NULL;
+	server *srv = NULL;
+	if (server_start(&sp, &srv, &e)) {
+		fprintf(stderr, "dossier serve: %s\n", e.msg);
+		rc = EXIT_ENV;
+	} else {
+		printf("listening on %s\n", server_url(srv));
+		fflush(stdout);
+		int sig = 0;
+		while (sigwait(&stop_sigs, &sig) != 0)
+			;
+		fprintf(stderr, "dossier serve: %s: stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+		rc = 0;
+	}
+
+	/* the scheduler first, so no step starts while the rest shuts down */
+	sched_stop(s);
+	if (!worker_wait(&w, SERVE_STOP_GRACE_S)) {
+		fprintf(stderr, "dossier serve: cancelling the steps still running (they are queued again next start)\n");
+		cancel_flag = 1;
+	}
+	pthread_join(wt, NULL);
+	server_stop(srv);
+	if (getenv("DOSSIER_DEBUG_STOP")) fprintf(stderr, "server stopped after %.3f s\n", clock_mono_s() - t_stop); /* event streams end, the daemon stops */
+	if (llm_setup_finish(&llm, &e))
+		fprintf(stderr, "dossier: %s\n", e.msg);
+out_sched:
+	sched_free(s);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+out_llm:
+	llm_setup_close(&llm);
+out_rec:
+	recorder_stop(rec, NULL);
+	bus_free(b);
+	return rc;
+}
+
+const struct cli_cmd cmd_serve = {
+	.name = "serve",
+	.summary = "serve the HTTP API, live events and the web page",
+	.usage = usage,
+	.run = run,
+};

@@ -1,0 +1,337 @@
+/*
+ * api.c — the JSON routes: documents, frames, search, models, health.
+ */
+#include "server/internal.h"
+#include "core/err.h"
+#include "sched/residency.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const doc_statuses[] = {"queued", "running", "assembling", "done",
+                                           "partial", "failed", "unsupported"};
+static const char *const doc_kinds[] = {"text", "pdf", "image", "audio", "video", "unsupported"};
+
+static int in_list(const char *v, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v, list[i]))
+			return 1;
+	return 0;
+}
+
+static json_t *doc_json(const struct doc_rec *d)
+{
+	char t[32];
+	time_rfc3339(d->updated_at, t);
+	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "id", (json_int_t)d->id, "path", d->path,
+	                      "sha256", d->sha256, "kind", d->kind, "mime", d->mime ? d->mime : "", "bytes",
+	                      (json_int_t)d->bytes, "status", d->status, "updated_at", t);
+	json_object_set_new(o, "error", d->error ? json_string(d->error) : json_null());
+	return o;
+}
+
+/* ------------------------------------------------------------ documents */
+
+struct list_ctx {
+	json_t *arr;
+	int64_t total;
+};
+
+static int list_cb(const struct doc_rec *d, void *user)
+{
+	json_array_append_new(((struct list_ctx *)user)->arr, doc_json(d));
+	return 0;
+}
+
+static int count_cb(const struct doc_rec *d, void *user)
+{
+	(void)d;
+	((struct list_ctx *)user)->total++;
+	return 0;
+}
+
+enum MHD_Result api_documents_list(server *s, struct MHD_Connection *c)
+{
+	long limit = 50, offset = 0;
+	if (query_int(c, "limit", 1, 1000, &limit))
+		return reply_error(c, 400, "limit must be a number from 1 to 1000");
+	if (query_int(c, "offset", 0, 1000000000L, &offset))
+		return reply_error(c, 400, "offset must be a number from 0");
+	const char *status = query_arg(c, "status"), *kind = query_arg(c, "kind");
+	if (status && !*status)
+		status = NULL;
+	if (kind && !*kind)
+		kind = NULL;
+	if (status && !in_list(status, doc_statuses, sizeof doc_statuses / sizeof doc_statuses[0]))
+		return reply_error(c, 400, "status must be one of queued, running, assembling, done, partial, failed, "
+		                           "unsupported");
+	if (kind && !in_list(kind, doc_kinds, sizeof doc_kinds / sizeof doc_kinds[0]))
+		return reply_error(c, 400, "kind must be one of text, pdf, image, audio, video, unsupported");
+	struct err e = {0};
+	store *st = pool_get(s, &e);
+	if (!st)
+		return reply_error(c, 500, "%s", e.msg);
+	struct list_ctx lc = {json_array(), 0};
+	int rc = store_doc_list(st, status, kind, (int)limit, (int)offset, list_cb, &lc, &e);
+	if (!rc)
+		rc = store_doc_list(st, status, kind, 0, 0, count_cb, &lc, &e);
+	pool_put(s, st);
+	if (rc) {
+		json_decref(lc.arr);
+		return reply_error(c, 500, "%s", e.msg);
+	}
+	return reply_json(c, 200, json_pack("{s:o,s:I,s:i,s:i}", "documents", lc.arr, "total", (json_int_t)lc.total,
+	                                    "limit", (int)limit, "offset", (int)offset));
+}
+
+enum MHD_Result api_document_get(server *s, struct MHD_Connection *c, int64_t id)
+{
+	struct err e = {0};
+	store *st = pool_get(s, &e);
+	if (!st)
+		return reply_error(c, 500, "%s", e.msg);
+	struct doc_rec d;
+	int rc = store_doc_get(st, id, &d, &e);
+	if (rc) {
+		pool_put(s, st);
+		if (rc == DOSSIER_ENOTFOUND)
+			return reply_error(c, 404, "no document %lld", (long long)id);
+		return reply_error(c, 500, "%s", e.msg);
+	}
+	char *text = NULL;
+	int have = store_dossier_get(st, id, &text, &e) == 0;
+	json_t *body = NULL;
+	if (have) {
+		json_error_t je;
+		body = json_loads(text, 0, &je);
+		free(text);
+	}
+	if (body) {
+		/* the document's live status (a re-queued document has an old dossier) */
+		json_object_set_new(body, "document_status", json_string(d.status));
+	} else {
+		body = doc_json(&d);
+		struct step_rec *steps = NULL;
+		size_t n = 0;
+		json_t *arr = json_array();
+		if (store_doc_steps(st, id, &steps, &n, &e) == 0) {
+			for (size_t i = 0; i < n; i++)
+				json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i}", "step", steps[i].kind, "role",
+				                                     role_name(steps[i].role), "state",
+				                                     step_state_name(steps[i].state), "attempts",
+				                                     steps[i].attempts));
+			step_recs_free(steps, n);
+		}
+		json_object_set_new(body, "steps", arr);
+	}
+	pool_put(s, st);
+	doc_rec_clear(&d);
+	return reply_json(c, 200, body);
+}
+
+enum MHD_Result api_document_delete(server *s, struct MHD_Connection *c, int64_t id)
+{
+	struct err e = {0};
+	store *st = pool_get(s, &e);
+	if (!st)
+		return reply_error(c, 500, "%s", e.msg);
+	struct doc_rec d;
+	int rc = store_doc_get(st, id, &d, &e);
+	if (rc == 0) {
+		rc = store_doc_delete(st, id, &e);
+		/* an uploaded copy goes with its document; the user's own files never */
+		size_t n = strlen(s->uploads_dir);
+		if (rc == 0 && !strncmp(d.path, s->uploads_dir, n) && d.path[n] == '/' && !strchr(d.path + n + 1, '/')) {
+			struct doc_rec other;
+			if (store_doc_by_path(st, d.path, &other, NULL) == 0)
+				doc_rec_clear(&other);
+			else
+				unlink(d.path);
+		}
+		doc_rec_clear(&d);
+	}
+	pool_put(s, st);
+	if (rc == DOSSIER_ENOTFOUND)
+		return reply_error(c, 404, "no document %lld", (long long)id);
+	if (rc)
+		return reply_error(c, 500, "%s", e.msg);
+	bus_emit(s->p.bus, "document_deleted", id, NULL);
+	struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	return reply_queue(c, 204, r);
+}
+
+enum MHD_Result api_document_frame(server *s, struct MHD_Connection *c, int64_t id, long n)
+{
+	struct err e = {0};
+	store *st = pool_get(s, &e);
+	if (!st)
+		return reply_error(c, 500, "%s", e.msg);
+	char *text = NULL;
+	int rc = store_dossier_get(st, id, &text, &e);
+	pool_put(s, st);
+	if (rc == DOSSIER_ENOTFOUND)
+		return reply_error(c, 404, "document %lld has no dossier (yet), so no frames", (long long)id);
+	if (rc)
+		return reply_error(c, 500, "%s", e.msg);
+	json_error_t je;
+	json_t *d = json_loads(text, 0, &je);
+	free(text);
+	json_t *frames = json_object_get(d, "frames");
+	const char *file = json_string_value(json_object_get(json_array_get(frames, (size_t)n), "file"));
+	if (!file) {
+		size_t count = json_array_size(frames);
+		json_decref(d);
+		if (!count)
+			return reply_error(c, 404, "document %lld has no frames", (long long)id);
+		return reply_error(c, 404, "document %lld has frames 0 to %zu; no frame %ld", (long long)id, count - 1, n);
+	}
+	/* serve only files under <data dir>/frames, whatever the stored JSON says */
+	char real[PATH_MAX], root[PATH_MAX];
+	int inside = realpath(file, real) && realpath(s->frames_dir, root) && !strncmp(real, root, strlen(root)) &&
+	             real[strlen(root)] == '/';
+	json_decref(d);
+	if (!inside)
+		return reply_error(c, 404, "frame %ld of document %lld is no longer on disk", n, (long long)id);
+	int fd = open(real, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return reply_error(c, 404, "frame %ld of document %lld is no longer on disk", n, (long long)id);
+	}
+	struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+	if (!r) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "image/jpeg");
+	MHD_add_response_header(r, "Cache-Control", "private, max-age=3600");
+	return reply_queue(c, 200, r);
+}
+
+/* --------------------------------------------------------------- search */
+
+static int search_cb(const struct search_hit *h, void *user)
+{
+	json_array_append_new(user, json_pack("{s:I,s:s,s:s,s:s,s:f}", "id", (json_int_t)h->id, "path",
+	                                      h->path ? h->path : "", "title", h->title ? h->title : "", "snippet",
+	                                      h->snippet ? h->snippet : "", "rank", h->rank));
+	return 0;
+}
+
+enum MHD_Result api_search(server *s, struct MHD_Connection *c, const char *q, long limit)
+{
+	if (!q || !*q)
+		return reply_error(c, 400, "give the words to search for: /api/search?q=WORDS");
+	if (strlen(q) > 1000)
+		return reply_error(c, 400, "the query is too long (at most 1000 characters)");
+	if (!utf8_valid(q, strlen(q)))
+		return reply_error(c, 400, "the query is not valid UTF-8");
+	struct err e = {0};
+	store *st = pool_get(s, &e);
+	if (!st)
+		return reply_error(c, 500, "%s", e.msg);
+	json_t *arr = json_array();
+	int rc = store_search(st, q, (int)limit, search_cb, arr, &e);
+	pool_put(s, st);
+	if (rc) {
+		json_decref(arr);
+		return reply_error(c, rc == DOSSIER_EINVAL ? 400 : 500, "%s", e.msg);
+	}
+	return reply_json(c, 200, json_pack("{s:s,s:o}", "query", q, "results", arr));
+}
+
+enum MHD_Result api_search_post(server *s, struct MHD_Connection *c, struct request *r)
+{
+	json_error_t je;
+	json_t *body = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, &je);
+	if (!body)
+		return reply_error(c, 400, "malformed JSON at line %d, column %d: %s", je.line, je.column, je.text);
+	json_t *q = json_object_get(body, "q");
+	json_t *lim = json_object_get(body, "limit");
+	if (!json_is_object(body) || !json_is_string(q) || (lim && !json_is_integer(lim))) {
+		json_decref(body);
+		return reply_error(c, 400, "send {\"q\": \"words\", \"limit\": N} (limit optional)");
+	}
+	long limit = lim ? (long)json_integer_value(lim) : 20;
+	if (limit < 1 || limit > 1000) {
+		json_decref(body);
+		return reply_error(c, 400, "limit must be a number from 1 to 1000");
+	}
+	enum MHD_Result res = api_search(s, c, json_string_value(q), limit);
+	json_decref(body);
+	return res;
+}
+
+/* ------------------------------------------------------- models, health */
+
+enum MHD_Result api_models(server *s, struct MHD_Connection *c)
+{
+	const struct config *cfg = s->p.cfg;
+	json_t *o = json_object();
+	json_object_set_new(o, "profile", json_string(cfg->profile));
+	json_object_set_new(o, "policy", json_string(policy_name(cfg->policy)));
+	json_object_set_new(o, "budget_bytes", json_integer((json_int_t)config_budget(cfg)));
+	json_object_set_new(o, "offline", json_boolean(cfg->offline));
+	json_object_set_new(o, "ollama_url", json_string(cfg->ollama_host));
+	json_t *roles = json_array();
+	static const enum model_role rl[] = {ROLE_TEXT, ROLE_VISION, ROLE_ASR};
+	for (size_t i = 0; i < 3; i++) {
+		const struct model_spec *m = &cfg->models[rl[i]];
+		json_t *r = json_pack("{s:s,s:s,s:I,s:i}", "role", role_name(rl[i]), "model", m->name, "nominal_bytes",
+		                      (json_int_t)m->nominal_bytes, "num_ctx", m->num_ctx);
+		if (s->p.res && rl[i] != ROLE_ASR)
+			json_object_set_new(r, "predicted_bytes", json_integer((json_int_t)residency_predict(s->p.res, rl[i])));
+		json_array_append_new(roles, r);
+	}
+	json_object_set_new(o, "roles", roles);
+	if (cfg->offline) {
+		json_object_set_new(o, "message", json_string("offline (--offline): no LLM is used; text and image steps "
+		                                              "run through the offline analysers, OCR and the embedded "
+		                                              "speech recogniser"));
+	} else if (!s->p.res) {
+		json_object_set_new(o, "message", json_string(s->p.llm_message && *s->p.llm_message
+		                                                  ? s->p.llm_message
+		                                                  : "no LLM backend: text and image steps wait"));
+	} else if (s->p.llm_message && *s->p.llm_message) {
+		json_object_set_new(o, "message", json_string(s->p.llm_message));
+	}
+	if (s->p.res) {
+		struct residency_stats rs;
+		residency_stats(s->p.res, &rs);
+		json_object_set_new(o, "stats", json_pack("{s:i,s:i,s:i,s:i,s:I,s:I,s:f,s:f}", "loads", rs.loads, "unloads",
+		                                          rs.unloads, "swaps", rs.swaps, "resident_models",
+		                                          rs.resident_models, "resident_bytes",
+		                                          (json_int_t)rs.resident_bytes, "max_resident_bytes",
+		                                          (json_int_t)rs.max_resident_bytes, "load_s", rs.load_s,
+		                                          "swap_wait_s", rs.swap_wait_s));
+	}
+	/* the resident set as the residency manager last announced it */
+	json_t *mem = metrics_memory(s);
+	json_object_set_new(o, "resident", mem && json_object_get(mem, "resident")
+	                                       ? json_incref(json_object_get(mem, "resident"))
+	                                       : json_array());
+	json_object_set_new(o, "predicted_bytes",
+	                    mem ? json_incref(json_object_get(mem, "predicted_bytes")) : json_integer(0));
+	json_decref(mem);
+	return reply_json(c, 200, o);
+}
+
+enum MHD_Result api_healthz(server *s, struct MHD_Connection *c)
+{
+	struct err e = {0};
+	store *st = pool_get(s, &e);
+	int64_t n = 0;
+	int rc = st ? store_doc_count(st, NULL, &n, &e) : e.code;
+	pool_put(s, st);
+	if (rc)
+		return reply_json(c, 503, json_pack("{s:s,s:s}", "status", "error", "error", e.msg));
+	return reply_json(c, 200, json_pack("{s:s,s:I,s:f}", "status", "ok", "documents", (json_int_t)n,
+	                                    "uptime_s", clock_wall_s() - s->started_at));
+}

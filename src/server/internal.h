@@ -1,0 +1,139 @@
+/*
+ * internal.h — what the files of src/server/ share: the server struct, the
+ * per-request state, reply helpers, the store pool and the metrics collector.
+ * Not a public header.
+ */
+#ifndef DOSSIER_SERVER_INTERNAL_H
+#define DOSSIER_SERVER_INTERNAL_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/util.h"
+#include "pipeline/pipeline.h"
+#include "server/server.h"
+#include "store/store.h"
+
+struct upload;
+
+/* Step kinds the histogram keeps apart; more are counted under "other". */
+#define METRICS_MAX_STEPS 16
+/* Histogram bucket bounds for step durations (seconds). */
+#define METRICS_BUCKETS 11
+
+struct step_hist {
+	char kind[24];                         /* "ocr", ...; "" = unused slot */
+	uint64_t buckets[METRICS_BUCKETS];     /* observations <= bound[i] (cumulative on output) */
+	uint64_t count;                        /* observations */
+	double sum_s;                          /* seconds, summed */
+	uint64_t done, failed, retried;        /* step_finished outcomes */
+};
+
+struct metrics {
+	pthread_mutex_t mu;
+	struct step_hist steps[METRICS_MAX_STEPS];
+	uint64_t docs_done, docs_failed, docs_queued;   /* events seen since start */
+	uint64_t model_loads, swaps;                    /* from events (offline: 0) */
+	uint64_t dropped;                               /* times the collector fell behind */
+	char *memory_json;                              /* owned: the last `memory` event, or NULL */
+	uint64_t sse_dropped;                           /* SSE clients dropped for falling behind */
+	uint64_t uploads, uploads_rejected;             /* finished and refused uploads */
+	uint64_t requests;                              /* HTTP requests answered */
+	int sse_clients;                                /* SSE streams open now */
+};
+
+struct server {
+	struct server_params p;             /* copy; borrowed pointers as documented there */
+	char token[256];                    /* "" = none */
+	char url[128];                      /* http://host:port */
+	int port;
+	char data_dir[PATH_MAX];            /* directory of the database */
+	char uploads_dir[PATH_MAX];         /* <data_dir>/uploads */
+	char frames_dir[PATH_MAX];          /* <data_dir>/frames (real path, may not exist yet) */
+	struct MHD_Daemon *daemon;
+
+	pthread_mutex_t pool_mu;            /* guards pool[] and uploads_active */
+	store *pool[16];                    /* idle store connections */
+	int pool_n;
+	int uploads_active;
+
+	pthread_mutex_t ingest_mu;          /* one classifier (libmagic is not thread safe) */
+	classifier *cls;
+
+	struct metrics m;
+	pthread_t collector;
+	int collector_started;
+	volatile int closing;               /* set by server_stop: SSE streams end */
+	double started_at;                  /* clock_wall_s() at start */
+};
+
+/* Per-request state kept in *req_cls across the access handler's calls. */
+struct request {
+	int route;                  /* enum route in server.c */
+	int64_t id;                 /* document id from the path, when the route has one */
+	long n;                     /* frame number from the path */
+	struct upload *up;          /* POST /api/documents */
+	struct buf body;            /* a JSON body, capped at CAP_API_BODY */
+	int body_too_big;           /* the JSON body passed the cap */
+	int answered;               /* a response was queued already */
+};
+
+/* ---- replies (server.c) ---- */
+/* Queues a JSON reply; consumes body. */
+enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body);
+/* Queues {"error": msg} with status. */
+enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Maps a dossier error code to an HTTP status (ENOTFOUND 404, EINVAL 400, ...). */
+unsigned http_status_for(int rc);
+/* Queues a response with the server's common headers added. */
+enum MHD_Result reply_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r);
+/* A query argument, or NULL. Borrowed from libmicrohttpd. */
+const char *query_arg(struct MHD_Connection *c, const char *key);
+/* Parses an optional non-negative integer argument into *out (unchanged if
+ * absent). Returns 0, or -1 when present but not a number in [min, max]. */
+int query_int(struct MHD_Connection *c, const char *key, long min, long max, long *out);
+
+/* ---- the store pool (server.c): one connection per request at a time ---- */
+store *pool_get(server *s, struct err *err);
+void pool_put(server *s, store *st);
+
+/* ---- routes ---- */
+enum MHD_Result api_documents_list(server *s, struct MHD_Connection *c);
+enum MHD_Result api_document_get(server *s, struct MHD_Connection *c, int64_t id);
+enum MHD_Result api_document_delete(server *s, struct MHD_Connection *c, int64_t id);
+enum MHD_Result api_document_frame(server *s, struct MHD_Connection *c, int64_t id, long n);
+enum MHD_Result api_search(server *s, struct MHD_Connection *c, const char *q, long limit);
+enum MHD_Result api_search_post(server *s, struct MHD_Connection *c, struct request *r);
+enum MHD_Result api_models(server *s, struct MHD_Connection *c);
+enum MHD_Result api_healthz(server *s, struct MHD_Connection *c);
+
+/* ---- uploads (upload.c) ---- */
+/* First call of POST /api/documents: checks limits (may queue 413/429/415). */
+enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request *r);
+/* Body chunks. */
+enum MHD_Result upload_data(server *s, struct MHD_Connection *c, struct request *r, const char *data,
+                            size_t n);
+/* The body is complete: store, ingest, reply. */
+enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct request *r);
+/* Frees the upload; deletes its temp file unless it was kept. NULL is a no-op. */
+void upload_free(server *s, struct upload *up);
+/* Deletes partial uploads older than an hour left by a killed server. */
+void upload_sweep(server *s);
+
+/* ---- SSE (sse.c) ---- */
+enum MHD_Result sse_open(server *s, struct MHD_Connection *c);
+
+/* ---- metrics (metrics.c) ---- */
+int metrics_start(server *s, struct err *err);
+void metrics_stop(server *s);
+enum MHD_Result metrics_reply(server *s, struct MHD_Connection *c);
+/* The last `memory` event as a new JSON object, or NULL. */
+json_t *metrics_memory(server *s);
+void metrics_count(server *s, uint64_t *field, int delta);
+
+#endif

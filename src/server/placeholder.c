@@ -1,2 +1,0 @@
-/* placeholder so the server library is never empty */
-int dossier_server_placeholder_;

@@ -1,0 +1,704 @@
+/*
+ * server.c — the daemon: listening, routing, authentication, replies, the
+ * store pool and the embedded page.
+ */
+#include "server/internal.h"
+#include "core/err.h"
+#include "server/assets.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ addresses */
+
+static int addr_is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr))
+			return 1;
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+			return a->sin6_addr.s6_addr[12] == 127;
+	}
+	return 0;
+}
+
+int server_listen_parse(const char *spec, struct server_addr *out, struct err *err)
+{
+	memset(out, 0, sizeof *out);
+	char host[256];
+	const char *port_s;
+	if (!spec || !*spec)
+		return err_set(err, DOSSIER_EINVAL, "--listen: give ADDR:PORT, e.g. 127.0.0.1:8080");
+	const char *colon = strrchr(spec, ':');
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+		if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof host)
+			return err_set(err, DOSSIER_EINVAL, "--listen %s: write an IPv6 address as [ADDR]:PORT, e.g. [::1]:8080",
+			               spec);
+		memcpy(host, spec + 1, (size_t)(close - spec - 1));
+		host[close - spec - 1] = '\0';
+		port_s = close + 2;
+	} else if (!colon) {
+		snprintf(host, sizeof host, "127.0.0.1");
+		port_s = spec;
+	} else {
+		if ((size_t)(colon - spec) >= sizeof host)
+			return err_set(err, DOSSIER_EINVAL, "--listen %s: the host name is too long", spec);
+		if (strchr(spec, ':') != colon)
+			return err_set(err, DOSSIER_EINVAL, "--listen %s: write an IPv6 address as [ADDR]:PORT, e.g. [::1]:8080",
+			               spec);
+		memcpy(host, spec, (size_t)(colon - spec));
+		host[colon - spec] = '\0';
+		port_s = colon + 1;
+	}
+	char *end;
+	errno = 0;
+	long port = strtol(port_s, &end, 10);
+	if (!*port_s || *end || errno || port < 0 || port > 65535)
+		return err_set(err, DOSSIER_EINVAL, "--listen %s: the port must be a number from 0 to 65535", spec);
+	if (!*host)
+		return err_set(err, DOSSIER_EINVAL, "--listen %s: name the address too, e.g. 127.0.0.1:%ld", spec, port);
+
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+	struct addrinfo *res = NULL;
+	int gai = getaddrinfo(host, NULL, &hints, &res);
+	if (gai || !res)
+		return err_set(err, DOSSIER_EINVAL, "--listen %s: cannot resolve '%s': %s", spec, host, gai_strerror(gai));
+	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+	out->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	if (out->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&out->ss)->sin_port = htons((uint16_t)port);
+	else if (out->ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&out->ss)->sin6_port = htons((uint16_t)port);
+	else
+		return err_set(err, DOSSIER_EINVAL, "--listen %s: not an IPv4 or IPv6 address", spec);
+	out->port = (int)port;
+	out->loopback = addr_is_loopback(&out->ss);
+	const void *a = out->ss.ss_family == AF_INET ? (const void *)&((struct sockaddr_in *)&out->ss)->sin_addr
+	                                             : (const void *)&((struct sockaddr_in6 *)&out->ss)->sin6_addr;
+	inet_ntop(out->ss.ss_family, a, out->host, sizeof out->host);
+	return 0;
+}
+
+/* --------------------------------------------------------------- replies */
+
+static const char *status_text(unsigned status)
+{
+	switch (status) {
+	case 400: return "bad request";
+	case 401: return "unauthorized";
+	case 404: return "not found";
+	case 405: return "method not allowed";
+	case 413: return "too large";
+	case 415: return "unsupported media type";
+	case 429: return "too many requests";
+	default: return "error";
+	}
+}
+
+enum MHD_Result reply_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
+{
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	enum MHD_Result rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+	json_decref(body);
+	if (!text)
+		text = strdup("{\"error\":\"out of memory\"}");
+	if (!text)
+		return MHD_NO;
+	size_t n = strlen(text);
+	struct MHD_Response *r = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	return reply_queue(c, status, r);
+}
+
+enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (!*msg)
+		snprintf(msg, sizeof msg, "%s", status_text(status));
+	return reply_json(c, status, json_pack("{s:s}", "error", msg));
+}
+
+unsigned http_status_for(int rc)
+{
+	switch (rc) {
+	case DOSSIER_OK: return 200;
+	case DOSSIER_EINVAL:
+	case DOSSIER_EFORMAT:
+	case DOSSIER_EEMPTY: return 400;
+	case DOSSIER_EPERM: return 403;
+	case DOSSIER_ENOTFOUND: return 404;
+	case DOSSIER_ETOOBIG: return 413;
+	case DOSSIER_EUNSUPPORTED: return 415;
+	case DOSSIER_EUNAVAILABLE:
+	case DOSSIER_EAGAIN: return 503;
+	case DOSSIER_ETIMEOUT: return 504;
+	default: return 500;
+	}
+}
+
+const char *query_arg(struct MHD_Connection *c, const char *key)
+{
+	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+int query_int(struct MHD_Connection *c, const char *key, long min, long max, long *out)
+{
+	const char *v = query_arg(c, key);
+	if (!v)
+		return 0;
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (!*v || *end || errno || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------ store pool */
+
+store *pool_get(server *s, struct err *err)
+{
+	pthread_mutex_lock(&s->pool_mu);
+	store *st = s->pool_n ? s->pool[--s->pool_n] : NULL;
+	pthread_mutex_unlock(&s->pool_mu);
+	if (st)
+		return st;
+	if (store_open(s->p.cfg->db_path, &st, err))
+		return NULL;
+	return st;
+}
+
+void pool_put(server *s, store *st)
+{
+	if (!st)
+		return;
+	pthread_mutex_lock(&s->pool_mu);
+	if (s->pool_n < (int)(sizeof s->pool / sizeof s->pool[0])) {
+		s->pool[s->pool_n++] = st;
+		st = NULL;
+	}
+	pthread_mutex_unlock(&s->pool_mu);
+	store_close(st);
+}
+
+/* --------------------------------------------------------------- routing */
+
+enum route {
+	R_NONE = 0,
+	R_STATIC,     /* the page */
+	R_HEALTH,     /* /healthz */
+	R_METRICS,    /* /metrics */
+	R_DOCS,       /* /api/documents */
+	R_DOC,        /* /api/documents/{id} */
+	R_FRAME,      /* /api/documents/{id}/frames/{n} */
+	R_SEARCH,     /* /api/search */
+	R_MODELS,     /* /api/models */
+	R_EVENTS,     /* /api/events */
+	R_API_BAD_ID, /* /api/documents/{not a number}... */
+	R_API_NONE,   /* /api/<unknown> */
+};
+
+/* Parses a positive decimal number that ends at '/' or the end. */
+static int parse_num(const char **p, long long *out)
+{
+	const char *s = *p;
+	long long v = 0;
+	int n = 0;
+	while (isdigit((unsigned char)*s) && n < 18) {
+		v = v * 10 + (*s - '0');
+		s++;
+		n++;
+	}
+	if (!n || (*s && *s != '/'))
+		return -1;
+	*p = s;
+	*out = v;
+	return 0;
+}
+
+static int route_of(const char *url, int64_t *id, long *n)
+{
+	if (!strcmp(url, "/healthz"))
+		return R_HEALTH;
+	if (!strcmp(url, "/metrics"))
+		return R_METRICS;
+	if (strncmp(url, "/api/", 5) != 0 && strcmp(url, "/api") != 0)
+		return R_STATIC;
+	if (!strcmp(url, "/api/documents") || !strcmp(url, "/api/documents/"))
+		return R_DOCS;
+	if (!strcmp(url, "/api/search"))
+		return R_SEARCH;
+	if (!strcmp(url, "/api/models"))
+		return R_MODELS;
+	if (!strcmp(url, "/api/events"))
+		return R_EVENTS;
+	if (!strncmp(url, "/api/documents/", 15)) {
+		const char *p = url + 15;
+		long long v;
+		if (parse_num(&p, &v) || v <= 0)
+			return R_API_BAD_ID;
+		*id = v;
+		if (!*p || !strcmp(p, "/"))
+			return R_DOC;
+		if (!strncmp(p, "/frames/", 8)) {
+			p += 8;
+			long long f;
+			if (parse_num(&p, &f) || *p)
+				return R_API_NONE;
+			*n = (long)f;
+			return R_FRAME;
+		}
+	}
+	return R_API_NONE;
+}
+
+/* Which methods a route takes: "GET", "GET, POST", ... (for 405's Allow). */
+static const char *route_methods(int route)
+{
+	switch (route) {
+	case R_DOCS: return "GET, HEAD, POST";
+	case R_DOC: return "GET, HEAD, DELETE";
+	case R_SEARCH: return "GET, HEAD, POST";
+	default: return "GET, HEAD";
+	}
+}
+
+static int method_allowed(int route, const char *method)
+{
+	if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
+		return 1;
+	if (!strcmp(method, "POST"))
+		return route == R_DOCS || route == R_SEARCH;
+	if (!strcmp(method, "DELETE"))
+		return route == R_DOC;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- auth */
+
+/* Compares without an early exit, so timing does not tell how much matched. */
+static int token_equal(const char *a, size_t alen, const char *b)
+{
+	size_t blen = strlen(b);
+	unsigned diff = (unsigned)(alen ^ blen);
+	for (size_t i = 0; i < blen; i++)
+		diff |= (unsigned char)(i < alen ? a[i] : 0) ^ (unsigned char)b[i];
+	return diff == 0;
+}
+
+static int authorized(server *s, struct MHD_Connection *c)
+{
+	if (!*s->token)
+		return 1;
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h && !strncasecmp(h, "Bearer ", 7)) {
+		h += 7;
+		while (*h == ' ')
+			h++;
+		size_t n = strlen(h);
+		while (n && h[n - 1] == ' ')
+			n--;
+		if (token_equal(h, n, s->token))
+			return 1;
+	}
+	const char *q = query_arg(c, "token");
+	return q && token_equal(q, strlen(q), s->token);
+}
+
+static int route_is_public(int route)
+{
+	return route == R_STATIC || route == R_HEALTH;
+}
+
+/* --------------------------------------------------------------- the page */
+
+static const char *content_type_for(const char *path)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{".html", "text/html; charset=utf-8"},
+		{".js", "text/javascript; charset=utf-8"},
+		{".css", "text/css; charset=utf-8"},
+		{".svg", "image/svg+xml"},
+		{".png", "image/png"},
+		{".ico", "image/x-icon"},
+		{".json", "application/json; charset=utf-8"},
+		{".txt", "text/plain; charset=utf-8"},
+	};
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (str_endswith_ci(path, types[i].ext))
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+static enum MHD_Result serve_static(struct MHD_Connection *c, const char *url)
+{
+	const char *path = !strcmp(url, "/") ? "/index.html" : url;
+	for (const struct web_asset *a = web_assets; a->path; a++) {
+		if (strcmp(a->path, path) != 0)
+			continue;
+		struct MHD_Response *r =
+			MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		MHD_add_response_header(r, "Content-Type", content_type_for(path));
+		MHD_add_response_header(r, "Cache-Control", "no-cache");
+		MHD_add_response_header(r, "Content-Security-Policy",
+		                        "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+		                        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+		return reply_queue(c, 200, r);
+	}
+	return reply_error(c, 404, "no page or route '%s' (the API is under /api/; see docs/api.md)", url);
+}
+
+/* -------------------------------------------------------- access handler */
+
+static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, struct request *r, const char *url,
+                               const char *method)
+{
+	long limit;
+	switch (r->route) {
+	case R_STATIC: return serve_static(c, url);
+	case R_HEALTH: return api_healthz(s, c);
+	case R_METRICS: return metrics_reply(s, c);
+	case R_MODELS: return api_models(s, c);
+	case R_EVENTS: return sse_open(s, c);
+	case R_DOCS:
+		if (!strcmp(method, "POST"))
+			return upload_finish(s, c, r);
+		return api_documents_list(s, c);
+	case R_DOC:
+		if (!strcmp(method, "DELETE"))
+			return api_document_delete(s, c, r->id);
+		return api_document_get(s, c, r->id);
+	case R_FRAME: return api_document_frame(s, c, r->id, r->n);
+	case R_SEARCH:
+		if (!strcmp(method, "POST"))
+			return api_search_post(s, c, r);
+		limit = 20;
+		if (query_int(c, "limit", 1, 1000, &limit))
+			return reply_error(c, 400, "limit must be a number from 1 to 1000");
+		return api_search(s, c, query_arg(c, "q"), limit);
+	case R_API_BAD_ID:
+		return reply_error(c, 400, "a document id is a positive number, as in /api/documents/7");
+	default:
+		return reply_error(c, 404, "no route %s %s (see docs/api.md)", method, url);
+	}
+}
+
+static enum MHD_Result first_call(server *s, struct MHD_Connection *c, struct request *r, const char *url,
+                                  const char *method)
+{
+	r->route = route_of(url, &r->id, &r->n);
+	metrics_count(s, &s->m.requests, 1);
+	if (!route_is_public(r->route) && !authorized(s, c)) {
+		struct MHD_Response *resp;
+		static const char msg[] =
+			"{\"error\":\"this server needs its token: send 'Authorization: Bearer TOKEN' (or ?token=TOKEN)\"}";
+		resp = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"dossier\"");
+		r->answered = 1;
+		return reply_queue(c, 401, resp);
+	}
+	if (r->route == R_API_NONE || r->route == R_API_BAD_ID)
+		return MHD_YES; /* answered as 404/400 once the request is read */
+	if (!method_allowed(r->route, method)) {
+		struct MHD_Response *resp;
+		char msg[256];
+		snprintf(msg, sizeof msg, "{\"error\":\"%s is not allowed on this route; use %s\"}", method,
+		         route_methods(r->route));
+		resp = MHD_create_response_from_buffer(strlen(msg), msg, MHD_RESPMEM_MUST_COPY);
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+		MHD_add_response_header(resp, "Allow", route_methods(r->route));
+		r->answered = 1;
+		return reply_queue(c, 405, resp);
+	}
+	if (r->route == R_DOCS && !strcmp(method, "POST"))
+		return upload_begin(s, c, r);
+	if (r->route == R_SEARCH && !strcmp(method, "POST")) {
+		const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+		if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+			r->answered = 1;
+			return reply_error(c, 415, "send the search as JSON with 'Content-Type: application/json'");
+		}
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > CAP_API_BODY) {
+			r->answered = 1;
+			return reply_error(c, 413, "a JSON body may be at most %u bytes", CAP_API_BODY);
+		}
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *data, size_t *data_size, void **req_cls)
+{
+	server *s = cls;
+	struct request *r = *req_cls;
+	(void)version;
+	if (!r) {
+		r = calloc(1, sizeof *r);
+		if (!r)
+			return MHD_NO;
+		buf_init(&r->body, CAP_API_BODY);
+		*req_cls = r;
+		return first_call(s, c, r, url, method);
+	}
+	if (*data_size) {
+		size_t n = *data_size;
+		*data_size = 0;
+		if (r->answered)
+			return MHD_YES;
+		if (r->up)
+			return upload_data(s, c, r, data, n);
+		if (!r->body_too_big && buf_append(&r->body, data, n) != 0)
+			r->body_too_big = 1;
+		return MHD_YES;
+	}
+	if (r->answered)
+		return MHD_YES;
+	r->answered = 1;
+	if (r->body_too_big)
+		return reply_error(c, 413, "a JSON body may be at most %u bytes", CAP_API_BODY);
+	return dispatch(s, c, r, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	server *s = cls;
+	struct request *r = *req_cls;
+	(void)c;
+	(void)toe;
+	if (!r)
+		return;
+	upload_free(s, r->up); /* a client that went away mid-upload leaves no temp file */
+	buf_free(&r->body);
+	free(r);
+	*req_cls = NULL;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+void server_params_default(struct server_params *p)
+{
+	memset(p, 0, sizeof *p);
+	p->max_upload_bytes = 512ull * 1000 * 1000;
+	p->max_uploads = 8;
+	p->max_connections = 1000;
+	p->heartbeat_s = 15;
+	p->sse_queue_len = 1024;
+	p->connection_timeout_s = 120;
+	struct err e;
+	server_listen_parse("127.0.0.1:8080", &p->addr, &e);
+}
+
+static int open_listener(server *s, struct err *err)
+{
+	const struct server_addr *a = &s->p.addr;
+	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return err_set(err, DOSSIER_EIO, "cannot create a socket: %s", strerror(errno));
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (a->ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	char shown[96];
+	if (a->ss.ss_family == AF_INET6)
+		snprintf(shown, sizeof shown, "[%s]:%d", a->host, a->port);
+	else
+		snprintf(shown, sizeof shown, "%s:%d", a->host, a->port);
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0 || listen(fd, 256) != 0) {
+		int e = errno;
+		close(fd);
+		return err_set(err, e == EACCES ? DOSSIER_EPERM : DOSSIER_EIO, "cannot listen on %s: %s%s", shown,
+		               strerror(e),
+		               e == EADDRINUSE ? " (another server uses that port; pick another with --listen)" : "");
+	}
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof bound;
+	getsockname(fd, (struct sockaddr *)&bound, &blen);
+	s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+	                                            : ((struct sockaddr_in *)&bound)->sin_port);
+	if (a->ss.ss_family == AF_INET6)
+		snprintf(s->url, sizeof s->url, "http://[%s]:%d", a->host, s->port);
+	else
+		snprintf(s->url, sizeof s->url, "http://%s:%d", a->host, s->port);
+	return fd;
+}
+
+int server_start(const struct server_params *p, server **out, struct err *err)
+{
+	*out = NULL;
+	if (!p->cfg || !p->bus)
+		return err_set(err, DOSSIER_EINVAL, "server_start needs a config and an event bus");
+	const char *tok = p->token ? p->token : "";
+	if (!p->addr.loopback && !*tok)
+		return err_set(err, DOSSIER_EPERM,
+		               "refusing to listen on %s without a token: anyone who can reach it could read and "
+		               "upload documents; set --token or DOSSIER_TOKEN, or listen on 127.0.0.1",
+		               p->addr.host);
+	if (strlen(tok) >= sizeof ((server *)0)->token)
+		return err_set(err, DOSSIER_EINVAL, "the token is too long (at most 255 characters)");
+
+	server *s = xcalloc(1, sizeof *s);
+	s->p = *p;
+	if (s->p.heartbeat_s < 1)
+		s->p.heartbeat_s = 1;
+	if (s->p.heartbeat_s > 60)
+		s->p.heartbeat_s = 60;
+	if (s->p.sse_queue_len < 16)
+		s->p.sse_queue_len = 16;
+	if (s->p.max_uploads < 1)
+		s->p.max_uploads = 1;
+	if (s->p.max_connections < 4)
+		s->p.max_connections = 4;
+	snprintf(s->token, sizeof s->token, "%s", tok);
+	s->p.token = NULL;
+	s->started_at = clock_wall_s();
+	pthread_mutex_init(&s->pool_mu, NULL);
+	pthread_mutex_init(&s->ingest_mu, NULL);
+	pthread_mutex_init(&s->m.mu, NULL);
+
+	snprintf(s->data_dir, sizeof s->data_dir, "%s", p->cfg->db_path);
+	char *slash = strrchr(s->data_dir, '/');
+	if (slash && slash != s->data_dir)
+		*slash = '\0';
+	else if (slash)
+		snprintf(s->data_dir, sizeof s->data_dir, "/");
+	else
+		snprintf(s->data_dir, sizeof s->data_dir, ".");
+	char real[PATH_MAX];
+	if (realpath(s->data_dir, real))
+		snprintf(s->data_dir, sizeof s->data_dir, "%s", real);
+	snprintf(s->uploads_dir, sizeof s->uploads_dir, "%s/uploads", s->data_dir);
+	snprintf(s->frames_dir, sizeof s->frames_dir, "%s/frames", s->data_dir);
+
+	int rc, fd = -1;
+	store *st = NULL;
+	if ((rc = mkdir_p(s->uploads_dir, err)))
+		goto fail;
+	if (!(st = pool_get(s, err))) { /* the database must be usable before we say "listening" */
+		rc = err ? err->code : DOSSIER_EDB;
+		goto fail;
+	}
+	pool_put(s, st);
+	if ((rc = classifier_new(&s->cls, err)))
+		goto fail;
+	upload_sweep(s);
+	if ((fd = open_listener(s, err)) < 0) {
+		rc = err ? err->code : DOSSIER_EIO;
+		goto fail;
+	}
+	if ((rc = metrics_start(s, err)))
+		goto fail_fd;
+
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+	if (s->p.addr.ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+	                             MHD_OPTION_LISTEN_SOCKET, fd,
+	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
+	                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->p.connection_timeout_s,
+	                             /* bounds request headers (and the read buffer) per connection */
+	                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	                             MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
+	                             MHD_OPTION_END);
+	if (!s->daemon) {
+		rc = err_set(err, DOSSIER_EIO, "cannot start the HTTP server on %s (libmicrohttpd refused it)", s->url);
+		metrics_stop(s);
+		goto fail_fd;
+	}
+	*out = s;
+	return 0;
+fail_fd:
+	close(fd);
+fail:
+	classifier_free(s->cls);
+	for (int i = 0; i < s->pool_n; i++)
+		store_close(s->pool[i]);
+	pthread_mutex_destroy(&s->pool_mu);
+	pthread_mutex_destroy(&s->ingest_mu);
+	pthread_mutex_destroy(&s->m.mu);
+	free(s);
+	return rc ? rc : DOSSIER_EIO;
+}
+
+const char *server_url(server *s)
+{
+	return s->url;
+}
+
+int server_port(server *s)
+{
+	return s->port;
+}
+
+void server_stop(server *s)
+{
+	if (!s)
+		return;
+	/* SSE readers look at this at least every 250 ms and end their stream,
+	 * so stopping the daemon does not wait on a stream that never ends. */
+	__atomic_store_n(&s->closing, 1, __ATOMIC_SEQ_CST);
+	/* give the streams a moment to say `closing` and finish cleanly */
+	for (int i = 0; i < 40; i++) {
+		pthread_mutex_lock(&s->m.mu);
+		int open = s->m.sse_clients;
+		pthread_mutex_unlock(&s->m.mu);
+		if (!open)
+			break;
+		usleep(25 * 1000);
+	}
+	MHD_stop_daemon(s->daemon);
+	metrics_stop(s);
+	classifier_free(s->cls);
+	for (int i = 0; i < s->pool_n; i++)
+		store_close(s->pool[i]);
+	free(s->m.memory_json);
+	pthread_mutex_destroy(&s->pool_mu);
+	pthread_mutex_destroy(&s->ingest_mu);
+	pthread_mutex_destroy(&s->m.mu);
+	free(s);
+}

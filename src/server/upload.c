@@ -1,0 +1,362 @@
+/*
+ * upload.c — POST /api/documents: a file arrives as multipart/form-data (field
+ * `file`) or as a raw body (name in X-Filename). It is streamed to a temp file
+ * in <data dir>/uploads in the chunks libmicrohttpd hands us, hashed on the
+ * way, then renamed to <sha256><.ext> — never to a name the client chose — and
+ * ingested like any file the CLI is given.
+ */
+#include "server/internal.h"
+#include "core/err.h"
+#include "pipeline/ingest.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define UPLOAD_TMP_PREFIX ".partial-"
+/* Multipart framing around the file (boundaries, part headers) allowed on top of
+ * --max-upload when judging Content-Length. */
+#define UPLOAD_FRAMING_SLACK (64u * 1024u)
+/* An upload without Content-Length that passes the limit is read and thrown
+ * away up to this much more (so the client gets its 413), then cut off. */
+#define UPLOAD_DISCARD_MAX (16ull * 1024 * 1024)
+
+struct upload {
+	server *s;                     /* borrowed */
+	int fd;                        /* the temp file; -1 once closed */
+	char tmp[PATH_MAX];            /* its path; "" once renamed or deleted */
+	struct sha256 sha;             /* of the file bytes so far */
+	uint64_t bytes;                /* file bytes received */
+	uint64_t discarded;            /* body bytes thrown away after the limit */
+	char filename[256];            /* the client's name: shown, and its extension kept */
+	struct MHD_PostProcessor *pp;  /* multipart parser; NULL for a raw body */
+	int part;                      /* multipart: 0 before the file part, 1 in it, 2 after */
+	int too_big;                   /* the file passed max_upload_bytes */
+	int bad_form;                  /* the multipart body could not be parsed */
+	int io_errno;                  /* a write failed (errno), 0 if none */
+	int holds_slot;                /* counted in uploads_active */
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void release_slot(struct upload *up)
+{
+	if (!up->holds_slot)
+		return;
+	pthread_mutex_lock(&up->s->pool_mu);
+	up->s->uploads_active--;
+	pthread_mutex_unlock(&up->s->pool_mu);
+	up->holds_slot = 0;
+}
+
+void upload_free(server *s, struct upload *up)
+{
+	(void)s;
+	if (!up)
+		return;
+	if (up->pp)
+		MHD_destroy_post_processor(up->pp);
+	if (up->fd >= 0)
+		close(up->fd);
+	if (*up->tmp)
+		unlink(up->tmp);
+	release_slot(up);
+	free(up);
+}
+
+void upload_sweep(server *s)
+{
+	DIR *d = opendir(s->uploads_dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	double now = clock_wall_s();
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, UPLOAD_TMP_PREFIX, strlen(UPLOAD_TMP_PREFIX)) != 0)
+			continue;
+		char *p = path_join(s->uploads_dir, de->d_name);
+		struct stat sb;
+		/* an hour: another server sharing this data directory may be mid-upload */
+		if (stat(p, &sb) == 0 && now - (double)sb.st_mtime > 3600)
+			unlink(p);
+		free(p);
+	}
+	closedir(d);
+}
+
+/* The extension of the client's file name, lower-cased, if it is 1-8 letters
+ * and digits; "" otherwise. Only this much of a client's name reaches a path. */
+static void safe_extension(const char *name, char out[10])
+{
+	out[0] = '\0';
+	const char *base = name;
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || *p == '\\')
+			base = p + 1;
+	const char *dot = strrchr(base, '.');
+	if (!dot || dot == base)
+		return;
+	size_t n = strlen(dot + 1);
+	if (n < 1 || n > 8)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)dot[1 + i]) || (unsigned char)dot[1 + i] > 127)
+			return;
+	out[0] = '.';
+	for (size_t i = 0; i < n; i++)
+		out[1 + i] = (char)tolower((unsigned char)dot[1 + i]);
+	out[1 + n] = '\0';
+}
+
+/* A display copy of the client's name: its last path component, control
+ * characters dropped, at most 255 bytes of valid UTF-8. */
+static void display_name(const char *name, char *out, size_t n)
+{
+	const char *base = name;
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || *p == '\\')
+			base = p + 1;
+	size_t j = 0;
+	for (const char *p = base; *p && j + 1 < n; p++)
+		if ((unsigned char)*p >= 0x20 && *p != 0x7f)
+			out[j++] = *p;
+	out[j] = '\0';
+	while (j && !utf8_valid(out, j))
+		out[--j] = '\0';
+}
+
+static int write_file(struct upload *up, const char *data, size_t n)
+{
+	if (up->too_big || up->io_errno)
+		return 0;
+	if (up->bytes + n > up->s->p.max_upload_bytes) {
+		up->too_big = 1;
+		/* give the disk back now; the reply comes when the body ends */
+		if (ftruncate(up->fd, 0) != 0)
+			up->io_errno = errno;
+		return 0;
+	}
+	sha256_update(&up->sha, data, n);
+	up->bytes += n;
+	while (n) {
+		ssize_t w = write(up->fd, data, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			up->io_errno = errno;
+			return -1;
+		}
+		data += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
+                               const char *content_type, const char *transfer_encoding, const char *data,
+                               uint64_t off, size_t size)
+{
+	struct upload *up = cls;
+	(void)kind;
+	(void)content_type;
+	(void)transfer_encoding;
+	if (!key || strcmp(key, "file") != 0)
+		return MHD_YES; /* other form fields are ignored */
+	if (up->part == 1 && off == 0 && up->bytes > 0)
+		up->part = 2; /* a second `file` part: only the first is taken */
+	if (up->part == 2)
+		return MHD_YES;
+	if (up->part == 0) {
+		up->part = 1;
+		if (filename)
+			display_name(filename, up->filename, sizeof up->filename);
+	}
+	if (size && write_file(up, data, size) != 0)
+		return MHD_NO;
+	return MHD_YES;
+}
+
+/* ------------------------------------------------------------ the route */
+
+enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request *r)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char limit[32];
+	size_format(s->p.max_upload_bytes, limit, sizeof limit);
+	if (cl && strtoull(cl, NULL, 10) > s->p.max_upload_bytes + UPLOAD_FRAMING_SLACK) {
+		r->answered = 1;
+		metrics_count(s, &s->m.uploads_rejected, 1);
+		return reply_error(c, 413, "the upload is %s bytes; this server takes files up to %s (--max-upload)", cl,
+		                   limit);
+	}
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	int multipart = ct && !strncasecmp(ct, "multipart/form-data", 19);
+	if (ct && !strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
+		r->answered = 1;
+		return reply_error(c, 415, "send the file as multipart/form-data (field 'file') or as the raw body "
+		                           "with an X-Filename header");
+	}
+
+	pthread_mutex_lock(&s->pool_mu);
+	int busy = s->uploads_active >= s->p.max_uploads;
+	if (!busy)
+		s->uploads_active++;
+	pthread_mutex_unlock(&s->pool_mu);
+	if (busy) {
+		r->answered = 1;
+		metrics_count(s, &s->m.uploads_rejected, 1);
+		return reply_error(c, 429, "%d uploads are in progress already; try again when one has finished",
+		                   s->p.max_uploads);
+	}
+	struct upload *up = xcalloc(1, sizeof *up);
+	up->s = s;
+	up->holds_slot = 1;
+	up->fd = -1;
+	sha256_init(&up->sha);
+	r->up = up;
+
+	snprintf(up->tmp, sizeof up->tmp, "%s/" UPLOAD_TMP_PREFIX "XXXXXX", s->uploads_dir);
+	up->fd = mkstemp(up->tmp);
+	if (up->fd >= 0)
+		fcntl(up->fd, F_SETFD, FD_CLOEXEC);
+	if (up->fd < 0) {
+		int e = errno;
+		*up->tmp = '\0';
+		r->answered = 1;
+		return reply_error(c, 500, "cannot create a file in %s: %s", s->uploads_dir, strerror(e));
+	}
+	if (multipart) {
+		up->pp = MHD_create_post_processor(c, 64 * 1024, on_part, up);
+		if (!up->pp) {
+			r->answered = 1;
+			return reply_error(c, 400, "the multipart/form-data body has no usable boundary");
+		}
+	} else {
+		const char *name = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Filename");
+		display_name(name ? name : "upload", up->filename, sizeof up->filename);
+		up->part = 1;
+	}
+	return MHD_YES;
+}
+
+enum MHD_Result upload_data(server *s, struct MHD_Connection *c, struct request *r, const char *data, size_t n)
+{
+	struct upload *up = r->up;
+	(void)c;
+	if (up->too_big) {
+		up->discarded += n;
+		/* without Content-Length a client could stream forever: cut it off */
+		return up->discarded > UPLOAD_DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (up->pp) {
+		if (!up->bad_form && MHD_post_process(up->pp, data, n) != MHD_YES && !up->io_errno && !up->too_big)
+			up->bad_form = 1;
+		return MHD_YES;
+	}
+	write_file(up, data, n);
+	(void)s;
+	return MHD_YES;
+}
+
+/* The stored copy of this content, if an earlier upload kept one. */
+static int find_existing(server *s, const char *hex, char *out, size_t n)
+{
+	DIR *d = opendir(s->uploads_dir);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	int found = 0;
+	while ((de = readdir(d))) {
+		if (!strncmp(de->d_name, hex, 64) && (de->d_name[64] == '\0' || de->d_name[64] == '.')) {
+			snprintf(out, n, "%s/%s", s->uploads_dir, de->d_name);
+			found = 1;
+			break;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct request *r)
+{
+	struct upload *up = r->up;
+	char limit[32];
+	if (up->pp) {
+		MHD_destroy_post_processor(up->pp); /* flushes the last part */
+		up->pp = NULL;
+	}
+	size_format(s->p.max_upload_bytes, limit, sizeof limit);
+	if (up->too_big) {
+		metrics_count(s, &s->m.uploads_rejected, 1);
+		return reply_error(c, 413, "the file is larger than this server takes (%s, --max-upload)", limit);
+	}
+	if (up->io_errno)
+		return reply_error(c, up->io_errno == ENOSPC ? 507 : 500, "cannot store the upload in %s: %s",
+		                   s->uploads_dir, strerror(up->io_errno));
+	if (up->bad_form || up->part == 0)
+		return reply_error(c, 400, "no file in the form: send it as the multipart field 'file' "
+		                           "(curl -F file=@NAME)");
+	if (up->bytes == 0)
+		return reply_error(c, 400, "the uploaded file '%s' is empty", up->filename);
+	if (close(up->fd) != 0) {
+		up->fd = -1;
+		return reply_error(c, 500, "cannot store the upload in %s: %s", s->uploads_dir, strerror(errno));
+	}
+	up->fd = -1;
+
+	char hex[65], ext[10], path[PATH_MAX];
+	sha256_final_hex(&up->sha, hex);
+	safe_extension(up->filename, ext);
+	/* Identical content is one file, whatever the client called it. */
+	if (find_existing(s, hex, path, sizeof path)) {
+		unlink(up->tmp);
+	} else {
+		snprintf(path, sizeof path, "%s/%s%s", s->uploads_dir, hex, ext);
+		if (rename(up->tmp, path) != 0)
+			return reply_error(c, 500, "cannot move the upload to %s: %s", path, strerror(errno));
+	}
+	*up->tmp = '\0';
+	release_slot(up);
+
+	struct err e = {0};
+	struct ingest_stats stats = {0};
+	int64_t id = 0;
+	store *st = pool_get(s, &e);
+	if (!st)
+		return reply_error(c, 500, "%s", e.msg);
+	pthread_mutex_lock(&s->ingest_mu);
+	int rc = ingest_file(st, s->cls, s->p.bus, path, &stats, &id, &e);
+	pthread_mutex_unlock(&s->ingest_mu);
+	struct doc_rec d;
+	if (rc == 0 && id > 0)
+		rc = store_doc_get(st, id, &d, &e);
+	else if (rc == 0)
+		rc = err_set(&e, DOSSIER_EDB, "%s: the upload was not recorded", path);
+	pool_put(s, st);
+	if (rc)
+		return reply_error(c, 500, "%s", e.msg);
+	if (s->p.sched)
+		sched_notify(s->p.sched);
+	metrics_count(s, &s->m.uploads, 1);
+
+	unsigned status = stats.queued ? 201 : 200;
+	if (!strcmp(d.status, "unsupported"))
+		status = 415;
+	else if (!strcmp(d.status, "failed") && !d.sha256[0])
+		status = 422;
+	json_t *body = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:b}", "id", (json_int_t)d.id, "path", d.path,
+	                         "status", d.status, "sha256", d.sha256, "kind", d.kind, "mime", d.mime ? d.mime : "",
+	                         "bytes", (json_int_t)d.bytes, "filename", up->filename, "existing", status == 200);
+	if (d.error)
+		json_object_set_new(body, "error", json_string(d.error));
+	else if (status == 415)
+		json_object_set_new(body, "error", json_string("this kind of file is not supported (recorded, not analysed)"));
+	doc_rec_clear(&d);
+	return reply_json(c, status, body);
+}
