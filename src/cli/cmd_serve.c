@@ -262,7 +262,7 @@ static int run(int argc, char **argv)
 	}
 	pthread_join(wt, NULL);
 	server_stop(srv);
-	if (getenv("DOSSIER_DEBUG_STOP")) fprintf(stderr, "server stopped after %.3f s\n", clock_mono_s() - t_stop); /* event streams end, the daemon stops */
+	server_stop(srv); /* event streams end, the daemon stops */
 	if (llm_setup_finish(&llm, &e))
 		fprintf(stderr, "dossier: %s\n", e.msg);
 out_sched:
