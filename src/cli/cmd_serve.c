@@ -261,7 +261,6 @@ static int run(int argc, char **argv)
 		cancel_flag = 1;
 	}
 	pthread_join(wt, NULL);
-	server_stop(srv);
 	server_stop(srv); /* event streams end, the daemon stops */
 	if (llm_setup_finish(&llm, &e))
 		fprintf(stderr, "dossier: %s\n", e.msg);
