@@ -101,13 +101,10 @@ static const struct model_facts *facts_get(const struct plan_params *p, struct f
 	for (int i = 0; i < c->n; i++)
 		if (c->f[i].role == r && !strcmp(c->f[i].name, spec->name))
 			return &c->f[i];
-	struct model_facts tmp;
-	struct model_facts *f = c->n < FACTS_CACHE_MAX ? &c->f[c->n++] : &tmp;
+	if (c->n >= FACTS_CACHE_MAX) /* full (never with one config and a dev alternative): reuse the last */
+		c->n = FACTS_CACHE_MAX - 1;
+	struct model_facts *f = &c->f[c->n++];
 	facts_resolve(p, r, spec, f);
-	if (f == &tmp) { /* cache full (never with one config and a dev alternative): evict the last */
-		c->f[FACTS_CACHE_MAX - 1] = tmp;
-		f = &c->f[FACTS_CACHE_MAX - 1];
-	}
 	return f;
 }
 
