@@ -125,7 +125,8 @@ static int same_singular(const struct an_doc *doc, const struct an_keyword *a,
 	return 1;
 }
 
-static int usable(const struct an_doc *doc, const struct an_tok *tk)
+/* Numbers are not neighbours for relatedness (they are not terms). */
+static int usable(const struct an_tok *tk)
 {
 	return !(tk->flags & AN_TOK_NUMBER);
 }
@@ -197,7 +198,7 @@ int an_yake(const struct an_doc *doc, size_t max_out, struct an_keyword **out, s
 			size_t k = occ[i];
 			const struct an_tok *tk = &doc->toks[k];
 			if (k > 0 && !(tk->flags & (AN_TOK_BREAK_BEFORE | AN_TOK_SENT_START)) &&
-			    usable(doc, &doc->toks[k - 1]))
+			    usable(&doc->toks[k - 1]))
 				tmp[nl++] = doc->toks[k - 1].word;
 		}
 		t->dl = nl ? (double)count_distinct(tmp, nl) / (double)nl : 0;
@@ -205,7 +206,7 @@ int an_yake(const struct an_doc *doc, size_t max_out, struct an_keyword **out, s
 			size_t k = occ[i];
 			if (k + 1 < doc->ntoks && doc->toks[k + 1].sent == doc->toks[k].sent &&
 			    !(doc->toks[k + 1].flags & AN_TOK_BREAK_BEFORE) &&
-			    usable(doc, &doc->toks[k + 1]))
+			    usable(&doc->toks[k + 1]))
 				tmp[nr++] = doc->toks[k + 1].word;
 		}
 		t->dr = nr ? (double)count_distinct(tmp, nr) / (double)nr : 0;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "analyze/offline.h"
 #include "analyze/text.h"
@@ -20,7 +21,15 @@
 #include "core/util.h"
 
 #define BIG_BYTES (5u * 1000u * 1000u)
-#define BIG_LIMIT_S 30.0
+#define BIG_LIMIT_S 30.0        /* CPU seconds, even under ASan */
+#define BIG_WALL_LIMIT_S 120.0  /* wall seconds: loose, other builds may share the cores */
+
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static uint32_t rng_state = 12345;
 
@@ -107,6 +116,7 @@ static void five_megabytes_in_bounded_time(void **state)
 	char *raw = generate(&raw_len, &words);
 	assert_non_null(raw);
 
+	double c0 = cpu_s();
 	double t0 = clock_mono_s();
 	char *text, *title;
 	size_t len;
@@ -117,14 +127,17 @@ static void five_megabytes_in_bounded_time(void **state)
 	json_t *j = NULL;
 	int rc = offline_analyze(text, len, title, NULL, &j, &e);
 	double t2 = clock_mono_s();
+	double c2 = cpu_s();
 	if (rc != 0)
 		fail_msg("offline_analyze: %s", e.msg);
 
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	printf("analyze: %zu bytes, %zu words: normalise %.2f s, analyse %.2f s, peak RSS %ld MB\n",
-	       len, words, t1 - t0, t2 - t1, ru.ru_maxrss / 1024);
-	assert_true(t2 - t0 < BIG_LIMIT_S);
+	printf("analyze: %zu bytes, %zu words: normalise %.2f s, analyse %.2f s (wall), "
+	       "%.2f s CPU in all, peak RSS %ld MB\n",
+	       len, words, t1 - t0, t2 - t1, c2 - c0, ru.ru_maxrss / 1024);
+	assert_true(c2 - c0 < BIG_LIMIT_S);
+	assert_true(t2 - t0 < BIG_WALL_LIMIT_S);
 
 	/* sane output */
 	assert_string_equal(json_string_value(json_object_get(j, "language")), "en");
