@@ -90,4 +90,31 @@ req GET /api/ps
 check "/api/ps is ordered by longest remaining time first" py '[m["name"] for m in d["models"]] == ["llava:latest", "llama3.1:8b"]'
 stop_stub
 
+echo "# environment: OLLAMA_KEEP_ALIVE, OLLAMA_MAX_QUEUE; --models catalogue"
+cat >"$TMP/models.json" <<'EOF'
+[{"name":"tiny","family":"llama","parameter_size":"1B","quantization_level":"Q8_0","size":1000000000,
+  "context_length":8192,"block_count":16,"head_count":16,"head_count_kv":4,"embedding_length":2048,
+  "capabilities":["completion"]}]
+EOF
+OLLAMA_KEEP_ALIVE=1s OLLAMA_MAX_QUEUE=1 start_stub env --models "$TMP/models.json" --load-ms-per-gb 600 --unload-linger-ms 0
+req GET /api/tags
+check "--models replaces the catalogue (tiny:latest only)" py '[m["name"] for m in d["models"]] == ["tiny:latest"] and d["models"][0]["details"]["quantization_level"] == "Q8_0"'
+req POST /api/generate '{"model":"llama3.2:3b"}'
+check "a built-in model is unknown with --models" test "$CODE" = 404
+curl -s "$B/api/generate" -d '{"model":"tiny"}' >"$TMP/q1" &
+BG_PIDS+=($!)
+sleep 0.15
+curl -s "$B/api/generate" -d '{"model":"tiny","options":{"num_ctx":8192}}' >"$TMP/q2" &
+BG_PIDS+=($!)
+sleep 0.15
+req POST /api/generate '{"model":"tiny","options":{"num_ctx":2048}}'
+check "OLLAMA_MAX_QUEUE=1: a second waiter gets 503 server busy" test "$CODE:$(cat "$TMP/body")" = '503:{"error":"server busy, please try again.  maximum pending requests exceeded"}'
+wait "${BG_PIDS[@]}"
+BG_PIDS=()
+check "the loading request and the one queued behind it are served" test "$(pyfile "$TMP/q1" 'd["done_reason"] == "load"' && pyfile "$TMP/q2" 'd["done_reason"] == "load"' && echo y)" = y
+req GET /api/ps
+check "resident size uses the catalogue's shapes (1e9 + 2*16*4*128*8192*2)" py 'd["models"][0]["size"] == 10**9 + 2*16*4*128*8192*2'
+check "OLLAMA_KEEP_ALIVE=1s: the model expires after about a second" wait_for /api/ps 'len(d["models"]) == 0' 4
+stop_stub
+
 summary

@@ -540,7 +540,9 @@ int sched_acquire(struct sched *s, const struct sched_request *rq, struct runner
 		pthread_cond_broadcast(&s->cv);
 	}
 
-	if (s->qlen >= s->cfg->max_queue) {
+	/* Ollama's pending channel holds OLLAMA_MAX_QUEUE waiters; the request the
+	 * scheduler is working on has already left it. */
+	if (s->qlen - (s->qhead ? 1 : 0) >= s->cfg->max_queue) {
 		pthread_mutex_unlock(&s->mu);
 		return SCHED_BUSY;
 	}

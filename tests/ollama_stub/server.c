@@ -10,6 +10,7 @@
 #include "core/buf.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1115,13 +1116,23 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
+/* libmicrohttpd's own messages (e.g. a "cut" fault closing a stream) go to --log. */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	(void)cls;
+	vsnprintf(line, sizeof line, fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	stub_log("microhttpd: %s", line);
+}
+
 struct MHD_Daemon *server_start(struct stub_server *srv, int listen_fd)
 {
 	return MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
 		NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, listen_fd,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)0, MHD_OPTION_END);
+		(unsigned)0, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_END);
 }
 
 void server_stop(struct MHD_Daemon *d)

@@ -1,7 +1,7 @@
 # testlib.sh — helpers sourced by tests/integration/ollama_stub_*.sh.
 #
 #   start_stub NAME [flags...]   start ollama-stub, set $B (base URL) and $STUB_PID
-#   stop_stub                    SIGTERM the last started stub and wait for it
+#   stop_stub                    SIGTERM the last stub, wait, check exit 0 + empty stderr
 #   req METHOD PATH [BODY|@FILE] one request: body in $TMP/body, $CODE, $CTYPE, $CURL_RC
 #   py 'EXPR'                    python truth test on the last body:
 #                                b = text, d = parsed JSON or None, lines = NDJSON objects
@@ -50,6 +50,7 @@ summary() {
 start_stub() {
   local name=$1
   shift
+  STUB_NAME=$name
   "$STUB" "$@" --log "$TMP/$name.log" >"$TMP/$name.out" 2>"$TMP/$name.err" &
   STUB_PID=$!
   STUB_PIDS+=("$STUB_PID")
@@ -66,9 +67,16 @@ start_stub() {
   B="http://${line#listening on }"
 }
 
+# Also checks that the stub exits 0 on SIGTERM with nothing on stderr (so a
+# sanitizer build's reports fail the test).
 stop_stub() {
   kill "$STUB_PID" 2>/dev/null
   wait "$STUB_PID" 2>/dev/null
+  STUB_RC=$?
+  check "stub '$STUB_NAME' stopped on SIGTERM with exit 0 and an empty stderr" \
+    test "$STUB_RC:$(head -c 2000 "$TMP/$STUB_NAME.err")" = "0:"
+  [ -s "$TMP/$STUB_NAME.err" ] && head -40 "$TMP/$STUB_NAME.err"
+  return 0
 }
 
 CODE=0
