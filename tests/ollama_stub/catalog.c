@@ -340,7 +340,7 @@ json_t *model_show_json(const struct model *m, int verbose)
 	kv_put(mi, m, "context_length", json_integer(m->context_length));
 	kv_put(mi, m, "embedding_length", json_integer(m->embedding_length));
 	kv_put(mi, m, "feed_forward_length", json_integer(m->embedding_length * 7 / 2));
-	kv_put(mi, m, "rope.freq_base", json_real(500000));
+	kv_put(mi, m, "rope.freq_base", json_integer(500000)); /* Go prints 500000 */
 	kv_put(mi, m, "vocab_size", json_integer(128256));
 	json_object_set_new(mi, "tokenizer.ggml.model", json_string("gpt2"));
 	/* Long arrays are emptied unless verbose, as Ollama does. */
