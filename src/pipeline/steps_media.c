@@ -9,10 +9,7 @@
 #include "core/util.h"
 #include "media/frames.h"
 #include "media/image.h"
-#if __has_include("media/pdf.h")
 #include "media/pdf.h"
-#define HAVE_PDF 1
-#endif
 #include "media/probe.h"
 #include "sched/residency.h"
 
@@ -51,9 +48,6 @@ static json_t *conf_json(double conf)
 static int ocr_pdf_pages(struct step_env *env, const struct doc_rec *doc, const struct step_rec *steps,
                          size_t n, json_t **result, struct err *err)
 {
-#ifndef HAVE_PDF
-	return err_set(err, DOSSIER_EUNSUPPORTED, "no pdf");
-#else
 	json_t *ex = step_result_json(steps, n, "extract_text");
 	json_t *todo = json_object_get(ex, "pages_without_text");
 	json_t *pages = json_array();
@@ -111,7 +105,6 @@ out:
 	                    conf_n ? json_real(conf_sum / conf_n) : json_null(), "engine", "tesseract");
 	buf_free(&b);
 	return 0;
-#endif
 }
 
 STEP_FN(step_run_ocr)
@@ -150,11 +143,7 @@ STEP_FN(step_run_ocr)
 int step_extract_pdf(struct step_env *env, const struct doc_rec *doc, json_t **result, struct err *err)
 {
 	(void)env;
-#ifdef HAVE_PDF
 	return pdf_extract(doc->path, NULL, result, err);
-#else
-	return err_set(err, DOSSIER_EUNSUPPORTED, "no pdf");
-#endif
 }
 
 /* --------------------------------------------------------- transcribe */
