@@ -194,6 +194,19 @@ static json_t *synthesize_offline(json_t *an, json_t *tr, json_t *fr)
 	}
 	json_object_set_new(out, "timeline", timeline);
 	json_object_set_new(out, "sources", json_pack("{s:s}", "timeline", "offline:transcript+ocr"));
+	/* a title slide says what a video is about better than a rough transcript */
+	json_t *first = json_array_get(json_object_get(fr, "frames"), 0);
+	const char *o = json_string_value(json_object_get(first, "ocr_text"));
+	double conf = json_number_value(json_object_get(first, "ocr_confidence"));
+	if (o && *o && conf >= 70) {
+		char title[128];
+		snprintf(title, sizeof title, "%s", o);
+		title[strcspn(title, "\n")] = '\0';
+		if (strlen(title) >= 4) {
+			json_object_set_new(out, "title", json_string(title));
+			json_object_set_new(json_object_get(out, "sources"), "title", json_string("offline:frame-ocr"));
+		}
+	}
 	(void)an;
 	return out;
 }
