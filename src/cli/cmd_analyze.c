@@ -44,8 +44,9 @@ static const char usage[] =
 	"  --quiet               print only problems and the summary\n"
 	"  -h, --help            this help\n"
 	"\n"
-	"Exit status: 0 all documents analysed; 1 some failed; 2 usage; 3 environment\n"
-	"(database unusable, Ollama unreachable: documents stay queued for the next run).\n";
+	"Exit status: 0 all documents analysed; 1 some failed or are partial; 2 usage;\n"
+	"3 environment (database unusable, Ollama unreachable: documents stay queued for\n"
+	"the next run).\n";
 
 static volatile int cancel_flag;
 
@@ -220,7 +221,8 @@ static int run(int argc, char **argv)
 		        *llm.unavailable_msg ? llm.unavailable_msg : ss.model_lane_error);
 		rc = EXIT_ENV;
 	} else {
-		rc = ss.docs_failed + is.failed > 0 ? EXIT_DOCS_FAILED : 0;
+		/* a partial dossier is a document whose analysis partly failed */
+		rc = ss.docs_failed + ss.docs_partial + is.failed > 0 ? EXIT_DOCS_FAILED : 0;
 	}
 out_llm:
 	llm_setup_close(&llm);

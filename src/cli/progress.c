@@ -174,8 +174,9 @@ static void handle(struct sink *s, struct event *ev)
 		if (problems && s->mode != PROGRESS_QUIET) {
 			if (live)
 				live_draw(s, 1);
-			fprintf(s->out, "partial  %s: %d step(s) failed; see 'dossier show %lld'\n", path, problems,
-			        (long long)ev->document);
+			fprintf(s->out, "partial  %s: %s%s (see 'dossier show %lld')\n", path,
+			        json_string_value(json_object_get(o, "error")) ? json_string_value(json_object_get(o, "error")) : "a step failed",
+			        problems > 1 ? " and more" : "", (long long)ev->document);
 		}
 	} else if (!strcmp(name, "document_failed")) {
 		s->failed++;

@@ -45,9 +45,13 @@ static void finish_document(bus *b, store *st, int64_t doc_id, struct sched_stat
 				         json_pack("{s:s,s:s}", "path", doc.path, "error", msg ? msg : "failed"));
 			} else {
 				const char *title = json_string_value(json_object_get(d, "title"));
-				bus_emit(b, "document_done", doc_id,
-				         json_pack("{s:s,s:s,s:s,s:i}", "path", doc.path, "status", status, "title",
-				                   title ? title : "", "errors", (int)json_array_size(json_object_get(d, "errors"))));
+				json_t *errs = json_object_get(d, "errors");
+				json_t *ev = json_pack("{s:s,s:s,s:s,s:i}", "path", doc.path, "status", status, "title",
+				                       title ? title : "", "errors", (int)json_array_size(errs));
+				const char *first = json_string_value(json_object_get(json_array_get(errs, 0), "message"));
+				if (first)
+					json_object_set_new(ev, "error", json_string(first));
+				bus_emit(b, "document_done", doc_id, ev);
 			}
 			if (mu) {
 				pthread_mutex_lock(mu);
