@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Media end to end: the sample video offline (transcript segments, frames with
+# OCR, a summary), subtitles, an image's OCR and EXIF, bad media; and against
+# the Ollama test server, each video's steps in the seed's order with the
+# speech model loaded once and kept while the LLMs swap.
+. "$(dirname "$0")/lib.bash"
+S="$SOURCE_DIR/samples"
+mkdir -p "$T/m"
+cp "$S/harbour-tour.mp4" "$S/cafe-receipt.png" "$T/m/"
+
+out=$("$DOSSIER" analyze --offline --events "$T/off.ndjson" "$T/m" 2>&1); rc=$?
+check_eq "offline media run exits 0" 0 "$rc"
+"$DOSSIER" show "$T/m/harbour-tour.mp4" --json > "$T/v.json"
+check "the video has transcript segments with start < end" python3 -c '
+import json,sys; s=json.load(open(sys.argv[1]))["transcript"]["segments"]
+assert len(s) >= 2 and all(0 <= x["start"] < x["end"] for x in s), s' "$T/v.json"
+check_eq "the transcript comes from the embedded recogniser" "pocketsphinx:en-us" "$(json 'd["sources"]["transcript"]' "$T/v.json")"
+check "speech is recognised (at least two of: harbour, lighthouse, morning, boats, watching)" python3 -c '
+import json,sys; t=json.load(open(sys.argv[1]))["transcript"]["text"].lower()
+assert sum(w in t for w in ["harbour","harbor","lighthouse","morning","boats","watching"]) >= 2, t' "$T/v.json"
+check "frames carry their real times and the slides' OCR text" python3 -c '
+import json,sys; f=json.load(open(sys.argv[1]))["frames"]
+o=" ".join(x.get("ocr_text","") for x in f)
+assert 2 <= len(f) <= 32 and all("time" in x for x in f), f
+assert "harbour tour" in o.lower() and "1890" in o, o' "$T/v.json"
+check "the video has a summary and a title" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1])); assert d["summary"] and d["title"], d' "$T/v.json"
+check "frame files exist on disk" python3 -c '
+import json,os,sys; assert all(os.path.getsize(x["file"]) > 1000 for x in json.load(open(sys.argv[1]))["frames"])' "$T/v.json"
+srt=$("$DOSSIER" show "$T/m/harbour-tour.mp4" --srt)
+check_contains "SubRip export has numbered cues" "1
+00:00:" "$srt"
+check_contains "SubRip uses a comma before milliseconds" " --> " "$srt"
+vtt=$("$DOSSIER" show "$T/m/harbour-tour.mp4" --vtt)
+check_contains "WebVTT export starts with its header" "WEBVTT" "$vtt"
+"$DOSSIER" show "$T/m/cafe-receipt.png" --json > "$T/i.json"
+check_contains "the image's OCR reads the receipt" "Total 9.30 EUR" "$(json 'd["image"]["ocr"]["text"]' "$T/i.json")"
+check_eq "the image's size is recorded" "900x360" "$(json 'str(d["image"]["width"])+"x"+str(d["image"]["height"])' "$T/i.json")"
+check_contains "search finds the image by its OCR text" "cafe-receipt.png" "$("$DOSSIER" search espresso)"
+check_contains "search finds the video by a slide's text" "harbour-tour.mp4" "$("$DOSSIER" search lighthouse)"
+
+# bad media: each a clear error or a correct partial dossier
+B="$T/bad"; mkdir -p "$B"
+head -c 20000 "$S/harbour-tour.mp4" > "$B/truncated.mp4"
+ffmpeg -loglevel error -f lavfi -i testsrc=duration=3:size=320x240:rate=10 -c:v libx264 -pix_fmt yuv420p "$B/silent-video.mp4"
+ffmpeg -loglevel error -f lavfi -i anullsrc=r=16000:cl=mono -t 5 "$B/silence.wav"
+python3 - "$B" <<'PY'
+import struct, sys, zlib
+d = sys.argv[1]
+def chunk(t, data, crc=None):
+    c = zlib.crc32(t + data) if crc is None else crc
+    return struct.pack(">I", len(data)) + t + data + struct.pack(">I", c & 0xffffffff)
+sig = b"\x89PNG\r\n\x1a\n"
+ihdr = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
+open(f"{d}/huge.png", "wb").write(sig + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
+ihdr = struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0)
+raw = b"".join(b"\0" + b"\x80" * 12 for _ in range(4))
+open(f"{d}/badcrc.png", "wb").write(sig + chunk(b"IHDR", ihdr, crc=0x12345678) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+PY
+out=$("$DOSSIER" analyze --offline "$B" 2>&1); rc=$?
+check_eq "bad media: exit 1" 1 "$rc"
+st() { "$DOSSIER" list --json | python3 -c 'import json,sys; print({d["path"].rsplit("/",1)[1]: d["status"] for d in json.load(sys.stdin)}.get(sys.argv[1]))' "$1"; }
+check_contains "truncated MP4: named in a message" "truncated.mp4" "$out"
+check_eq "truncated MP4: failed, not hung" failed "$(st truncated.mp4)"
+check_eq "a video without sound still gets its frames (done)" done "$(st silent-video.mp4)"
+check "a video without sound: frames present, transcript empty" python3 -c '
+import json,subprocess,sys
+d=json.loads(subprocess.run([sys.argv[1],"show",sys.argv[2],"--json"],capture_output=True,text=True).stdout)
+assert d["frames"] and d["transcript"]["segments"] == [], d' "$DOSSIER" "$B/silent-video.mp4"
+check_eq "a recording of silence is done (no speech, no error)" done "$(st silence.wav)"
+check_contains "a 60000x60000 PNG is refused with a message" "huge.png" "$out"
+check_eq "the huge PNG is failed" failed "$(st huge.png)"
+check_contains "a PNG with a broken CRC is named" "badcrc.png" "$("$DOSSIER" list)"
+
+# against the Ollama test server: the seed's order per video, the speech model kept
+"$OLLAMA_STUB" --listen 127.0.0.1:0 --unload-linger-ms 50 > "$T/stub.out" 2>"$T/stub.err" &
+spid=$!; on_exit "kill $spid 2>/dev/null"
+for _ in $(seq 1 100); do grep -q '^listening' "$T/stub.out" && break; sleep 0.05; done
+URL=http://$(sed -n 's/^listening on //p' "$T/stub.out")
+mkdir -p "$T/mix"
+cp "$S/harbour-tour.mp4" "$T/mix/a-tour.mp4"; cp "$S/cafe-receipt.png" "$T/mix/b-receipt.png"
+cp "$B/silent-video.mp4" "$T/mix/c-clip.mp4"; cp "$S/river-article.txt" "$T/mix/d-river.txt"
+DEV_MODE=1 OLLAMA_HOST=$URL "$DOSSIER" analyze --db "$T/llm.db" --events "$T/llm.ndjson" "$T/mix" > "$T/llm.out" 2>&1; rc=$?
+check_eq "mixed media with LLMs: exit 0" 0 "$rc"
+check "each video's steps run in the seed's order" python3 - "$T/llm.ndjson" <<'PY'
+import json, sys
+order = {}
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e["event"] == "step_started":
+        order.setdefault(e["document"], []).append(e["step"])
+vids = [s for s in order.values() if "transcribe" in s and "synthesize" in s]
+assert len(vids) == 2, order
+for s in vids:
+    seq = [x for x in s if x in ("transcribe", "analyze_text", "describe_frames", "synthesize")]
+    assert seq == ["transcribe", "analyze_text", "describe_frames", "synthesize"], s
+PY
+check_eq "the speech model is loaded once and stays across videos" 1 "$(grep '"event":"model_loaded"' "$T/llm.ndjson" | grep -c '"role":"asr"')"
+check "the LLMs swapped while the speech model stayed" test "$(grep -c '"event":"swapping_model"' "$T/llm.ndjson")" -ge 1
+check_eq "never two LLMs resident" 1 "$(curl -s "$URL/_stub/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["max_resident_models"])')"
+"$DOSSIER" show --db "$T/llm.db" "$T/mix/a-tour.mp4" --json > "$T/lv.json"
+check_eq "the video's summary is the synthesis by the text model" "ollama:llama3.2:3b" "$(json 'd["sources"]["summary"]' "$T/lv.json")"
+check "frames are described by the vision model" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1])); assert all(f.get("description") for f in d["frames"]), d["frames"]' "$T/lv.json"
+done_testing
