@@ -61,6 +61,12 @@ int asr_http_new(const char *url, const char *model, asr_backend **out, struct e
 	config_defaults(&c, "prod");
 	snprintf(c.models[ROLE_ASR].name, sizeof c.models[ROLE_ASR].name, "%s",
 	         model && *model ? model : "whisper-1");
+	/* "?model=NAME" in the URL wins (asr_http.c reads it the same way). */
+	const char *q = strchr(url, '?');
+	for (const char *kv = q; kv; kv = strchr(kv + 1, '&'))
+		if (!strncmp(kv + 1, "model=", 6) && kv[7] && kv[7] != '&')
+			snprintf(c.models[ROLE_ASR].name, sizeof c.models[ROLE_ASR].name, "%.*s",
+			         (int)strcspn(kv + 7, "&"), kv + 7);
 	int rc = asr_backend_new(&asr_http_ops, url, &c, out, err);
 	if (rc == 0)
 		snprintf((*out)->name, sizeof (*out)->name, "whisper-http:%s", c.models[ROLE_ASR].name);

@@ -42,16 +42,26 @@ static int http_open(const struct config *cfg, const char *where, void **ctx, st
 	struct whisper *w = calloc(1, sizeof *w);
 	if (!w)
 		return err_set(err, DOSSIER_ENOMEM, "out of memory");
-	/* A bare base URL ("http://host:8080" or ".../") gets the OpenAI path. */
-	const char *scheme_end = strstr(where, "://");
-	const char *path = scheme_end ? strchr(scheme_end + 3, '/') : NULL;
-	size_t n = strlen(where);
-	if (!path || !strcmp(path, "/"))
-		snprintf(w->url, sizeof w->url, "%.*s%s", (int)(path ? n - 1 : n), where, ENDPOINT);
-	else
-		snprintf(w->url, sizeof w->url, "%s", where);
 	snprintf(w->model, sizeof w->model, "%s",
 	         cfg && cfg->models[ROLE_ASR].name[0] ? cfg->models[ROLE_ASR].name : "whisper-1");
+	/* "...?model=NAME" chooses the model from the URL alone (the query is not sent). */
+	char base[1024];
+	snprintf(base, sizeof base, "%s", where);
+	char *query = strchr(base, '?');
+	if (query) {
+		*query++ = '\0';
+		for (char *kv = strtok(query, "&"); kv; kv = strtok(NULL, "&"))
+			if (!strncmp(kv, "model=", 6) && kv[6])
+				snprintf(w->model, sizeof w->model, "%s", kv + 6);
+	}
+	/* A bare base URL ("http://host:8080" or ".../") gets the OpenAI path. */
+	const char *scheme_end = strstr(base, "://");
+	const char *path = scheme_end ? strchr(scheme_end + 3, '/') : NULL;
+	size_t n = strlen(base);
+	if (!path || !strcmp(path, "/"))
+		snprintf(w->url, sizeof w->url, "%.*s%s", (int)(path ? n - 1 : n), base, ENDPOINT);
+	else
+		snprintf(w->url, sizeof w->url, "%s", base);
 	w->connect_timeout_ms = cfg && cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	*ctx = w;

@@ -261,6 +261,17 @@ static void test_http_chosen_by_config(void **state)
 	assert_int_equal(json_array_size(segs), 2);
 	json_decref(segs);
 	asr_backend_free(b);
+
+	/* The model can ride on the URL, for servers that need a real one. */
+	snprintf(c.transcriber_url, sizeof c.transcriber_url, "http://127.0.0.1:%u?model=Systran/faster-whisper-base.en",
+	         port);
+	assert_int_equal(asr_backend_from_config(&c, &b, &e), 0);
+	assert_int_equal(asr_transcribe_json(b, media, &segs, &e), 0);
+	assert_string_equal(seen.path, "/v1/audio/transcriptions");
+	assert_string_equal(seen.model, "Systran/faster-whisper-base.en");
+	assert_string_equal(asr_backend_name(b), "whisper-http:Systran/faster-whisper-base.en");
+	json_decref(segs);
+	asr_backend_free(b);
 }
 
 static int setup(void **state)
