@@ -169,43 +169,49 @@ static void test_ocr_a4_page_at_300_dpi(void **state)
 static void test_ocr_blank_images_are_skipped_fast(void **state)
 {
 	(void)state;
+	/* For scale: what recognising the blank A4 page costs plain tesseract. */
+	struct rgb_image a4 = load_png("a4blank.png");
+	TessBaseAPI *api = TessBaseAPICreate();
+	TessBaseAPISetVariable(api, "debug_file", "/dev/null");
+	assert_int_equal(TessBaseAPIInit3(api, NULL, "eng"), 0);
+	double t0 = clock_mono_s();
+	TessBaseAPISetImage(api, a4.px, a4.w, a4.h, 3, a4.stride);
+	char *t = TessBaseAPIGetUTF8Text(api);
+	double full = clock_mono_s() - t0;
+	printf("ocr: recognising the blank A4 page would take %.3f s\n", full);
+	TessDeleteText(t);
+	TessBaseAPIEnd(api);
+	TessBaseAPIDelete(api);
+	free(a4.px);
+
 	struct ocr_backend *ocr = open_eng();
 	static const char *const blanks[] = {"blank.png", "gradient.png", "a4blank.png"};
 	for (size_t i = 0; i < sizeof blanks / sizeof *blanks; i++) {
 		struct rgb_image im = load_png(blanks[i]);
 		char *text = NULL;
 		double conf = 0;
-		double t0 = clock_mono_s();
-		assert_int_equal(ocr_recognize(ocr, im.px, im.w, im.h, im.stride, &text, &conf, NULL), 0);
+		t0 = clock_mono_s();
+		int rc = ocr_recognize(ocr, im.px, im.w, im.h, im.stride, &text, &conf, NULL);
 		double dt = clock_mono_s() - t0;
-		printf("ocr: %s (%dx%d) skipped in %.2f ms\n", blanks[i], im.w, im.h, 1000 * dt);
-		assert_string_equal(text, "");
-		assert_true(conf == -1);
-		assert_true(dt < 0.05);
-		free(text);
 		free(im.px);
+		printf("ocr: %s (%dx%d) skipped in %.2f ms\n", blanks[i], im.w, im.h, 1000 * dt);
+		assert_int_equal(rc, 0);
+		assert_string_equal(text, "");
+		free(text);
+		assert_true(conf == -1);
+		/* Measured 0.2-0.4 ms and 5-10 ms (25 ms under the sanitizers): far
+		 * below recognising, whatever the machine's load. */
+		assert_true(dt < full / 5);
 	}
+	ocr_backend_free(ocr);
 	/* The check itself must pass every text fixture, including the faint one. */
 	static const char *const texts[] = {"text.png", "low.png", "a4.png"};
 	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
 		struct rgb_image im = load_png(texts[i]);
-		assert_true(ocr_image_has_text_like_regions(im.px, im.w, im.h, im.stride));
+		int yes = ocr_image_has_text_like_regions(im.px, im.w, im.h, im.stride);
 		free(im.px);
+		assert_true(yes);
 	}
-	/* For scale: what recognising the blank A4 page would have cost. */
-	struct rgb_image im = load_png("a4blank.png");
-	TessBaseAPI *api = TessBaseAPICreate();
-	TessBaseAPISetVariable(api, "debug_file", "/dev/null");
-	assert_int_equal(TessBaseAPIInit3(api, NULL, "eng"), 0);
-	double t0 = clock_mono_s();
-	TessBaseAPISetImage(api, im.px, im.w, im.h, 3, im.stride);
-	char *t = TessBaseAPIGetUTF8Text(api);
-	printf("ocr: recognising the blank A4 page instead would take %.3f s\n", clock_mono_s() - t0);
-	TessDeleteText(t);
-	TessBaseAPIEnd(api);
-	TessBaseAPIDelete(api);
-	free(im.px);
-	ocr_backend_free(ocr);
 }
 
 static void test_ocr_low_contrast_recovered_by_fallback(void **state)
