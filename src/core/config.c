@@ -73,7 +73,7 @@ void config_defaults(struct config *c, const char *profile)
 	c->max_image_side_px = 1344;
 	c->max_image_pixels = 100u * 1000u * 1000u;
 	c->cpu_lanes = 0;
-	c->fairness = 16;
+	c->fairness = 64;
 	snprintf(c->ocr_lang, sizeof c->ocr_lang, "eng");
 	c->frame_interval_s = 5.0;
 	c->max_frames = 32;
@@ -219,6 +219,8 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
 		c->frame_interval_s = atof(value);
 	else if (!strcmp(key, "max_image_side"))
 		c->max_image_side_px = atoi(value);
+	else if (!strcmp(key, "fairness"))
+		c->fairness = atoi(value) > 0 ? atoi(value) : 1;
 	else if (!strcmp(key, "db"))
 		snprintf(c->db_path, sizeof c->db_path, "%s", value);
 	else

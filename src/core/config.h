@@ -60,7 +60,8 @@ struct config {
 	int max_image_side_px;                 /* long side of images sent to the vision model */
 	uint64_t max_image_pixels;             /* larger images are refused */
 	int cpu_lanes;                         /* worker threads for steps that need no model; 0 = cores */
-	int fairness;                          /* most steps of other models a document waits behind */
+	int fairness;                          /* most steps of the resident model run while another
+	                                          model's ready steps wait; then it swaps (default 64) */
 	char ocr_lang[64];                     /* tesseract languages, e.g. "eng+deu" */
 	char transcriber_url[256];             /* OpenAI-style /v1/audio/transcriptions server; "" = embedded */
 	double frame_interval_s;               /* at most one sampled frame per this many seconds */

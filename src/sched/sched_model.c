@@ -5,8 +5,8 @@
  * sequential  the oldest document's next model step, whatever model it needs:
  *             the seed's order, a swap whenever consecutive documents differ.
  * grouped     the resident model's ready steps first (model affinity). When
- *             none is ready but some are still being prepared on cpu lanes, it
- *             waits a little rather than swap away and back. A fairness bound
+ *             none is ready but some are still being prepared on the cpu or
+ *             speech lanes, it waits (bounded) rather than swap away and back. A fairness bound
  *             (config.fairness) caps how many steps of one model run while
  *             another model's steps wait.
  * budget      as grouped; the residency manager keeps models together.
@@ -21,8 +21,9 @@
 #include <string.h>
 
 #define MODEL_ROLES ((1u << ROLE_TEXT) | (1u << ROLE_VISION))
-/* Longest wait for the resident model's steps to become ready before swapping. */
-#define AFFINITY_WAIT_MS 3000
+/* Longest wait for the resident model's steps to become ready before swapping
+ * (a swap costs seconds of disk reads; waiting for a cpu step usually less). */
+#define AFFINITY_WAIT_MS 15000
 
 static void lane_down(struct lane *l, const char *msg)
 {
@@ -36,7 +37,8 @@ static void lane_down(struct lane *l, const char *msg)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static int claim_next(struct lane *l, int current, int *streak, int64_t *waited_ms, struct step_rec *step)
+static int claim_next(struct lane *l, int current, int *streak, int64_t wait_started_ms, int *other_waiting,
+                      struct step_rec *step)
 {
 	sched *s = l->s;
 	const struct config *cfg = s->p.cfg;
@@ -50,10 +52,14 @@ static int claim_next(struct lane *l, int current, int *streak, int64_t *waited_
 	unsigned ready[ROLE_COUNT], waiting[ROLE_COUNT], running = 0;
 	if (store_steps_pending(l->st, ready, waiting, &running, &e))
 		return DOSSIER_EDB;
+	*other_waiting = 0;
 	if (current >= 0) {
 		int other = current == ROLE_TEXT ? ROLE_VISION : ROLE_TEXT;
-		if (ready[current] == 0 && waiting[current] > 0 && running > 0 && *waited_ms < AFFINITY_WAIT_MS)
-			return DOSSIER_EAGAIN; /* its steps are being prepared: do not swap yet */
+		unsigned upcoming = 0;
+		*other_waiting = ready[other] > 0;
+		if (ready[current] == 0 && ready[other] > 0 && clock_mono_ms() - wait_started_ms < AFFINITY_WAIT_MS &&
+		    store_steps_upcoming(l->st, (enum model_role)current, &upcoming, &e) == 0 && upcoming > 0)
+			return DOSSIER_EAGAIN; /* its steps are being prepared on cpu lanes: do not swap yet */
 		if (*streak >= cfg->fairness && ready[other] > 0)
 			f.prefer_role = other; /* fairness: the other model's documents have waited enough */
 	}
@@ -65,15 +71,17 @@ void *model_lane_main(void *arg)
 	struct lane *l = arg;
 	sched *s = l->s;
 	int current = -1, streak = 0;
-	int64_t waited_ms = 0;
+	int64_t wait_started_ms = 0; /* when the lane started waiting for affinity; 0 = not waiting */
 
 	for (;;) {
 		if (s->p.cancel && *s->p.cancel)
 			break;
 		struct step_rec step;
-		int rc = claim_next(l, current, &streak, &waited_ms, &step);
+		if (!wait_started_ms)
+			wait_started_ms = clock_mono_ms();
+		int other_waiting = 0;
+		int rc = claim_next(l, current, &streak, wait_started_ms, &other_waiting, &step);
 		if (rc == DOSSIER_EAGAIN) {
-			waited_ms += 100;
 			if (lane_wait(l, 100))
 				break;
 			continue;
@@ -83,7 +91,7 @@ void *model_lane_main(void *arg)
 				break;
 			continue;
 		}
-		waited_ms = 0;
+		wait_started_ms = 0;
 		struct err e = {0};
 		rc = residency_acquire(s->p.res, step.role, &e);
 		if (rc) {
@@ -95,7 +103,8 @@ void *model_lane_main(void *arg)
 			}
 			continue;
 		}
-		streak = (int)step.role == current ? streak + 1 : 1;
+		/* the fairness streak counts steps run while the other model's documents wait */
+		streak = (int)step.role == current ? streak + other_waiting : 0;
 		current = (int)step.role;
 		rc = lane_execute(l, &step);
 		residency_release(s->p.res, step.role);

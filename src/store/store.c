@@ -743,6 +743,20 @@ int store_steps_pending(store *st, unsigned ready_by_role[ROLE_COUNT],
 	return 0;
 }
 
+int store_steps_upcoming(store *st, enum model_role role, unsigned *out, struct err *err)
+{
+	sqlite3_stmt *q = prep(st, "SELECT count(*) FROM steps s WHERE s.state = 'queued' AND s.role = ?1"
+	                           " AND NOT (" READY_SQL ") AND NOT EXISTS (SELECT 1 FROM steps d"
+	                           " WHERE d.document_id = s.document_id AND (s.deps >> d.idx) & 1 AND d.state != 'done'"
+	                           " AND (d.role NOT IN ('none','asr') OR d.state NOT IN ('queued','running')))", err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_text(q, 1, role_name(role));
+	*out = sqlite3_step(q) == SQLITE_ROW ? (unsigned)sqlite3_column_int(q, 0) : 0;
+	sqlite3_finalize(q);
+	return 0;
+}
+
 int store_steps_next_in_order(store *st, unsigned role_mask, int *role, int *ready,
                               struct err *err)
 {

@@ -127,6 +127,9 @@ int store_step_claim(store *st, const struct claim_filter *f, struct step_rec *o
 int store_steps_pending(store *st, unsigned ready_by_role[ROLE_COUNT],
                         unsigned waiting_by_role[ROLE_COUNT], unsigned *running,
                         struct err *err);
+/* Queued steps of `role` that are not ready but will be once the steps that
+ * need no LLM (cpu and speech lanes) finish: work about to arrive for a model. */
+int store_steps_upcoming(store *st, enum model_role role, unsigned *out, struct err *err);
 /* The role of the next model step of the oldest document that has one pending
  * (sequential order), or -1. *ready says whether that step can run now. */
 int store_steps_next_in_order(store *st, unsigned role_mask, int *role, int *ready,
