@@ -533,12 +533,15 @@ void server_params_default(struct server_params *p)
 	server_listen_parse("127.0.0.1:8080", &p->addr, &e);
 }
 
+/* Returns the listening socket, or -1 with *err set. */
 static int open_listener(server *s, struct err *err)
 {
 	const struct server_addr *a = &s->p.addr;
 	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return err_set(err, DOSSIER_EIO, "cannot create a socket: %s", strerror(errno));
+	if (fd < 0) {
+		err_set(err, DOSSIER_EIO, "cannot create a socket: %s", strerror(errno));
+		return -1;
+	}
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (a->ss.ss_family == AF_INET6)
@@ -551,9 +554,9 @@ static int open_listener(server *s, struct err *err)
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0 || listen(fd, 256) != 0) {
 		int e = errno;
 		close(fd);
-		return err_set(err, e == EACCES ? DOSSIER_EPERM : DOSSIER_EIO, "cannot listen on %s: %s%s", shown,
-		               strerror(e),
-		               e == EADDRINUSE ? " (another server uses that port; pick another with --listen)" : "");
+		err_set(err, e == EACCES ? DOSSIER_EPERM : DOSSIER_EIO, "cannot listen on %s: %s%s", shown, strerror(e),
+		        e == EADDRINUSE ? " (another server uses that port; pick another with --listen)" : "");
+		return -1;
 	}
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof bound;

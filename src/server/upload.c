@@ -196,8 +196,11 @@ enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request
 		                   limit);
 	}
 	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *xname = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Filename");
 	int multipart = ct && !strncasecmp(ct, "multipart/form-data", 19);
-	if (ct && !strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
+	/* a raw body names itself with X-Filename (curl --data-binary sends it as
+	 * urlencoded); an urlencoded form without one is not a file */
+	if (!xname && ct && !strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
 		r->answered = 1;
 		return reply_error(c, 415, "send the file as multipart/form-data (field 'file') or as the raw body "
 		                           "with an X-Filename header");
@@ -238,8 +241,7 @@ enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request
 			return reply_error(c, 400, "the multipart/form-data body has no usable boundary");
 		}
 	} else {
-		const char *name = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Filename");
-		display_name(name ? name : "upload", up->filename, sizeof up->filename);
+		display_name(xname ? xname : "upload", up->filename, sizeof up->filename);
 		up->part = 1;
 	}
 	return MHD_YES;
@@ -336,8 +338,8 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 	struct doc_rec d;
 	if (rc == 0 && id > 0)
 		rc = store_doc_get(st, id, &d, &e);
-	else if (rc == 0)
-		rc = err_set(&e, DOSSIER_EDB, "%s: the upload was not recorded", path);
+	else if (rc == 0) /* recorded without steps (unsupported, failed): found by its path */
+		rc = store_doc_by_path(st, path, &d, &e);
 	pool_put(s, st);
 	if (rc)
 		return reply_error(c, 500, "%s", e.msg);
