@@ -163,6 +163,7 @@ function upload(file) {
 
 function setupUploads() {
   const drop = $('drop'), input = $('file');
+  $('pick').addEventListener('click', () => input.click());
   input.addEventListener('change', () => { for (const f of input.files) upload(f); input.value = ''; });
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
@@ -217,14 +218,21 @@ function renderDossier(d) {
     if (ocr) parts.push(...section('Text in the image (OCR)', el('div', { class: 'text' }, ocr)));
   }
   if (d.transcript && d.transcript.segments && d.transcript.segments.length) {
-    parts.push(...section('Transcript', el('ol', { class: 'transcript' }, d.transcript.segments.map((s) =>
-      el('li', null, el('time', { datetime: 'PT' + (s.start || 0).toFixed(1) + 'S' }, clock(s.start)), el('span', null, s.text)))))));
+    const rows = d.transcript.segments.map((s) => el('li', null,
+      el('time', { datetime: 'PT' + (s.start || 0).toFixed(1) + 'S' }, clock(s.start)),
+      el('span', null, s.text)));
+    parts.push(...section('Transcript', el('ol', { class: 'transcript' }, rows)));
   }
   if (d.frames && d.frames.length) {
-    parts.push(...section('Frames', el('ul', { class: 'frames' }, d.frames.map((f, i) =>
-      el('li', null, el('figure', null,
-        el('img', { src: withToken(`/api/documents/${d.id}/frames/${i}`), alt: f.description || ('frame at ' + clock(f.time)), loading: 'lazy', width: f.width, height: f.height }),
-        el('figcaption', null, el('time', null, clock(f.time)), ' ', f.description || f.ocr_text || '')))))));
+    const figs = d.frames.map((f, i) => {
+      const img = el('img', {
+        src: withToken(`/api/documents/${d.id}/frames/${i}`), loading: 'lazy', width: f.width, height: f.height,
+        alt: f.description || ('frame at ' + clock(f.time)),
+      });
+      const caption = el('figcaption', null, el('time', null, clock(f.time)), ' ', f.description || f.ocr_text || '');
+      return el('li', null, el('figure', null, img, caption));
+    });
+    parts.push(...section('Frames', el('ul', { class: 'frames' }, figs)));
   }
   if (d.text) {
     const label = d.kind === 'image' || (d.sources && d.sources.text === 'tesseract') ? 'Text (OCR)' : 'Text';

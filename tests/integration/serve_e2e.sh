@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The web page end to end in Debian's headless Chromium (tests/e2e/page.test.mjs,
+# playwright-core): upload a file, see its step change through SSE, open its
+# dossier, search for a word in it, a narrow window. Screenshots go to
+# $BUILD_DIR/e2e-*.png. Installs tests/e2e's npm packages when missing.
+# Skips (exit 0, loudly) only when chromium is not installed; scripts/setup
+# installs it, so CI runs this.
+. "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/serve_lib.bash"
+E2E="$SOURCE_DIR/tests/e2e"
+if [ ! -x /usr/bin/chromium ]; then
+  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+  echo "!! SKIPPED: /usr/bin/chromium is not installed (run scripts/setup)."
+  echo "!! The web page was NOT tested."
+  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+  exit 0
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  bad "node and npm are installed (scripts/setup installs them)"
+  done_testing; exit 1
+fi
+if [ ! -d "$E2E/node_modules/playwright-core" ]; then
+  (cd "$E2E" && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; }) >"$T/npm.log" 2>&1
+  check "npm installs tests/e2e's packages" test -d "$E2E/node_modules/playwright-core" || { cat "$T/npm.log"; done_testing; exit 1; }
+fi
+
+start_server page --offline || { bad "server starts"; done_testing; exit 1; }
+cat > "$T/nightjars.txt" <<'EOF'
+Nightjars on the heath
+
+Nightjars churred over Ober Heath at midnight while the warden logged seven
+males. Nightjars return from Africa in May and nest on bare ground among the
+heather, so the survey asked walkers to keep dogs on the paths until August.
+EOF
+out=$(DOSSIER_URL="$URL" FIXTURE="$T/nightjars.txt" ARTIFACT_DIR="$BUILD_DIR" timeout 120 node "$E2E/page.test.mjs" 2>&1)
+rc=$?
+echo "$out"
+check_eq "the page test passes in headless Chromium" 0 "$rc"
+check "a screenshot was saved ($BUILD_DIR/e2e-page.png)" test -s "$BUILD_DIR/e2e-page.png"
+stop_server "$PID"
+check_eq "server stops cleanly" 0 "$STOP_RC"
+done_testing
