@@ -2,6 +2,8 @@
  * before anything is loaded, and says what would fit when it does not. */
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "cli/llm_setup.h"
+#include "pipeline/pipeline.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/util.h"
@@ -50,45 +52,19 @@ const struct cli_cmd cmd_plan = {
 
 /* ---------------------------------------------------------- counting documents */
 
-/*
- * The kind of a file by its extension, or -1 to ignore it. A stand-in for the
- * ingest classifier (pipeline/ingest), which looks at the content.
- */
-static int classify(const char *path)
+/* The plan's kind for an ingest kind, or -1 for unsupported files. */
+static int plan_kind(const char *kind)
 {
-	static const struct {
-		const char *exts;
-		enum plan_doc_kind kind;
-	} table[] = {
-		{".txt .md .markdown .rst .org .html .htm .csv .json .xml .tex .log .yaml .yml", PLAN_DOC_TEXT},
-		{".pdf", PLAN_DOC_PDF},
-		{".jpg .jpeg .png .gif .bmp .tif .tiff .webp .heic", PLAN_DOC_IMAGE},
-		{".mp3 .wav .flac .ogg .m4a .aac .opus .wma", PLAN_DOC_AUDIO},
-		{".mp4 .mkv .mov .avi .webm .m4v .wmv .mpg .mpeg", PLAN_DOC_VIDEO},
-	};
-	const char *dot = strrchr(path, '.');
-	const char *slash = strrchr(path, '/');
-	if (!dot || (slash && dot < slash) || strlen(dot) > 10)
-		return -1;
-	char ext[16];
-	size_t n = 0;
-	for (const char *c = dot; *c; c++)
-		ext[n++] = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-	ext[n] = '\0';
-	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-		const char *p = table[i].exts;
-		while ((p = strstr(p, ext))) {
-			if (p[n] == ' ' || p[n] == '\0')
-				return (int)table[i].kind;
-			p += n;
-		}
-	}
+	static const char *const names[PLAN_DOC_KIND_COUNT] = {"text", "pdf", "image", "audio", "video"};
+	for (int k = 0; k < PLAN_DOC_KIND_COUNT; k++)
+		if (!strcmp(kind, names[k]))
+			return k;
 	return -1;
 }
 
 /* Walks path (a file or a directory, recursively; hidden entries and symlinked
  * directories are skipped) and counts documents by kind. */
-static void count_path(const char *path, int depth, struct plan_inputs *in, uint64_t *ignored)
+static void count_path(classifier *cls, const char *path, int depth, struct plan_inputs *in, uint64_t *ignored)
 {
 	struct stat st;
 	if (lstat(path, &st))
@@ -96,7 +72,9 @@ static void count_path(const char *path, int depth, struct plan_inputs *in, uint
 	if (S_ISLNK(st.st_mode) && (stat(path, &st) || S_ISDIR(st.st_mode)))
 		return;
 	if (S_ISREG(st.st_mode)) {
-		int k = classify(path);
+		/* by content, as analyze decides (libmagic) */
+		struct file_type ft;
+		int k = classify_file(cls, path, &ft, NULL) == 0 ? plan_kind(ft.kind) : -1;
 		if (k >= 0)
 			in->count[k]++;
 		else
@@ -113,7 +91,7 @@ static void count_path(const char *path, int depth, struct plan_inputs *in, uint
 		if (de->d_name[0] == '.')
 			continue;
 		char *child = path_join(path, de->d_name);
-		count_path(child, depth + 1, in, ignored);
+		count_path(cls, child, depth + 1, in, ignored);
 		free(child);
 	}
 	closedir(d);
@@ -173,25 +151,40 @@ static int run(int argc, char **argv)
 	plan_params_default(&pp, &cfg);
 	if ((rc = env_settings(&pp)))
 		return rc;
-	/* Model facts: Ollama's store when readable, else nominal sizes. The
-	 * /api/show fallback plugs in here: pp.api_facts = <a function that calls
-	 * the Ollama client's show and model_facts_from_api>. */
+	/* Model facts: Ollama's store when readable, else what Ollama's /api/show
+	 * says (Ollama on another host), else the profile's nominal sizes. */
+	struct llm_setup llm = {0};
+	struct err e = {0};
+	if (!cfg.offline && llm_setup_open(&cfg, NULL, &llm, &e) == 0 && !llm.unavailable) {
+		pp.api_facts = llm_setup_facts;
+		pp.api_user = &llm;
+	}
 	uint64_t ignored = 0;
 	if (optind < argc) {
+		classifier *cls = NULL;
+		if (classifier_new(&cls, &e)) {
+			fprintf(stderr, "dossier plan: %s\n", e.msg);
+			llm_setup_close(&llm);
+			return EXIT_ENV;
+		}
 		pp.inputs.assumed = 0;
 		for (int i = optind; i < argc; i++) {
 			struct stat st;
 			if (stat(argv[i], &st)) {
 				fprintf(stderr, "dossier plan: %s: no such file or directory\n", argv[i]);
+				classifier_free(cls);
+				llm_setup_close(&llm);
 				return EXIT_USAGE;
 			}
-			count_path(argv[i], 0, &pp.inputs, &ignored);
+			count_path(cls, argv[i], 0, &pp.inputs, &ignored);
 		}
+		classifier_free(cls);
 	}
 
 	plan *pl;
-	struct err e = {0};
-	if (plan_build(&pp, &pl, &e)) {
+	rc = plan_build(&pp, &pl, &e);
+	llm_setup_close(&llm);
+	if (rc) {
 		fprintf(stderr, "dossier plan: %s\n", e.msg);
 		return EXIT_ENV;
 	}

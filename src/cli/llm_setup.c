@@ -29,6 +29,8 @@ int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, stru
 		snprintf(out->unavailable_msg, sizeof out->unavailable_msg, "%s", e.msg);
 		/* keep the backend: the model lane reports the same to each step */
 	}
+	if (!b)
+		return 0; /* planning only: no residency manager */
 	if (residency_new(cfg, out->backend, b, &out->res, err)) {
 		llm_backend_free(out->backend);
 		out->backend = NULL;
@@ -43,7 +45,7 @@ int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, stru
 
 /* The planner's hook for model facts when Ollama's store is not readable
  * here (Ollama on another host): what /api/show says. */
-static int facts_from_backend(void *user, enum model_role role, const char *model, struct model_facts *out,
+int llm_setup_facts(void *user, enum model_role role, const char *model, struct model_facts *out,
                               struct err *err)
 {
 	struct llm_setup *l = user;
@@ -87,7 +89,7 @@ int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const ui
 	}
 	if (!total)
 		return 0;
-	pp.api_facts = facts_from_backend;
+	pp.api_facts = llm_setup_facts;
 	pp.api_user = l;
 	plan *pl = NULL;
 	int rc = plan_build(&pp, &pl, err);

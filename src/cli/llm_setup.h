@@ -23,7 +23,8 @@ struct llm_setup {
 	uint64_t budget;               /* the budget it was checked against */
 };
 
-/* Connects to Ollama. Unreachable is not an error: documents wait (unavailable = 1). */
+/* Connects to Ollama. Unreachable is not an error: documents wait (unavailable = 1).
+ * b may be NULL (planning only): then no residency manager is made. */
 int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, struct err *err);
 /*
  * Plans the run for the queued documents (counts by kind: text pdf image audio
@@ -32,6 +33,11 @@ int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, stru
  */
 int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const uint64_t counts[5],
                          int force, struct err *err);
+/* The planner's plan_facts_fn: a model's size and shape from Ollama's
+ * /api/show, for when its model store is not readable here. user = the setup. */
+struct model_facts;
+int llm_setup_facts(void *user, enum model_role role, const char *model, struct model_facts *out,
+                    struct err *err);
 /* Leaves models as the policy says. */
 int llm_setup_finish(struct llm_setup *l, struct err *err);
 /* Prints loads, swaps and predicted vs. observed peak. */

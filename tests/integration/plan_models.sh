@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# dossier plan and dossier models: the seed's scenarios and peaks for each
+# profile, facts from a model store laid out here (GGUF files with known
+# shapes) and from the Ollama test server, the refusal path, and models.
+. "$(dirname "$0")/lib.bash"
+: "${OLLAMA_STUB:?run through ctest}"
+export OLLAMA_MODELS="$T/empty-store"; mkdir -p "$OLLAMA_MODELS"
+
+out=$("$DOSSIER" plan --profile dev); rc=$?
+check_eq "plan (dev) fits on this machine: exit 0" 0 "$rc"
+for sc in "text" "image" "video transcription" "video frames" "swap transition"; do
+  check_contains "plan lists the '$sc' scenario" "$sc" "$out"
+done
+peak() { "$DOSSIER" plan --json "$@" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["peak"]["bytes"]/1e9,1))'; }
+dev=$(peak --profile dev --policy grouped); prod=$(peak --profile prod --policy grouped)
+check "dev peak lands in the seed's range, about 6 GB (got $dev)" python3 -c "import sys; sys.exit(0 if 5.5 <= $dev <= 6.5 else 1)"
+check "prod peak lands in the seed's range, about 11 GB (got $prod)" python3 -c "import sys; sys.exit(0 if 10 <= $prod <= 11.5 else 1)"
+
+out=$("$DOSSIER" plan --profile prod --budget 8G 2>&1); rc=$?
+check_eq "a budget too small: plan exits 1" 1 "$rc"
+check_contains "a budget too small: it says what would fit" "dev profile" "$out"
+check_contains "a budget too small: the peak line names the budget" "peak:" "$out"
+
+# only the models the documents need are planned
+mkdir -p "$T/txt"; echo "Plain notes about the harbour and its ships." > "$T/txt/a.md"
+j=$("$DOSSIER" plan --profile dev --json "$T/txt")
+check "a folder of text plans the text model only" python3 -c '
+import json,sys; d=json.loads(sys.argv[1]); assert d["inputs"]["text"] == 1 and d["inputs"]["image"] == 0, d["inputs"]
+assert d["peak"]["bytes"] < 4e9 and not any(m["role"] == "vision" for m in d["models"]), d["peak"]' "$j"
+
+# facts from Ollama's model store, laid out here with generated GGUF files
+python3 - "$T/store" <<'PY'
+import hashlib, json, os, struct, sys
+root = sys.argv[1]
+def s(x): b = x.encode(); return struct.pack("<Q", len(b)) + b
+def kv_u32(k, v): return s(k) + struct.pack("<I", 4) + struct.pack("<I", v)
+def kv_str(k, v): return s(k) + struct.pack("<I", 8) + s(v)
+def gguf(path, layers, heads, kv_heads, embd, data_bytes):
+    kvs = [kv_str("general.architecture", "llama"), kv_u32("llama.block_count", layers),
+           kv_u32("llama.attention.head_count", heads), kv_u32("llama.attention.head_count_kv", kv_heads),
+           kv_u32("llama.embedding_length", embd), kv_u32("llama.context_length", 131072)]
+    # one F16 tensor of data_bytes/2 elements
+    tensors = s("token_embd.weight") + struct.pack("<I", 1) + struct.pack("<Q", data_bytes // 2) + struct.pack("<I", 1) + struct.pack("<Q", 0)
+    hdr = b"GGUF" + struct.pack("<IQQ", 3, 1, len(kvs)) + b"".join(kvs) + tensors
+    hdr += b"\0" * (-len(hdr) % 32)
+    with open(path, "wb") as f:
+        f.write(hdr); f.truncate(len(hdr) + data_bytes)   # sparse: no real weights on disk
+os.makedirs(f"{root}/blobs", exist_ok=True)
+blob = f"{root}/blobs/tmp"
+gguf(blob, 28, 24, 8, 3072, 1_000_000_000)
+h = hashlib.sha256(open(blob, "rb").read(4096)).hexdigest()
+os.rename(blob, f"{root}/blobs/sha256-{h}")
+man = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+       "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": "sha256:" + "0"*64, "size": 2},
+       "layers": [{"mediaType": "application/vnd.ollama.image.model", "digest": "sha256:" + h, "size": os.path.getsize(f"{root}/blobs/sha256-{h}")}]}
+os.makedirs(f"{root}/manifests/registry.ollama.ai/library/tiny", exist_ok=True)
+json.dump(man, open(f"{root}/manifests/registry.ollama.ai/library/tiny/3b", "w"))
+PY
+j=$(OLLAMA_MODELS="$T/store" "$DOSSIER" plan --profile dev --text-model tiny:3b --json "$T/txt")
+check "the store's GGUF gives the weights and the KV cache (28 layers x 8 KV heads x 128 x 4096 x 2 x 2 = 448 MiB)" python3 -c '
+import json,sys; d=json.loads(sys.argv[1])
+m=[x for x in d["models"] if x["role"]=="text"][0]
+assert m["weights"]["source"].startswith("gguf:"), m
+assert abs(m["weights"]["bytes"] - 1_000_000_000) < 1_000_000, m
+assert m["kv_cache"]["bytes"] == 448*1024*1024, m' "$j"
+
+# facts from the Ollama test server's /api/show when the store is not readable
+"$OLLAMA_STUB" --listen 127.0.0.1:0 > "$T/stub.out" 2>/dev/null &
+spid=$!; on_exit "kill $spid 2>/dev/null"
+for _ in $(seq 1 100); do grep -q '^listening' "$T/stub.out" && break; sleep 0.05; done
+URL=http://$(sed -n 's/^listening on //p' "$T/stub.out")
+j=$(OLLAMA_HOST=$URL "$DOSSIER" plan --profile dev --json "$T/txt")
+check "without a readable store the facts come from /api/show" python3 -c '
+import json,sys; d=json.loads(sys.argv[1])
+m=[x for x in d["models"] if x["role"]=="text"][0]
+assert m["weights"]["source"] == "api/show" and m["weights"]["bytes"] == 2019393189, m' "$j"
+
+out=$(OLLAMA_HOST=$URL DEV_MODE=1 "$DOSSIER" models); rc=$?
+check_eq "models: exit 0 with Ollama up" 0 "$rc"
+check_contains "models lists the text model" "llama3.2:3b" "$out"
+check_contains "models lists the vision model" "llava:latest" "$out"
+out=$(OLLAMA_HOST=$URL DEV_MODE=1 "$DOSSIER" models --json)
+check "models --json says the vision model can read images" python3 -c '
+import json,sys; d=json.loads(sys.argv[1]); s=json.dumps(d); assert "vision" in s, s' "$out"
+closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+out=$(OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" models 2>&1); rc=$?
+check_eq "models with Ollama down: exit 3" 3 "$rc"
+check_contains "models with Ollama down: names the address" "127.0.0.1:$closed" "$out"
+
+# analyze refuses a run that cannot fit, unless --force
+mkdir -p "$T/imgs"; cp "$SOURCE_DIR/samples/cafe-receipt.png" "$T/imgs/"
+out=$(OLLAMA_HOST=$URL "$DOSSIER" analyze --profile prod --budget 4G --db "$T/r.db" "$T/imgs" 2>&1); rc=$?
+check_eq "analyze over budget: refused with exit 3" 3 "$rc"
+check_contains "analyze over budget: says so and how to proceed" "--force" "$out"
+check_eq "analyze over budget: the document stays queued" queued "$("$DOSSIER" list --db "$T/r.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["status"])')"
+OLLAMA_HOST=$URL "$DOSSIER" analyze --profile prod --budget 4G --force --db "$T/r.db" "$T/imgs" >/dev/null 2>&1
+check_eq "analyze --force runs it anyway" done "$("$DOSSIER" list --db "$T/r.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["status"])')"
+done_testing
