@@ -1,5 +1,5 @@
 /*
- * test_backends_asr.c — the embedded recogniser (pocketsphinx en-us): word
+ * test_backends_asr.c — (ctest: slow) the embedded recogniser (pocketsphinx en-us): word
  * error rate on real read speech (LibriVox recordings from Debian's
  * pocketsphinx-testdata) and on espeak-ng sentences, segment timing on an MP4,
  * silence, cancellation, a missing model, memory reporting.

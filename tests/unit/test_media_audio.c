@@ -1,4 +1,4 @@
-/*
+/* (ctest: slow)
  * test_media_audio.c — audio_open/audio_read decode every common container to
  * 16 kHz mono S16 with the right length and pitch, and stream a 30-minute file
  * in constant memory (slow_* test: about 10 s).
