@@ -32,7 +32,32 @@ struct sink {
 	char model[128];
 	double t0, last_draw;
 	int drawn_lines;
+	struct named { int64_t id; char name[48]; } *names; /* queued documents' file names */
+	size_t n_names, cap_names;
 };
+
+static void name_remember(struct sink *s, int64_t id, const char *name)
+{
+	if (s->n_names == s->cap_names) {
+		size_t cap = s->cap_names ? 2 * s->cap_names : 64;
+		struct named *nv = realloc(s->names, cap * sizeof *nv);
+		if (!nv)
+			return;
+		s->names = nv;
+		s->cap_names = cap;
+	}
+	s->names[s->n_names].id = id;
+	snprintf(s->names[s->n_names].name, sizeof s->names[0].name, "%s", name);
+	s->n_names++;
+}
+
+static const char *name_of(struct sink *s, int64_t id)
+{
+	for (size_t i = s->n_names; i-- > 0;)
+		if (s->names[i].id == id)
+			return s->names[i].name;
+	return NULL;
+}
 
 static void basename_of(const char *path, char *out, size_t n)
 {
@@ -126,6 +151,7 @@ static void handle(struct sink *s, struct event *ev)
 
 	if (!strcmp(name, "document_queued")) {
 		s->queued++;
+		name_remember(s, ev->document, base);
 		if (plain)
 			plain_line(s, "queued   %s (%s)", path, json_string_value(json_object_get(o, "kind")));
 	} else if (!strcmp(name, "document_unchanged")) {
@@ -140,9 +166,11 @@ static void handle(struct sink *s, struct event *ev)
 		struct active *a = act_find(s, ev->document, 1);
 		if (a) {
 			if (!a->name[0]) {
-				char p[48];
-				snprintf(p, sizeof p, "#%lld", (long long)ev->document);
-				snprintf(a->name, sizeof a->name, "%s", p);
+				const char *nm = name_of(s, ev->document);
+				if (nm)
+					snprintf(a->name, sizeof a->name, "%s", nm);
+				else
+					snprintf(a->name, sizeof a->name, "#%lld", (long long)ev->document);
 			}
 			snprintf(a->step, sizeof a->step, "%s", json_string_value(json_object_get(o, "step")));
 		}
@@ -203,12 +231,6 @@ static void handle(struct sink *s, struct event *ev)
 		if (plain)
 			plain_line(s, "waiting  document %lld: %s", (long long)ev->document,
 			           json_string_value(json_object_get(o, "error")));
-	}
-	/* names for live lines come from the queued event's path */
-	if (!strcmp(name, "document_queued") || !strcmp(name, "step_started")) {
-		struct active *a = act_find(s, ev->document, 0);
-		if (a && path)
-			snprintf(a->name, sizeof a->name, "%s", base);
 	}
 	if (live)
 		live_draw(s, 0);
@@ -292,5 +314,6 @@ void sink_stop(sink *s)
 	pthread_join(s->thread, NULL);
 	bus_unsubscribe(s->sub);
 	pthread_mutex_destroy(&s->mu);
+	free(s->names);
 	free(s);
 }
