@@ -348,6 +348,20 @@ static int insert_steps(store *st, int64_t doc_id, const struct step_decl *steps
 	return 0;
 }
 
+/* Binds a document's columns as parameters 1..8: path, sha256, mime, kind,
+ * bytes, mtime, status, error. */
+static void bind_doc_input(sqlite3_stmt *q, const struct doc_input *in)
+{
+	bind_text(q, 1, in->path);
+	bind_text(q, 2, in->sha256 ? in->sha256 : "");
+	bind_text(q, 3, in->mime ? in->mime : "");
+	bind_text(q, 4, in->kind ? in->kind : "unsupported");
+	sqlite3_bind_int64(q, 5, in->bytes);
+	sqlite3_bind_int64(q, 6, in->mtime);
+	bind_text(q, 7, in->status ? in->status : "queued");
+	bind_text(q, 8, in->error);
+}
+
 struct ingest_ctx {
 	const struct doc_input *in;
 	const struct step_decl *steps;
@@ -384,14 +398,7 @@ static int requeue(store *st, int64_t id, const struct ingest_ctx *c, int drop_d
 	if (!q)
 		return DOSSIER_EDB;
 	const struct doc_input *in = c->in;
-	bind_text(q, 1, in->path);
-	bind_text(q, 2, in->sha256 ? in->sha256 : "");
-	bind_text(q, 3, in->mime ? in->mime : "");
-	bind_text(q, 4, in->kind ? in->kind : "unsupported");
-	sqlite3_bind_int64(q, 5, in->bytes);
-	sqlite3_bind_int64(q, 6, in->mtime);
-	bind_text(q, 7, in->status ? in->status : "queued");
-	bind_text(q, 8, in->error);
+	bind_doc_input(q, in);
 	sqlite3_bind_double(q, 9, now);
 	sqlite3_bind_int64(q, 10, id);
 	int rc = sqlite3_step(q);
@@ -481,14 +488,7 @@ static int ingest_tx(store *st, void *user)
 	if (!q)
 		return DOSSIER_EDB;
 	double now = clock_wall_s();
-	bind_text(q, 1, in->path);
-	bind_text(q, 2, in->sha256 ? in->sha256 : "");
-	bind_text(q, 3, in->mime ? in->mime : "");
-	bind_text(q, 4, in->kind ? in->kind : "unsupported");
-	sqlite3_bind_int64(q, 5, in->bytes);
-	sqlite3_bind_int64(q, 6, in->mtime);
-	bind_text(q, 7, in->status ? in->status : "queued");
-	bind_text(q, 8, in->error);
+	bind_doc_input(q, in);
 	sqlite3_bind_double(q, 9, now);
 	sqlite3_bind_double(q, 10, now);
 	rc = sqlite3_step(q);
