@@ -26,8 +26,16 @@ start_server() {
 
 # stop_server PID: SIGTERM, then waits; sets STOP_RC to the exit status.
 # (Not in $(...): a subshell cannot wait for the server.)
+# A server still running 30 s later is shown (gdb backtraces when gdb is
+# installed) and killed, and STOP_RC is then 137.
 stop_server() {
   kill -TERM "$1" 2>/dev/null
+  for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$1" 2>/dev/null; then
+    echo "server $1 did not stop within 30 s of SIGTERM"
+    command -v gdb >/dev/null && gdb -p "$1" -batch -ex 'thread apply all bt 12' 2>/dev/null | grep -E '^Thread|^#'
+    kill -KILL "$1" 2>/dev/null
+  fi
   wait "$1"
   STOP_RC=$?
 }

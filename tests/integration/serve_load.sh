@@ -154,7 +154,12 @@ echo "figures: baseline RSS ${base} kB, peak ${peak} kB, after ${after} kB; thre
      "$(r requests) requests in $(r requests_s) s ($(r req_per_s)/s) with $(r sse_clients) SSE clients open;" \
      "$(r uploads) uploads done and seen by every client $(r settle_s) s later"
 check "connection threads end when the clients leave ($base_threads -> $after_threads)" test "$after_threads" -le $((base_threads + 2))
-check "RSS back near its baseline (${base} kB -> ${after} kB, peak ${peak} kB; allowed +24 MB)" test "$after" -le $((base + 24 * 1024))
+if ldd "$DOSSIER" 2>/dev/null | grep -q libasan; then
+  # AddressSanitizer keeps freed memory in quarantine (256 MB): RSS says nothing here
+  echo "note: sanitizer build: RSS not compared with the baseline"
+else
+  check "RSS back near its baseline (${base} kB -> ${after} kB, peak ${peak} kB; allowed +24 MB)" test "$after" -le $((base + 24 * 1024))
+fi
 check_eq "the server still answers" 200 "$(code GET "$URL/healthz")"
 stop_server "$PID"
 check_eq "server stops cleanly after the load" 0 "$STOP_RC"
