@@ -1,0 +1,253 @@
+/* test_store_queue.c — the durable queue: ingest outcomes, readiness by
+ * dependencies, atomic claims across connections, retries and skips,
+ * recovery after a crash, affinity and document order, search. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "store/store.h"
+
+static char db[512];
+
+static int setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(db, sizeof db, "%s/queue-%d-%p.db", tmp && *tmp ? tmp : "/tmp", (int)getpid(), (void *)state);
+	unlink(db);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char p[600];
+	unlink(db);
+	snprintf(p, sizeof p, "%s-wal", db);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", db);
+	unlink(p);
+	return 0;
+}
+
+static const struct step_decl two[] = {
+	{"extract_text", ROLE_NONE, 0},
+	{"analyze_text", ROLE_TEXT, 1},
+};
+
+static int64_t add(store *st, const char *path, const char *sha, enum ingest_outcome *o)
+{
+	struct doc_input in = {.path = path, .sha256 = sha, .mime = "text/plain", .kind = "text", .bytes = 10, .mtime = 1};
+	int64_t id;
+	enum ingest_outcome oo;
+	struct err e = {0};
+	assert_int_equal(store_doc_ingest(st, &in, two, 2, &id, o ? o : &oo, &e), 0);
+	return id;
+}
+
+static void a_step_is_ready_only_when_its_dependencies_are_done(void **state)
+{
+	store *st;
+	struct err e = {0};
+	assert_int_equal(store_open(db, &st, &e), 0);
+	int64_t id = add(st, "/x/a.txt", "aa", NULL);
+	struct claim_filter text = {.role_mask = 1u << ROLE_TEXT, .prefer_role = -1};
+	struct claim_filter cpu = {.role_mask = 1u << ROLE_NONE, .prefer_role = -1};
+	struct step_rec s;
+	assert_int_equal(store_step_claim(st, &text, &s, &e), DOSSIER_ENOTFOUND);
+	assert_int_equal(store_step_claim(st, &cpu, &s, &e), 0);
+	assert_string_equal(s.kind, "extract_text");
+	assert_int_equal(s.document_id, id);
+	assert_int_equal(s.attempts, 1);
+	/* a second claim of the same role finds nothing: it is running */
+	struct step_rec s2;
+	assert_int_equal(store_step_claim(st, &cpu, &s2, &e), DOSSIER_ENOTFOUND);
+	assert_int_equal(store_step_done(st, s.id, "{\"text\":\"hi\"}", &e), 0);
+	step_rec_clear(&s);
+	assert_int_equal(store_step_claim(st, &text, &s, &e), 0);
+	assert_string_equal(s.kind, "analyze_text");
+	step_rec_clear(&s);
+	store_close(st);
+}
+
+static void two_connections_never_claim_the_same_step(void **state)
+{
+	store *a, *b;
+	struct err e = {0};
+	assert_int_equal(store_open(db, &a, &e), 0);
+	assert_int_equal(store_open(db, &b, &e), 0);
+	for (int i = 0; i < 20; i++) {
+		char p[32], h[8];
+		snprintf(p, sizeof p, "/x/%02d.txt", i);
+		snprintf(h, sizeof h, "h%02d", i);
+		add(a, p, h, NULL);
+	}
+	struct claim_filter cpu = {.role_mask = 1u << ROLE_NONE, .prefer_role = -1};
+	int64_t seen[20];
+	int n = 0;
+	for (;;) {
+		struct step_rec s;
+		int ra = store_step_claim(n % 2 ? a : b, &cpu, &s, &e);
+		if (ra == DOSSIER_ENOTFOUND)
+			break;
+		assert_int_equal(ra, 0);
+		for (int i = 0; i < n; i++)
+			assert_true(seen[i] != s.id);
+		seen[n++] = s.id;
+		step_rec_clear(&s);
+	}
+	assert_int_equal(n, 20);
+	store_close(a);
+	store_close(b);
+}
+
+static void a_failed_step_is_retried_then_fails_and_skips_its_dependents(void **state)
+{
+	store *st;
+	struct err e = {0};
+	store_open(db, &st, &e);
+	int64_t id = add(st, "/x/a.txt", "aa", NULL);
+	struct claim_filter cpu = {.role_mask = 1u << ROLE_NONE, .prefer_role = -1};
+	struct step_rec s;
+	int failed = -1;
+	for (int attempt = 1; attempt <= 3; attempt++) {
+		assert_int_equal(store_step_claim(st, &cpu, &s, &e), 0);
+		assert_int_equal(s.attempts, attempt);
+		assert_int_equal(store_step_fail(st, s.id, "stream cut", 1, 3, &failed, &e), 0);
+		assert_int_equal(failed, attempt == 3);
+		step_rec_clear(&s);
+	}
+	struct step_rec *v;
+	size_t n;
+	assert_int_equal(store_doc_steps(st, id, &v, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].state, STEP_FAILED);
+	assert_string_equal(v[0].last_error, "stream cut");
+	assert_int_equal(v[1].state, STEP_SKIPPED);
+	step_recs_free(v, n);
+	int won = 0;
+	assert_int_equal(store_doc_try_finish(st, id, &won, &e), 0);
+	assert_int_equal(won, 1);
+	assert_int_equal(store_doc_try_finish(st, id, &won, &e), 0);
+	assert_int_equal(won, 0); /* exactly one finisher */
+	store_close(st);
+}
+
+static void steps_of_a_dead_process_are_recovered(void **state)
+{
+	store *st;
+	struct err e = {0};
+	store_open(db, &st, &e);
+	add(st, "/x/a.txt", "aa", NULL);
+	struct claim_filter cpu = {.role_mask = 1u << ROLE_NONE, .prefer_role = -1};
+	struct step_rec s;
+	assert_int_equal(store_step_claim(st, &cpu, &s, &e), 0);
+	step_rec_clear(&s);
+	/* the claim names this process; a new run in this process sees it as orphaned */
+	int n = 0;
+	assert_int_equal(store_recover(st, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_step_claim(st, &cpu, &s, &e), 0);
+	assert_int_equal(s.attempts, 1); /* the interrupted attempt is not counted */
+	step_rec_clear(&s);
+	store_close(st);
+}
+
+static void ingest_tells_new_unchanged_changed_and_moved(void **state)
+{
+	store *st;
+	struct err e = {0};
+	enum ingest_outcome o;
+	store_open(db, &st, &e);
+	int64_t id = add(st, "/nonexistent-dir/a.txt", "aa", &o);
+	assert_int_equal(o, INGEST_NEW);
+	store_dossier_put(st, id, "done", "{\"path\":\"/nonexistent-dir/a.txt\"}", NULL, &e);
+	assert_int_equal(add(st, "/nonexistent-dir/a.txt", "aa", &o), id);
+	assert_int_equal(o, INGEST_UNCHANGED);
+	/* the same content at a new path whose old path is gone: a move */
+	assert_int_equal(add(st, "/nonexistent-dir/b.txt", "aa", &o), id);
+	assert_int_equal(o, INGEST_MOVED);
+	char *json;
+	assert_int_equal(store_dossier_get(st, id, &json, &e), 0);
+	assert_non_null(strstr(json, "b.txt"));
+	free(json);
+	assert_int_equal(add(st, "/nonexistent-dir/b.txt", "bb", &o), id);
+	assert_int_equal(o, INGEST_CHANGED);
+	store_close(st);
+}
+
+static void grouped_claims_prefer_the_resident_model_and_sequential_the_oldest(void **state)
+{
+	store *st;
+	struct err e = {0};
+	store_open(db, &st, &e);
+	static const struct step_decl img[] = {{"describe_image", ROLE_VISION, 0}};
+	static const struct step_decl txt[] = {{"analyze_text", ROLE_TEXT, 0}};
+	struct doc_input in = {.path = "/x/1.png", .sha256 = "1", .mime = "image/png", .kind = "image"};
+	int64_t id;
+	enum ingest_outcome o;
+	store_doc_ingest(st, &in, img, 1, &id, &o, &e);
+	in.path = "/x/2.txt", in.sha256 = "2", in.kind = "text";
+	store_doc_ingest(st, &in, txt, 1, &id, &o, &e);
+	unsigned models = (1u << ROLE_TEXT) | (1u << ROLE_VISION);
+	struct claim_filter grouped = {.role_mask = models, .prefer_role = ROLE_TEXT};
+	struct step_rec s;
+	assert_int_equal(store_step_claim(st, &grouped, &s, &e), 0);
+	assert_string_equal(s.kind, "analyze_text"); /* affinity beats document order */
+	store_step_defer(st, s.id, "test", &e);
+	step_rec_clear(&s);
+	struct claim_filter seq = {.role_mask = models, .prefer_role = ROLE_TEXT, .document_order = 1};
+	assert_int_equal(store_step_claim(st, &seq, &s, &e), 0);
+	assert_string_equal(s.kind, "describe_image"); /* the oldest document first */
+	step_rec_clear(&s);
+	store_close(st);
+}
+
+static int count(const struct search_hit *h, void *u)
+{
+	(void)h;
+	(*(int *)u)++;
+	return 0;
+}
+
+static void search_finds_words_and_neutralises_syntax(void **state)
+{
+	store *st;
+	struct err e = {0};
+	store_open(db, &st, &e);
+	int64_t id = add(st, "/x/a.txt", "aa", NULL);
+	struct fts_fields f = {.title = "Harbour report", .text = "The pilots were running late \"again\" (AND NOT)"};
+	assert_int_equal(store_dossier_put(st, id, "done", "{}", &f, &e), 0);
+	int hits = 0;
+	assert_int_equal(store_search(st, "run", 10, count, &hits, &e), 0);
+	assert_int_equal(hits, 1); /* stemming: run ~ running */
+	hits = 0;
+	assert_int_equal(store_search(st, "harb*", 10, count, &hits, &e), 0);
+	assert_int_equal(hits, 1);
+	hits = 0;
+	assert_int_equal(store_search(st, "\"again\" AND (NOT", 10, count, &hits, &e), 0);
+	assert_int_equal(hits, 1);
+	hits = 0;
+	assert_int_equal(store_search(st, "lighthouse", 10, count, &hits, &e), 0);
+	assert_int_equal(hits, 0);
+	store_close(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(a_step_is_ready_only_when_its_dependencies_are_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(two_connections_never_claim_the_same_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_failed_step_is_retried_then_fails_and_skips_its_dependents, setup, teardown),
+		cmocka_unit_test_setup_teardown(steps_of_a_dead_process_are_recovered, setup, teardown),
+		cmocka_unit_test_setup_teardown(ingest_tells_new_unchanged_changed_and_moved, setup, teardown),
+		cmocka_unit_test_setup_teardown(grouped_claims_prefer_the_resident_model_and_sequential_the_oldest, setup, teardown),
+		cmocka_unit_test_setup_teardown(search_finds_words_and_neutralises_syntax, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
