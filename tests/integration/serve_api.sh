@@ -4,7 +4,7 @@
 #   - every `sh test` example of docs/api.md, run in order against a fresh server
 #   - upload (multipart and raw) → done, watched through SSE; GET; re-upload → 200
 #   - search; list paging and filters; DELETE (and the uploaded copy goes)
-#   - frames 404 without frames; unsupported content → 415, still recorded
+#   - frames: 404 without frames, a video's frame as JPEG; unsupported → 415, still recorded
 #   - bad requests: malformed JSON, wrong method, unknown id/route, bad params
 #   - --max-upload → 413; --token → 401 without it, even on 127.0.0.1
 #   - a non-loopback address without a token is refused
@@ -190,6 +190,18 @@ check_eq "the deleted document is gone" 404 "$(code GET "$URL/api/documents/$id3
 check "its uploaded copy is gone" test ! -e "$p3"
 check_eq "DELETE again is 404" 404 "$(code DELETE "$URL/api/documents/$id3")"
 check_not_contains "search no longer finds it" "\"id\":$id3," "$(curl -s "$URL/api/search?q=swifts")"
+
+# a video's frames (fixture made here with ffmpeg's test source)
+ffmpeg -loglevel error -y -f lavfi -i testsrc=duration=4:size=320x240:rate=10 -f lavfi -i sine=frequency=440:duration=4 \
+  -shortest -c:v libx264 -pix_fmt yuv420p -c:a aac "$T/clip.mp4"
+curl -s -F "file=@$T/clip.mp4" "$URL/api/documents" > "$T/upv.json"
+idv=$(json 'd["id"]' "$T/upv.json")
+check_eq "an uploaded video is analysed" done "$(wait_doc "$URL" "$idv")"
+curl -s -o "$T/f0.jpg" -D "$T/hf" "$URL/api/documents/$idv/frames/0"
+check_contains "frame 0 is served as image/jpeg" "image/jpeg" "$(tr -d '\r' < "$T/hf" | grep -i '^content-type')"
+check_eq "frame 0 is a JPEG" ffd8 "$(head -c 2 "$T/f0.jpg" | od -An -tx1 | tr -d ' \n')"
+check_eq "a frame past the last one is 404" 404 "$(code GET "$URL/api/documents/$idv/frames/99")"
+check_eq "list: kind=video finds it" 1 "$(curl -s "$URL/api/documents?kind=video" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')"
 
 # a client cut off in the middle of an upload
 head -c 3000000 /dev/urandom > "$T/slow.bin"
