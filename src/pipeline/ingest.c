@@ -46,7 +46,7 @@ struct walk {
 };
 
 static int fail_doc(struct walk *w, const char *path, const struct stat *sb, const char *mime,
-                    const char *kind, const char *status, const char *msg)
+                    const char *kind, const char *status, const char *msg, int64_t *id_out)
 {
 	struct doc_input in = {.path = path, .sha256 = "", .mime = mime, .kind = kind,
 	                       .bytes = sb ? sb->st_size : 0, .mtime = sb ? sb->st_mtime : 0,
@@ -56,6 +56,8 @@ static int fail_doc(struct walk *w, const char *path, const struct stat *sb, con
 	int rc = store_doc_ingest(w->st, &in, NULL, 0, &id, &o, w->err);
 	if (rc)
 		return rc;
+	if (id_out)
+		*id_out = id;
 	if (!strcmp(status, "unsupported")) {
 		w->stats->unsupported++;
 		bus_emit(w->bus, "document_unsupported", id, json_pack("{s:s,s:s,s:s}", "path", path, "mime", mime, "message", msg));
@@ -78,19 +80,19 @@ int ingest_file(store *st, classifier *cls, bus *b, const char *path,
 	*id_out = 0;
 	if (stat(path, &sb) != 0) {
 		snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
-		return fail_doc(&w, path, NULL, "", "unsupported", "failed", msg);
+		return fail_doc(&w, path, NULL, "", "unsupported", "failed", msg, id_out);
 	}
 	if (sha256_file(path, sha, &e)) {
 		snprintf(msg, sizeof msg, "%s%s", e.msg,
 		         e.code == DOSSIER_EPERM ? " (check the file's permissions, e.g. chmod a+r)" : "");
-		return fail_doc(&w, path, &sb, "", "unsupported", "failed", msg);
+		return fail_doc(&w, path, &sb, "", "unsupported", "failed", msg, id_out);
 	}
 	if (classify_file(cls, path, &ft, &e)) {
-		return fail_doc(&w, path, &sb, "", "unsupported", "failed", e.msg);
+		return fail_doc(&w, path, &sb, "", "unsupported", "failed", e.msg, id_out);
 	}
 	if (!strcmp(ft.kind, "unsupported")) {
 		snprintf(msg, sizeof msg, "%s: %s files are not supported (recorded, not analysed)", path, ft.mime);
-		int rc = fail_doc(&w, path, &sb, ft.mime, "unsupported", "unsupported", msg);
+		int rc = fail_doc(&w, path, &sb, ft.mime, "unsupported", "unsupported", msg, id_out);
 		return rc;
 	}
 	size_t n_steps;

@@ -82,7 +82,7 @@ int store_doc_ingest(store *st, const struct doc_input *in, const struct step_de
 /* Fills *out (caller clears with doc_rec_clear). DOSSIER_ENOTFOUND if none. */
 int store_doc_get(store *st, int64_t id, struct doc_rec *out, struct err *err);
 int store_doc_by_path(store *st, const char *path, struct doc_rec *out, struct err *err);
-/* Calls cb for each document, newest first, filtered by status/kind (NULL = any).
+/* Calls cb for each document in id order (oldest first), filtered by status/kind (NULL = any).
  * A non-zero return from cb stops the walk. limit 0 = all. */
 int store_doc_list(store *st, const char *status, const char *kind, int limit, int offset,
                    int (*cb)(const struct doc_rec *d, void *user), void *user, struct err *err);
