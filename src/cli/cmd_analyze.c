@@ -119,10 +119,12 @@ static int run(int argc, char **argv)
 		return rc;
 
 	struct err e = {0};
-	uint64_t last_seq = 0;
-	store_event_max_seq(st, &last_seq, NULL);
 	bus *b = NULL;
-	bus_new(last_seq + 1, &b);
+	if (event_bus_open(cfg.db_path, &b, &e)) {
+		fprintf(stderr, "dossier: %s\n", e.msg);
+		store_close(st);
+		return EXIT_ENV;
+	}
 	recorder *rec = NULL;
 	if (recorder_start(b, cfg.db_path, &rec, &e))
 		fprintf(stderr, "dossier: events will not be stored: %s\n", e.msg);

@@ -185,8 +185,6 @@ static int run(int argc, char **argv)
 	store *st = NULL;
 	if ((rc = cli_open_store(&cfg, &st)))
 		return rc;
-	uint64_t last_seq = 0;
-	store_event_max_seq(st, &last_seq, NULL);
 	store_close(st);
 
 	/* Signals go to sigwait below, not to whichever thread happens to run:
@@ -199,8 +197,8 @@ static int run(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	bus *b = NULL;
-	if (bus_new(last_seq + 1, &b)) {
-		fprintf(stderr, "dossier: out of memory\n");
+	if (event_bus_open(cfg.db_path, &b, &e)) {
+		fprintf(stderr, "dossier: %s\n", e.msg);
 		return EXIT_ENV;
 	}
 	recorder *rec = NULL;

@@ -21,6 +21,10 @@ struct bus_sub {
 struct bus {
 	pthread_mutex_t mu;
 	uint64_t next_seq;
+	uint64_t block_end;           /* with a refill hook: next_seq < block_end */
+	bus_seq_refill_fn refill;     /* NULL = seq counts up without blocks */
+	void *refill_user;
+	void (*refill_user_free)(void *);
 	int closed;
 	bus_sub *subs;
 };
@@ -36,10 +40,23 @@ int bus_new(uint64_t first_seq, bus **out)
 	return 0;
 }
 
+void bus_set_seq_blocks(bus *b, uint64_t end, bus_seq_refill_fn refill, void *user,
+                        void (*user_free)(void *user))
+{
+	pthread_mutex_lock(&b->mu);
+	b->block_end = end;
+	b->refill = refill;
+	b->refill_user = user;
+	b->refill_user_free = user_free;
+	pthread_mutex_unlock(&b->mu);
+}
+
 void bus_free(bus *b)
 {
 	if (!b)
 		return;
+	if (b->refill_user_free)
+		b->refill_user_free(b->refill_user);
 	pthread_mutex_destroy(&b->mu);
 	free(b);
 }
@@ -88,6 +105,15 @@ uint64_t bus_emit(bus *b, const char *name, int64_t document, json_t *fields)
 
 	/* seq and time are taken under the lock so both increase together. */
 	pthread_mutex_lock(&b->mu);
+	if (b->refill && b->next_seq >= b->block_end) {
+		uint64_t first, count;
+		if (b->refill(b->refill_user, &first, &count) == 0 && count > 0 && first >= b->next_seq) {
+			b->next_seq = first;
+			b->block_end = first + count;
+		} else {
+			b->block_end = b->next_seq + 1; /* keep counting; try again next time */
+		}
+	}
 	ev->seq = b->next_seq++;
 	time_rfc3339(clock_wall_s(), ts);
 	json_t *o = json_object();

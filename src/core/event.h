@@ -37,6 +37,15 @@ struct event {
 
 /* Creates a bus whose first event gets seq first_seq. Caller frees with bus_free. */
 int bus_new(uint64_t first_seq, bus **out);
+/*
+ * Makes seq come in blocks from outside the process (several processes share
+ * one events table): when the current block [next, end) runs out, refill is
+ * called (under the bus lock) for a new one. user_free (may be NULL) frees
+ * user in bus_free. Without a refill hook seq simply counts up.
+ */
+typedef int (*bus_seq_refill_fn)(void *user, uint64_t *first, uint64_t *count);
+void bus_set_seq_blocks(bus *b, uint64_t end, bus_seq_refill_fn refill, void *user,
+                        void (*user_free)(void *user));
 /* Frees the bus; all subscribers must have been unsubscribed. NULL is a no-op. */
 void bus_free(bus *b);
 /* Wakes every subscriber: after draining, bus_sub_next returns DOSSIER_ECANCELLED. */

@@ -49,6 +49,37 @@ static void *recorder_main(void *arg)
 	return NULL;
 }
 
+#define EVENT_SEQ_BLOCK 10000
+
+static int refill_from_db(void *user, uint64_t *first, uint64_t *count)
+{
+	store *st;
+	struct err e = {0};
+	if (store_open(user, &st, &e))
+		return e.code;
+	int rc = store_event_reserve(st, EVENT_SEQ_BLOCK, first, &e);
+	store_close(st);
+	*count = EVENT_SEQ_BLOCK;
+	return rc;
+}
+
+int event_bus_open(const char *db_path, bus **out, struct err *err)
+{
+	uint64_t first = 1, count = 0;
+	char *path = xstrdup(db_path);
+	int rc = refill_from_db(path, &first, &count);
+	if (rc) {
+		free(path);
+		return err_set(err, rc, "cannot reserve event numbers in %s", db_path);
+	}
+	if ((rc = bus_new(first, out))) {
+		free(path);
+		return err_set(err, rc, "out of memory");
+	}
+	bus_set_seq_blocks(*out, first + count, refill_from_db, path, free);
+	return 0;
+}
+
 int recorder_start(bus *b, const char *db_path, recorder **out, struct err *err)
 {
 	recorder *r = xcalloc(1, sizeof *r);

@@ -12,6 +12,11 @@
 struct err;
 typedef struct recorder recorder;
 
+/* A new event bus whose seq numbers are reserved from the database at db_path
+ * in blocks (store_event_reserve), so a CLI run and a server sharing the
+ * database never reuse a number. Caller frees with bus_free. */
+int event_bus_open(const char *db_path, bus **out, struct err *err);
+
 /* Caller stops and frees with recorder_stop. */
 int recorder_start(bus *b, const char *db_path, recorder **out, struct err *err);
 /* Drains what was published before the call, then frees. *dropped_out (may be NULL) = 1

@@ -68,6 +68,8 @@ static const char *const migrations[] = {
 	"CREATE VIRTUAL TABLE dossier_fts USING fts5("
 	"  title, summary, tags, keywords, text, transcript, ocr,"
 	"  tokenize='porter unicode61 remove_diacritics 2');",
+	/* 2: event numbers are reserved in blocks, so processes sharing the database never collide */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1123,7 +1125,7 @@ int store_search(store *st, const char *query, int limit,
 int store_event_put(store *st, uint64_t seq, const char *name, int64_t doc_id,
                     const char *json, struct err *err)
 {
-	sqlite3_stmt *q = prep(st, "INSERT OR REPLACE INTO events(seq, time, event, document_id, json) VALUES(?,?,?,?,?)", err);
+	sqlite3_stmt *q = prep(st, "INSERT OR IGNORE INTO events(seq, time, event, document_id, json) VALUES(?,?,?,?,?)", err);
 	if (!q)
 		return DOSSIER_EDB;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)seq);
@@ -1147,6 +1149,39 @@ int store_event_max_seq(store *st, uint64_t *out, struct err *err)
 	*out = sqlite3_step(q) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
 	sqlite3_finalize(q);
 	return 0;
+}
+
+struct reserve_ctx {
+	uint64_t n, first;
+	struct err *err;
+};
+
+static int reserve_tx(store *st, void *user)
+{
+	struct reserve_ctx *c = user;
+	sqlite3_stmt *q = prep(st, "SELECT max(coalesce((SELECT value FROM meta WHERE key = 'next_event_seq'), 1),"
+	                           " coalesce((SELECT max(seq) FROM events), 0) + 1)", c->err);
+	if (!q)
+		return DOSSIER_EDB;
+	c->first = sqlite3_step(q) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 1;
+	sqlite3_finalize(q);
+	q = prep(st, "INSERT INTO meta(key, value) VALUES('next_event_seq', ?)"
+	             " ON CONFLICT(key) DO UPDATE SET value = excluded.value", c->err);
+	if (!q)
+		return DOSSIER_EDB;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)(c->first + c->n));
+	int rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : db_err(st, c->err, "reserving event numbers");
+}
+
+int store_event_reserve(store *st, uint64_t n, uint64_t *first, struct err *err)
+{
+	struct reserve_ctx c = {n, 0, err};
+	int rc = store_tx(st, reserve_tx, &c, err);
+	if (!rc)
+		*first = c.first;
+	return rc;
 }
 
 int store_events_since(store *st, uint64_t after, int limit,

@@ -188,6 +188,9 @@ int store_search(store *st, const char *query, int limit,
 int store_event_put(store *st, uint64_t seq, const char *name, int64_t doc_id,
                     const char *json, struct err *err);
 int store_event_max_seq(store *st, uint64_t *out, struct err *err);
+/* Reserves n event numbers for this process: [*first, *first + n). Processes
+ * sharing a database never hand out the same number. */
+int store_event_reserve(store *st, uint64_t n, uint64_t *first, struct err *err);
 /* Calls cb with each stored event's JSON after seq `after`, oldest first. */
 int store_events_since(store *st, uint64_t after, int limit,
                        int (*cb)(uint64_t seq, const char *json, void *user), void *user,

@@ -238,6 +238,24 @@ static void search_finds_words_and_neutralises_syntax(void **state)
 	store_close(st);
 }
 
+static void event_numbers_reserved_by_two_connections_never_overlap(void **state)
+{
+	store *a, *b;
+	struct err e = {0};
+	store_open(db, &a, &e);
+	store_open(db, &b, &e);
+	uint64_t fa, fb, fc;
+	assert_int_equal(store_event_reserve(a, 100, &fa, &e), 0);
+	assert_int_equal(store_event_reserve(b, 100, &fb, &e), 0);
+	assert_true(fb >= fa + 100);
+	/* events written past the reservations push the next block beyond them */
+	assert_int_equal(store_event_put(a, fb + 500, "x", 0, "{}", &e), 0);
+	assert_int_equal(store_event_reserve(a, 100, &fc, &e), 0);
+	assert_true(fc > fb + 500);
+	store_close(a);
+	store_close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +266,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ingest_tells_new_unchanged_changed_and_moved, setup, teardown),
 		cmocka_unit_test_setup_teardown(grouped_claims_prefer_the_resident_model_and_sequential_the_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(search_finds_words_and_neutralises_syntax, setup, teardown),
+		cmocka_unit_test_setup_teardown(event_numbers_reserved_by_two_connections_never_overlap, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
