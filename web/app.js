@@ -150,7 +150,7 @@ function upload(file) {
       rememberName(body.sha256, file.name);
       upsertDoc(body);
       item.replaceChildren(file.name + ': ' + (xhr.status === 200 ? 'already here' :
-        xhr.status === 415 ? 'not a supported kind of file (recorded)' : 'queued'));
+        xhr.status === 415 ? 'not a supported kind of file (recorded)' : 'uploaded, queued for analysis'));
       if (xhr.status === 415) item.className = 'bad';
     } else {
       item.className = 'bad';

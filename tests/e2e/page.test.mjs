@@ -69,7 +69,7 @@ try {
     JSON.stringify(seen));
   check('the queue showed the step finishing, then done',
     seen.some((s) => /done in/.test(s)) && seen[seen.length - 1].endsWith('| done'), JSON.stringify(seen));
-  check('the upload list says queued', (await page.textContent('#uploads')).includes('nightjars.txt: queued'));
+  check('the upload list says the file was uploaded', (await page.textContent('#uploads')).includes('nightjars.txt: uploaded, queued for analysis'));
 
   // open the dossier with the keyboard
   await page.locator('#queue li', { hasText: 'nightjars.txt' }).locator('button').focus();
