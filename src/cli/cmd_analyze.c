@@ -71,20 +71,8 @@ static void on_signal(int sig)
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"profile", required_argument, NULL, OPT_PROFILE},
-		{"policy", required_argument, NULL, OPT_POLICY},
-		{"budget", required_argument, NULL, OPT_BUDGET},
-		{"offline", no_argument, NULL, OPT_OFFLINE},
+		CLI_ANALYSIS_LONGOPTS,
 		{"events", required_argument, NULL, OPT_EVENTS},
-		{"db", required_argument, NULL, OPT_DB},
-		{"swap-delay", required_argument, NULL, OPT_SWAP_DELAY},
-		{"text-model", required_argument, NULL, OPT_TEXT_MODEL},
-		{"vision-model", required_argument, NULL, OPT_VISION_MODEL},
-		{"num-ctx", required_argument, NULL, OPT_NUM_CTX},
-		{"ollama", required_argument, NULL, OPT_OLLAMA},
-		{"transcriber", required_argument, NULL, OPT_TRANSCRIBER},
-		{"ocr-lang", required_argument, NULL, OPT_OCR_LANG},
-		{"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
 		{"force", no_argument, NULL, OPT_FORCE},
 		{"quiet", no_argument, NULL, OPT_QUIET},
 		{"help", no_argument, NULL, 'h'},

@@ -37,6 +37,22 @@ int cli_resolve_doc(store *st, const char *arg, int64_t *id);
 /* 1 if stdout/stderr should get colour (a terminal and NO_COLOR unset). */
 int cli_color(FILE *f);
 
+/* The long options of a run's analysis settings (analyze and serve), handled by cli_opts_take. */
+#define CLI_ANALYSIS_LONGOPTS \
+	{"profile", required_argument, NULL, OPT_PROFILE}, \
+	{"policy", required_argument, NULL, OPT_POLICY}, \
+	{"budget", required_argument, NULL, OPT_BUDGET}, \
+	{"offline", no_argument, NULL, OPT_OFFLINE}, \
+	{"db", required_argument, NULL, OPT_DB}, \
+	{"swap-delay", required_argument, NULL, OPT_SWAP_DELAY}, \
+	{"text-model", required_argument, NULL, OPT_TEXT_MODEL}, \
+	{"vision-model", required_argument, NULL, OPT_VISION_MODEL}, \
+	{"num-ctx", required_argument, NULL, OPT_NUM_CTX}, \
+	{"ollama", required_argument, NULL, OPT_OLLAMA}, \
+	{"transcriber", required_argument, NULL, OPT_TRANSCRIBER}, \
+	{"ocr-lang", required_argument, NULL, OPT_OCR_LANG}, \
+	{"max-frames", required_argument, NULL, OPT_MAX_FRAMES}
+
 #define CLI_SHARED_CONFIG_HELP \
 	"  --profile dev|prod    model profile (default: prod, or dev when DEV_MODE=1)\n" \
 	"  --db PATH             database (default: $DOSSIER_DB or $XDG_DATA_HOME/dossier/dossier.db)\n"
