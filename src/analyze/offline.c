@@ -243,7 +243,11 @@ static json_t *build(const struct an_doc *doc, const char *title_hint, const str
 		json_object_set_new(k, "score", json_real(score));
 		json_array_append_new(keywords, k);
 		char *key = tag_key(term);
-		int dup = !key;
+		/* tags are short labels: longer phrases stay keywords only */
+		int words = 1;
+		for (const char *c = term; *c; c++)
+			words += *c == ' ';
+		int dup = !key || words > 2;
 		for (size_t t = 0; t < ntags && !dup; t++)
 			dup = word_part_of(key, tag_s[t]) || word_part_of(tag_s[t], key);
 		if (!dup && tag_s && ntags < (size_t)p->max_tags) {
