@@ -219,7 +219,11 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
 		c->frame_interval_s = atof(value);
 	else if (!strcmp(key, "max_image_side"))
 		c->max_image_side_px = atoi(value);
-	else if (!strcmp(key, "fairness"))
+	else if (!strcmp(key, "max_image_pixels")) {
+		if (size_parse(value, &sz) || !sz)
+			return err_set(err, DOSSIER_EINVAL, "max_image_pixels '%s' is not a number (e.g. 100000000)", value);
+		c->max_image_pixels = sz;
+	} else if (!strcmp(key, "fairness"))
 		c->fairness = atoi(value) > 0 ? atoi(value) : 1;
 	else if (!strcmp(key, "db"))
 		snprintf(c->db_path, sizeof c->db_path, "%s", value);

@@ -66,7 +66,12 @@ STEP_FN(step_run_describe_image)
 	if (env->offline_models || !env->llm) {
 		/* offline: what OCR read is the description's substance */
 		if (otext && *otext) {
-			rc = step_analyze_offline(otext, strlen(otext), NULL, result, err);
+			/* the first line of a scan or screenshot is usually its heading */
+			char first[96];
+			size_t fl = strcspn(otext, "\n");
+			snprintf(first, sizeof first, "%.*s", (int)(fl < sizeof first - 1 ? fl : sizeof first - 1), otext);
+			rc = step_analyze_offline(otext, strlen(otext), fl >= 4 && fl < sizeof first - 1 ? first : NULL,
+			                          result, err);
 			if (!rc) {
 				json_object_del(*result, "summary");
 				json_object_del(*result, "key_points");
