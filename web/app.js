@@ -114,8 +114,16 @@ function renderDoc(id) {
   $('queue-empty').hidden = docs.size > 0;
 }
 
-function upsertDoc(rec) {
+const FINAL = new Set(['done', 'partial', 'failed', 'unsupported']);
+
+// weak: a snapshot (an upload's reply, the first listing) that may be older than
+// the events already received; it never turns a finished document back to queued.
+function upsertDoc(rec, weak) {
   const d = docs.get(rec.id) || { rec: {}, step: '' };
+  if (weak && FINAL.has(d.rec.status) && !FINAL.has(rec.status)) {
+    rec = Object.assign({}, rec);
+    delete rec.status;
+  }
   d.rec = Object.assign({}, d.rec, rec);
   docs.set(rec.id, d);
   renderDoc(rec.id);
@@ -128,7 +136,7 @@ async function loadQueue() {
     const tail = await api('/api/documents?limit=200&offset=' + (total - 200));
     all = tail.documents;
   }
-  for (const rec of all) upsertDoc(rec);
+  for (const rec of all) upsertDoc(rec, true);
 }
 
 // ----------------------------------------------------------------- uploads
@@ -148,7 +156,7 @@ function upload(file) {
     try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
     if (xhr.status === 200 || xhr.status === 201 || xhr.status === 415) {
       rememberName(body.sha256, file.name);
-      upsertDoc(body);
+      upsertDoc(body, true);
       item.replaceChildren(file.name + ': ' + (xhr.status === 200 ? 'already here' :
         xhr.status === 415 ? 'not a supported kind of file (recorded)' : 'uploaded, queued for analysis'));
       if (xhr.status === 415) item.className = 'bad';
