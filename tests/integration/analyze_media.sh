@@ -70,7 +70,9 @@ assert d["frames"] and d["transcript"]["segments"] == [], d' "$DOSSIER" "$B/sile
 check_eq "a recording of silence is done (no speech, no error)" done "$(st silence.wav)"
 check_contains "a 60000x60000 PNG is refused with a message" "huge.png" "$out"
 check_eq "the huge PNG is failed" failed "$(st huge.png)"
-check_contains "a PNG with a broken CRC is named" "badcrc.png" "$("$DOSSIER" list)"
+check_eq "a PNG with a broken CRC still decodes (pixels intact): done" done "$(st badcrc.png)"
+"$DOSSIER" show "$B/badcrc.png" --json > "$T/crc.json"
+check_eq "... at its real size" "4x4" "$(json 'str(d["image"]["width"])+"x"+str(d["image"]["height"])' "$T/crc.json")"
 
 # against the Ollama test server: the seed's order per video, the speech model kept
 "$OLLAMA_STUB" --listen 127.0.0.1:0 --unload-linger-ms 50 > "$T/stub.out" 2>"$T/stub.err" &

@@ -53,7 +53,7 @@ nswap=$(grep -c '"event":"swapping_model"' "$T/seq.ndjson")
 check "sequential: the seed's order swaps at every change of kind (7 for 8 alternating documents)" test "$nswap" -eq 7
 check "sequential: each swap names the right from/to" swaps_ok "$T/seq.ndjson"
 check_eq "sequential: all 8 documents got LLM fields" 8 "$(grep -c '"event":"document_done"' "$T/seq.ndjson")"
-check_contains "the swap is shown to people as Swapping Model" "Swapping Model" "$(DEV_MODE=1 "$DOSSIER" analyze --db "$T/seq.db" --policy sequential "$T/mixed" 2>&1; cat "$T/seq.out")"
+check_contains "the swap is shown to people as Swapping Model" "Swapping Model: llama3.2:3b -> llava:latest" "$(cat "$T/seq.out")"
 
 # --- grouped (the default): one model resident, steps grouped by model
 start_stub grp --unload-linger-ms 100 --load-ms-per-gb 20

@@ -80,8 +80,9 @@ check_eq "models: exit 0 with Ollama up" 0 "$rc"
 check_contains "models lists the text model" "llama3.2:3b" "$out"
 check_contains "models lists the vision model" "llava:latest" "$out"
 out=$(OLLAMA_HOST=$URL DEV_MODE=1 "$DOSSIER" models --json)
-check "models --json says the vision model can read images" python3 -c '
-import json,sys; d=json.loads(sys.argv[1]); s=json.dumps(d); assert "vision" in s, s' "$out"
+check "models --json says the vision model can read images and the text model cannot" python3 -c '
+import json,sys; r=json.loads(sys.argv[1])["roles"]
+assert "vision" in r["vision"]["capabilities"] and "vision" not in r["text"]["capabilities"], r' "$out"
 closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 out=$(OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" models 2>&1); rc=$?
 check_eq "models with Ollama down: exit 3" 3 "$rc"
