@@ -73,16 +73,23 @@ static void finish_document(bus *b, store *st, int64_t doc_id, struct sched_stat
 	doc_rec_clear(&doc);
 }
 
-struct settled_ctx {
-	int64_t ids[1024];
-	size_t n;
+struct id_list {
+	int64_t *v;
+	size_t n, cap;
 };
 
-static int collect_unfinished(const struct doc_rec *d, void *user)
+static int collect_id(const struct doc_rec *d, void *user)
 {
-	struct settled_ctx *c = user;
-	if (c->n < 1024)
-		c->ids[c->n++] = d->id;
+	struct id_list *c = user;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		int64_t *nv = realloc(c->v, cap * sizeof *nv);
+		if (!nv)
+			return 1;
+		c->v = nv;
+		c->cap = cap;
+	}
+	c->v[c->n++] = d->id;
 	return 0;
 }
 
@@ -94,21 +101,50 @@ int sched_finish_settled(const struct config *cfg, bus *b, struct err *err)
 		return rc;
 	static const char *const states[] = {"queued", "running", "assembling"};
 	for (size_t i = 0; i < 3; i++) {
-		struct settled_ctx c = {.n = 0};
-		store_doc_list(st, states[i], NULL, 0, 0, collect_unfinished, &c, err);
+		struct id_list c = {0};
+		store_doc_list(st, states[i], NULL, 0, 0, collect_id, &c, err);
 		for (size_t j = 0; j < c.n; j++) {
 			int settled = 0;
 			if (!strcmp(states[i], "assembling"))
-				store_doc_set_status(st, c.ids[j], "running", NULL, NULL);
-			if (store_doc_settled(st, c.ids[j], &settled, err) == 0 && settled)
-				finish_document(b, st, c.ids[j], &(struct sched_stats){0}, NULL);
+				store_doc_set_status(st, c.v[j], "running", NULL, NULL);
+			if (store_doc_settled(st, c.v[j], &settled, err) == 0 && settled)
+				finish_document(b, st, c.v[j], &(struct sched_stats){0}, NULL);
 		}
+		free(c.v);
 	}
 	store_close(st);
 	return 0;
 }
 
 /* ---------------------------------------------------------- lanes */
+
+/* A step that did not succeed: deferred when its service is unavailable (the
+ * attempt is not counted), else failed, and retried while transient. */
+static void record_unsuccessful(struct lane *l, struct step_rec *step, int rc, const char *msg, double secs)
+{
+	sched *s = l->s;
+	bus *b = s->p.bus;
+	if (rc == DOSSIER_EUNAVAILABLE) {
+		store_step_defer(l->st, step->id, msg, NULL);
+		bus_emit(b, "step_deferred", step->document_id,
+		         json_pack("{s:s,s:s,s:s}", "step", step->kind, "role", role_name(step->role), "error", msg));
+		pthread_mutex_lock(&s->mu);
+		s->stats.steps_deferred++;
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	int retry = rc == DOSSIER_EAGAIN || rc == DOSSIER_ETIMEOUT, failed = 1;
+	store_step_fail(l->st, step->id, msg, retry, s->p.cfg->max_attempts, &failed, NULL);
+	bus_emit(b, "step_finished", step->document_id,
+	         json_pack("{s:s,s:s,s:b,s:f,s:s,s:s,s:b}", "step", step->kind, "role", role_name(step->role), "ok", 0,
+	                   "seconds", secs, "error", msg, "code", dossier_rc_name(rc), "final", failed));
+	pthread_mutex_lock(&s->mu);
+	if (failed)
+		s->stats.steps_failed++;
+	else
+		s->stats.steps_retried++;
+	pthread_mutex_unlock(&s->mu);
+}
 
 int lane_execute(struct lane *l, struct step_rec *step)
 {
@@ -144,26 +180,8 @@ int lane_execute(struct lane *l, struct step_rec *step)
 		pthread_mutex_lock(&s->mu);
 		s->stats.steps_done++;
 		pthread_mutex_unlock(&s->mu);
-	} else if (rc == DOSSIER_EUNAVAILABLE) {
-		store_step_defer(l->st, step->id, e.msg, NULL);
-		bus_emit(b, "step_deferred", doc.id,
-		         json_pack("{s:s,s:s,s:s}", "step", step->kind, "role", role_name(step->role), "error", e.msg));
-		pthread_mutex_lock(&s->mu);
-		s->stats.steps_deferred++;
-		pthread_mutex_unlock(&s->mu);
 	} else {
-		int retry = rc == DOSSIER_EAGAIN || rc == DOSSIER_ETIMEOUT;
-		int failed = 1;
-		store_step_fail(l->st, step->id, e.msg, retry, s->p.cfg->max_attempts, &failed, NULL);
-		bus_emit(b, "step_finished", doc.id,
-		         json_pack("{s:s,s:s,s:b,s:f,s:s,s:s,s:b}", "step", step->kind, "role", role_name(step->role),
-		                   "ok", 0, "seconds", secs, "error", e.msg, "code", dossier_rc_name(rc), "final", failed));
-		pthread_mutex_lock(&s->mu);
-		if (failed)
-			s->stats.steps_failed++;
-		else
-			s->stats.steps_retried++;
-		pthread_mutex_unlock(&s->mu);
+		record_unsuccessful(l, step, rc, e.msg, secs);
 	}
 	json_decref(result);
 	step_recs_free(steps, n);
@@ -179,28 +197,9 @@ int lane_execute(struct lane *l, struct step_rec *step)
 void lane_step_not_started(struct lane *l, struct step_rec *step, int rc, const char *msg)
 {
 	sched *s = l->s;
-	bus *b = s->p.bus;
-	if (rc == DOSSIER_EUNAVAILABLE) {
-		store_step_defer(l->st, step->id, msg, NULL);
-		bus_emit(b, "step_deferred", step->document_id,
-		         json_pack("{s:s,s:s,s:s}", "step", step->kind, "role", role_name(step->role), "error", msg));
-		pthread_mutex_lock(&s->mu);
-		s->stats.steps_deferred++;
-		pthread_mutex_unlock(&s->mu);
-		return;
-	}
-	int retry = rc == DOSSIER_EAGAIN || rc == DOSSIER_ETIMEOUT, failed = 1;
-	store_step_fail(l->st, step->id, msg, retry, s->p.cfg->max_attempts, &failed, NULL);
-	bus_emit(b, "step_finished", step->document_id,
-	         json_pack("{s:s,s:s,s:b,s:f,s:s,s:s,s:b}", "step", step->kind, "role", role_name(step->role), "ok", 0,
-	                   "seconds", 0.0, "error", msg, "code", dossier_rc_name(rc), "final", failed));
-	pthread_mutex_lock(&s->mu);
-	if (failed)
-		s->stats.steps_failed++;
-	else
-		s->stats.steps_retried++;
-	pthread_mutex_unlock(&s->mu);
-	finish_document(b, l->st, step->document_id, &s->stats, &s->mu);
+	record_unsuccessful(l, step, rc, msg, 0.0);
+	if (rc != DOSSIER_EUNAVAILABLE)
+		finish_document(s->p.bus, l->st, step->document_id, &s->stats, &s->mu);
 	pthread_mutex_lock(&s->mu);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);

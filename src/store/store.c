@@ -910,30 +910,37 @@ int store_doc_steps(store *st, int64_t doc_id, struct step_rec **out, size_t *n,
 
 int store_recover(store *st, int *n_recovered, struct err *err)
 {
-	sqlite3_stmt *q = prep(st, "SELECT DISTINCT owner FROM steps WHERE state = 'running'", err);
+	/* one owner at a time: a step whose owner is gone (or is us, from an
+	 * earlier life of this pid) is orphaned; live owners (another dossier
+	 * sharing the database) keep theirs */
+	sqlite3_stmt *q = prep(st, "SELECT DISTINCT owner FROM steps WHERE state = 'running' AND coalesce(owner, 0) > ?"
+	                           " ORDER BY coalesce(owner, 0)", err);
 	if (!q)
 		return DOSSIER_EDB;
-	int64_t owners[256];
-	size_t n = 0;
-	while (sqlite3_step(q) == SQLITE_ROW && n < 256) {
-		int64_t pid = sqlite3_column_int64(q, 0);
-		/* a step whose owner is gone (or is us, from an earlier life) is orphaned */
-		if (pid <= 0 || pid == (int64_t)getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH))
-			owners[n++] = pid;
-	}
-	sqlite3_finalize(q);
 	int total = 0;
-	for (size_t i = 0; i < n; i++) {
+	int64_t after = -1;
+	for (;;) {
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, after);
+		if (sqlite3_step(q) != SQLITE_ROW)
+			break;
+		int64_t pid = sqlite3_column_int64(q, 0);
+		after = pid > 0 ? pid : 0;
+		if (pid > 0 && pid != (int64_t)getpid() && !(kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+			continue;
 		sqlite3_stmt *u = prep(st, "UPDATE steps SET state='queued', attempts=max(attempts-1,0), owner=NULL,"
 		                           " last_error='interrupted: the process running it stopped'"
-		                           " WHERE state='running' AND (owner = ? OR owner IS NULL)", err);
-		if (!u)
+		                           " WHERE state='running' AND coalesce(owner, 0) = ?", err);
+		if (!u) {
+			sqlite3_finalize(q);
 			return DOSSIER_EDB;
-		sqlite3_bind_int64(u, 1, owners[i]);
+		}
+		sqlite3_bind_int64(u, 1, pid > 0 ? pid : 0);
 		sqlite3_step(u);
 		total += sqlite3_changes(st->db);
 		sqlite3_finalize(u);
 	}
+	sqlite3_finalize(q);
 	if (n_recovered)
 		*n_recovered = total;
 	return 0;
