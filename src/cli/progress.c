@@ -110,8 +110,11 @@ static void live_draw(struct sink *s, int final)
 		bar[i] = i < fill ? '#' : '-';
 	bar[width] = '\0';
 	int el = (int)(now - s->t0);
-	fprintf(f, "[%s] %d/%d done, %d failed  %02d:%02d%s%s%s\n", bar, done, s->queued, s->failed, el / 60,
-	        el % 60, *s->model ? "  model: " : "", s->model, s->swaps ? "" : "");
+	fprintf(f, "[%s] %d/%d done, %d failed  %02d:%02d%s%s", bar, done, s->queued, s->failed, el / 60,
+	        el % 60, *s->model ? "  model: " : "", s->model);
+	if (s->swaps)
+		fprintf(f, " (%d swap%s)", s->swaps, s->swaps == 1 ? "" : "s");
+	fputc('\n', f);
 	s->drawn_lines++;
 	fflush(f);
 }

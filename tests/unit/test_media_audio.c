@@ -138,7 +138,7 @@ static void duration_and_rate_are_reported(void **state)
 static void truncated_file_returns_what_it_has(void **state)
 {
 	(void)state;
-	size_t n;
+	size_t n = 0;
 	unsigned char *p = fx_read("sine.mp3", &n);
 	assert_non_null(p);
 	fx_write("half.mp3", p, n / 2);
