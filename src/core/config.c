@@ -7,23 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const role_names[ROLE_COUNT] = {"none", "asr", "text", "vision"};
 static const char *const policy_names[] = {"sequential", "grouped", "budget"};
-
-const char *role_name(enum model_role r)
-{
-	return (unsigned)r < ROLE_COUNT ? role_names[r] : "none";
-}
-
-int role_parse(const char *s, enum model_role *out)
-{
-	for (int i = 0; i < ROLE_COUNT; i++)
-		if (!strcmp(s, role_names[i])) {
-			*out = (enum model_role)i;
-			return 0;
-		}
-	return DOSSIER_EINVAL;
-}
 
 const char *policy_name(enum policy p)
 {

@@ -15,17 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/role.h"
+
 struct err;
 
-enum model_role {
-	ROLE_NONE = 0,  /* needs no model: a cpu lane */
-	ROLE_ASR,       /* the in-process speech model */
-	ROLE_TEXT,      /* the text LLM */
-	ROLE_VISION,    /* the vision LLM */
-	ROLE_COUNT
-};
-const char *role_name(enum model_role r);          /* "none", "asr", "text", "vision" */
-int role_parse(const char *s, enum model_role *out);
 
 enum policy {
 	POLICY_SEQUENTIAL = 0, /* documents in order, one LLM resident (the seed) */

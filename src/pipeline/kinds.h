@@ -1,0 +1,44 @@
+/*
+ * kinds.h — the kind registry: the one table of document kinds. A row says
+ * what the kind is called, how a file is recognised as one, which steps its
+ * pipeline declares, and (from the roles of those steps) which models its
+ * documents need, which is the planning scenario `dossier plan` uses.
+ *
+ *   for (size_t i = 0; i < kind_count(); i++) {
+ *       const struct kind_def *k = kind_at(i);
+ *       printf("%s needs roles %#x\n", k->name, kind_role_mask(k));
+ *   }
+ *
+ * Adding a kind is one new file (pipeline/kind_<name>.c defining its
+ * `const struct kind_def kind_<name>`) and one row in kinds.c. Nothing else
+ * spells a kind's name. The table is static and read-only: thread safe.
+ */
+#ifndef DOSSIER_PIPELINE_KINDS_H
+#define DOSSIER_PIPELINE_KINDS_H
+
+#include <stddef.h>
+
+#include "store/store.h"
+
+struct file_type;
+
+struct kind_def {
+	const char *name;              /* stored in documents.kind: "text", "pdf", ... */
+	const char *plural;            /* for people: "text files", "PDFs" */
+	/* 1 if a file whose content-detected type is `mime` (path for extension
+	 * tie-breaks) is of this kind; may refine out->mime and set out->format.
+	 * Rows are tried in table order; the first that says 1 wins. */
+	int (*recognise)(const char *mime, const char *path, struct file_type *out);
+	const struct step_decl *steps; /* the pipeline, static storage */
+	size_t n_steps;
+};
+
+/* Rows in table order; kind_at(i) for i < kind_count() is never NULL. */
+size_t kind_count(void);
+const struct kind_def *kind_at(size_t i);
+/* The row named `name`, or NULL (e.g. "unsupported"). */
+const struct kind_def *kind_find(const char *name);
+/* Bit (1u << role) for every role a step of k needs: its planning scenario. */
+unsigned kind_role_mask(const struct kind_def *k);
+
+#endif
