@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "pipeline/ingest.h"
+#include "pipeline/runner.h"
 #include "sched/sched.h"
 #include "store/recorder.h"
 
@@ -174,13 +175,20 @@ static int run(int argc, char **argv)
 		}
 	}
 
-	struct sched_params sp = {.cfg = &cfg, .bus = b, .llm = llm.backend, .res = llm.res,
-	                          .offline = cfg.offline, .cancel = &cancel_flag};
+	pipeline_runner *pr = NULL;
+	struct pipeline_runner_params pp = {.cfg = &cfg, .bus = b, .llm = llm.backend, .res = llm.res,
+	                                    .cancel = &cancel_flag, .offline_models = cfg.offline};
 	sched *s = NULL;
 	struct sched_stats ss = {0};
-	sched_new(&sp, &s, &e);
-	rc = sched_run(s, &ss, &e);
-	sched_free(s);
+	if ((rc = pipeline_runner_new(&pp, &pr, &e)) == 0) {
+		struct sched_params sp = {.cfg = &cfg, .bus = b, .runner = pipeline_runner_iface(pr),
+		                          .res = llm.backend ? llm.res : NULL, .offline = cfg.offline,
+		                          .cancel = &cancel_flag};
+		if ((rc = sched_new(&sp, &s, &e)) == 0)
+			rc = sched_run(s, &ss, &e);
+		sched_free(s);
+	}
+	pipeline_runner_free(pr);
 	llm_setup_finish(&llm, &e);
 	if (rc) {
 		fprintf(stderr, "dossier: %s\n", e.msg);

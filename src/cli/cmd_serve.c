@@ -7,6 +7,7 @@
 #include "cli/llm_setup.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "pipeline/runner.h"
 #include "sched/sched.h"
 #include "server/server.h"
 #include "store/recorder.h"
@@ -203,8 +204,17 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "dossier: Ollama is not reachable (%s); text and image steps wait until it is\n",
 		        llm.unavailable_msg);
 
-	struct sched_params schp = {.cfg = &cfg, .bus = b, .llm = llm.backend, .res = llm.res,
-	                            .offline = cfg.offline, .keep_running = 1, .cancel = &cancel_flag};
+	pipeline_runner *pr = NULL;
+	struct pipeline_runner_params pp = {.cfg = &cfg, .bus = b, .llm = llm.backend, .res = llm.res,
+	                                    .cancel = &cancel_flag, .offline_models = cfg.offline};
+	if (pipeline_runner_new(&pp, &pr, &e)) {
+		fprintf(stderr, "dossier: %s\n", e.msg);
+		rc = EXIT_ENV;
+		goto out_llm;
+	}
+	struct sched_params schp = {.cfg = &cfg, .bus = b, .runner = pipeline_runner_iface(pr),
+	                            .res = llm.backend ? llm.res : NULL, .offline = cfg.offline,
+	                            .keep_running = 1, .cancel = &cancel_flag};
 	sched *s = NULL;
 	if (sched_new(&schp, &s, &e)) {
 		fprintf(stderr, "dossier: %s\n", e.msg);
@@ -252,6 +262,7 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "dossier: %s\n", e.msg);
 out_sched:
 	sched_free(s);
+	pipeline_runner_free(pr);
 	pthread_cond_destroy(&w.cv);
 	pthread_mutex_destroy(&w.mu);
 out_llm:

@@ -114,7 +114,8 @@ int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, s
 	const char *text = json_string_value(json_object_get(ex, "text"));
 	if (text && *text) {
 		json_object_set_new(d, "text", json_string(text));
-		json_object_set_new(sources, "text", json_string(!strcmp(doc->kind, "pdf") ? "poppler" : "dossier:text"));
+		const char *engine = json_string_value(json_object_get(ex, "engine"));
+		json_object_set_new(sources, "text", json_string(engine ? engine : "dossier:text"));
 		copy_field(d, ex, "encoding");
 		copy_field(d, ex, "pages");
 	}
@@ -124,7 +125,10 @@ int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, s
 		json_object_set_new(sources, "text", json_string("tesseract"));
 	}
 
-	if (!strcmp(doc->kind, "image")) {
+	int describes_image = 0; /* the pipeline looks at the file as a picture */
+	for (size_t i = 0; i < n; i++)
+		describes_image |= !strcmp(steps[i].kind, "describe_image");
+	if (describes_image) {
 		json_t *im = json_object();
 		if (ocr) {
 			json_t *info = json_object_get(ocr, "image");

@@ -1,7 +1,9 @@
 /*
- * kinds.c — file classification (by content) and the step list of each kind.
+ * kinds.c — the kind registry (kinds.h) and file classification by content:
+ * libmagic names the type, each kind's row says how well it fits.
  */
-#include "pipeline/pipeline.h"
+#include "pipeline/kinds.h"
+#include "pipeline/steps_internal.h"
 #include "core/err.h"
 #include "core/util.h"
 
@@ -54,7 +56,7 @@ static void normalise_mime(char *m, size_t n)
 		}
 }
 
-static int has_ext(const char *path, const char *const *exts)
+int path_has_ext(const char *path, const char *const *exts)
 {
 	for (; *exts; exts++)
 		if (str_endswith_ci(path, *exts))
@@ -62,9 +64,44 @@ static int has_ext(const char *path, const char *const *exts)
 	return 0;
 }
 
-static const char *const md_ext[] = {".md", ".markdown", ".mdown", ".mkd", NULL};
-static const char *const html_ext[] = {".html", ".htm", ".xhtml", NULL};
-static const char *const text_ext[] = {".txt", ".text", ".md", ".markdown", ".csv", ".log", ".rst", ".org", NULL};
+/* ------------------------------------------------------------ the registry */
+
+/* Every document kind, once. A new kind is a kind_<name>.c file and a row here. */
+extern const struct kind_def kind_text, kind_pdf, kind_image, kind_audio, kind_video;
+static const struct kind_def *const kinds[] = {
+	&kind_text,
+	&kind_pdf,
+	&kind_image,
+	&kind_audio,
+	&kind_video,
+};
+#define N_KINDS (sizeof kinds / sizeof kinds[0])
+
+size_t kind_count(void)
+{
+	return N_KINDS;
+}
+
+const struct kind_def *kind_at(size_t i)
+{
+	return i < N_KINDS ? kinds[i] : NULL;
+}
+
+const struct kind_def *kind_find(const char *name)
+{
+	for (size_t i = 0; name && i < N_KINDS; i++)
+		if (!strcmp(kinds[i]->name, name))
+			return kinds[i];
+	return NULL;
+}
+
+unsigned kind_role_mask(const struct kind_def *k)
+{
+	unsigned m = 0;
+	for (size_t i = 0; k && i < k->n_steps; i++)
+		m |= 1u << k->steps[i].role;
+	return m;
+}
 
 int classify_file(classifier *c, const char *path, struct file_type *out, struct err *err)
 {
@@ -74,86 +111,29 @@ int classify_file(classifier *c, const char *path, struct file_type *out, struct
 		return err_set(err, DOSSIER_EIO, "%s: cannot determine its type: %s", path, magic_error(c->magic));
 	snprintf(out->mime, sizeof out->mime, "%s", m);
 	normalise_mime(out->mime, sizeof out->mime);
-	const char *mime = out->mime;
 
-	if (!strcmp(mime, "inode/x-empty")) {
-		snprintf(out->kind, sizeof out->kind, "text");
-		snprintf(out->format, sizeof out->format, "plain");
-	} else if (!strcmp(mime, "text/html") || !strcmp(mime, "application/xhtml+xml")) {
-		snprintf(out->kind, sizeof out->kind, "text");
-		snprintf(out->format, sizeof out->format, "html");
-	} else if (!strncmp(mime, "text/", 5) || !strcmp(mime, "application/json") ||
-	           !strcmp(mime, "application/xml") || !strcmp(mime, "application/javascript")) {
-		snprintf(out->kind, sizeof out->kind, "text");
-		snprintf(out->format, sizeof out->format, "%s",
-		         !strcmp(mime, "text/markdown") || has_ext(path, md_ext) ? "markdown"
-		         : has_ext(path, html_ext) ? "html" : "plain");
-		if (!strcmp(out->format, "markdown"))
-			snprintf(out->mime, sizeof out->mime, "text/markdown");
-	} else if (!strcmp(mime, "application/pdf")) {
-		snprintf(out->kind, sizeof out->kind, "pdf");
-	} else if (!strncmp(mime, "image/", 6) && strcmp(mime, "image/svg+xml") &&
-	           strcmp(mime, "image/vnd.djvu")) {
-		snprintf(out->kind, sizeof out->kind, "image");
-	} else if (!strncmp(mime, "audio/", 6)) {
-		snprintf(out->kind, sizeof out->kind, "audio");
-	} else if (!strncmp(mime, "video/", 6)) {
-		snprintf(out->kind, sizeof out->kind, "video");
-	} else if (has_ext(path, text_ext)) {
-		/* named as text but not text by content: let extraction say why (binary, ...) */
-		snprintf(out->kind, sizeof out->kind, "text");
-		snprintf(out->format, sizeof out->format, "plain");
-	} else {
-		snprintf(out->kind, sizeof out->kind, "unsupported");
+	const struct kind_def *best = NULL;
+	enum kind_match best_match = KIND_MATCH_NO;
+	struct file_type best_ft = *out;
+	for (size_t i = 0; i < N_KINDS; i++) {
+		struct file_type ft = *out;
+		enum kind_match km = kinds[i]->recognise(out->mime, path, &ft);
+		if (km > best_match) {
+			best = kinds[i];
+			best_match = km;
+			best_ft = ft;
+		}
 	}
+	*out = best_ft;
+	snprintf(out->kind, sizeof out->kind, "%s", best ? best->name : "unsupported");
 	return 0;
 }
 
-#define DEP(i) (1ull << (i))
-
-static const struct step_decl text_steps[] = {
-	{"extract_text", ROLE_NONE, 0},
-	{"analyze_text", ROLE_TEXT, DEP(0)},
-};
-static const struct step_decl pdf_steps[] = {
-	{"extract_text", ROLE_NONE, 0},
-	{"ocr", ROLE_NONE, DEP(0)},
-	{"analyze_text", ROLE_TEXT, DEP(0) | DEP(1)},
-};
-static const struct step_decl image_steps[] = {
-	{"ocr", ROLE_NONE, 0},
-	{"describe_image", ROLE_VISION, DEP(0)},
-};
-static const struct step_decl audio_steps[] = {
-	{"transcribe", ROLE_ASR, 0},
-	{"analyze_text", ROLE_TEXT, DEP(0)},
-};
-/* The seed's order per video: transcribe, analyse the transcript, describe the
- * frames, synthesise. Frame sampling needs no model and runs early. */
-static const struct step_decl video_steps[] = {
-	{"transcribe", ROLE_ASR, 0},
-	{"analyze_text", ROLE_TEXT, DEP(0)},
-	{"sample_frames", ROLE_NONE, 0},
-	{"describe_frames", ROLE_VISION, DEP(1) | DEP(2)},
-	{"synthesize", ROLE_TEXT, DEP(1) | DEP(3)},
-};
-
 const struct step_decl *pipeline_steps(const char *kind, size_t *n)
 {
-#define RET(a) do { *n = sizeof a / sizeof a[0]; return a; } while (0)
-	if (!strcmp(kind, "text"))
-		RET(text_steps);
-	if (!strcmp(kind, "pdf"))
-		RET(pdf_steps);
-	if (!strcmp(kind, "image"))
-		RET(image_steps);
-	if (!strcmp(kind, "audio"))
-		RET(audio_steps);
-	if (!strcmp(kind, "video"))
-		RET(video_steps);
-#undef RET
-	*n = 0;
-	return NULL;
+	const struct kind_def *k = kind_find(kind);
+	*n = k ? k->n_steps : 0;
+	return k ? k->steps : NULL;
 }
 
 const char *steps_result(const struct step_rec *steps, size_t n, const char *kind)

@@ -18,18 +18,29 @@
 
 #include <stddef.h>
 
+#include "pipeline/pipeline.h"
 #include "store/store.h"
 
-struct file_type;
+/* Runs one step of a document (see pipeline_run_step for the contract). */
+typedef int (*step_fn)(struct step_env *env, const struct doc_rec *doc, const struct step_rec *step,
+                       const struct step_rec *steps, size_t n, json_t **result, struct err *err);
+
+/* How strongly a kind claims a file. */
+enum kind_match {
+	KIND_MATCH_NO = 0,       /* not this kind */
+	KIND_MATCH_NAME = 1,     /* only its name says so (e.g. notes.txt that is not text by content) */
+	KIND_MATCH_CONTENT = 2,  /* its content says so */
+};
 
 struct kind_def {
 	const char *name;              /* stored in documents.kind: "text", "pdf", ... */
 	const char *plural;            /* for people: "text files", "PDFs" */
-	/* 1 if a file whose content-detected type is `mime` (path for extension
-	 * tie-breaks) is of this kind; may refine out->mime and set out->format.
-	 * Rows are tried in table order; the first that says 1 wins. */
-	int (*recognise)(const char *mime, const char *path, struct file_type *out);
+	/* How well a file whose content-detected type is `mime` (path for
+	 * extension tie-breaks) fits this kind; on a match it may refine out->mime
+	 * and set out->format. The strongest match wins; on a tie, the earlier row. */
+	enum kind_match (*recognise)(const char *mime, const char *path, struct file_type *out);
 	const struct step_decl *steps; /* the pipeline, static storage */
+	const step_fn *run;            /* run[i] executes steps[i]; static storage */
 	size_t n_steps;
 };
 

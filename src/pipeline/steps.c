@@ -5,6 +5,7 @@
  * steps_llm.c.
  */
 #include "pipeline/steps_internal.h"
+#include "pipeline/kinds.h"
 #include "analyze/offline.h"
 #include "analyze/text.h"
 #include "core/buf.h"
@@ -118,11 +119,8 @@ static int extract_plain(struct step_env *env, const struct doc_rec *doc, json_t
 	return 0;
 }
 
-static int run_extract_text(struct step_env *env, const struct doc_rec *doc, const struct step_rec *step,
-                            const struct step_rec *steps, size_t n, json_t **result, struct err *err)
+STEP_FN(step_run_extract_plain)
 {
-	if (!strcmp(doc->kind, "pdf"))
-		return step_extract_pdf(env, doc, result, err);
 	return extract_plain(env, doc, result, err);
 }
 
@@ -136,22 +134,32 @@ int step_analyze_offline(const char *text, size_t len, const char *title_hint, j
 	return offline_analyze(text, len, title_hint, &p, result, err);
 }
 
-static int run_analyze_text(struct step_env *env, const struct doc_rec *doc, const struct step_rec *step,
-                            const struct step_rec *steps, size_t n, json_t **result, struct err *err)
+/* 1 if the document's pipeline has a step of this kind. */
+static int has_step(const struct step_rec *steps, size_t n, const char *kind)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(steps[i].kind, kind))
+			return 1;
+	return 0;
+}
+
+STEP_FN(step_run_analyze_text)
 {
 	const char *hint;
 	char *title_owned;
 	char *text = step_input_text(steps, n, &hint, &title_owned);
 	size_t len = strlen(text);
 	int rc;
-	int media = !strcmp(doc->kind, "audio") || !strcmp(doc->kind, "video");
+	int media = has_step(steps, n, "transcribe");
 	if (len == 0 && media) {
 		/* silence is a fact about the recording, not a failure: frames still follow */
 		*result = json_pack("{s:s}", "note", "no speech was recognised");
 		rc = 0;
 	} else if (len == 0) {
 		rc = err_set(err, DOSSIER_EEMPTY, "%s: no text was found to analyse%s", doc->path,
-		             !strcmp(doc->kind, "pdf") ? " (a scanned PDF and OCR found no text either)" : "");
+		             has_step(steps, n, "extract_text") && has_step(steps, n, "ocr")
+		                     ? " (the pages have no text layer and OCR found no text either)"
+		                     : "");
 	} else if (env->offline_models || !env->llm) {
 		rc = step_analyze_offline(text, len, hint, result, err);
 		if (!rc && !env->offline_models)
@@ -166,33 +174,18 @@ static int run_analyze_text(struct step_env *env, const struct doc_rec *doc, con
 
 /* ------------------------------------------------------------ dispatch */
 
-typedef int (*step_fn)(struct step_env *, const struct doc_rec *, const struct step_rec *,
-                       const struct step_rec *, size_t, json_t **, struct err *);
-
-static const struct {
-	const char *kind;
-	step_fn run;
-} executors[] = {
-	{"extract_text", run_extract_text},
-	{"analyze_text", run_analyze_text},
-	{"ocr", step_run_ocr},
-	{"describe_image", step_run_describe_image},
-	{"transcribe", step_run_transcribe},
-	{"sample_frames", step_run_sample_frames},
-	{"describe_frames", step_run_describe_frames},
-	{"synthesize", step_run_synthesize},
-};
-
 int pipeline_run_step(struct step_env *env, const struct doc_rec *doc, const struct step_rec *step,
                       const struct step_rec *steps, size_t n, json_t **result, struct err *err)
 {
 	*result = NULL;
-	for (size_t i = 0; i < sizeof executors / sizeof executors[0]; i++)
-		if (!strcmp(executors[i].kind, step->kind)) {
-			int rc = executors[i].run(env, doc, step, steps, n, result, err);
-			if (!rc && !*result)
-				*result = json_object();
-			return rc;
-		}
-	return err_set(err, DOSSIER_EUNSUPPORTED, "unknown step kind '%s'", step->kind);
+	const struct kind_def *k = kind_find(doc->kind);
+	if (!k || step->idx < 0 || (size_t)step->idx >= k->n_steps || strcmp(k->steps[step->idx].kind, step->kind))
+		return err_set(err, DOSSIER_EUNSUPPORTED,
+		               "%s: step %d '%s' is not part of the %s pipeline of this dossier (a database from "
+		               "another version?): run `dossier analyze` on the file again",
+		               doc->path, step->idx, step->kind, doc->kind);
+	int rc = k->run[step->idx](env, doc, step, steps, n, result, err);
+	if (!rc && !*result)
+		*result = json_object();
+	return rc;
 }

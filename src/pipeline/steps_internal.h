@@ -12,16 +12,24 @@ char *step_input_text(const struct step_rec *steps, size_t n, const char **title
 int step_analyze_offline(const char *text, size_t len, const char *title_hint, json_t **result,
                          struct err *err);
 
-int step_extract_pdf(struct step_env *env, const struct doc_rec *doc, json_t **result, struct err *err);
 int step_analyze_llm(struct step_env *env, const struct doc_rec *doc, const char *text, size_t len,
                      const char *title_hint, json_t **result, struct err *err);
 
 #define STEP_FN(name)                                                                        \
 	int name(struct step_env *env, const struct doc_rec *doc, const struct step_rec *step,  \
 	         const struct step_rec *steps, size_t n, json_t **result, struct err *err)
-STEP_FN(step_run_ocr);
+/* 1 if path ends with one of exts (NULL-terminated), case-insensitively. */
+int path_has_ext(const char *path, const char *const *exts);
+
+/* The executors the kinds' rows name (kind_*.c). */
+STEP_FN(step_run_extract_plain);       /* text, Markdown, HTML in any encoding */
+STEP_FN(step_run_extract_pdf);         /* a PDF's text layer, page by page */
+STEP_FN(step_run_ocr_pages);           /* a PDF's pages without a text layer, rendered and OCRed */
+STEP_FN(step_run_ocr_image);           /* an image file */
+STEP_FN(step_run_analyze_text);        /* the gathered text, by the LLM or offline */
 STEP_FN(step_run_describe_image);
-STEP_FN(step_run_transcribe);
+STEP_FN(step_run_transcribe);          /* media without an audio stream is an error */
+STEP_FN(step_run_transcribe_optional); /* media without an audio stream has no speech */
 STEP_FN(step_run_sample_frames);
 STEP_FN(step_run_describe_frames);
 STEP_FN(step_run_synthesize);

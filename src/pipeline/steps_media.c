@@ -107,11 +107,13 @@ out:
 	return 0;
 }
 
-STEP_FN(step_run_ocr)
+STEP_FN(step_run_ocr_pages)
 {
-	if (!strcmp(doc->kind, "pdf"))
-		return ocr_pdf_pages(env, doc, steps, n, result, err);
+	return ocr_pdf_pages(env, doc, steps, n, result, err);
+}
 
+STEP_FN(step_run_ocr_image)
+{
 	struct image *img = NULL;
 	struct image_info info;
 	int rc = image_load(doc->path, env->cfg->max_image_pixels, &img, &info, err);
@@ -140,15 +142,19 @@ STEP_FN(step_run_ocr)
 
 /* ---------------------------------------------------------------- pdf */
 
-int step_extract_pdf(struct step_env *env, const struct doc_rec *doc, json_t **result, struct err *err)
+STEP_FN(step_run_extract_pdf)
 {
 	(void)env;
-	return pdf_extract(doc->path, NULL, result, err);
+	int rc = pdf_extract(doc->path, NULL, result, err);
+	if (rc == 0 && !json_object_get(*result, "engine"))
+		json_object_set_new(*result, "engine", json_string("poppler"));
+	return rc;
 }
 
 /* --------------------------------------------------------- transcribe */
 
-STEP_FN(step_run_transcribe)
+static int transcribe(struct step_env *env, const struct doc_rec *doc, int no_audio_is_silence,
+                      json_t **result, struct err *err)
 {
 	if (!env->asr) {
 		int rc = asr_backend_from_config(env->cfg, &env->asr, err);
@@ -172,7 +178,7 @@ STEP_FN(step_run_transcribe)
 	}
 	json_t *segments = NULL;
 	int rc = asr_transcribe_json(env->asr, doc->path, &segments, err);
-	if (rc == DOSSIER_ENOTFOUND && !strcmp(doc->kind, "video")) {
+	if (rc == DOSSIER_ENOTFOUND && no_audio_is_silence) {
 		/* a video without sound still has frames to look at */
 		*result = json_pack("{s:[],s:s,s:s}", "segments", "engine", asr_backend_name(env->asr), "note",
 		                    "the video has no audio stream");
@@ -184,6 +190,16 @@ STEP_FN(step_run_transcribe)
 	*result = json_pack("{s:o,s:s,s:s}", "segments", segments, "engine", asr_backend_name(env->asr),
 	                    "language", "en");
 	return 0;
+}
+
+STEP_FN(step_run_transcribe)
+{
+	return transcribe(env, doc, 0, result, err);
+}
+
+STEP_FN(step_run_transcribe_optional)
+{
+	return transcribe(env, doc, 1, result, err);
 }
 
 /* ------------------------------------------------------- sample_frames */

@@ -4,7 +4,6 @@
 #include "sched/sched_internal.h"
 #include "core/err.h"
 #include "core/util.h"
-#include "pipeline/ingest.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -14,63 +13,31 @@
 
 /* ------------------------------------------------------ document finish */
 
-static void finish_document(bus *b, store *st, int64_t doc_id, struct sched_stats *stats,
-                            pthread_mutex_t *mu)
+static void count_outcome(sched *s, enum doc_outcome o)
 {
-	struct err e = {0};
-	int won = 0;
-	if (store_doc_try_finish(st, doc_id, &won, &e) || !won)
-		return;
-	struct doc_rec doc;
-	struct step_rec *steps = NULL;
-	size_t n = 0;
-	if (store_doc_get(st, doc_id, &doc, &e))
-		return;
-	if (store_doc_steps(st, doc_id, &steps, &n, &e)) {
-		doc_rec_clear(&doc);
-		return;
-	}
-	json_t *d = NULL;
-	const char *status = "failed";
-	struct fts_fields fts;
-	char *owned[2] = {NULL, NULL};
-	if (pipeline_assemble(&doc, steps, n, &d, &status, &fts, owned, &e) == 0) {
-		char *json = json_dumps(d, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-		if (store_dossier_put(st, doc_id, status, json, &fts, &e) == 0) {
-			if (!strcmp(status, "failed")) {
-				json_t *first = json_array_get(json_object_get(d, "errors"), 0);
-				const char *msg = json_string_value(json_object_get(first, "message"));
-				store_doc_set_status(st, doc_id, "failed", msg, NULL);
-				bus_emit(b, "document_failed", doc_id,
-				         json_pack("{s:s,s:s}", "path", doc.path, "error", msg ? msg : "failed"));
-			} else {
-				const char *title = json_string_value(json_object_get(d, "title"));
-				json_t *errs = json_object_get(d, "errors");
-				json_t *ev = json_pack("{s:s,s:s,s:s,s:i}", "path", doc.path, "status", status, "title",
-				                       title ? title : "", "errors", (int)json_array_size(errs));
-				const char *first = json_string_value(json_object_get(json_array_get(errs, 0), "message"));
-				if (first)
-					json_object_set_new(ev, "error", json_string(first));
-				bus_emit(b, "document_done", doc_id, ev);
-			}
-			if (mu) {
-				pthread_mutex_lock(mu);
-				if (!strcmp(status, "done"))
-					stats->docs_done++;
-				else if (!strcmp(status, "partial"))
-					stats->docs_partial++;
-				else
-					stats->docs_failed++;
-				pthread_mutex_unlock(mu);
-			}
-		}
-		free(json);
-		json_decref(d);
-	}
-	free(owned[0]);
-	free(owned[1]);
-	step_recs_free(steps, n);
-	doc_rec_clear(&doc);
+	pthread_mutex_lock(&s->mu);
+	if (o == DOC_OUTCOME_DONE)
+		s->stats.docs_done++;
+	else if (o == DOC_OUTCOME_PARTIAL)
+		s->stats.docs_partial++;
+	else
+		s->stats.docs_failed++;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Finishes the document if all its steps have settled and no other lane (or
+ * process) got there first. Returns the store's or the runner's code. */
+static int finish_document(sched *s, store *st, int64_t doc_id, struct err *err)
+{
+	int won = 0, rc;
+	if ((rc = store_doc_try_finish(st, doc_id, &won, err)) || !won)
+		return rc;
+	enum doc_outcome o = DOC_OUTCOME_FAILED;
+	const struct sched_runner *r = &s->p.runner;
+	if ((rc = r->ops->finish_document(r->user, st, doc_id, &o, err)))
+		return rc;
+	count_outcome(s, o);
+	return 0;
 }
 
 struct id_list {
@@ -93,26 +60,31 @@ static int collect_id(const struct doc_rec *d, void *user)
 	return 0;
 }
 
-int sched_finish_settled(const struct config *cfg, bus *b, struct err *err)
+/* Documents whose steps are all settled but have no dossier (an interrupted
+ * run) are finished now. A document that cannot be finished stays as it is
+ * for a later run; a store that cannot be read is an error. */
+static int finish_settled(sched *s, store *st, struct err *err)
 {
-	store *st;
-	int rc = store_open(cfg->db_path, &st, err);
-	if (rc)
-		return rc;
 	static const char *const states[] = {"queued", "running", "assembling"};
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
 		struct id_list c = {0};
-		store_doc_list(st, states[i], NULL, 0, 0, collect_id, &c, err);
-		for (size_t j = 0; j < c.n; j++) {
+		int rc = store_doc_list(st, states[i], NULL, 0, 0, collect_id, &c, err);
+		for (size_t j = 0; rc == 0 && j < c.n; j++) {
 			int settled = 0;
-			if (!strcmp(states[i], "assembling"))
-				store_doc_set_status(st, c.v[j], "running", NULL, NULL);
-			if (store_doc_settled(st, c.v[j], &settled, err) == 0 && settled)
-				finish_document(b, st, c.v[j], &(struct sched_stats){0}, NULL);
+			if (!strcmp(states[i], "assembling") &&
+			    (rc = store_doc_set_status(st, c.v[j], "running", NULL, err)))
+				break;
+			if ((rc = store_doc_settled(st, c.v[j], &settled, err)))
+				break;
+			struct err fe = {0};
+			if (settled && finish_document(s, st, c.v[j], &fe))
+				bus_emit(s->p.bus, "document_unfinished", c.v[j],
+				         json_pack("{s:s}", "error", fe.msg));
 		}
 		free(c.v);
+		if (rc)
+			return rc;
 	}
-	store_close(st);
 	return 0;
 }
 
@@ -150,43 +122,45 @@ int lane_execute(struct lane *l, struct step_rec *step)
 {
 	sched *s = l->s;
 	bus *b = s->p.bus;
+	const struct sched_runner *r = &s->p.runner;
 	struct err e = {0};
-	struct doc_rec doc;
-	struct step_rec *steps = NULL;
-	size_t n = 0;
-	json_t *result = NULL;
-	int rc;
+	char *result = NULL;
 
-	if ((rc = store_doc_get(l->st, step->document_id, &doc, &e)) ||
-	    (rc = store_doc_steps(l->st, step->document_id, &steps, &n, &e))) {
-		store_step_fail(l->st, step->id, e.msg, 0, 1, NULL, NULL);
-		return rc;
-	}
-	bus_emit(b, "step_started", doc.id,
+	bus_emit(b, "step_started", step->document_id,
 	         json_pack("{s:s,s:s,s:i,s:s,s:i}", "step", step->kind, "role", role_name(step->role),
 	                   "step_id", (int)step->id, "lane", l->name, "attempt", step->attempts));
 	double t0 = clock_mono_s();
-	rc = pipeline_run_step(&l->env, &doc, step, steps, n, &result, &e);
+	int rc = r->ops->run_step(l->ctx, l->st, step, &result, &e);
 	double secs = clock_mono_s() - t0;
 
 	if (rc == 0) {
-		char *json = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
-		if (store_step_done(l->st, step->id, json, &e) != 0)
-			rc = e.code;
-		free(json);
-		bus_emit(b, "step_finished", doc.id,
-		         json_pack("{s:s,s:s,s:b,s:f}", "step", step->kind, "role", role_name(step->role), "ok", 1,
-		                   "seconds", secs));
-		pthread_mutex_lock(&s->mu);
-		s->stats.steps_done++;
-		pthread_mutex_unlock(&s->mu);
+		struct err se = {0};
+		if (store_step_done(l->st, step->id, result ? result : "{}", &se) == 0) {
+			bus_emit(b, "step_finished", step->document_id,
+			         json_pack("{s:s,s:s,s:b,s:f}", "step", step->kind, "role", role_name(step->role),
+			                   "ok", 1, "seconds", secs));
+			pthread_mutex_lock(&s->mu);
+			s->stats.steps_done++;
+			pthread_mutex_unlock(&s->mu);
+		} else {
+			/* the work was done but not recorded: the step stays claimed and
+			 * is recovered (run again) by a later run; never announce it done */
+			rc = se.code ? se.code : DOSSIER_EDB;
+			bus_emit(b, "step_finished", step->document_id,
+			         json_pack("{s:s,s:s,s:b,s:f,s:s,s:s,s:b}", "step", step->kind, "role",
+			                   role_name(step->role), "ok", 0, "seconds", secs, "error", se.msg, "code",
+			                   dossier_rc_name(rc), "final", 0));
+			pthread_mutex_lock(&s->mu);
+			s->stats.steps_unrecorded++;
+			pthread_mutex_unlock(&s->mu);
+		}
 	} else {
 		record_unsuccessful(l, step, rc, e.msg, secs);
 	}
-	json_decref(result);
-	step_recs_free(steps, n);
-	finish_document(b, l->st, doc.id, &s->stats, &s->mu);
-	doc_rec_clear(&doc);
+	free(result);
+	struct err fe = {0};
+	if (finish_document(s, l->st, step->document_id, &fe))
+		bus_emit(b, "document_unfinished", step->document_id, json_pack("{s:s}", "error", fe.msg));
 
 	pthread_mutex_lock(&s->mu);
 	pthread_cond_broadcast(&s->cond);
@@ -198,8 +172,9 @@ void lane_step_not_started(struct lane *l, struct step_rec *step, int rc, const 
 {
 	sched *s = l->s;
 	record_unsuccessful(l, step, rc, msg, 0.0);
-	if (rc != DOSSIER_EUNAVAILABLE)
-		finish_document(s->p.bus, l->st, step->document_id, &s->stats, &s->mu);
+	struct err fe = {0};
+	if (rc != DOSSIER_EUNAVAILABLE && finish_document(s, l->st, step->document_id, &fe))
+		bus_emit(s->p.bus, "document_unfinished", step->document_id, json_pack("{s:s}", "error", fe.msg));
 	pthread_mutex_lock(&s->mu);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);
@@ -286,14 +261,12 @@ int sched_new(const struct sched_params *p, sched **out, struct err *err)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	snprintf(s->data_dir, sizeof s->data_dir, "%s", p->cfg->db_path);
-	char *slash = strrchr(s->data_dir, '/');
-	if (slash)
-		*slash = '\0';
-	else
-		snprintf(s->data_dir, sizeof s->data_dir, ".");
 	*out = s;
-	(void)err;
+	if (!p->runner.ops || !p->runner.ops->run_step || !p->runner.ops->finish_document) {
+		sched_free(s);
+		*out = NULL;
+		return err_set(err, DOSSIER_EINVAL, "the scheduler needs a runner (run_step, finish_document)");
+	}
 	return 0;
 }
 
@@ -346,57 +319,70 @@ int sched_run(sched *s, struct sched_stats *out, struct err *err)
 		if ((rc = store_open(cfg->db_path, &st, err)))
 			return rc;
 		int recovered = 0;
-		store_recover(st, &recovered, err);
+		rc = store_recover(st, &recovered, err);
 		if (recovered)
 			bus_emit(s->p.bus, "steps_recovered", 0, json_pack("{s:i}", "count", recovered));
+		if (!rc)
+			rc = finish_settled(s, st, err);
 		store_close(st);
-		sched_finish_settled(cfg, s->p.bus, err);
+		if (rc)
+			return rc;
 	}
 
-	unsigned model_roles = (1u << ROLE_TEXT) | (1u << ROLE_VISION);
-	int with_model_lane = !s->p.offline && s->p.llm && s->p.res;
-	s->runnable_roles = (1u << ROLE_NONE) | (1u << ROLE_ASR) | (s->p.offline || with_model_lane ? model_roles : 0);
+	/* the lane topology, from the role table */
+	unsigned llm_roles = role_mask_lane(ROLE_LANE_MODEL);
+	unsigned offline_roles = s->p.offline ? role_mask_offline_cpu() : 0;
+	int with_model_lane = !s->p.offline && s->p.res;
+	s->preparing_roles = role_mask_lane(ROLE_LANE_CPU) | role_mask_lane(ROLE_LANE_ASR);
+	s->runnable_roles = role_mask_lane(ROLE_LANE_CPU) | role_mask_lane(ROLE_LANE_ASR) | offline_roles |
+	                    (with_model_lane ? llm_roles : 0);
 
 	static const char *const cpu_names[] = {"cpu1", "cpu2", "cpu3", "cpu4", "cpu5", "cpu6", "cpu7",
 	                                        "cpu8", "cpu9", "cpu10", "cpu11", "cpu12", "cpu13", "cpu14"};
 	for (int i = 0; i < cpus; i++) {
 		lanes[n_lanes].name = cpu_names[i];
-		lanes[n_lanes].role_mask = (1u << ROLE_NONE) | (s->p.offline ? model_roles : 0);
+		lanes[n_lanes].role_mask = role_mask_lane(ROLE_LANE_CPU) | offline_roles;
 		n_lanes++;
 	}
-	lanes[n_lanes].name = "asr";
-	lanes[n_lanes].role_mask = 1u << ROLE_ASR;
-	n_lanes++;
+	if (role_mask_lane(ROLE_LANE_ASR)) {
+		lanes[n_lanes].name = "asr";
+		lanes[n_lanes].role_mask = role_mask_lane(ROLE_LANE_ASR);
+		n_lanes++;
+	}
 	if (with_model_lane) {
 		lanes[n_lanes].name = "model";
-		lanes[n_lanes].role_mask = model_roles;
+		lanes[n_lanes].role_mask = llm_roles;
 		n_lanes++;
 	}
 
+	const struct sched_runner *runner = &s->p.runner;
 	int started = 0;
 	for (int i = 0; i < n_lanes; i++) {
 		struct lane *l = &lanes[i];
 		l->s = s;
-		l->env.cfg = cfg;
-		l->env.bus = s->p.bus;
-		l->env.llm = s->p.llm;
-		l->env.res = s->p.res;
-		l->env.data_dir = s->data_dir;
-		l->env.cancel = s->p.cancel;
-		l->env.offline_models = s->p.offline;
 		if ((rc = store_open(cfg->db_path, &l->st, err)))
 			break;
+		if (runner->ops->lane_new &&
+		    (rc = runner->ops->lane_new(runner->user, l->name, l->role_mask, &l->ctx, err))) {
+			store_close(l->st);
+			break;
+		}
 		void *(*fn)(void *) = !strcmp(l->name, "model") ? model_lane_main : plain_lane_main;
 		if (pthread_create(&l->thread, NULL, fn, l) != 0) {
+			if (runner->ops->lane_free)
+				runner->ops->lane_free(runner->user, l->ctx);
 			store_close(l->st);
 			rc = err_set(err, DOSSIER_ENOMEM, "cannot start lane %s", l->name);
 			break;
 		}
 		started++;
 	}
+	if (started < n_lanes)
+		sched_stop(s); /* a lane could not start: the others stop too, nothing is lost */
 	for (int i = 0; i < started; i++) {
 		pthread_join(lanes[i].thread, NULL);
-		lane_env_release(&lanes[i].env);
+		if (runner->ops->lane_free)
+			runner->ops->lane_free(runner->user, lanes[i].ctx);
 		store_close(lanes[i].st);
 	}
 
@@ -411,7 +397,7 @@ int sched_run(sched *s, struct sched_stats *out, struct err *err)
 	if (!with_model_lane && !s->p.offline) {
 		s->stats.model_lane_down = 1;
 		snprintf(s->stats.model_lane_error, sizeof s->stats.model_lane_error,
-		         "no LLM backend: text and image analysis steps stay queued");
+		         "no LLM engine: the steps that need one stay queued");
 	}
 	s->stats.seconds = clock_mono_s() - t0;
 	if (out)

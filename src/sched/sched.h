@@ -15,7 +15,11 @@
  * The queue in the store is the truth: a crash loses at most the steps in
  * flight, which store_recover() puts back.
  *
+ * The scheduler does not know what a step does: it calls the runner it is
+ * handed (sched/runner.h), which the pipeline provides.
+ *
  *   sched *s;
+ *   struct sched_params params = {.cfg = &cfg, .bus = b, .runner = runner, ...};
  *   sched_new(&params, &s, &err);
  *   sched_run(s, &stats, &err);     // returns when nothing runnable is left
  *   sched_free(s);
@@ -25,24 +29,25 @@
 
 #include "core/config.h"
 #include "core/event.h"
+#include "sched/runner.h"
 
 struct err;
-struct llm_backend;
 struct residency;
 typedef struct sched sched;
 
 struct sched_params {
 	const struct config *cfg;      /* borrowed; outlives the scheduler */
 	bus *bus;                      /* borrowed */
-	struct llm_backend *llm;       /* borrowed; NULL = no LLM (offline) */
-	struct residency *res;         /* borrowed; NULL = no LLM (offline) */
-	int offline;                   /* 1 = text/vision steps use the offline analysers */
+	struct sched_runner runner;    /* what runs the steps (borrowed; see runner.h) */
+	struct residency *res;         /* borrowed; NULL = no LLM engine: no model lane */
+	int offline;                   /* 1 = LLM-role steps run on cpu lanes (offline analysers) */
 	int keep_running;              /* 1 = wait for new work (server) instead of returning */
 	volatile int *cancel;          /* borrowed; non-zero stops the run early */
 };
 
 struct sched_stats {
 	int steps_done, steps_failed, steps_retried, steps_deferred;
+	int steps_unrecorded;          /* ran, but the store refused the result: run again later */
 	int docs_done, docs_partial, docs_failed;
 	int model_lane_down;           /* 1 if LLM steps were left queued */
 	char model_lane_error[512];    /* why, e.g. Ollama not reachable */
@@ -57,9 +62,5 @@ void sched_notify(sched *s);
 /* Asks a keep_running scheduler to return from sched_run. Thread safe. */
 void sched_stop(sched *s);
 void sched_free(sched *s);  /* NULL is a no-op */
-
-/* Finishes documents whose steps are all settled but have no dossier (an
- * interrupted run): assembles and stores them. */
-int sched_finish_settled(const struct config *cfg, bus *b, struct err *err);
 
 #endif

@@ -4,7 +4,6 @@
 
 #include <pthread.h>
 
-#include "pipeline/pipeline.h"
 #include "sched/sched.h"
 #include "store/store.h"
 
@@ -13,10 +12,10 @@ struct sched {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;           /* signalled when a step settles or work arrives */
 	unsigned runnable_roles;       /* bit per role some live lane serves */
+	unsigned preparing_roles;      /* roles of lanes that prepare work for the model lane */
 	int stop;                      /* sched_stop called */
 	int model_down;                /* model lane gave up for this run */
 	struct sched_stats stats;
-	char data_dir[4096];
 };
 
 struct lane {
@@ -24,27 +23,25 @@ struct lane {
 	const char *name;              /* "cpu1", "asr", "model" */
 	unsigned role_mask;            /* roles this lane claims */
 	store *st;                     /* the lane's own connection */
-	struct step_env env;           /* engines the lane owns (OCR, ASR) */
+	void *ctx;                     /* the runner's lane context (owned via runner.lane_free) */
 	pthread_t thread;
 };
 
-/* Runs one claimed step to its end: executes it, records the result or the
- * failure, emits step events, and finishes the document if it was the last.
- * Returns the step's own result code (0, or why it failed or was deferred). */
+/* Runs one claimed step to its end: executes it through the runner, records
+ * the result or the failure, emits step events, and finishes the document if
+ * it was the last. Returns the step's own result code (0, or why it failed or
+ * was deferred), or the store's code when recording the outcome failed. */
 int lane_execute(struct lane *l, struct step_rec *step);
 /* Waits up to ms for a notification. Returns 1 if the lane should exit (idle
  * run over, or stop requested). */
 int lane_wait(struct lane *l, int ms);
 /* 1 when nothing runnable is left and nothing is running. */
 int lane_run_is_idle(struct lane *l);
-void sched_note(sched *s, void (*fn)(struct sched_stats *st));
 
 /* The model lane's thread (sched_model.c). */
 void *model_lane_main(void *arg);
 /* Records a step that could not start (its model could not be made resident):
  * deferred when the service is unavailable, else failed (retry when transient). */
 void lane_step_not_started(struct lane *l, struct step_rec *step, int rc, const char *msg);
-/* Releases engines a lane created lazily (OCR, ASR). */
-void lane_env_release(struct step_env *env);
 
 #endif

@@ -12,15 +12,12 @@
  * budget      as grouped; the residency manager keeps models together.
  */
 #include "sched/sched_internal.h"
-#include "backends/asr.h"
-#include "backends/ocr.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "sched/residency.h"
 
 #include <string.h>
 
-#define MODEL_ROLES ((1u << ROLE_TEXT) | (1u << ROLE_VISION))
 /* Longest wait for the resident model's steps to become ready before swapping
  * (a swap costs seconds of disk reads; waiting for a cpu step usually less). */
 #define AFFINITY_WAIT_MS 15000
@@ -30,11 +27,21 @@ static void lane_down(struct lane *l, const char *msg)
 	sched *s = l->s;
 	pthread_mutex_lock(&s->mu);
 	s->model_down = 1;
-	s->runnable_roles &= ~MODEL_ROLES;
+	s->runnable_roles &= ~role_mask_lane(ROLE_LANE_MODEL);
 	s->stats.model_lane_down = 1;
 	snprintf(s->stats.model_lane_error, sizeof s->stats.model_lane_error, "%s", msg);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);
+}
+
+/* The model role (other than current) with the most ready steps, or -1. */
+static int busiest_other(const unsigned ready[ROLE_COUNT], unsigned roles, int current)
+{
+	int best = -1;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if ((roles & (1u << r)) && r != current && ready[r] > 0 && (best < 0 || ready[r] > ready[best]))
+			best = r;
+	return best;
 }
 
 static int claim_next(struct lane *l, int current, int *streak, int64_t wait_started_ms, int *other_waiting,
@@ -43,7 +50,7 @@ static int claim_next(struct lane *l, int current, int *streak, int64_t wait_sta
 	sched *s = l->s;
 	const struct config *cfg = s->p.cfg;
 	struct err e = {0};
-	struct claim_filter f = {.role_mask = MODEL_ROLES, .prefer_role = current};
+	struct claim_filter f = {.role_mask = l->role_mask, .prefer_role = current};
 
 	if (cfg->policy == POLICY_SEQUENTIAL) {
 		f.document_order = 1;
@@ -54,14 +61,14 @@ static int claim_next(struct lane *l, int current, int *streak, int64_t wait_sta
 		return DOSSIER_EDB;
 	*other_waiting = 0;
 	if (current >= 0) {
-		int other = current == ROLE_TEXT ? ROLE_VISION : ROLE_TEXT;
+		int other = busiest_other(ready, l->role_mask, current);
 		unsigned upcoming = 0;
-		*other_waiting = ready[other] > 0;
-		if (ready[current] == 0 && ready[other] > 0 && clock_mono_ms() - wait_started_ms < AFFINITY_WAIT_MS &&
+		*other_waiting = other >= 0;
+		if (ready[current] == 0 && other >= 0 && clock_mono_ms() - wait_started_ms < AFFINITY_WAIT_MS &&
 		    store_steps_upcoming(l->st, (enum model_role)current, &upcoming, &e) == 0 && upcoming > 0)
 			return DOSSIER_EAGAIN; /* its steps are being prepared on cpu lanes: do not swap yet */
-		if (*streak >= cfg->fairness && ready[other] > 0)
-			f.prefer_role = other; /* fairness: the other model's documents have waited enough */
+		if (*streak >= cfg->fairness && other >= 0)
+			f.prefer_role = other; /* fairness: another model's documents have waited enough */
 	}
 	return store_step_claim(l->st, &f, step, &e);
 }
@@ -110,17 +117,9 @@ void *model_lane_main(void *arg)
 		residency_release(s->p.res, step.role);
 		step_rec_clear(&step);
 		if (rc == DOSSIER_EUNAVAILABLE) {
-			lane_down(l, "Ollama stopped answering during the run; the remaining LLM steps wait for the next run");
+			lane_down(l, "the LLM engine stopped answering during the run; the remaining LLM steps wait for the next run");
 			break;
 		}
 	}
 	return NULL;
-}
-
-void lane_env_release(struct step_env *env)
-{
-	ocr_backend_free(env->ocr);
-	env->ocr = NULL;
-	asr_backend_free(env->asr);
-	env->asr = NULL;
 }

@@ -1,0 +1,170 @@
+/*
+ * runner.c — the pipeline as the scheduler's runner (see runner.h).
+ */
+#include "pipeline/runner.h"
+#include "backends/asr.h"
+#include "backends/ocr.h"
+#include "core/err.h"
+#include "core/util.h"
+#include "pipeline/pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct pipeline_runner {
+	struct pipeline_runner_params p;
+	char data_dir[4096];           /* the database's directory: frames live under it */
+};
+
+int pipeline_runner_new(const struct pipeline_runner_params *p, pipeline_runner **out, struct err *err)
+{
+	(void)err;
+	pipeline_runner *r = xcalloc(1, sizeof *r);
+	r->p = *p;
+	snprintf(r->data_dir, sizeof r->data_dir, "%s", p->cfg->db_path);
+	char *slash = strrchr(r->data_dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(r->data_dir, sizeof r->data_dir, ".");
+	*out = r;
+	return 0;
+}
+
+void pipeline_runner_free(pipeline_runner *r)
+{
+	free(r);
+}
+
+/* ------------------------------------------------------------- lanes */
+
+static int lane_new(void *user, const char *lane_name, unsigned role_mask, void **lane_ctx, struct err *err)
+{
+	(void)lane_name;
+	(void)role_mask;
+	(void)err;
+	pipeline_runner *r = user;
+	struct step_env *env = xcalloc(1, sizeof *env);
+	env->cfg = r->p.cfg;
+	env->bus = r->p.bus;
+	env->llm = r->p.llm;
+	env->res = r->p.res;
+	env->data_dir = r->data_dir;
+	env->cancel = r->p.cancel;
+	env->offline_models = r->p.offline_models;
+	*lane_ctx = env;
+	return 0;
+}
+
+/* The lane's engines (OCR, speech) were created lazily by its steps. */
+static void lane_free(void *user, void *lane_ctx)
+{
+	(void)user;
+	struct step_env *env = lane_ctx;
+	if (!env)
+		return;
+	ocr_backend_free(env->ocr);
+	asr_backend_free(env->asr);
+	free(env);
+}
+
+static int run_step(void *lane_ctx, store *st, const struct step_rec *step, char **result_json, struct err *err)
+{
+	struct step_env *env = lane_ctx;
+	struct doc_rec doc;
+	struct step_rec *steps = NULL;
+	size_t n = 0;
+	json_t *result = NULL;
+	int rc;
+	*result_json = NULL;
+	if ((rc = store_doc_get(st, step->document_id, &doc, err)))
+		return rc;
+	if ((rc = store_doc_steps(st, step->document_id, &steps, &n, err))) {
+		doc_rec_clear(&doc);
+		return rc;
+	}
+	rc = pipeline_run_step(env, &doc, step, steps, n, &result, err);
+	if (rc == 0) {
+		*result_json = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
+		if (!*result_json)
+			rc = err_set(err, DOSSIER_ENOMEM, "%s: out of memory writing the %s result", doc.path, step->kind);
+	}
+	json_decref(result);
+	step_recs_free(steps, n);
+	doc_rec_clear(&doc);
+	return rc;
+}
+
+/* ------------------------------------------------------ document finish */
+
+int pipeline_finish_document(const struct config *cfg, bus *b, store *st, int64_t doc_id,
+                             enum doc_outcome *outcome, struct err *err)
+{
+	(void)cfg;
+	struct doc_rec doc;
+	struct step_rec *steps = NULL;
+	size_t n = 0;
+	int rc;
+	if ((rc = store_doc_get(st, doc_id, &doc, err)))
+		return rc;
+	if ((rc = store_doc_steps(st, doc_id, &steps, &n, err))) {
+		doc_rec_clear(&doc);
+		return rc;
+	}
+	json_t *d = NULL;
+	const char *status = "failed";
+	struct fts_fields fts;
+	char *owned[2] = {NULL, NULL};
+	char *json = NULL;
+	if ((rc = pipeline_assemble(&doc, steps, n, &d, &status, &fts, owned, err)))
+		goto out;
+	json = json_dumps(d, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+	if (!json) {
+		rc = err_set(err, DOSSIER_ENOMEM, "%s: out of memory writing the dossier", doc.path);
+		goto out;
+	}
+	if ((rc = store_dossier_put(st, doc_id, status, json, &fts, err)))
+		goto out;
+	json_t *errs = json_object_get(d, "errors");
+	const char *first = json_string_value(json_object_get(json_array_get(errs, 0), "message"));
+	if (!strcmp(status, "failed")) {
+		store_doc_set_status(st, doc_id, "failed", first, NULL);
+		bus_emit(b, "document_failed", doc_id,
+		         json_pack("{s:s,s:s}", "path", doc.path, "error", first ? first : "failed"));
+		*outcome = DOC_OUTCOME_FAILED;
+	} else {
+		const char *title = json_string_value(json_object_get(d, "title"));
+		json_t *ev = json_pack("{s:s,s:s,s:s,s:i}", "path", doc.path, "status", status, "title",
+		                       title ? title : "", "errors", (int)json_array_size(errs));
+		if (first)
+			json_object_set_new(ev, "error", json_string(first));
+		bus_emit(b, "document_done", doc_id, ev);
+		*outcome = !strcmp(status, "done") ? DOC_OUTCOME_DONE : DOC_OUTCOME_PARTIAL;
+	}
+out:
+	free(json);
+	json_decref(d);
+	free(owned[0]);
+	free(owned[1]);
+	step_recs_free(steps, n);
+	doc_rec_clear(&doc);
+	return rc;
+}
+
+static int finish_document(void *user, store *st, int64_t doc_id, enum doc_outcome *outcome, struct err *err)
+{
+	pipeline_runner *r = user;
+	return pipeline_finish_document(r->p.cfg, r->p.bus, st, doc_id, outcome, err);
+}
+
+static const struct sched_runner_ops pipeline_runner_ops = {
+	.lane_new = lane_new,
+	.lane_free = lane_free,
+	.run_step = run_step,
+	.finish_document = finish_document,
+};
+
+struct sched_runner pipeline_runner_iface(pipeline_runner *r)
+{
+	return (struct sched_runner){&pipeline_runner_ops, r};
+}
