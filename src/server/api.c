@@ -3,6 +3,7 @@
  */
 #include "server/internal.h"
 #include "core/err.h"
+#include "pipeline/kinds.h"
 #include "sched/residency.h"
 
 #include <errno.h>
@@ -15,7 +16,6 @@
 
 static const char *const doc_statuses[] = {"queued", "running", "assembling", "done",
                                            "partial", "failed", "unsupported"};
-static const char *const doc_kinds[] = {"text", "pdf", "image", "audio", "video", "unsupported"};
 
 static int in_list(const char *v, const char *const *list, size_t n)
 {
@@ -71,8 +71,14 @@ enum MHD_Result api_documents_list(server *s, struct MHD_Connection *c)
 	if (status && !in_list(status, doc_statuses, sizeof doc_statuses / sizeof doc_statuses[0]))
 		return reply_error(c, 400, "status must be one of queued, running, assembling, done, partial, failed, "
 		                           "unsupported");
-	if (kind && !in_list(kind, doc_kinds, sizeof doc_kinds / sizeof doc_kinds[0]))
-		return reply_error(c, 400, "kind must be one of text, pdf, image, audio, video, unsupported");
+	if (kind && !kind_find(kind) && strcmp(kind, "unsupported")) {
+		char names[256] = "";
+		size_t used = 0;
+		for (size_t i = 0; i < kind_count() && used < sizeof names; i++)
+			used += (size_t)snprintf(names + used, sizeof names - used, "%s, ",
+			                         kind_at(i)->name);
+		return reply_error(c, 400, "kind must be one of %sunsupported", names);
+	}
 	struct err e = {0};
 	store *st = pool_get(s, &e);
 	if (!st)
