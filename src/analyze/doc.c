@@ -26,18 +26,32 @@ static int is_alnum_cp(uint32_t cp)
 	return an_is_letter(cp) || an_is_digit(cp);
 }
 
-/* Length of the URL or e-mail address starting at s (a word start), 0 if none. */
+/* The longest e-mail address worth recognising (RFC 5321 allows 254). */
+#define EMAIL_MAX 320
+
+static int url_delim(char c)
+{
+	return strchr(" \t\n\r\f\v<>\"", c) != NULL;
+}
+
+/* Length of the URL or e-mail address starting at s (a word start), 0 if
+ * none. Linear overall: what is recognised is skipped whole by the caller, and
+ * the look for an e-mail's '@' never goes past EMAIL_MAX bytes. */
 static size_t url_or_email_len(const char *s, size_t n)
 {
-	size_t run = 0;
-	while (run < n && !strchr(" \t\n\r\f\v<>\"", s[run]))
+	int url = (n >= 7 && strncmp(s, "http://", 7) == 0) || (n >= 8 && strncmp(s, "https://", 8) == 0) ||
+	          (n >= 5 && strncmp(s, "www.", 4) == 0);
+	size_t run = 0, at = 0;
+	while (run < n && !url_delim(s[run])) {
+		if (!url && !at && s[run] == '@')
+			at = run;
+		if (!url && !at && run >= EMAIL_MAX)
+			return 0; /* no '@' early enough: not an address */
 		run++;
-	if (run >= 7 && (strncmp(s, "http://", 7) == 0 || (run >= 8 && strncmp(s, "https://", 8) == 0)))
-		return run;
-	if (run >= 5 && strncmp(s, "www.", 4) == 0)
-		return run;
-	const char *at = memchr(s, '@', run);
-	if (at && at > s && memchr(at, '.', run - (size_t)(at - s)))
+	}
+	if (url)
+		return run >= 5 ? run : 0;
+	if (at > 0 && memchr(s + at, '.', run - at))
 		return run;
 	return 0;
 }

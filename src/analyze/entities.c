@@ -97,7 +97,8 @@ static size_t match_email(const char *t, size_t len, size_t i)
 	if (j == i || j >= len || t[j] != '@')
 		return 0;
 	size_t d = ++j, last_dot = 0;
-	while (j < len && ((is_alnum_b(t[j]) && (unsigned char)t[j] < 0x80) || t[j] == '-' || t[j] == '.')) {
+	/* a domain name is at most 253 bytes: never scan further (keeps the matcher linear) */
+	while (j < len && j - d < 253 && ((is_alnum_b(t[j]) && (unsigned char)t[j] < 0x80) || t[j] == '-' || t[j] == '.')) {
 		if (t[j] == '.')
 			last_dot = j;
 		j++;
@@ -283,12 +284,18 @@ static size_t match_date(const char *t, size_t len, size_t i)
 /* ------------------------------------------------------------------- money ---- */
 
 /* A number with grouping: 1,234.56 / 1.234,56 / 1 234 / 12. Returns its length. */
+/* No amount of money is written with more than this many bytes; the cap keeps
+ * the matcher linear on endless runs of digits and separators. */
+#define AMOUNT_MAX 40
+
 static size_t match_amount(const char *t, size_t len, size_t i)
 {
 	size_t j = i;
 	if (j >= len || !is_digit_b(t[j]))
 		return 0;
 	while (j < len) {
+		if (j - i >= AMOUNT_MAX)
+			return 0;
 		if (is_digit_b(t[j])) {
 			j++;
 		} else if ((t[j] == ',' || t[j] == '.' || t[j] == '\'') && j + 1 < len && is_digit_b(t[j + 1])) {
@@ -358,6 +365,8 @@ static size_t match_money(const char *t, size_t len, size_t i)
 
 /* ------------------------------------------------------------------- phone ---- */
 
+#define PHONE_MAX 32  /* bytes: "+44 (0) 20 7946 0958 12" and the like fit */
+
 static size_t match_phone(const char *t, size_t len, size_t i)
 {
 	size_t j = i, digits = 0, groups = 0, dashes = 0;
@@ -376,6 +385,10 @@ static size_t match_phone(const char *t, size_t len, size_t i)
 	size_t end = j;
 	while (j < len) {
 		char c = t[j];
+		/* a phone number has at most 15 digits and a few separators: stop
+		 * early on longer runs, so the matcher stays linear */
+		if (digits > 15 || j - i > PHONE_MAX)
+			return 0;
 		if (is_digit_b(c)) {
 			digits++;
 			if (!in_group)
