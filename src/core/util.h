@@ -11,17 +11,19 @@
 
 struct err;
 
-/* ---- SHA-256 (FIPS 180-4) ---- */
+/* ---- SHA-256 (GLib's GChecksum) ----
+ *   struct sha256 h; sha256_init(&h); sha256_update(&h, p, n); ...; sha256_final_hex(&h, hex);
+ * A hash that is abandoned before sha256_final_hex is released with sha256_clear. */
 struct sha256 {
-	uint32_t h[8];       /* running state */
-	uint64_t total;      /* bytes hashed so far */
-	unsigned char blk[64];
-	size_t blen;         /* bytes waiting in blk */
+	struct _GChecksum *gc;  /* owned; made by sha256_init, freed by sha256_final_hex/sha256_clear */
 };
 void sha256_init(struct sha256 *s);
 void sha256_update(struct sha256 *s, const void *data, size_t n);
-/* Writes 64 lower-case hex digits and a NUL into hex. */
+/* Writes 64 lower-case hex digits and a NUL into hex, and releases the state
+ * (sha256_init starts a new hash). */
 void sha256_final_hex(struct sha256 *s, char hex[65]);
+/* Releases an unfinished hash. NULL, a finished or a zeroed struct is a no-op. */
+void sha256_clear(struct sha256 *s);
 /* Hashes a whole file, streaming in 64 KiB blocks. */
 int sha256_file(const char *path, char hex[65], struct err *err);
 

@@ -1,7 +1,7 @@
 /*
- * pdf.c — PDF text, metadata and rendering through poppler-glib, and OCR of
- * scanned pages through an ocr_backend (dispatched by ocr.h's inline
- * functions, so this layer does not link the backends layer).
+ * pdf.c — PDF text, metadata and rendering through poppler-glib and cairo.
+ * Recognising the text of a rendered page is the caller's (media never calls
+ * an engine).
  */
 #include "media/pdf.h"
 
@@ -14,7 +14,6 @@
 #include <cairo.h>
 #include <poppler.h>
 
-#include "backends/ocr.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/util.h"
@@ -178,28 +177,24 @@ void pdf_meta_clear(struct pdf_meta *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* ---- rendering and OCR ---------------------------------------------------- */
+/* ---- rendering ------------------------------------------------------------ */
 
-int pdf_page_render(pdf_doc *doc, int i, double dpi, struct image **out, struct err *err)
+/* The image size of a wpt x hpt page at dpi. */
+static void page_pixels(double wpt, double hpt, double dpi, double *w, double *h)
 {
-	*out = NULL;
-	PopplerPage *page;
-	int rc = get_page(doc, i, &page, err);
-	if (rc != 0)
-		return rc;
-	double wpt, hpt;
-	poppler_page_get_size(page, &wpt, &hpt);
-	double w = ceil(wpt * dpi / 72.0), h = ceil(hpt * dpi / 72.0);
-	if (w < 1 || h < 1 || w * h > PDF_RENDER_MAX_PIXELS) {
-		g_object_unref(page);
-		return err_set(err, DOSSIER_ETOOBIG, "%s: page %d at %.0f dpi would be %.0fx%.0f pixels (cap %.0f)",
-		               doc->path, i + 1, dpi, w, h, PDF_RENDER_MAX_PIXELS);
-	}
+	*w = ceil(wpt * dpi / 72.0);
+	*h = ceil(hpt * dpi / 72.0);
+}
+
+/* Renders page (borrowed) at dpi; the caller has checked the size. */
+static int render_page(pdf_doc *doc, int i, PopplerPage *page, double dpi, double w, double h,
+                       struct image **out, struct err *err)
+{
 	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
 	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
 		cairo_surface_destroy(s);
-		g_object_unref(page);
-		return err_set(err, DOSSIER_ENOMEM, "%s: cannot allocate a %.0fx%.0f page image", doc->path, w, h);
+		return err_set(err, DOSSIER_ENOMEM, "%s: cannot allocate a %.0fx%.0f image of page %d", doc->path,
+		               w, h, i + 1);
 	}
 	cairo_t *cr = cairo_create(s);
 	cairo_set_source_rgb(cr, 1, 1, 1);  /* pages are transparent; paper is white */
@@ -208,10 +203,9 @@ int pdf_page_render(pdf_doc *doc, int i, double dpi, struct image **out, struct 
 	poppler_page_render(page, cr);
 	cairo_destroy(cr);
 	cairo_surface_flush(s);
-	g_object_unref(page);
 
 	struct image *img = NULL;
-	rc = image_new((int)w, (int)h, &img, err);
+	int rc = image_new((int)w, (int)h, &img, err);
 	if (rc == 0) {
 		const unsigned char *data = cairo_image_surface_get_data(s);
 		int stride = cairo_image_surface_get_stride(s);
@@ -234,30 +228,75 @@ int pdf_page_render(pdf_doc *doc, int i, double dpi, struct image **out, struct 
 	return 0;
 }
 
-int pdf_page_ocr(pdf_doc *doc, int i, struct ocr_backend *ocr, char **text, double *conf,
-                 struct err *err)
+int pdf_page_render(pdf_doc *doc, int i, double dpi, struct image **out, struct err *err)
 {
-	*text = NULL;
-	*conf = 0;
+	*out = NULL;
+	if (!(dpi > 0))
+		return err_set(err, DOSSIER_EINVAL, "%s: cannot render at %g dpi", doc->path, dpi);
 	PopplerPage *page;
 	int rc = get_page(doc, i, &page, err);
 	if (rc != 0)
 		return rc;
-	double wpt, hpt;
+	double wpt, hpt, w, h;
 	poppler_page_get_size(page, &wpt, &hpt);
+	page_pixels(wpt, hpt, dpi, &w, &h);
+	if (w < 1 || h < 1 || w * h > PDF_RENDER_MAX_PIXELS || w > PDF_RENDER_MAX_SIDE ||
+	    h > PDF_RENDER_MAX_SIDE) {
+		g_object_unref(page);
+		return err_set(err, DOSSIER_ETOOBIG,
+		               "%s: page %d at %.0f dpi would be %.0fx%.0f pixels (cap %.0f, %d per side)",
+		               doc->path, i + 1, dpi, w, h, PDF_RENDER_MAX_PIXELS, PDF_RENDER_MAX_SIDE);
+	}
+	rc = render_page(doc, i, page, dpi, w, h, out, err);
 	g_object_unref(page);
-	double dpi = PDF_OCR_DPI;
-	double px = (wpt * dpi / 72.0 + 1) * (hpt * dpi / 72.0 + 1);
-	if (px > PDF_RENDER_MAX_PIXELS)
-		dpi *= sqrt(PDF_RENDER_MAX_PIXELS / px) * 0.99;
-	struct image *img;
-	rc = pdf_page_render(doc, i, dpi, &img, err);
+	return rc;
+}
+
+int pdf_page_render_fit(pdf_doc *doc, int i, double target_dpi, double max_pixels, int max_side,
+                        struct image **out, double *dpi_used, struct err *err)
+{
+	*out = NULL;
+	if (dpi_used)
+		*dpi_used = 0;
+	if (!(target_dpi > 0))
+		return err_set(err, DOSSIER_EINVAL, "%s: cannot render at %g dpi", doc->path, target_dpi);
+	if (!(max_pixels > 0) || max_pixels > PDF_RENDER_MAX_PIXELS)
+		max_pixels = PDF_RENDER_MAX_PIXELS;
+	if (max_side <= 0 || max_side > PDF_RENDER_MAX_SIDE)
+		max_side = PDF_RENDER_MAX_SIDE;
+	PopplerPage *page;
+	int rc = get_page(doc, i, &page, err);
 	if (rc != 0)
 		return rc;
-	rc = ocr_recognize(ocr, img->rgb, img->width, img->height, img->stride, text, conf, err);
-	image_free(img);
-	if (rc != 0)
-		err_prefix(err, "%s page %d: ", doc->path, i + 1);
+	double wpt, hpt, w, h;
+	poppler_page_get_size(page, &wpt, &hpt);
+	if (!(wpt > 0) || !(hpt > 0)) {
+		g_object_unref(page);
+		return err_set(err, DOSSIER_EFORMAT, "%s: page %d has no size", doc->path, i + 1);
+	}
+	/* The highest dpi up to the target whose image keeps both caps: from the
+	 * closed forms, then a little lower while rounding up still overshoots. */
+	double dpi = target_dpi;
+	double by_area = 72.0 * sqrt(max_pixels / (wpt * hpt));
+	double by_side = 72.0 * max_side / (wpt > hpt ? wpt : hpt);
+	if (by_area < dpi)
+		dpi = by_area;
+	if (by_side < dpi)
+		dpi = by_side;
+	page_pixels(wpt, hpt, dpi, &w, &h);
+	for (int k = 0; k < 64 && (w * h > max_pixels || w > max_side || h > max_side); k++) {
+		dpi *= 0.999;
+		page_pixels(wpt, hpt, dpi, &w, &h);
+	}
+	if (w * h > max_pixels || w > max_side || h > max_side) {
+		g_object_unref(page);
+		return err_set(err, DOSSIER_ETOOBIG, "%s: page %d (%.0fx%.0f pt) cannot be rendered within %.0f pixels",
+		               doc->path, i + 1, wpt, hpt, max_pixels);
+	}
+	rc = render_page(doc, i, page, dpi, w, h, out, err);
+	g_object_unref(page);
+	if (rc == 0 && dpi_used)
+		*dpi_used = dpi;
 	return rc;
 }
 
@@ -272,7 +311,7 @@ static size_t visible_chars(const char *s)
 	return n;
 }
 
-int pdf_extract(const char *path, struct ocr_backend *ocr, json_t **out, struct err *err)
+int pdf_extract(const char *path, json_t **out, struct err *err)
 {
 	*out = NULL;
 	pdf_doc *doc;
@@ -281,36 +320,15 @@ int pdf_extract(const char *path, struct ocr_backend *ocr, json_t **out, struct 
 		return rc;
 	struct pdf_meta meta;
 	pdf_metadata(doc, &meta, NULL);
-	json_t *r = json_object(), *texts = json_array(), *ocred = json_array(), *empty = json_array();
+	json_t *r = json_object(), *texts = json_array(), *empty = json_array();
 	struct buf all;
 	buf_init(&all, CAP_TEXT);
-	double conf_sum = 0;
-	int conf_n = 0, truncated = 0;
+	int truncated = 0;
 	for (int i = 0; i < doc->pages; i++) {
 		char *text = NULL;
 		rc = pdf_page_text(doc, i, &text, err);
 		if (rc != 0)
 			goto fail;
-		if (ocr && visible_chars(text) < PDF_MIN_TEXT_CHARS) {
-			char *otext = NULL;
-			double conf = 0;
-			rc = pdf_page_ocr(doc, i, ocr, &otext, &conf, err);
-			if (rc != 0) {
-				free(text);
-				goto fail;
-			}
-			if (conf >= 0) {
-				json_array_append_new(ocred, json_integer(i));
-				conf_sum += conf;
-				conf_n++;
-			}
-			if (visible_chars(otext) > visible_chars(text)) {
-				free(text);
-				text = otext;
-			} else {
-				free(otext);
-			}
-		}
 		if (visible_chars(text) == 0)
 			json_array_append_new(empty, json_integer(i));
 		json_array_append_new(texts, json_string(utf8_valid(text, strlen(text)) ? text : ""));
@@ -325,8 +343,6 @@ int pdf_extract(const char *path, struct ocr_backend *ocr, json_t **out, struct 
 	json_object_set_new(r, "author", meta.author ? json_string(meta.author) : json_null());
 	json_object_set_new(r, "text", json_string(all.data && utf8_valid(all.data, all.len) ? all.data : ""));
 	json_object_set_new(r, "page_texts", texts);
-	json_object_set_new(r, "ocr_pages", ocred);
-	json_object_set_new(r, "ocr_conf", conf_n ? json_real(round(conf_sum / conf_n * 10) / 10) : json_null());
 	json_object_set_new(r, "pages_without_text", empty);
 	json_object_set_new(r, "truncated", json_boolean(truncated));
 	buf_free(&all);
@@ -336,7 +352,6 @@ int pdf_extract(const char *path, struct ocr_backend *ocr, json_t **out, struct 
 	return 0;
 fail:
 	json_decref(texts);
-	json_decref(ocred);
 	json_decref(empty);
 	json_decref(r);
 	buf_free(&all);

@@ -1,6 +1,5 @@
 /*
- * pdf.h — PDF text, metadata and page rendering (poppler-glib + cairo), and
- * OCR of pages that have no text layer.
+ * pdf.h — PDF text, metadata and page rendering (poppler-glib + cairo).
  *
  *   pdf_doc *doc;
  *   if (pdf_open("report.pdf", &doc, &err) == 0) {
@@ -11,8 +10,12 @@
  *       pdf_close(doc);
  *   }
  *
- *   json_t *r;                                   // or all at once, OCR included:
- *   pdf_extract("scan.pdf", ocr, &r, &err);      // ocr may be NULL
+ *   json_t *r;                                   // or all at once:
+ *   pdf_extract("scan.pdf", &r, &err);           // lists the pages without text
+ *
+ *   struct image *img; double dpi;               // a scanned page, for OCR
+ *   pdf_page_render_fit(doc, 3, PDF_OCR_DPI, PDF_RENDER_MAX_PIXELS,
+ *                       PDF_RENDER_MAX_SIDE, &img, &dpi, &err);
  *
  * One pdf_doc must be used by one thread at a time (poppler documents are not
  * thread safe); open one per thread. Separate documents are independent.
@@ -26,17 +29,17 @@
 
 struct err;
 struct image;
-struct ocr_backend;
 
 typedef struct pdf_doc pdf_doc;
 
-/* Pages are rendered for OCR at this resolution, lowered for huge pages so
- * that no render exceeds PDF_RENDER_MAX_PIXELS. */
+/* Pages are rendered for OCR at this resolution, lowered for pages too large
+ * for the caps below (pdf_page_render_fit). */
 #define PDF_OCR_DPI 300
-#define PDF_RENDER_MAX_PIXELS 40000000.0  /* about an A3 page at 300 dpi */
-/* A page whose text layer has fewer non-space characters than this is treated
- * as a scan (OCR is tried; the longer result wins). */
-#define PDF_MIN_TEXT_CHARS 16
+/* No render is larger than this (about an A2 page at 300 dpi: 160 MB while it
+ * is drawn), nor wider or taller than PDF_RENDER_MAX_SIDE (cairo's limit for
+ * an image surface, which tesseract shares). */
+#define PDF_RENDER_MAX_PIXELS 40000000.0
+#define PDF_RENDER_MAX_SIDE 32767
 
 /*
  * Opens path (relative paths are made absolute). Errors: DOSSIER_ENOTFOUND (no
@@ -69,27 +72,31 @@ void pdf_meta_clear(struct pdf_meta *m);
 
 /*
  * Renders page i on white at dpi. DOSSIER_ETOOBIG if the result would exceed
- * PDF_RENDER_MAX_PIXELS. Caller frees *out with image_free.
+ * PDF_RENDER_MAX_PIXELS or PDF_RENDER_MAX_SIDE; DOSSIER_EINVAL for dpi <= 0 or
+ * a page out of range. Caller frees *out with image_free.
  */
 int pdf_page_render(pdf_doc *doc, int i, double dpi, struct image **out, struct err *err);
 
 /*
- * Renders page i at PDF_OCR_DPI (lower for huge pages) and runs ocr on it.
- * *text is caller-freed with free(); *conf as ocr_recognize (-1 = nothing text-like).
+ * Renders page i on white at target_dpi, or at the highest lower dpi at which
+ * the image has at most max_pixels pixels and neither side is longer than
+ * max_side (a poster or a drawing comes back smaller instead of failing).
+ * max_pixels <= 0 or above PDF_RENDER_MAX_PIXELS means PDF_RENDER_MAX_PIXELS;
+ * max_side likewise with PDF_RENDER_MAX_SIDE. *dpi_used (may be NULL) is the
+ * resolution rendered at. Caller frees *out with image_free. Errors as
+ * pdf_page_render; DOSSIER_EFORMAT for a page without a size.
  */
-int pdf_page_ocr(pdf_doc *doc, int i, struct ocr_backend *ocr, char **text, double *conf,
-                 struct err *err);
+int pdf_page_render_fit(pdf_doc *doc, int i, double target_dpi, double max_pixels, int max_side,
+                        struct image **out, double *dpi_used, struct err *err);
 
 /*
- * Everything at once: a new JSON object (caller decrefs)
+ * The text layer at once: a new JSON object (caller decrefs)
  *   {"pages": n, "title": s|null, "author": s|null, "text": "all pages, blank-line separated",
- *    "page_texts": ["...", ...], "ocr_pages": [i, ...], "ocr_conf": mean|null,
- *    "pages_without_text": [i, ...], "truncated": bool}
- * Page indices are 0-based positions in page_texts. Pages without a text layer
- * are OCRed when ocr is non-NULL; otherwise (or when OCR finds nothing) they
- * stay "" and are listed in pages_without_text. Text past CAP_TEXT is not
- * added (truncated = true).
+ *    "page_texts": ["...", ...], "pages_without_text": [i, ...], "truncated": bool}
+ * Page indices are 0-based positions in page_texts. A page whose text layer
+ * has no visible character stays "" and is listed in pages_without_text (the
+ * pages to render and OCR). Text past CAP_TEXT is not added (truncated = true).
  */
-int pdf_extract(const char *path, struct ocr_backend *ocr, json_t **out, struct err *err);
+int pdf_extract(const char *path, json_t **out, struct err *err);
 
 #endif

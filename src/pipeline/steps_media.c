@@ -66,7 +66,9 @@ static int ocr_pdf_pages(struct step_env *env, const struct doc_rec *doc, const 
 			struct image *img = NULL;
 			char *text = NULL;
 			double conf = -1;
-			if ((rc = pdf_page_render(pdf, page, 300, &img, err)) ||
+			/* a poster or a drawing is rendered at a lower dpi, not refused */
+			if ((rc = pdf_page_render_fit(pdf, page, PDF_OCR_DPI, PDF_RENDER_MAX_PIXELS, PDF_RENDER_MAX_SIDE,
+			                              &img, NULL, err)) ||
 			    (rc = ocr_image(env, img, &text, &conf, err))) {
 				image_free(img);
 				break;
@@ -145,7 +147,7 @@ STEP_FN(step_run_ocr_image)
 STEP_FN(step_run_extract_pdf)
 {
 	(void)env;
-	int rc = pdf_extract(doc->path, NULL, result, err);
+	int rc = pdf_extract(doc->path, result, err);
 	if (rc == 0 && !json_object_get(*result, "engine"))
 		json_object_set_new(*result, "engine", json_string("poppler"));
 	return rc;

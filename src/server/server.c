@@ -673,11 +673,6 @@ const char *server_url(server *s)
 	return s->url;
 }
 
-int server_port(server *s)
-{
-	return s->port;
-}
-
 void server_stop(server *s)
 {
 	if (!s)

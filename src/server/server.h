@@ -44,7 +44,7 @@ struct server_addr {
 	socklen_t len;               /* bytes of ss in use */
 	int loopback;                /* 1 = 127.0.0.0/8 or ::1 */
 	char host[64];               /* numeric host as printed, e.g. "127.0.0.1" or "::1" */
-	int port;                    /* 0 = any free port (server_port tells which) */
+	int port;                    /* 0 = any free port (server_url tells which) */
 };
 
 /*
@@ -83,8 +83,6 @@ void server_params_default(struct server_params *p);
 int server_start(const struct server_params *p, server **out, struct err *err);
 /* "http://127.0.0.1:8080" (the real port when 0 was asked). Borrowed. */
 const char *server_url(server *s);
-/* The port bound. */
-int server_port(server *s);
 /*
  * Ends every SSE stream, stops the daemon (in-flight requests finish, partial
  * uploads are deleted), stops the collector and frees. NULL is a no-op.

@@ -67,6 +67,7 @@ void upload_free(server *s, struct upload *up)
 	if (*up->tmp)
 		unlink(up->tmp);
 	release_slot(up);
+	sha256_clear(&up->sha);  /* an upload that ended early */
 	free(up);
 }
 

@@ -3,17 +3,13 @@
 # playwright-core): upload a file, see its step change through SSE, open its
 # dossier, search for a word in it, a narrow window. Screenshots go to
 # $BUILD_DIR/e2e-*.png. Installs tests/e2e's npm packages when missing.
-# Skips (exit 0, loudly) only when chromium is not installed; scripts/setup
-# installs it, so CI runs this.
+# Skips (exit 77: CTest reports it as skipped, not passed) only when chromium is
+# not installed; scripts/setup installs it, so CI runs this.
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/serve_lib.bash"
 E2E="$SOURCE_DIR/tests/e2e"
 if [ ! -x /usr/bin/chromium ]; then
-  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-  echo "!! SKIPPED: /usr/bin/chromium is not installed (run scripts/setup)."
-  echo "!! The web page was NOT tested."
-  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-  exit 0
+  skip_all "/usr/bin/chromium is not installed (run scripts/setup): the web page was NOT tested."
 fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   bad "node and npm are installed (scripts/setup installs them)"

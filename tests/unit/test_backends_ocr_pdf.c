@@ -1,9 +1,11 @@
 /*
- * test_backends_ocr_pdf.c — scanned PDFs: pages without a text layer are
- * rendered at 300 dpi and OCRed by tesseract through pdf_extract.
+ * test_backends_ocr_pdf.c — scanned PDFs as the pipeline reads them: the text
+ * layer through pdf_extract, then each page without one rendered to fit
+ * (300 dpi, lower for a poster) and OCRed by tesseract.
  *
  * The "scan" is a PDF (written with cairo) whose pages only hold a picture of
- * text rendered by ffmpeg drawtext (tests/fixtures/speech_fixtures.sh).
+ * text rendered by ffmpeg drawtext (tests/fixtures/speech_fixtures.sh); the
+ * poster is an A0 page whose text is drawn as outlines (no text layer).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include "backends/ocr.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "media/image.h"
 #include "media/pdf.h"
 
 static char fixdir[4096];
@@ -86,6 +89,18 @@ static double cer(const char *ref, const char *hyp)
 	return r;
 }
 
+/* Renders page i to fit the product's caps and OCRs it. */
+static int ocr_page(pdf_doc *doc, int i, struct ocr_backend *ocr, char **text, double *conf, double *dpi,
+                    struct err *e)
+{
+	struct image *img = NULL;
+	int rc = pdf_page_render_fit(doc, i, PDF_OCR_DPI, PDF_RENDER_MAX_PIXELS, PDF_RENDER_MAX_SIDE, &img, dpi, e);
+	if (rc == 0)
+		rc = ocr_recognize(ocr, img->rgb, img->width, img->height, img->stride, text, conf, e);
+	image_free(img);
+	return rc;
+}
+
 static void test_scanned_page_is_ocred(void **state)
 {
 	(void)state;
@@ -100,37 +115,40 @@ static void test_scanned_page_is_ocred(void **state)
 	assert_int_equal(ocr_tesseract_new("eng", &ocr, &e), 0);
 	json_t *r = NULL;
 	double t0 = clock_mono_s();
-	if (pdf_extract(pdf, ocr, &r, &e) != 0)
+	if (pdf_extract(pdf, &r, &e) != 0)
 		fail_msg("%s", e.msg);
-	double dt = clock_mono_s() - t0;
 	json_t *pages = json_object_get(r, "page_texts");
 	assert_int_equal(json_array_size(pages), 3);
 	assert_non_null(strstr(json_string_value(json_array_get(pages, 0)), "Cover letter"));
-	const char *scanned = json_string_value(json_array_get(pages, 1));
-	double c = cer(ref, scanned);
-	double conf = json_number_value(json_object_get(r, "ocr_conf"));
-	printf("pdf+ocr: 3 pages (1 text, 1 scanned, 1 blank) in %.2f s; scanned page CER %.1f%%, confidence %.0f\n",
-	       dt, 100 * c, conf);
-	assert_true(c <= 0.02);
-	assert_true(conf >= 80);
-	/* Page 1 (0-based) was OCRed; the blank page was skipped as having nothing
-	 * text-like, so it is neither OCRed nor counted in the confidence. */
-	json_t *ocred = json_object_get(r, "ocr_pages");
-	assert_int_equal(json_array_size(ocred), 1);
-	assert_int_equal(json_integer_value(json_array_get(ocred, 0)), 1);
+	/* The text layer alone reports the scan and the blank page, not drops them. */
 	json_t *empty = json_object_get(r, "pages_without_text");
-	assert_int_equal(json_array_size(empty), 1);
-	assert_int_equal(json_integer_value(json_array_get(empty, 0)), 2);
-	const char *all = json_string_value(json_object_get(r, "text"));
-	assert_non_null(strstr(all, "Cover letter"));
-	assert_non_null(strstr(all, "billing@example.com"));
-	json_decref(r);
-
-	/* Without an OCR engine the scan is reported, not silently dropped. */
-	assert_int_equal(pdf_extract(pdf, NULL, &r, &e), 0);
-	empty = json_object_get(r, "pages_without_text");
 	assert_int_equal(json_array_size(empty), 2);
 	assert_int_equal(json_integer_value(json_array_get(empty, 0)), 1);
+	assert_int_equal(json_integer_value(json_array_get(empty, 1)), 2);
+
+	pdf_doc *doc = NULL;
+	assert_int_equal(pdf_open(pdf, &doc, &e), 0);
+	char *scanned = NULL;
+	double conf = 0, dpi = 0;
+	if (ocr_page(doc, 1, ocr, &scanned, &conf, &dpi, &e) != 0)
+		fail_msg("%s", e.msg);
+	double dt = clock_mono_s() - t0;
+	double c = cer(ref, scanned);
+	printf("pdf+ocr: text layer + scanned page in %.2f s at %.0f dpi; CER %.1f%%, confidence %.0f\n", dt, dpi,
+	       100 * c, conf);
+	assert_true(dpi == PDF_OCR_DPI);  /* an A4 page fits at 300 dpi */
+	assert_true(c <= 0.02);
+	assert_true(conf >= 80);
+	assert_non_null(strstr(scanned, "billing@example.com"));
+	/* The blank page is skipped as having nothing text-like: no text, and a
+	 * confidence of -1 that a mean must not count. */
+	char *blank = NULL;
+	assert_int_equal(ocr_page(doc, 2, ocr, &blank, &conf, &dpi, &e), 0);
+	assert_string_equal(blank, "");
+	assert_true(conf == -1);
+	free(blank);
+	free(scanned);
+	pdf_close(doc);
 	json_decref(r);
 
 	ocr_backend_free(ocr);
@@ -138,6 +156,74 @@ static void test_scanned_page_is_ocred(void **state)
 	free(pdf);
 	free(png);
 	free(ref_path);
+}
+
+/* An A0 poster (841 x 1189 mm) with its text as outlines. */
+static const char *const poster_lines[] = {
+	"Nightjars nest on bare ground among the heather.",
+	"Keep dogs on the paths from May until August.",
+	NULL,
+};
+
+static void make_poster_pdf(const char *path)
+{
+	cairo_surface_t *s = cairo_pdf_surface_create(path, 2384, 3370);
+	cairo_t *cr = cairo_create(s);
+	cairo_set_source_rgb(cr, 0, 0, 0);
+	cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+	cairo_set_font_size(cr, 120);
+	cairo_move_to(cr, 200, 500);
+	cairo_text_path(cr, "HEATHLAND SURVEY");
+	cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+	cairo_set_font_size(cr, 48);
+	for (int i = 0; poster_lines[i]; i++) {
+		cairo_move_to(cr, 200, 800 + 90 * i);
+		cairo_text_path(cr, poster_lines[i]);
+	}
+	cairo_fill(cr);
+	cairo_show_page(cr);
+	cairo_destroy(cr);
+	cairo_surface_finish(s);
+	assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+	cairo_surface_destroy(s);
+}
+
+/* A page larger than A2 used to fail its OCR ("too big" at 300 dpi); it is
+ * rendered at a lower dpi within the caps and its text is found. */
+static void test_poster_page_is_ocred_at_a_lower_dpi(void **state)
+{
+	(void)state;
+	char *pdf = fixture("poster.pdf");
+	make_poster_pdf(pdf);
+	struct err e = {0};
+	json_t *r = NULL;
+	assert_int_equal(pdf_extract(pdf, &r, &e), 0);
+	json_t *empty = json_object_get(r, "pages_without_text");
+	assert_int_equal(json_array_size(empty), 1);
+	json_decref(r);
+
+	pdf_doc *doc = NULL;
+	assert_int_equal(pdf_open(pdf, &doc, &e), 0);
+	struct image *img = NULL;
+	assert_int_equal(pdf_page_render(doc, 0, PDF_OCR_DPI, &img, &e), DOSSIER_ETOOBIG);
+	struct ocr_backend *ocr = NULL;
+	assert_int_equal(ocr_tesseract_new("eng", &ocr, &e), 0);
+	char *text = NULL;
+	double conf = 0, dpi = 0;
+	double t0 = clock_mono_s();
+	if (ocr_page(doc, 0, ocr, &text, &conf, &dpi, &e) != 0)
+		fail_msg("%s", e.msg);
+	printf("pdf+ocr: A0 poster at %.0f dpi in %.2f s, confidence %.0f: %s\n", dpi, clock_mono_s() - t0, conf,
+	       text);
+	assert_true(dpi < PDF_OCR_DPI && dpi > 100);
+	assert_non_null(strstr(text, "HEATHLAND SURVEY"));
+	assert_non_null(strstr(text, "Nightjars nest on bare ground"));
+	assert_non_null(strstr(text, "Keep dogs on the paths"));
+	assert_true(conf >= 80);
+	free(text);
+	ocr_backend_free(ocr);
+	pdf_close(doc);
+	free(pdf);
 }
 
 static int setup(void **state)
@@ -176,6 +262,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scanned_page_is_ocred),
+		cmocka_unit_test(test_poster_page_is_ocred_at_a_lower_dpi),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

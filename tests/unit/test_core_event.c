@@ -1,11 +1,15 @@
 /* test_core_event.c — the event bus: seq order, fields, fan-out, a slow
- * subscriber dropped without blocking the publisher; SHA-256 and sizes. */
+ * subscriber dropped without blocking the publisher; SHA-256 (of buffers and
+ * files) and sizes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/event.h"
@@ -115,6 +119,48 @@ static void sha256_matches_known_digests(void **state)
 	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
+/* A file's digest equals the streamed one; a missing file is an error that
+ * names it; an abandoned hash can be released (and released twice). */
+static void sha256_file_hashes_the_bytes_and_names_a_missing_file(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[4096];
+	snprintf(path, sizeof path, "%s/sha-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	/* 200,000 x 'a' crosses the 64 KiB read block three times */
+	static char big[200000];
+	memset(big, 'a', sizeof big);
+	assert_int_equal(write(fd, big, sizeof big), (ssize_t)sizeof big);
+	close(fd);
+	char hex[65], want[65];
+	struct err e = {0};
+	assert_int_equal(sha256_file(path, hex, &e), 0);
+	struct sha256 h;
+	sha256_init(&h);
+	sha256_update(&h, big, sizeof big);
+	sha256_final_hex(&h, want);
+	assert_string_equal(hex, want);
+	assert_int_equal(strlen(hex), 64);
+	unlink(path);
+	assert_int_not_equal(sha256_file(path, hex, &e), 0);
+	assert_non_null(strstr(e.msg, path));
+	assert_int_equal(sha256_file(path, hex, NULL), DOSSIER_EIO);
+
+	sha256_init(&h);
+	sha256_update(&h, "abandoned", 9);
+	sha256_clear(&h);
+	sha256_clear(&h);
+	sha256_clear(NULL);
+	struct sha256 zero = {0};
+	sha256_clear(&zero);
+	/* the struct is usable again after a clear */
+	sha256_init(&h);
+	sha256_update(&h, "abc", 3);
+	sha256_final_hex(&h, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 static void sizes_parse_like_free_and_ollama(void **state)
 {
 	uint64_t v;
@@ -150,6 +196,7 @@ int main(void)
 		cmocka_unit_test(a_slow_subscriber_is_dropped_and_the_others_get_everything),
 		cmocka_unit_test(closing_the_bus_wakes_a_waiting_reader),
 		cmocka_unit_test(sha256_matches_known_digests),
+		cmocka_unit_test(sha256_file_hashes_the_bytes_and_names_a_missing_file),
 		cmocka_unit_test(sizes_parse_like_free_and_ollama),
 		cmocka_unit_test(utf8_validation_rejects_overlongs_and_surrogates),
 	};

@@ -1,8 +1,9 @@
 /*
- * test_media_pdf.c — PDF text, metadata, rendering and the errors a user
- * meets: corrupt, encrypted, not a PDF, missing. PDFs are written in the test
- * with cairo; the encrypted one is hand-made (a standard security handler
- * whose empty user password does not match).
+ * test_media_pdf.c — PDF text, metadata, rendering (at a dpi, and fitted
+ * within caps: an A0 poster, a 200-inch strip) and the errors a user meets:
+ * corrupt, encrypted, not a PDF, missing. PDFs are written in the test with
+ * cairo; the encrypted one is hand-made (a standard security handler whose
+ * empty user password does not match).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,31 @@ static void make_text_pdf(const char *path)
 	cairo_show_page(cr);
 	draw_lines(cr, page2);
 	cairo_show_page(cr);
+	cairo_show_page(cr);
+	cairo_destroy(cr);
+	cairo_surface_finish(s);
+	assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+	cairo_surface_destroy(s);
+}
+
+/* One A0 poster page (841 x 1189 mm) whose title is drawn as outlines (no
+ * text layer, like a scan), then a strip 200 inches wide and 4 tall. */
+#define A0_W_PT 2384.0
+#define A0_H_PT 3370.0
+static void make_poster_pdf(const char *path)
+{
+	cairo_surface_t *s = cairo_pdf_surface_create(path, A0_W_PT, A0_H_PT);
+	cairo_t *cr = cairo_create(s);
+	cairo_set_source_rgb(cr, 0, 0, 0);
+	cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+	cairo_set_font_size(cr, 96);
+	cairo_move_to(cr, 200, 400);
+	cairo_text_path(cr, "HEATHLAND SURVEY");
+	cairo_fill(cr);
+	cairo_show_page(cr);
+	cairo_pdf_surface_set_size(s, 14400, 288);
+	cairo_rectangle(cr, 0, 0, 14400, 10);
+	cairo_fill(cr);
 	cairo_show_page(cr);
 	cairo_destroy(cr);
 	cairo_surface_finish(s);
@@ -180,13 +207,90 @@ static void test_pdf_page_renders_on_white_at_dpi(void **state)
 	free(path);
 }
 
+/* Render-to-fit: a page that fits comes back at the asked dpi; a tighter cap
+ * lowers the dpi just enough; an A0 poster, refused at 300 dpi, comes back
+ * within the caps with its title drawn; a very long page stays under the
+ * per-side limit. */
+static void test_pdf_render_fit_lowers_the_dpi_only_as_needed(void **state)
+{
+	(void)state;
+	char *path = fixture("report.pdf");
+	pdf_doc *doc = NULL;
+	assert_int_equal(pdf_open(path, &doc, NULL), 0);
+	struct image *img = NULL;
+	struct err e = {0};
+	double dpi = 0;
+	assert_int_equal(pdf_page_render_fit(doc, 0, 150, PDF_RENDER_MAX_PIXELS, PDF_RENDER_MAX_SIDE, &img, &dpi, &e), 0);
+	assert_true(dpi == 150);
+	assert_int_equal(img->width, 1240);
+	assert_int_equal(img->height, 1755);
+	image_free(img);
+
+	/* at most a million pixels: about 101 dpi for A4, and not much less */
+	assert_int_equal(pdf_page_render_fit(doc, 0, 150, 1e6, 0, &img, &dpi, &e), 0);
+	double px = (double)img->width * img->height;
+	printf("pdf: A4 capped at 1 Mpx: %.1f dpi, %dx%d\n", dpi, img->width, img->height);
+	assert_true(px <= 1e6);
+	assert_true(px >= 0.98e6);
+	assert_true(dpi > 100 && dpi < 102);
+	image_free(img);
+
+	/* at most 1000 pixels per side */
+	assert_int_equal(pdf_page_render_fit(doc, 0, 300, 0, 1000, &img, NULL, &e), 0);
+	assert_true(img->height <= 1000 && img->height >= 995);
+	assert_true(img->width < img->height);
+	image_free(img);
+
+	assert_int_equal(pdf_page_render_fit(doc, 0, 0, 0, 0, &img, &dpi, &e), DOSSIER_EINVAL);
+	assert_null(img);
+	assert_int_equal(pdf_page_render_fit(doc, 3, 300, 0, 0, &img, &dpi, &e), DOSSIER_EINVAL);
+	assert_null(img);
+	pdf_close(doc);
+	free(path);
+
+	path = fixture("poster.pdf");
+	make_poster_pdf(path);
+	assert_int_equal(pdf_open(path, &doc, NULL), 0);
+	/* what the product did before: 300 dpi for every page, refused */
+	assert_int_equal(pdf_page_render(doc, 0, PDF_OCR_DPI, &img, &e), DOSSIER_ETOOBIG);
+	assert_null(img);
+	double t0 = clock_mono_s();
+	if (pdf_page_render_fit(doc, 0, PDF_OCR_DPI, PDF_RENDER_MAX_PIXELS, PDF_RENDER_MAX_SIDE, &img, &dpi, &e) != 0)
+		fail_msg("%s", e.msg);
+	px = (double)img->width * img->height;
+	printf("pdf: A0 poster rendered at %.1f dpi (%dx%d, %.1f Mpx) in %.2f s\n", dpi, img->width, img->height,
+	       px / 1e6, clock_mono_s() - t0);
+	assert_true(px <= PDF_RENDER_MAX_PIXELS);
+	assert_true(px >= 0.98 * PDF_RENDER_MAX_PIXELS);
+	assert_true(dpi > 150 && dpi < PDF_OCR_DPI);
+	/* the same proportions as the page */
+	assert_true(fabs((double)img->width / img->height - A0_W_PT / A0_H_PT) < 0.001);
+	/* the title (baseline 400 pt, 96 pt bold) is there in black */
+	int dark = 0;
+	int y = (int)(370 * dpi / 72.0);
+	for (int x = 0; x < img->width; x++)
+		if (img->rgb[(size_t)y * img->stride + 3 * x] < 100)
+			dark++;
+	assert_true(dark > 200);
+	image_free(img);
+
+	/* 200 x 4 inches: the pixel cap alone would allow 44,700 pixels across */
+	assert_int_equal(pdf_page_render(doc, 1, PDF_OCR_DPI, &img, &e), DOSSIER_ETOOBIG);
+	assert_int_equal(pdf_page_render_fit(doc, 1, PDF_OCR_DPI, PDF_RENDER_MAX_PIXELS, PDF_RENDER_MAX_SIDE, &img, &dpi, &e), 0);
+	printf("pdf: 200-inch strip rendered at %.1f dpi (%dx%d)\n", dpi, img->width, img->height);
+	assert_true(img->width <= PDF_RENDER_MAX_SIDE && img->width > PDF_RENDER_MAX_SIDE - 20);
+	image_free(img);
+	pdf_close(doc);
+	free(path);
+}
+
 static void test_pdf_extract_without_ocr_lists_empty_pages(void **state)
 {
 	(void)state;
 	char *path = fixture("report.pdf");
 	json_t *r = NULL;
 	struct err e = {0};
-	if (pdf_extract(path, NULL, &r, &e) != 0)
+	if (pdf_extract(path, &r, &e) != 0)
 		fail_msg("%s", e.msg);
 	assert_int_equal(json_integer_value(json_object_get(r, "pages")), 3);
 	assert_string_equal(json_string_value(json_object_get(r, "title")), "Quarterly Report");
@@ -197,8 +301,6 @@ static void test_pdf_extract_without_ocr_lists_empty_pages(void **state)
 	json_t *empty = json_object_get(r, "pages_without_text");
 	assert_int_equal(json_array_size(empty), 1);
 	assert_int_equal(json_integer_value(json_array_get(empty, 0)), 2);
-	assert_int_equal(json_array_size(json_object_get(r, "ocr_pages")), 0);
-	assert_true(json_is_null(json_object_get(r, "ocr_conf")));
 	assert_true(json_is_false(json_object_get(r, "truncated")));
 	json_decref(r);
 	free(path);
@@ -224,7 +326,7 @@ static void test_pdf_corrupt_is_a_format_error(void **state)
 	assert_int_equal(pdf_open(txt, &doc, &e), DOSSIER_EFORMAT);
 
 	json_t *r = (json_t *)1;
-	assert_int_equal(pdf_extract(bad, NULL, &r, &e), DOSSIER_EFORMAT);
+	assert_int_equal(pdf_extract(bad, &r, &e), DOSSIER_EFORMAT);
 	assert_null(r);
 	char *missing = fixture("nope.pdf");
 	assert_int_equal(pdf_open(missing, &doc, &e), DOSSIER_ENOTFOUND);
@@ -277,7 +379,7 @@ static void test_pdf_damaged_files_print_nothing(void **state)
 	char *mid = fixture("damaged.pdf");
 	write_bytes(mid, buf, n);
 	json_t *r = NULL;
-	assert_int_equal(pdf_extract(mid, NULL, &r, NULL), 0);
+	assert_int_equal(pdf_extract(mid, &r, NULL), 0);
 	json_decref(r);
 	/* Cut at 70 %: no trailer, no xref. */
 	write_bytes(mid, buf, n * 7 / 10);
@@ -339,6 +441,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pdf_text_pages_come_back_exactly),
 		cmocka_unit_test(test_pdf_page_renders_on_white_at_dpi),
+		cmocka_unit_test(test_pdf_render_fit_lowers_the_dpi_only_as_needed),
 		cmocka_unit_test(test_pdf_extract_without_ocr_lists_empty_pages),
 		cmocka_unit_test(test_pdf_corrupt_is_a_format_error),
 		cmocka_unit_test(test_pdf_encrypted_says_decrypt_first),
