@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "core/err.h"
+#include "core/util.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -30,15 +31,20 @@ static int print_doc(const struct doc_rec *d, void *user)
 	struct list_ctx *c = user;
 	c->n++;
 	if (c->json) {
-		json_array_append_new(c->arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:s,s:s*}", "id", (json_int_t)d->id,
-		                                        "path", d->path, "kind", d->kind, "mime", d->mime ? d->mime : "",
+		json_array_append_new(c->arr, json_pack("{s:I,s:o,s:s,s:s,s:s,s:I,s:s,s:o}", "id", (json_int_t)d->id,
+		                                        "path", json_string_lossy(d->path), "kind", d->kind, "mime", d->mime ? d->mime : "",
 		                                        "status", d->status, "bytes", (json_int_t)d->bytes, "sha256",
-		                                        d->sha256, "error", d->error));
+		                                        d->sha256, "error", json_string_lossy(d->error)));
 		return 0;
 	}
-	printf("%5lld  %-11s %-11s %s\n", (long long)d->id, d->status, d->kind, d->path);
-	if (d->error && (!strcmp(d->status, "failed") || !strcmp(d->status, "unsupported")))
-		printf("%5s  %s\n", "", d->error);
+	char *path = str_escape(d->path, 1);
+	printf("%5lld  %-11s %-11s %s\n", (long long)d->id, d->status, d->kind, path);
+	free(path);
+	if (d->error && (!strcmp(d->status, "failed") || !strcmp(d->status, "unsupported"))) {
+		char *msg = str_escape(d->error, 1);
+		printf("%5s  %s\n", "", msg);
+		free(msg);
+	}
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "core/err.h"
+#include "core/util.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -30,17 +31,23 @@ static int print_hit(const struct search_hit *h, void *user)
 	struct search_ctx *c = user;
 	c->n++;
 	if (c->json) {
-		json_array_append_new(c->arr, json_pack("{s:I,s:s,s:s,s:s,s:f}", "id", (json_int_t)h->id, "path",
-		                                        h->path, "title", h->title ? h->title : "", "snippet",
+		json_array_append_new(c->arr, json_pack("{s:I,s:o,s:s,s:s,s:f}", "id", (json_int_t)h->id, "path",
+		                                        json_string_lossy(h->path), "title", h->title ? h->title : "", "snippet",
 		                                        h->snippet ? h->snippet : "", "rank", h->rank));
 		return 0;
 	}
-	printf("%5lld  %s\n", (long long)h->id, h->path);
-	if (h->title && *h->title)
-		printf("       %s\n", h->title);
+	char *path = str_escape(h->path, 1);
+	printf("%5lld  %s\n", (long long)h->id, path);
+	free(path);
+	if (h->title && *h->title) {
+		char *title = str_escape(h->title, 1);
+		printf("       %s\n", title);
+		free(title);
+	}
 	if (h->snippet && *h->snippet) {
+		char *snippet = str_escape(h->snippet, 1);
 		printf("       ");
-		for (const char *p = h->snippet; *p; p++) {
+		for (const char *p = snippet; *p; p++) {
 			if (*p == '[' && c->color)
 				fputs("\033[1;33m", stdout);
 			else if (*p == ']' && c->color)
@@ -51,6 +58,7 @@ static int print_hit(const struct search_hit *h, void *user)
 				putchar(*p);
 		}
 		putchar('\n');
+		free(snippet);
 	}
 	return 0;
 }

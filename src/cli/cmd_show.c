@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "core/err.h"
+#include "core/util.h"
 #include "pipeline/pipeline.h"
 
 #include <jansson.h>
@@ -57,8 +58,11 @@ static int run(int argc, char **argv)
 	if (store_dossier_get(st, id, &json, &e)) {
 		struct doc_rec d;
 		if (store_doc_get(st, id, &d, NULL) == 0) {
-			fprintf(stderr, "dossier: %s is %s%s%s\n", d.path, d.status, d.error ? ": " : "",
-			        d.error ? d.error : " (no dossier yet; run 'dossier analyze' on it)");
+			char *path = str_escape(d.path, 1), *msg = str_escape(d.error, 1);
+			fprintf(stderr, "dossier: %s is %s%s%s\n", path, d.status, msg ? ": " : "",
+			        msg ? msg : " (no dossier yet; run 'dossier analyze' on it)");
+			free(path);
+			free(msg);
 			doc_rec_clear(&d);
 		}
 		rc = EXIT_DOCS_FAILED;
@@ -80,7 +84,10 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "dossier: document %lld has no transcript\n", (long long)id);
 		rc = EXIT_DOCS_FAILED;
 	} else {
-		fputs(text, stdout);
+		/* text from the file itself: its control characters must not reach a terminal raw */
+		char *safe = str_escape(text, 1);
+		fputs(safe, stdout);
+		free(safe);
 	}
 	free(text);
 	json_decref(d);

@@ -133,6 +133,29 @@ static void plain_line(struct sink *s, const char *fmt, ...)
 	fflush(s->out);
 }
 
+/* Every string of an event comes from outside (file names, titles, engine
+ * messages): escape control characters before anything reaches the terminal,
+ * so a file name cannot clear the screen or forge a line. */
+static void escape_strings(json_t *o)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v) {
+		if (json_is_string(v)) {
+			char *e = str_escape(json_string_value(v), 1);
+			json_string_set(v, e);
+			free(e);
+		}
+	}
+}
+
+/* A string field, never NULL. */
+static const char *field(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "";
+}
+
 static void handle(struct sink *s, struct event *ev)
 {
 	if (s->ndjson) {
@@ -144,8 +167,11 @@ static void handle(struct sink *s, struct event *ev)
 	json_t *o = json_loads(ev->line, 0, NULL);
 	if (!o)
 		return;
+	escape_strings(o);
 	const char *name = ev->name;
 	const char *path = json_string_value(json_object_get(o, "path"));
+	if (!path)
+		path = "(no path)";
 	char base[48];
 	basename_of(path, base, sizeof base);
 	int live = s->mode == PROGRESS_LIVE, plain = s->mode == PROGRESS_PLAIN;
@@ -156,7 +182,7 @@ static void handle(struct sink *s, struct event *ev)
 		s->queued++;
 		name_remember(s, ev->document, base);
 		if (plain)
-			plain_line(s, "queued   %s (%s)", path, json_string_value(json_object_get(o, "kind")));
+			plain_line(s, "queued   %s (%s)", path, field(o, "kind"));
 	} else if (!strcmp(name, "document_unchanged")) {
 		s->unchanged++;
 		if (plain)
@@ -164,7 +190,7 @@ static void handle(struct sink *s, struct event *ev)
 	} else if (!strcmp(name, "document_unsupported")) {
 		s->unsupported++;
 		if (plain)
-			plain_line(s, "skipped  %s (%s not supported)", path, json_string_value(json_object_get(o, "mime")));
+			plain_line(s, "skipped  %s (%s not supported)", path, field(o, "mime"));
 	} else if (!strcmp(name, "step_started")) {
 		struct active *a = act_find(s, ev->document, 1);
 		if (a) {
@@ -175,7 +201,7 @@ static void handle(struct sink *s, struct event *ev)
 				else
 					snprintf(a->name, sizeof a->name, "#%lld", (long long)ev->document);
 			}
-			snprintf(a->step, sizeof a->step, "%s", json_string_value(json_object_get(o, "step")));
+			snprintf(a->step, sizeof a->step, "%s", field(o, "step"));
 		}
 	} else if (!strcmp(name, "step_finished")) {
 		/* a final failure is reported with its document (failed, or partial) */
@@ -185,12 +211,12 @@ static void handle(struct sink *s, struct event *ev)
 				live_draw(s, 1);
 			if (!live)
 				plain_line(s, "step %s of document %lld failed%s: %s",
-				           json_string_value(json_object_get(o, "step")), (long long)ev->document,
+				           field(o, "step"), (long long)ev->document,
 				           json_is_true(json_object_get(o, "final")) ? "" : " (will retry)",
-				           json_string_value(json_object_get(o, "error")));
+				           field(o, "error"));
 			else
 				fprintf(s->out, "%s: %s\n", json_is_true(json_object_get(o, "final")) ? "failed" : "retrying",
-				        json_string_value(json_object_get(o, "error")));
+				        field(o, "error"));
 		}
 	} else if (!strcmp(name, "document_done")) {
 		s->finished++;
@@ -199,14 +225,13 @@ static void handle(struct sink *s, struct event *ev)
 			memset(a, 0, sizeof *a);
 		int problems = (int)json_integer_value(json_object_get(o, "errors"));
 		if (plain)
-			plain_line(s, "%-8s %s%s%s", json_string_value(json_object_get(o, "status")), path,
-			           *json_string_value(json_object_get(o, "title")) ? " — " : "",
-			           json_string_value(json_object_get(o, "title")));
+			plain_line(s, "%-8s %s%s%s", field(o, "status"), path, *field(o, "title") ? " — " : "",
+			           field(o, "title"));
 		if (problems && s->mode != PROGRESS_QUIET) {
 			if (live)
 				live_draw(s, 1);
 			fprintf(s->out, "partial  %s: %s%s (see 'dossier show %lld')\n", path,
-			        json_string_value(json_object_get(o, "error")) ? json_string_value(json_object_get(o, "error")) : "a step failed",
+			        *field(o, "error") ? field(o, "error") : "a step failed",
 			        problems > 1 ? " and more" : "", (long long)ev->document);
 		}
 	} else if (!strcmp(name, "document_failed")) {
@@ -215,25 +240,25 @@ static void handle(struct sink *s, struct event *ev)
 		if (a)
 			memset(a, 0, sizeof *a);
 		fprintf(s->out, "%s%s%s %s\n", s->color ? "\033[31m" : "", "FAILED", s->color ? "\033[0m" : "",
-			        json_string_value(json_object_get(o, "error")));
+			        field(o, "error"));
 	} else if (!strcmp(name, "swapping_model")) {
 		s->swaps++;
 		if (!live && s->mode != PROGRESS_QUIET)
-			plain_line(s, "Swapping Model: %s -> %s", json_string_value(json_object_get(o, "from")),
-			           json_string_value(json_object_get(o, "to")));
+			plain_line(s, "Swapping Model: %s -> %s", field(o, "from"),
+			           field(o, "to"));
 	} else if (!strcmp(name, "model_loaded")) {
-		snprintf(s->model, sizeof s->model, "%s", json_string_value(json_object_get(o, "model")));
+		snprintf(s->model, sizeof s->model, "%s", field(o, "model"));
 		if (plain)
 			plain_line(s, "model %s loaded in %.1f s", s->model,
 			           json_number_value(json_object_get(o, "load_ms")) / 1000.0);
 	} else if (!strcmp(name, "ingest_warning")) {
 		if (live)
 			live_draw(s, 1);
-		fprintf(s->out, "warning: %s\n", json_string_value(json_object_get(o, "message")));
+		fprintf(s->out, "warning: %s\n", field(o, "message"));
 	} else if (!strcmp(name, "step_deferred")) {
 		if (plain)
 			plain_line(s, "waiting  document %lld: %s", (long long)ev->document,
-			           json_string_value(json_object_get(o, "error")));
+			           field(o, "error"));
 	}
 	if (live)
 		live_draw(s, 0);

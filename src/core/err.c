@@ -1,4 +1,5 @@
 #include "core/err.h"
+#include "core/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +32,21 @@ const char *dossier_rc_name(int rc)
 	return rc_names[rc];
 }
 
+/* A message names files, and file names are bytes: keep it valid UTF-8 (bytes
+ * that are not are written \xNN), including where vsnprintf cut a character,
+ * and without control characters that would drive a terminal. */
+static void err_make_printable(struct err *err)
+{
+	int plain = utf8_valid(err->msg, strlen(err->msg));
+	for (const unsigned char *p = (const unsigned char *)err->msg; plain && *p; p++)
+		plain = *p >= 0x20 || *p == '\n' || *p == '\t';
+	if (plain)
+		return;
+	char tmp[ERR_MSG_MAX];
+	str_escape_into(err->msg, 1, tmp, sizeof tmp);
+	memcpy(err->msg, tmp, sizeof tmp);
+}
+
 int err_set(struct err *err, int code, const char *fmt, ...)
 {
 	if (err) {
@@ -39,6 +55,7 @@ int err_set(struct err *err, int code, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 		va_end(ap);
+		err_make_printable(err);
 	}
 	return code;
 }
@@ -55,6 +72,7 @@ void err_prefix(struct err *err, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, err->msg, sizeof old);
 	snprintf(err->msg, sizeof err->msg, "%s%s", pre, old);
+	err_make_printable(err);
 }
 
 void err_clear(struct err *err)

@@ -308,6 +308,95 @@ int str_endswith_ci(const char *s, const char *suffix)
 	return ls >= lx && strcasecmp(s + ls - lx, suffix) == 0;
 }
 
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *p, size_t n)
+{
+	unsigned c = *p;
+	size_t len;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	else if ((c & 0xE0) == 0xC0)
+		len = 2, cp = c & 0x1F;
+	else if ((c & 0xF0) == 0xE0)
+		len = 3, cp = c & 0x0F;
+	else if ((c & 0xF8) == 0xF0)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3F);
+	}
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+size_t str_escape_into(const char *s, int controls, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), used = 0;
+	if (!cap)
+		return 0;
+	while (n) {
+		size_t len = utf8_seq_len(p, n);
+		int esc = len == 0;
+		if (controls && len == 1 && (*p < 0x20 || *p == 0x7f) && *p != '\n' && *p != '\t')
+			esc = 1;
+		if (controls && len == 2 && p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+			esc = 2; /* a C1 control: escape both bytes of its encoding as one code */
+		if (esc) {
+			unsigned v = esc == 2 ? p[1] : p[0];
+			if (used + 4 >= cap)
+				break;
+			out[used++] = '\\';
+			out[used++] = 'x';
+			out[used++] = hex[v >> 4];
+			out[used++] = hex[v & 15];
+			size_t adv = esc == 2 ? 2 : 1;
+			p += adv;
+			n -= adv;
+			continue;
+		}
+		if (used + len >= cap)
+			break;
+		memcpy(out + used, p, len);
+		used += len;
+		p += len;
+		n -= len;
+	}
+	out[used] = '\0';
+	return used;
+}
+
+char *str_escape(const char *s, int controls)
+{
+	if (!s)
+		return NULL;
+	size_t cap = 4 * strlen(s) + 1;
+	char *out = xcalloc(1, cap);
+	str_escape_into(s, controls, out, cap);
+	return out;
+}
+
+json_t *json_string_lossy(const char *s)
+{
+	if (!s)
+		return json_null();
+	if (utf8_valid(s, strlen(s)))
+		return json_string(s);
+	char *e = str_escape(s, 0);
+	json_t *j = json_string(e);
+	free(e);
+	return j;
+}
+
 int utf8_valid(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 struct err;
 
 /* ---- SHA-256 (GLib's GChecksum) ----
@@ -63,5 +65,18 @@ int strcmp_p(const void *a, const void *b);
 int str_endswith_ci(const char *s, const char *suffix);
 /* 1 if the n bytes at s are valid UTF-8. */
 int utf8_valid(const char *s, size_t n);
+/*
+ * Writes s into out (cap bytes, NUL-terminated, cut only between whole
+ * characters) with every byte that is not part of valid UTF-8 written as
+ * \xNN; with controls = 1 also control characters (C0 but newline and tab,
+ * DEL, C1), so that text from outside cannot drive a terminal. Returns the
+ * length written. File names on Linux are bytes: this is how dossier shows them.
+ */
+size_t str_escape_into(const char *s, int controls, char *out, size_t cap);
+/* The same into a new string (caller frees). NULL gives NULL. */
+char *str_escape(const char *s, int controls);
+/* A JSON string for text from outside (a path, a message): s itself when it is
+ * valid UTF-8, else its \xNN-escaped form. NULL gives JSON null. New reference. */
+json_t *json_string_lossy(const char *s);
 
 #endif

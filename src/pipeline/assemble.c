@@ -58,7 +58,7 @@ int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, s
 
 	json_object_set_new(d, "dossier_version", json_integer(DOSSIER_FORMAT_VERSION));
 	json_object_set_new(d, "id", json_integer(doc->id));
-	json_object_set_new(d, "path", json_string(doc->path));
+	json_object_set_new(d, "path", json_string_lossy(doc->path));
 	json_object_set_new(d, "sha256", json_string(doc->sha256));
 	json_object_set_new(d, "kind", json_string(doc->kind));
 	json_object_set_new(d, "mime", json_string(doc->mime ? doc->mime : ""));

@@ -3,6 +3,7 @@
 #include "core/util.h"
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -43,7 +44,42 @@ struct walk {
 	struct ingest_stats *stats;
 	struct seen files, dirs;
 	struct err *err;
+	char root[PATH_MAX];           /* the named folder being walked: links may not leave it */
 };
+
+static void warn(struct walk *w, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void warn(struct walk *w, const char *path, const char *fmt, ...)
+{
+	char msg[PATH_MAX + 256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	bus_emit(w->bus, "ingest_warning", 0,
+	         json_pack("{s:o,s:o}", "path", json_string_lossy(path), "message", json_string_lossy(msg)));
+}
+
+/* 1 if real (a resolved path) is root or inside it. */
+static int path_within(const char *real, const char *root)
+{
+	size_t n = strlen(root);
+	if (n == 1 && root[0] == '/')
+		return 1;
+	return !strncmp(real, root, n) && (real[n] == '\0' || real[n] == '/');
+}
+
+/* Kernel-made files (/proc, /sys, /dev) are not documents: reading them can
+ * hang, never end, or expose another process's memory. */
+static int virtual_path(const char *real)
+{
+	return path_within(real, "/proc") || path_within(real, "/sys") || path_within(real, "/dev");
+}
+
+static const char *file_type_name(mode_t m)
+{
+	return S_ISFIFO(m) ? "a named pipe (FIFO)" : S_ISSOCK(m) ? "a socket" : S_ISCHR(m) ? "a character device"
+	       : S_ISBLK(m) ? "a block device" : "not a regular file";
+}
 
 static int fail_doc(struct walk *w, const char *path, const struct stat *sb, const char *mime,
                     const char *kind, const char *status, const char *msg, int64_t *id_out)
@@ -60,10 +96,10 @@ static int fail_doc(struct walk *w, const char *path, const struct stat *sb, con
 		*id_out = id;
 	if (!strcmp(status, "unsupported")) {
 		w->stats->unsupported++;
-		bus_emit(w->bus, "document_unsupported", id, json_pack("{s:s,s:s,s:s}", "path", path, "mime", mime, "message", msg));
+		bus_emit(w->bus, "document_unsupported", id, json_pack("{s:o,s:s,s:o}", "path", json_string_lossy(path), "mime", mime, "message", json_string_lossy(msg)));
 	} else {
 		w->stats->failed++;
-		bus_emit(w->bus, "document_failed", id, json_pack("{s:s,s:s}", "path", path, "error", msg));
+		bus_emit(w->bus, "document_failed", id, json_pack("{s:o,s:o}", "path", json_string_lossy(path), "error", json_string_lossy(msg)));
 	}
 	return 0;
 }
@@ -106,11 +142,11 @@ int ingest_file(store *st, classifier *cls, bus *b, const char *path,
 	switch (o) {
 	case INGEST_UNCHANGED:
 		stats->unchanged++;
-		bus_emit(b, "document_unchanged", *id_out, json_pack("{s:s}", "path", path));
+		bus_emit(b, "document_unchanged", *id_out, json_pack("{s:o}", "path", json_string_lossy(path)));
 		break;
 	case INGEST_MOVED:
 		stats->moved++;
-		bus_emit(b, "document_moved", *id_out, json_pack("{s:s}", "path", path));
+		bus_emit(b, "document_moved", *id_out, json_pack("{s:o}", "path", json_string_lossy(path)));
 		break;
 	default:
 		if (o == INGEST_RETRY)
@@ -118,7 +154,7 @@ int ingest_file(store *st, classifier *cls, bus *b, const char *path,
 		else
 			stats->queued++;
 		bus_emit(b, "document_queued", *id_out,
-		         json_pack("{s:s,s:s,s:s,s:I,s:s,s:i}", "path", path, "kind", ft.kind, "mime", ft.mime,
+		         json_pack("{s:o,s:s,s:s,s:I,s:s,s:i}", "path", json_string_lossy(path), "kind", ft.kind, "mime", ft.mime,
 		                   "bytes", (json_int_t)sb.st_size, "reason", ingest_outcome_name(o),
 		                   "steps", (int)n_steps));
 		break;
@@ -132,8 +168,7 @@ static int walk_dir(struct walk *w, const char *dir)
 {
 	DIR *d = opendir(dir);
 	if (!d) {
-		bus_emit(w->bus, "ingest_warning", 0,
-		         json_pack("{s:s,s:s}", "path", dir, "message", strerror(errno)));
+		warn(w, dir, "%s: cannot read the folder: %s; skipped (check its permissions)", dir, strerror(errno));
 		w->stats->failed++;
 		return 0;
 	}
@@ -177,7 +212,7 @@ static int walk_path(struct walk *w, const char *path, int explicit_name)
 			snprintf(msg, sizeof msg, "%s: broken or looping symbolic link (%s); skipped", path, strerror(errno));
 		else
 			snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
-		bus_emit(w->bus, "ingest_warning", 0, json_pack("{s:s,s:s}", "path", path, "message", msg));
+		bus_emit(w->bus, "ingest_warning", 0, json_pack("{s:o,s:o}", "path", json_string_lossy(path), "message", json_string_lossy(msg)));
 		if (explicit_name)
 			w->stats->failed++;
 		return 0;
@@ -185,20 +220,32 @@ static int walk_path(struct walk *w, const char *path, int explicit_name)
 	char real[PATH_MAX];
 	if (!realpath(path, real))
 		snprintf(real, sizeof real, "%s", path);
+	if (explicit_name && S_ISDIR(sb.st_mode))
+		snprintf(w->root, sizeof w->root, "%s", real);
+	if (!explicit_name && *w->root && !path_within(real, w->root)) {
+		/* a link out of the folder: following it would analyse (and record
+		 * under that name) files the user did not point at */
+		warn(w, path, "%s: a symbolic link to %s, outside %s; not followed (name it directly to analyse it)",
+		     path, real, w->root);
+		return 0;
+	}
+	if (virtual_path(real)) {
+		warn(w, path, "%s: %s is a kernel file (/proc, /sys or /dev), not a document; skipped", path, real);
+		if (explicit_name)
+			w->stats->failed++;
+		return 0;
+	}
 	if (S_ISDIR(sb.st_mode)) {
 		if (!seen_add(&w->dirs, &sb)) {
-			bus_emit(w->bus, "ingest_warning", 0,
-			         json_pack("{s:s,s:s}", "path", path, "message",
-			                   "directory already visited (a symbolic-link loop?); not entered again"));
+			warn(w, path, "%s: folder already visited (a symbolic-link loop?); not entered again", path);
 			return 0;
 		}
 		return walk_dir(w, real);
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		if (explicit_name) {
-			bus_emit(w->bus, "ingest_warning", 0,
-			         json_pack("{s:s,s:s}", "path", path, "message", "not a regular file; skipped"));
-		}
+		warn(w, path, "%s: %s; skipped", path, file_type_name(sb.st_mode));
+		if (explicit_name)
+			w->stats->failed++;
 		return 0;
 	}
 	if (!seen_add(&w->files, &sb))
@@ -212,8 +259,10 @@ int ingest_paths(store *st, classifier *cls, bus *b, char *const *paths, int n,
 {
 	struct walk w = {.st = st, .cls = cls, .bus = b, .stats = stats, .err = err};
 	int rc = 0;
-	for (int i = 0; i < n && !rc; i++)
+	for (int i = 0; i < n && !rc; i++) {
+		w.root[0] = '\0';
 		rc = walk_path(&w, paths[i], 1);
+	}
 	free(w.files.v);
 	free(w.dirs.v);
 	return rc;

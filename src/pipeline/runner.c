@@ -130,11 +130,11 @@ int pipeline_finish_document(const struct config *cfg, bus *b, store *st, int64_
 	if (!strcmp(status, "failed")) {
 		store_doc_set_status(st, doc_id, "failed", first, NULL);
 		bus_emit(b, "document_failed", doc_id,
-		         json_pack("{s:s,s:s}", "path", doc.path, "error", first ? first : "failed"));
+		         json_pack("{s:o,s:s}", "path", json_string_lossy(doc.path), "error", first ? first : "failed"));
 		*outcome = DOC_OUTCOME_FAILED;
 	} else {
 		const char *title = json_string_value(json_object_get(d, "title"));
-		json_t *ev = json_pack("{s:s,s:s,s:s,s:i}", "path", doc.path, "status", status, "title",
+		json_t *ev = json_pack("{s:o,s:s,s:s,s:i}", "path", json_string_lossy(doc.path), "status", status, "title",
 		                       title ? title : "", "errors", (int)json_array_size(errs));
 		if (first)
 			json_object_set_new(ev, "error", json_string(first));

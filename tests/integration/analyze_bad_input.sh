@@ -37,7 +37,9 @@ check_contains "the stored error explains the binary file" "binary" "$err"
 if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null; then
   P="$T/perm"; mkdir -p "$P/db"; echo "Readable neighbour text about tides and harbours." > "$P/ok.txt"
   echo "secret" > "$P/locked.txt"; chmod 000 "$P/locked.txt"; chmod 777 "$P" "$P/db"; chmod 755 "$T"
+  mkdir -p "$P/sealed"; echo "hidden" > "$P/sealed/x.txt"; chmod 000 "$P/sealed"
   out=$(runuser -u nobody -- env HOME="$P" "$DOSSIER" analyze --offline --db "$P/db/d.db" "$P" 2>&1); rc=$?
+  check_contains "an unreadable folder is named, with the fix" "sealed: cannot read the folder" "$out"
   check_eq "unreadable file: exit code 1" 1 "$rc"
   check_contains "unreadable file: message names it and the fix" "locked.txt" "$out"
   check_contains "unreadable file: message suggests fixing permissions" "permission" "$out"
@@ -47,6 +49,35 @@ else
   check_eq "unreadable file: exit code 1" 1 "$rc"
   check_contains "unreadable file: message names it" "locked.txt" "$out"
 fi
+
+# --- names and files that are not what they seem (issue 11)
+mkdir -p "$T/odd" "$T/outside"
+printf 'Caf\xe9 notes about the harbour and the boats leaving at nine.\n' > "$T/odd/caf$(printf '\xe9').txt"
+printf 'The ferry timetable changed in May, the harbour master said.\n' > "$T/odd/evil$(printf '\033')[2Jname.txt"
+printf 'A private diary outside the analysed folder: lighthouse.\n' > "$T/outside/diary.txt"
+mkfifo "$T/odd/pipe.txt"
+ln -s /dev/zero "$T/odd/zero.txt"
+ln -s /proc/self/mem "$T/odd/mem.txt"
+ln -s "$T/outside/diary.txt" "$T/odd/link-out.txt"
+ln -s "$T/outside" "$T/odd/dir-out"
+out=$(timeout 60 "$DOSSIER" analyze --offline --db "$T/odd.db" "$T/odd" 2>&1); rc=$?
+check "odd names: analyze finishes without crashing (exit $rc)" test "$rc" -le 1
+check_contains "a Latin-1 file name is shown escaped" 'caf\xe9.txt' "$out"
+check_not_contains "no raw escape character reaches the terminal" "$(printf '\033')[2J" "$out"
+check_contains "an escape character in a name is shown as \\x1b" 'evil\x1b[2Jname.txt' "$out"
+check_contains "a FIFO is named and skipped" "pipe.txt: a named pipe (FIFO); skipped" "$out"
+check_contains "a link to /dev/zero is named and skipped" "zero.txt" "$out"
+check_contains "a link to /proc/self/mem is not read" "mem.txt" "$out"
+check_contains "a link out of the folder is not followed, and says so" "link-out.txt: a symbolic link to" "$out"
+check_contains "a folder link out of the folder is not followed" "dir-out: a symbolic link to" "$out"
+"$DOSSIER" list --db "$T/odd.db" --json > "$T/odd.json"
+check_eq "list --json keeps the document with the Latin-1 name" 1 \
+  "$(json 'sum(1 for x in d if x["path"].endswith("caf\\xe9.txt"))' "$T/odd.json")"
+check_eq "nothing outside the folder was recorded" 0 "$(json 'sum(1 for x in d if "/outside/" in x["path"] or "diary" in x["path"] or x["path"].startswith("/proc") or x["path"].startswith("/dev"))' "$T/odd.json")"
+check_eq "the two real notes are done" 2 "$(json 'sum(1 for x in d if x["status"] == "done")' "$T/odd.json")"
+check_contains "search finds the Latin-1-named note" 'caf\xe9.txt' "$("$DOSSIER" search --db "$T/odd.db" boats 2>&1)"
+check_not_contains "search output carries no raw escape" "$(printf '\033')" "$("$DOSSIER" search --db "$T/odd.db" ferry 2>&1)"
+check_not_contains "list output carries no raw escape" "$(printf '\033')" "$("$DOSSIER" list --db "$T/odd.db" 2>&1)"
 
 # an unusable database path is an environment problem: exit 3
 echo x > "$T/afile"
