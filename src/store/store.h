@@ -130,10 +130,6 @@ int store_steps_pending(store *st, unsigned ready_by_role[ROLE_COUNT],
 /* Queued steps of `role` that are not ready but will be once the steps that
  * need no LLM (cpu and speech lanes) finish: work about to arrive for a model. */
 int store_steps_upcoming(store *st, enum model_role role, unsigned *out, struct err *err);
-/* The role of the next model step of the oldest document that has one pending
- * (sequential order), or -1. *ready says whether that step can run now. */
-int store_steps_next_in_order(store *st, unsigned role_mask, int *role, int *ready,
-                              struct err *err);
 /* Records success: result is JSON text (copied). */
 int store_step_done(store *st, int64_t step_id, const char *result, struct err *err);
 /*
@@ -187,7 +183,6 @@ int store_search(store *st, const char *query, int limit,
 
 int store_event_put(store *st, uint64_t seq, const char *name, int64_t doc_id,
                     const char *json, struct err *err);
-int store_event_max_seq(store *st, uint64_t *out, struct err *err);
 /* Reserves n event numbers for this process: [*first, *first + n). Processes
  * sharing a database never hand out the same number. */
 int store_event_reserve(store *st, uint64_t n, uint64_t *first, struct err *err);
