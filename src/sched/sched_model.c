@@ -21,6 +21,9 @@
 #include <string.h>
 
 #define MODEL_ROLES ((1u << ROLE_TEXT) | (1u << ROLE_VISION))
+/* store branch: the roles of the cpu and speech lanes, whose steps prepare the
+ * model lane's work (store_steps_upcoming no longer assumes them) */
+#define PREPARING_ROLES ((1u << ROLE_NONE) | (1u << ROLE_ASR))
 /* Longest wait for the resident model's steps to become ready before swapping
  * (a swap costs seconds of disk reads; waiting for a cpu step usually less). */
 #define AFFINITY_WAIT_MS 15000
@@ -58,7 +61,7 @@ static int claim_next(struct lane *l, int current, int *streak, int64_t wait_sta
 		unsigned upcoming = 0;
 		*other_waiting = ready[other] > 0;
 		if (ready[current] == 0 && ready[other] > 0 && clock_mono_ms() - wait_started_ms < AFFINITY_WAIT_MS &&
-		    store_steps_upcoming(l->st, (enum model_role)current, &upcoming, &e) == 0 && upcoming > 0)
+		    store_steps_upcoming(l->st, (enum model_role)current, PREPARING_ROLES, &upcoming, &e) == 0 && upcoming > 0)
 			return DOSSIER_EAGAIN; /* its steps are being prepared on cpu lanes: do not swap yet */
 		if (*streak >= cfg->fairness && ready[other] > 0)
 			f.prefer_role = other; /* fairness: the other model's documents have waited enough */

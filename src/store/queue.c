@@ -162,18 +162,23 @@ int store_steps_pending(store *st, unsigned ready_by_role[ROLE_COUNT],
 	return 0;
 }
 
-int store_steps_upcoming(store *st, enum model_role role, unsigned *out, struct err *err)
+int store_steps_upcoming(store *st, enum model_role role, unsigned preparing_mask, unsigned *out,
+                         struct err *err)
 {
+	char roles[96];
+	role_list(preparing_mask, roles, sizeof roles);
 	sqlite3_stmt *q = stmt(st, "SELECT count(*) FROM steps s WHERE s.state = 'queued' AND s.role = ?1"
 	                           " AND NOT (" READY_SQL ") AND NOT EXISTS (SELECT 1 FROM steps d"
 	                           " WHERE d.document_id = s.document_id AND (s.deps >> d.idx) & 1 AND d.state != 'done'"
-	                           " AND (d.role NOT IN ('none','asr') OR d.state NOT IN ('queued','running')))", err);
+	                           " AND (NOT " ROLE_IN("?2", "d.role") " OR d.state NOT IN ('queued','running')))", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, role_name(role));
-	*out = sqlite3_step(q) == SQLITE_ROW ? (unsigned)sqlite3_column_int(q, 0) : 0;
+	bind_text(q, 2, roles);
+	int rc = sqlite3_step(q);
+	*out = rc == SQLITE_ROW ? (unsigned)sqlite3_column_int(q, 0) : 0;
 	stmt_done(q);
-	return 0;
+	return rc == SQLITE_ROW ? 0 : db_err(st, err, "counting upcoming steps");
 }
 
 int store_step_done(store *st, int64_t step_id, const char *result, struct err *err)

@@ -127,9 +127,12 @@ int store_step_claim(store *st, const struct claim_filter *f, struct step_rec *o
 int store_steps_pending(store *st, unsigned ready_by_role[ROLE_COUNT],
                         unsigned waiting_by_role[ROLE_COUNT], unsigned *running,
                         struct err *err);
-/* Queued steps of `role` that are not ready but will be once the steps that
- * need no LLM (cpu and speech lanes) finish: work about to arrive for a model. */
-int store_steps_upcoming(store *st, enum model_role role, unsigned *out, struct err *err);
+/* Queued steps of `role` that are not ready but will be once the steps of the
+ * roles in preparing_mask (bit 1u << role) now pending finish, and nothing
+ * else: work about to arrive. Which roles prepare work is the caller's
+ * (the scheduler's lane topology). */
+int store_steps_upcoming(store *st, enum model_role role, unsigned preparing_mask, unsigned *out,
+                         struct err *err);
 /* Records success: result is JSON text (copied). */
 int store_step_done(store *st, int64_t step_id, const char *result, struct err *err);
 /*

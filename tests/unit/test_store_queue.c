@@ -208,6 +208,22 @@ static void grouped_claims_prefer_the_resident_model_and_sequential_the_oldest(v
 	store_close(st);
 }
 
+static void upcoming_work_counts_only_what_the_callers_preparing_roles_will_unblock(void **state)
+{
+	store *st;
+	struct err e = {0};
+	store_open(db, &st, &e);
+	add(st, "/x/a.txt", "aa", NULL); /* extract_text (none) -> analyze_text (text) */
+	unsigned n = 99;
+	assert_int_equal(store_steps_upcoming(st, ROLE_TEXT, 1u << ROLE_NONE, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_steps_upcoming(st, ROLE_TEXT, 1u << ROLE_ASR, &n, &e), 0);
+	assert_int_equal(n, 0); /* its dependency is not in a preparing lane */
+	assert_int_equal(store_steps_upcoming(st, ROLE_VISION, 1u << ROLE_NONE, &n, &e), 0);
+	assert_int_equal(n, 0);
+	store_close(st);
+}
+
 static int count(const struct search_hit *h, void *u)
 {
 	(void)h;
@@ -265,6 +281,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(steps_of_a_dead_process_are_recovered, setup, teardown),
 		cmocka_unit_test_setup_teardown(ingest_tells_new_unchanged_changed_and_moved, setup, teardown),
 		cmocka_unit_test_setup_teardown(grouped_claims_prefer_the_resident_model_and_sequential_the_oldest, setup, teardown),
+		cmocka_unit_test_setup_teardown(upcoming_work_counts_only_what_the_callers_preparing_roles_will_unblock, setup, teardown),
 		cmocka_unit_test_setup_teardown(search_finds_words_and_neutralises_syntax, setup, teardown),
 		cmocka_unit_test_setup_teardown(event_numbers_reserved_by_two_connections_never_overlap, setup, teardown),
 	};
