@@ -1,13 +1,11 @@
 /*
- * documents.c — document records: ingest, lookup, listing, status, deletion.
+ * documents.c — document records: ingest primitives, lookup, listing, status, deletion.
  */
 #include "store/internal.h"
 #include "core/util.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* ============================================================ documents */
 
@@ -69,22 +67,22 @@ int store_doc_by_path(store *st, const char *path, struct doc_rec *out, struct e
 static int insert_steps(store *st, int64_t doc_id, const struct step_decl *steps, size_t n,
                         struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "INSERT INTO steps(document_id, idx, kind, role, deps) VALUES(?,?,?,?,?)", err);
-	if (!q)
-		return DOSSIER_EDB;
+	if (n > 63)
+		return err_set(err, DOSSIER_EINVAL, "a pipeline may declare at most 63 steps");
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_reset(q);
+		sqlite3_stmt *q = stmt(st, "INSERT INTO steps(document_id, idx, kind, role, deps) VALUES(?,?,?,?,?)", err);
+		if (!q)
+			return DOSSIER_EDB;
 		sqlite3_bind_int64(q, 1, doc_id);
 		sqlite3_bind_int(q, 2, (int)i);
 		bind_text(q, 3, steps[i].kind);
 		bind_text(q, 4, role_name(steps[i].role));
 		sqlite3_bind_int64(q, 5, (sqlite3_int64)steps[i].deps);
-		if (sqlite3_step(q) != SQLITE_DONE) {
-			stmt_done(q);
+		int rc = sqlite3_step(q);
+		stmt_done(q);
+		if (rc != SQLITE_DONE)
 			return db_err(st, err, "queueing steps");
-		}
 	}
-	stmt_done(q);
 	return 0;
 }
 
@@ -102,19 +100,31 @@ static void bind_doc_input(sqlite3_stmt *q, const struct doc_input *in)
 	bind_text(q, 8, in->error);
 }
 
-struct ingest_ctx {
-	const struct doc_input *in;
-	const struct step_decl *steps;
-	size_t n_steps;
-	int64_t id;
-	enum ingest_outcome outcome;
-	struct err *err;
-};
-
-static int requeue(store *st, int64_t id, const struct ingest_ctx *c, int drop_dossier)
+int store_doc_insert(store *st, const struct doc_input *in, const struct step_decl *steps,
+                     size_t n_steps, int64_t *id_out, struct err *err)
 {
-	struct err *err = c->err;
+	sqlite3_stmt *q = stmt(st, "INSERT INTO documents(path, sha256, mime, kind, bytes, mtime, status, error,"
+	                           " created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?)", err);
+	if (!q)
+		return DOSSIER_EDB;
 	double now = clock_wall_s();
+	bind_doc_input(q, in);
+	sqlite3_bind_double(q, 9, now);
+	sqlite3_bind_double(q, 10, now);
+	int rc = sqlite3_step(q);
+	stmt_done(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "recording a document");
+	int64_t id = sqlite3_last_insert_rowid(st->db);
+	if (!in->status && (rc = insert_steps(st, id, steps, n_steps, err)))
+		return rc;
+	*id_out = id;
+	return 0;
+}
+
+int store_doc_requeue(store *st, int64_t id, const struct doc_input *in, const struct step_decl *steps,
+                      size_t n_steps, int drop_dossier, struct err *err)
+{
 	if (run1(st, "DELETE FROM steps WHERE document_id = ?", id, NULL, err))
 		return DOSSIER_EDB;
 	if (drop_dossier && (run1(st, "DELETE FROM dossiers WHERE document_id = ?", id, NULL, err) ||
@@ -124,124 +134,72 @@ static int requeue(store *st, int64_t id, const struct ingest_ctx *c, int drop_d
 	                           " status=?, error=?, updated_at=? WHERE id=?", err);
 	if (!q)
 		return DOSSIER_EDB;
-	const struct doc_input *in = c->in;
 	bind_doc_input(q, in);
-	sqlite3_bind_double(q, 9, now);
+	sqlite3_bind_double(q, 9, clock_wall_s());
 	sqlite3_bind_int64(q, 10, id);
 	int rc = sqlite3_step(q);
 	stmt_done(q);
 	if (rc != SQLITE_DONE)
 		return db_err(st, err, "updating a document");
-	if (!in->status)
-		return insert_steps(st, id, c->steps, c->n_steps, err);
-	return 0;
+	if (sqlite3_changes(st->db) != 1)
+		return err_set(err, DOSSIER_ENOTFOUND, "no document with id %lld", (long long)id);
+	return in->status ? 0 : insert_steps(st, id, steps, n_steps, err);
 }
 
-static int ingest_tx(store *st, void *user)
+int store_doc_set_mtime(store *st, int64_t id, int64_t mtime, struct err *err)
 {
-	struct ingest_ctx *c = user;
-	const struct doc_input *in = c->in;
-	struct err *err = c->err;
-	struct doc_rec old;
-	int rc = store_doc_by_path(st, in->path, &old, NULL);
-
-	if (rc == 0) {
-		c->id = old.id;
-		int same = in->sha256 && *in->sha256 && !strcmp(old.sha256, in->sha256);
-		int good = !strcmp(old.status, "done") || !strcmp(old.status, "partial") ||
-		           !strcmp(old.status, "unsupported");
-		if (same && good && !in->status) {
-			c->outcome = INGEST_UNCHANGED;
-			if (old.mtime != in->mtime)
-				run1(st, "UPDATE documents SET mtime = ? WHERE id = ?1", in->mtime, NULL, NULL);
-			doc_rec_clear(&old);
-			return 0;
-		}
-		if (same && !in->status && (!strcmp(old.status, "queued") || !strcmp(old.status, "running"))) {
-			/* unfinished from an earlier run: its queued steps are still there */
-			c->outcome = INGEST_RETRY;
-			doc_rec_clear(&old);
-			return 0;
-		}
-		c->outcome = in->status ? INGEST_RECORDED : same ? INGEST_RETRY : INGEST_CHANGED;
-		doc_rec_clear(&old);
-		return requeue(st, c->id, c, 1);
-	}
-
-	/* A new path: is it known content whose old path is gone (a move or rename)? */
-	if (in->sha256 && *in->sha256 && !in->status) {
-		sqlite3_stmt *q = stmt(st, "SELECT id, path FROM documents WHERE sha256 = ?", err);
-		if (!q)
-			return DOSSIER_EDB;
-		bind_text(q, 1, in->sha256);
-		int64_t moved = 0;
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			const char *p = (const char *)sqlite3_column_text(q, 1);
-			struct stat sb;
-			if (p && stat(p, &sb) != 0 && errno == ENOENT) {
-				moved = sqlite3_column_int64(q, 0);
-				break;
-			}
-		}
-		stmt_done(q);
-		if (moved) {
-			c->id = moved;
-			c->outcome = INGEST_MOVED;
-			sqlite3_stmt *u = stmt(st, "UPDATE documents SET path=?, mtime=?, updated_at=? WHERE id=?", err);
-			if (!u)
-				return DOSSIER_EDB;
-			bind_text(u, 1, in->path);
-			sqlite3_bind_int64(u, 2, in->mtime);
-			sqlite3_bind_double(u, 3, clock_wall_s());
-			sqlite3_bind_int64(u, 4, moved);
-			rc = sqlite3_step(u);
-			stmt_done(u);
-			if (rc != SQLITE_DONE)
-				return db_err(st, err, "recording a moved document");
-			/* the stored dossier names the old path: rewrite it */
-			sqlite3_stmt *j = stmt(st, "UPDATE dossiers SET json = json_set(json, '$.path', ?) WHERE document_id = ?", err);
-			if (!j)
-				return DOSSIER_EDB;
-			bind_text(j, 1, in->path);
-			sqlite3_bind_int64(j, 2, moved);
-			sqlite3_step(j);
-			stmt_done(j);
-			return 0;
-		}
-	}
-
-	sqlite3_stmt *q = stmt(st, "INSERT INTO documents(path, sha256, mime, kind, bytes, mtime, status, error,"
-	                           " created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?)", err);
+	sqlite3_stmt *q = stmt(st, "UPDATE documents SET mtime = ? WHERE id = ?", err);
 	if (!q)
 		return DOSSIER_EDB;
-	double now = clock_wall_s();
-	bind_doc_input(q, in);
-	sqlite3_bind_double(q, 9, now);
-	sqlite3_bind_double(q, 10, now);
-	rc = sqlite3_step(q);
+	sqlite3_bind_int64(q, 1, mtime);
+	sqlite3_bind_int64(q, 2, id);
+	int rc = sqlite3_step(q);
 	stmt_done(q);
-	if (rc != SQLITE_DONE)
-		return db_err(st, err, "recording a document");
-	c->id = sqlite3_last_insert_rowid(st->db);
-	c->outcome = in->status ? INGEST_RECORDED : INGEST_NEW;
-	if (!in->status)
-		return insert_steps(st, c->id, c->steps, c->n_steps, err);
-	return 0;
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "updating a document's mtime");
 }
 
-int store_doc_ingest(store *st, const struct doc_input *in, const struct step_decl *steps,
-                     size_t n_steps, int64_t *id_out, enum ingest_outcome *outcome,
-                     struct err *err)
+int store_doc_move(store *st, int64_t id, const char *new_path, int64_t mtime, struct err *err)
 {
-	struct ingest_ctx c = {in, steps, n_steps, 0, INGEST_NEW, err};
-	if (n_steps > 63)
-		return err_set(err, DOSSIER_EINVAL, "a pipeline may declare at most 63 steps");
-	int rc = store_tx(st, ingest_tx, &c, err);
-	if (rc)
-		return rc;
-	*id_out = c.id;
-	*outcome = c.outcome;
-	return 0;
+	sqlite3_stmt *u = stmt(st, "UPDATE documents SET path=?, mtime=?, updated_at=? WHERE id=?", err);
+	if (!u)
+		return DOSSIER_EDB;
+	bind_text(u, 1, new_path);
+	sqlite3_bind_int64(u, 2, mtime);
+	sqlite3_bind_double(u, 3, clock_wall_s());
+	sqlite3_bind_int64(u, 4, id);
+	int rc = sqlite3_step(u);
+	stmt_done(u);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "recording a moved document");
+	/* the stored dossier names the old path: rewrite it */
+	sqlite3_stmt *j = stmt(st, "UPDATE dossiers SET json = json_set(json, '$.path', ?) WHERE document_id = ?", err);
+	if (!j)
+		return DOSSIER_EDB;
+	bind_text(j, 1, new_path);
+	sqlite3_bind_int64(j, 2, id);
+	rc = sqlite3_step(j);
+	stmt_done(j);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "rewriting a moved document's dossier");
+}
+
+int store_docs_by_sha256(store *st, const char *sha256,
+                         int (*cb)(int64_t id, const char *path, void *user), void *user,
+                         struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT id, path FROM documents WHERE sha256 = ? ORDER BY id", err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_text(q, 1, sha256);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(q, 1);
+		if (cb(sqlite3_column_int64(q, 0), p ? p : "", user)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	stmt_done(q);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "finding documents by content");
 }
 
 int store_doc_list(store *st, const char *status, const char *kind, int limit, int offset,

@@ -312,9 +312,3 @@ enum step_state step_state_parse(const char *s)
 			return (enum step_state)i;
 	return STEP_QUEUED;
 }
-
-const char *ingest_outcome_name(enum ingest_outcome o)
-{
-	static const char *const n[] = {"new", "unchanged", "changed", "moved", "retry", "recorded"};
-	return (unsigned)o <= INGEST_RECORDED ? n[o] : "new";
-}

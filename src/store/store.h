@@ -55,16 +55,6 @@ struct step_decl {
 	uint64_t deps;         /* bit i set = needs step i of the same document */
 };
 
-enum ingest_outcome {
-	INGEST_NEW,         /* first time seen: steps queued */
-	INGEST_UNCHANGED,   /* same path, same content: nothing to do */
-	INGEST_CHANGED,     /* same path, new content: old steps dropped, new queued */
-	INGEST_MOVED,       /* known content at a path that no longer exists: path updated */
-	INGEST_RETRY,       /* same content, last run failed or is unfinished: re-queued */
-	INGEST_RECORDED,    /* recorded without steps (unsupported or failed at ingest) */
-};
-const char *ingest_outcome_name(enum ingest_outcome o);
-
 struct doc_input {
 	const char *path;     /* absolute */
 	const char *sha256;   /* may be "" when unreadable */
@@ -75,10 +65,26 @@ struct doc_input {
 	const char *error;    /* message for failed/unsupported, else NULL */
 };
 
-/* Records a file and queues its steps, in one transaction. See enum ingest_outcome. */
-int store_doc_ingest(store *st, const struct doc_input *in, const struct step_decl *steps,
-                     size_t n_steps, int64_t *id_out, enum ingest_outcome *outcome,
-                     struct err *err);
+/*
+ * Primitives for ingest (pipeline/ingest_decide.c decides which to use); call
+ * them inside store_tx to make one change of them. None of them looks at the
+ * file system.
+ */
+/* A new document with its steps (none when in->status is set). *id_out = its id. */
+int store_doc_insert(store *st, const struct doc_input *in, const struct step_decl *steps,
+                     size_t n_steps, int64_t *id_out, struct err *err);
+/* Rewrites document id's columns from *in, replaces its steps with `steps`
+ * (none when in->status is set) and, with drop_dossier, drops its dossier and index entry. */
+int store_doc_requeue(store *st, int64_t id, const struct doc_input *in, const struct step_decl *steps,
+                      size_t n_steps, int drop_dossier, struct err *err);
+/* Records that document id now lives at new_path (its dossier's "path" follows). */
+int store_doc_move(store *st, int64_t id, const char *new_path, int64_t mtime, struct err *err);
+int store_doc_set_mtime(store *st, int64_t id, int64_t mtime, struct err *err);
+/* Calls cb with each document holding this content, oldest first; a non-zero
+ * return stops the walk. path is borrowed for the call. */
+int store_docs_by_sha256(store *st, const char *sha256,
+                         int (*cb)(int64_t id, const char *path, void *user), void *user,
+                         struct err *err);
 /* Fills *out (caller clears with doc_rec_clear). DOSSIER_ENOTFOUND if none. */
 int store_doc_get(store *st, int64_t id, struct doc_rec *out, struct err *err);
 int store_doc_by_path(store *st, const char *path, struct doc_rec *out, struct err *err);

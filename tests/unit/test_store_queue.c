@@ -1,6 +1,7 @@
-/* test_store_queue.c — the durable queue: ingest outcomes, readiness by
+/* test_store_queue.c — the durable queue: readiness by
  * dependencies, atomic claims across connections, retries and skips,
- * recovery after a crash, affinity and document order, search. */
+ * recovery after a crash, affinity and document order, search.
+ * (Ingest outcomes: test_pipeline_ingest_decide.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,13 +41,12 @@ static const struct step_decl two[] = {
 	{"analyze_text", ROLE_TEXT, 1},
 };
 
-static int64_t add(store *st, const char *path, const char *sha, enum ingest_outcome *o)
+static int64_t add(store *st, const char *path, const char *sha)
 {
 	struct doc_input in = {.path = path, .sha256 = sha, .mime = "text/plain", .kind = "text", .bytes = 10, .mtime = 1};
 	int64_t id;
-	enum ingest_outcome oo;
 	struct err e = {0};
-	assert_int_equal(store_doc_ingest(st, &in, two, 2, &id, o ? o : &oo, &e), 0);
+	assert_int_equal(store_doc_insert(st, &in, two, 2, &id, &e), 0);
 	return id;
 }
 
@@ -55,7 +55,7 @@ static void a_step_is_ready_only_when_its_dependencies_are_done(void **state)
 	store *st;
 	struct err e = {0};
 	assert_int_equal(store_open(db, &st, &e), 0);
-	int64_t id = add(st, "/x/a.txt", "aa", NULL);
+	int64_t id = add(st, "/x/a.txt", "aa");
 	struct claim_filter text = {.role_mask = 1u << ROLE_TEXT, .prefer_role = -1};
 	struct claim_filter cpu = {.role_mask = 1u << ROLE_NONE, .prefer_role = -1};
 	struct step_rec s;
@@ -85,7 +85,7 @@ static void two_connections_never_claim_the_same_step(void **state)
 		char p[32], h[8];
 		snprintf(p, sizeof p, "/x/%02d.txt", i);
 		snprintf(h, sizeof h, "h%02d", i);
-		add(a, p, h, NULL);
+		add(a, p, h);
 	}
 	struct claim_filter cpu = {.role_mask = 1u << ROLE_NONE, .prefer_role = -1};
 	int64_t seen[20];
@@ -111,7 +111,7 @@ static void a_failed_step_is_retried_then_fails_and_skips_its_dependents(void **
 	store *st;
 	struct err e = {0};
 	store_open(db, &st, &e);
-	int64_t id = add(st, "/x/a.txt", "aa", NULL);
+	int64_t id = add(st, "/x/a.txt", "aa");
 	struct claim_filter cpu = {.role_mask = 1u << ROLE_NONE, .prefer_role = -1};
 	struct step_rec s;
 	int failed = -1;
@@ -143,7 +143,7 @@ static void steps_of_a_dead_process_are_recovered(void **state)
 	store *st;
 	struct err e = {0};
 	store_open(db, &st, &e);
-	add(st, "/x/a.txt", "aa", NULL);
+	add(st, "/x/a.txt", "aa");
 	struct claim_filter cpu = {.role_mask = 1u << ROLE_NONE, .prefer_role = -1};
 	struct step_rec s;
 	assert_int_equal(store_step_claim(st, &cpu, &s, &e), 0);
@@ -158,29 +158,6 @@ static void steps_of_a_dead_process_are_recovered(void **state)
 	store_close(st);
 }
 
-static void ingest_tells_new_unchanged_changed_and_moved(void **state)
-{
-	store *st;
-	struct err e = {0};
-	enum ingest_outcome o;
-	store_open(db, &st, &e);
-	int64_t id = add(st, "/nonexistent-dir/a.txt", "aa", &o);
-	assert_int_equal(o, INGEST_NEW);
-	store_dossier_put(st, id, "done", "{\"path\":\"/nonexistent-dir/a.txt\"}", NULL, &e);
-	assert_int_equal(add(st, "/nonexistent-dir/a.txt", "aa", &o), id);
-	assert_int_equal(o, INGEST_UNCHANGED);
-	/* the same content at a new path whose old path is gone: a move */
-	assert_int_equal(add(st, "/nonexistent-dir/b.txt", "aa", &o), id);
-	assert_int_equal(o, INGEST_MOVED);
-	char *json;
-	assert_int_equal(store_dossier_get(st, id, &json, &e), 0);
-	assert_non_null(strstr(json, "b.txt"));
-	free(json);
-	assert_int_equal(add(st, "/nonexistent-dir/b.txt", "bb", &o), id);
-	assert_int_equal(o, INGEST_CHANGED);
-	store_close(st);
-}
-
 static void grouped_claims_prefer_the_resident_model_and_sequential_the_oldest(void **state)
 {
 	store *st;
@@ -190,10 +167,9 @@ static void grouped_claims_prefer_the_resident_model_and_sequential_the_oldest(v
 	static const struct step_decl txt[] = {{"analyze_text", ROLE_TEXT, 0}};
 	struct doc_input in = {.path = "/x/1.png", .sha256 = "1", .mime = "image/png", .kind = "image"};
 	int64_t id;
-	enum ingest_outcome o;
-	store_doc_ingest(st, &in, img, 1, &id, &o, &e);
+	assert_int_equal(store_doc_insert(st, &in, img, 1, &id, &e), 0);
 	in.path = "/x/2.txt", in.sha256 = "2", in.kind = "text";
-	store_doc_ingest(st, &in, txt, 1, &id, &o, &e);
+	assert_int_equal(store_doc_insert(st, &in, txt, 1, &id, &e), 0);
 	unsigned models = (1u << ROLE_TEXT) | (1u << ROLE_VISION);
 	struct claim_filter grouped = {.role_mask = models, .prefer_role = ROLE_TEXT};
 	struct step_rec s;
@@ -213,7 +189,7 @@ static void upcoming_work_counts_only_what_the_callers_preparing_roles_will_unbl
 	store *st;
 	struct err e = {0};
 	store_open(db, &st, &e);
-	add(st, "/x/a.txt", "aa", NULL); /* extract_text (none) -> analyze_text (text) */
+	add(st, "/x/a.txt", "aa"); /* extract_text (none) -> analyze_text (text) */
 	unsigned n = 99;
 	assert_int_equal(store_steps_upcoming(st, ROLE_TEXT, 1u << ROLE_NONE, &n, &e), 0);
 	assert_int_equal(n, 1);
@@ -236,7 +212,7 @@ static void search_finds_words_and_neutralises_syntax(void **state)
 	store *st;
 	struct err e = {0};
 	store_open(db, &st, &e);
-	int64_t id = add(st, "/x/a.txt", "aa", NULL);
+	int64_t id = add(st, "/x/a.txt", "aa");
 	struct fts_fields f = {.title = "Harbour report", .text = "The pilots were running late \"again\" (AND NOT)"};
 	assert_int_equal(store_dossier_put(st, id, "done", "{}", &f, &e), 0);
 	int hits = 0;
@@ -279,7 +255,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(two_connections_never_claim_the_same_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_failed_step_is_retried_then_fails_and_skips_its_dependents, setup, teardown),
 		cmocka_unit_test_setup_teardown(steps_of_a_dead_process_are_recovered, setup, teardown),
-		cmocka_unit_test_setup_teardown(ingest_tells_new_unchanged_changed_and_moved, setup, teardown),
 		cmocka_unit_test_setup_teardown(grouped_claims_prefer_the_resident_model_and_sequential_the_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(upcoming_work_counts_only_what_the_callers_preparing_roles_will_unblock, setup, teardown),
 		cmocka_unit_test_setup_teardown(search_finds_words_and_neutralises_syntax, setup, teardown),
