@@ -17,6 +17,11 @@ struct sched {
 	int model_down;                /* model lane gave up for this run */
 	struct sched_stats stats;
 	char data_dir[4096];
+	/* store branch (issue 9), minimal wiring the lead redoes: the run's lease */
+	char holder[STORE_HOLDER_MAX]; /* this run's lease holder id (store_lease_acquire) */
+	pthread_t heartbeat;           /* renews the lease every STORE_LEASE_HEARTBEAT_S */
+	int heartbeat_stop;            /* under mu */
+	uint64_t rng;                  /* retry jitter state, under mu */
 };
 
 struct lane {

@@ -46,15 +46,16 @@ static int claim_next(struct lane *l, int current, int *streak, int64_t wait_sta
 	sched *s = l->s;
 	const struct config *cfg = s->p.cfg;
 	struct err e = {0};
-	struct claim_filter f = {.role_mask = MODEL_ROLES, .prefer_role = current};
+	struct claim_filter f = {.role_mask = MODEL_ROLES, .prefer_role = current, .holder = s->holder};
 
 	if (cfg->policy == POLICY_SEQUENTIAL) {
 		f.document_order = 1;
-		return store_step_claim(l->st, &f, step, &e);
+		return store_step_claim(l->st, &f, NULL, 0, step, &e);
 	}
-	unsigned ready[ROLE_COUNT], waiting[ROLE_COUNT], running = 0;
-	if (store_steps_pending(l->st, ready, waiting, &running, &e))
+	struct steps_pending p;
+	if (store_steps_pending(l->st, s->holder, &p, &e))
 		return DOSSIER_EDB;
+	const unsigned *ready = p.ready;
 	*other_waiting = 0;
 	if (current >= 0) {
 		int other = current == ROLE_TEXT ? ROLE_VISION : ROLE_TEXT;
@@ -66,7 +67,7 @@ static int claim_next(struct lane *l, int current, int *streak, int64_t wait_sta
 		if (*streak >= cfg->fairness && ready[other] > 0)
 			f.prefer_role = other; /* fairness: the other model's documents have waited enough */
 	}
-	return store_step_claim(l->st, &f, step, &e);
+	return store_step_claim(l->st, &f, NULL, 0, step, &e);
 }
 
 void *model_lane_main(void *arg)

@@ -12,8 +12,10 @@
 
 struct put_ctx {
 	int64_t id;
-	const char *status, *json;
+	const char *status, *error, *json;
 	const struct fts_fields *fts;
+	const struct store_event *ev;
+	size_t n_ev;
 	struct err *err;
 };
 
@@ -52,13 +54,16 @@ static int put_tx(store *st, void *user)
 		if (rc != SQLITE_DONE)
 			return db_err(st, c->err, "indexing a dossier");
 	}
-	return store_doc_set_status(st, c->id, c->status, NULL, c->err);
+	if ((rc = store_doc_set_status(st, c->id, c->status, c->error, c->err)))
+		return rc;
+	return events_insert(st, c->ev, c->n_ev, c->err);
 }
 
-int store_dossier_put(store *st, int64_t doc_id, const char *status, const char *json,
-                      const struct fts_fields *fts, struct err *err)
+int store_dossier_put(store *st, int64_t doc_id, const char *status, const char *error, const char *json,
+                      const struct fts_fields *fts, const struct store_event *events, size_t n_events,
+                      struct err *err)
 {
-	struct put_ctx c = {doc_id, status, json, fts, err};
+	struct put_ctx c = {doc_id, status, error, json, fts, events, n_events, err};
 	return store_tx(st, put_tx, &c, err);
 }
 

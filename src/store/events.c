@@ -25,6 +25,21 @@ int store_event_put(store *st, uint64_t seq, const char *name, int64_t doc_id,
 	return rc == SQLITE_DONE ? 0 : db_err(st, err, "storing an event");
 }
 
+int events_insert(store *st, const struct store_event *ev, size_t n, struct err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = store_event_put(st, ev[i].seq, ev[i].name, ev[i].doc_id, ev[i].json, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int store_events_put(store *st, const struct store_event *events, size_t n_events, struct err *err)
+{
+	return events_insert(st, events, n_events, err);
+}
+
 struct reserve_ctx {
 	uint64_t n, first;
 	struct err *err;

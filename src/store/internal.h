@@ -44,6 +44,8 @@ void col_copy(sqlite3_stmt *q, int i, char *out, size_t n);
 void bind_text(sqlite3_stmt *q, int i, const char *s); /* NULL binds NULL */
 void bind_time(sqlite3_stmt *q, int i, double t);      /* t <= 0 binds NULL */
 
+/* events.c: stores events (INSERT OR IGNORE on seq), in the current transaction if any */
+int events_insert(store *st, const struct store_event *ev, size_t n, struct err *err);
 /* store.c */
 enum step_state step_state_parse(const char *s);
 /* documents.c */

@@ -1,19 +1,16 @@
 /*
- * queue.c — the durable step queue: claims, results, failures, recovery.
+ * queue.c — the durable step queue: claims, results, retries, deferrals,
+ * what is pending. Every change of a step's state checks that the caller's
+ * lease holder still holds it, and may carry events that commit with it.
  */
 #include "store/internal.h"
 #include "core/util.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-/* ================================================================ steps */
 
 #define STEP_COLS "s.id, s.document_id, s.idx, s.kind, s.role, s.deps, s.state, s.attempts," \
-	" s.result, s.last_error, s.started_at, s.finished_at"
+	" s.result, s.last_error, s.started_at, s.finished_at, s.not_before"
 
 static void step_from_row(sqlite3_stmt *q, struct step_rec *s)
 {
@@ -32,12 +29,14 @@ static void step_from_row(sqlite3_stmt *q, struct step_rec *s)
 	s->last_error = col_dup(q, 9);
 	s->started_at = sqlite3_column_double(q, 10);
 	s->finished_at = sqlite3_column_double(q, 11);
+	s->not_before = sqlite3_column_double(q, 12);
 }
 
-/* A queued step is ready when none of the steps it depends on is unfinished. */
-#define READY_SQL \
-	"s.state = 'queued' AND NOT EXISTS (SELECT 1 FROM steps d WHERE d.document_id = s.document_id" \
+/* A queued step whose dependencies are all done (it may still be delayed). */
+#define DEPS_DONE_SQL \
+	"NOT EXISTS (SELECT 1 FROM steps d WHERE d.document_id = s.document_id" \
 	" AND (s.deps >> d.idx) & 1 AND d.state != 'done')"
+#define READY_SQL "s.state = 'queued' AND " DEPS_DONE_SQL
 
 /* The roles of a mask as ",none,text," for the statements' role filter
  * (ROLE_IN below), so statement texts stay fixed and are prepared once. */
@@ -54,19 +53,42 @@ static unsigned role_list(unsigned mask, char *out, size_t n)
 	return count;
 }
 #define ROLE_IN(param, col) "instr(" param ", ',' || " col " || ',') > 0"
+/* Claimable by holder ?5 at time ?4: not delayed, not given back by that holder. */
+#define CLAIMABLE_SQL \
+	" AND (s.not_before IS NULL OR s.not_before <= ?4) AND (s.deferred_by IS NULL OR s.deferred_by != ?5)"
 
 /* Strictly the oldest document with a pending step of these roles. */
 static const char SQL_CLAIM_IN_ORDER[] =
-	"SELECT " STEP_COLS " FROM steps s WHERE " READY_SQL " AND " ROLE_IN("?3", "s.role")
+	"SELECT " STEP_COLS " FROM steps s WHERE " READY_SQL CLAIMABLE_SQL " AND " ROLE_IN("?3", "s.role")
 	" AND s.document_id = (SELECT min(document_id) FROM steps WHERE state IN ('queued','running')"
 	" AND " ROLE_IN("?3", "role") ") AND (?2 <= 0 OR s.document_id = ?2) ORDER BY s.idx LIMIT 1";
 /* The preferred role's steps first, then by document. */
 static const char SQL_CLAIM_PREFER[] =
-	"SELECT " STEP_COLS " FROM steps s WHERE " READY_SQL " AND " ROLE_IN("?3", "s.role")
+	"SELECT " STEP_COLS " FROM steps s WHERE " READY_SQL CLAIMABLE_SQL " AND " ROLE_IN("?3", "s.role")
 	" AND (?2 <= 0 OR s.document_id = ?2) ORDER BY (s.role = ?1) DESC, s.document_id, s.idx LIMIT 1";
+
+/* 0 if holder has a lease that has not expired, else DOSSIER_ESTALE. */
+static int lease_live(store *st, const char *holder, double now, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT expires_at FROM workers WHERE holder = ?", err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_text(q, 1, holder);
+	int rc = sqlite3_step(q);
+	double expires = rc == SQLITE_ROW ? sqlite3_column_double(q, 0) : 0;
+	stmt_done(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(st, err, "reading a lease");
+	if (expires <= now)
+		return err_set(err, DOSSIER_ESTALE, "the lease of %s is gone (expired or released): acquire a new one",
+		               holder);
+	return 0;
+}
 
 struct claim_ctx {
 	const struct claim_filter *f;
+	const struct store_event *ev;
+	size_t n_ev;
 	struct step_rec *out;
 	int found;
 	struct err *err;
@@ -76,8 +98,12 @@ static int claim_tx(store *st, void *user)
 {
 	struct claim_ctx *c = user;
 	char roles[96];
+	double now = clock_wall_s();
 	if (!role_list(c->f->role_mask, roles, sizeof roles))
 		return 0;
+	int rc = lease_live(st, c->f->holder, now, c->err);
+	if (rc)
+		return rc;
 	const char *prefer = c->f->prefer_role >= 0 ? role_name((enum model_role)c->f->prefer_role) : "";
 	sqlite3_stmt *q = stmt(st, c->f->document_order ? SQL_CLAIM_IN_ORDER : SQL_CLAIM_PREFER, c->err);
 	if (!q)
@@ -85,7 +111,9 @@ static int claim_tx(store *st, void *user)
 	bind_text(q, 1, prefer);
 	sqlite3_bind_int64(q, 2, c->f->only_document);
 	bind_text(q, 3, roles);
-	int rc = sqlite3_step(q);
+	sqlite3_bind_double(q, 4, now);
+	bind_text(q, 5, c->f->holder);
+	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		step_from_row(q, c->out);
 		c->found = 1;
@@ -95,12 +123,12 @@ static int claim_tx(store *st, void *user)
 		return db_err(st, c->err, "choosing a step");
 	if (!c->found)
 		return 0;
-	sqlite3_stmt *u = stmt(st, "UPDATE steps SET state='running', owner=?, attempts=attempts+1, started_at=?"
-	                           " WHERE id=? AND state='queued'", c->err);
+	sqlite3_stmt *u = stmt(st, "UPDATE steps SET state='running', holder=?, attempts=attempts+1, started_at=?,"
+	                           " not_before=NULL, deferred_by=NULL WHERE id=? AND state='queued'", c->err);
 	if (!u)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(u, 1, (sqlite3_int64)getpid());
-	sqlite3_bind_double(u, 2, clock_wall_s());
+	bind_text(u, 1, c->f->holder);
+	sqlite3_bind_double(u, 2, now);
 	sqlite3_bind_int64(u, 3, c->out->id);
 	rc = sqlite3_step(u);
 	stmt_done(u);
@@ -111,55 +139,180 @@ static int claim_tx(store *st, void *user)
 	}
 	c->out->state = STEP_RUNNING;
 	c->out->attempts++;
-	run1(st, "UPDATE documents SET status='running' WHERE id=? AND status='queued'", c->out->document_id, NULL, NULL);
-	return 0;
+	c->out->not_before = 0;
+	if ((rc = run1(st, "UPDATE documents SET status='running' WHERE id=? AND status='queued'",
+	               c->out->document_id, NULL, c->err)))
+		return rc;
+	return events_insert(st, c->ev, c->n_ev, c->err);
 }
 
-int store_step_claim(store *st, const struct claim_filter *f, struct step_rec *out,
-                     struct err *err)
+int store_step_claim(store *st, const struct claim_filter *f, const struct store_event *events,
+                     size_t n_events, struct step_rec *out, struct err *err)
 {
-	struct claim_ctx c = {f, out, 0, err};
+	struct claim_ctx c = {f, events, n_events, out, 0, err};
 	memset(out, 0, sizeof *out);
+	if (!f->holder)
+		return err_set(err, DOSSIER_EINVAL, "a claim needs a lease holder (store_lease_acquire)");
 	int rc = store_tx(st, claim_tx, &c, err);
-	if (rc)
+	if (rc) {
+		if (c.found)
+			step_rec_clear(out);
 		return rc;
+	}
 	return c.found ? 0 : DOSSIER_ENOTFOUND;
 }
 
-int store_steps_pending(store *st, unsigned ready_by_role[ROLE_COUNT],
-                        unsigned waiting_by_role[ROLE_COUNT], unsigned *running,
-                        struct err *err)
+/* ---------------------------------------------------------- settling a step */
+
+enum settle { SETTLE_DONE, SETTLE_RETRY, SETTLE_FAIL, SETTLE_DEFER };
+
+struct settle_ctx {
+	enum settle how;
+	int64_t id;
+	const char *holder;
+	const char *text;      /* the result (done) or the error */
+	double not_before;     /* retry, defer: wall seconds; <= 0 = none */
+	const struct store_event *ev;
+	size_t n_ev;
+	struct err *err;
+};
+
+static const char *const settle_sql[] = {
+	[SETTLE_DONE] = "UPDATE steps SET state='done', result=?3, last_error=NULL, holder=NULL, finished_at=?4"
+	                " WHERE id=?1 AND state='running' AND holder=?2",
+	[SETTLE_RETRY] = "UPDATE steps SET state='queued', last_error=?3, holder=NULL, finished_at=?4, not_before=?5"
+	                 " WHERE id=?1 AND state='running' AND holder=?2",
+	[SETTLE_FAIL] = "UPDATE steps SET state='failed', last_error=?3, holder=NULL, finished_at=?4"
+	                " WHERE id=?1 AND state='running' AND holder=?2",
+	[SETTLE_DEFER] = "UPDATE steps SET state='queued', attempts=0, last_error=?3, holder=NULL, finished_at=?4,"
+	                 " not_before=?5, deferred_by=CASE WHEN ?5 IS NULL THEN ?2 END"
+	                 " WHERE id=?1 AND state='running' AND holder=?2",
+};
+static const char *const settle_what[] = {"recording a step's result", "queueing a step's retry",
+                                          "recording a step's failure", "deferring a step"};
+
+static int settle_tx(store *st, void *user)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT s.role, s.state, (" READY_SQL ") FROM steps s"
-	                           " WHERE s.state IN ('queued','running')", err);
+	struct settle_ctx *c = user;
+	sqlite3_stmt *q = stmt(st, settle_sql[c->how], c->err);
 	if (!q)
 		return DOSSIER_EDB;
-	for (int i = 0; i < ROLE_COUNT; i++) {
-		if (ready_by_role)
-			ready_by_role[i] = 0;
-		if (waiting_by_role)
-			waiting_by_role[i] = 0;
+	sqlite3_bind_int64(q, 1, c->id);
+	bind_text(q, 2, c->holder);
+	bind_text(q, 3, c->how == SETTLE_DONE && !c->text ? "{}" : c->text);
+	sqlite3_bind_double(q, 4, clock_wall_s());
+	if (c->how == SETTLE_RETRY || c->how == SETTLE_DEFER)
+		bind_time(q, 5, c->not_before);
+	int rc = sqlite3_step(q);
+	stmt_done(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, c->err, settle_what[c->how]);
+	if (sqlite3_changes(st->db) != 1)
+		return err_set(c->err, DOSSIER_ESTALE,
+		               "step %lld is no longer held by %s (its lease expired and another worker took it)",
+		               (long long)c->id, c->holder ? c->holder : "(none)");
+	if (c->how == SETTLE_FAIL) {
+		int64_t doc = 0;
+		sqlite3_stmt *d = stmt(st, "SELECT document_id FROM steps WHERE id = ?", c->err);
+		if (!d)
+			return DOSSIER_EDB;
+		sqlite3_bind_int64(d, 1, c->id);
+		if (sqlite3_step(d) == SQLITE_ROW)
+			doc = sqlite3_column_int64(d, 0);
+		stmt_done(d);
+		if ((rc = skip_dependents(st, doc, c->err)))
+			return rc;
 	}
-	if (running)
-		*running = 0;
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	return events_insert(st, c->ev, c->n_ev, c->err);
+}
+
+static int settle(store *st, enum settle how, int64_t step_id, const char *holder, const char *text,
+                  double not_before, const struct store_event *ev, size_t n_ev, struct err *err)
+{
+	struct settle_ctx c = {how, step_id, holder, text, not_before, ev, n_ev, err};
+	return store_tx(st, settle_tx, &c, err);
+}
+
+int store_step_done(store *st, int64_t step_id, const char *holder, const char *result,
+                    const struct store_event *events, size_t n_events, struct err *err)
+{
+	return settle(st, SETTLE_DONE, step_id, holder, result, 0, events, n_events, err);
+}
+
+int store_step_retry(store *st, int64_t step_id, const char *holder, const char *error, double not_before,
+                     const struct store_event *events, size_t n_events, struct err *err)
+{
+	return settle(st, SETTLE_RETRY, step_id, holder, error, not_before, events, n_events, err);
+}
+
+int store_step_fail(store *st, int64_t step_id, const char *holder, const char *error,
+                    const struct store_event *events, size_t n_events, struct err *err)
+{
+	return settle(st, SETTLE_FAIL, step_id, holder, error, 0, events, n_events, err);
+}
+
+int store_step_defer(store *st, int64_t step_id, const char *holder, const char *error, double not_before,
+                     const struct store_event *events, size_t n_events, struct err *err)
+{
+	return settle(st, SETTLE_DEFER, step_id, holder, error, not_before, events, n_events, err);
+}
+
+int skip_dependents(store *st, int64_t doc_id, struct err *err)
+{
+	for (int round = 0; round < 64; round++) {
+		sqlite3_stmt *q = stmt(st, "UPDATE steps AS s SET state='skipped', "
+		                           " last_error='skipped: a step it needs failed' WHERE s.document_id = ?1"
+		                           " AND s.state = 'queued' AND EXISTS (SELECT 1 FROM steps d WHERE"
+		                           " d.document_id = s.document_id AND (s.deps >> d.idx) & 1"
+		                           " AND d.state IN ('failed','skipped'))", err);
+		if (!q)
+			return DOSSIER_EDB;
+		sqlite3_bind_int64(q, 1, doc_id);
+		int rc = sqlite3_step(q);
+		stmt_done(q);
+		if (rc != SQLITE_DONE)
+			return db_err(st, err, "skipping dependent steps");
+		if (sqlite3_changes(st->db) == 0)
+			break;
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------- what is pending */
+
+int store_steps_pending(store *st, const char *holder, struct steps_pending *out, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT s.role, s.state = 'running', " DEPS_DONE_SQL ","
+	                           " coalesce(s.not_before, 0), s.deferred_by IS NOT NULL AND s.deferred_by = ?1"
+	                           " FROM steps s WHERE s.state IN ('queued','running')", err);
+	if (!q)
+		return DOSSIER_EDB;
+	memset(out, 0, sizeof *out);
+	bind_text(q, 1, holder);
+	double now = clock_wall_s();
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		enum model_role r;
 		const char *rs = (const char *)sqlite3_column_text(q, 0);
 		if (!rs || role_parse(rs, &r))
 			r = ROLE_NONE;
-		const char *state = (const char *)sqlite3_column_text(q, 1);
-		if (state && !strcmp(state, "running")) {
-			if (running)
-				(*running)++;
-		} else if (sqlite3_column_int(q, 2)) {
-			if (ready_by_role)
-				ready_by_role[r]++;
-		} else if (waiting_by_role) {
-			waiting_by_role[r]++;
+		double not_before = sqlite3_column_double(q, 3);
+		if (sqlite3_column_int(q, 1)) {
+			out->running++;
+		} else if (sqlite3_column_int(q, 4)) {
+			out->deferred++;
+		} else if (!sqlite3_column_int(q, 2)) {
+			out->waiting[r]++;
+		} else if (not_before > now) {
+			out->delayed[r]++;
+			if (!out->next_at || not_before < out->next_at)
+				out->next_at = not_before;
+		} else {
+			out->ready[r]++;
 		}
 	}
 	stmt_done(q);
-	return 0;
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "counting pending steps");
 }
 
 int store_steps_upcoming(store *st, enum model_role role, unsigned preparing_mask, unsigned *out,
@@ -181,99 +334,30 @@ int store_steps_upcoming(store *st, enum model_role role, unsigned preparing_mas
 	return rc == SQLITE_ROW ? 0 : db_err(st, err, "counting upcoming steps");
 }
 
-int store_step_done(store *st, int64_t step_id, const char *result, struct err *err)
+int store_doc_next_attempt(store *st, int64_t doc_id, double *when, char **last_error, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "UPDATE steps SET state='done', result=?, last_error=NULL, owner=NULL,"
-	                           " finished_at=? WHERE id=?", err);
+	sqlite3_stmt *q = stmt(st, "SELECT count(*), min(not_before),"
+	                           " (SELECT last_error FROM steps WHERE document_id = ?1 AND state = 'queued'"
+	                           "  AND last_error IS NOT NULL ORDER BY finished_at DESC LIMIT 1)"
+	                           " FROM steps WHERE document_id = ?1 AND state = 'queued'", err);
 	if (!q)
 		return DOSSIER_EDB;
-	bind_text(q, 1, result ? result : "{}");
-	sqlite3_bind_double(q, 2, clock_wall_s());
-	sqlite3_bind_int64(q, 3, step_id);
+	sqlite3_bind_int64(q, 1, doc_id);
+	*when = 0;
+	if (last_error)
+		*last_error = NULL;
 	int rc = sqlite3_step(q);
-	stmt_done(q);
-	return rc == SQLITE_DONE ? 0 : db_err(st, err, "recording a step's result");
-}
-
-struct fail_ctx {
-	int64_t id;
-	const char *error;
-	int retry, max_attempts, failed;
-	struct err *err;
-};
-
-/* Marks steps that depend (directly or not) on a failed or skipped step as skipped. */
-int skip_dependents(store *st, int64_t doc_id, struct err *err)
-{
-	for (int round = 0; round < 64; round++) {
-		sqlite3_stmt *q = stmt(st, "UPDATE steps AS s SET state='skipped', owner=NULL,"
-		                           " last_error='skipped: a step it needs failed' WHERE s.document_id = ?1"
-		                           " AND s.state = 'queued' AND EXISTS (SELECT 1 FROM steps d WHERE"
-		                           " d.document_id = s.document_id AND (s.deps >> d.idx) & 1"
-		                           " AND d.state IN ('failed','skipped'))", err);
-		if (!q)
-			return DOSSIER_EDB;
-		sqlite3_bind_int64(q, 1, doc_id);
-		int rc = sqlite3_step(q);
-		stmt_done(q);
-		if (rc != SQLITE_DONE)
-			return db_err(st, err, "skipping dependent steps");
-		if (sqlite3_changes(st->db) == 0)
-			break;
-	}
-	return 0;
-}
-
-static int fail_tx(store *st, void *user)
-{
-	struct fail_ctx *c = user;
-	sqlite3_stmt *q = stmt(st, "SELECT attempts, document_id FROM steps WHERE id = ?", c->err);
-	if (!q)
-		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, c->id);
-	int attempts = 0;
-	int64_t doc = 0;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		attempts = sqlite3_column_int(q, 0);
-		doc = sqlite3_column_int64(q, 1);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_int(q, 0) == 0) {
+			stmt_done(q);
+			return DOSSIER_ENOTFOUND;
+		}
+		*when = sqlite3_column_double(q, 1); /* NULL (no delayed step) reads as 0 */
+		if (last_error)
+			*last_error = col_dup(q, 2);
 	}
 	stmt_done(q);
-	c->failed = !(c->retry && attempts < c->max_attempts);
-	q = stmt(st, "UPDATE steps SET state=?, last_error=?, owner=NULL, finished_at=? WHERE id=?", c->err);
-	if (!q)
-		return DOSSIER_EDB;
-	bind_text(q, 1, c->failed ? "failed" : "queued");
-	bind_text(q, 2, c->error);
-	sqlite3_bind_double(q, 3, clock_wall_s());
-	sqlite3_bind_int64(q, 4, c->id);
-	int rc = sqlite3_step(q);
-	stmt_done(q);
-	if (rc != SQLITE_DONE)
-		return db_err(st, c->err, "recording a step's failure");
-	return c->failed ? skip_dependents(st, doc, c->err) : 0;
-}
-
-int store_step_fail(store *st, int64_t step_id, const char *error, int retry,
-                    int max_attempts, int *failed_out, struct err *err)
-{
-	struct fail_ctx c = {step_id, error, retry, max_attempts, 0, err};
-	int rc = store_tx(st, fail_tx, &c, err);
-	if (failed_out)
-		*failed_out = c.failed;
-	return rc;
-}
-
-int store_step_defer(store *st, int64_t step_id, const char *error, struct err *err)
-{
-	sqlite3_stmt *q = stmt(st, "UPDATE steps SET state='queued', attempts=max(attempts-1,0), owner=NULL,"
-	                           " last_error=? WHERE id=?", err);
-	if (!q)
-		return DOSSIER_EDB;
-	bind_text(q, 1, error);
-	sqlite3_bind_int64(q, 2, step_id);
-	int rc = sqlite3_step(q);
-	stmt_done(q);
-	return rc == SQLITE_DONE ? 0 : db_err(st, err, "deferring a step");
+	return rc == SQLITE_ROW ? 0 : db_err(st, err, "reading a document's next attempt");
 }
 
 int store_doc_steps(store *st, int64_t doc_id, struct step_rec **out, size_t *n,
@@ -301,44 +385,6 @@ int store_doc_steps(store *st, int64_t doc_id, struct step_rec **out, size_t *n,
 	stmt_done(q);
 	*out = v;
 	*n = len;
-	return 0;
-}
-
-int store_recover(store *st, int *n_recovered, struct err *err)
-{
-	/* one owner at a time: a step whose owner is gone (or is us, from an
-	 * earlier life of this pid) is orphaned; live owners (another dossier
-	 * sharing the database) keep theirs */
-	sqlite3_stmt *q = stmt(st, "SELECT DISTINCT owner FROM steps WHERE state = 'running' AND coalesce(owner, 0) > ?"
-	                           " ORDER BY coalesce(owner, 0)", err);
-	if (!q)
-		return DOSSIER_EDB;
-	int total = 0;
-	int64_t after = -1;
-	for (;;) {
-		sqlite3_reset(q);
-		sqlite3_bind_int64(q, 1, after);
-		if (sqlite3_step(q) != SQLITE_ROW)
-			break;
-		int64_t pid = sqlite3_column_int64(q, 0);
-		after = pid > 0 ? pid : 0;
-		if (pid > 0 && pid != (int64_t)getpid() && !(kill((pid_t)pid, 0) != 0 && errno == ESRCH))
-			continue;
-		sqlite3_stmt *u = stmt(st, "UPDATE steps SET state='queued', attempts=max(attempts-1,0), owner=NULL,"
-		                           " last_error='interrupted: the process running it stopped'"
-		                           " WHERE state='running' AND coalesce(owner, 0) = ?", err);
-		if (!u) {
-			stmt_done(q);
-			return DOSSIER_EDB;
-		}
-		sqlite3_bind_int64(u, 1, pid > 0 ? pid : 0);
-		sqlite3_step(u);
-		total += sqlite3_changes(st->db);
-		stmt_done(u);
-	}
-	stmt_done(q);
-	if (n_recovered)
-		*n_recovered = total;
 	return 0;
 }
 

@@ -65,6 +65,19 @@ static const char *const migrations[] = {
 	"  tokenize='porter unicode61 remove_diacritics 2');",
 	/* 2: event numbers are reserved in blocks, so processes sharing the database never collide */
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+	/* 3: workers hold leases instead of pids; retries wait for a time; deferrals name their holder */
+	"CREATE TABLE workers("
+	"  holder TEXT PRIMARY KEY,"
+	"  host TEXT NOT NULL,"
+	"  pid INTEGER NOT NULL,"
+	"  proc_start INTEGER NOT NULL DEFAULT 0,"
+	"  started_at REAL NOT NULL,"
+	"  heartbeat_at REAL NOT NULL,"
+	"  expires_at REAL NOT NULL);"
+	"ALTER TABLE steps ADD COLUMN holder TEXT;"
+	"ALTER TABLE steps ADD COLUMN not_before REAL;"
+	"ALTER TABLE steps ADD COLUMN deferred_by TEXT;"
+	"CREATE INDEX steps_holder ON steps(holder) WHERE state = 'running';",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -72,7 +72,7 @@ static void ingest_tells_new_unchanged_changed_and_moved(void **state)
 	assert_int_equal(add(st, "/nonexistent-dir/a.txt", "aa", &o), id);
 	assert_int_equal(o, INGEST_RETRY);
 	assert_int_equal(n_steps(st, id), 2);
-	store_dossier_put(st, id, "done", "{\"path\":\"/nonexistent-dir/a.txt\"}", NULL, &e);
+	store_dossier_put(st, id, "done", NULL, "{\"path\":\"/nonexistent-dir/a.txt\"}", NULL, NULL, 0, &e);
 	assert_int_equal(add(st, "/nonexistent-dir/a.txt", "aa", &o), id);
 	assert_int_equal(o, INGEST_UNCHANGED);
 	/* the same content at a new path whose old path is gone: a move */
