@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "core/err.h"
+#include "core/util.h"
 #include "pipeline/pipeline.h"
 
 #include <jansson.h>
@@ -57,8 +58,19 @@ static int run(int argc, char **argv)
 	if (store_dossier_get(st, id, &json, &e)) {
 		struct doc_rec d;
 		if (store_doc_get(st, id, &d, NULL) == 0) {
-			fprintf(stderr, "dossier: %s is %s%s%s\n", d.path, d.status, d.error ? ": " : "",
-			        d.error ? d.error : " (no dossier yet; run 'dossier analyze' on it)");
+			double when = 0;
+			char *why = NULL, ts[32] = "";
+			/* store branch: a queued document whose last try failed says when it is tried again */
+			if (!d.error && store_doc_next_attempt(st, id, &when, &why, NULL) == 0 && why) {
+				if (when > 0)
+					time_rfc3339(when, ts);
+				fprintf(stderr, "dossier: %s is %s: %s; next attempt %s%s\n", d.path, d.status, why,
+				        when > 0 ? "at " : "on the next run", ts);
+			} else {
+				fprintf(stderr, "dossier: %s is %s%s%s\n", d.path, d.status, d.error ? ": " : "",
+				        d.error ? d.error : " (no dossier yet; run 'dossier analyze' on it)");
+			}
+			free(why);
 			doc_rec_clear(&d);
 		}
 		rc = EXIT_DOCS_FAILED;

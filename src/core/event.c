@@ -30,6 +30,7 @@ enum { HELD_RESERVED, HELD_PUBLISHED, HELD_CANCELLED };
 struct bus {
 	pthread_mutex_t mu;
 	struct held *held, *held_tail; /* seq order; delivery waits for the head */
+	uint64_t last_delivered;       /* seq of the last event handed to subscribers */
 	uint64_t next_seq;
 	uint64_t block_end;           /* with a refill hook: next_seq < block_end */
 	bus_seq_refill_fn refill;     /* NULL = seq counts up without blocks */
@@ -102,7 +103,7 @@ void event_release(struct event *ev)
 uint64_t bus_last_seq(bus *b)
 {
 	pthread_mutex_lock(&b->mu);
-	uint64_t s = b->next_seq - 1;
+	uint64_t s = b->last_delivered;
 	pthread_mutex_unlock(&b->mu);
 	return s;
 }
@@ -159,6 +160,7 @@ static struct event *event_build(bus *b, const char *name, int64_t document, jso
 /* Hands ev to every subscriber (under b->mu). */
 static void deliver(bus *b, struct event *ev)
 {
+	b->last_delivered = ev->seq;
 	for (bus_sub *s = b->subs; s; s = s->next) {
 		if (s->dropped)
 			continue;

@@ -78,7 +78,8 @@ uint64_t bus_emit(bus *b, const char *name, int64_t document, json_t *fields);
 int bus_event_new(bus *b, const char *name, int64_t document, json_t *fields, struct event **out);
 void bus_event_publish(bus *b, struct event *ev);  /* consumes ev; NULL is a no-op */
 void bus_event_cancel(bus *b, struct event *ev);   /* consumes ev; NULL is a no-op */
-/* seq of the last event built (0 if none). */
+/* seq of the last event delivered to subscribers (0 if none). Every lower
+ * seq is settled: delivered, or cancelled, none still reserved. */
 uint64_t bus_last_seq(bus *b);
 
 /* Adds a subscriber with room for queue_len events. Caller frees with bus_unsubscribe. */

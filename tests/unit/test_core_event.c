@@ -120,10 +120,12 @@ static void reserved_events_are_delivered_in_seq_order_whatever_the_publish_orde
 	assert_int_equal(bus_event_new(b, "document_done", 1, NULL, &e3), 0);
 	bus_event_publish(b, e2);
 	assert_int_equal(drain(s, got, 8), 0); /* 1 is still reserved: 2 and 3 are held */
+	assert_int_equal(bus_last_seq(b), 0);    /* nothing delivered yet */
 	bus_event_cancel(b, e1);
 	assert_int_equal(drain(s, got, 8), 2); /* 1 cancelled: 2 and 3 go, 4 is reserved */
 	assert_int_equal(got[0], 2);
 	assert_int_equal(got[1], 3);
+	assert_int_equal(bus_last_seq(b), 3);
 	assert_int_equal(bus_emit(b, "memory", 0, NULL), 5);
 	assert_int_equal(drain(s, got, 8), 0);
 	bus_event_publish(b, e3);
