@@ -1,17 +1,26 @@
 /*
- * store.h — the SQLite store: documents, the durable step queue, dossiers,
- * events and the full-text index. The queue is the truth: a lane claims a
- * ready step in one transaction and records its result in one transaction.
+ * store.h — the SQLite store: documents, the durable step queue, leases,
+ * dossiers, events and the full-text index. The queue is the truth: a worker
+ * claims a ready step in one transaction and records its result in one
+ * transaction, together with the events announcing it. The store executes;
+ * what to claim first, when to retry and what ingest means are the callers'.
+ * Tables: docs/schema.md.
  *
  *   store *st;
+ *   char me[STORE_HOLDER_MAX];
  *   if (store_open("/tmp/d.db", &st, &err)) die(err.msg);
- *   store_recover(st, &n);                  // steps left running by a dead process
- *   ...
+ *   store_lease_acquire(st, NULL, STORE_LEASE_TTL_S, me, sizeof me, &err);
+ *   store_recover(st, &n, &err);           // steps of dead or expired workers
+ *   struct claim_filter f = {.role_mask = 1u << ROLE_NONE, .prefer_role = -1, .holder = me};
+ *   if (store_step_claim(st, &f, NULL, 0, &step, &err) == 0)
+ *       store_step_done(st, step.id, me, "{}", NULL, 0, &err);
+ *   store_lease_release(st, me, NULL, &err);
  *   store_close(st);
  *
- * One `store` is one SQLite connection (WAL, busy timeout). A handle may be
- * used from one thread at a time; open one per thread. Several processes (the
- * CLI and a server) may share one database file.
+ * One `store` is one SQLite connection (WAL, busy timeout) with its prepared
+ * statements. A handle may be used from one thread at a time; open one per
+ * thread. Several processes (the CLI and a server) may share one database file.
+ * Every function returns 0 or a DOSSIER_E* code; err may be NULL.
  */
 #ifndef DOSSIER_STORE_H
 #define DOSSIER_STORE_H

@@ -453,6 +453,37 @@ static void event_numbers_reserved_by_two_connections_never_overlap(void **state
 	store_close(b);
 }
 
+static int inner_tx(store *st, void *user)
+{
+	(void)user;
+	return 0;
+}
+
+static int nested_tx(store *st, void *user)
+{
+	/* BEGIN inside a transaction fails at once: store_tx must report it
+	 * without an err to write into (it used to dereference NULL) */
+	*(int *)user = store_tx(st, inner_tx, NULL, NULL);
+	return 0;
+}
+
+static void a_transaction_that_cannot_begin_reports_it_without_an_err(void **state)
+{
+	store *st;
+	struct err e = {0};
+	assert_int_equal(store_open(db, &st, &e), 0);
+	int inner = 0;
+	assert_int_equal(store_tx(st, nested_tx, &inner, NULL), 0);
+	assert_int_equal(inner, DOSSIER_EDB);
+	/* and every state change with a NULL err reports its refusal as a code */
+	assert_int_equal(store_step_done(st, 12345, "nobody", "{}", NULL, 0, NULL), DOSSIER_ESTALE);
+	assert_int_equal(store_lease_heartbeat(st, "nobody", 30, NULL), DOSSIER_ESTALE);
+	struct claim_filter f = {.role_mask = 1u << ROLE_NONE, .prefer_role = -1, .holder = "nobody"};
+	struct step_rec s;
+	assert_int_equal(store_step_claim(st, &f, NULL, 0, &s, NULL), DOSSIER_ESTALE);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +499,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(grouped_claims_prefer_the_resident_model_and_sequential_the_oldest, setup, teardown),
 		cmocka_unit_test_setup_teardown(upcoming_work_counts_only_what_the_callers_preparing_roles_will_unblock, setup, teardown),
 		cmocka_unit_test_setup_teardown(search_finds_words_and_neutralises_syntax, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_transaction_that_cannot_begin_reports_it_without_an_err, setup, teardown),
 		cmocka_unit_test_setup_teardown(event_numbers_reserved_by_two_connections_never_overlap, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
