@@ -218,6 +218,11 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "dossier: %lld document(s) wait for the LLM: %s\n", (long long)waiting,
 		        *llm.unavailable_msg ? llm.unavailable_msg : ss.model_lane_error);
 		rc = EXIT_ENV;
+	} else if (waiting && ss.steps_deferred) {
+		/* store branch: transient failures past max_attempts wait for the next run */
+		fprintf(stderr, "dossier: %lld document(s) failed transiently and will be retried on the next run "
+		        "(see 'dossier show ID')\n", (long long)waiting);
+		rc = EXIT_DOCS_FAILED;
 	} else {
 		/* a partial dossier is a document whose analysis partly failed */
 		rc = ss.docs_failed + ss.docs_partial + is.failed > 0 ? EXIT_DOCS_FAILED : 0;

@@ -58,9 +58,22 @@ static int run(int argc, char **argv)
 	if (store_dossier_get(st, id, &json, &e)) {
 		struct doc_rec d;
 		if (store_doc_get(st, id, &d, NULL) == 0) {
+			double when = 0;
+			char *why = NULL, ts[32] = "";
 			char *path = str_escape(d.path, 1), *msg = str_escape(d.error, 1);
-			fprintf(stderr, "dossier: %s is %s%s%s\n", path, d.status, msg ? ": " : "",
-			        msg ? msg : " (no dossier yet; run 'dossier analyze' on it)");
+			/* a queued document whose last try failed says when it is tried again */
+			if (!d.error && store_doc_next_attempt(st, id, &when, &why, NULL) == 0 && why) {
+				char *safe_why = str_escape(why, 1);
+				if (when > 0)
+					time_rfc3339(when, ts);
+				fprintf(stderr, "dossier: %s is %s: %s; next attempt %s%s\n", path, d.status, safe_why,
+				        when > 0 ? "at " : "on the next run", ts);
+				free(safe_why);
+			} else {
+				fprintf(stderr, "dossier: %s is %s%s%s\n", path, d.status, msg ? ": " : "",
+				        msg ? msg : " (no dossier yet; run 'dossier analyze' on it)");
+			}
+			free(why);
 			free(path);
 			free(msg);
 			doc_rec_clear(&d);

@@ -52,6 +52,8 @@ void config_defaults(struct config *c, const char *profile)
 	c->load_timeout_ms = 5 * 60 * 1000;
 	c->idle_timeout_ms = 120 * 1000;
 	c->max_attempts = 3;
+	c->retry_base_s = 0.5;
+	c->retry_max_s = 30.0;
 	c->temperature = 0.2;
 	c->seed = 42;
 	c->max_image_side_px = 1344;
@@ -207,7 +209,11 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
 		if (size_parse(value, &sz) || !sz)
 			return err_set(err, DOSSIER_EINVAL, "max_image_pixels '%s' is not a number (e.g. 100000000)", value);
 		c->max_image_pixels = sz;
-	} else if (!strcmp(key, "fairness"))
+	} else if (!strcmp(key, "retry_base_s"))
+		c->retry_base_s = atof(value) >= 0 ? atof(value) : 0;
+	else if (!strcmp(key, "retry_max_s"))
+		c->retry_max_s = atof(value) >= 0 ? atof(value) : 0;
+	else if (!strcmp(key, "fairness"))
 		c->fairness = atoi(value) > 0 ? atoi(value) : 1;
 	else if (!strcmp(key, "db"))
 		snprintf(c->db_path, sizeof c->db_path, "%s", value);

@@ -47,7 +47,9 @@ struct config {
 	int connect_timeout_ms;                /* TCP connect to Ollama */
 	int load_timeout_ms;                   /* a model load may take this long */
 	int idle_timeout_ms;                   /* longest silence between streamed chunks */
-	int max_attempts;                      /* tries per step before it fails */
+	int max_attempts;                      /* tries per step in one run before it waits for the next */
+	double retry_base_s;                   /* backoff before the first retry of a transient failure */
+	double retry_max_s;                    /* longest backoff between two tries */
 	double temperature;                    /* sampling temperature sent to the LLM */
 	int seed;                              /* sampling seed sent to the LLM */
 	int max_image_side_px;                 /* long side of images sent to the vision model */

@@ -23,6 +23,7 @@ static const char *const rc_names[DOSSIER_RC_COUNT] = {
 	[DOSSIER_ECANCELLED] = "cancelled",
 	[DOSSIER_EMODEL] = "model",
 	[DOSSIER_ENOSPACE] = "over_budget",
+	[DOSSIER_ESTALE] = "stale",
 };
 
 const char *dossier_rc_name(int rc)

@@ -32,6 +32,7 @@ enum dossier_rc {
 	DOSSIER_ECANCELLED,   /* aborted by the caller */
 	DOSSIER_EMODEL,       /* the model is missing or cannot run (not pulled, OOM) */
 	DOSSIER_ENOSPACE,     /* predicted memory exceeds the budget */
+	DOSSIER_ESTALE,       /* a claim or lease is no longer ours (it expired; another worker took over) */
 	DOSSIER_RC_COUNT
 };
 

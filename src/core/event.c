@@ -18,8 +18,19 @@ struct bus_sub {
 	bus_sub *next;
 };
 
+/* An event whose seq is taken, in seq order: reserved (bus_event_new, not yet
+ * published), or published/cancelled but held behind a lower reserved seq. */
+struct held {
+	struct event *ev;     /* one reference owned by this node */
+	int state;            /* HELD_RESERVED, HELD_PUBLISHED, HELD_CANCELLED */
+	struct held *next;
+};
+enum { HELD_RESERVED, HELD_PUBLISHED, HELD_CANCELLED };
+
 struct bus {
 	pthread_mutex_t mu;
+	struct held *held, *held_tail; /* seq order; delivery waits for the head */
+	uint64_t last_delivered;       /* seq of the last event handed to subscribers */
 	uint64_t next_seq;
 	uint64_t block_end;           /* with a refill hook: next_seq < block_end */
 	bus_seq_refill_fn refill;     /* NULL = seq counts up without blocks */
@@ -57,6 +68,12 @@ void bus_free(bus *b)
 		return;
 	if (b->refill_user_free)
 		b->refill_user_free(b->refill_user);
+	while (b->held) { /* reserved and never settled: nobody will see them now */
+		struct held *h = b->held;
+		b->held = h->next;
+		event_release(h->ev);
+		free(h);
+	}
 	pthread_mutex_destroy(&b->mu);
 	free(b);
 }
@@ -86,25 +103,24 @@ void event_release(struct event *ev)
 uint64_t bus_last_seq(bus *b)
 {
 	pthread_mutex_lock(&b->mu);
-	uint64_t s = b->next_seq - 1;
+	uint64_t s = b->last_delivered;
 	pthread_mutex_unlock(&b->mu);
 	return s;
 }
 
-uint64_t bus_emit(bus *b, const char *name, int64_t document, json_t *fields)
+/* Builds an event and takes its seq (under b->mu). fields is consumed.
+ * NULL when out of memory. */
+static struct event *event_build(bus *b, const char *name, int64_t document, json_t *fields)
 {
 	struct event *ev = calloc(1, sizeof *ev);
 	char ts[32];
 	if (!ev) {
 		json_decref(fields);
-		return 0;
+		return NULL;
 	}
 	snprintf(ev->name, sizeof ev->name, "%s", name);
 	ev->document = document;
 	ev->refs = 1;
-
-	/* seq and time are taken under the lock so both increase together. */
-	pthread_mutex_lock(&b->mu);
 	if (b->refill && b->next_seq >= b->block_end) {
 		uint64_t first, count;
 		if (b->refill(b->refill_user, &first, &count) == 0 && count > 0 && first >= b->next_seq) {
@@ -114,6 +130,7 @@ uint64_t bus_emit(bus *b, const char *name, int64_t document, json_t *fields)
 			b->block_end = b->next_seq + 1; /* keep counting; try again next time */
 		}
 	}
+	/* seq and time are taken under the lock so both increase together. */
 	ev->seq = b->next_seq++;
 	time_rfc3339(clock_wall_s(), ts);
 	json_t *o = json_object();
@@ -133,12 +150,17 @@ uint64_t bus_emit(bus *b, const char *name, int64_t document, json_t *fields)
 	ev->line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	json_decref(o);
 	if (!ev->line) {
-		pthread_mutex_unlock(&b->mu);
 		free(ev);
-		return 0;
+		return NULL;
 	}
 	ev->len = strlen(ev->line);
-	uint64_t seq = ev->seq;
+	return ev;
+}
+
+/* Hands ev to every subscriber (under b->mu). */
+static void deliver(bus *b, struct event *ev)
+{
+	b->last_delivered = ev->seq;
 	for (bus_sub *s = b->subs; s; s = s->next) {
 		if (s->dropped)
 			continue;
@@ -153,9 +175,98 @@ uint64_t bus_emit(bus *b, const char *name, int64_t document, json_t *fields)
 		s->count++;
 		pthread_cond_signal(&s->cond);
 	}
+}
+
+/* Delivers the held events that no reserved seq precedes (under b->mu). */
+static void flush_held(bus *b)
+{
+	while (b->held && b->held->state != HELD_RESERVED) {
+		struct held *h = b->held;
+		b->held = h->next;
+		if (!b->held)
+			b->held_tail = NULL;
+		if (h->state == HELD_PUBLISHED)
+			deliver(b, h->ev);
+		event_release(h->ev);
+		free(h);
+	}
+}
+
+/* Queues ev (taking one reference) behind the held ones (under b->mu). */
+static int hold(bus *b, struct event *ev, int state)
+{
+	struct held *h = calloc(1, sizeof *h);
+	if (!h)
+		return DOSSIER_ENOMEM;
+	event_retain(ev);
+	h->ev = ev;
+	h->state = state;
+	if (b->held_tail)
+		b->held_tail->next = h;
+	else
+		b->held = h;
+	b->held_tail = h;
+	return 0;
+}
+
+uint64_t bus_emit(bus *b, const char *name, int64_t document, json_t *fields)
+{
+	pthread_mutex_lock(&b->mu);
+	struct event *ev = event_build(b, name, document, fields);
+	if (!ev) {
+		pthread_mutex_unlock(&b->mu);
+		return 0;
+	}
+	uint64_t seq = ev->seq;
+	if (!b->held)
+		deliver(b, ev);
+	else if (hold(b, ev, HELD_PUBLISHED))
+		seq = 0; /* out of memory: the event is lost, as if it could not be built */
 	pthread_mutex_unlock(&b->mu);
 	event_release(ev);
 	return seq;
+}
+
+int bus_event_new(bus *b, const char *name, int64_t document, json_t *fields, struct event **out)
+{
+	*out = NULL;
+	pthread_mutex_lock(&b->mu);
+	struct event *ev = event_build(b, name, document, fields);
+	if (!ev || hold(b, ev, HELD_RESERVED)) {
+		pthread_mutex_unlock(&b->mu);
+		event_release(ev);
+		return DOSSIER_ENOMEM;
+	}
+	pthread_mutex_unlock(&b->mu);
+	*out = ev;
+	return 0;
+}
+
+/* Marks ev published or cancelled and delivers what may go. */
+static void settle_reserved(bus *b, struct event *ev, int state)
+{
+	if (!ev)
+		return;
+	pthread_mutex_lock(&b->mu);
+	for (struct held *h = b->held; h; h = h->next) {
+		if (h->ev == ev && h->state == HELD_RESERVED) {
+			h->state = state;
+			break;
+		}
+	}
+	flush_held(b);
+	pthread_mutex_unlock(&b->mu);
+	event_release(ev);
+}
+
+void bus_event_publish(bus *b, struct event *ev)
+{
+	settle_reserved(b, ev, HELD_PUBLISHED);
+}
+
+void bus_event_cancel(bus *b, struct event *ev)
+{
+	settle_reserved(b, ev, HELD_CANCELLED);
 }
 
 int bus_subscribe(bus *b, size_t queue_len, bus_sub **out)

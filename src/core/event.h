@@ -1,7 +1,8 @@
 /*
  * event.h — the event bus: status events for every phase (S9).
  *
- * Publishers call bus_emit(); it never blocks on a subscriber. Each subscriber
+ * Publishers call bus_emit(), or bus_event_new() then bus_event_publish() for
+ * an event stored with a database change; neither blocks on a subscriber. Each subscriber
  * has a bounded queue; one that falls behind is dropped (it reads what it had,
  * then DOSSIER_ECANCELLED with bus_sub_dropped() true) and the pipeline goes on.
  *
@@ -57,7 +58,28 @@ void bus_close(bus *b);
  * or 0 if the event could not be built (out of memory).
  */
 uint64_t bus_emit(bus *b, const char *name, int64_t document, json_t *fields);
-/* seq of the last event published (0 if none). */
+/*
+ * Reserve now, publish after commit: for an event that must be stored in the
+ * same database transaction as the change it announces (the outbox).
+ * bus_event_new builds the event and takes its seq; *out is the caller's
+ * reference (read ev->seq, ev->line to store it). Then exactly one of
+ * bus_event_publish (after the change committed) or bus_event_cancel (it did
+ * not) consumes that reference. Subscribers still see seq strictly
+ * increasing: an event published while a lower seq is reserved is held until
+ * that one is published or cancelled; a cancelled seq is never delivered.
+ * Returns 0 or DOSSIER_ENOMEM (fields is consumed either way).
+ *
+ *   struct event *ev;
+ *   bus_event_new(b, "step_finished", doc, json_pack(...), &ev);
+ *   struct store_event se = store_event_of(ev);
+ *   if (store_step_done(st, id, holder, result, &se, 1, &err) == 0) bus_event_publish(b, ev);
+ *   else bus_event_cancel(b, ev);
+ */
+int bus_event_new(bus *b, const char *name, int64_t document, json_t *fields, struct event **out);
+void bus_event_publish(bus *b, struct event *ev);  /* consumes ev; NULL is a no-op */
+void bus_event_cancel(bus *b, struct event *ev);   /* consumes ev; NULL is a no-op */
+/* seq of the last event delivered to subscribers (0 if none). Every lower
+ * seq is settled: delivered, or cancelled, none still reserved. */
 uint64_t bus_last_seq(bus *b);
 
 /* Adds a subscriber with room for queue_len events. Caller frees with bus_unsubscribe. */

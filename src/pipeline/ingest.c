@@ -1,4 +1,5 @@
 #include "pipeline/ingest.h"
+#include "pipeline/ingest_decide.h"
 #include "core/err.h"
 #include "core/util.h"
 
@@ -89,7 +90,7 @@ static int fail_doc(struct walk *w, const char *path, const struct stat *sb, con
 	                       .status = status, .error = msg};
 	int64_t id;
 	enum ingest_outcome o;
-	int rc = store_doc_ingest(w->st, &in, NULL, 0, &id, &o, w->err);
+	int rc = ingest_decide(w->st, &in, NULL, 0, &id, &o, w->err);
 	if (rc)
 		return rc;
 	if (id_out)
@@ -136,7 +137,7 @@ int ingest_file(store *st, classifier *cls, bus *b, const char *path,
 	struct doc_input in = {.path = path, .sha256 = sha, .mime = ft.mime, .kind = ft.kind,
 	                       .bytes = sb.st_size, .mtime = sb.st_mtime};
 	enum ingest_outcome o;
-	int rc = store_doc_ingest(st, &in, steps, n_steps, id_out, &o, err);
+	int rc = ingest_decide(st, &in, steps, n_steps, id_out, &o, err);
 	if (rc)
 		return rc;
 	switch (o) {

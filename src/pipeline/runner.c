@@ -123,24 +123,35 @@ int pipeline_finish_document(const struct config *cfg, bus *b, store *st, int64_
 		rc = err_set(err, DOSSIER_ENOMEM, "%s: out of memory writing the dossier", doc.path);
 		goto out;
 	}
-	if ((rc = store_dossier_put(st, doc_id, status, json, &fts, err)))
-		goto out;
 	json_t *errs = json_object_get(d, "errors");
 	const char *first = json_string_value(json_object_get(json_array_get(errs, 0), "message"));
-	if (!strcmp(status, "failed")) {
-		store_doc_set_status(st, doc_id, "failed", first, NULL);
-		bus_emit(b, "document_failed", doc_id,
-		         json_pack("{s:o,s:s}", "path", json_string_lossy(doc.path), "error", first ? first : "failed"));
-		*outcome = DOC_OUTCOME_FAILED;
+	struct event *ev = NULL;
+	int failed = !strcmp(status, "failed");
+	if (failed) {
+		bus_event_new(b, "document_failed", doc_id,
+		              json_pack("{s:o,s:s}", "path", json_string_lossy(doc.path), "error", first ? first : "failed"),
+		              &ev);
 	} else {
 		const char *title = json_string_value(json_object_get(d, "title"));
-		json_t *ev = json_pack("{s:o,s:s,s:s,s:i}", "path", json_string_lossy(doc.path), "status", status, "title",
-		                       title ? title : "", "errors", (int)json_array_size(errs));
+		json_t *fields = json_pack("{s:o,s:s,s:s,s:i}", "path", json_string_lossy(doc.path), "status", status,
+		                           "title", title ? title : "", "errors", (int)json_array_size(errs));
 		if (first)
-			json_object_set_new(ev, "error", json_string(first));
-		bus_emit(b, "document_done", doc_id, ev);
-		*outcome = !strcmp(status, "done") ? DOC_OUTCOME_DONE : DOC_OUTCOME_PARTIAL;
+			json_object_set_new(fields, "error", json_string(first));
+		bus_event_new(b, "document_done", doc_id, fields, &ev);
 	}
+	/* the dossier, the final status and document_done/failed commit together
+	 * (the outbox): after a kill -9 the event is there exactly when the dossier is */
+	struct store_event se = ev ? store_event_of(ev) : (struct store_event){0};
+	rc = store_dossier_put(st, doc_id, status, failed ? first : NULL, json, &fts, ev ? &se : NULL, ev ? 1 : 0, err);
+	if (ev) {
+		if (rc)
+			bus_event_cancel(b, ev);
+		else
+			bus_event_publish(b, ev);
+	}
+	if (rc)
+		goto out;
+	*outcome = failed ? DOC_OUTCOME_FAILED : !strcmp(status, "done") ? DOC_OUTCOME_DONE : DOC_OUTCOME_PARTIAL;
 out:
 	free(json);
 	json_decref(d);

@@ -3,6 +3,7 @@
  */
 #include "sched/sched_internal.h"
 #include "core/err.h"
+#include "core/retry.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -12,6 +13,19 @@
 #include <unistd.h>
 
 /* ------------------------------------------------------ document finish */
+
+/* An event stored in the transaction of the change it announces (the outbox),
+ * published on the bus only if that change committed. */
+static void outbox_settle(bus *b, struct event *ev, int rc)
+{
+	if (!ev)
+		return;
+	if (rc)
+		bus_event_cancel(b, ev);
+	else
+		bus_event_publish(b, ev);
+}
+#define OUTBOX(ev, se) ((ev) ? &(se) : NULL), ((ev) ? 1u : 0u)
 
 static void count_outcome(sched *s, enum doc_outcome o)
 {
@@ -91,25 +105,57 @@ static int finish_settled(sched *s, store *st, struct err *err)
 /* ---------------------------------------------------------- lanes */
 
 /* A step that did not succeed: deferred when its service is unavailable (the
- * attempt is not counted), else failed, and retried while transient. */
+ * attempt is not counted); retried after a backoff while transient, and
+ * deferred to the next run after max_attempts tries; else failed. Each event commits with its change. */
 static void record_unsuccessful(struct lane *l, struct step_rec *step, int rc, const char *msg, double secs)
 {
 	sched *s = l->s;
 	bus *b = s->p.bus;
-	if (rc == DOSSIER_EUNAVAILABLE) {
-		store_step_defer(l->st, step->id, msg, NULL);
-		bus_emit(b, "step_deferred", step->document_id,
-		         json_pack("{s:s,s:s,s:s}", "step", step->kind, "role", role_name(step->role), "error", msg));
+	const struct config *cfg = s->p.cfg;
+	struct event *ev = NULL;
+	struct store_event se = {0};
+	int transient = rc == DOSSIER_EAGAIN || rc == DOSSIER_ETIMEOUT;
+	if (rc == DOSSIER_EUNAVAILABLE || (transient && step->attempts >= cfg->max_attempts)) {
+		char why[ERR_MSG_MAX + 96];
+		double not_before = 0; /* the next run */
+		if (rc == DOSSIER_EUNAVAILABLE) {
+			snprintf(why, sizeof why, "%s", msg);
+		} else if (s->p.keep_running) {
+			/* a server's run does not end: try again after the longest backoff */
+			not_before = clock_wall_s() + cfg->retry_max_s;
+			snprintf(why, sizeof why, "%s (failed %d times; will be retried in %.0f s)", msg, step->attempts,
+			         cfg->retry_max_s);
+		} else {
+			snprintf(why, sizeof why, "%s (failed %d times in this run; will be retried on the next run)", msg,
+			         step->attempts);
+		}
+		bus_event_new(b, "step_deferred", step->document_id,
+		              json_pack("{s:s,s:s,s:s}", "step", step->kind, "role", role_name(step->role), "error", why), &ev);
+		if (ev)
+			se = store_event_of(ev);
+		outbox_settle(b, ev, store_step_defer(l->st, step->id, s->holder, why, not_before, OUTBOX(ev, se), NULL));
 		pthread_mutex_lock(&s->mu);
 		s->stats.steps_deferred++;
 		pthread_mutex_unlock(&s->mu);
 		return;
 	}
-	int retry = rc == DOSSIER_EAGAIN || rc == DOSSIER_ETIMEOUT, failed = 1;
-	store_step_fail(l->st, step->id, msg, retry, s->p.cfg->max_attempts, &failed, NULL);
-	bus_emit(b, "step_finished", step->document_id,
-	         json_pack("{s:s,s:s,s:b,s:f,s:s,s:s,s:b}", "step", step->kind, "role", role_name(step->role), "ok", 0,
-	                   "seconds", secs, "error", msg, "code", dossier_rc_name(rc), "final", failed));
+	int failed = !transient;
+	double delay = 0;
+	if (!failed) {
+		pthread_mutex_lock(&s->mu);
+		delay = retry_delay_s(step->attempts, cfg->retry_base_s, cfg->retry_max_s, &s->rng);
+		pthread_mutex_unlock(&s->mu);
+	}
+	json_t *fields = json_pack("{s:s,s:s,s:b,s:f,s:s,s:s,s:b}", "step", step->kind, "role", role_name(step->role),
+	                           "ok", 0, "seconds", secs, "error", msg, "code", dossier_rc_name(rc), "final", failed);
+	if (!failed)
+		json_object_set_new(fields, "retry_in_s", json_real(delay));
+	bus_event_new(b, "step_finished", step->document_id, fields, &ev);
+	if (ev)
+		se = store_event_of(ev);
+	int src = failed ? store_step_fail(l->st, step->id, s->holder, msg, OUTBOX(ev, se), NULL)
+	                 : store_step_retry(l->st, step->id, s->holder, msg, clock_wall_s() + delay, OUTBOX(ev, se), NULL);
+	outbox_settle(b, ev, src);
 	pthread_mutex_lock(&s->mu);
 	if (failed)
 		s->stats.steps_failed++;
@@ -135,17 +181,25 @@ int lane_execute(struct lane *l, struct step_rec *step)
 
 	if (rc == 0) {
 		struct err se = {0};
-		if (store_step_done(l->st, step->id, result ? result : "{}", &se) == 0) {
-			bus_emit(b, "step_finished", step->document_id,
-			         json_pack("{s:s,s:s,s:b,s:f}", "step", step->kind, "role", role_name(step->role),
-			                   "ok", 1, "seconds", secs));
+		struct event *ev = NULL;
+		struct store_event sev = {0};
+		bus_event_new(b, "step_finished", step->document_id,
+		              json_pack("{s:s,s:s,s:b,s:f}", "step", step->kind, "role", role_name(step->role), "ok", 1,
+		                        "seconds", secs), &ev);
+		if (ev)
+			sev = store_event_of(ev);
+		/* the result and its step_finished commit together */
+		int src = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), &se);
+		outbox_settle(b, ev, src);
+		if (src == 0) {
 			pthread_mutex_lock(&s->mu);
 			s->stats.steps_done++;
 			pthread_mutex_unlock(&s->mu);
 		} else {
-			/* the work was done but not recorded: the step stays claimed and
-			 * is recovered (run again) by a later run; never announce it done */
-			rc = se.code ? se.code : DOSSIER_EDB;
+			/* the work was done but not recorded (a lost lease, a failed
+			 * write): never announce it done; the step is recovered and run
+			 * again, by this worker or another */
+			rc = src;
 			bus_emit(b, "step_finished", step->document_id,
 			         json_pack("{s:s,s:s,s:b,s:f,s:s,s:s,s:b}", "step", step->kind, "role",
 			                   role_name(step->role), "ok", 0, "seconds", secs, "error", se.msg, "code",
@@ -183,17 +237,18 @@ void lane_step_not_started(struct lane *l, struct step_rec *step, int rc, const 
 int lane_run_is_idle(struct lane *l)
 {
 	sched *s = l->s;
-	unsigned ready[ROLE_COUNT], waiting[ROLE_COUNT], running = 0;
+	struct steps_pending p;
 	struct err e = {0};
-	if (store_steps_pending(l->st, ready, waiting, &running, &e))
+	if (store_steps_pending(l->st, s->holder, &p, &e))
 		return 0;
 	pthread_mutex_lock(&s->mu);
 	unsigned roles = s->runnable_roles;
 	pthread_mutex_unlock(&s->mu);
-	if (running)
+	if (p.running)
 		return 0;
+	/* steps waiting out a retry's backoff keep the run alive */
 	for (int r = 0; r < ROLE_COUNT; r++)
-		if ((roles & (1u << r)) && ready[r])
+		if ((roles & (1u << r)) && (p.ready[r] || p.delayed[r]))
 			return 0;
 	return 1;
 }
@@ -234,10 +289,10 @@ static void *plain_lane_main(void *arg)
 	for (;;) {
 		if (l->s->p.cancel && *l->s->p.cancel)
 			break;
-		struct claim_filter f = {.role_mask = l->role_mask, .prefer_role = -1};
+		struct claim_filter f = {.role_mask = l->role_mask, .prefer_role = -1, .holder = l->s->holder};
 		struct step_rec step;
 		struct err e = {0};
-		int rc = store_step_claim(l->st, &f, &step, &e);
+		int rc = store_step_claim(l->st, &f, NULL, 0, &step, &e);
 		if (rc == 0) {
 			lane_execute(l, &step);
 			step_rec_clear(&step);
@@ -250,6 +305,39 @@ static void *plain_lane_main(void *arg)
 }
 
 /* ---------------------------------------------------------- the run */
+
+/* Keeps this run's lease alive, and requeues the steps of other
+ * workers whose leases expired (a process on another host that died). */
+static void *heartbeat_main(void *arg)
+{
+	sched *s = arg;
+	store *st;
+	if (store_open(s->p.cfg->db_path, &st, NULL))
+		return NULL;
+	double next = clock_mono_s() + STORE_LEASE_HEARTBEAT_S;
+	pthread_mutex_lock(&s->mu);
+	while (!s->heartbeat_stop) {
+		struct timespec dl;
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_sec += 1;
+		pthread_cond_timedwait(&s->cond, &s->mu, &dl);
+		if (s->heartbeat_stop || clock_mono_s() < next)
+			continue;
+		pthread_mutex_unlock(&s->mu);
+		next = clock_mono_s() + STORE_LEASE_HEARTBEAT_S;
+		if (store_lease_heartbeat(st, s->holder, STORE_LEASE_TTL_S, NULL) == DOSSIER_ESTALE)
+			store_lease_acquire(st, s->holder, STORE_LEASE_TTL_S, NULL, 0, NULL); /* our old claims are void */
+		int recovered = 0;
+		if (store_recover(st, &recovered, NULL) == 0 && recovered)
+			bus_emit(s->p.bus, "steps_recovered", 0, json_pack("{s:i}", "count", recovered));
+		pthread_mutex_lock(&s->mu);
+		if (recovered)
+			pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->mu);
+	store_close(st);
+	return NULL;
+}
 
 int sched_new(const struct sched_params *p, sched **out, struct err *err)
 {
@@ -313,11 +401,16 @@ int sched_run(sched *s, struct sched_stats *out, struct err *err)
 	s->stop = 0;
 	s->model_down = 0;
 
-	/* recover steps orphaned by a dead process, finish settled documents */
+	/* take a lease, recover steps orphaned by a dead worker, finish settled documents */
 	{
 		store *st;
 		if ((rc = store_open(cfg->db_path, &st, err)))
 			return rc;
+		if ((rc = store_lease_acquire(st, NULL, STORE_LEASE_TTL_S, s->holder, sizeof s->holder, err))) {
+			store_close(st);
+			return rc;
+		}
+		s->rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ (uint64_t)clock_mono_ms();
 		int recovered = 0;
 		rc = store_recover(st, &recovered, err);
 		if (recovered)
@@ -356,6 +449,8 @@ int sched_run(sched *s, struct sched_stats *out, struct err *err)
 	}
 
 	const struct sched_runner *runner = &s->p.runner;
+	s->heartbeat_stop = 0;
+	int heartbeat = pthread_create(&s->heartbeat, NULL, heartbeat_main, s) == 0;
 	int started = 0;
 	for (int i = 0; i < n_lanes; i++) {
 		struct lane *l = &lanes[i];
@@ -386,10 +481,19 @@ int sched_run(sched *s, struct sched_stats *out, struct err *err)
 		store_close(lanes[i].st);
 	}
 
-	/* documents whose model steps were deferred wait for the next run */
+	if (heartbeat) {
+		pthread_mutex_lock(&s->mu);
+		s->heartbeat_stop = 1;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->heartbeat, NULL);
+	}
+	/* give back the lease (steps still running go back to the queue); documents
+	 * whose model steps were deferred wait for the next run */
 	{
 		store *st;
 		if (store_open(cfg->db_path, &st, NULL) == 0) {
+			store_lease_release(st, s->holder, NULL, NULL);
 			store_docs_requeue_idle(st, NULL, NULL);
 			store_close(st);
 		}

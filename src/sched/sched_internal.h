@@ -16,6 +16,10 @@ struct sched {
 	int stop;                      /* sched_stop called */
 	int model_down;                /* model lane gave up for this run */
 	struct sched_stats stats;
+	char holder[STORE_HOLDER_MAX]; /* this run's lease holder id (store_lease_acquire) */
+	pthread_t heartbeat;           /* renews the lease every STORE_LEASE_HEARTBEAT_S */
+	int heartbeat_stop;            /* under mu */
+	uint64_t rng;                  /* retry jitter state, under mu */
 };
 
 struct lane {

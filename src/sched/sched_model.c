@@ -50,27 +50,29 @@ static int claim_next(struct lane *l, int current, int *streak, int64_t wait_sta
 	sched *s = l->s;
 	const struct config *cfg = s->p.cfg;
 	struct err e = {0};
-	struct claim_filter f = {.role_mask = l->role_mask, .prefer_role = current};
+	struct claim_filter f = {.role_mask = l->role_mask, .prefer_role = current, .holder = s->holder};
 
 	if (cfg->policy == POLICY_SEQUENTIAL) {
 		f.document_order = 1;
-		return store_step_claim(l->st, &f, step, &e);
+		return store_step_claim(l->st, &f, NULL, 0, step, &e);
 	}
-	unsigned ready[ROLE_COUNT], waiting[ROLE_COUNT], running = 0;
-	if (store_steps_pending(l->st, ready, waiting, &running, &e))
+	struct steps_pending p;
+	if (store_steps_pending(l->st, s->holder, &p, &e))
 		return DOSSIER_EDB;
+	const unsigned *ready = p.ready;
 	*other_waiting = 0;
 	if (current >= 0) {
 		int other = busiest_other(ready, l->role_mask, current);
 		unsigned upcoming = 0;
 		*other_waiting = other >= 0;
 		if (ready[current] == 0 && other >= 0 && clock_mono_ms() - wait_started_ms < AFFINITY_WAIT_MS &&
-		    store_steps_upcoming(l->st, (enum model_role)current, &upcoming, &e) == 0 && upcoming > 0)
+		    store_steps_upcoming(l->st, (enum model_role)current, s->preparing_roles, &upcoming, &e) == 0 &&
+		    upcoming > 0)
 			return DOSSIER_EAGAIN; /* its steps are being prepared on cpu lanes: do not swap yet */
 		if (*streak >= cfg->fairness && other >= 0)
 			f.prefer_role = other; /* fairness: another model's documents have waited enough */
 	}
-	return store_step_claim(l->st, &f, step, &e);
+	return store_step_claim(l->st, &f, NULL, 0, step, &e);
 }
 
 void *model_lane_main(void *arg)

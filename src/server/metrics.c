@@ -166,9 +166,10 @@ enum MHD_Result metrics_reply(server *s, struct MHD_Connection *c)
 			store_doc_count(st, statuses[i], &n, NULL);
 		buf_appendf(&b, "dossier_documents{status=\"%s\"} %lld\n", statuses[i], (long long)n);
 	}
-	unsigned ready[ROLE_COUNT] = {0}, waiting[ROLE_COUNT] = {0}, running = 0;
+	struct steps_pending p = {0};
 	if (st)
-		store_steps_pending(st, ready, waiting, &running, NULL);
+		store_steps_pending(st, NULL, &p, NULL);
+	const unsigned *ready = p.ready, *waiting = p.waiting; /* store branch: one struct now */
 	pool_put(s, st);
 	family(&b, "dossier_steps_queued", "gauge", "Queued steps by the model role they need: ready to run, or waiting on others.");
 	for (int r = 0; r < ROLE_COUNT; r++) {
@@ -176,7 +177,7 @@ enum MHD_Result metrics_reply(server *s, struct MHD_Connection *c)
 		buf_appendf(&b, "dossier_steps_queued{role=\"%s\",state=\"waiting\"} %u\n", role_name(r), waiting[r]);
 	}
 	family(&b, "dossier_steps_running", "gauge", "Steps running now (any process sharing the database).");
-	buf_appendf(&b, "dossier_steps_running %u\n", running);
+	buf_appendf(&b, "dossier_steps_running %u\n", p.running);
 
 	pthread_mutex_lock(&s->m.mu);
 	struct metrics m = s->m; /* a consistent snapshot; memory_json is not used from it */

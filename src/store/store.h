@@ -1,17 +1,26 @@
 /*
- * store.h — the SQLite store: documents, the durable step queue, dossiers,
- * events and the full-text index. The queue is the truth: a lane claims a
- * ready step in one transaction and records its result in one transaction.
+ * store.h — the SQLite store: documents, the durable step queue, leases,
+ * dossiers, events and the full-text index. The queue is the truth: a worker
+ * claims a ready step in one transaction and records its result in one
+ * transaction, together with the events announcing it. The store executes;
+ * what to claim first, when to retry and what ingest means are the callers'.
+ * Tables: docs/schema.md.
  *
  *   store *st;
+ *   char me[STORE_HOLDER_MAX];
  *   if (store_open("/tmp/d.db", &st, &err)) die(err.msg);
- *   store_recover(st, &n);                  // steps left running by a dead process
- *   ...
+ *   store_lease_acquire(st, NULL, STORE_LEASE_TTL_S, me, sizeof me, &err);
+ *   store_recover(st, &n, &err);           // steps of dead or expired workers
+ *   struct claim_filter f = {.role_mask = 1u << ROLE_NONE, .prefer_role = -1, .holder = me};
+ *   if (store_step_claim(st, &f, NULL, 0, &step, &err) == 0)
+ *       store_step_done(st, step.id, me, "{}", NULL, 0, &err);
+ *   store_lease_release(st, me, NULL, &err);
  *   store_close(st);
  *
- * One `store` is one SQLite connection (WAL, busy timeout). A handle may be
- * used from one thread at a time; open one per thread. Several processes (the
- * CLI and a server) may share one database file.
+ * One `store` is one SQLite connection (WAL, busy timeout) with its prepared
+ * statements. A handle may be used from one thread at a time; open one per
+ * thread. Several processes (the CLI and a server) may share one database file.
+ * Every function returns 0 or a DOSSIER_E* code; err may be NULL.
  */
 #ifndef DOSSIER_STORE_H
 #define DOSSIER_STORE_H
@@ -20,6 +29,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/event.h"
 
 struct err;
 typedef struct store store;
@@ -55,16 +65,6 @@ struct step_decl {
 	uint64_t deps;         /* bit i set = needs step i of the same document */
 };
 
-enum ingest_outcome {
-	INGEST_NEW,         /* first time seen: steps queued */
-	INGEST_UNCHANGED,   /* same path, same content: nothing to do */
-	INGEST_CHANGED,     /* same path, new content: old steps dropped, new queued */
-	INGEST_MOVED,       /* known content at a path that no longer exists: path updated */
-	INGEST_RETRY,       /* same content, last run failed or is unfinished: re-queued */
-	INGEST_RECORDED,    /* recorded without steps (unsupported or failed at ingest) */
-};
-const char *ingest_outcome_name(enum ingest_outcome o);
-
 struct doc_input {
 	const char *path;     /* absolute */
 	const char *sha256;   /* may be "" when unreadable */
@@ -75,10 +75,26 @@ struct doc_input {
 	const char *error;    /* message for failed/unsupported, else NULL */
 };
 
-/* Records a file and queues its steps, in one transaction. See enum ingest_outcome. */
-int store_doc_ingest(store *st, const struct doc_input *in, const struct step_decl *steps,
-                     size_t n_steps, int64_t *id_out, enum ingest_outcome *outcome,
-                     struct err *err);
+/*
+ * Primitives for ingest (pipeline/ingest_decide.c decides which to use); call
+ * them inside store_tx to make one change of them. None of them looks at the
+ * file system.
+ */
+/* A new document with its steps (none when in->status is set). *id_out = its id. */
+int store_doc_insert(store *st, const struct doc_input *in, const struct step_decl *steps,
+                     size_t n_steps, int64_t *id_out, struct err *err);
+/* Rewrites document id's columns from *in, replaces its steps with `steps`
+ * (none when in->status is set) and, with drop_dossier, drops its dossier and index entry. */
+int store_doc_requeue(store *st, int64_t id, const struct doc_input *in, const struct step_decl *steps,
+                      size_t n_steps, int drop_dossier, struct err *err);
+/* Records that document id now lives at new_path (its dossier's "path" follows). */
+int store_doc_move(store *st, int64_t id, const char *new_path, int64_t mtime, struct err *err);
+int store_doc_set_mtime(store *st, int64_t id, int64_t mtime, struct err *err);
+/* Calls cb with each document holding this content, oldest first; a non-zero
+ * return stops the walk. path is borrowed for the call. */
+int store_docs_by_sha256(store *st, const char *sha256,
+                         int (*cb)(int64_t id, const char *path, void *user), void *user,
+                         struct err *err);
 /* Fills *out (caller clears with doc_rec_clear). DOSSIER_ENOTFOUND if none. */
 int store_doc_get(store *st, int64_t id, struct doc_rec *out, struct err *err);
 int store_doc_by_path(store *st, const char *path, struct doc_rec *out, struct err *err);
@@ -92,6 +108,56 @@ int store_doc_set_status(store *st, int64_t id, const char *status, const char *
 /* Deletes a document, its steps, dossier and index entry. */
 int store_doc_delete(store *st, int64_t id, struct err *err);
 
+/* ------------------------------------------------------------------ events */
+
+/*
+ * An event that commits with a change of state (the outbox): the state-changing
+ * calls below insert the ones they are given in their own transaction, so a
+ * change and the event announcing it are stored together or not at all. The
+ * caller reserves the number first (bus_event_new) and publishes the event on
+ * its bus after the call succeeded (bus_event_publish), or cancels it.
+ */
+struct store_event {
+	uint64_t seq;          /* the event's number, unique across the database */
+	const char *name;      /* borrowed; "step_finished", ... */
+	int64_t doc_id;        /* 0 = about no document */
+	const char *json;      /* borrowed; the whole event object as JSON text */
+};
+/* The store_event for a bus event (borrows its strings). */
+static inline struct store_event store_event_of(const struct event *ev)
+{
+	return (struct store_event){ev->seq, ev->name, ev->document, ev->line};
+}
+
+/* ------------------------------------------------------------------ leases */
+
+/*
+ * A worker (one scheduler run) is a lease holder: an id such as
+ * "host:pid:start", registered with an expiry that heartbeats push forward.
+ * Claims name the holder; a step whose holder's lease expired is anyone's to
+ * requeue (store_recover), and its late result is refused (DOSSIER_ESTALE).
+ */
+#define STORE_LEASE_TTL_S 30.0        /* default lease length */
+#define STORE_LEASE_HEARTBEAT_S 10.0  /* how often a live worker renews it */
+#define STORE_HOLDER_MAX 160          /* longest holder id, with its NUL */
+
+/* Registers (or renews) a lease of ttl_s seconds (<= 0: STORE_LEASE_TTL_S).
+ * holder NULL = this process's own id, "host:pid:start[/n]". The id is copied
+ * into holder_out (n bytes; may be NULL when holder is given). */
+int store_lease_acquire(store *st, const char *holder, double ttl_s, char *holder_out, size_t n,
+                        struct err *err);
+/* Pushes the expiry to now + ttl_s. DOSSIER_ESTALE if the lease is gone
+ * (expired and recovered by another process): its claims are void. */
+int store_lease_heartbeat(store *st, const char *holder, double ttl_s, struct err *err);
+/* A clean exit: the holder's running steps go back to the queue (the attempt
+ * not counted) and the lease is removed. *n_requeued (may be NULL) counts them. */
+int store_lease_release(store *st, const char *holder, int *n_requeued, struct err *err);
+/* Requeues the running steps of holders whose lease expired (the attempt not
+ * counted). On this host a holder whose pid is gone, or is now another
+ * process's, counts as expired at once. Steps left running without a holder
+ * (an older schema) are requeued too. */
+int store_recover(store *st, int *n_recovered, struct err *err);
+
 /* ------------------------------------------------------------- steps queue */
 
 enum step_state { STEP_QUEUED, STEP_RUNNING, STEP_DONE, STEP_FAILED, STEP_SKIPPED };
@@ -104,53 +170,81 @@ struct step_rec {
 	enum model_role role;
 	uint64_t deps;
 	enum step_state state;
-	int attempts;
+	int attempts;          /* claims since it was queued (or last deferred) */
 	char *result;          /* owned JSON text, NULL until done */
 	char *last_error;      /* owned, NULL if none */
 	double started_at, finished_at;
+	double not_before;     /* queued: not claimable before (wall s); 0 = now */
 };
 void step_rec_clear(struct step_rec *s);
 void step_recs_free(struct step_rec *v, size_t n);
 
-/* What a lane may take. */
+/* What a lane may take, in the order the caller asks for. */
 struct claim_filter {
 	unsigned role_mask;      /* bit (1u << role) for each role this lane runs */
 	int prefer_role;         /* a role to take first (model affinity); -1 = none */
 	int document_order;      /* 1 = strictly the oldest document's step (sequential) */
 	int64_t only_document;   /* > 0: only this document's steps */
+	const char *holder;      /* borrowed; the claiming lease holder (required) */
 };
-/* Claims one ready step (queued, every dependency done) atomically.
- * Returns 0 with *out filled, or DOSSIER_ENOTFOUND when none is ready. */
-int store_step_claim(store *st, const struct claim_filter *f, struct step_rec *out,
-                     struct err *err);
-/* Counts queued steps by role: ready ones and those still waiting on dependencies. */
-int store_steps_pending(store *st, unsigned ready_by_role[ROLE_COUNT],
-                        unsigned waiting_by_role[ROLE_COUNT], unsigned *running,
-                        struct err *err);
-/* Queued steps of `role` that are not ready but will be once the steps that
- * need no LLM (cpu and speech lanes) finish: work about to arrive for a model. */
-int store_steps_upcoming(store *st, enum model_role role, unsigned *out, struct err *err);
-/* The role of the next model step of the oldest document that has one pending
- * (sequential order), or -1. *ready says whether that step can run now. */
-int store_steps_next_in_order(store *st, unsigned role_mask, int *role, int *ready,
-                              struct err *err);
-/* Records success: result is JSON text (copied). */
-int store_step_done(store *st, int64_t step_id, const char *result, struct err *err);
 /*
- * Records a failure. retry = 1 puts the step back in the queue while attempts
- * < max_attempts; otherwise it fails and the steps depending on it are skipped.
- * *failed_out (may be NULL) says whether it is now failed for good.
+ * Claims one ready step atomically: queued, every dependency done, its
+ * not_before passed, not deferred by this same holder. events (may be NULL)
+ * are stored in the same transaction when a step is claimed. Returns 0 with
+ * *out filled (caller clears), DOSSIER_ENOTFOUND when none is ready,
+ * DOSSIER_ESTALE when the holder's lease is gone.
  */
-int store_step_fail(store *st, int64_t step_id, const char *error, int retry,
-                    int max_attempts, int *failed_out, struct err *err);
-/* Puts a running step back in the queue without counting the attempt (the
- * service it needs is unavailable; a later run takes it). */
-int store_step_defer(store *st, int64_t step_id, const char *error, struct err *err);
+int store_step_claim(store *st, const struct claim_filter *f, const struct store_event *events,
+                     size_t n_events, struct step_rec *out, struct err *err);
+
+/*
+ * Settling a claimed step. Each call changes the step only while it is running
+ * and held by `holder`; otherwise it writes nothing (not even the events) and
+ * returns DOSSIER_ESTALE: the lease expired and the step went back to the
+ * queue or to another worker, whose result stands. events (may be NULL) are
+ * stored in the same transaction.
+ */
+/* Success: result is JSON text (copied). */
+int store_step_done(store *st, int64_t step_id, const char *holder, const char *result,
+                    const struct store_event *events, size_t n_events, struct err *err);
+/* Back to the queue, the attempt counted, not claimable before not_before
+ * (wall seconds; <= 0 = at once). */
+int store_step_retry(store *st, int64_t step_id, const char *holder, const char *error, double not_before,
+                     const struct store_event *events, size_t n_events, struct err *err);
+/* Failed for good; the steps depending on it are skipped. */
+int store_step_fail(store *st, int64_t step_id, const char *holder, const char *error,
+                    const struct store_event *events, size_t n_events, struct err *err);
+/* Given back: queued with attempts reset to 0 (a full set of tries next
+ * time). not_before <= 0: for a later run, this holder never claims it again;
+ * else claimable by anyone, this holder too, from not_before on. */
+int store_step_defer(store *st, int64_t step_id, const char *holder, const char *error, double not_before,
+                     const struct store_event *events, size_t n_events, struct err *err);
+
+/* What the queue holds, for a scheduler deciding whether to wait. */
+struct steps_pending {
+	unsigned ready[ROLE_COUNT];    /* queued, dependencies done, claimable now */
+	unsigned waiting[ROLE_COUNT];  /* queued, some dependency not done yet */
+	unsigned delayed[ROLE_COUNT];  /* dependencies done, not before a future time (a retry's backoff) */
+	unsigned deferred;             /* given back by the asking holder for a later run */
+	unsigned running;              /* claimed by any holder */
+	double next_at;                /* earliest not_before of the delayed steps (wall s); 0 = none */
+};
+/* Fills *out; holder (may be NULL) is the asker, whose deferred steps are not ready for it. */
+int store_steps_pending(store *st, const char *holder, struct steps_pending *out, struct err *err);
+/* Queued steps of `role` that are not ready but will be once the steps of the
+ * roles in preparing_mask (bit 1u << role) now pending finish, and nothing
+ * else: work about to arrive. Which roles prepare work is the caller's
+ * (the scheduler's lane topology). */
+int store_steps_upcoming(store *st, enum model_role role, unsigned preparing_mask, unsigned *out,
+                         struct err *err);
+/* When a document's queued steps may next run: *when = the earliest not_before
+ * among them (wall s; 0 = whenever a run takes them), *last_error = the
+ * latest error of a queued step (caller frees; may be NULL; NULL if none).
+ * DOSSIER_ENOTFOUND when it has no queued step. */
+int store_doc_next_attempt(store *st, int64_t doc_id, double *when, char **last_error, struct err *err);
 /* Steps of one document in pipeline order (caller frees with step_recs_free). */
 int store_doc_steps(store *st, int64_t doc_id, struct step_rec **out, size_t *n,
                     struct err *err);
-/* Steps left running by a process that no longer exists go back to the queue. */
-int store_recover(store *st, int *n_recovered, struct err *err);
 /* Atomically moves a document whose steps are all settled (none queued or
  * running) to status "assembling"; *won = 1 for exactly one caller. */
 int store_doc_try_finish(store *st, int64_t doc_id, int *won, struct err *err);
@@ -166,9 +260,11 @@ int store_doc_settled(store *st, int64_t doc_id, int *settled, struct err *err);
 struct fts_fields {
 	const char *title, *summary, *tags, *keywords, *text, *transcript, *ocr;
 };
-/* Stores the dossier JSON and the document's final status, and updates the index. */
-int store_dossier_put(store *st, int64_t doc_id, const char *status, const char *json,
-                      const struct fts_fields *fts, struct err *err);
+/* Stores the dossier JSON and the document's final status (and error, may be
+ * NULL), updates the index and stores events (may be NULL), in one transaction. */
+int store_dossier_put(store *st, int64_t doc_id, const char *status, const char *error, const char *json,
+                      const struct fts_fields *fts, const struct store_event *events, size_t n_events,
+                      struct err *err);
 /* *out is the JSON text (caller frees with free()); DOSSIER_ENOTFOUND if none. */
 int store_dossier_get(store *st, int64_t doc_id, char **out, struct err *err);
 
@@ -185,9 +281,12 @@ int store_search(store *st, const char *query, int limit,
 
 /* ------------------------------------------------------------------ events */
 
+/* Stores one event unless its seq is stored already (INSERT OR IGNORE). */
 int store_event_put(store *st, uint64_t seq, const char *name, int64_t doc_id,
                     const char *json, struct err *err);
-int store_event_max_seq(store *st, uint64_t *out, struct err *err);
+/* Stores events, each unless its seq is stored already; inside store_tx they
+ * commit with the rest of the transaction. */
+int store_events_put(store *st, const struct store_event *events, size_t n_events, struct err *err);
 /* Reserves n event numbers for this process: [*first, *first + n). Processes
  * sharing a database never hand out the same number. */
 int store_event_reserve(store *st, uint64_t n, uint64_t *first, struct err *err);

@@ -1,6 +1,6 @@
 /* test_core_event.c — the event bus: seq order, fields, fan-out, a slow
- * subscriber dropped without blocking the publisher; SHA-256 (of buffers and
- * files) and sizes. */
+ * subscriber dropped without blocking the publisher, reserved events
+ * delivered in seq order whatever the publish order; SHA-256 and sizes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,6 +91,64 @@ static void closing_the_bus_wakes_a_waiting_reader(void **state)
 	event_release(ev);
 	assert_int_equal(bus_sub_next(s, -1, &ev), DOSSIER_ECANCELLED);
 	bus_unsubscribe(s);
+	bus_free(b);
+}
+
+/* Reads every queued event's seq into out; returns how many. */
+static int drain(bus_sub *s, uint64_t *out, int cap)
+{
+	struct event *ev;
+	int n = 0;
+	while (n < cap && bus_sub_next(s, 0, &ev) == 0) {
+		out[n++] = ev->seq;
+		event_release(ev);
+	}
+	return n;
+}
+
+static void reserved_events_are_delivered_in_seq_order_whatever_the_publish_order(void **state)
+{
+	bus *b;
+	bus_sub *s;
+	uint64_t got[8];
+	bus_new(1, &b);
+	bus_subscribe(b, 16, &s);
+	struct event *e1, *e2, *e3;
+	assert_int_equal(bus_event_new(b, "step_finished", 1, NULL, &e1), 0);
+	assert_int_equal(bus_event_new(b, "step_finished", 2, json_pack("{s:b}", "ok", 1), &e2), 0);
+	assert_int_equal(e1->seq, 1);
+	assert_int_equal(e2->seq, 2);
+	assert_non_null(strstr(e2->line, "\"ok\":true")); /* the line is built at reservation, for the store */
+	assert_int_equal(bus_emit(b, "memory", 0, NULL), 3); /* a plain emit behind the reserved ones */
+	assert_int_equal(bus_event_new(b, "document_done", 1, NULL, &e3), 0);
+	bus_event_publish(b, e2);
+	assert_int_equal(drain(s, got, 8), 0); /* 1 is still reserved: 2 and 3 are held */
+	assert_int_equal(bus_last_seq(b), 0);    /* nothing delivered yet */
+	bus_event_cancel(b, e1);
+	assert_int_equal(drain(s, got, 8), 2); /* 1 cancelled: 2 and 3 go, 4 is reserved */
+	assert_int_equal(got[0], 2);
+	assert_int_equal(got[1], 3);
+	assert_int_equal(bus_last_seq(b), 3);
+	assert_int_equal(bus_emit(b, "memory", 0, NULL), 5);
+	assert_int_equal(drain(s, got, 8), 0);
+	bus_event_publish(b, e3);
+	assert_int_equal(drain(s, got, 8), 2);
+	assert_int_equal(got[0], 4);
+	assert_int_equal(got[1], 5);
+	assert_int_equal(bus_emit(b, "memory", 0, NULL), 6); /* nothing reserved: straight through */
+	assert_int_equal(drain(s, got, 8), 1);
+	assert_int_equal(got[0], 6);
+	bus_unsubscribe(s);
+	bus_free(b);
+}
+
+static void a_reservation_never_settled_is_freed_with_the_bus(void **state)
+{
+	bus *b;
+	struct event *ev;
+	bus_new(1, &b);
+	assert_int_equal(bus_event_new(b, "x", 0, NULL, &ev), 0);
+	event_release(ev); /* the caller's reference; the bus frees its own (ASan checks) */
 	bus_free(b);
 }
 
@@ -195,6 +253,8 @@ int main(void)
 		cmocka_unit_test(events_carry_seq_time_name_document_and_fields),
 		cmocka_unit_test(a_slow_subscriber_is_dropped_and_the_others_get_everything),
 		cmocka_unit_test(closing_the_bus_wakes_a_waiting_reader),
+		cmocka_unit_test(reserved_events_are_delivered_in_seq_order_whatever_the_publish_order),
+		cmocka_unit_test(a_reservation_never_settled_is_freed_with_the_bus),
 		cmocka_unit_test(sha256_matches_known_digests),
 		cmocka_unit_test(sha256_file_hashes_the_bytes_and_names_a_missing_file),
 		cmocka_unit_test(sizes_parse_like_free_and_ollama),

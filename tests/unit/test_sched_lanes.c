@@ -200,7 +200,7 @@ static int r_finish(void *user, store *st, int64_t doc_id, enum doc_outcome *out
 		g->outcome[doc_id] = *outcome;
 	}
 	pthread_mutex_unlock(&g->mu);
-	return store_dossier_put(st, doc_id, bad ? "failed" : "done", "{}", NULL, err);
+	return store_dossier_put(st, doc_id, bad ? "failed" : "done", NULL, "{}", NULL, NULL, 0, err);
 }
 
 static const struct sched_runner_ops runner_ops = {
@@ -274,9 +274,8 @@ static int64_t add_doc(struct fixture *f, const struct step_decl *steps, size_t 
 	snprintf(sha, sizeof sha, "%064d", serial);
 	struct doc_input in = {.path = path, .sha256 = sha, .mime = "x/fake", .kind = "fake", .bytes = 1, .mtime = 1};
 	int64_t id = 0;
-	enum ingest_outcome o;
 	struct err e = {0};
-	assert_int_equal(store_doc_ingest(f->st, &in, steps, n, &id, &o, &e), 0);
+	assert_int_equal(store_doc_insert(f->st, &in, steps, n, &id, &e), 0);
 	return id;
 }
 

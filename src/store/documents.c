@@ -1,0 +1,277 @@
+/*
+ * documents.c — document records: ingest primitives, lookup, listing, status, deletion.
+ */
+#include "store/internal.h"
+#include "core/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ============================================================ documents */
+
+void doc_from_row(sqlite3_stmt *q, struct doc_rec *d)
+{
+	memset(d, 0, sizeof *d);
+	d->id = sqlite3_column_int64(q, 0);
+	d->path = col_dup(q, 1);
+	col_copy(q, 2, d->sha256, sizeof d->sha256);
+	d->mime = col_dup(q, 3);
+	col_copy(q, 4, d->kind, sizeof d->kind);
+	d->bytes = sqlite3_column_int64(q, 5);
+	d->mtime = sqlite3_column_int64(q, 6);
+	col_copy(q, 7, d->status, sizeof d->status);
+	d->error = col_dup(q, 8);
+	d->updated_at = sqlite3_column_double(q, 9);
+}
+
+static const char SQL_DOC_BY_ID[] = "SELECT " DOC_COLS " FROM documents WHERE id = ?";
+static const char SQL_DOC_BY_PATH[] = "SELECT " DOC_COLS " FROM documents WHERE path = ?";
+
+static int doc_get_where(store *st, const char *sql, int64_t id, const char *text,
+                         struct doc_rec *out, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, sql, err);
+	if (!q)
+		return DOSSIER_EDB;
+	if (text)
+		bind_text(q, 1, text);
+	else
+		sqlite3_bind_int64(q, 1, id);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		doc_from_row(q, out);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		if (text)
+			rc = err_set(err, DOSSIER_ENOTFOUND, "no document at %s", text);
+		else
+			rc = err_set(err, DOSSIER_ENOTFOUND, "no document with id %lld (see 'dossier list')",
+			             (long long)id);
+	} else {
+		rc = db_err(st, err, "reading a document");
+	}
+	stmt_done(q);
+	return rc;
+}
+
+int store_doc_get(store *st, int64_t id, struct doc_rec *out, struct err *err)
+{
+	return doc_get_where(st, SQL_DOC_BY_ID, id, NULL, out, err);
+}
+
+int store_doc_by_path(store *st, const char *path, struct doc_rec *out, struct err *err)
+{
+	return doc_get_where(st, SQL_DOC_BY_PATH, 0, path, out, err);
+}
+
+static int insert_steps(store *st, int64_t doc_id, const struct step_decl *steps, size_t n,
+                        struct err *err)
+{
+	if (n > 63)
+		return err_set(err, DOSSIER_EINVAL, "a pipeline may declare at most 63 steps");
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *q = stmt(st, "INSERT INTO steps(document_id, idx, kind, role, deps) VALUES(?,?,?,?,?)", err);
+		if (!q)
+			return DOSSIER_EDB;
+		sqlite3_bind_int64(q, 1, doc_id);
+		sqlite3_bind_int(q, 2, (int)i);
+		bind_text(q, 3, steps[i].kind);
+		bind_text(q, 4, role_name(steps[i].role));
+		sqlite3_bind_int64(q, 5, (sqlite3_int64)steps[i].deps);
+		int rc = sqlite3_step(q);
+		stmt_done(q);
+		if (rc != SQLITE_DONE)
+			return db_err(st, err, "queueing steps");
+	}
+	return 0;
+}
+
+/* Binds a document's columns as parameters 1..8: path, sha256, mime, kind,
+ * bytes, mtime, status, error. */
+static void bind_doc_input(sqlite3_stmt *q, const struct doc_input *in)
+{
+	bind_text(q, 1, in->path);
+	bind_text(q, 2, in->sha256 ? in->sha256 : "");
+	bind_text(q, 3, in->mime ? in->mime : "");
+	bind_text(q, 4, in->kind ? in->kind : "unsupported");
+	sqlite3_bind_int64(q, 5, in->bytes);
+	sqlite3_bind_int64(q, 6, in->mtime);
+	bind_text(q, 7, in->status ? in->status : "queued");
+	bind_text(q, 8, in->error);
+}
+
+int store_doc_insert(store *st, const struct doc_input *in, const struct step_decl *steps,
+                     size_t n_steps, int64_t *id_out, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "INSERT INTO documents(path, sha256, mime, kind, bytes, mtime, status, error,"
+	                           " created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?)", err);
+	if (!q)
+		return DOSSIER_EDB;
+	double now = clock_wall_s();
+	bind_doc_input(q, in);
+	sqlite3_bind_double(q, 9, now);
+	sqlite3_bind_double(q, 10, now);
+	int rc = sqlite3_step(q);
+	stmt_done(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "recording a document");
+	int64_t id = sqlite3_last_insert_rowid(st->db);
+	if (!in->status && (rc = insert_steps(st, id, steps, n_steps, err)))
+		return rc;
+	*id_out = id;
+	return 0;
+}
+
+int store_doc_requeue(store *st, int64_t id, const struct doc_input *in, const struct step_decl *steps,
+                      size_t n_steps, int drop_dossier, struct err *err)
+{
+	if (run1(st, "DELETE FROM steps WHERE document_id = ?", id, NULL, err))
+		return DOSSIER_EDB;
+	if (drop_dossier && (run1(st, "DELETE FROM dossiers WHERE document_id = ?", id, NULL, err) ||
+	                     run1(st, "DELETE FROM dossier_fts WHERE rowid = ?", id, NULL, err)))
+		return DOSSIER_EDB;
+	sqlite3_stmt *q = stmt(st, "UPDATE documents SET path=?, sha256=?, mime=?, kind=?, bytes=?, mtime=?,"
+	                           " status=?, error=?, updated_at=? WHERE id=?", err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_doc_input(q, in);
+	sqlite3_bind_double(q, 9, clock_wall_s());
+	sqlite3_bind_int64(q, 10, id);
+	int rc = sqlite3_step(q);
+	stmt_done(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "updating a document");
+	if (sqlite3_changes(st->db) != 1)
+		return err_set(err, DOSSIER_ENOTFOUND, "no document with id %lld", (long long)id);
+	return in->status ? 0 : insert_steps(st, id, steps, n_steps, err);
+}
+
+int store_doc_set_mtime(store *st, int64_t id, int64_t mtime, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "UPDATE documents SET mtime = ? WHERE id = ?", err);
+	if (!q)
+		return DOSSIER_EDB;
+	sqlite3_bind_int64(q, 1, mtime);
+	sqlite3_bind_int64(q, 2, id);
+	int rc = sqlite3_step(q);
+	stmt_done(q);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "updating a document's mtime");
+}
+
+int store_doc_move(store *st, int64_t id, const char *new_path, int64_t mtime, struct err *err)
+{
+	sqlite3_stmt *u = stmt(st, "UPDATE documents SET path=?, mtime=?, updated_at=? WHERE id=?", err);
+	if (!u)
+		return DOSSIER_EDB;
+	bind_text(u, 1, new_path);
+	sqlite3_bind_int64(u, 2, mtime);
+	sqlite3_bind_double(u, 3, clock_wall_s());
+	sqlite3_bind_int64(u, 4, id);
+	int rc = sqlite3_step(u);
+	stmt_done(u);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "recording a moved document");
+	/* the stored dossier names the old path: rewrite it */
+	sqlite3_stmt *j = stmt(st, "UPDATE dossiers SET json = json_set(json, '$.path', ?) WHERE document_id = ?", err);
+	if (!j)
+		return DOSSIER_EDB;
+	bind_text(j, 1, new_path);
+	sqlite3_bind_int64(j, 2, id);
+	rc = sqlite3_step(j);
+	stmt_done(j);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "rewriting a moved document's dossier");
+}
+
+int store_docs_by_sha256(store *st, const char *sha256,
+                         int (*cb)(int64_t id, const char *path, void *user), void *user,
+                         struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT id, path FROM documents WHERE sha256 = ? ORDER BY id", err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_text(q, 1, sha256);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(q, 1);
+		if (cb(sqlite3_column_int64(q, 0), p ? p : "", user)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	stmt_done(q);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "finding documents by content");
+}
+
+int store_doc_list(store *st, const char *status, const char *kind, int limit, int offset,
+                   int (*cb)(const struct doc_rec *d, void *user), void *user, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT " DOC_COLS " FROM documents"
+	                           " WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR kind = ?2)"
+	                           " ORDER BY id LIMIT ?3 OFFSET ?4", err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_text(q, 1, status);
+	bind_text(q, 2, kind);
+	sqlite3_bind_int(q, 3, limit > 0 ? limit : -1);
+	sqlite3_bind_int(q, 4, offset > 0 ? offset : 0);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct doc_rec d;
+		doc_from_row(q, &d);
+		int stop = cb(&d, user);
+		doc_rec_clear(&d);
+		if (stop)
+			break;
+	}
+	stmt_done(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(st, err, "listing documents");
+}
+
+int store_doc_count(store *st, const char *status, int64_t *out, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT count(*) FROM documents WHERE ?1 IS NULL OR status = ?1", err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_text(q, 1, status);
+	*out = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	stmt_done(q);
+	return 0;
+}
+
+int store_doc_set_status(store *st, int64_t id, const char *status, const char *error,
+                         struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "UPDATE documents SET status=?, error=?, updated_at=? WHERE id=?", err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_text(q, 1, status);
+	bind_text(q, 2, error);
+	sqlite3_bind_double(q, 3, clock_wall_s());
+	sqlite3_bind_int64(q, 4, id);
+	int rc = sqlite3_step(q);
+	stmt_done(q);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "updating a document's status");
+}
+
+struct del_ctx {
+	int64_t id;
+	struct err *err;
+};
+
+static int delete_tx(store *st, void *user)
+{
+	struct del_ctx *c = user;
+	if (run1(st, "DELETE FROM dossier_fts WHERE rowid = ?", c->id, NULL, c->err) ||
+	    run1(st, "DELETE FROM steps WHERE document_id = ?", c->id, NULL, c->err) ||
+	    run1(st, "DELETE FROM dossiers WHERE document_id = ?", c->id, NULL, c->err) ||
+	    run1(st, "DELETE FROM documents WHERE id = ?", c->id, NULL, c->err))
+		return DOSSIER_EDB;
+	return sqlite3_changes(st->db) ? 0 : err_set(c->err, DOSSIER_ENOTFOUND, "no document with id %lld", (long long)c->id);
+}
+
+int store_doc_delete(store *st, int64_t id, struct err *err)
+{
+	struct del_ctx c = {id, err};
+	return store_tx(st, delete_tx, &c, err);
+}
+

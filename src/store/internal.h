@@ -1,0 +1,58 @@
+/*
+ * internal.h — shared by the files of src/store/ (never included from outside).
+ *
+ * Every statement text is a string literal; stmt() prepares it once per
+ * connection and keys the cache by the literal's address. A statement comes
+ * back reset with its bindings cleared; the user calls stmt_done() when it has
+ * read what it needs, so no read transaction stays open.
+ */
+#ifndef DOSSIER_STORE_INTERNAL_H
+#define DOSSIER_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "core/err.h"
+#include "store/store.h"
+
+#define STMT_CACHE_MAX 96  /* distinct statement texts one connection may cache */
+
+struct store {
+	sqlite3 *db;
+	char *path;                          /* owned; the database file */
+	struct {
+		const char *sql;                 /* borrowed string literal: the key */
+		sqlite3_stmt *q;                 /* owned; finalised in store_close */
+	} cache[STMT_CACHE_MAX];
+	int n_cache;                         /* used slots of cache */
+};
+
+/* The prepared statement for `sql` (a string literal), reset and unbound;
+ * NULL with DOSSIER_EDB in err when it cannot be prepared. Borrowed: call
+ * stmt_done() after use, never finalise it. */
+sqlite3_stmt *stmt(store *st, const char *sql, struct err *err);
+void stmt_done(sqlite3_stmt *q);
+
+/* DOSSIER_EDB with "database <path>: <what> failed: <sqlite message>". */
+int db_err(store *st, struct err *err, const char *what);
+/* Runs statements without results (uncached). Returns 0 or DOSSIER_EDB. */
+int db_exec(store *st, const char *sql, struct err *err);
+/* Runs a cached statement binding ?1 = a and, if t is not NULL, ?2 = t. */
+int run1(store *st, const char *sql, int64_t a, const char *t, struct err *err);
+
+char *col_dup(sqlite3_stmt *q, int i);                 /* caller frees; NULL for NULL */
+void col_copy(sqlite3_stmt *q, int i, char *out, size_t n);
+void bind_text(sqlite3_stmt *q, int i, const char *s); /* NULL binds NULL */
+void bind_time(sqlite3_stmt *q, int i, double t);      /* t <= 0 binds NULL */
+
+/* events.c: stores events (INSERT OR IGNORE on seq), in the current transaction if any */
+int events_insert(store *st, const struct store_event *ev, size_t n, struct err *err);
+/* store.c */
+enum step_state step_state_parse(const char *s);
+/* documents.c */
+void doc_from_row(sqlite3_stmt *q, struct doc_rec *d);
+/* queue.c: marks the steps depending (directly or not) on a failed or skipped step as skipped */
+int skip_dependents(store *st, int64_t doc_id, struct err *err);
+
+#define DOC_COLS "id, path, sha256, mime, kind, bytes, mtime, status, error, updated_at"
+
+#endif

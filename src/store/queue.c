@@ -1,0 +1,429 @@
+/*
+ * queue.c — the durable step queue: claims, results, retries, deferrals,
+ * what is pending. Every change of a step's state checks that the caller's
+ * lease holder still holds it, and may carry events that commit with it.
+ */
+#include "store/internal.h"
+#include "core/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STEP_COLS "s.id, s.document_id, s.idx, s.kind, s.role, s.deps, s.state, s.attempts," \
+	" s.result, s.last_error, s.started_at, s.finished_at, s.not_before"
+
+static void step_from_row(sqlite3_stmt *q, struct step_rec *s)
+{
+	memset(s, 0, sizeof *s);
+	s->id = sqlite3_column_int64(q, 0);
+	s->document_id = sqlite3_column_int64(q, 1);
+	s->idx = sqlite3_column_int(q, 2);
+	col_copy(q, 3, s->kind, sizeof s->kind);
+	const char *r = (const char *)sqlite3_column_text(q, 4);
+	if (!r || role_parse(r, &s->role))
+		s->role = ROLE_NONE;
+	s->deps = (uint64_t)sqlite3_column_int64(q, 5);
+	s->state = step_state_parse((const char *)sqlite3_column_text(q, 6));
+	s->attempts = sqlite3_column_int(q, 7);
+	s->result = col_dup(q, 8);
+	s->last_error = col_dup(q, 9);
+	s->started_at = sqlite3_column_double(q, 10);
+	s->finished_at = sqlite3_column_double(q, 11);
+	s->not_before = sqlite3_column_double(q, 12);
+}
+
+/* A queued step whose dependencies are all done (it may still be delayed). */
+#define DEPS_DONE_SQL \
+	"NOT EXISTS (SELECT 1 FROM steps d WHERE d.document_id = s.document_id" \
+	" AND (s.deps >> d.idx) & 1 AND d.state != 'done')"
+#define READY_SQL "s.state = 'queued' AND " DEPS_DONE_SQL
+
+/* The roles of a mask as ",none,text," for the statements' role filter
+ * (ROLE_IN below), so statement texts stay fixed and are prepared once. */
+static unsigned role_list(unsigned mask, char *out, size_t n)
+{
+	size_t used = 0;
+	unsigned count = 0;
+	used += (size_t)snprintf(out, n, ",");
+	for (int r = 0; r < ROLE_COUNT && used < n; r++)
+		if (mask & (1u << r)) {
+			used += (size_t)snprintf(out + used, n - used, "%s,", role_name((enum model_role)r));
+			count++;
+		}
+	return count;
+}
+#define ROLE_IN(param, col) "instr(" param ", ',' || " col " || ',') > 0"
+/* Claimable by holder ?5 at time ?4: not delayed, not given back by that holder. */
+#define CLAIMABLE_SQL \
+	" AND (s.not_before IS NULL OR s.not_before <= ?4) AND (s.deferred_by IS NULL OR s.deferred_by != ?5)"
+
+/* Strictly the oldest document with a pending step of these roles. */
+static const char SQL_CLAIM_IN_ORDER[] =
+	"SELECT " STEP_COLS " FROM steps s WHERE " READY_SQL CLAIMABLE_SQL " AND " ROLE_IN("?3", "s.role")
+	" AND s.document_id = (SELECT min(document_id) FROM steps WHERE state IN ('queued','running')"
+	" AND " ROLE_IN("?3", "role") ") AND (?2 <= 0 OR s.document_id = ?2) ORDER BY s.idx LIMIT 1";
+/* The preferred role's steps first, then by document. */
+static const char SQL_CLAIM_PREFER[] =
+	"SELECT " STEP_COLS " FROM steps s WHERE " READY_SQL CLAIMABLE_SQL " AND " ROLE_IN("?3", "s.role")
+	" AND (?2 <= 0 OR s.document_id = ?2) ORDER BY (s.role = ?1) DESC, s.document_id, s.idx LIMIT 1";
+
+/* 0 if holder has a lease that has not expired, else DOSSIER_ESTALE. */
+static int lease_live(store *st, const char *holder, double now, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT expires_at FROM workers WHERE holder = ?", err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_text(q, 1, holder);
+	int rc = sqlite3_step(q);
+	double expires = rc == SQLITE_ROW ? sqlite3_column_double(q, 0) : 0;
+	stmt_done(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(st, err, "reading a lease");
+	if (expires <= now)
+		return err_set(err, DOSSIER_ESTALE, "the lease of %s is gone (expired or released): acquire a new one",
+		               holder);
+	return 0;
+}
+
+struct claim_ctx {
+	const struct claim_filter *f;
+	const struct store_event *ev;
+	size_t n_ev;
+	struct step_rec *out;
+	int found;
+	struct err *err;
+};
+
+static int claim_tx(store *st, void *user)
+{
+	struct claim_ctx *c = user;
+	char roles[96];
+	double now = clock_wall_s();
+	if (!role_list(c->f->role_mask, roles, sizeof roles))
+		return 0;
+	int rc = lease_live(st, c->f->holder, now, c->err);
+	if (rc)
+		return rc;
+	const char *prefer = c->f->prefer_role >= 0 ? role_name((enum model_role)c->f->prefer_role) : "";
+	sqlite3_stmt *q = stmt(st, c->f->document_order ? SQL_CLAIM_IN_ORDER : SQL_CLAIM_PREFER, c->err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_text(q, 1, prefer);
+	sqlite3_bind_int64(q, 2, c->f->only_document);
+	bind_text(q, 3, roles);
+	sqlite3_bind_double(q, 4, now);
+	bind_text(q, 5, c->f->holder);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		step_from_row(q, c->out);
+		c->found = 1;
+	}
+	stmt_done(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(st, c->err, "choosing a step");
+	if (!c->found)
+		return 0;
+	sqlite3_stmt *u = stmt(st, "UPDATE steps SET state='running', holder=?, attempts=attempts+1, started_at=?,"
+	                           " not_before=NULL, deferred_by=NULL WHERE id=? AND state='queued'", c->err);
+	if (!u)
+		return DOSSIER_EDB;
+	bind_text(u, 1, c->f->holder);
+	sqlite3_bind_double(u, 2, now);
+	sqlite3_bind_int64(u, 3, c->out->id);
+	rc = sqlite3_step(u);
+	stmt_done(u);
+	if (rc != SQLITE_DONE || sqlite3_changes(st->db) != 1) {
+		step_rec_clear(c->out);
+		c->found = 0;
+		return rc == SQLITE_DONE ? 0 : db_err(st, c->err, "claiming a step");
+	}
+	c->out->state = STEP_RUNNING;
+	c->out->attempts++;
+	c->out->not_before = 0;
+	if ((rc = run1(st, "UPDATE documents SET status='running' WHERE id=? AND status='queued'",
+	               c->out->document_id, NULL, c->err)))
+		return rc;
+	return events_insert(st, c->ev, c->n_ev, c->err);
+}
+
+int store_step_claim(store *st, const struct claim_filter *f, const struct store_event *events,
+                     size_t n_events, struct step_rec *out, struct err *err)
+{
+	struct claim_ctx c = {f, events, n_events, out, 0, err};
+	memset(out, 0, sizeof *out);
+	if (!f->holder)
+		return err_set(err, DOSSIER_EINVAL, "a claim needs a lease holder (store_lease_acquire)");
+	int rc = store_tx(st, claim_tx, &c, err);
+	if (rc) {
+		if (c.found)
+			step_rec_clear(out);
+		return rc;
+	}
+	return c.found ? 0 : DOSSIER_ENOTFOUND;
+}
+
+/* ---------------------------------------------------------- settling a step */
+
+enum settle { SETTLE_DONE, SETTLE_RETRY, SETTLE_FAIL, SETTLE_DEFER };
+
+struct settle_ctx {
+	enum settle how;
+	int64_t id;
+	const char *holder;
+	const char *text;      /* the result (done) or the error */
+	double not_before;     /* retry, defer: wall seconds; <= 0 = none */
+	const struct store_event *ev;
+	size_t n_ev;
+	struct err *err;
+};
+
+static const char *const settle_sql[] = {
+	[SETTLE_DONE] = "UPDATE steps SET state='done', result=?3, last_error=NULL, holder=NULL, finished_at=?4"
+	                " WHERE id=?1 AND state='running' AND holder=?2",
+	[SETTLE_RETRY] = "UPDATE steps SET state='queued', last_error=?3, holder=NULL, finished_at=?4, not_before=?5"
+	                 " WHERE id=?1 AND state='running' AND holder=?2",
+	[SETTLE_FAIL] = "UPDATE steps SET state='failed', last_error=?3, holder=NULL, finished_at=?4"
+	                " WHERE id=?1 AND state='running' AND holder=?2",
+	[SETTLE_DEFER] = "UPDATE steps SET state='queued', attempts=0, last_error=?3, holder=NULL, finished_at=?4,"
+	                 " not_before=?5, deferred_by=CASE WHEN ?5 IS NULL THEN ?2 END"
+	                 " WHERE id=?1 AND state='running' AND holder=?2",
+};
+static const char *const settle_what[] = {"recording a step's result", "queueing a step's retry",
+                                          "recording a step's failure", "deferring a step"};
+
+static int settle_tx(store *st, void *user)
+{
+	struct settle_ctx *c = user;
+	sqlite3_stmt *q = stmt(st, settle_sql[c->how], c->err);
+	if (!q)
+		return DOSSIER_EDB;
+	sqlite3_bind_int64(q, 1, c->id);
+	bind_text(q, 2, c->holder);
+	bind_text(q, 3, c->how == SETTLE_DONE && !c->text ? "{}" : c->text);
+	sqlite3_bind_double(q, 4, clock_wall_s());
+	if (c->how == SETTLE_RETRY || c->how == SETTLE_DEFER)
+		bind_time(q, 5, c->not_before);
+	int rc = sqlite3_step(q);
+	stmt_done(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, c->err, settle_what[c->how]);
+	if (sqlite3_changes(st->db) != 1)
+		return err_set(c->err, DOSSIER_ESTALE,
+		               "step %lld is no longer held by %s (its lease expired and another worker took it)",
+		               (long long)c->id, c->holder ? c->holder : "(none)");
+	if (c->how == SETTLE_FAIL) {
+		int64_t doc = 0;
+		sqlite3_stmt *d = stmt(st, "SELECT document_id FROM steps WHERE id = ?", c->err);
+		if (!d)
+			return DOSSIER_EDB;
+		sqlite3_bind_int64(d, 1, c->id);
+		if (sqlite3_step(d) == SQLITE_ROW)
+			doc = sqlite3_column_int64(d, 0);
+		stmt_done(d);
+		if ((rc = skip_dependents(st, doc, c->err)))
+			return rc;
+	}
+	return events_insert(st, c->ev, c->n_ev, c->err);
+}
+
+static int settle(store *st, enum settle how, int64_t step_id, const char *holder, const char *text,
+                  double not_before, const struct store_event *ev, size_t n_ev, struct err *err)
+{
+	struct settle_ctx c = {how, step_id, holder, text, not_before, ev, n_ev, err};
+	return store_tx(st, settle_tx, &c, err);
+}
+
+int store_step_done(store *st, int64_t step_id, const char *holder, const char *result,
+                    const struct store_event *events, size_t n_events, struct err *err)
+{
+	return settle(st, SETTLE_DONE, step_id, holder, result, 0, events, n_events, err);
+}
+
+int store_step_retry(store *st, int64_t step_id, const char *holder, const char *error, double not_before,
+                     const struct store_event *events, size_t n_events, struct err *err)
+{
+	return settle(st, SETTLE_RETRY, step_id, holder, error, not_before, events, n_events, err);
+}
+
+int store_step_fail(store *st, int64_t step_id, const char *holder, const char *error,
+                    const struct store_event *events, size_t n_events, struct err *err)
+{
+	return settle(st, SETTLE_FAIL, step_id, holder, error, 0, events, n_events, err);
+}
+
+int store_step_defer(store *st, int64_t step_id, const char *holder, const char *error, double not_before,
+                     const struct store_event *events, size_t n_events, struct err *err)
+{
+	return settle(st, SETTLE_DEFER, step_id, holder, error, not_before, events, n_events, err);
+}
+
+int skip_dependents(store *st, int64_t doc_id, struct err *err)
+{
+	for (int round = 0; round < 64; round++) {
+		sqlite3_stmt *q = stmt(st, "UPDATE steps AS s SET state='skipped', "
+		                           " last_error='skipped: a step it needs failed' WHERE s.document_id = ?1"
+		                           " AND s.state = 'queued' AND EXISTS (SELECT 1 FROM steps d WHERE"
+		                           " d.document_id = s.document_id AND (s.deps >> d.idx) & 1"
+		                           " AND d.state IN ('failed','skipped'))", err);
+		if (!q)
+			return DOSSIER_EDB;
+		sqlite3_bind_int64(q, 1, doc_id);
+		int rc = sqlite3_step(q);
+		stmt_done(q);
+		if (rc != SQLITE_DONE)
+			return db_err(st, err, "skipping dependent steps");
+		if (sqlite3_changes(st->db) == 0)
+			break;
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------- what is pending */
+
+int store_steps_pending(store *st, const char *holder, struct steps_pending *out, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT s.role, s.state = 'running', " DEPS_DONE_SQL ","
+	                           " coalesce(s.not_before, 0), s.deferred_by IS NOT NULL AND s.deferred_by = ?1"
+	                           " FROM steps s WHERE s.state IN ('queued','running')", err);
+	if (!q)
+		return DOSSIER_EDB;
+	memset(out, 0, sizeof *out);
+	bind_text(q, 1, holder);
+	double now = clock_wall_s();
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		enum model_role r;
+		const char *rs = (const char *)sqlite3_column_text(q, 0);
+		if (!rs || role_parse(rs, &r))
+			r = ROLE_NONE;
+		double not_before = sqlite3_column_double(q, 3);
+		if (sqlite3_column_int(q, 1)) {
+			out->running++;
+		} else if (sqlite3_column_int(q, 4)) {
+			out->deferred++;
+		} else if (!sqlite3_column_int(q, 2)) {
+			out->waiting[r]++;
+		} else if (not_before > now) {
+			out->delayed[r]++;
+			if (!out->next_at || not_before < out->next_at)
+				out->next_at = not_before;
+		} else {
+			out->ready[r]++;
+		}
+	}
+	stmt_done(q);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "counting pending steps");
+}
+
+int store_steps_upcoming(store *st, enum model_role role, unsigned preparing_mask, unsigned *out,
+                         struct err *err)
+{
+	char roles[96];
+	role_list(preparing_mask, roles, sizeof roles);
+	sqlite3_stmt *q = stmt(st, "SELECT count(*) FROM steps s WHERE s.state = 'queued' AND s.role = ?1"
+	                           " AND NOT (" READY_SQL ") AND NOT EXISTS (SELECT 1 FROM steps d"
+	                           " WHERE d.document_id = s.document_id AND (s.deps >> d.idx) & 1 AND d.state != 'done'"
+	                           " AND (NOT " ROLE_IN("?2", "d.role") " OR d.state NOT IN ('queued','running')))", err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_text(q, 1, role_name(role));
+	bind_text(q, 2, roles);
+	int rc = sqlite3_step(q);
+	*out = rc == SQLITE_ROW ? (unsigned)sqlite3_column_int(q, 0) : 0;
+	stmt_done(q);
+	return rc == SQLITE_ROW ? 0 : db_err(st, err, "counting upcoming steps");
+}
+
+int store_doc_next_attempt(store *st, int64_t doc_id, double *when, char **last_error, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT count(*), min(not_before),"
+	                           " (SELECT last_error FROM steps WHERE document_id = ?1 AND state = 'queued'"
+	                           "  AND last_error IS NOT NULL ORDER BY finished_at DESC LIMIT 1)"
+	                           " FROM steps WHERE document_id = ?1 AND state = 'queued'", err);
+	if (!q)
+		return DOSSIER_EDB;
+	sqlite3_bind_int64(q, 1, doc_id);
+	*when = 0;
+	if (last_error)
+		*last_error = NULL;
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_int(q, 0) == 0) {
+			stmt_done(q);
+			return DOSSIER_ENOTFOUND;
+		}
+		*when = sqlite3_column_double(q, 1); /* NULL (no delayed step) reads as 0 */
+		if (last_error)
+			*last_error = col_dup(q, 2);
+	}
+	stmt_done(q);
+	return rc == SQLITE_ROW ? 0 : db_err(st, err, "reading a document's next attempt");
+}
+
+int store_doc_steps(store *st, int64_t doc_id, struct step_rec **out, size_t *n,
+                    struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT " STEP_COLS " FROM steps s WHERE s.document_id = ? ORDER BY s.idx", err);
+	if (!q)
+		return DOSSIER_EDB;
+	sqlite3_bind_int64(q, 1, doc_id);
+	size_t cap = 8, len = 0;
+	struct step_rec *v = xcalloc(cap, sizeof *v);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		if (len == cap) {
+			struct step_rec *nv = realloc(v, 2 * cap * sizeof *v);
+			if (!nv) {
+				stmt_done(q);
+				step_recs_free(v, len);
+				return err_set(err, DOSSIER_ENOMEM, "out of memory");
+			}
+			v = nv;
+			cap *= 2;
+		}
+		step_from_row(q, &v[len++]);
+	}
+	stmt_done(q);
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+int store_doc_settled(store *st, int64_t doc_id, int *settled, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT count(*) FROM steps WHERE document_id = ? AND state IN ('queued','running')", err);
+	if (!q)
+		return DOSSIER_EDB;
+	sqlite3_bind_int64(q, 1, doc_id);
+	*settled = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0;
+	stmt_done(q);
+	return 0;
+}
+
+int store_doc_try_finish(store *st, int64_t doc_id, int *won, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "UPDATE documents SET status='assembling' WHERE id = ?1"
+	                           " AND status IN ('queued','running') AND NOT EXISTS (SELECT 1 FROM steps"
+	                           " WHERE document_id = ?1 AND state IN ('queued','running'))", err);
+	if (!q)
+		return DOSSIER_EDB;
+	sqlite3_bind_int64(q, 1, doc_id);
+	int rc = sqlite3_step(q);
+	stmt_done(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "finishing a document");
+	*won = sqlite3_changes(st->db) == 1;
+	return 0;
+}
+
+int store_docs_requeue_idle(store *st, int *n, struct err *err)
+{
+	int rc = db_exec(st, "UPDATE documents SET status='queued' WHERE status IN ('running','assembling')"
+	                 " AND NOT EXISTS (SELECT 1 FROM steps WHERE document_id = documents.id AND state = 'running')",
+	                 err);
+	if (rc)
+		return rc;
+	if (n)
+		*n = sqlite3_changes(st->db);
+	return 0;
+}
+
