@@ -26,6 +26,8 @@
 #include "sched/sched.h"
 #include "store/store.h"
 
+#include <sqlite3.h>
+
 /* ------------------------------------------------------- a fake LLM engine */
 
 /* Only what residency needs: what is loaded, loads and unloads, ps. */
@@ -128,6 +130,9 @@ struct runner_log {
 	int prep_ms;                /* how long a cpu step of a "slow" document takes */
 	int64_t slow_doc;           /* that document (0 = none) */
 	int64_t fail_doc;           /* its first step fails for good (0 = none) */
+	int64_t steal_doc;          /* while its first step runs, another worker takes it over */
+	int stolen;                 /* the takeover happened (once) */
+	const char *db;             /* the database, for the takeover */
 };
 
 struct lane_ctx {
@@ -163,6 +168,17 @@ static int r_run_step(void *ctx, store *st, const struct step_rec *step, char **
 	struct runner_log *g = l->log;
 	if (step->document_id == g->fail_doc && step->idx == 0)
 		return err_set(err, DOSSIER_EFORMAT, "document %lld: this file is broken", (long long)step->document_id);
+	if (step->document_id == g->steal_doc && step->idx == 0 && !g->stolen++) {
+		/* another worker's recovery gave the step to itself (our lease had
+		 * expired, say): our result must not be stored or announced */
+		sqlite3 *db;
+		assert_int_equal(sqlite3_open(g->db, &db), SQLITE_OK);
+		sqlite3_busy_timeout(db, 5000);
+		char sql[160];
+		snprintf(sql, sizeof sql, "UPDATE steps SET holder = 'otherhost:1:1' WHERE id = %lld", (long long)step->id);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
 	if (step->role == ROLE_NONE && step->document_id == g->slow_doc)
 		usleep((useconds_t)g->prep_ms * 1000);
 	pthread_mutex_lock(&g->mu);
@@ -438,6 +454,45 @@ static void test_a_failing_step_fails_only_its_document(void **state)
 		assert_true(f->log.doc[i] != bad);
 }
 
+/* Successful step_finished events of one document's step. */
+static int count_ok(bus_sub *sub, int64_t doc, const char *step)
+{
+	int n = 0;
+	struct event *ev;
+	char needle[64];
+	snprintf(needle, sizeof needle, "\"step\":\"%s\"", step);
+	while (bus_sub_next(sub, 0, &ev) == 0) {
+		n += !strcmp(ev->name, "step_finished") && ev->document == doc && strstr(ev->line, needle) &&
+		     strstr(ev->line, "\"ok\":true");
+		event_release(ev);
+	}
+	return n;
+}
+
+static void test_a_result_the_store_refuses_is_never_announced_done(void **state)
+{
+	struct fixture *f = *state;
+	int64_t ok = add_doc(f, prep_text, 2);
+	int64_t stolen = add_doc(f, prep_text, 2);
+	f->log.steal_doc = stolen;
+	f->log.db = f->db;
+	bus_sub *sub;
+	assert_int_equal(bus_subscribe(f->bus, 4096, &sub), 0);
+	struct sched_stats st = {0};
+	/* the step taken over belongs to a worker with no lease: the heartbeat's
+	 * recovery gives it back and it runs again (within one heartbeat, 10 s) */
+	assert_int_equal(run(f, POLICY_GROUPED, 0, &st), 0);
+	assert_int_equal(st.steps_unrecorded, 1);
+	assert_int_equal(st.steps_done, 4);
+	assert_int_equal(f->log.outcome[ok], DOC_OUTCOME_DONE);
+	assert_int_equal(f->log.finished[stolen], 1);
+	assert_int_equal(f->log.outcome[stolen], DOC_OUTCOME_DONE);
+	/* the refused attempt was never announced: one success for the step that ran twice */
+	int oks = count_ok(sub, stolen, "prep");
+	bus_unsubscribe(sub);
+	assert_int_equal(oks, 1);
+}
+
 static void test_offline_runs_model_roles_on_cpu_lanes(void **state)
 {
 	struct fixture *f = *state;
@@ -492,6 +547,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fairness_bounds_how_long_a_model_keeps_the_lane, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_affinity_waits_for_steps_being_prepared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_failing_step_fails_only_its_document, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_result_the_store_refuses_is_never_announced_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_runs_model_roles_on_cpu_lanes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_engine_leaves_model_steps_queued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_scheduler_without_a_runner_is_refused, setup, teardown),
