@@ -213,12 +213,12 @@ static int ask_json(struct llm_backend *b, const struct llm_call *call, const st
 			.model = call->model, .system = SYSTEM_PROMPT, .prompt = prompt.data,
 			.images = a->images, .image_lens = a->image_lens, .n_images = a->n_images,
 			.format = a->schema, .num_ctx = call->num_ctx, .temperature = call->temperature,
-			.seed = call->seed, .keep_alive = call->keep_alive, .cancel = call->cancel,
+			.seed = call->seed, .keep_alive_s = call->keep_alive_s, .cancel = call->cancel,
 		};
 		char *text = NULL;
 		struct llm_metrics m;
 		memset(&m, 0, sizeof m);
-		int rc = b->ops->chat(b->ctx, &rq, &text, &m, err);
+		int rc = llm_chat(b, &rq, &text, &m, err);
 		if (rc) {
 			buf_free(&prompt);
 			return rc;
@@ -246,7 +246,7 @@ static void finish_result(json_t *o, struct llm_backend *b, const struct llm_cal
                           const struct tally *t)
 {
 	char src[200];
-	snprintf(src, sizeof src, "%s:%s", b->ops->name, call->model);
+	snprintf(src, sizeof src, "%s:%s", llm_backend_name(b), call->model);
 	json_t *s = json_object();
 	for (size_t i = 0; fields[i]; i++)
 		if (json_object_get(o, fields[i]))
@@ -257,10 +257,10 @@ static void finish_result(json_t *o, struct llm_backend *b, const struct llm_cal
 
 /* ------------------------------------------------------------ text prep */
 
-struct llm_call llm_call_from_config(const struct config *cfg, enum model_role role, const char *keep_alive)
+struct llm_call llm_call_from_config(const struct config *cfg, enum model_role role, int64_t keep_alive_s)
 {
 	struct llm_call c = {
-		.model = cfg->models[role].name, .num_ctx = cfg->models[role].num_ctx, .keep_alive = keep_alive,
+		.model = cfg->models[role].name, .num_ctx = cfg->models[role].num_ctx, .keep_alive_s = keep_alive_s,
 		.temperature = cfg->temperature, .seed = cfg->seed, .cancel = NULL,
 	};
 	return c;

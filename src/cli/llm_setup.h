@@ -11,11 +11,12 @@
 
 #include "core/config.h"
 #include "core/event.h"
+#include "backends/llm.h"
 
 struct err;
 
 struct llm_setup {
-	struct llm_backend *backend;   /* owned; NULL when unavailable */
+	llm_backend *backend;          /* owned; NULL when unavailable */
 	struct residency *res;         /* owned; NULL when unavailable */
 	int unavailable;               /* 1: Ollama could not be reached */
 	char unavailable_msg[512];     /* why */
@@ -33,8 +34,9 @@ int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, stru
  */
 int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const uint64_t counts[5],
                          int force, struct err *err);
-/* The planner's plan_facts_fn: a model's size and shape from Ollama's
- * /api/show, for when its model store is not readable here. user = the setup. */
+/* The planner's plan_facts_fn: a model's size and shape from the engine's
+ * description (llm_describe, read by model_facts_from_api), for when its model
+ * store is not readable here. user = the setup. */
 struct model_facts;
 int llm_setup_facts(void *user, enum model_role role, const char *model, struct model_facts *out,
                     struct err *err);

@@ -49,7 +49,7 @@ void plan_params_default(struct plan_params *p, const struct config *cfg)
 	memset(p, 0, sizeof *p);
 	p->cfg = cfg;
 	p->inputs.assumed = 1;
-	footprint_params_default(&p->fp);
+	footprint_params_default(&p->fp, cfg);
 	p->suggest = 1;
 }
 
@@ -106,6 +106,22 @@ static const struct model_facts *facts_get(const struct plan_params *p, struct f
 	struct model_facts *f = &c->f[c->n++];
 	facts_resolve(p, r, spec, f);
 	return f;
+}
+
+int plan_role_footprint(const struct plan_params *p, enum model_role r, struct model_footprint *out,
+                        struct err *err)
+{
+	if (!p || !p->cfg || (unsigned)r >= ROLE_COUNT || r == ROLE_NONE)
+		return err_set(err, DOSSIER_EINVAL, "plan_role_footprint: no configuration or no such role");
+	struct model_facts *f = malloc(sizeof *f);
+	if (!f)
+		return err_set(err, DOSSIER_ENOMEM, "out of memory reading model facts");
+	facts_resolve(p, r, &p->cfg->models[r], f);
+	struct footprint_params fp = p->fp;
+	fp.num_ctx = p->cfg->models[r].num_ctx;
+	footprint_compute(f, &fp, out);
+	free(f);
+	return 0;
 }
 
 /* ---------------------------------------------------- dossier working memory */

@@ -111,6 +111,15 @@ typedef struct plan plan; /* opaque; defined in planner.c */
 int plan_build(const struct plan_params *p, plan **out, struct err *err);
 void plan_free(plan *pl); /* NULL is a no-op */
 
+/*
+ * The footprint of role r's model alone, exactly as plan_build computes it
+ * (same facts resolution: store, api_facts hook, nominal; same formula), for
+ * the residency manager's budget decisions. p->inputs are ignored.
+ * DOSSIER_EINVAL (no cfg, no such role), DOSSIER_ENOMEM.
+ */
+int plan_role_footprint(const struct plan_params *p, enum model_role r, struct model_footprint *out,
+                        struct err *err);
+
 uint64_t plan_peak_bytes(const plan *pl);
 uint64_t plan_budget_bytes(const plan *pl);
 int plan_fits(const plan *pl);                 /* 1 = peak <= budget */

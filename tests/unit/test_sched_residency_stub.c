@@ -127,7 +127,7 @@ static void test_grouped_alternation_never_has_two_models_resident(void **st)
 	struct llm_resident *res = NULL;
 	size_t nres = 9;
 	for (int i = 0; i < 50 && nres; i++) { /* the stub lets an unloaded model linger briefly */
-		assert_int_equal(f->b->ops->ps(f->b->ctx, &res, &nres, &e), 0);
+		assert_int_equal(llm_ps(f->b, &res, &nres, &e), 0);
 		free(res);
 		if (nres)
 			usleep(20000);
