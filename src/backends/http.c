@@ -52,9 +52,17 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
 		buf_init(&x->res->body, is_2xx(x->res->status) ? x->rq->body_cap : x->rq->error_cap);
 	}
 	x->last_rx_ms = clock_mono_ms();
-	int rc = x->streaming ? x->rq->on_data(x->rq->user_data, data, n) : buf_append(&x->res->body, data, n);
-	if (rc == DOSSIER_ETOOBIG && !x->streaming && !is_2xx(x->res->status))
-		return n; /* an error body only matters for its message: keep the start */
+	int rc;
+	if (x->streaming) {
+		rc = x->rq->on_data(x->rq->user_data, data, n);
+	} else if (!is_2xx(x->res->status)) {
+		/* An error body only matters for its message: keep its start, drop the rest. */
+		struct buf *b = &x->res->body;
+		size_t room = !b->cap ? n : b->cap > b->len ? b->cap - b->len : 0;
+		rc = buf_append(b, data, n < room ? n : room);
+	} else {
+		rc = buf_append(&x->res->body, data, n);
+	}
 	if (rc) {
 		x->cb_rc = rc;
 		return 0;
