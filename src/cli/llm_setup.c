@@ -8,6 +8,7 @@
 #include "backends/llm.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "pipeline/kinds.h"
 #include "plan/planner.h"
 #include "sched/residency.h"
 
@@ -62,17 +63,33 @@ int llm_setup_facts(void *user, enum model_role role, const char *model, struct 
 	return rc;
 }
 
-int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const uint64_t counts[5],
-                         int force, struct err *err)
+size_t llm_setup_kinds(struct plan_kind_use *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < kind_count() && n < max; i++) {
+		const struct kind_def *k = kind_at(i);
+		out[n++] = (struct plan_kind_use){.name = k->name, .role_mask = kind_role_mask(k)};
+	}
+	return n;
+}
+
+struct plan_kind_use *llm_setup_kind(struct plan_kind_use *kinds, size_t n, const char *kind)
+{
+	for (size_t i = 0; kind && i < n; i++)
+		if (!strcmp(kinds[i].name, kind))
+			return &kinds[i];
+	return NULL;
+}
+
+int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const struct plan_kind_use *kinds,
+                         size_t n_kinds, int force, struct err *err)
 {
 	struct plan_params pp;
 	plan_params_default(&pp, cfg);
-	pp.inputs.assumed = 0;
+	pp.inputs = (struct plan_inputs){.kinds = kinds, .n_kinds = n_kinds, .assumed = 0};
 	uint64_t total = 0;
-	for (int k = 0; k < PLAN_DOC_KIND_COUNT && k < 5; k++) {
-		pp.inputs.count[k] = counts[k];
-		total += counts[k];
-	}
+	for (size_t k = 0; k < n_kinds; k++)
+		total += kinds[k].count;
 	if (!total)
 		return 0;
 	pp.api_facts = llm_setup_facts;

@@ -37,6 +37,8 @@ struct role_info {
 	const char *model_key;  /* config key naming its model ("text_model"); NULL = none */
 	const char *env_var;    /* environment variable naming its model; NULL = none */
 	int reads_images;       /* 1 = its model must accept images (the engine's "vision" capability) */
+	const char *scenario;     /* LLM roles: the planner's name for its model resident alone ("text") */
+	const char *scenario_asr; /* LLM roles: ... beside the speech model ("video transcription") */
 };
 
 /* The row for r (never NULL: an out-of-range r gives ROLE_NONE's row). */

@@ -2,6 +2,7 @@
  * kinds.c — file classification (by content) and the step list of each kind.
  */
 #include "pipeline/pipeline.h"
+#include "pipeline/kinds.h"
 #include "core/err.h"
 #include "core/util.h"
 
@@ -162,4 +163,44 @@ const char *steps_result(const struct step_rec *steps, size_t n, const char *kin
 		if (!strcmp(steps[i].kind, kind) && steps[i].state == STEP_DONE)
 			return steps[i].result;
 	return NULL;
+}
+
+/* ---- the kind registry (kinds.h): a minimal table over the step lists above,
+ * until the registry proper replaces this file. Recognition stays in
+ * classify_file for now (recognise is NULL). ---- */
+
+#define KIND_ROW(n, pl, st) {n, pl, NULL, st, sizeof st / sizeof st[0]}
+static const struct kind_def kind_rows[] = {
+	KIND_ROW("text", "text files", text_steps),
+	KIND_ROW("pdf", "PDFs", pdf_steps),
+	KIND_ROW("image", "images", image_steps),
+	KIND_ROW("audio", "recordings", audio_steps),
+	KIND_ROW("video", "videos", video_steps),
+};
+#undef KIND_ROW
+
+size_t kind_count(void)
+{
+	return sizeof kind_rows / sizeof kind_rows[0];
+}
+
+const struct kind_def *kind_at(size_t i)
+{
+	return i < kind_count() ? &kind_rows[i] : NULL;
+}
+
+const struct kind_def *kind_find(const char *name)
+{
+	for (size_t i = 0; name && i < kind_count(); i++)
+		if (!strcmp(kind_rows[i].name, name))
+			return &kind_rows[i];
+	return NULL;
+}
+
+unsigned kind_role_mask(const struct kind_def *k)
+{
+	unsigned m = 0;
+	for (size_t i = 0; k && i < k->n_steps; i++)
+		m |= 1u << k->steps[i].role;
+	return m & ~(1u << ROLE_NONE);
 }
