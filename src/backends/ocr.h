@@ -20,8 +20,11 @@
  * One backend is one engine instance (tesseract: about 20-40 MB). It is NOT
  * thread safe: give each lane its own backend. Separate backends are independent.
  *
- * The dispatchers are static inline so that lower layers (media/pdf.c) can run
- * OCR through a backend they are handed without linking the backends layer.
+ * The two dispatchers below are still static inline because media/pdf.c runs
+ * OCR through a backend it is handed without linking the backends layer; once
+ * that path is gone they become functions in ocr.c and struct ocr_backend
+ * opaque, as llm.h and asr.h are. The factory is ocr_backend_from_config
+ * (engines.h).
  */
 #ifndef DOSSIER_BACKENDS_OCR_H
 #define DOSSIER_BACKENDS_OCR_H

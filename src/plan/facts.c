@@ -393,7 +393,7 @@ void model_facts_nominal(const struct model_spec *spec, enum model_role role, st
 	snprintf(out->name, sizeof out->name, "%s", name);
 	out->weights_bytes = spec->nominal_bytes;
 	snprintf(out->weights_src, sizeof out->weights_src, "nominal:seed");
-	out->is_vision = role == ROLE_VISION;
+	out->is_vision = role_info(role)->reads_images;
 	/* "registry.ollama.ai/library/llava:13b" and "library/llava:13b" are "llava:13b" */
 	if (!strncmp(name, "registry.ollama.ai/", 19))
 		name += 19;
