@@ -510,11 +510,6 @@ const struct model_footprint *plan_model(const plan *pl, enum model_role r)
 	return (unsigned)r < ROLE_COUNT && r != ROLE_NONE && pl->used[r] ? &pl->fp[r] : NULL;
 }
 
-const struct model_facts *plan_facts(const plan *pl, enum model_role r)
-{
-	return (unsigned)r < ROLE_COUNT && r != ROLE_NONE && pl->used[r] ? &pl->facts[r] : NULL;
-}
-
 const struct plan_suggestion *plan_suggestion_at(const plan *pl, size_t i)
 {
 	return i < pl->n_sugg ? &pl->sugg[i] : NULL;

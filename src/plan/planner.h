@@ -150,7 +150,6 @@ const struct plan_scenario *plan_scenario_at(const plan *pl, size_t i);
 const struct plan_scenario *plan_scenario_find(const plan *pl, enum plan_sc_type type, enum model_role role);
 /* The footprint of the model in role r, or NULL if the run does not use it. Borrowed. */
 const struct model_footprint *plan_model(const plan *pl, enum model_role r);
-const struct model_facts *plan_facts(const plan *pl, enum model_role r);
 uint64_t plan_working_bytes(const plan *pl);
 size_t plan_suggestion_count(const plan *pl);
 const struct plan_suggestion *plan_suggestion_at(const plan *pl, size_t i); /* borrowed */
