@@ -40,7 +40,7 @@ struct residency {
 	pthread_mutex_t op;         /* serialises acquire and finish */
 	pthread_mutex_t mu;         /* guards slots, asr and stats */
 	pthread_cond_t cv;          /* signalled by release */
-	struct slot s[ROLE_COUNT];  /* indexed by enum model_role (TEXT, VISION used) */
+	struct slot s[ROLE_COUNT];  /* indexed by enum model_role (the LLM roles are used) */
 	int synced;                 /* 1 once /api/ps was read */
 	uint64_t tick;              /* LRU clock */
 	uint64_t asr_bytes;         /* the in-process speech model, when loaded */
@@ -51,8 +51,6 @@ static int is_llm_role(enum model_role role)
 {
 	return role_info(role)->is_llm;
 }
-
-/* for (int o = 0; o < ROLE_COUNT; o++) if (is_llm_role(o)) ...: every LLM role */
 
 static const char *model_of(const residency *r, enum model_role role)
 {
