@@ -6,7 +6,8 @@
  *   if (llm_backend_from_config(&cfg, &llm, &e)) ...;   // cfg.llm_engine: "ollama"
  *   struct ocr_backend *ocr;
  *   if (ocr_backend_from_config(&cfg, &ocr, &e)) ...;   // cfg.ocr_engine: "tesseract"
- *   // asr_backend_from_config (asr.h) chooses the speech engine
+ *   asr_backend *asr;
+ *   if (asr_backend_from_config(&cfg, &asr, &e)) ...;   // whisper-http if cfg.transcriber_url, else pocketsphinx
  *
  * Adding an engine is one new file (its ops table) and one row in engines.c:
  * e.g. {"openai", ENGINE_LLM, &openai_ops, where_openai_url}, then
@@ -27,7 +28,7 @@ struct ocr_backend;
 enum engine_kind {
 	ENGINE_LLM = 0,  /* ops is a const struct llm_backend_ops * */
 	ENGINE_OCR,      /* ops is a const struct ocr_backend_ops * */
-	ENGINE_ASR,      /* ops is a const struct asr_backend_ops * (no rows yet: asr_backend_from_config chooses) */
+	ENGINE_ASR,      /* ops is a const struct asr_backend_ops * */
 };
 
 struct engine_def {
@@ -38,6 +39,14 @@ struct engine_def {
 	 * (ocr), a URL or model directory (asr). NULL slot or NULL result = the
 	 * engine's own default. */
 	const char *(*where)(const struct config *cfg);
+	/* 1 if cfg asks for this engine. NULL = when the kind's config key names
+	 * it (llm_engine, ocr_engine; "" = the kind's first row). The first row
+	 * of a kind that says 1 wins. */
+	int (*chosen)(const struct config *cfg);
+	/* Makes the backend from cfg when the engine needs more than an address
+	 * (asr: the model name, a URL check); *out is the kind's handle
+	 * (asr_backend **). NULL = the kind's generic constructor with where(cfg). */
+	int (*make)(const struct config *cfg, void *out, struct err *err);
 };
 
 /* Rows in table order; engine_at(i) for i < engine_count() is never NULL. */

@@ -2,6 +2,7 @@
  * unknown name is refused, naming the known ones); the dispatchers call the
  * engine's slots and say "unsupported" for a missing slot; the handle owns and
  * closes its context; keep_alive is written in Ollama's wire format. */
+#include "backends/asr.h"
 #include "backends/engines.h"
 #include "backends/llm.h"
 #include "backends/ocr.h"
@@ -63,6 +64,26 @@ static void test_every_row_is_findable_by_kind_and_name(void **st)
 	assert_ptr_equal(engine_find(ENGINE_LLM, "ollama")->ops, &ollama_ops);
 	assert_ptr_equal(engine_find(ENGINE_OCR, "tesseract")->ops, &ocr_tesseract_ops);
 	assert_null(engine_find(ENGINE_LLM, "tesseract"));
+	assert_ptr_equal(engine_find(ENGINE_ASR, "pocketsphinx")->ops, &asr_pocketsphinx_ops);
+	assert_ptr_equal(engine_find(ENGINE_ASR, "whisper-http")->ops, &asr_http_ops);
+}
+
+static void test_the_speech_engine_follows_the_transcriber_setting(void **st)
+{
+	struct config c;
+	config_defaults(&c, "dev");
+	asr_backend *b = NULL;
+	struct err e = {0};
+	assert_int_equal(asr_backend_from_config(&c, &b, &e), 0); /* cheap: nothing loaded */
+	assert_string_equal(asr_backend_name(b), "pocketsphinx:en-us");
+	asr_backend_free(b);
+	assert_int_equal(config_set(&c, "transcriber", "http://127.0.0.1:9/v1/audio/transcriptions", &e), 0);
+	assert_int_equal(asr_backend_from_config(&c, &b, &e), 0);
+	assert_string_equal(asr_backend_name(b), "whisper-http:whisper-1");
+	asr_backend_free(b);
+	assert_int_equal(config_set(&c, "transcriber", "gopher://nope", &e), 0);
+	assert_int_equal(asr_backend_from_config(&c, &b, &e), DOSSIER_EINVAL);
+	assert_null(b);
 }
 
 /* ------------------------------------------------- dispatch over a fake */
@@ -178,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_the_config_picks_ollama_by_default),
 		cmocka_unit_test(test_an_unknown_engine_is_refused_with_the_known_ones),
 		cmocka_unit_test(test_every_row_is_findable_by_kind_and_name),
+		cmocka_unit_test(test_the_speech_engine_follows_the_transcriber_setting),
 		cmocka_unit_test(test_dispatchers_reach_the_slots_and_missing_ones_are_unsupported),
 		cmocka_unit_test(test_keep_alive_in_ollamas_wire_format),
 		cmocka_unit_test(test_model_names_with_and_without_latest),
