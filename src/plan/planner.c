@@ -393,18 +393,20 @@ static void plan_suggest(const struct plan_params *p, struct facts_cache *cache,
 		try_alt(p, cache, pl, tmp, &alt, "profile=dev", msg);
 	}
 
-	/* 2. a smaller context window: halve the largest until it fits (not below 2048) */
+	/* 2. a smaller context window: halve the largest until it fits, not below
+	 * the engine's vision minimum (2048: less buys nothing for a vision model) */
+	int floor_ctx = cfg->vision_min_num_ctx > 0 ? cfg->vision_min_num_ctx : 1;
 	int maxctx = 0;
 	for (int r = 0; r < ROLE_COUNT; r++)
 		if (is_llm(r) && pl->used[r] && pl->fp[r].num_ctx > maxctx)
 			maxctx = pl->fp[r].num_ctx;
-	for (int c = maxctx / 2; c >= 2048; c /= 2) {
+	for (int c = maxctx / 2; c >= floor_ctx; c /= 2) {
 		alt = *cfg;
 		for (int r = 0; r < ROLE_COUNT; r++)
 			if (is_llm(r) && pl->used[r] && pl->fp[r].num_ctx > c)
 				alt.models[r].num_ctx = c;
 		plan_core(p, &alt, cache, tmp);
-		if (tmp->fits || c / 2 < 2048) {
+		if (tmp->fits || c / 2 < floor_ctx) {
 			snprintf(change, sizeof change, "num_ctx=%d", c);
 			size_t l = (size_t)snprintf(msg, sizeof msg, "a context window of at most %d tokens (", c);
 			for (int r = 0, n = 0; r < ROLE_COUNT && l < sizeof msg; r++)
