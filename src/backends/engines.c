@@ -11,9 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* llm_url when set, else OLLAMA_HOST / ollama_host as Ollama reads it. */
 static const char *where_ollama(const struct config *cfg)
 {
-	return cfg->ollama_host;
+	return cfg->llm_url[0] ? cfg->llm_url : cfg->ollama_host;
 }
 
 static const char *where_ocr_lang(const struct config *cfg)

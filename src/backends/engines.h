@@ -10,8 +10,9 @@
  *   if (asr_backend_from_config(&cfg, &asr, &e)) ...;   // whisper-http if cfg.transcriber_url, else pocketsphinx
  *
  * Adding an engine is one new file (its ops table) and one row in engines.c:
- * e.g. {"openai", ENGINE_LLM, &openai_ops, where_openai_url}, then
- * `llm_engine = openai` in the config selects it. The table is static and
+ * e.g. {"openai", ENGINE_LLM, &openai_ops, where_llm_url} (where_llm_url
+ * returning cfg->llm_url), then `llm_engine = openai` and `llm_url = ...` in
+ * the config select it. The table is static and
  * read-only: thread safe.
  */
 #ifndef DOSSIER_BACKENDS_ENGINES_H

@@ -206,6 +206,8 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
 		c->models[r].num_ctx = atoi(value);
 	else if (!strcmp(key, "llm_engine"))
 		snprintf(c->llm_engine, sizeof c->llm_engine, "%s", value);
+	else if (!strcmp(key, "llm_url"))
+		snprintf(c->llm_url, sizeof c->llm_url, "%s", value);
 	else if (!strcmp(key, "ocr_engine"))
 		snprintf(c->ocr_engine, sizeof c->ocr_engine, "%s", value);
 	else if (!strcmp(key, "policy")) {

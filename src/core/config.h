@@ -42,6 +42,7 @@ struct config {
 	struct model_spec models[ROLE_COUNT];  /* indexed by enum model_role */
 	double swap_delay_s;                   /* fixed wait after an unload; < 0 = poll /api/ps */
 	char llm_engine[32];                   /* the LLM engine (backends/engines.c): "ollama" */
+	char llm_url[256];                     /* the LLM engine's base URL; "" = its own default (Ollama: ollama_host) */
 	char ollama_host[256];                 /* base URL, e.g. http://127.0.0.1:11434 */
 	int engine_num_ctx;                    /* context the engine uses when neither the config nor the
 	                                          model sets one (Ollama: 4096) */

@@ -31,6 +31,11 @@ static void test_the_config_picks_ollama_by_default(void **st)
 	assert_string_equal(llm_backend_url(b), "http://127.0.0.1:7");
 	llm_backend_free(b);
 	llm_backend_free(NULL);
+	/* llm_url, when set, is where the engine lives */
+	assert_int_equal(config_set(&c, "llm_url", "http://10.0.0.2:8080", &e), 0);
+	assert_int_equal(llm_backend_from_config(&c, &b, &e), 0);
+	assert_string_equal(llm_backend_url(b), "http://10.0.0.2:8080");
+	llm_backend_free(b);
 }
 
 static void test_an_unknown_engine_is_refused_with_the_known_ones(void **st)
