@@ -741,11 +741,6 @@ const struct llm_backend_ops ollama_ops = {
 	.close = ollama_close,
 };
 
-int ollama_global_init(void)
-{
-	return http_global_init();
-}
-
 int ollama_backend_new(const struct config *cfg, llm_backend **out, struct err *err)
 {
 	return llm_backend_new(&ollama_ops, NULL, cfg, out, err);

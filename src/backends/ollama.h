@@ -46,10 +46,6 @@ struct err;
  * = cfg->ollama_host. Copies what it needs from cfg (models' num_ctx, timeouts). */
 extern const struct llm_backend_ops ollama_ops;
 
-/* libcurl's global init (http_global_init), once per process. Call it before
- * any thread starts. Returns 0 or DOSSIER_EUNAVAILABLE. */
-int ollama_global_init(void);
-
 /* llm_backend_new(&ollama_ops, NULL, cfg, ...): a backend talking to
  * cfg->ollama_host. Does not contact Ollama. Caller frees with llm_backend_free. */
 int ollama_backend_new(const struct config *cfg, llm_backend **out, struct err *err);

@@ -3,6 +3,7 @@
  * unreachable port, the bytes on the wire (keep_alive, num_ctx, think, images),
  * load/unload/ps/show/ping, and the LLM tasks end to end. */
 #include "backends/llm_tasks.h"
+#include "backends/http.h"
 #include "backends/ollama.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -402,6 +403,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_text_is_chunked_with_fixed_num_ctx_and_keep_alive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_describe_image_end_to_end, setup, teardown),
 	};
-	ollama_global_init();
+	http_global_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
