@@ -95,11 +95,11 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 }
 
 /* The code and sentence for a transfer that did not complete. */
-static int failed(struct xfer *x, CURLcode cc, curl_off_t connect_us, struct err *err)
+static int failed(struct xfer *x, CURLcode cc, curl_off_t connect_us, const char *errbuf, struct err *err)
 {
 	const struct http_request *rq = x->rq;
 	struct http_result *res = x->res;
-	snprintf(res->detail, sizeof res->detail, "%s", curl_easy_strerror(cc));
+	snprintf(res->detail, sizeof res->detail, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -147,10 +147,32 @@ int http_run(const struct http_request *rq, struct http_result *out, struct err 
 		out->fail = HTTP_FAIL_SETUP;
 		return err_set(err, DOSSIER_ENOMEM, "cannot create an HTTP handle for %s", rq->url);
 	}
-	char ctype[160];
-	snprintf(ctype, sizeof ctype, "Content-Type: %s", rq->content_type ? rq->content_type : "application/json");
-	struct curl_slist *hdr = curl_slist_append(NULL, ctype);
+	char ctype[160], errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *hdr = NULL;
+	curl_mime *mime = NULL;
+	if (rq->n_form) {
+		/* libcurl writes the multipart Content-Type with its boundary */
+		mime = curl_mime_init(x.h);
+		for (size_t i = 0; i < rq->n_form; i++) {
+			const struct http_form_part *fp = &rq->form[i];
+			curl_mimepart *part = curl_mime_addpart(mime);
+			curl_mime_name(part, fp->name);
+			if (fp->file)
+				curl_mime_filedata(part, fp->file);
+			else
+				curl_mime_data(part, fp->value ? fp->value : "", CURL_ZERO_TERMINATED);
+			if (fp->filename)
+				curl_mime_filename(part, fp->filename);
+			if (fp->type)
+				curl_mime_type(part, fp->type);
+		}
+		curl_easy_setopt(x.h, CURLOPT_MIMEPOST, mime);
+	} else {
+		snprintf(ctype, sizeof ctype, "Content-Type: %s", rq->content_type ? rq->content_type : "application/json");
+		hdr = curl_slist_append(hdr, ctype);
+	}
 	hdr = curl_slist_append(hdr, "Expect:");
+	curl_easy_setopt(x.h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(x.h, CURLOPT_URL, rq->url);
 	curl_easy_setopt(x.h, CURLOPT_NOSIGNAL, 1L);
 	if (rq->connect_timeout_ms > 0)
@@ -164,7 +186,7 @@ int http_run(const struct http_request *rq, struct http_result *out, struct err 
 	curl_easy_setopt(x.h, CURLOPT_USERAGENT, "dossier");
 	if (!rq->use_proxy)
 		curl_easy_setopt(x.h, CURLOPT_NOPROXY, "*");
-	if (rq->body) {
+	if (rq->body && !rq->n_form) {
 		curl_easy_setopt(x.h, CURLOPT_POSTFIELDS, rq->body);
 		curl_easy_setopt(x.h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
 	}
@@ -175,7 +197,8 @@ int http_run(const struct http_request *rq, struct http_result *out, struct err 
 		curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &out->status);
 	curl_off_t connect_us = 0;
 	curl_easy_getinfo(x.h, CURLINFO_CONNECT_TIME_T, &connect_us);
-	int rc = cc == CURLE_OK ? 0 : failed(&x, cc, connect_us, err);
+	int rc = cc == CURLE_OK ? 0 : failed(&x, cc, connect_us, errbuf, err);
+	curl_mime_free(mime);
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(x.h);
 	return rc;

@@ -32,11 +32,22 @@ struct err;
  * transfer: http_run then returns that code (fail = HTTP_FAIL_CALLBACK). */
 typedef int (*http_data_cb)(void *user_data, const char *data, size_t n);
 
+/* One part of a multipart/form-data body (a file upload). */
+struct http_form_part {
+	const char *name;         /* borrowed; the field name */
+	const char *value;        /* borrowed; a text value, or NULL when file is set */
+	const char *file;         /* borrowed; path of a file sent as the part's content, or NULL */
+	const char *filename;     /* borrowed; the filename reported for file; NULL = its path's */
+	const char *type;         /* borrowed; the part's content type; NULL = none */
+};
+
 struct http_request {
 	const char *url;          /* borrowed; the full URL */
 	const char *body;         /* borrowed; NULL = GET, else POST these bytes */
 	size_t body_len;          /* bytes of body */
 	const char *content_type; /* borrowed; of body (default "application/json") */
+	const struct http_form_part *form; /* borrowed; n_form parts POSTed as multipart/form-data instead of body */
+	size_t n_form;            /* parts in form; 0 = none */
 	int connect_timeout_ms;   /* TCP connect; 0 = libcurl's default */
 	int first_byte_ms;        /* deadline for the first reply byte; 0 = none */
 	int idle_ms;              /* deadline between two reply bytes; 0 = none */

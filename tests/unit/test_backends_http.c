@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -48,9 +49,21 @@ static void *serve(void *arg)
 	int c = accept(s->fd, NULL, NULL);
 	if (c < 0)
 		return NULL;
-	ssize_t n = recv(c, s->request, sizeof s->request - 1, 0);
-	if (n > 0)
-		s->request[n] = '\0';
+	/* read the whole request (until the client pauses), so closing does not reset it */
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 200 * 1000};
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	size_t have = 0;
+	char sink[4096];
+	for (;;) {
+		char *to = have < sizeof s->request - 1 ? s->request + have : sink;
+		size_t room = have < sizeof s->request - 1 ? sizeof s->request - 1 - have : sizeof sink;
+		ssize_t n = recv(c, to, room, 0);
+		if (n <= 0)
+			break;
+		if (to != sink)
+			have += (size_t)n;
+	}
+	s->request[have] = '\0';
 	sleep_ms(s->sc.delay_first_ms);
 	char hdr[256];
 	int hl = snprintf(hdr, sizeof hdr, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
@@ -124,6 +137,36 @@ static void test_kept_body_and_posted_bytes(void **st)
 	assert_string_equal(res.body.data, "{\"ok\":true}");
 	assert_non_null(strstr(s.request, "POST /api/x"));
 	assert_non_null(strstr(s.request, "Content-Type: application/json"));
+	http_result_free(&res);
+}
+
+static void test_form_parts_go_as_multipart(void **st)
+{
+	char path[] = "/tmp/dossier-http-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "RIFFdata", 8), 8);
+	close(fd);
+	struct server s;
+	server_start(&s, &(struct script){.status = 200, .chunks = {"{}"}});
+	char url[64];
+	struct http_request rq;
+	request_for(&rq, &s, url, sizeof url);
+	const struct http_form_part form[] = {
+		{.name = "file", .file = path, .filename = "audio.wav", .type = "audio/wav"},
+		{.name = "model", .value = "whisper-1"},
+	};
+	rq.form = form;
+	rq.n_form = 2;
+	struct http_result res;
+	struct err e = {0};
+	assert_int_equal(http_run(&rq, &res, &e), 0);
+	server_stop(&s);
+	unlink(path);
+	assert_int_equal(res.status, 200);
+	assert_non_null(strstr(s.request, "POST /api/x"));
+	assert_non_null(strstr(s.request, "multipart/form-data; boundary="));
+	assert_null(strstr(s.request, "application/json"));
 	http_result_free(&res);
 }
 
@@ -320,6 +363,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kept_body_and_posted_bytes),
+		cmocka_unit_test(test_form_parts_go_as_multipart),
 		cmocka_unit_test(test_kept_body_over_cap_is_toobig),
 		cmocka_unit_test(test_streamed_body_reaches_the_callback),
 		cmocka_unit_test(test_callback_code_stops_the_transfer),
