@@ -1,6 +1,7 @@
 /*
  * asr.c — the engine-independent half of asr.h: lazy loading, the JSON
- * convenience, choosing an engine from the configuration, word error rate.
+ * convenience, each engine's constructor from the configuration (engines.c
+ * chooses which), word error rate.
  */
 #include "backends/asr.h"
 
@@ -73,16 +74,18 @@ int asr_http_new(const char *url, const char *model, asr_backend **out, struct e
 	return rc;
 }
 
-int asr_backend_from_config(const struct config *cfg, asr_backend **out, struct err *err)
+int asr_pocketsphinx_from_config(const struct config *cfg, asr_backend **out, struct err *err)
 {
-	if (!cfg->transcriber_url[0]) {
-		int rc = asr_pocketsphinx_new(NULL, out, err);
-		if (rc == 0) {
-			(*out)->cfg = *cfg;
-			(*out)->has_cfg = 1;
-		}
-		return rc;
+	int rc = asr_pocketsphinx_new(NULL, out, err);
+	if (rc == 0) {
+		(*out)->cfg = *cfg;
+		(*out)->has_cfg = 1;
 	}
+	return rc;
+}
+
+int asr_http_from_config(const struct config *cfg, asr_backend **out, struct err *err)
+{
 	const char *model = cfg->models[ROLE_ASR].name;
 	if (!strncmp(model, "pocketsphinx", 12))
 		model = NULL;

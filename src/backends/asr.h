@@ -78,10 +78,15 @@ int asr_pocketsphinx_new(const char *model_dir, asr_backend **out, struct err *e
 extern const struct asr_backend_ops asr_http_ops;
 int asr_http_new(const char *url, const char *model, asr_backend **out, struct err *err);
 
-/* The engine the configuration asks for: cfg->transcriber_url ("" = pocketsphinx;
- * otherwise http with cfg->models[ROLE_ASR].name as model unless it names
- * pocketsphinx). Caller frees *out with asr_backend_free. */
+/* The engine the configuration asks for (the factory, engines.c): whisper-http
+ * when cfg->transcriber_url is set, else pocketsphinx. Caller frees *out with
+ * asr_backend_free. */
 int asr_backend_from_config(const struct config *cfg, asr_backend **out, struct err *err);
+/* Each engine's constructor from the configuration, for the factory's rows:
+ * pocketsphinx with Debian's model; http at cfg->transcriber_url with
+ * cfg->models[ROLE_ASR].name as model unless it names pocketsphinx. */
+int asr_pocketsphinx_from_config(const struct config *cfg, asr_backend **out, struct err *err);
+int asr_http_from_config(const struct config *cfg, asr_backend **out, struct err *err);
 
 /* Loads the engine now (idempotent). DOSSIER_EMODEL if the model is missing. */
 int asr_backend_open(asr_backend *b, struct err *err);

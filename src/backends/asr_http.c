@@ -4,10 +4,11 @@
  *
  * The audio track is decoded to 16 kHz mono S16 (audio_open) into a temporary
  * WAV file, sent as multipart `file` with `model` and
- * `response_format=verbose_json`, and the reply's segments[] (or, failing
- * that, its text) become asr segments.
+ * `response_format=verbose_json` through the shared transport (http.c), and
+ * the reply's segments[] (or, failing that, its text) become asr segments.
  */
 #include "backends/asr.h"
+#include "backends/http.h"
 
 #include <errno.h>
 #include <math.h>
@@ -15,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <curl/curl.h>
 
 #include "core/buf.h"
 #include "core/config.h"
@@ -63,7 +62,7 @@ static int http_open(const struct config *cfg, const char *where, void **ctx, st
 	else
 		snprintf(w->url, sizeof w->url, "%s", base);
 	w->connect_timeout_ms = cfg && cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	http_global_init();
 	*ctx = w;
 	return 0;
 }
@@ -154,28 +153,6 @@ io_closed:
 
 /* ---- HTTP ----------------------------------------------------------------- */
 
-struct reply {
-	struct buf body;
-	int too_big;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
-{
-	struct reply *r = user;
-	if (buf_append(&r->body, data, size * nmemb) != 0) {
-		r->too_big = 1;
-		return 0;
-	}
-	return size * nmemb;
-}
-
-static int on_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-	(void)dt, (void)dn, (void)ut, (void)un;
-	volatile int *cancel = user;
-	return cancel && *cancel;
-}
-
 /* A short, single-line excerpt of a server's reply for error messages. */
 static void excerpt(const char *body, char *out, size_t n)
 {
@@ -185,64 +162,53 @@ static void excerpt(const char *body, char *out, size_t n)
 	out[o] = '\0';
 }
 
-static int post(struct whisper *w, const char *wav_path, volatile int *cancel, struct reply *rep,
+/* POSTs the WAV as multipart form through the shared transport (http.c); on
+ * success *res holds the reply body (CAP_ASR_REPLY at most). The caller frees
+ * res with http_result_free. No first-byte deadline: a server transcribes the
+ * whole file before it answers. */
+static int post(struct whisper *w, const char *wav_path, volatile int *cancel, struct http_result *res,
                 struct err *err)
 {
-	CURL *c = curl_easy_init();
-	if (!c)
-		return err_set(err, DOSSIER_ENOMEM, "cannot create an HTTP client");
-	curl_mime *mime = curl_mime_init(c);
-	curl_mimepart *part = curl_mime_addpart(mime);
-	curl_mime_name(part, "file");
-	curl_mime_filedata(part, wav_path);
-	curl_mime_filename(part, "audio.wav");
-	curl_mime_type(part, "audio/wav");
-	part = curl_mime_addpart(mime);
-	curl_mime_name(part, "model");
-	curl_mime_data(part, w->model, CURL_ZERO_TERMINATED);
-	part = curl_mime_addpart(mime);
-	curl_mime_name(part, "response_format");
-	curl_mime_data(part, "verbose_json", CURL_ZERO_TERMINATED);
-
-	char errbuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(c, CURLOPT_URL, w->url);
-	curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, rep);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)cancel);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, w->connect_timeout_ms);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "dossier");
-	CURLcode cc = curl_easy_perform(c);
-	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_mime_free(mime);
-	curl_easy_cleanup(c);
-
-	if (cc == CURLE_ABORTED_BY_CALLBACK)
+	const struct http_form_part form[] = {
+		{.name = "file", .file = wav_path, .filename = "audio.wav", .type = "audio/wav"},
+		{.name = "model", .value = w->model},
+		{.name = "response_format", .value = "verbose_json"},
+	};
+	struct http_request rq;
+	http_request_default(&rq);
+	rq.url = w->url;
+	rq.form = form;
+	rq.n_form = sizeof form / sizeof form[0];
+	rq.connect_timeout_ms = (int)w->connect_timeout_ms;
+	rq.cancel = cancel;
+	rq.use_proxy = 1; /* a transcription server may well be remote */
+	rq.body_cap = CAP_ASR_REPLY;
+	int rc = http_run(&rq, res, err);
+	switch (rc ? res->fail : HTTP_FAIL_NONE) {
+	case HTTP_FAIL_NONE:
+		break;
+	case HTTP_FAIL_CANCEL:
 		return err_set(err, DOSSIER_ECANCELLED, "transcription cancelled");
-	if (rep->too_big)
-		return err_set(err, DOSSIER_ETOOBIG, "the transcription server at %s sent more than %u bytes",
-		               w->url, (unsigned)CAP_ASR_REPLY);
-	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
-	    cc == CURLE_OPERATION_TIMEDOUT)
+	case HTTP_FAIL_CALLBACK:
+		return err_set(err, rc, "the transcription server at %s sent more than %u bytes", w->url,
+		               (unsigned)CAP_ASR_REPLY);
+	case HTTP_FAIL_CONNECT:
+	case HTTP_FAIL_TIMEOUT:
 		return err_set(err, DOSSIER_EUNAVAILABLE,
 		               "cannot reach the transcription server at %s (%s): start it, or drop "
 		               "--transcriber to use the embedded recogniser",
-		               w->url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
-	if (cc != CURLE_OK)
-		return err_set(err, DOSSIER_EUNAVAILABLE, "the transcription request to %s failed: %s", w->url,
-		               errbuf[0] ? errbuf : curl_easy_strerror(cc));
-	if (status != 200) {
+		               w->url, res->detail);
+	default:
+		return err_set(err, rc == DOSSIER_ENOMEM ? rc : DOSSIER_EUNAVAILABLE,
+		               "the transcription request to %s failed: %s", w->url, res->detail);
+	}
+	if (res->status != 200) {
 		char ex[256];
-		excerpt(rep->body.data, ex, sizeof ex);
-		int code = status == 404 ? DOSSIER_ENOTFOUND
-		           : status >= 500 || status == 429 ? DOSSIER_EUNAVAILABLE : DOSSIER_EFORMAT;
+		excerpt(res->body.data, ex, sizeof ex);
+		int code = res->status == 404 ? DOSSIER_ENOTFOUND
+		           : res->status >= 500 || res->status == 429 ? DOSSIER_EUNAVAILABLE : DOSSIER_EFORMAT;
 		return err_set(err, code, "the transcription server at %s answered HTTP %ld%s%s%s", w->url,
-		               status, ex[0] ? " (" : "", ex, ex[0] ? ")" : "");
+		               res->status, ex[0] ? " (" : "", ex, ex[0] ? ")" : "");
 	}
 	return 0;
 }
@@ -344,15 +310,13 @@ static int http_transcribe(void *ctx, const char *media_path, asr_segment_cb cb,
 	int rc = write_wav(media_path, f, &duration, cancel, err);
 	if (fclose(f) != 0 && rc == 0)
 		rc = err_set(err, DOSSIER_EIO, "cannot write %s: %s", wav, strerror(errno));
-	struct reply rep;
-	buf_init(&rep.body, CAP_ASR_REPLY);
-	rep.too_big = 0;
+	struct http_result res = {0};
 	if (rc == 0)
-		rc = post(w, wav, cancel, &rep, err);
+		rc = post(w, wav, cancel, &res, err);
 	unlink(wav);
 	if (rc == 0)
-		rc = parse_reply(w, rep.body.data, duration, cb, user, err);
-	buf_free(&rep.body);
+		rc = parse_reply(w, res.body.data, duration, cb, user, err);
+	http_result_free(&res);
 	return rc;
 }
 

@@ -1,23 +1,25 @@
 /*
- * llm.h — the LLM engine interface: a small vtable, so another engine (an
- * OpenAI-compatible server, say) is one new file beside ollama.c.
+ * llm.h — the LLM engine interface: an opaque handle with dispatcher
+ * functions over a small vtable, so another engine (an OpenAI-compatible
+ * server, say) is one new file beside ollama.c plus one row in engines.c.
  *
- *   struct llm_backend *b;
- *   if (ollama_backend_new(&cfg, &b, &e)) ...;            // see ollama.h
+ *   llm_backend *b;
+ *   if (llm_backend_from_config(&cfg, &b, &e)) ...;       // engines.h: the factory
  *   struct llm_request rq = {.model = "llama3.2:3b", .prompt = "Hi", .num_ctx = 4096,
- *                            .temperature = 0.2, .seed = 42, .keep_alive = "\"30m\""};
+ *                            .temperature = 0.2, .seed = 42, .keep_alive_s = 30 * 60};
  *   char *text; struct llm_metrics m;
- *   if (b->ops->chat(b->ctx, &rq, &text, &m, &e) == 0) { ...; free(text); }
+ *   if (llm_chat(b, &rq, &text, &m, &e) == 0) { ...; free(text); }
  *   llm_backend_free(b);
  *
- * Return codes shared by every slot: 0; DOSSIER_EUNAVAILABLE (engine not
+ * Return codes shared by every call: 0; DOSSIER_EUNAVAILABLE (engine not
  * reachable); DOSSIER_EMODEL (model not pulled, cannot run, lacks a capability);
  * DOSSIER_EAGAIN (transient: busy, stream cut, error mid-stream; retry later);
  * DOSSIER_ETIMEOUT (connect, load or idle deadline passed); DOSSIER_ECANCELLED
  * (the request's cancel flag was set); DOSSIER_EINVAL (the engine refused the
  * request); DOSSIER_ETOOBIG (a cap in core/buf.h was exceeded); DOSSIER_EFORMAT
- * (the engine answered something unparseable). On failure no out-parameter is
- * set and `err` holds a sentence naming the URL/model and what to do.
+ * (the engine answered something unparseable); DOSSIER_EUNSUPPORTED (the engine has
+ * no such operation). On failure no out-parameter is set and `err` holds a
+ * sentence naming the URL/model and what to do.
  *
  * Thread safety: a backend may be used from several threads; each call is
  * independent (the engine itself serialises work per model).
@@ -32,6 +34,12 @@
 struct err;
 struct config;
 
+/* keep_alive: how long the engine keeps a model loaded after a request, in
+ * seconds, or one of these. The engine writes it in its own wire format. */
+#define LLM_KEEP_ALIVE_UNSET   INT64_MIN  /* say nothing: the engine's own default applies */
+#define LLM_KEEP_ALIVE_FOREVER (-1)       /* pin the model until it is unloaded */
+#define LLM_KEEP_ALIVE_NOW     0          /* unload as soon as the request is done */
+
 struct llm_request {
 	const char *model;                    /* borrowed; engine model name */
 	const char *system;                   /* borrowed; system prompt or NULL */
@@ -43,7 +51,7 @@ struct llm_request {
 	int num_ctx;                          /* context window; 0 = engine default. Keep it fixed per model */
 	double temperature;                   /* sampling temperature */
 	int seed;                             /* sampling seed */
-	const char *keep_alive;               /* borrowed JSON fragment: "-1", "0", "\"30m\""; NULL = absent */
+	int64_t keep_alive_s;                 /* seconds, or LLM_KEEP_ALIVE_*; 0 in a zeroed struct = unload now */
 	volatile int *cancel;                 /* borrowed; set *cancel != 0 to abort; may be NULL */
 };
 
@@ -82,16 +90,24 @@ struct llm_resident {
 	int context_length;      /* num_ctx the instance runs with; 0 = unknown */
 };
 
+/* An engine. Each slot documents its contract; a NULL slot answers
+ * DOSSIER_EUNSUPPORTED through the dispatchers. */
 struct llm_backend_ops {
 	const char *name;  /* engine name used in sources: "ollama" */
+	/* Makes the engine's context from the config; `where` is the engine's
+	 * address (a base URL) or NULL for the one the config names. Does not
+	 * contact the engine. *ctx is freed by close. */
+	int (*open)(const struct config *cfg, const char *where, void **ctx, struct err *err);
+	/* The address it talks to, for messages (borrowed, valid while ctx lives). */
+	const char *(*url)(void *ctx);
 	/* One chat turn. On success *text_out is the whole reply (caller frees with
 	 * free()) and *m (may be NULL) the metrics. A reply that did not end
 	 * properly is DOSSIER_EAGAIN, never a result. */
 	int (*chat)(void *ctx, const struct llm_request *rq, char **text_out, struct llm_metrics *m,
 	            struct err *err);
 	/* Makes a model resident without generating; *load_s (may be NULL) gets the
-	 * wall time the load took. keep_alive as in llm_request (NULL = absent). */
-	int (*load)(void *ctx, const char *model, int num_ctx, const char *keep_alive, double *load_s,
+	 * wall time the load took. keep_alive_s as in llm_request. */
+	int (*load)(void *ctx, const char *model, int num_ctx, int64_t keep_alive_s, double *load_s,
 	            struct err *err);
 	/* Asks the engine to drop a model. Returns when the engine accepted; memory
 	 * may be freed a little later (poll ps). Not loaded is not an error. */
@@ -100,20 +116,50 @@ struct llm_backend_ops {
 	int (*ps)(void *ctx, struct llm_resident **out, size_t *n, struct err *err);
 	/* Capabilities and shapes of an installed model. DOSSIER_EMODEL if not pulled. */
 	int (*show)(void *ctx, const char *model, struct llm_model_info *out, struct err *err);
+	/* The engine's own description of an installed model as JSON, in the shape
+	 * of Ollama's /api/show reply (model_info, capabilities, projector_info,
+	 * parameters) with "size" (on-disk bytes) added, for plan/facts.c
+	 * (model_facts_from_api). *out: caller decrefs. DOSSIER_EMODEL if not pulled. */
+	int (*describe)(void *ctx, const char *model, json_t **out, struct err *err);
 	/* Liveness; writes the engine version (NUL-terminated, at most n bytes). */
 	int (*ping)(void *ctx, char *version, size_t n, struct err *err);
-	/* Frees ctx. */
-	void (*destroy)(void *ctx);
+	/* Frees ctx. NULL is a no-op. */
+	void (*close)(void *ctx);
 };
 
-struct llm_backend {
-	const struct llm_backend_ops *ops;  /* static; never NULL */
-	void *ctx;                          /* owned; freed by ops->destroy */
-	char url[256];                      /* where the engine lives, for messages */
-};
+typedef struct llm_backend llm_backend;  /* opaque; defined in llm.c */
 
+/*
+ * A backend for any engine: calls ops->open(cfg, where, ...). ops is borrowed
+ * (static); cfg is read during the call only. Caller frees *out with
+ * llm_backend_free. On error *out is NULL.
+ */
+int llm_backend_new(const struct llm_backend_ops *ops, const char *where, const struct config *cfg,
+                    llm_backend **out, struct err *err);
+/*
+ * A backend over a context made elsewhere (tests' scripted engines): consumes
+ * ctx (freed by ops->close, if any). ops is borrowed; url (may be NULL) copied.
+ */
+int llm_backend_wrap(const struct llm_backend_ops *ops, void *ctx, const char *url, llm_backend **out,
+                     struct err *err);
 /* Frees the backend and its context. NULL is a no-op. */
-void llm_backend_free(struct llm_backend *b);
+void llm_backend_free(llm_backend *b);
+
+/* "ollama" — for `sources`. Borrowed (static). */
+const char *llm_backend_name(const llm_backend *b);
+/* The engine's address, for messages. Borrowed, valid while b lives; "" if none. */
+const char *llm_backend_url(const llm_backend *b);
+
+/* Dispatchers: see the slot of the same name in struct llm_backend_ops. */
+int llm_chat(llm_backend *b, const struct llm_request *rq, char **text_out, struct llm_metrics *m,
+             struct err *err);
+int llm_load(llm_backend *b, const char *model, int num_ctx, int64_t keep_alive_s, double *load_s,
+             struct err *err);
+int llm_unload(llm_backend *b, const char *model, struct err *err);
+int llm_ps(llm_backend *b, struct llm_resident **out, size_t *n, struct err *err);
+int llm_show(llm_backend *b, const char *model, struct llm_model_info *out, struct err *err);
+int llm_describe(llm_backend *b, const char *model, json_t **out, struct err *err);
+int llm_ping(llm_backend *b, char *version, size_t n, struct err *err);
 
 /* 1 if the two names are the same model ("llava" and "llava:latest" are). */
 int llm_model_name_eq(const char *a, const char *b);

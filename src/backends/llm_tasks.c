@@ -213,12 +213,12 @@ static int ask_json(struct llm_backend *b, const struct llm_call *call, const st
 			.model = call->model, .system = SYSTEM_PROMPT, .prompt = prompt.data,
 			.images = a->images, .image_lens = a->image_lens, .n_images = a->n_images,
 			.format = a->schema, .num_ctx = call->num_ctx, .temperature = call->temperature,
-			.seed = call->seed, .keep_alive = call->keep_alive, .cancel = call->cancel,
+			.seed = call->seed, .keep_alive_s = call->keep_alive_s, .cancel = call->cancel,
 		};
 		char *text = NULL;
 		struct llm_metrics m;
 		memset(&m, 0, sizeof m);
-		int rc = b->ops->chat(b->ctx, &rq, &text, &m, err);
+		int rc = llm_chat(b, &rq, &text, &m, err);
 		if (rc) {
 			buf_free(&prompt);
 			return rc;
@@ -246,7 +246,7 @@ static void finish_result(json_t *o, struct llm_backend *b, const struct llm_cal
                           const struct tally *t)
 {
 	char src[200];
-	snprintf(src, sizeof src, "%s:%s", b->ops->name, call->model);
+	snprintf(src, sizeof src, "%s:%s", llm_backend_name(b), call->model);
 	json_t *s = json_object();
 	for (size_t i = 0; fields[i]; i++)
 		if (json_object_get(o, fields[i]))
@@ -257,18 +257,25 @@ static void finish_result(json_t *o, struct llm_backend *b, const struct llm_cal
 
 /* ------------------------------------------------------------ text prep */
 
-struct llm_call llm_call_from_config(const struct config *cfg, enum model_role role, const char *keep_alive)
+struct llm_call llm_call_from_config(const struct config *cfg, enum model_role role, int64_t keep_alive_s)
 {
 	struct llm_call c = {
-		.model = cfg->models[role].name, .num_ctx = cfg->models[role].num_ctx, .keep_alive = keep_alive,
+		.model = cfg->models[role].name, .num_ctx = cfg->models[role].num_ctx,
+		.engine_num_ctx = cfg->engine_num_ctx, .keep_alive_s = keep_alive_s,
 		.temperature = cfg->temperature, .seed = cfg->seed, .cancel = NULL,
 	};
 	return c;
 }
 
+/* The window a call runs with: its num_ctx, else the engine's default. */
+static int call_ctx(const struct llm_call *call)
+{
+	return call->num_ctx > 0 ? call->num_ctx : call->engine_num_ctx;
+}
+
 size_t llm_chunk_bytes(int num_ctx)
 {
-	int ctx = num_ctx > 0 ? num_ctx : 4096;
+	int ctx = num_ctx > 0 ? num_ctx : 0;
 	int reply = ctx / 4 < LLM_REPLY_TOKENS ? ctx / 4 : LLM_REPLY_TOKENS;
 	int usable = ctx - reply - LLM_PROMPT_TOKENS;
 	if (usable < 256)
@@ -365,7 +372,7 @@ int llm_analyze_text(struct llm_backend *b, const struct llm_call *call, const c
 	static const char *const fields[] = {"title", "summary", "key_points", "tags", "entities", "language", NULL};
 	struct tally t;
 	memset(&t, 0, sizeof t);
-	size_t max = llm_chunk_bytes(call->num_ctx);
+	size_t max = llm_chunk_bytes(call_ctx(call));
 	int rc = 0, reduced = 0;
 
 	while (len && (text[0] == ' ' || text[0] == '\n' || text[0] == '\t' || text[0] == '\r')) {
@@ -483,7 +490,7 @@ int llm_synthesize(struct llm_backend *b, const struct llm_call *call, json_t *p
 	json_t *ta = json_object_get(parts, "transcript_analysis");
 	json_t *frames = json_object_get(parts, "frames");
 	char *tas = ta ? json_dumps(ta, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-	size_t max = llm_chunk_bytes(call->num_ctx), nframes = json_array_size(frames);
+	size_t max = llm_chunk_bytes(call_ctx(call)), nframes = json_array_size(frames);
 	size_t fixed = tas ? strlen(tas) : 0, frame_bytes = 0;
 	json_t *f;
 	size_t i;

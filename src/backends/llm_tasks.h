@@ -35,19 +35,21 @@
 
 struct llm_call {
 	const char *model;       /* borrowed; model name */
-	int num_ctx;             /* context window sent on every request; 0 = engine default (taken as 4096 for sizing) */
-	const char *keep_alive;  /* borrowed JSON fragment from residency_keep_alive(); NULL = absent */
+	int num_ctx;             /* context window sent on every request; 0 = engine default */
+	int engine_num_ctx;      /* the engine's default window, for sizing when num_ctx is 0 (cfg->engine_num_ctx) */
+	int64_t keep_alive_s;    /* seconds, or LLM_KEEP_ALIVE_* (llm.h); from residency_keep_alive() */
 	double temperature;      /* sampling temperature */
 	int seed;                /* sampling seed */
 	volatile int *cancel;    /* borrowed; set *cancel != 0 to abort; may be NULL */
 };
 
-/* The call for a role as the config says (model, num_ctx, temperature, seed).
- * keep_alive is borrowed (may be NULL); cancel is left NULL. */
-struct llm_call llm_call_from_config(const struct config *cfg, enum model_role role, const char *keep_alive);
+/* The call for a role as the config says (model, num_ctx, temperature, seed)
+ * with keep_alive_s (seconds or LLM_KEEP_ALIVE_*); cancel is left NULL. */
+struct llm_call llm_call_from_config(const struct config *cfg, enum model_role role, int64_t keep_alive_s);
 
 /* Bytes of document text one request can take for this num_ctx (tokens ~ bytes/4,
- * minus room for the instructions and the reply). Longer texts are map-reduced. */
+ * minus room for the instructions and the reply; at least 1 KiB). Longer texts
+ * are map-reduced. */
 size_t llm_chunk_bytes(int num_ctx);
 
 /*

@@ -20,8 +20,8 @@
  * One backend is one engine instance (tesseract: about 20-40 MB). It is NOT
  * thread safe: give each lane its own backend. Separate backends are independent.
  *
- * The dispatchers are static inline so that lower layers (media/pdf.c) can run
- * OCR through a backend they are handed without linking the backends layer.
+ * The handle is opaque and the dispatchers are functions, as in llm.h and
+ * asr.h. The factory is ocr_backend_from_config (engines.h).
  */
 #ifndef DOSSIER_BACKENDS_OCR_H
 #define DOSSIER_BACKENDS_OCR_H
@@ -51,12 +51,8 @@ struct ocr_backend_ops {
 	void (*close)(void *ctx);  /* NULL ctx is a no-op */
 };
 
-/* An opened engine. Fields are read by the inline dispatchers below only. */
-struct ocr_backend {
-	const struct ocr_backend_ops *ops;  /* borrowed, static */
-	void *ctx;                          /* owned; freed by ocr_backend_free */
-	char lang[64];                      /* languages it was opened with */
-};
+/* An opened engine (opaque). */
+typedef struct ocr_backend ocr_backend;
 
 /*
  * Opens any engine (ops is borrowed and must outlive the backend; lang NULL or
@@ -72,17 +68,12 @@ int ocr_tesseract_new(const char *lang, struct ocr_backend **out, struct err *er
 void ocr_backend_free(struct ocr_backend *b);  /* NULL is a no-op */
 
 /* See struct ocr_backend_ops.recognize. */
-static inline int ocr_recognize(struct ocr_backend *b, const unsigned char *rgb, int w,
-                                int h, int stride, char **text, double *mean_conf,
-                                struct err *err)
-{
-	return b->ops->recognize(b->ctx, rgb, w, h, stride, text, mean_conf, err);
-}
-
-static inline const char *ocr_backend_name(const struct ocr_backend *b)
-{
-	return b->ops->name;
-}
+int ocr_recognize(ocr_backend *b, const unsigned char *rgb, int w, int h, int stride, char **text,
+                  double *mean_conf, struct err *err);
+/* The engine's name for `sources` ("tesseract"). Borrowed, static. */
+const char *ocr_backend_name(const ocr_backend *b);
+/* The languages it was opened with. Borrowed, valid while b lives. */
+const char *ocr_backend_lang(const ocr_backend *b);
 
 /*
  * The cheap "is there anything text-like here?" test tesseract runs before

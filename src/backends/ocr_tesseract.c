@@ -26,41 +26,9 @@
 #define OCR_OMP_THREADS "1"
 #define OCR_REEXEC_MARKER "DOSSIER_OMP_REEXEC"
 
-/* ---- generic backend ------------------------------------------------------ */
-
-int ocr_backend_new(const struct ocr_backend_ops *ops, const char *lang,
-                    struct ocr_backend **out, struct err *err)
-{
-	*out = NULL;
-	if (!lang || !*lang)
-		lang = "eng";
-	if (strlen(lang) >= sizeof((struct ocr_backend *)0)->lang)
-		return err_set(err, DOSSIER_EINVAL, "OCR language list '%s' is too long", lang);
-	struct ocr_backend *b = calloc(1, sizeof *b);
-	if (!b)
-		return err_set(err, DOSSIER_ENOMEM, "out of memory opening OCR");
-	b->ops = ops;
-	snprintf(b->lang, sizeof b->lang, "%s", lang);
-	int rc = ops->open(b->lang, &b->ctx, err);
-	if (rc != 0) {
-		free(b);
-		return rc;
-	}
-	*out = b;
-	return 0;
-}
-
 int ocr_tesseract_new(const char *lang, struct ocr_backend **out, struct err *err)
 {
 	return ocr_backend_new(&ocr_tesseract_ops, lang, out, err);
-}
-
-void ocr_backend_free(struct ocr_backend *b)
-{
-	if (!b)
-		return;
-	b->ops->close(b->ctx);
-	free(b);
 }
 
 /* ---- text-likeness pre-check ---------------------------------------------- */

@@ -5,18 +5,21 @@
  * error mapping), chat, load/unload, ps/show/ping, the vtable.
  */
 #include "backends/ollama.h"
+#include "backends/http.h"
 #include "backends/ndjson.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/util.h"
 
-#include <curl/curl.h>
+#include <libavutil/base64.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CAP_ERROR_BODY (64u * 1024u) /* an error reply we keep for its message */
+#define CAP_SHOW_VERBOSE (64u * 1024u * 1024u) /* a verbose /api/show reply (per-layer arrays, token list) */
 #define CAPS_CACHED 8                /* models whose /api/show answer we remember */
 
 /* ------------------------------------------------------------- context */
@@ -37,60 +40,28 @@ struct ollama {
 	int cache_next;                        /* next slot to overwrite */
 };
 
-int llm_model_name_eq(const char *a, const char *b)
-{
-	if (!a || !b)
-		return 0;
-	if (!strcmp(a, b))
-		return 1;
-	/* "name" means "name:latest" */
-	size_t la = strlen(a), lb = strlen(b);
-	if (!strchr(a, ':') && lb == la + 7 && !strncmp(a, b, la) && !strcmp(b + la, ":latest"))
-		return 1;
-	if (!strchr(b, ':') && la == lb + 7 && !strncmp(a, b, lb) && !strcmp(a + lb, ":latest"))
-		return 1;
-	return 0;
-}
-
 /* The num_ctx the config fixes for this model, so every request (even an
  * unload) carries the same runner options; 0 if the model is not configured. */
 static int model_num_ctx(const struct ollama *o, const char *model)
 {
 	for (int r = 0; r < ROLE_COUNT; r++)
-		if (r != ROLE_ASR && llm_model_name_eq(o->models[r].name, model))
+		if (role_info((enum model_role)r)->is_llm && llm_model_name_eq(o->models[r].name, model))
 			return o->models[r].num_ctx;
 	return 0;
 }
 
 char *ollama_base64(const unsigned char *data, size_t n)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t outn = 4 * ((n + 2) / 3);
-	char *out = malloc(outn + 1), *p = out;
+	if (n > (size_t)INT32_MAX / 4 * 3 - 3)
+		return NULL; /* more than av_base64_encode can take (an int length) */
+	size_t outn = AV_BASE64_SIZE(n);
+	char *out = malloc(outn);
 	if (!out)
 		return NULL;
-	size_t i = 0;
-	for (; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 | data[i + 2];
-		*p++ = tbl[v >> 18 & 63];
-		*p++ = tbl[v >> 12 & 63];
-		*p++ = tbl[v >> 6 & 63];
-		*p++ = tbl[v & 63];
+	if (!av_base64_encode(out, (int)outn, data, (int)n)) {
+		free(out);
+		return NULL;
 	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)data[i] << 16;
-		*p++ = tbl[v >> 18 & 63];
-		*p++ = tbl[v >> 12 & 63];
-		*p++ = '=';
-		*p++ = '=';
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8;
-		*p++ = tbl[v >> 18 & 63];
-		*p++ = tbl[v >> 12 & 63];
-		*p++ = tbl[v >> 6 & 63];
-		*p++ = '=';
-	}
-	*p = '\0';
 	return out;
 }
 
@@ -165,184 +136,105 @@ static int unreachable(const struct ollama *o, struct err *err)
 
 /* -------------------------------------------------------- one transfer */
 
-enum abort_why { ABORT_NONE = 0, ABORT_CANCEL, ABORT_FIRST_BYTE, ABORT_IDLE };
-
-struct xfer {
+/* A streamed body goes through the NDJSON splitter. */
+struct feed {
 	struct ollama *o;
-	CURL *h;
-	const char *model;      /* for messages; may be NULL */
-	const char *path;       /* "/api/chat" */
-	ndjson_line_cb on_line; /* NULL: gather the body in `body` */
-	void *user_data;        /* for on_line */
-	struct ndjson nd;       /* used when on_line is set and the status is 200 */
-	struct buf body;        /* non-streamed reply, or an error body */
-	long status;            /* HTTP status, read at the first byte */
-	int streaming;          /* 1 once the body goes to nd */
-	int cb_rc;              /* code that stopped the write callback */
-	int first_byte_ms;      /* deadline for the first body byte; 0 = none */
-	int idle_ms;            /* deadline between body bytes; 0 = none */
-	int64_t start_ms;       /* transfer start (monotonic) */
-	int64_t last_rx_ms;     /* last body byte (monotonic); 0 = none yet */
-	curl_off_t seen;        /* body bytes counted by the progress callback */
-	volatile int *cancel;   /* borrowed; may be NULL */
-	enum abort_why why;     /* why the progress callback stopped the transfer */
+	struct ndjson *nd;
+	const char *model;
+	struct err *err;
 };
 
-static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
+static int feed_lines(void *ud, const char *data, size_t n)
 {
-	struct xfer *x = ud;
-	size_t n = size * nmemb;
-	if (!x->status) {
-		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
-		x->streaming = x->on_line && x->status == 200;
-	}
-	x->last_rx_ms = clock_mono_ms();
-	int rc = x->streaming ? ndjson_feed(&x->nd, data, n)
-	                      : buf_append(&x->body, data, n);
-	if (rc == DOSSIER_ETOOBIG && !x->streaming && x->status != 200) {
-		/* An error body only matters for its message: keep the start. */
-		return n;
-	}
-	if (rc) {
-		x->cb_rc = rc;
-		return 0;
-	}
-	return n;
-}
-
-static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
-{
-	struct xfer *x = ud;
-	int64_t now = clock_mono_ms();
-	if (x->cancel && *x->cancel) {
-		x->why = ABORT_CANCEL;
-		return 1;
-	}
-	if (dlnow > x->seen) {
-		x->seen = dlnow;
-		x->last_rx_ms = now;
-	}
-	if (!x->last_rx_ms) {
-		if (x->first_byte_ms > 0 && now - x->start_ms > x->first_byte_ms) {
-			x->why = ABORT_FIRST_BYTE;
-			return 1;
-		}
-	} else if (x->idle_ms > 0 && now - x->last_rx_ms > x->idle_ms) {
-		x->why = ABORT_IDLE;
-		return 1;
-	}
-	return 0;
+	struct feed *f = ud;
+	int rc = ndjson_feed(f->nd, data, n);
+	if (!rc || (f->err && f->err->code))
+		return rc; /* fine, or the line callback's own sentence */
+	if (rc == DOSSIER_ETOOBIG)
+		return err_set(f->err, rc, "a reply line from Ollama at %s for model '%s' passed the %u-byte cap", f->o->url,
+		               f->model, (unsigned)CAP_NDJSON_LINE);
+	return err_set(f->err, rc, "reading the reply of Ollama at %s failed (%s)", f->o->url, dossier_rc_name(rc));
 }
 
 /*
- * Runs one request. body NULL = GET. Returns 0 when the transport worked and
- * the status is 2xx (the body went to on_line or x->body); otherwise the mapped
- * code with a sentence in err. The caller frees x->body and x->nd.
+ * Runs one request through the shared transport (http.c). body NULL = GET.
+ * on_line NULL: the 2xx body is kept in *res. Returns 0 when the status is 2xx;
+ * otherwise the mapped code with a sentence worded for Ollama. The caller
+ * frees res with http_result_free.
  */
-static int xfer_run(struct xfer *x, const char *body, struct err *err)
+static int xfer_run(struct ollama *o, const char *path, const char *model, const char *body, size_t body_cap,
+                    int first_byte_ms, int idle_ms, volatile int *cancel, ndjson_line_cb on_line, void *user_data,
+                    struct http_result *res, struct err *err)
 {
-	struct ollama *o = x->o;
 	char url[512];
-	int rc = 0;
-	snprintf(url, sizeof url, "%s%s", o->url, x->path);
-
-	x->h = curl_easy_init();
-	if (!x->h)
-		return err_set(err, DOSSIER_ENOMEM, "cannot create an HTTP handle for %s", url);
-	struct curl_slist *hdr = NULL;
-	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	hdr = curl_slist_append(hdr, "Expect:");
-	curl_easy_setopt(x->h, CURLOPT_URL, url);
-	curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
-	curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(x->h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(x->h, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(x->h, CURLOPT_XFERINFODATA, x);
-	curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(x->h, CURLOPT_USERAGENT, "dossier");
-	/* A local Ollama: never go through a proxy from the environment. */
-	curl_easy_setopt(x->h, CURLOPT_NOPROXY, "*");
-	if (body) {
-		curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	snprintf(url, sizeof url, "%s%s", o->url, path);
+	const char *m = model ? model : "?";
+	struct ndjson nd;
+	ndjson_init(&nd, CAP_NDJSON_LINE, on_line, user_data);
+	struct http_request rq;
+	http_request_default(&rq);
+	rq.url = url;
+	rq.body = body;
+	rq.body_len = body ? strlen(body) : 0;
+	rq.connect_timeout_ms = o->connect_timeout_ms;
+	rq.first_byte_ms = first_byte_ms;
+	rq.idle_ms = idle_ms;
+	rq.cancel = cancel;
+	rq.body_cap = body_cap;
+	rq.error_cap = CAP_ERROR_BODY;
+	struct feed f = {.o = o, .nd = &nd, .model = m, .err = err};
+	if (on_line) {
+		rq.on_data = feed_lines;
+		rq.user_data = &f;
 	}
-	buf_init(&x->body, x->on_line ? CAP_ERROR_BODY : CAP_NDJSON_LINE);
-	ndjson_init(&x->nd, CAP_NDJSON_LINE, x->on_line, x->user_data);
-	x->start_ms = clock_mono_ms();
-
-	CURLcode cc = curl_easy_perform(x->h);
-	if (!x->status)
-		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
-	curl_off_t connect_us = 0;
-	curl_easy_getinfo(x->h, CURLINFO_CONNECT_TIME_T, &connect_us);
-
-	switch (cc) {
-	case CURLE_OK:
-		if (x->streaming) {
-			rc = ndjson_finish(&x->nd);
+	int rc = http_run(&rq, res, err);
+	switch (rc ? res->fail : HTTP_FAIL_NONE) {
+	case HTTP_FAIL_NONE:
+		if (on_line && res->status >= 200 && res->status < 300) {
+			rc = ndjson_finish(&nd);
 			if (rc && !(err && err->code))
-				err_set(err, rc, "Ollama at %s sent an unusable last line for model '%s'", o->url,
-				        x->model ? x->model : "?");
+				err_set(err, rc, "Ollama at %s sent an unusable last line for model '%s'", o->url, m);
 		}
 		break;
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
+	case HTTP_FAIL_CONNECT:
 		rc = unreachable(o, err);
 		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		rc = connect_us ? err_set(err, DOSSIER_ETIMEOUT, "Ollama at %s timed out on %s", o->url, x->path)
-		                : unreachable(o, err);
+	case HTTP_FAIL_TIMEOUT:
+		rc = err_set(err, DOSSIER_ETIMEOUT, "Ollama at %s timed out on %s", o->url, path);
 		break;
-	case CURLE_ABORTED_BY_CALLBACK:
-		if (x->why == ABORT_CANCEL)
-			rc = err_set(err, DOSSIER_ECANCELLED, "request to Ollama for model '%s' was cancelled",
-			             x->model ? x->model : "?");
-		else if (x->why == ABORT_FIRST_BYTE)
-			rc = err_set(err, DOSSIER_ETIMEOUT,
-			             "Ollama at %s did not start answering %s for model '%s' within %d s (load_timeout): "
-			             "the model may be too large for this machine; try --profile dev",
-			             o->url, x->path, x->model ? x->model : "?", x->first_byte_ms / 1000);
-		else
-			rc = err_set(err, DOSSIER_ETIMEOUT,
-			             "Ollama at %s went silent for %d s in the middle of a reply from model '%s' (idle_timeout)",
-			             o->url, x->idle_ms / 1000, x->model ? x->model : "?");
+	case HTTP_FAIL_CANCEL:
+		rc = err_set(err, DOSSIER_ECANCELLED, "request to Ollama for model '%s' was cancelled", m);
 		break;
-	case CURLE_WRITE_ERROR:
-		rc = x->cb_rc ? x->cb_rc : DOSSIER_EIO;
-		if (!(err && err->code)) {
-			if (rc == DOSSIER_ETOOBIG)
-				err_set(err, rc, "a reply line from Ollama at %s for model '%s' passed the %u-byte cap", o->url,
-				        x->model ? x->model : "?", (unsigned)CAP_NDJSON_LINE);
-			else
-				err_set(err, rc, "reading the reply of Ollama at %s failed (%s)", o->url, dossier_rc_name(rc));
-		}
+	case HTTP_FAIL_FIRST_BYTE:
+		rc = err_set(err, DOSSIER_ETIMEOUT,
+		             "Ollama at %s did not start answering %s for model '%s' within %d s (load_timeout): "
+		             "the model may be too large for this machine; try --profile dev",
+		             o->url, path, m, first_byte_ms / 1000);
 		break;
-	default:
+	case HTTP_FAIL_IDLE:
+		rc = err_set(err, DOSSIER_ETIMEOUT,
+		             "Ollama at %s went silent for %d s in the middle of a reply from model '%s' (idle_timeout)",
+		             o->url, idle_ms / 1000, m);
+		break;
+	case HTTP_FAIL_CALLBACK:
+		break; /* the line callback, the splitter (feed_lines) or http.c said why */
+	case HTTP_FAIL_BROKEN:
 		rc = err_set(err, DOSSIER_EAGAIN,
 		             "the connection to Ollama at %s broke during %s for model '%s' (%s); the step will be retried",
-		             o->url, x->path, x->model ? x->model : "-", curl_easy_strerror(cc));
+		             o->url, path, model ? model : "-", res->detail);
+		break;
+	case HTTP_FAIL_SETUP:
 		break;
 	}
-	if (!rc && (x->status < 200 || x->status >= 300))
-		rc = ollama_map_http_error(x->status, x->body.data, x->model, o->url, x->path, err);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(x->h);
-	x->h = NULL;
+	ndjson_free(&nd);
+	if (!rc && (res->status < 200 || res->status >= 300))
+		rc = ollama_map_http_error(res->status, res->body.data, model, o->url, path, err);
 	return rc;
-}
-
-static void xfer_free(struct xfer *x)
-{
-	buf_free(&x->body);
-	ndjson_free(&x->nd);
 }
 
 /* A small request with a JSON reply: *out gets the parsed body (caller decrefs). */
 static int request_json(struct ollama *o, const char *path, const char *model, json_t *req, int timeout_ms,
-                        json_t **out, struct err *err)
+                        size_t body_cap, json_t **out, struct err *err)
 {
 	char *body = NULL;
 	if (req) {
@@ -350,17 +242,17 @@ static int request_json(struct ollama *o, const char *path, const char *model, j
 		if (!body)
 			return err_set(err, DOSSIER_ENOMEM, "cannot build the request for %s", path);
 	}
-	struct xfer x = {.o = o, .model = model, .path = path, .first_byte_ms = timeout_ms, .idle_ms = timeout_ms};
-	int rc = xfer_run(&x, body, err);
+	struct http_result res;
+	int rc = xfer_run(o, path, model, body, body_cap, timeout_ms, timeout_ms, NULL, NULL, NULL, &res, err);
 	free(body);
 	if (!rc) {
 		json_error_t je;
-		*out = json_loadb(x.body.data ? x.body.data : "", x.body.len, 0, &je);
+		*out = json_loadb(res.body.data ? res.body.data : "", res.body.len, 0, &je);
 		if (!*out)
 			rc = err_set(err, DOSSIER_EFORMAT, "Ollama at %s answered %s with something that is not JSON (%s)", o->url,
 			             path, je.text);
 	}
-	xfer_free(&x);
+	http_result_free(&res);
 	return rc;
 }
 
@@ -439,19 +331,25 @@ static int on_chat_line(void *ud, const char *line, size_t len)
 	return 0;
 }
 
-/* The keep_alive fragment as a JSON value; NULL if absent. */
-static int keep_alive_value(const char *frag, json_t **out, struct err *err)
+/*
+ * keep_alive as Ollama reads it: absent for LLM_KEEP_ALIVE_UNSET; the numbers
+ * -1 (pinned, any negative) and 0 (unload now); otherwise a Go duration,
+ * "30m" when whole minutes, else "45s". NULL if absent.
+ */
+json_t *ollama_keep_alive_json(int64_t keep_alive_s)
 {
-	*out = NULL;
-	if (!frag)
-		return 0;
-	*out = json_loads(frag, JSON_DECODE_ANY, NULL);
-	if (!*out || !(json_is_number(*out) || json_is_string(*out))) {
-		json_decref(*out);
-		*out = NULL;
-		return err_set(err, DOSSIER_EINVAL, "keep_alive '%s' is not a JSON number or duration string", frag);
-	}
-	return 0;
+	char d[32];
+	if (keep_alive_s == LLM_KEEP_ALIVE_UNSET)
+		return NULL;
+	if (keep_alive_s < 0)
+		return json_integer(-1);
+	if (keep_alive_s == 0)
+		return json_integer(0);
+	if (keep_alive_s % 60 == 0)
+		snprintf(d, sizeof d, "%lldm", (long long)(keep_alive_s / 60));
+	else
+		snprintf(d, sizeof d, "%llds", (long long)keep_alive_s);
+	return json_string(d);
 }
 
 static int ollama_show(void *ctx, const char *model, struct llm_model_info *out, struct err *err);
@@ -481,8 +379,7 @@ static int ollama_chat(void *ctx, const struct llm_request *rq, char **text_out,
 		               "model '%s' cannot read images (its /api/show capabilities lack \"vision\"): set vision_model "
 		               "to a vision model such as llava",
 		               rq->model);
-	if ((rc = keep_alive_value(rq->keep_alive, &ka, err)))
-		return rc;
+	ka = ollama_keep_alive_json(rq->keep_alive_s);
 
 	json_t *msgs = json_array();
 	json_t *sys = rq->system && *rq->system ? json_pack("{s:s,s:s}", "role", "system", "content", rq->system) : NULL;
@@ -541,14 +438,14 @@ static int ollama_chat(void *ctx, const struct llm_request *rq, char **text_out,
 		st.m = &local;
 	memset(st.m, 0, sizeof *st.m);
 	buf_init(&st.text, CAP_LLM_REPLY);
-	struct xfer x = {.o = o, .model = rq->model, .path = "/api/chat", .on_line = on_chat_line, .user_data = &st,
-	                 .first_byte_ms = o->load_timeout_ms, .idle_ms = o->idle_timeout_ms, .cancel = rq->cancel};
+	struct http_result res;
 	double t0 = clock_mono_s();
 	err_clear(err);
-	rc = xfer_run(&x, body, err);
+	rc = xfer_run(o, "/api/chat", rq->model, body, CAP_NDJSON_LINE, o->load_timeout_ms, o->idle_timeout_ms, rq->cancel,
+	              on_chat_line, &st, &res, err);
 	st.m->wall_s = clock_mono_s() - t0;
 	free(body);
-	xfer_free(&x);
+	http_result_free(&res);
 	if (!rc && !st.done)
 		rc = err_set(err, DOSSIER_EAGAIN,
 		             "the reply of model '%s' from Ollama at %s ended before it was complete (no done:true); the step will be retried",
@@ -572,7 +469,7 @@ static int empty_chat(struct ollama *o, const char *model, int num_ctx, json_t *
 	if (ka)
 		json_object_set(req, "keep_alive", ka);
 	json_t *rep = NULL;
-	int rc = request_json(o, "/api/chat", model, req, timeout_ms, &rep, err);
+	int rc = request_json(o, "/api/chat", model, req, timeout_ms, CAP_NDJSON_LINE, &rep, err);
 	json_decref(req);
 	if (rc)
 		return rc;
@@ -584,16 +481,13 @@ static int empty_chat(struct ollama *o, const char *model, int num_ctx, json_t *
 	return rc;
 }
 
-static int ollama_load(void *ctx, const char *model, int num_ctx, const char *keep_alive, double *load_s,
+static int ollama_load(void *ctx, const char *model, int num_ctx, int64_t keep_alive_s, double *load_s,
                        struct err *err)
 {
 	struct ollama *o = ctx;
-	json_t *ka = NULL;
-	int rc = keep_alive_value(keep_alive, &ka, err);
-	if (rc)
-		return rc;
+	json_t *ka = ollama_keep_alive_json(keep_alive_s);
 	double t0 = clock_mono_s();
-	rc = empty_chat(o, model, num_ctx, ka, o->load_timeout_ms, "load", err);
+	int rc = empty_chat(o, model, num_ctx, ka, o->load_timeout_ms, "load", err);
 	json_decref(ka);
 	if (rc == DOSSIER_ETIMEOUT)
 		err_set(err, rc, "loading model '%s' took longer than %d s (load_timeout) at Ollama %s: the machine may be "
@@ -606,7 +500,7 @@ static int ollama_load(void *ctx, const char *model, int num_ctx, const char *ke
 static int ollama_unload(void *ctx, const char *model, struct err *err)
 {
 	struct ollama *o = ctx;
-	json_t *ka = json_integer(0);
+	json_t *ka = ollama_keep_alive_json(LLM_KEEP_ALIVE_NOW);
 	int rc = empty_chat(o, model, model_num_ctx(o, model), ka, o->idle_timeout_ms, "unload", err);
 	json_decref(ka);
 	return rc;
@@ -618,7 +512,7 @@ static int ollama_ps(void *ctx, struct llm_resident **out, size_t *n, struct err
 {
 	struct ollama *o = ctx;
 	json_t *rep = NULL;
-	int rc = request_json(o, "/api/ps", NULL, NULL, o->idle_timeout_ms, &rep, err);
+	int rc = request_json(o, "/api/ps", NULL, NULL, o->idle_timeout_ms, CAP_NDJSON_LINE, &rep, err);
 	if (rc)
 		return rc;
 	json_t *models = json_object_get(rep, "models");
@@ -698,7 +592,7 @@ static int ollama_show(void *ctx, const char *model, struct llm_model_info *out,
 	if (cache_get(o, model, out))
 		return 0;
 	json_t *req = json_pack("{s:s}", "model", model), *rep = NULL;
-	int rc = request_json(o, "/api/show", model, req, o->idle_timeout_ms, &rep, err);
+	int rc = request_json(o, "/api/show", model, req, o->idle_timeout_ms, CAP_NDJSON_LINE, &rep, err);
 	json_decref(req);
 	if (rc)
 		return rc;
@@ -744,7 +638,7 @@ static int ollama_show(void *ctx, const char *model, struct llm_model_info *out,
 	/* The on-disk size is only in /api/tags. */
 	rep = NULL;
 	struct err e2 = {0};
-	if (request_json(o, "/api/tags", NULL, NULL, o->idle_timeout_ms, &rep, &e2) == 0) {
+	if (request_json(o, "/api/tags", NULL, NULL, o->idle_timeout_ms, CAP_NDJSON_LINE, &rep, &e2) == 0) {
 		size_t i;
 		json_t *m;
 		json_array_foreach(json_object_get(rep, "models"), i, m) {
@@ -767,7 +661,7 @@ static int ollama_ping(void *ctx, char *version, size_t n, struct err *err)
 {
 	struct ollama *o = ctx;
 	json_t *rep = NULL;
-	int rc = request_json(o, "/api/version", NULL, NULL, o->connect_timeout_ms + o->idle_timeout_ms, &rep, err);
+	int rc = request_json(o, "/api/version", NULL, NULL, o->connect_timeout_ms + o->idle_timeout_ms, CAP_NDJSON_LINE, &rep, err);
 	if (rc)
 		return rc;
 	const char *v = json_string_value(json_object_get(rep, "version"));
@@ -777,53 +671,36 @@ static int ollama_ping(void *ctx, char *version, size_t n, struct err *err)
 	return 0;
 }
 
-/* ------------------------------------------------------------- vtable */
-
-static void ollama_destroy(void *ctx)
+/* The verbose /api/show reply with the on-disk size from /api/tags added as
+ * "size" (plan/facts.c reads it: model_facts_from_api). */
+static int ollama_describe(void *ctx, const char *model, json_t **out, struct err *err)
 {
 	struct ollama *o = ctx;
-	if (!o)
-		return;
-	pthread_mutex_destroy(&o->mu);
-	free(o);
+	json_t *req = json_pack("{s:s,s:b}", "model", model, "verbose", 1), *rep = NULL;
+	int rc = request_json(o, "/api/show", model, req, o->idle_timeout_ms, CAP_SHOW_VERBOSE, &rep, err);
+	json_decref(req);
+	if (rc)
+		return rc;
+	struct llm_model_info info;
+	struct err e2 = {0};
+	if (!json_object_get(rep, "size") && ollama_show(o, model, &info, &e2) == 0 && info.size_bytes)
+		json_object_set_new(rep, "size", json_integer((json_int_t)info.size_bytes));
+	*out = rep;
+	return 0;
 }
 
-static const struct llm_backend_ops ollama_ops = {
-	.name = "ollama",
-	.chat = ollama_chat,
-	.load = ollama_load,
-	.unload = ollama_unload,
-	.ps = ollama_ps,
-	.show = ollama_show,
-	.ping = ollama_ping,
-	.destroy = ollama_destroy,
-};
+/* ------------------------------------------------------------- vtable */
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static int global_rc;
-
-static void global_init_once(void)
+static int ollama_open(const struct config *cfg, const char *where, void **ctx, struct err *err)
 {
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : DOSSIER_EUNAVAILABLE;
-}
-
-int ollama_global_init(void)
-{
-	pthread_once(&global_once, global_init_once);
-	return global_rc;
-}
-
-int ollama_backend_new(const struct config *cfg, struct llm_backend **out, struct err *err)
-{
-	struct llm_backend *b = calloc(1, sizeof *b);
+	*ctx = NULL;
+	if (!cfg)
+		return err_set(err, DOSSIER_EINVAL, "the Ollama engine needs a configuration");
 	struct ollama *o = calloc(1, sizeof *o);
-	if (!b || !o) {
-		free(b);
-		free(o);
+	if (!o)
 		return err_set(err, DOSSIER_ENOMEM, "out of memory creating the Ollama client");
-	}
-	ollama_global_init();
-	snprintf(o->url, sizeof o->url, "%s", cfg->ollama_host);
+	http_global_init();
+	snprintf(o->url, sizeof o->url, "%s", where && *where ? where : cfg->ollama_host);
 	size_t l = strlen(o->url);
 	while (l && o->url[l - 1] == '/')
 		o->url[--l] = '\0';
@@ -832,18 +709,39 @@ int ollama_backend_new(const struct config *cfg, struct llm_backend **out, struc
 	o->idle_timeout_ms = cfg->idle_timeout_ms > 0 ? cfg->idle_timeout_ms : 120000;
 	memcpy(o->models, cfg->models, sizeof o->models);
 	pthread_mutex_init(&o->mu, NULL);
-	b->ops = &ollama_ops;
-	b->ctx = o;
-	snprintf(b->url, sizeof b->url, "%s", o->url);
-	*out = b;
+	*ctx = o;
 	return 0;
 }
 
-void llm_backend_free(struct llm_backend *b)
+static const char *ollama_url(void *ctx)
 {
-	if (!b)
+	return ((struct ollama *)ctx)->url;
+}
+
+static void ollama_close(void *ctx)
+{
+	struct ollama *o = ctx;
+	if (!o)
 		return;
-	if (b->ops && b->ops->destroy)
-		b->ops->destroy(b->ctx);
-	free(b);
+	pthread_mutex_destroy(&o->mu);
+	free(o);
+}
+
+const struct llm_backend_ops ollama_ops = {
+	.name = "ollama",
+	.open = ollama_open,
+	.url = ollama_url,
+	.chat = ollama_chat,
+	.load = ollama_load,
+	.unload = ollama_unload,
+	.ps = ollama_ps,
+	.show = ollama_show,
+	.describe = ollama_describe,
+	.ping = ollama_ping,
+	.close = ollama_close,
+};
+
+int ollama_backend_new(const struct config *cfg, llm_backend **out, struct err *err)
+{
+	return llm_backend_new(&ollama_ops, NULL, cfg, out, err);
 }

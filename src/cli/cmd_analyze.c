@@ -6,6 +6,7 @@
 #include "cli/common.h"
 #include "cli/progress.h"
 #include "cli/llm_setup.h"
+#include "plan/planner.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "pipeline/ingest.h"
@@ -51,13 +52,17 @@ static const char usage[] =
 
 static volatile int cancel_flag;
 
+struct kind_counts {
+	struct plan_kind_use k[PLAN_MAX_KINDS];
+	size_t n;
+};
+
 static int count_kind(const struct doc_rec *d, void *user)
 {
-	static const char *const kinds[5] = {"text", "pdf", "image", "audio", "video"};
-	uint64_t *counts = user;
-	for (int i = 0; i < 5; i++)
-		if (!strcmp(d->kind, kinds[i]))
-			counts[i]++;
+	struct kind_counts *kc = user;
+	struct plan_kind_use *u = llm_setup_kind(kc->k, kc->n, d->kind);
+	if (u)
+		u->count++;
 	return 0;
 }
 
@@ -162,10 +167,11 @@ static int run(int argc, char **argv)
 	}
 
 	if (!cfg.offline && !llm.unavailable) {
-		uint64_t counts[5] = {0};
-		store_doc_list(st, "queued", NULL, 0, 0, count_kind, counts, NULL);
+		struct kind_counts kc;
+		kc.n = llm_setup_kinds(kc.k, PLAN_MAX_KINDS);
+		store_doc_list(st, "queued", NULL, 0, 0, count_kind, &kc, NULL);
 		e.code = 0;
-		int prc = llm_setup_check_plan(&cfg, &llm, counts, force, &e);
+		int prc = llm_setup_check_plan(&cfg, &llm, kc.k, kc.n, force, &e);
 		if (prc || e.code) {
 			fprintf(stderr, "dossier: %s\n", e.msg);
 			if (prc) {

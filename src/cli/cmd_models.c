@@ -1,7 +1,8 @@
 /* cmd_models.c — `dossier models`: the model of each role, whether Ollama has it,
  * its size and capabilities, and what Ollama holds in memory now. */
+#include "backends/engines.h"
+#include "backends/http.h"
 #include "backends/llm.h"
-#include "backends/ollama.h"
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "core/err.h"
@@ -115,30 +116,33 @@ static int run(int argc, char **argv)
 	}
 
 	struct err e = {0};
-	struct llm_backend *b = NULL;
-	if (ollama_global_init() || ollama_backend_new(&cfg, &b, &e)) {
+	llm_backend *b = NULL;
+	if (http_global_init() || llm_backend_from_config(&cfg, &b, &e)) {
 		fprintf(stderr, "dossier models: %s\n", e.msg[0] ? e.msg : "cannot start the HTTP client");
 		return EXIT_ENV;
 	}
 	char version[64];
-	if (b->ops->ping(b->ctx, version, sizeof version, &e)) {
+	if (llm_ping(b, version, sizeof version, &e)) {
 		rc = print_unreachable(&cfg, e.msg, json);
 		llm_backend_free(b);
 		return rc;
 	}
 
-	struct role_row rows[2] = {{.role = ROLE_TEXT}, {.role = ROLE_VISION}};
-	int missing = 0;
-	for (int i = 0; i < 2; i++) {
+	struct role_row rows[ROLE_COUNT];
+	int nrows = 0, missing = 0;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (role_info((enum model_role)r)->is_llm)
+			rows[nrows++] = (struct role_row){.role = (enum model_role)r};
+	for (int i = 0; i < nrows; i++) {
 		struct err ei = {0};
 		const char *name = cfg.models[rows[i].role].name;
-		int r = b->ops->show(b->ctx, name, &rows[i].info, &ei);
+		int r = llm_show(b, name, &rows[i].info, &ei);
 		rows[i].pulled = r == 0 ? 1 : r == DOSSIER_EMODEL ? 0 : -1;
 		if (r)
 			snprintf(rows[i].problem, sizeof rows[i].problem, "%s", ei.msg);
 		if (rows[i].pulled != 1)
 			missing = 1;
-		if (r == 0 && rows[i].role == ROLE_VISION && !rows[i].info.vision) {
+		if (r == 0 && role_info(rows[i].role)->reads_images && !rows[i].info.vision) {
 			snprintf(rows[i].problem, sizeof rows[i].problem,
 			         "'%s' has no \"vision\" capability: images cannot be described with it", name);
 			missing = 1;
@@ -147,11 +151,11 @@ static int run(int argc, char **argv)
 	struct llm_resident *res = NULL;
 	size_t nres = 0;
 	struct err eps = {0};
-	int ps_rc = b->ops->ps(b->ctx, &res, &nres, &eps);
+	int ps_rc = llm_ps(b, &res, &nres, &eps);
 
 	if (json) {
 		json_t *roles = json_object();
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < nrows; i++) {
 			const struct role_row *r = &rows[i];
 			const struct model_spec *ms = &cfg.models[r->role];
 			json_t *jr = json_pack("{s:s,s:O,s:i,s:I}", "model", ms->name,
@@ -190,7 +194,7 @@ static int run(int argc, char **argv)
 	} else {
 		printf("Ollama %s at %s, profile %s\n\n", version, cfg.ollama_host, cfg.profile);
 		printf("%-7s %-22s %-7s %9s %8s  %s\n", "ROLE", "MODEL", "PULLED", "SIZE", "NUM_CTX", "CAPABILITIES");
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < nrows; i++) {
 			const struct role_row *r = &rows[i];
 			char size[32] = "-", caps[64] = "-";
 			if (r->pulled == 1) {
@@ -205,7 +209,7 @@ static int run(int argc, char **argv)
 		size_format(cfg.models[ROLE_ASR].nominal_bytes, asr, sizeof asr);
 		printf("%-7s %-22s %-7s %9s %8s  %s\n", "speech", cfg.models[ROLE_ASR].name, "-", asr, "-",
 		       "in-process, loaded on the first recording");
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < nrows; i++)
 			if (rows[i].problem[0])
 				printf("\n%s: %s", role_name(rows[i].role), rows[i].problem);
 		printf("%s\nResident in Ollama now:", missing ? "\n" : "");

@@ -52,19 +52,14 @@ const struct cli_cmd cmd_plan = {
 
 /* ---------------------------------------------------------- counting documents */
 
-/* The plan's kind for an ingest kind, or -1 for unsupported files. */
-static int plan_kind(const char *kind)
-{
-	static const char *const names[PLAN_DOC_KIND_COUNT] = {"text", "pdf", "image", "audio", "video"};
-	for (int k = 0; k < PLAN_DOC_KIND_COUNT; k++)
-		if (!strcmp(kind, names[k]))
-			return k;
-	return -1;
-}
+struct kind_counts {
+	struct plan_kind_use k[PLAN_MAX_KINDS]; /* every kind of the registry */
+	size_t n;
+};
 
 /* Walks path (a file or a directory, recursively; hidden entries and symlinked
  * directories are skipped) and counts documents by kind. */
-static void count_path(classifier *cls, const char *path, int depth, struct plan_inputs *in, uint64_t *ignored)
+static void count_path(classifier *cls, const char *path, int depth, struct kind_counts *in, uint64_t *ignored)
 {
 	struct stat st;
 	if (lstat(path, &st))
@@ -74,9 +69,9 @@ static void count_path(classifier *cls, const char *path, int depth, struct plan
 	if (S_ISREG(st.st_mode)) {
 		/* by content, as analyze decides (libmagic) */
 		struct file_type ft;
-		int k = classify_file(cls, path, &ft, NULL) == 0 ? plan_kind(ft.kind) : -1;
-		if (k >= 0)
-			in->count[k]++;
+		struct plan_kind_use *k = classify_file(cls, path, &ft, NULL) == 0 ? llm_setup_kind(in->k, in->n, ft.kind) : NULL;
+		if (k)
+			k->count++;
 		else
 			(*ignored)++;
 		return;
@@ -149,6 +144,10 @@ static int run(int argc, char **argv)
 
 	struct plan_params pp;
 	plan_params_default(&pp, &cfg);
+	struct kind_counts kc;
+	kc.n = llm_setup_kinds(kc.k, PLAN_MAX_KINDS);
+	pp.inputs.kinds = kc.k;
+	pp.inputs.n_kinds = kc.n;
 	if ((rc = env_settings(&pp)))
 		return rc;
 	/* Model facts: Ollama's store when readable, else what Ollama's /api/show
@@ -176,7 +175,7 @@ static int run(int argc, char **argv)
 				llm_setup_close(&llm);
 				return EXIT_USAGE;
 			}
-			count_path(cls, argv[i], 0, &pp.inputs, &ignored);
+			count_path(cls, argv[i], 0, &kc, &ignored);
 		}
 		classifier_free(cls);
 	}

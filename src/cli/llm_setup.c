@@ -3,10 +3,12 @@
  * make the residency manager, report loads and swaps afterwards.
  */
 #include "cli/llm_setup.h"
+#include "backends/engines.h"
+#include "backends/http.h"
 #include "backends/llm.h"
-#include "backends/ollama.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "pipeline/kinds.h"
 #include "plan/planner.h"
 #include "sched/residency.h"
 
@@ -16,15 +18,15 @@ int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, stru
 {
 	memset(out, 0, sizeof *out);
 	struct err e = {0};
-	if (ollama_global_init() != 0)
+	if (http_global_init() != 0)
 		return err_set(err, DOSSIER_EUNAVAILABLE, "cannot initialise libcurl");
-	if (ollama_backend_new(cfg, &out->backend, &e)) {
+	if (llm_backend_from_config(cfg, &out->backend, &e)) {
 		out->unavailable = 1;
 		snprintf(out->unavailable_msg, sizeof out->unavailable_msg, "%s", e.msg);
 		return 0;
 	}
 	char version[64] = "";
-	if (out->backend->ops->ping(out->backend->ctx, version, sizeof version, &e)) {
+	if (llm_ping(out->backend, version, sizeof version, &e)) {
 		out->unavailable = 1;
 		snprintf(out->unavailable_msg, sizeof out->unavailable_msg, "%s", e.msg);
 		/* keep the backend: the model lane reports the same to each step */
@@ -37,56 +39,58 @@ int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, stru
 		return err->code;
 	}
 	bus_emit(b, "llm_backend", 0,
-	         json_pack("{s:s,s:s,s:s,s:b,s:s,s:s}", "engine", out->backend->ops->name, "url", out->backend->url,
+	         json_pack("{s:s,s:s,s:s,s:b,s:s,s:s}", "engine", llm_backend_name(out->backend), "url", llm_backend_url(out->backend),
 	                   "version", version, "reachable", !out->unavailable, "policy", policy_name(cfg->policy),
 	                   "profile", cfg->profile));
 	return 0;
 }
 
 /* The planner's hook for model facts when Ollama's store is not readable
- * here (Ollama on another host): what /api/show says. */
+ * here (Ollama on another host): the engine's description of the model,
+ * read by plan/facts.c (the one conversion). */
 int llm_setup_facts(void *user, enum model_role role, const char *model, struct model_facts *out,
-                              struct err *err)
+                    struct err *err)
 {
 	struct llm_setup *l = user;
-	struct llm_model_info info;
 	if (!l->backend || l->unavailable)
 		return DOSSIER_EUNAVAILABLE;
-	int rc = l->backend->ops->show(l->backend->ctx, model, &info, err);
+	json_t *show = NULL;
+	int rc = llm_describe(l->backend, model, &show, err);
 	if (rc)
 		return rc;
-	memset(out, 0, sizeof *out);
-	out->role = role;
-	snprintf(out->name, sizeof out->name, "%s", model);
-	snprintf(out->arch, sizeof out->arch, "%s", info.family);
-	out->weights_bytes = info.size_bytes;
-	snprintf(out->weights_src, sizeof out->weights_src, "api/show");
-	out->is_vision = info.vision;
-	if (info.block_count > 0 && info.block_count <= MODEL_MAX_LAYERS && info.head_count > 0) {
-		out->has_shape = 1;
-		snprintf(out->shape_src, sizeof out->shape_src, "api/show");
-		out->n_layers = (uint32_t)info.block_count;
-		out->head_count = (uint32_t)info.head_count;
-		for (int i = 0; i < info.block_count; i++)
-			out->head_count_kv[i] = (uint32_t)(info.head_count_kv > 0 ? info.head_count_kv : info.head_count);
-		out->embedding_length = (uint32_t)info.embedding_length;
-		out->key_length = out->value_length = (uint32_t)(info.embedding_length / info.head_count);
-		out->context_length = (uint64_t)info.context_length;
-	}
-	return out->weights_bytes ? 0 : DOSSIER_EFORMAT;
+	rc = model_facts_from_api(model, role, show, NULL, out, err);
+	json_decref(show);
+	return rc;
 }
 
-int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const uint64_t counts[5],
-                         int force, struct err *err)
+size_t llm_setup_kinds(struct plan_kind_use *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < kind_count() && n < max; i++) {
+		const struct kind_def *k = kind_at(i);
+		out[n++] = (struct plan_kind_use){.name = k->name, .role_mask = kind_role_mask(k),
+		                                  .lane_bytes = k->lane_bytes};
+	}
+	return n;
+}
+
+struct plan_kind_use *llm_setup_kind(struct plan_kind_use *kinds, size_t n, const char *kind)
+{
+	for (size_t i = 0; kind && i < n; i++)
+		if (!strcmp(kinds[i].name, kind))
+			return &kinds[i];
+	return NULL;
+}
+
+int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const struct plan_kind_use *kinds,
+                         size_t n_kinds, int force, struct err *err)
 {
 	struct plan_params pp;
 	plan_params_default(&pp, cfg);
-	pp.inputs.assumed = 0;
+	pp.inputs = (struct plan_inputs){.kinds = kinds, .n_kinds = n_kinds, .assumed = 0};
 	uint64_t total = 0;
-	for (int k = 0; k < PLAN_DOC_KIND_COUNT && k < 5; k++) {
-		pp.inputs.count[k] = counts[k];
-		total += counts[k];
-	}
+	for (size_t k = 0; k < n_kinds; k++)
+		total += kinds[k].count;
 	if (!total)
 		return 0;
 	pp.api_facts = llm_setup_facts;
@@ -96,6 +100,12 @@ int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const ui
 	if (rc)
 		return rc;
 	l->planned_peak = plan_peak_bytes(pl);
+	/* the residency manager decides with the very numbers the plan approved */
+	for (int r = 0; r < ROLE_COUNT && l->res; r++) {
+		const struct model_footprint *m = plan_model(pl, (enum model_role)r);
+		if (m && role_info((enum model_role)r)->is_llm)
+			residency_plan(l->res, (enum model_role)r, m->total);
+	}
 	l->budget = plan_budget_bytes(pl);
 	if (!plan_fits(pl)) {
 		char peak[32], budget[32];

@@ -11,11 +11,12 @@
 
 #include "core/config.h"
 #include "core/event.h"
+#include "backends/llm.h"
 
 struct err;
 
 struct llm_setup {
-	struct llm_backend *backend;   /* owned; NULL when unavailable */
+	llm_backend *backend;          /* owned; NULL when unavailable */
 	struct residency *res;         /* owned; NULL when unavailable */
 	int unavailable;               /* 1: Ollama could not be reached */
 	char unavailable_msg[512];     /* why */
@@ -27,14 +28,24 @@ struct llm_setup {
  * b may be NULL (planning only): then no residency manager is made. */
 int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, struct err *err);
 /*
- * Plans the run for the queued documents (counts by kind: text pdf image audio
- * video) and refuses one whose predicted peak exceeds the budget with
- * DOSSIER_ENOSPACE and a message saying what would fit; force = 1 only warns.
+ * Every kind of the registry (pipeline/kinds.h) as the planner takes it: name,
+ * role mask, count 0. Fills at most max entries of out; returns how many.
  */
-int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const uint64_t counts[5],
-                         int force, struct err *err);
-/* The planner's plan_facts_fn: a model's size and shape from Ollama's
- * /api/show, for when its model store is not readable here. user = the setup. */
+struct plan_kind_use;
+size_t llm_setup_kinds(struct plan_kind_use *out, size_t max);
+/* The entry named kind in kinds (n entries), or NULL. */
+struct plan_kind_use *llm_setup_kind(struct plan_kind_use *kinds, size_t n, const char *kind);
+/*
+ * Plans the run for the queued documents (kinds with their counts, from
+ * llm_setup_kinds) and refuses one whose predicted peak exceeds the budget with
+ * DOSSIER_ENOSPACE and a message saying what would fit; force = 1 only warns.
+ * The residency manager then budgets with the plan's numbers (residency_plan).
+ */
+int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const struct plan_kind_use *kinds,
+                         size_t n_kinds, int force, struct err *err);
+/* The planner's plan_facts_fn: a model's size and shape from the engine's
+ * description (llm_describe, read by model_facts_from_api), for when its model
+ * store is not readable here. user = the setup. */
 struct model_facts;
 int llm_setup_facts(void *user, enum model_role role, const char *model, struct model_facts *out,
                     struct err *err);

@@ -46,6 +46,12 @@ void config_defaults(struct config *c, const char *profile)
 	snprintf(c->models[ROLE_ASR].name, sizeof c->models[0].name, "%s", "pocketsphinx:en-us");
 	c->models[ROLE_ASR].nominal_bytes = dev ? GB(0.075) : GB(0.15);
 	c->swap_delay_s = -1;
+	snprintf(c->llm_engine, sizeof c->llm_engine, "ollama");
+	/* What Ollama does with num_ctx (its envconfig and server/sched.go): 4096
+	 * when nobody sets it; at least 2048 for a model with a vision projector.
+	 * The planner and the residency manager size the KV cache with these. */
+	c->engine_num_ctx = 4096;
+	c->vision_min_num_ctx = 2048;
 	config_ollama_url(NULL, c->ollama_host, sizeof c->ollama_host);
 	config_default_db(c->db_path, sizeof c->db_path);
 	c->connect_timeout_ms = 3000;
@@ -60,6 +66,7 @@ void config_defaults(struct config *c, const char *profile)
 	c->max_image_pixels = 100u * 1000u * 1000u;
 	c->cpu_lanes = 0;
 	c->fairness = 64;
+	snprintf(c->ocr_engine, sizeof c->ocr_engine, "tesseract");
 	snprintf(c->ocr_lang, sizeof c->ocr_lang, "eng");
 	c->frame_interval_s = 5.0;
 	c->max_frames = 32;
@@ -173,17 +180,38 @@ void config_ollama_url(const char *host_env, char *out, size_t n)
 		snprintf(out, n, "%s://%s:%s%s", scheme, host, port, path);
 }
 
+/* The role whose model (num_ctx = 0) or context (num_ctx = 1) `key` sets, or -1. */
+static int role_key(const char *key, int *num_ctx)
+{
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		const struct role_info *ri = role_info((enum model_role)r);
+		size_t n = strlen(ri->name);
+		if (ri->model_key && !strcmp(key, ri->model_key)) {
+			*num_ctx = 0;
+			return r;
+		}
+		if (ri->is_llm && !strncmp(key, ri->name, n) && !strcmp(key + n, "_num_ctx")) {
+			*num_ctx = 1;
+			return r;
+		}
+	}
+	return -1;
+}
+
 int config_set(struct config *c, const char *key, const char *value, struct err *err)
 {
 	uint64_t sz;
-	if (!strcmp(key, "text_model"))
-		snprintf(c->models[ROLE_TEXT].name, sizeof c->models[0].name, "%s", value);
-	else if (!strcmp(key, "vision_model"))
-		snprintf(c->models[ROLE_VISION].name, sizeof c->models[0].name, "%s", value);
-	else if (!strcmp(key, "text_num_ctx"))
-		c->models[ROLE_TEXT].num_ctx = atoi(value);
-	else if (!strcmp(key, "vision_num_ctx"))
-		c->models[ROLE_VISION].num_ctx = atoi(value);
+	int num_ctx, r = role_key(key, &num_ctx);
+	if (r >= 0 && !num_ctx)
+		snprintf(c->models[r].name, sizeof c->models[0].name, "%s", value);
+	else if (r >= 0)
+		c->models[r].num_ctx = atoi(value);
+	else if (!strcmp(key, "llm_engine"))
+		snprintf(c->llm_engine, sizeof c->llm_engine, "%s", value);
+	else if (!strcmp(key, "llm_url"))
+		snprintf(c->llm_url, sizeof c->llm_url, "%s", value);
+	else if (!strcmp(key, "ocr_engine"))
+		snprintf(c->ocr_engine, sizeof c->ocr_engine, "%s", value);
 	else if (!strcmp(key, "policy")) {
 		if (policy_parse(value, &c->policy))
 			return err_set(err, DOSSIER_EINVAL, "policy '%s' is not one of sequential, grouped, budget", value);
@@ -265,14 +293,24 @@ int config_apply_env(struct config *c, struct err *err)
 	static const struct {
 		const char *env, *key;
 	} map[] = {
-		{"OLLAMA_HOST", "ollama_host"},    {"DOSSIER_DB", "db"},
-		{"DOSSIER_TEXT_MODEL", "text_model"}, {"DOSSIER_VISION_MODEL", "vision_model"},
-		{"DOSSIER_BUDGET", "budget"},      {"DOSSIER_POLICY", "policy"},
+		{"OLLAMA_HOST", "ollama_host"}, {"DOSSIER_DB", "db"},
+		{"DOSSIER_BUDGET", "budget"},   {"DOSSIER_POLICY", "policy"},
 	};
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-		const char *v = getenv(map[i].env);
-		if (v && *v && config_set(c, map[i].key, v, err)) {
-			err_prefix(err, "environment variable %s: ", map[i].env);
+	for (size_t i = 0; i < sizeof map / sizeof map[0] + ROLE_COUNT; i++) {
+		const char *env, *key;
+		if (i < sizeof map / sizeof map[0]) {
+			env = map[i].env;
+			key = map[i].key;
+		} else {
+			const struct role_info *ri = role_info((enum model_role)(i - sizeof map / sizeof map[0]));
+			env = ri->env_var;
+			key = ri->model_key;
+			if (!env || !key)
+				continue;
+		}
+		const char *v = getenv(env);
+		if (v && *v && config_set(c, key, v, err)) {
+			err_prefix(err, "environment variable %s: ", env);
 			return err->code;
 		}
 	}

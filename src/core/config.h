@@ -41,7 +41,12 @@ struct config {
 	uint64_t reserve_bytes;                /* RAM kept for the system when budget is 0 */
 	struct model_spec models[ROLE_COUNT];  /* indexed by enum model_role */
 	double swap_delay_s;                   /* fixed wait after an unload; < 0 = poll /api/ps */
+	char llm_engine[32];                   /* the LLM engine (backends/engines.c): "ollama" */
+	char llm_url[256];                     /* the LLM engine's base URL; "" = its own default (Ollama: ollama_host) */
 	char ollama_host[256];                 /* base URL, e.g. http://127.0.0.1:11434 */
+	int engine_num_ctx;                    /* context the engine uses when neither the config nor the
+	                                          model sets one (Ollama: 4096) */
+	int vision_min_num_ctx;                /* the engine raises models that read images to at least this (2048) */
 	int offline;                           /* 1 = never call Ollama; offline analysers only */
 	char db_path[PATH_MAX];                /* SQLite database file */
 	int connect_timeout_ms;                /* TCP connect to Ollama */
@@ -57,6 +62,7 @@ struct config {
 	int cpu_lanes;                         /* worker threads for steps that need no model; 0 = cores */
 	int fairness;                          /* most steps of the resident model run while another
 	                                          model's ready steps wait; then it swaps (default 64) */
+	char ocr_engine[32];                   /* the OCR engine (backends/engines.c): "tesseract" */
 	char ocr_lang[64];                     /* tesseract languages, e.g. "eng+deu" */
 	char transcriber_url[256];             /* OpenAI-style /v1/audio/transcriptions server; "" = embedded */
 	double frame_interval_s;               /* at most one sampled frame per this many seconds */
@@ -65,12 +71,14 @@ struct config {
 
 /* Fills c with the named profile's defaults ("dev" or "prod"; anything else is prod). */
 void config_defaults(struct config *c, const char *profile);
-/* Applies OLLAMA_HOST, DOSSIER_DB, DOSSIER_TEXT_MODEL, DOSSIER_VISION_MODEL,
- * DOSSIER_BUDGET, DOSSIER_POLICY. Errors name the variable and its bad value. */
+/* Applies OLLAMA_HOST, DOSSIER_DB, each role's model variable (role.h env_var:
+ * DOSSIER_TEXT_MODEL, DOSSIER_VISION_MODEL), DOSSIER_BUDGET, DOSSIER_POLICY.
+ * Errors name the variable and its bad value. */
 int config_apply_env(struct config *c, struct err *err);
 /* Reads `key = value` lines (# comments). A missing file is not an error. */
 int config_load_file(struct config *c, const char *path, struct err *err);
-/* Sets one key as the file would ("text_model", "budget", ...). */
+/* Sets one key as the file would ("text_model", "budget", ...). Each role's
+ * model_key (role.h) names its model; "<role>_num_ctx" its context for LLM roles. */
 int config_set(struct config *c, const char *key, const char *value, struct err *err);
 /* The profile a run uses: explicit (may be NULL), else DEV_MODE, else "prod". */
 const char *config_pick_profile(const char *explicit_profile);

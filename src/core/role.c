@@ -7,10 +7,12 @@
 #include <string.h>
 
 static const struct role_info roles[ROLE_COUNT] = {
-	[ROLE_NONE] = {ROLE_NONE, "none", ROLE_LANE_CPU, 0, 0, NULL, NULL},
-	[ROLE_ASR] = {ROLE_ASR, "asr", ROLE_LANE_ASR, 0, 0, "asr_model", NULL},
-	[ROLE_TEXT] = {ROLE_TEXT, "text", ROLE_LANE_MODEL, 1, 1, "text_model", "DOSSIER_TEXT_MODEL"},
-	[ROLE_VISION] = {ROLE_VISION, "vision", ROLE_LANE_MODEL, 1, 1, "vision_model", "DOSSIER_VISION_MODEL"},
+	[ROLE_NONE] = {ROLE_NONE, "none", ROLE_LANE_CPU, 0, 0, NULL, NULL, 0, NULL, NULL},
+	[ROLE_ASR] = {ROLE_ASR, "asr", ROLE_LANE_ASR, 0, 0, "asr_model", NULL, 0, NULL, NULL},
+	[ROLE_TEXT] = {ROLE_TEXT, "text", ROLE_LANE_MODEL, 1, 1, "text_model", "DOSSIER_TEXT_MODEL", 0, "text",
+	               "video transcription"},
+	[ROLE_VISION] = {ROLE_VISION, "vision", ROLE_LANE_MODEL, 1, 1, "vision_model", "DOSSIER_VISION_MODEL", 1, "image",
+	                 "video frames"},
 };
 
 const struct role_info *role_info(enum model_role r)

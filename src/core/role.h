@@ -36,6 +36,9 @@ struct role_info {
 	int offline_cpu;        /* 1 = with --offline its steps run on cpu lanes (offline analysers) */
 	const char *model_key;  /* config key naming its model ("text_model"); NULL = none */
 	const char *env_var;    /* environment variable naming its model; NULL = none */
+	int reads_images;       /* 1 = its model must accept images (the engine's "vision" capability) */
+	const char *scenario;     /* LLM roles: the planner's name for its model resident alone ("text") */
+	const char *scenario_asr; /* LLM roles: ... beside the speech model ("video transcription") */
 };
 
 /* The row for r (never NULL: an out-of-range r gives ROLE_NONE's row). */

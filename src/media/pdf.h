@@ -35,10 +35,13 @@ typedef struct pdf_doc pdf_doc;
 /* Pages are rendered for OCR at this resolution, lowered for pages too large
  * for the caps below (pdf_page_render_fit). */
 #define PDF_OCR_DPI 300
-/* No render is larger than this (about an A2 page at 300 dpi: 160 MB while it
- * is drawn), nor wider or taller than PDF_RENDER_MAX_SIDE (cairo's limit for
- * an image surface, which tesseract shares). */
-#define PDF_RENDER_MAX_PIXELS 40000000.0
+/* No render is larger than this (an A3 page at about 290 dpi, an A0 poster at
+ * about 100 dpi, where poster text is still large): PDF_RENDER_BYTES_PER_PIXEL
+ * each while it is drawn and handed to OCR, so one render peaks near 112 MB.
+ * Nor is one wider or taller than PDF_RENDER_MAX_SIDE (cairo's limit for an
+ * image surface, which tesseract shares). */
+#define PDF_RENDER_MAX_PIXELS 16000000.0
+#define PDF_RENDER_BYTES_PER_PIXEL 7  /* cairo's ARGB surface + the RGB copy OCR reads */
 #define PDF_RENDER_MAX_SIDE 32767
 
 /*

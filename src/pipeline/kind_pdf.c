@@ -4,6 +4,8 @@
  */
 #include "pipeline/kinds.h"
 #include "pipeline/steps_internal.h"
+#include "core/buf.h"
+#include "media/pdf.h"
 
 #include <string.h>
 
@@ -28,4 +30,6 @@ const struct kind_def kind_pdf = {
 	.steps = steps,
 	.run = run,
 	.n_steps = sizeof steps / sizeof steps[0],
+	/* its text, and one page rendered for OCR at the largest size allowed */
+	.lane_bytes = CAP_TEXT + (uint64_t)PDF_RENDER_MAX_PIXELS * PDF_RENDER_BYTES_PER_PIXEL,
 };

@@ -42,6 +42,8 @@ struct kind_def {
 	const struct step_decl *steps; /* the pipeline, static storage */
 	const step_fn *run;            /* run[i] executes steps[i]; static storage */
 	size_t n_steps;
+	uint64_t lane_bytes;           /* working memory of one document on a cpu lane, for
+	                                  the planner; 0 = the default for its roles */
 };
 
 /* Rows in table order; kind_at(i) for i < kind_count() is never NULL. */

@@ -166,7 +166,7 @@ STEP_FN(step_run_describe_frames)
 		return rc;
 	}
 	char src[160];
-	snprintf(src, sizeof src, "%s:%s", env->llm->ops->name, c.model);
+	snprintf(src, sizeof src, "%s:%s", llm_backend_name(env->llm), c.model);
 	json_object_set_new(out, "sources", json_pack("{s:s}", "frames.description", src));
 	json_object_set_new(out, "timings", timings);
 	*result = out;

@@ -2,6 +2,7 @@
  * steps_media.c — OCR, speech and frame steps, and PDF extraction.
  */
 #include "pipeline/steps_internal.h"
+#include "backends/engines.h"
 #include "backends/asr.h"
 #include "backends/ocr.h"
 #include "core/buf.h"
@@ -20,7 +21,7 @@
 static int lane_ocr(struct step_env *env, struct ocr_backend **out, struct err *err)
 {
 	if (!env->ocr) {
-		int rc = ocr_tesseract_new(env->cfg->ocr_lang, &env->ocr, err);
+		int rc = ocr_backend_from_config(env->cfg, &env->ocr, err);
 		if (rc)
 			return rc;
 	}

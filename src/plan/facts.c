@@ -293,10 +293,19 @@ int model_facts_from_api(const char *name, enum model_role role, const json_t *s
 
 	int ok;
 	uint64_t tb = api_tensor_bytes(json_object_get(show, "tensors"), &ok);
-	uint64_t ts = tags ? tags_size(tags, name) : 0;
+	uint64_t ts = tags ? tags_size(tags, name) : 0, ss = 0;
+	/* "size": the on-disk bytes an engine's description carries (llm_describe) */
+	if (json_u64(show, "size", &ss))
+		ss = 0;
+	if (!ts)
+		ts = ss;
 	if (ok) {
 		out->weights_bytes = tb;
 		snprintf(out->weights_src, sizeof out->weights_src, "api/show");
+	} else if (ss) {
+		out->weights_bytes = ss; /* includes a projector layer */
+		snprintf(out->weights_src, sizeof out->weights_src, "api/show");
+		ts = 0;
 	} else if (ts) {
 		out->weights_bytes = ts; /* includes a projector layer */
 		snprintf(out->weights_src, sizeof out->weights_src, "api/tags");
@@ -384,7 +393,7 @@ void model_facts_nominal(const struct model_spec *spec, enum model_role role, st
 	snprintf(out->name, sizeof out->name, "%s", name);
 	out->weights_bytes = spec->nominal_bytes;
 	snprintf(out->weights_src, sizeof out->weights_src, "nominal:seed");
-	out->is_vision = role == ROLE_VISION;
+	out->is_vision = role_info(role)->reads_images;
 	/* "registry.ollama.ai/library/llava:13b" and "library/llava:13b" are "llava:13b" */
 	if (!strncmp(name, "registry.ollama.ai/", 19))
 		name += 19;

@@ -67,9 +67,10 @@ int model_facts_from_store(const char *root, const char *name, enum model_role r
 /*
  * Facts from Ollama's API replies, for when the store is not readable (Ollama on
  * another host). show: the /api/show reply object (borrowed; send "verbose":
- * true so per-layer arrays and the token list length survive). tags: the
- * /api/tags reply (borrowed; may be NULL) for the on-disk size when show has no
- * "tensors". DOSSIER_EFORMAT if show has no usable model_info.
+ * true so per-layer arrays and the token list length survive; an engine's
+ * llm_describe answer also carries "size", the on-disk bytes). tags: the
+ * /api/tags reply (borrowed; may be NULL) for the on-disk size when show has
+ * neither "tensors" nor "size". DOSSIER_EFORMAT if show has no usable model_info.
  */
 int model_facts_from_api(const char *name, enum model_role role, const json_t *show, const json_t *tags,
                          struct model_facts *out, struct err *err);

@@ -27,10 +27,16 @@ int kv_cache_type_parse(const char *s, enum kv_cache_type *out)
 	return DOSSIER_EINVAL;
 }
 
-void footprint_params_default(struct footprint_params *p)
+void footprint_params_default(struct footprint_params *p, const struct config *cfg)
 {
+	struct config d;
+	if (!cfg) {
+		config_defaults(&d, "prod");
+		cfg = &d;
+	}
 	memset(p, 0, sizeof *p);
-	p->default_num_ctx = 4096;
+	p->default_num_ctx = cfg->engine_num_ctx;
+	p->vision_min_num_ctx = cfg->vision_min_num_ctx;
 	p->num_parallel = 1;
 	p->num_batch = 512;
 	p->kv_type = KV_CACHE_F16;
@@ -56,18 +62,19 @@ static void resolve_ctx(const struct model_facts *f, const struct footprint_para
 		out->num_ctx = f->default_num_ctx;
 		snprintf(out->num_ctx_src, sizeof out->num_ctx_src, "model params");
 	} else {
-		out->num_ctx = p->default_num_ctx > 0 ? p->default_num_ctx : 4096;
+		out->num_ctx = p->default_num_ctx > 0 ? p->default_num_ctx : 1;
 		snprintf(out->num_ctx_src, sizeof out->num_ctx_src, "ollama default");
 	}
-	/* Ollama clamps to the trained length, then raises vision models to 2048 (reference 4.3). */
+	/* Ollama clamps to the trained length, then raises vision models to
+	 * vision_min_num_ctx (2048; reference 4.3). */
 	if (f->context_length && (uint64_t)out->num_ctx > f->context_length) {
 		out->num_ctx = (int)f->context_length;
 		snprintf(out->num_ctx_src, sizeof out->num_ctx_src, "clamped to trained length");
 	}
 	if (out->num_ctx < 4)
 		out->num_ctx = 4;
-	if (f->is_vision && out->num_ctx < 2048) {
-		out->num_ctx = 2048;
+	if (f->is_vision && out->num_ctx < p->vision_min_num_ctx) {
+		out->num_ctx = p->vision_min_num_ctx;
 		snprintf(out->num_ctx_src, sizeof out->num_ctx_src, "vision minimum");
 	}
 }

@@ -3,7 +3,7 @@
  * context length it runs with. Formulas in docs/planner.md.
  *
  *   struct footprint_params fp;
- *   footprint_params_default(&fp);
+ *   footprint_params_default(&fp, &cfg);
  *   fp.num_ctx = 8192;
  *   struct model_footprint m;
  *   footprint_compute(&facts, &fp, &m);   // m.total = weights + projector + kv + compute
@@ -28,13 +28,16 @@ const char *kv_cache_type_name(enum kv_cache_type t);  /* "f16", "q8_0", "q4_0" 
 int kv_cache_type_parse(const char *s, enum kv_cache_type *out);
 
 struct footprint_params {
-	int num_ctx;                  /* context tokens per slot; 0 = model default, else Ollama's 4096 */
-	int default_num_ctx;          /* Ollama's default when neither config nor model sets one (4096) */
+	int num_ctx;                  /* context tokens per slot; 0 = model default, else default_num_ctx */
+	int default_num_ctx;          /* the engine's when neither config nor model sets one (cfg->engine_num_ctx) */
+	int vision_min_num_ctx;       /* models that read images get at least this (cfg->vision_min_num_ctx) */
 	int num_parallel;             /* OLLAMA_NUM_PARALLEL slots; KV is sized num_ctx x this (1) */
 	int num_batch;                /* batch tokens for the compute estimate (512) */
 	enum kv_cache_type kv_type;   /* OLLAMA_KV_CACHE_TYPE (f16) */
 };
-void footprint_params_default(struct footprint_params *p);
+/* Defaults from cfg (engine_num_ctx, vision_min_num_ctx; NULL = the prod
+ * profile's): 1 slot, batch 512, f16 KV. */
+void footprint_params_default(struct footprint_params *p, const struct config *cfg);
 
 /* One number with where it came from. */
 struct fp_item {

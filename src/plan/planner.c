@@ -16,16 +16,11 @@
 
 #define MIB (1024ull * 1024ull)
 
-static const char *const kind_names[PLAN_DOC_KIND_COUNT] = {"text", "pdf", "image", "audio", "video"};
-
-const char *plan_doc_kind_name(enum plan_doc_kind k)
-{
-	return (unsigned)k < PLAN_DOC_KIND_COUNT ? kind_names[k] : "text";
-}
-
 struct plan {
 	struct config cfg;                        /* copy of the config planned for */
-	struct plan_inputs inputs;                /* documents by kind */
+	struct plan_kind_use kinds[PLAN_MAX_KINDS]; /* documents by kind (names borrowed) */
+	size_t n_kinds;                           /* entries in kinds */
+	int assumed;                              /* every kind counts as present */
 	struct footprint_params fp_params;        /* KV type, slots, batch */
 	uint64_t budget;                          /* bytes */
 	char budget_src[96];                      /* "config" or "RAM minus reserve" */
@@ -34,7 +29,8 @@ struct plan {
 	struct model_footprint fp[ROLE_COUNT];    /* per role */
 	struct fp_item working;                   /* dossier's own memory */
 	int lanes;                                /* cpu lanes assumed for working memory */
-	struct plan_scenario sc[PLAN_SC_COUNT];   /* by kind */
+	struct plan_scenario sc[PLAN_MAX_SCENARIOS]; /* in plan_scenario_at order */
+	size_t n_sc;                              /* entries in sc */
 	uint64_t peak;                            /* bytes */
 	int peak_sc;                              /* index into sc, -1 if none applies */
 	int fits;                                 /* peak <= budget */
@@ -49,7 +45,7 @@ void plan_params_default(struct plan_params *p, const struct config *cfg)
 	memset(p, 0, sizeof *p);
 	p->cfg = cfg;
 	p->inputs.assumed = 1;
-	footprint_params_default(&p->fp);
+	footprint_params_default(&p->fp, cfg);
 	p->suggest = 1;
 }
 
@@ -108,43 +104,87 @@ static const struct model_facts *facts_get(const struct plan_params *p, struct f
 	return f;
 }
 
+int plan_role_footprint(const struct plan_params *p, enum model_role r, struct model_footprint *out,
+                        struct err *err)
+{
+	if (!p || !p->cfg || (unsigned)r >= ROLE_COUNT || r == ROLE_NONE)
+		return err_set(err, DOSSIER_EINVAL, "plan_role_footprint: no configuration or no such role");
+	struct model_facts *f = malloc(sizeof *f);
+	if (!f)
+		return err_set(err, DOSSIER_ENOMEM, "out of memory reading model facts");
+	facts_resolve(p, r, &p->cfg->models[r], f);
+	struct footprint_params fp = p->fp;
+	fp.num_ctx = p->cfg->models[r].num_ctx;
+	footprint_compute(f, &fp, out);
+	free(f);
+	return 0;
+}
+
 /* ---------------------------------------------------- dossier working memory */
+
+/* 1 if the kind's documents are part of the run. */
+static int present(const plan *pl, const struct plan_kind_use *k)
+{
+	return pl->assumed || k->count > 0;
+}
+
+/* Bit (1u << role) for every role some present kind needs. */
+static unsigned roles_needed(const plan *pl)
+{
+	unsigned m = 0;
+	for (size_t i = 0; i < pl->n_kinds; i++)
+		if (present(pl, &pl->kinds[i]))
+			m |= pl->kinds[i].role_mask;
+	return m;
+}
+
+static uint64_t lane_bytes(const struct plan_kind_use *k)
+{
+	if (k->lane_bytes)
+		return k->lane_bytes;
+	if (k->role_mask & (1u << ROLE_ASR))
+		return PLAN_LANE_BYTES_ASR;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if ((k->role_mask & (1u << r)) && role_info((enum model_role)r)->reads_images)
+			return PLAN_LANE_BYTES_IMAGES;
+	return PLAN_LANE_BYTES_TEXT;
+}
 
 /*
  * dossier's own memory (estimate:dossier): 64 MiB for the process, SQLite page
  * cache and event queues; for each cpu lane, the working set of the most
- * demanding kind of document present (text 16 MiB = CAP_TEXT; pdf 52 MiB = text
- * plus one A4 page rendered at 300 dpi; image 72 MiB = a 12 MP photo decoded to
- * RGBA plus grey copies for OCR; audio and video 128 MiB = an hour of 16 kHz
- * PCM plus decoder state and frames); and when an LLM is used, one request body
- * (CAP_REQUEST_BODY) and one reply (CAP_LLM_REPLY) on the model lane.
+ * demanding kind of document present (plan_kind_use.lane_bytes; the seed's
+ * kinds: text 16 MiB = CAP_TEXT, pdf as its kind says (text plus the largest
+ * page render OCR may ask for), image 72 MiB, audio and video 128 MiB); and when an LLM is used,
+ * one request body (CAP_REQUEST_BODY) and one reply (CAP_LLM_REPLY) on the
+ * model lane.
  */
-static uint64_t working_estimate(const struct config *cfg, const struct plan_inputs *in, int llm_used, int *lanes_out)
+static uint64_t working_estimate(const struct config *cfg, const plan *pl, int llm_used, int *lanes_out)
 {
-	static const uint64_t lane_cost[PLAN_DOC_KIND_COUNT] = {16 * MIB, 52 * MIB, 72 * MIB, 128 * MIB, 128 * MIB};
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int lanes = cfg->cpu_lanes > 0 ? cfg->cpu_lanes : cores > 0 ? (int)cores : 1;
 	uint64_t per_lane = 0;
-	for (int k = 0; k < PLAN_DOC_KIND_COUNT; k++)
-		if ((in->assumed || in->count[k]) && lane_cost[k] > per_lane)
-			per_lane = lane_cost[k];
+	for (size_t i = 0; i < pl->n_kinds; i++)
+		if (present(pl, &pl->kinds[i]) && lane_bytes(&pl->kinds[i]) > per_lane)
+			per_lane = lane_bytes(&pl->kinds[i]);
 	*lanes_out = lanes;
 	return 64 * MIB + (uint64_t)lanes * per_lane + (llm_used ? (uint64_t)CAP_REQUEST_BODY + CAP_LLM_REPLY : 0);
 }
 
 /* ----------------------------------------------------- scenarios and peak */
 
-static int has(const struct plan_inputs *in, enum plan_doc_kind k)
+static int is_llm(int r)
 {
-	return in->assumed || in->count[k] > 0;
+	return role_info((enum model_role)r)->is_llm;
 }
 
-static void sc_init(plan *pl, enum plan_scenario_kind k, const char *name, int applies, const enum model_role *roles,
-                    int n)
+static struct plan_scenario *sc_add(plan *pl, enum plan_sc_type type, enum model_role role, const char *name,
+                                    int applies, const enum model_role *roles, int n)
 {
-	struct plan_scenario *s = &pl->sc[k];
+	struct plan_scenario *s = &pl->sc[pl->n_sc++];
 	memset(s, 0, sizeof *s);
-	s->kind = k;
+	s->type = type;
+	s->role = role;
 	s->name = name;
 	s->applies = applies;
 	s->counted = applies;
@@ -155,57 +195,94 @@ static void sc_init(plan *pl, enum plan_scenario_kind k, const char *name, int a
 		}
 	s->working_bytes = pl->working.bytes;
 	s->bytes = s->model_bytes + s->working_bytes;
+	return s;
+}
+
+/* 1 if a present kind uses role r, with (asr = 1) or without (asr = 0) the speech model. */
+static int kind_uses(const plan *pl, int r, int asr)
+{
+	for (size_t i = 0; i < pl->n_kinds; i++) {
+		const struct plan_kind_use *k = &pl->kinds[i];
+		if (present(pl, k) && (k->role_mask & (1u << r)) && !!(k->role_mask & (1u << ROLE_ASR)) == asr)
+			return 1;
+	}
+	return 0;
 }
 
 static void plan_scenarios(plan *pl)
 {
-	const struct plan_inputs *in = &pl->inputs;
 	const struct config *cfg = &pl->cfg;
 	int asr = pl->used[ROLE_ASR];
-	int two_llms = pl->used[ROLE_TEXT] && pl->used[ROLE_VISION];
-	enum model_role text[] = {ROLE_TEXT, ROLE_ASR}, vision[] = {ROLE_VISION, ROLE_ASR};
-	enum model_role both[] = {ROLE_TEXT, ROLE_VISION, ROLE_ASR};
+	enum model_role llms[ROLE_COUNT + 1];
+	int n_llm = 0;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (is_llm(r) && pl->used[r])
+			llms[n_llm++] = (enum model_role)r;
 	struct plan_scenario *s;
+	pl->n_sc = 0;
 
-	/* The speech model loads on the first recording and stays (S3), so once a
-	 * run has audio or video it may sit beside either LLM. */
-	sc_init(pl, PLAN_SC_TEXT, "text", has(in, PLAN_DOC_TEXT) || has(in, PLAN_DOC_PDF), text, asr ? 2 : 1);
-	sc_init(pl, PLAN_SC_IMAGE, "image", has(in, PLAN_DOC_IMAGE), vision, asr ? 2 : 1);
-	sc_init(pl, PLAN_SC_TRANSCRIPTION, "video transcription", has(in, PLAN_DOC_AUDIO) || has(in, PLAN_DOC_VIDEO), text, 2);
-	sc_init(pl, PLAN_SC_FRAMES, "video frames", has(in, PLAN_DOC_VIDEO), vision, 2);
-	if (asr) {
-		snprintf(pl->sc[PLAN_SC_TEXT].note, sizeof pl->sc[0].note, "the speech model stays resident once loaded");
-		snprintf(pl->sc[PLAN_SC_IMAGE].note, sizeof pl->sc[0].note, "the speech model stays resident once loaded");
-	}
-	if (cfg->offline)
-		for (int k = PLAN_SC_TEXT; k <= PLAN_SC_FRAMES; k++)
-			snprintf(pl->sc[k].note, sizeof pl->sc[0].note, "offline: no LLM is loaded");
+	/* Each LLM role alone, then beside the speech model. The speech model loads
+	 * on the first recording and stays (S3), so once a run has audio or video
+	 * it may sit beside any LLM. */
+	for (int pass = 0; pass < 2; pass++)
+		for (int r = 0; r < ROLE_COUNT; r++) {
+			if (!is_llm(r))
+				continue;
+			const struct role_info *ri = role_info((enum model_role)r);
+			enum model_role two[] = {(enum model_role)r, ROLE_ASR};
+			s = sc_add(pl, pass ? PLAN_SC_WITH_ASR : PLAN_SC_ALONE, (enum model_role)r,
+			           pass ? ri->scenario_asr : ri->scenario, kind_uses(pl, r, pass), two, pass || asr ? 2 : 1);
+			if (cfg->offline)
+				snprintf(s->note, sizeof s->note, "offline: no LLM is loaded");
+			else if (!pass && asr)
+				snprintf(s->note, sizeof s->note, "the speech model stays resident once loaded");
+		}
 
 	/* Budget policy: the LLMs stay together when they fit. */
-	sc_init(pl, PLAN_SC_CORESIDENT, "co-resident", 0, both, 3);
-	s = &pl->sc[PLAN_SC_CORESIDENT];
+	enum model_role all[ROLE_COUNT + 1];
+	memcpy(all, llms, sizeof llms[0] * (size_t)n_llm);
+	all[n_llm] = ROLE_ASR;
+	s = sc_add(pl, PLAN_SC_CORESIDENT, ROLE_NONE, "co-resident", 0, all, n_llm + 1);
 	int together = 0;
-	if (cfg->policy == POLICY_BUDGET && two_llms) {
+	if (cfg->policy == POLICY_BUDGET && n_llm >= 2) {
 		together = s->bytes <= pl->budget;
 		s->applies = s->counted = together;
 		if (!together)
 			snprintf(s->note, sizeof s->note,
 			         "the models do not fit the budget together: the residency manager keeps one LLM at a time");
 		else
-			snprintf(s->note, sizeof s->note, "budget policy: both LLMs stay resident, no swaps");
+			snprintf(s->note, sizeof s->note, "budget policy: all LLMs stay resident, no swaps");
 	} else {
 		snprintf(s->note, sizeof s->note, cfg->policy == POLICY_BUDGET ? "only one LLM is needed" : "budget policy only");
 	}
+	struct plan_scenario co = *s;
+	pl->n_sc--; /* listed after the swap */
 
 	/*
-	 * Swap transition (seed scenario 4): when the text and vision LLMs alternate,
-	 * Ollama may briefly hold the outgoing model while the incoming one loads.
-	 * The residency manager awaits the unload (polls /api/ps) when swap_delay is
-	 * negative; then the transition never holds both and is not counted. With a
-	 * fixed delay the unload is not confirmed, so both models count at once.
+	 * Swap transition (seed scenario 4): when LLMs alternate, Ollama may briefly
+	 * hold the outgoing model while the incoming one loads; the worst case is
+	 * the two largest. The residency manager awaits the unload (polls /api/ps)
+	 * when swap_delay is negative; then the transition never holds both and is
+	 * not counted. With a fixed delay the unload is not confirmed, so both
+	 * models count at once.
 	 */
-	sc_init(pl, PLAN_SC_SWAP, "swap transition", two_llms && !together, both, asr ? 3 : 2);
-	s = &pl->sc[PLAN_SC_SWAP];
+	enum model_role pair[3] = {ROLE_NONE, ROLE_NONE, ROLE_ASR};
+	int a = -1, b = -1;
+	for (int i = 0; i < n_llm; i++) {
+		uint64_t t = pl->fp[llms[i]].total;
+		if (a < 0 || t > pl->fp[llms[a]].total) {
+			b = a;
+			a = i;
+		} else if (b < 0 || t > pl->fp[llms[b]].total) {
+			b = i;
+		}
+	}
+	if (b >= 0) { /* in role order: outgoing -> incoming */
+		pair[0] = llms[a < b ? a : b];
+		pair[1] = llms[a < b ? b : a];
+	}
+	s = sc_add(pl, PLAN_SC_SWAP, ROLE_NONE, "swap transition", n_llm >= 2 && !together, pair,
+	           b >= 0 ? (asr ? 3 : 2) : 0);
 	if (!s->applies)
 		snprintf(s->note, sizeof s->note, together ? "no swaps: the LLMs stay together" : "only one LLM is used");
 	else if (cfg->swap_delay_s < 0) {
@@ -215,13 +292,14 @@ static void plan_scenarios(plan *pl)
 		snprintf(s->note, sizeof s->note, "counted: a fixed %.1f s delay does not confirm the unload, both models may be resident",
 		         cfg->swap_delay_s);
 	}
+	pl->sc[pl->n_sc++] = co;
 
 	pl->peak = pl->working.bytes;
 	pl->peak_sc = -1;
-	for (int k = 0; k < PLAN_SC_COUNT; k++)
+	for (size_t k = 0; k < pl->n_sc; k++)
 		if (pl->sc[k].counted && (pl->peak_sc < 0 || pl->sc[k].bytes >= pl->peak)) { /* ties: the later, more specific one */
 			pl->peak = pl->sc[k].bytes;
-			pl->peak_sc = k;
+			pl->peak_sc = (int)k;
 		}
 	pl->fits = pl->peak <= pl->budget;
 }
@@ -235,12 +313,14 @@ static void add_warning(plan *pl, const char *model, const char *note)
 /* Everything but the suggestions. */
 static void plan_core(const struct plan_params *p, const struct config *cfg, struct facts_cache *cache, plan *pl)
 {
-	const struct plan_inputs *in = &p->inputs;
 	struct plan_params pc = *p;
 	pc.cfg = cfg;
 	memset(pl, 0, sizeof *pl);
 	pl->cfg = *cfg;
-	pl->inputs = *in;
+	pl->n_kinds = p->inputs.n_kinds < PLAN_MAX_KINDS ? p->inputs.n_kinds : PLAN_MAX_KINDS;
+	if (pl->n_kinds)
+		memcpy(pl->kinds, p->inputs.kinds, pl->n_kinds * sizeof pl->kinds[0]);
+	pl->assumed = p->inputs.assumed;
 	pl->fp_params = p->fp;
 	pl->budget = config_budget(cfg);
 	if (cfg->budget_bytes)
@@ -250,11 +330,15 @@ static void plan_core(const struct plan_params *p, const struct config *cfg, str
 		size_format(cfg->reserve_bytes, r, sizeof r);
 		snprintf(pl->budget_src, sizeof pl->budget_src, "RAM minus %s reserve", r);
 	}
-	int recordings = has(in, PLAN_DOC_AUDIO) || has(in, PLAN_DOC_VIDEO);
-	pl->used[ROLE_TEXT] = !cfg->offline && (has(in, PLAN_DOC_TEXT) || has(in, PLAN_DOC_PDF) || recordings);
-	pl->used[ROLE_VISION] = !cfg->offline && (has(in, PLAN_DOC_IMAGE) || has(in, PLAN_DOC_VIDEO));
-	pl->used[ROLE_ASR] = recordings;
-	for (int r = ROLE_ASR; r < ROLE_COUNT; r++) {
+	unsigned need = roles_needed(pl);
+	int llm_used = 0;
+	for (int r = 0; r < ROLE_COUNT; r++) {
+		if (r == ROLE_NONE)
+			continue;
+		pl->used[r] = (need & (1u << r)) && !(cfg->offline && is_llm(r));
+		llm_used |= pl->used[r] && is_llm(r);
+	}
+	for (int r = 0; r < ROLE_COUNT; r++) {
 		if (!pl->used[r])
 			continue;
 		pl->facts[r] = *facts_get(&pc, cache, (enum model_role)r, &cfg->models[r]);
@@ -264,7 +348,7 @@ static void plan_core(const struct plan_params *p, const struct config *cfg, str
 		if (pl->facts[r].note[0])
 			add_warning(pl, cfg->models[r].name, pl->facts[r].note);
 	}
-	pl->working.bytes = working_estimate(cfg, in, pl->used[ROLE_TEXT] || pl->used[ROLE_VISION], &pl->lanes);
+	pl->working.bytes = working_estimate(cfg, pl, llm_used, &pl->lanes);
 	snprintf(pl->working.source, sizeof pl->working.source, "estimate:dossier");
 	plan_scenarios(pl);
 }
@@ -300,25 +384,36 @@ static void plan_suggest(const struct plan_params *p, struct facts_cache *cache,
 		alt = *cfg;
 		memcpy(alt.models, dev.models, sizeof alt.models);
 		snprintf(alt.profile, sizeof alt.profile, "dev");
-		snprintf(msg, sizeof msg, "the dev profile (--profile dev or DEV_MODE=1: %s and %s)", dev.models[ROLE_TEXT].name,
-		         dev.models[ROLE_VISION].name);
+		size_t l = (size_t)snprintf(msg, sizeof msg, "the dev profile (--profile dev or DEV_MODE=1:");
+		for (int r = 0, n = 0; r < ROLE_COUNT && l < sizeof msg; r++)
+			if (is_llm(r))
+				l += (size_t)snprintf(msg + l, sizeof msg - l, "%s %s", n++ ? " and" : "", dev.models[r].name);
+		if (l < sizeof msg)
+			snprintf(msg + l, sizeof msg - l, ")");
 		try_alt(p, cache, pl, tmp, &alt, "profile=dev", msg);
 	}
 
-	/* 2. a smaller context window: halve the largest until it fits (not below 2048) */
+	/* 2. a smaller context window: halve the largest until it fits, not below
+	 * the engine's vision minimum (2048: less buys nothing for a vision model) */
+	int floor_ctx = cfg->vision_min_num_ctx > 0 ? cfg->vision_min_num_ctx : 1;
 	int maxctx = 0;
-	for (int r = ROLE_TEXT; r < ROLE_COUNT; r++)
-		if (pl->used[r] && pl->fp[r].num_ctx > maxctx)
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (is_llm(r) && pl->used[r] && pl->fp[r].num_ctx > maxctx)
 			maxctx = pl->fp[r].num_ctx;
-	for (int c = maxctx / 2; c >= 2048; c /= 2) {
+	for (int c = maxctx / 2; c >= floor_ctx; c /= 2) {
 		alt = *cfg;
-		for (int r = ROLE_TEXT; r < ROLE_COUNT; r++)
-			if (pl->used[r] && pl->fp[r].num_ctx > c)
+		for (int r = 0; r < ROLE_COUNT; r++)
+			if (is_llm(r) && pl->used[r] && pl->fp[r].num_ctx > c)
 				alt.models[r].num_ctx = c;
 		plan_core(p, &alt, cache, tmp);
-		if (tmp->fits || c / 2 < 2048) {
+		if (tmp->fits || c / 2 < floor_ctx) {
 			snprintf(change, sizeof change, "num_ctx=%d", c);
-			snprintf(msg, sizeof msg, "a context window of at most %d tokens (text_num_ctx / vision_num_ctx = %d)", c, c);
+			size_t l = (size_t)snprintf(msg, sizeof msg, "a context window of at most %d tokens (", c);
+			for (int r = 0, n = 0; r < ROLE_COUNT && l < sizeof msg; r++)
+				if (is_llm(r))
+					l += (size_t)snprintf(msg + l, sizeof msg - l, "%s%s_num_ctx", n++ ? " / " : "", role_name((enum model_role)r));
+			if (l < sizeof msg)
+				snprintf(msg + l, sizeof msg - l, " = %d)", c);
 			try_alt(p, cache, pl, tmp, &alt, change, msg);
 			break;
 		}
@@ -339,7 +434,7 @@ static void plan_suggest(const struct plan_params *p, struct facts_cache *cache,
 	}
 
 	/* 4. await unloads, when the swap overlap sets the peak */
-	if (pl->peak_sc == PLAN_SC_SWAP) {
+	if (pl->peak_sc >= 0 && pl->sc[pl->peak_sc].type == PLAN_SC_SWAP) {
 		alt = *cfg;
 		alt.swap_delay_s = -1;
 		try_alt(p, cache, pl, tmp, &alt, "swap_delay=-1",
@@ -361,6 +456,9 @@ int plan_build(const struct plan_params *p, plan **out, struct err *err)
 	*out = NULL;
 	if (!p || !p->cfg)
 		return err_set(err, DOSSIER_EINVAL, "plan_build: no configuration given");
+	if (p->inputs.n_kinds > PLAN_MAX_KINDS)
+		return err_set(err, DOSSIER_EINVAL, "plan_build: %zu kinds of documents, at most %d", p->inputs.n_kinds,
+		               PLAN_MAX_KINDS);
 	plan *pl = malloc(sizeof *pl);
 	struct facts_cache *cache = calloc(1, sizeof *cache);
 	if (!pl || !cache) {
@@ -394,19 +492,24 @@ const struct plan_scenario *plan_peak_scenario(const plan *pl)
 	return pl->peak_sc >= 0 ? &pl->sc[pl->peak_sc] : NULL;
 }
 
-const struct plan_scenario *plan_scenario(const plan *pl, enum plan_scenario_kind k)
+size_t plan_scenario_count(const plan *pl) { return pl->n_sc; }
+
+const struct plan_scenario *plan_scenario_at(const plan *pl, size_t i)
 {
-	return (unsigned)k < PLAN_SC_COUNT ? &pl->sc[k] : NULL;
+	return i < pl->n_sc ? &pl->sc[i] : NULL;
+}
+
+const struct plan_scenario *plan_scenario_find(const plan *pl, enum plan_sc_type type, enum model_role role)
+{
+	for (size_t i = 0; i < pl->n_sc; i++)
+		if (pl->sc[i].type == type && (type >= PLAN_SC_SWAP || pl->sc[i].role == role))
+			return &pl->sc[i];
+	return NULL;
 }
 
 const struct model_footprint *plan_model(const plan *pl, enum model_role r)
 {
 	return (unsigned)r < ROLE_COUNT && r != ROLE_NONE && pl->used[r] ? &pl->fp[r] : NULL;
-}
-
-const struct model_facts *plan_facts(const plan *pl, enum model_role r)
-{
-	return (unsigned)r < ROLE_COUNT && r != ROLE_NONE && pl->used[r] ? &pl->facts[r] : NULL;
 }
 
 const struct plan_suggestion *plan_suggestion_at(const plan *pl, size_t i)
@@ -462,17 +565,17 @@ json_t *plan_to_json(const plan *pl)
 	json_object_set_new(o, "budget_source", json_string(pl->budget_src));
 	json_object_set_new(o, "kv_cache_type", json_string(kv_cache_type_name(pl->fp_params.kv_type)));
 	json_object_set_new(o, "num_parallel", json_integer(pl->fp_params.num_parallel > 0 ? pl->fp_params.num_parallel : 1));
-	json_object_set_new(inputs, "assumed", json_boolean(pl->inputs.assumed));
-	for (int k = 0; k < PLAN_DOC_KIND_COUNT; k++)
-		json_object_set_new(inputs, kind_names[k], json_integer((json_int_t)pl->inputs.count[k]));
+	json_object_set_new(inputs, "assumed", json_boolean(pl->assumed));
+	for (size_t k = 0; k < pl->n_kinds; k++)
+		json_object_set_new(inputs, pl->kinds[k].name, json_integer((json_int_t)pl->kinds[k].count));
 	json_object_set_new(o, "inputs", inputs);
-	for (int r = ROLE_ASR; r < ROLE_COUNT; r++)
+	for (int r = 0; r < ROLE_COUNT; r++)
 		if (pl->used[r])
 			json_array_append_new(models, model_json(pl, (enum model_role)r));
 	json_object_set_new(o, "models", models);
 	json_object_set_new(o, "working", json_pack("{s:I,s:s,s:i}", "bytes", (json_int_t)pl->working.bytes, "source",
 	                                            pl->working.source, "cpu_lanes", pl->lanes));
-	for (int k = 0; k < PLAN_SC_COUNT; k++) {
+	for (size_t k = 0; k < pl->n_sc; k++) {
 		const struct plan_scenario *s = &pl->sc[k];
 		json_t *names = json_array();
 		for (int i = 0; i < s->n_models; i++)
@@ -517,9 +620,9 @@ static int render_models(const plan *pl, struct buf *out)
 {
 	char a[32], b[32], c[32], d[32], e[32];
 	int rc = buf_appends(out, "models:\n");
-	for (int r = ROLE_TEXT; r < ROLE_COUNT && !rc; r++) {
+	for (int r = 0; r < ROLE_COUNT && !rc; r++) {
 		const struct model_footprint *m = &pl->fp[r];
-		if (!pl->used[r])
+		if (!pl->used[r] || !is_llm(r))
 			continue;
 		rc = buf_appendf(out, "  %-7s %-20s %8s = weights %s (%s)", role_name((enum model_role)r), m->name,
 		                 sz(m->total, a), sz(m->weights.bytes, b), m->weights.source);
@@ -546,37 +649,37 @@ int plan_render_text(const plan *pl, struct buf *out)
 	char a[32], b[32];
 	int rc = buf_appendf(out, "plan: profile %s, policy %s, budget %s (%s)\n", pl->cfg.profile,
 	                     policy_name(pl->cfg.policy), sz(pl->budget, a), pl->budget_src);
-	if (!rc && pl->inputs.assumed)
+	if (!rc && pl->assumed)
 		rc = buf_appends(out, "documents: none named, planning for every kind\n");
-	else if (!rc)
-		rc = buf_appendf(out, "documents: %llu text, %llu pdf, %llu image, %llu audio, %llu video\n",
-		                 (unsigned long long)pl->inputs.count[PLAN_DOC_TEXT],
-		                 (unsigned long long)pl->inputs.count[PLAN_DOC_PDF],
-		                 (unsigned long long)pl->inputs.count[PLAN_DOC_IMAGE],
-		                 (unsigned long long)pl->inputs.count[PLAN_DOC_AUDIO],
-		                 (unsigned long long)pl->inputs.count[PLAN_DOC_VIDEO]);
+	else if (!rc) {
+		rc = buf_appends(out, "documents:");
+		for (size_t k = 0; k < pl->n_kinds && !rc; k++)
+			rc = buf_appendf(out, "%s %llu %s", k ? "," : "", (unsigned long long)pl->kinds[k].count, pl->kinds[k].name);
+		if (!rc)
+			rc = buf_appendc(out, '\n');
+	}
 	if (!rc)
 		rc = render_models(pl, out);
 	if (!rc)
 		rc = buf_appends(out, "scenarios:\n");
-	for (int k = 0; k < PLAN_SC_COUNT && !rc; k++) {
+	for (size_t k = 0; k < pl->n_sc && !rc; k++) {
 		const struct plan_scenario *s = &pl->sc[k];
 		char names[400] = "";
 		size_t l = 0;
-		if (k == PLAN_SC_CORESIDENT && pl->cfg.policy != POLICY_BUDGET)
+		if (s->type == PLAN_SC_CORESIDENT && pl->cfg.policy != POLICY_BUDGET)
 			continue;
 		for (int i = 0; i < s->n_models && l < sizeof names; i++)
 			l += (size_t)snprintf(names + l, sizeof names - l, "%s%s",
-			                      i ? (k == PLAN_SC_SWAP && i == 1 ? " -> " : " + ") : "", pl->fp[s->roles[i]].name);
+			                      i ? (s->type == PLAN_SC_SWAP && i == 1 ? " -> " : " + ") : "", pl->fp[s->roles[i]].name);
 		if (!s->n_models)
 			snprintf(names, sizeof names, "(no model)");
 		if (!s->applies) {
 			rc = buf_appendf(out, "  %-20s %-44s %8s  (%s)\n", s->name, "", "-",
-			                 k >= PLAN_SC_SWAP && s->note[0] ? s->note : "no such documents");
+			                 s->type >= PLAN_SC_SWAP && s->note[0] ? s->note : "no such documents");
 			continue;
 		}
 		rc = buf_appendf(out, "  %-20s %-44s %8s%s", s->name, names, sz(s->bytes, a),
-		                 k == pl->peak_sc ? "  <- peak" : "");
+		                 (int)k == pl->peak_sc ? "  <- peak" : "");
 		if (!rc && s->note[0])
 			rc = buf_appendf(out, "  [%s]", s->note);
 		if (!rc)

@@ -3,9 +3,10 @@
  * models' facts (facts.h), their footprints (footprint.h), the policy and the
  * documents to analyse, and says what would fit when it does not.
  *
+ *   struct plan_kind_use kinds[] = {{"video", 1u << ROLE_ASR | 1u << ROLE_TEXT | 1u << ROLE_VISION, 3, 0}};
  *   struct plan_params pp;
  *   plan_params_default(&pp, &cfg);
- *   pp.inputs.count[PLAN_DOC_VIDEO] = 3;
+ *   pp.inputs = (struct plan_inputs){.kinds = kinds, .n_kinds = 1};
  *   plan *pl;
  *   if (plan_build(&pp, &pl, &e) == 0) {
  *       if (!plan_fits(pl)) ... plan_render_text(pl, &b) explains and suggests ...
@@ -13,9 +14,15 @@
  *       plan_free(pl);
  *   }
  *
- * The scenarios follow seed.md: text, image, video transcription, video frames,
- * swap transition, plus co-resident under the budget policy. Formulas and the
- * JSON shape are in docs/planner.md. A plan is immutable once built.
+ * The planner knows no document kinds: it is told which roles each kind's
+ * steps use (plan_kind_use, from the kind registry) and derives the scenarios
+ * from those masks: for each LLM role, its model alone (beside the speech
+ * model when the run has recordings: it stays resident once loaded) and, for
+ * kinds that also use the speech model, its model beside it; a swap transition
+ * between the two largest LLMs; co-resident under the budget policy. With the
+ * seed's roles these are seed.md's text, image, video transcription, video
+ * frames and swap transition (the names come from the role table). Formulas
+ * and the JSON shape are in docs/planner.md. A plan is immutable once built.
  */
 #ifndef DOSSIER_PLAN_PLANNER_H
 #define DOSSIER_PLAN_PLANNER_H
@@ -30,19 +37,28 @@
 
 struct err;
 
-enum plan_doc_kind {
-	PLAN_DOC_TEXT = 0,
-	PLAN_DOC_PDF,
-	PLAN_DOC_IMAGE,
-	PLAN_DOC_AUDIO,
-	PLAN_DOC_VIDEO,
-	PLAN_DOC_KIND_COUNT
+/* What the documents of one kind need. */
+struct plan_kind_use {
+	const char *name;      /* borrowed, must outlive the plan (static): the kind ("text"), for output */
+	unsigned role_mask;    /* bit 1u << role for every role its steps use (pipeline's kind_role_mask) */
+	uint64_t count;        /* documents of the kind */
+	uint64_t lane_bytes;   /* dossier's working set for one such document on a cpu lane;
+	                          0 = from its roles (PLAN_LANE_BYTES_ASR, _IMAGES, _TEXT) */
 };
-const char *plan_doc_kind_name(enum plan_doc_kind k); /* "text", "pdf", "image", "audio", "video" */
+
+/* The cpu-lane working set of a kind that does not say (plan_kind_use.lane_bytes 0):
+ * an hour of 16 kHz PCM plus decoder state and frames; a 12 MP photo decoded to RGBA
+ * plus grey copies for OCR; CAP_TEXT of extracted text. */
+#define PLAN_LANE_BYTES_ASR    (128ull << 20)
+#define PLAN_LANE_BYTES_IMAGES (72ull << 20)
+#define PLAN_LANE_BYTES_TEXT   (16ull << 20)
+
+#define PLAN_MAX_KINDS 32      /* kinds a plan keeps; more are refused (DOSSIER_EINVAL) */
 
 struct plan_inputs {
-	uint64_t count[PLAN_DOC_KIND_COUNT]; /* documents of each kind */
-	int assumed;                         /* 1 = no documents named: plan for every kind */
+	const struct plan_kind_use *kinds; /* borrowed during plan_build (copied): every kind, counts may be 0 */
+	size_t n_kinds;                    /* entries in kinds */
+	int assumed;                       /* 1 = no documents named: plan as if every kind were present */
 };
 
 /*
@@ -63,23 +79,23 @@ struct plan_params {
 	void *api_user;                /* passed to api_facts */
 	int suggest;                   /* 1 = when the peak exceeds the budget, try alternatives */
 };
-/* Defaults: inputs assumed (every kind), f16 KV, 1 slot, batch 512, default
- * store and speech model dir, no API hook, suggest = 1. cfg is borrowed. */
+/* Defaults: no kinds (set inputs.kinds), inputs assumed, f16 KV, 1 slot, batch
+ * 512, default store and speech model dir, no API hook, suggest = 1. cfg is borrowed. */
 void plan_params_default(struct plan_params *p, const struct config *cfg);
 
-enum plan_scenario_kind {
-	PLAN_SC_TEXT = 0,      /* a text document: the text LLM */
-	PLAN_SC_IMAGE,         /* an image: the vision LLM */
-	PLAN_SC_TRANSCRIPTION, /* video/audio transcription: text LLM + speech model */
-	PLAN_SC_FRAMES,        /* video frames: vision LLM + speech model */
-	PLAN_SC_SWAP,          /* swap transition: outgoing + incoming LLM */
-	PLAN_SC_CORESIDENT,    /* budget policy: every LLM kept together */
-	PLAN_SC_COUNT
+enum plan_sc_type {
+	PLAN_SC_ALONE = 0,  /* one LLM role's model (and the speech model, once the run has recordings) */
+	PLAN_SC_WITH_ASR,   /* one LLM role's model beside the speech model (kinds that use both) */
+	PLAN_SC_SWAP,       /* swap transition: outgoing + incoming LLM */
+	PLAN_SC_CORESIDENT, /* budget policy: every LLM kept together */
 };
 
+#define PLAN_MAX_SCENARIOS (2 * ROLE_COUNT + 2)
+
 struct plan_scenario {
-	enum plan_scenario_kind kind;
-	const char *name;                 /* static: "text", "image", "video transcription", ... */
+	enum plan_sc_type type;           /* what state it is */
+	enum model_role role;             /* the LLM role for ALONE and WITH_ASR; ROLE_NONE otherwise */
+	const char *name;                 /* static: "text", "image", "video transcription", ... (role table) */
 	int applies;                      /* 1 = the documents lead to this state */
 	int counted;                      /* 1 = part of the peak (applies, and for a swap: unload not awaited) */
 	int n_models;                     /* models resident */
@@ -104,22 +120,36 @@ typedef struct plan plan; /* opaque; defined in planner.c */
 
 /*
  * Builds the plan. Never fails for lack of model facts (falls back to nominal
- * sizes, noted in the warnings); errors: DOSSIER_EINVAL (no cfg), DOSSIER_ENOMEM.
+ * sizes, noted in the warnings); errors: DOSSIER_EINVAL (no cfg, more than
+ * PLAN_MAX_KINDS kinds), DOSSIER_ENOMEM.
  * A plan that does not fit is still returned with rc 0: check plan_fits.
  * *out: caller frees with plan_free.
  */
 int plan_build(const struct plan_params *p, plan **out, struct err *err);
 void plan_free(plan *pl); /* NULL is a no-op */
 
+/*
+ * The footprint of role r's model alone, exactly as plan_build computes it
+ * (same facts resolution: store, api_facts hook, nominal; same formula), for
+ * the residency manager's budget decisions. p->inputs are ignored.
+ * DOSSIER_EINVAL (no cfg, no such role), DOSSIER_ENOMEM.
+ */
+int plan_role_footprint(const struct plan_params *p, enum model_role r, struct model_footprint *out,
+                        struct err *err);
+
 uint64_t plan_peak_bytes(const plan *pl);
 uint64_t plan_budget_bytes(const plan *pl);
 int plan_fits(const plan *pl);                 /* 1 = peak <= budget */
 /* The scenario that sets the peak, or NULL if no scenario applies. Borrowed. */
 const struct plan_scenario *plan_peak_scenario(const plan *pl);
-const struct plan_scenario *plan_scenario(const plan *pl, enum plan_scenario_kind k); /* borrowed */
+/* Scenarios in order: ALONE per LLM role (role table order), WITH_ASR per LLM
+ * role, SWAP, CORESIDENT. Borrowed. */
+size_t plan_scenario_count(const plan *pl);
+const struct plan_scenario *plan_scenario_at(const plan *pl, size_t i);
+/* The scenario of that type (and LLM role, for ALONE and WITH_ASR), or NULL. Borrowed. */
+const struct plan_scenario *plan_scenario_find(const plan *pl, enum plan_sc_type type, enum model_role role);
 /* The footprint of the model in role r, or NULL if the run does not use it. Borrowed. */
 const struct model_footprint *plan_model(const plan *pl, enum model_role r);
-const struct model_facts *plan_facts(const plan *pl, enum model_role r);
 uint64_t plan_working_bytes(const plan *pl);
 size_t plan_suggestion_count(const plan *pl);
 const struct plan_suggestion *plan_suggestion_at(const plan *pl, size_t i); /* borrowed */

@@ -11,6 +11,7 @@
  */
 #include "sched/residency.h"
 #include "backends/llm.h"
+#include "plan/planner.h"
 #include "core/err.h"
 #include "core/util.h"
 
@@ -39,7 +40,7 @@ struct residency {
 	pthread_mutex_t op;         /* serialises acquire and finish */
 	pthread_mutex_t mu;         /* guards slots, asr and stats */
 	pthread_cond_t cv;          /* signalled by release */
-	struct slot s[ROLE_COUNT];  /* indexed by enum model_role (TEXT, VISION used) */
+	struct slot s[ROLE_COUNT];  /* indexed by enum model_role (the LLM roles are used) */
 	int synced;                 /* 1 once /api/ps was read */
 	uint64_t tick;              /* LRU clock */
 	uint64_t asr_bytes;         /* the in-process speech model, when loaded */
@@ -48,7 +49,7 @@ struct residency {
 
 static int is_llm_role(enum model_role role)
 {
-	return role == ROLE_TEXT || role == ROLE_VISION;
+	return role_info(role)->is_llm;
 }
 
 static const char *model_of(const residency *r, enum model_role role)
@@ -65,8 +66,8 @@ static int same_model(const residency *r, enum model_role a, enum model_role b)
 /* Marks every role served by role's model resident or not. Caller holds mu. */
 static void mark(residency *r, enum model_role role, int resident, int by_us)
 {
-	for (int o = ROLE_TEXT; o <= ROLE_VISION; o++)
-		if (same_model(r, role, (enum model_role)o)) {
+	for (int o = 0; o < ROLE_COUNT; o++)
+		if (is_llm_role((enum model_role)o) && same_model(r, role, (enum model_role)o)) {
 			r->s[o].resident = resident;
 			r->s[o].loaded_by_us = resident && by_us;
 		}
@@ -76,10 +77,22 @@ static void mark(residency *r, enum model_role role, int resident, int by_us)
 static int busy(const residency *r, enum model_role role)
 {
 	int n = 0;
-	for (int o = ROLE_TEXT; o <= ROLE_VISION; o++)
-		if (same_model(r, role, (enum model_role)o))
+	for (int o = 0; o < ROLE_COUNT; o++)
+		if (is_llm_role((enum model_role)o) && same_model(r, role, (enum model_role)o))
 			n += r->s[o].in_use;
 	return n;
+}
+
+/* 1 if role o's model is resident and no earlier LLM role shares it (one
+ * instance serves every role naming the same model). Caller holds mu. */
+static int counts_alone(const residency *r, int o)
+{
+	if (!is_llm_role((enum model_role)o) || !r->s[o].resident)
+		return 0;
+	for (int p = 0; p < o; p++)
+		if (is_llm_role((enum model_role)p) && r->s[p].resident && same_model(r, (enum model_role)p, (enum model_role)o))
+			return 0;
+	return 1;
 }
 
 /* Resident Ollama models (distinct) and their predicted bytes, speech model
@@ -88,10 +101,8 @@ static int resident_set(const residency *r, uint64_t *bytes)
 {
 	int n = 0;
 	uint64_t sum = r->asr_bytes;
-	for (int o = ROLE_TEXT; o <= ROLE_VISION; o++) {
-		if (!r->s[o].resident)
-			continue;
-		if (o == ROLE_VISION && r->s[ROLE_TEXT].resident && same_model(r, ROLE_TEXT, ROLE_VISION))
+	for (int o = 0; o < ROLE_COUNT; o++) {
+		if (!counts_alone(r, o))
 			continue;
 		n++;
 		sum += r->s[o].bytes;
@@ -130,10 +141,8 @@ static void memory_changed(residency *r)
 	if (bytes > r->st.max_resident_bytes)
 		r->st.max_resident_bytes = bytes;
 	json_t *list = json_array();
-	for (int o = ROLE_TEXT; o <= ROLE_VISION; o++) {
-		if (!r->s[o].resident)
-			continue;
-		if (o == ROLE_VISION && r->s[ROLE_TEXT].resident && same_model(r, ROLE_TEXT, ROLE_VISION))
+	for (int o = 0; o < ROLE_COUNT; o++) {
+		if (!counts_alone(r, o))
 			continue;
 		json_array_append_new(list, json_pack("{s:s,s:s,s:I}", "model", model_of(r, (enum model_role)o), "role",
 		                                      role_name((enum model_role)o), "bytes", (json_int_t)r->s[o].bytes));
@@ -147,14 +156,47 @@ static void memory_changed(residency *r)
 
 /* ----------------------------------------------------------- prediction */
 
-static int effective_ctx(const residency *r, enum model_role role, const struct llm_model_info *info)
+/* The planner's facts hook: the engine's own description of the model. */
+static int engine_facts(void *user, enum model_role role, const char *model, struct model_facts *out,
+                        struct err *err)
 {
-	int ctx = r->cfg->models[role].num_ctx > 0 ? r->cfg->models[role].num_ctx : 4096; /* Ollama's default */
-	if (info && info->context_length > 0 && ctx > info->context_length)
-		ctx = info->context_length;
-	if (role == ROLE_VISION && ctx < 2048)
-		ctx = 2048; /* Ollama raises vision models to 2048 */
-	return ctx;
+	residency *r = user;
+	json_t *show = NULL;
+	int rc = llm_describe(r->llm, model, &show, err);
+	if (rc)
+		return rc;
+	rc = model_facts_from_api(model, role, show, NULL, out, err);
+	json_decref(show);
+	return rc;
+}
+
+/* The planner's footprint of role's model (plan_role_footprint): the same
+ * facts and formula `dossier plan` uses. */
+static uint64_t plan_bytes(residency *r, enum model_role role)
+{
+	struct plan_params pp;
+	plan_params_default(&pp, r->cfg);
+	if (r->llm) {
+		pp.api_facts = engine_facts;
+		pp.api_user = r;
+	}
+	struct model_footprint fp;
+	struct err e = {0};
+	if (plan_role_footprint(&pp, role, &fp, &e))
+		return r->cfg->models[role].nominal_bytes;
+	return fp.total;
+}
+
+void residency_plan(residency *r, enum model_role role, uint64_t bytes)
+{
+	if (!is_llm_role(role) || !bytes)
+		return;
+	pthread_mutex_lock(&r->mu);
+	if (!r->s[role].bytes_measured) {
+		r->s[role].bytes = bytes;
+		r->s[role].predicted = 1;
+	}
+	pthread_mutex_unlock(&r->mu);
 }
 
 uint64_t residency_predict(residency *r, enum model_role role)
@@ -168,20 +210,7 @@ uint64_t residency_predict(residency *r, enum model_role role)
 	if (known)
 		return bytes;
 
-	uint64_t weights = r->cfg->models[role].nominal_bytes, kv = 0;
-	struct llm_model_info info;
-	struct err e = {0};
-	if (r->llm && r->llm->ops->show(r->llm->ctx, model_of(r, role), &info, &e) == 0) {
-		if (info.size_bytes)
-			weights = info.size_bytes;
-		if (info.block_count > 0 && info.head_count > 0 && info.head_count_kv > 0 && info.embedding_length > 0) {
-			/* f16 K and V for every layer (Ollama's own quick predictor) */
-			uint64_t head_dim = (uint64_t)info.embedding_length / (uint64_t)info.head_count;
-			kv = 2ull * (uint64_t)info.block_count * (uint64_t)effective_ctx(r, role, &info) *
-			     (uint64_t)info.head_count_kv * head_dim * 2ull;
-		}
-	}
-	bytes = weights + kv;
+	bytes = plan_bytes(r, role);
 	pthread_mutex_lock(&r->mu);
 	if (!r->s[role].predicted) {
 		r->s[role].bytes = bytes;
@@ -198,13 +227,13 @@ static void measure(residency *r, enum model_role role)
 	struct llm_resident *list = NULL;
 	size_t n = 0;
 	struct err e = {0};
-	if (r->llm->ops->ps(r->llm->ctx, &list, &n, &e))
+	if (llm_ps(r->llm, &list, &n, &e))
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (llm_model_name_eq(list[i].name, model_of(r, role)) && list[i].size_bytes) {
 			pthread_mutex_lock(&r->mu);
-			for (int o = ROLE_TEXT; o <= ROLE_VISION; o++)
-				if (same_model(r, role, (enum model_role)o)) {
+			for (int o = 0; o < ROLE_COUNT; o++)
+				if (is_llm_role((enum model_role)o) && same_model(r, role, (enum model_role)o)) {
 					r->s[o].bytes = list[i].size_bytes;
 					r->s[o].predicted = r->s[o].bytes_measured = 1;
 				}
@@ -222,14 +251,14 @@ static void sync_once(residency *r)
 	struct llm_resident *list = NULL;
 	size_t n = 0;
 	struct err e = {0};
-	if (r->llm->ops->ps(r->llm->ctx, &list, &n, &e))
+	if (llm_ps(r->llm, &list, &n, &e))
 		return; /* try again at the next acquire */
 	r->synced = 1;
 	pthread_mutex_lock(&r->mu);
 	int changed = 0;
 	for (size_t i = 0; i < n; i++)
-		for (int o = ROLE_TEXT; o <= ROLE_VISION; o++)
-			if (llm_model_name_eq(list[i].name, model_of(r, (enum model_role)o))) {
+		for (int o = 0; o < ROLE_COUNT; o++)
+			if (is_llm_role((enum model_role)o) && llm_model_name_eq(list[i].name, model_of(r, (enum model_role)o))) {
 				r->s[o].resident = 1;
 				if (list[i].size_bytes) {
 					r->s[o].bytes = list[i].size_bytes;
@@ -281,7 +310,7 @@ static int wait_gone(residency *r, enum model_role role, struct err *err)
 		for (;;) {
 			struct llm_resident *list = NULL;
 			size_t n = 0, i;
-			rc = r->llm->ops->ps(r->llm->ctx, &list, &n, err);
+			rc = llm_ps(r->llm, &list, &n, err);
 			if (rc)
 				break;
 			for (i = 0; i < n; i++)
@@ -309,7 +338,7 @@ static int wait_gone(residency *r, enum model_role role, struct err *err)
 /* Unloads role's model (it must be idle) and waits until it is gone. Caller holds op. */
 static int unload(residency *r, enum model_role role, int wait, struct err *err)
 {
-	int rc = r->llm->ops->unload(r->llm->ctx, model_of(r, role), err);
+	int rc = llm_unload(r->llm, model_of(r, role), err);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&r->mu);
@@ -329,8 +358,7 @@ static int load(residency *r, enum model_role role, struct err *err)
 {
 	double load_s = 0;
 	emit(r, "model_loading", json_pack("{s:s,s:s}", "model", model_of(r, role), "role", role_name(role)));
-	int rc = r->llm->ops->load(r->llm->ctx, model_of(r, role), r->cfg->models[role].num_ctx, RESIDENCY_KEEP_ALIVE,
-	                           &load_s, err);
+	int rc = llm_load(r->llm, model_of(r, role), r->cfg->models[role].num_ctx, RESIDENCY_KEEP_ALIVE_S, &load_s, err);
 	if (rc)
 		return rc;
 	emit(r, "model_loaded", json_pack("{s:s,s:s,s:I}", "model", model_of(r, role), "role", role_name(role),
@@ -357,7 +385,9 @@ static void swapping(residency *r, enum model_role from, enum model_role to)
 /* sequential / grouped: at most one model. Unload whatever else is resident. */
 static int make_room_single(residency *r, enum model_role role, struct err *err)
 {
-	for (int o = ROLE_TEXT; o <= ROLE_VISION; o++) {
+	for (int o = 0; o < ROLE_COUNT; o++) {
+		if (!is_llm_role((enum model_role)o))
+			continue;
 		pthread_mutex_lock(&r->mu);
 		int other = r->s[o].resident && !same_model(r, role, (enum model_role)o);
 		pthread_mutex_unlock(&r->mu);
@@ -382,9 +412,9 @@ static int make_room_budget(residency *r, enum model_role role, struct err *err)
 		pthread_mutex_lock(&r->mu);
 		int n = resident_set(r, &have);
 		int victim = -1;
-		for (int o = ROLE_TEXT; o <= ROLE_VISION; o++) {
+		for (int o = 0; o < ROLE_COUNT; o++) {
 			const struct slot *s = &r->s[o];
-			if (!s->resident || same_model(r, role, (enum model_role)o))
+			if (!is_llm_role((enum model_role)o) || !s->resident || same_model(r, role, (enum model_role)o))
 				continue;
 			if (victim < 0 || s->last_used < r->s[victim].last_used)
 				victim = o;
@@ -404,7 +434,7 @@ static int make_room_budget(residency *r, enum model_role role, struct err *err)
 
 /* ------------------------------------------------------------- public */
 
-int residency_new(const struct config *cfg, struct llm_backend *llm, bus *b, residency **out, struct err *err)
+int residency_new(const struct config *cfg, llm_backend *llm, bus *b, residency **out, struct err *err)
 {
 	residency *r = calloc(1, sizeof *r);
 	if (!r)
@@ -472,11 +502,11 @@ void residency_release(residency *r, enum model_role role)
 	pthread_mutex_unlock(&r->mu);
 }
 
-const char *residency_keep_alive(residency *r, enum model_role role)
+int64_t residency_keep_alive(residency *r, enum model_role role)
 {
 	(void)r;
 	(void)role;
-	return RESIDENCY_KEEP_ALIVE;
+	return RESIDENCY_KEEP_ALIVE_S;
 }
 
 void residency_note_asr(residency *r, uint64_t bytes, int loaded)
@@ -496,8 +526,10 @@ int residency_finish(residency *r, struct err *err)
 		return 0;
 	int first_rc = 0;
 	pthread_mutex_lock(&r->op);
-	for (int o = ROLE_TEXT; o <= ROLE_VISION; o++) {
+	for (int o = 0; o < ROLE_COUNT; o++) {
 		enum model_role role = (enum model_role)o;
+		if (!is_llm_role(role))
+			continue;
 		pthread_mutex_lock(&r->mu);
 		int ours = r->s[o].resident && r->s[o].loaded_by_us;
 		pthread_mutex_unlock(&r->mu);
@@ -507,8 +539,8 @@ int residency_finish(residency *r, struct err *err)
 		int rc = wait_idle(r, role, &e);
 		if (!rc && r->cfg->policy == POLICY_BUDGET) {
 			/* Leave it for a follow-up run, on Ollama's default timer. */
-			rc = r->llm->ops->load(r->llm->ctx, model_of(r, role), r->cfg->models[o].num_ctx,
-			                       RESIDENCY_KEEP_ALIVE_EXIT, NULL, &e);
+			rc = llm_load(r->llm, model_of(r, role), r->cfg->models[o].num_ctx, RESIDENCY_KEEP_ALIVE_EXIT_S, NULL,
+			              &e);
 			pthread_mutex_lock(&r->mu);
 			mark(r, role, 1, 0); /* no longer ours to manage */
 			pthread_mutex_unlock(&r->mu);

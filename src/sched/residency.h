@@ -36,19 +36,20 @@
 
 #include "core/config.h"
 #include "core/event.h"
+#include "backends/llm.h"
 
 #include <stdint.h>
 
 struct err;
-struct llm_backend;
 typedef struct residency residency;
 
-/* The keep_alive every request carries while dossier runs: long enough that
- * Ollama's own timer never unloads a model between two steps, short enough that
- * a crashed run does not pin memory for long. Unloads are explicit. */
-#define RESIDENCY_KEEP_ALIVE "\"30m\""
-/* What budget-policy models are left with at exit: Ollama's default. */
-#define RESIDENCY_KEEP_ALIVE_EXIT "\"5m\""
+/* The keep_alive every request carries while dossier runs (seconds): long
+ * enough that the engine's own timer never unloads a model between two steps,
+ * short enough that a crashed run does not pin memory for long. Unloads are
+ * explicit. */
+#define RESIDENCY_KEEP_ALIVE_S (30 * 60)
+/* What budget-policy models are left with at exit: Ollama's default (5 min). */
+#define RESIDENCY_KEEP_ALIVE_EXIT_S (5 * 60)
 /* How long an unloaded model may stay in /api/ps before a swap gives up. */
 #define RESIDENCY_UNLOAD_WAIT_MS 30000
 /* How often /api/ps is polled while waiting. */
@@ -70,7 +71,7 @@ struct residency_stats {
  * cfg, llm and b are borrowed and must outlive the manager; b may be NULL (no
  * events). Does not contact Ollama. Caller frees with residency_free.
  */
-int residency_new(const struct config *cfg, struct llm_backend *llm, bus *b, residency **out, struct err *err);
+int residency_new(const struct config *cfg, llm_backend *llm, bus *b, residency **out, struct err *err);
 /* Frees the manager without touching Ollama (call residency_finish first). NULL is a no-op. */
 void residency_free(residency *r);
 
@@ -85,8 +86,8 @@ void residency_free(residency *r);
 int residency_acquire(residency *r, enum model_role role, struct err *err);
 /* The request for role finished (success or not). */
 void residency_release(residency *r, enum model_role role);
-/* The keep_alive JSON fragment every request for role must carry. Static string. */
-const char *residency_keep_alive(residency *r, enum model_role role);
+/* The keep_alive (seconds, llm.h) every request for role must carry. */
+int64_t residency_keep_alive(residency *r, enum model_role role);
 /* The in-process speech model's memory, counted in the resident set
  * (loaded = 1 when it is loaded, 0 when freed). Emits `memory`. */
 void residency_note_asr(residency *r, uint64_t bytes, int loaded);
@@ -98,9 +99,16 @@ void residency_note_asr(residency *r, uint64_t bytes, int loaded);
 int residency_finish(residency *r, struct err *err);
 /* Counters since residency_new. */
 void residency_stats(residency *r, struct residency_stats *out);
-/* Predicted resident bytes of role's model: size (from /api/ps, /api/tags, or
- * the config's nominal bytes) plus its KV cache at num_ctx when the size came
- * without it. Asks Ollama once, then remembers. */
+/*
+ * The bytes the plan approved for role's model (plan_model(pl, role)->total):
+ * budget decisions use them until /api/ps measures the loaded instance.
+ * Ignored for roles that are no LLM and for 0.
+ */
+void residency_plan(residency *r, enum model_role role, uint64_t bytes);
+/* Predicted resident bytes of role's model: what /api/ps measured once it was
+ * loaded; else the number residency_plan gave; else the planner's footprint
+ * (plan_role_footprint, facts from the model store, the engine's description,
+ * or nominal sizes), computed once and remembered. */
 uint64_t residency_predict(residency *r, enum model_role role);
 
 #endif

@@ -24,6 +24,7 @@ struct fake {
 	int n_images[MAX_CALLS];
 	const char *script[MAX_CALLS]; /* reply per call; NULL = a valid reply for the schema */
 	int fail_rc;                   /* non-zero: every chat fails with this */
+	llm_backend *b;                /* the backend over this fake (freed by fake_free) */
 };
 
 static int fake_chat(void *ctx, const struct llm_request *rq, char **text_out, struct llm_metrics *m, struct err *err)
@@ -64,16 +65,18 @@ static int fake_chat(void *ctx, const struct llm_request *rq, char **text_out, s
 
 static const struct llm_backend_ops fake_ops = {.name = "fake", .chat = fake_chat};
 
-static struct fake *fake_new(struct llm_backend *b)
+static struct fake *fake_new(llm_backend **b)
 {
 	struct fake *f = calloc(1, sizeof *f);
-	b->ops = &fake_ops;
-	b->ctx = f;
+	struct err e = {0};
+	assert_int_equal(llm_backend_wrap(&fake_ops, f, NULL, b, &e), 0);
+	f->b = *b;
 	return f;
 }
 
 static void fake_free(struct fake *f)
 {
+	llm_backend_free(f->b);
 	for (int i = 0; i < f->calls; i++)
 		free(f->prompts[i]);
 	free(f);
@@ -81,7 +84,7 @@ static void fake_free(struct fake *f)
 
 static struct llm_call call_for(int num_ctx)
 {
-	struct llm_call c = {.model = "m:1", .num_ctx = num_ctx, .keep_alive = "\"30m\"", .temperature = 0, .seed = 1};
+	struct llm_call c = {.model = "m:1", .num_ctx = num_ctx, .keep_alive_s = 30 * 60, .temperature = 0, .seed = 1};
 	return c;
 }
 
@@ -89,13 +92,13 @@ static struct llm_call call_for(int num_ctx)
 
 static void test_valid_reply_gets_sources_and_timings(void **st)
 {
-	struct llm_backend b;
+	llm_backend *b;
 	struct fake *f = fake_new(&b);
 	struct llm_call c = call_for(4096);
 	json_t *out = NULL;
 	struct err e = {0};
 	const char *text = "Ada Lovelace wrote the first program.";
-	assert_int_equal(llm_analyze_text(&b, &c, text, strlen(text), &out, &e), 0);
+	assert_int_equal(llm_analyze_text(b, &c, text, strlen(text), &out, &e), 0);
 	assert_int_equal(f->calls, 1);
 	assert_non_null(strstr(f->prompts[0], text));
 	assert_string_equal(json_string_value(json_object_get(out, "title")), "T");
@@ -112,14 +115,14 @@ static void test_valid_reply_gets_sources_and_timings(void **st)
 
 static void test_invalid_reply_is_reasked_with_the_reason(void **st)
 {
-	struct llm_backend b;
+	llm_backend *b;
 	struct fake *f = fake_new(&b);
 	f->script[0] = "{\"title\":\"T\"}";                 /* missing fields */
 	f->script[1] = "not json at all";
 	struct llm_call c = call_for(4096);
 	json_t *out = NULL;
 	struct err e = {0};
-	assert_int_equal(llm_analyze_text(&b, &c, "hello world", 11, &out, &e), 0);
+	assert_int_equal(llm_analyze_text(b, &c, "hello world", 11, &out, &e), 0);
 	assert_int_equal(f->calls, 3);
 	assert_null(strstr(f->prompts[0], "not valid"));
 	assert_non_null(strstr(f->prompts[1], "summary: missing"));
@@ -132,14 +135,14 @@ static void test_invalid_reply_is_reasked_with_the_reason(void **st)
 
 static void test_always_invalid_is_eformat_after_three_tries(void **st)
 {
-	struct llm_backend b;
+	llm_backend *b;
 	struct fake *f = fake_new(&b);
 	for (int i = 0; i < 5; i++)
 		f->script[i] = "{\"title\":\"T\",\"summary\":\"S\",\"key_points\":\"oops\",\"tags\":[],\"entities\":[],\"language\":\"en\"}";
 	struct llm_call c = call_for(4096);
 	json_t *out = NULL;
 	struct err e = {0};
-	assert_int_equal(llm_analyze_text(&b, &c, "hello", 5, &out, &e), DOSSIER_EFORMAT);
+	assert_int_equal(llm_analyze_text(b, &c, "hello", 5, &out, &e), DOSSIER_EFORMAT);
 	assert_null(out);
 	assert_int_equal(f->calls, LLM_FIX_RETRIES + 1);
 	assert_non_null(strstr(e.msg, "key_points: expected array"));
@@ -148,13 +151,13 @@ static void test_always_invalid_is_eformat_after_three_tries(void **st)
 
 static void test_transport_error_is_not_retried(void **st)
 {
-	struct llm_backend b;
+	llm_backend *b;
 	struct fake *f = fake_new(&b);
 	f->fail_rc = DOSSIER_EAGAIN;
 	struct llm_call c = call_for(4096);
 	json_t *out = NULL;
 	struct err e = {0};
-	assert_int_equal(llm_analyze_text(&b, &c, "hello", 5, &out, &e), DOSSIER_EAGAIN);
+	assert_int_equal(llm_analyze_text(b, &c, "hello", 5, &out, &e), DOSSIER_EAGAIN);
 	assert_int_equal(f->calls, 1);
 	assert_null(out);
 	fake_free(f);
@@ -172,7 +175,7 @@ static void part_of(const char *prompt, char *out, size_t n)
 
 static void test_long_text_is_map_reduced_without_loss(void **st)
 {
-	struct llm_backend b;
+	llm_backend *b;
 	struct fake *f = fake_new(&b);
 	struct llm_call c = call_for(2048);
 	size_t max = llm_chunk_bytes(2048);
@@ -184,7 +187,7 @@ static void test_long_text_is_map_reduced_without_loss(void **st)
 	size_t len = (size_t)(p - text);
 	json_t *out = NULL;
 	struct err e = {0};
-	assert_int_equal(llm_analyze_text(&b, &c, text, len, &out, &e), 0);
+	assert_int_equal(llm_analyze_text(b, &c, text, len, &out, &e), 0);
 	int maps = f->calls - 1;
 	assert_true(maps >= 5);
 	/* the parts, in order, are the whole text */
@@ -220,15 +223,15 @@ static void test_long_text_is_map_reduced_without_loss(void **st)
 
 static void test_invalid_utf8_and_empty_text(void **st)
 {
-	struct llm_backend b;
+	llm_backend *b;
 	struct fake *f = fake_new(&b);
 	struct llm_call c = call_for(4096);
 	json_t *out = NULL;
 	struct err e = {0};
-	assert_int_equal(llm_analyze_text(&b, &c, " \n ", 3, &out, &e), DOSSIER_EEMPTY);
+	assert_int_equal(llm_analyze_text(b, &c, " \n ", 3, &out, &e), DOSSIER_EEMPTY);
 	assert_int_equal(f->calls, 0);
 	const char bad[] = "caf\xc3\xa9 \xff\xfe ok";
-	assert_int_equal(llm_analyze_text(&b, &c, bad, sizeof bad - 1, &out, &e), 0);
+	assert_int_equal(llm_analyze_text(b, &c, bad, sizeof bad - 1, &out, &e), 0);
 	assert_non_null(strstr(f->prompts[0], "caf\xc3\xa9 ?? ok"));
 	json_decref(out);
 	fake_free(f);
@@ -236,13 +239,13 @@ static void test_invalid_utf8_and_empty_text(void **st)
 
 static void test_image_goes_with_ocr_context(void **st)
 {
-	struct llm_backend b;
+	llm_backend *b;
 	struct fake *f = fake_new(&b);
 	struct llm_call c = call_for(4096);
 	const unsigned char png[] = {0x89, 'P', 'N', 'G', 1, 2, 3};
 	json_t *out = NULL;
 	struct err e = {0};
-	assert_int_equal(llm_describe_image(&b, &c, png, sizeof png, "INVOICE 2024-001", &out, &e), 0);
+	assert_int_equal(llm_describe_image(b, &c, png, sizeof png, "INVOICE 2024-001", &out, &e), 0);
 	assert_int_equal(f->n_images[0], 1);
 	assert_non_null(strstr(f->prompts[0], "INVOICE 2024-001"));
 	assert_string_equal(json_string_value(json_object_get(out, "description")), "a cat");
@@ -253,14 +256,14 @@ static void test_image_goes_with_ocr_context(void **st)
 
 static void test_synthesize_lists_frames_in_prompt(void **st)
 {
-	struct llm_backend b;
+	llm_backend *b;
 	struct fake *f = fake_new(&b);
 	struct llm_call c = call_for(4096);
 	json_t *parts = json_pack("{s:{s:s},s:[{s:f,s:s},{s:f,s:s}]}", "transcript_analysis", "summary", "talk about bees",
 	                          "frames", "time", 0.0, "description", "a hive", "time", 12.5, "description", "a flower");
 	json_t *out = NULL;
 	struct err e = {0};
-	assert_int_equal(llm_synthesize(&b, &c, parts, &out, &e), 0);
+	assert_int_equal(llm_synthesize(b, &c, parts, &out, &e), 0);
 	assert_non_null(strstr(f->prompts[0], "talk about bees"));
 	assert_non_null(strstr(f->prompts[0], "[12.5 s] a flower"));
 	assert_null(json_object_get(out, "notes"));

@@ -42,6 +42,25 @@ static void test_lines_split_across_chunks(void **st)
 	assert_string_equal(s.lines[2], "{\"c\":3}");
 }
 
+static void test_every_split_point_gives_the_same_lines(void **st)
+{
+	const char *whole = "{\"a\":1}\r\n \n{\"b\":2}\n{\"c\":3}";
+	size_t len = strlen(whole);
+	for (size_t cut = 0; cut <= len; cut++) {
+		struct seen s = {0};
+		struct ndjson nd;
+		ndjson_init(&nd, 1024, on_line, &s);
+		assert_int_equal(ndjson_feed(&nd, whole, cut), 0);
+		assert_int_equal(ndjson_feed(&nd, whole + cut, len - cut), 0);
+		assert_int_equal(ndjson_finish(&nd), 0);
+		ndjson_free(&nd);
+		assert_int_equal(s.n, 3);
+		assert_string_equal(s.lines[0], "{\"a\":1}"); /* CRLF: no "\r" left */
+		assert_string_equal(s.lines[1], "{\"b\":2}"); /* the blank line was skipped */
+		assert_string_equal(s.lines[2], "{\"c\":3}");
+	}
+}
+
 static void test_final_line_without_newline_is_delivered(void **st)
 {
 	struct seen s = {0};
@@ -100,6 +119,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines_split_across_chunks),
+		cmocka_unit_test(test_every_split_point_gives_the_same_lines),
 		cmocka_unit_test(test_final_line_without_newline_is_delivered),
 		cmocka_unit_test(test_line_over_cap_is_toobig),
 		cmocka_unit_test(test_line_exactly_at_cap_passes),

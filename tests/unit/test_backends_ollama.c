@@ -3,6 +3,7 @@
  * unreachable port, the bytes on the wire (keep_alive, num_ctx, think, images),
  * load/unload/ps/show/ping, and the LLM tasks end to end. */
 #include "backends/llm_tasks.h"
+#include "backends/http.h"
 #include "backends/ollama.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -50,7 +51,7 @@ static int teardown(void **state)
 static struct llm_request rq_text(const char *model, const char *prompt)
 {
 	struct llm_request rq = {.model = model, .prompt = prompt, .num_ctx = 4096, .temperature = 0.2,
-	                         .seed = 42, .keep_alive = "\"30m\""};
+	                         .seed = 42, .keep_alive_s = 30 * 60};
 	return rq;
 }
 
@@ -63,7 +64,7 @@ static void test_streamed_chat_gives_text_and_metrics(void **state)
 	char *text = NULL;
 	struct llm_metrics m;
 	struct err e = {0};
-	assert_int_equal(f->b->ops->chat(f->b->ctx, &rq, &text, &m, &e), 0);
+	assert_int_equal(llm_chat(f->b, &rq, &text, &m, &e), 0);
 	assert_non_null(strstr(text, "marmots"));
 	assert_true(m.eval_count > 0);
 	assert_true(m.prompt_eval_count > 0);
@@ -90,7 +91,7 @@ static void test_thinking_model_gets_think_false(void **state)
 	struct llm_request rq = rq_text("qwen3:4b", "hello");
 	char *text = NULL;
 	struct err e = {0};
-	assert_int_equal(f->b->ops->chat(f->b->ctx, &rq, &text, NULL, &e), 0);
+	assert_int_equal(llm_chat(f->b, &rq, &text, NULL, &e), 0);
 	free(text);
 	json_t *reqs = stub_requests(&f->stub, "/api/chat");
 	json_t *body = json_object_get(json_array_get(reqs, 0), "body");
@@ -111,7 +112,7 @@ static void test_cut_stream_is_eagain_never_a_result(void **state)
 		struct llm_request rq = rq_text("llama3.2:3b", "a fairly long prompt so that the reply has chunks");
 		char *text = NULL;
 		struct err e = {0};
-		assert_int_equal(f->b->ops->chat(f->b->ctx, &rq, &text, NULL, &e), DOSSIER_EAGAIN);
+		assert_int_equal(llm_chat(f->b, &rq, &text, NULL, &e), DOSSIER_EAGAIN);
 		assert_null(text);
 		assert_non_null(strstr(e.msg, "llama3.2:3b"));
 	}
@@ -119,7 +120,7 @@ static void test_cut_stream_is_eagain_never_a_result(void **state)
 	struct llm_request rq = rq_text("llama3.2:3b", "again");
 	char *text = NULL;
 	struct err e = {0};
-	assert_int_equal(f->b->ops->chat(f->b->ctx, &rq, &text, NULL, &e), 0);
+	assert_int_equal(llm_chat(f->b, &rq, &text, NULL, &e), 0);
 	free(text);
 }
 
@@ -129,12 +130,12 @@ static void test_not_pulled_model_names_ollama_pull(void **state)
 	struct llm_request rq = rq_text("nosuchmodel:7b", "hi");
 	char *text = NULL;
 	struct err e = {0};
-	assert_int_equal(f->b->ops->chat(f->b->ctx, &rq, &text, NULL, &e), DOSSIER_EMODEL);
+	assert_int_equal(llm_chat(f->b, &rq, &text, NULL, &e), DOSSIER_EMODEL);
 	assert_non_null(strstr(e.msg, "`ollama pull nosuchmodel:7b`"));
 	/* and the same for a model that disappears after show (404 on the chat itself) */
 	stub_fault(&f->stub, "{\"kind\":\"not_found\",\"model\":\"llama3.1:8b\",\"count\":5}");
 	rq = rq_text("llama3.1:8b", "hi");
-	assert_int_equal(f->b->ops->chat(f->b->ctx, &rq, &text, NULL, &e), DOSSIER_EMODEL);
+	assert_int_equal(llm_chat(f->b, &rq, &text, NULL, &e), DOSSIER_EMODEL);
 	assert_non_null(strstr(e.msg, "`ollama pull llama3.1:8b`"));
 }
 
@@ -144,7 +145,7 @@ static void test_out_of_memory_suggests_dev_profile(void **state)
 	stub_fault(&f->stub, "{\"kind\":\"oom\",\"model\":\"llama3.1:8b\"}");
 	struct err e = {0};
 	double load_s;
-	assert_int_equal(f->b->ops->load(f->b->ctx, "llama3.1:8b", 8192, "\"30m\"", &load_s, &e), DOSSIER_EMODEL);
+	assert_int_equal(llm_load(f->b, "llama3.1:8b", 8192, 30 * 60, &load_s, &e), DOSSIER_EMODEL);
 	assert_non_null(strstr(e.msg, "--profile dev"));
 	assert_non_null(strstr(e.msg, "llama3.1:8b"));
 }
@@ -156,7 +157,7 @@ static void test_busy_is_eagain(void **state)
 	struct llm_request rq = rq_text("llama3.2:3b", "hi");
 	char *text = NULL;
 	struct err e = {0};
-	assert_int_equal(f->b->ops->chat(f->b->ctx, &rq, &text, NULL, &e), DOSSIER_EAGAIN);
+	assert_int_equal(llm_chat(f->b, &rq, &text, NULL, &e), DOSSIER_EAGAIN);
 	assert_non_null(strstr(e.msg, "busy"));
 }
 
@@ -171,12 +172,12 @@ static void test_unreachable_port_names_the_url(void **state)
 	struct err e = {0};
 	assert_int_equal(ollama_backend_new(&cfg, &b, &e), 0);
 	char v[32];
-	assert_int_equal(b->ops->ping(b->ctx, v, sizeof v, &e), DOSSIER_EUNAVAILABLE);
+	assert_int_equal(llm_ping(b, v, sizeof v, &e), DOSSIER_EUNAVAILABLE);
 	assert_non_null(strstr(e.msg, cfg.ollama_host));
 	assert_non_null(strstr(e.msg, "ollama serve"));
 	struct llm_request rq = rq_text("llama3.2:3b", "hi");
 	char *text = NULL;
-	assert_int_equal(b->ops->chat(b->ctx, &rq, &text, NULL, &e), DOSSIER_EUNAVAILABLE);
+	assert_int_equal(llm_chat(b, &rq, &text, NULL, &e), DOSSIER_EUNAVAILABLE);
 	assert_non_null(strstr(e.msg, "--offline"));
 	llm_backend_free(b);
 }
@@ -192,7 +193,7 @@ static void test_stall_hits_idle_timeout(void **state)
 	struct llm_request rq = rq_text("llama3.2:3b", "one two three four five");
 	char *text = NULL;
 	double t0 = clock_mono_s();
-	assert_int_equal(b->ops->chat(b->ctx, &rq, &text, NULL, &e), DOSSIER_ETIMEOUT);
+	assert_int_equal(llm_chat(b, &rq, &text, NULL, &e), DOSSIER_ETIMEOUT);
 	double took = clock_mono_s() - t0;
 	assert_true(took < 3.5); /* did not wait for the stall to end */
 	assert_non_null(strstr(e.msg, "silent"));
@@ -224,7 +225,7 @@ static void test_cancel_flag_stops_a_request(void **state)
 	char *text = NULL;
 	struct err e = {0};
 	double t0 = clock_mono_s();
-	assert_int_equal(f->b->ops->chat(f->b->ctx, &rq, &text, NULL, &e), DOSSIER_ECANCELLED);
+	assert_int_equal(llm_chat(f->b, &rq, &text, NULL, &e), DOSSIER_ECANCELLED);
 	assert_true(clock_mono_s() - t0 < 3.0);
 	pthread_join(t, NULL);
 }
@@ -242,14 +243,14 @@ static void test_images_only_to_vision_models_as_plain_base64(void **state)
 	rq.n_images = 1;
 	char *text = NULL;
 	struct err e = {0};
-	assert_int_equal(f->b->ops->chat(f->b->ctx, &rq, &text, NULL, &e), DOSSIER_EMODEL);
+	assert_int_equal(llm_chat(f->b, &rq, &text, NULL, &e), DOSSIER_EMODEL);
 	assert_non_null(strstr(e.msg, "vision"));
 	json_t *reqs = stub_requests(&f->stub, "/api/chat");
 	assert_int_equal(json_array_size(reqs), 0); /* refused before sending */
 	json_decref(reqs);
 
 	rq.model = "llava:latest";
-	assert_int_equal(f->b->ops->chat(f->b->ctx, &rq, &text, NULL, &e), 0);
+	assert_int_equal(llm_chat(f->b, &rq, &text, NULL, &e), 0);
 	free(text);
 	reqs = stub_requests(&f->stub, "/api/chat");
 	json_t *msgs = json_object_get(json_object_get(json_array_get(reqs, 0), "body"), "messages");
@@ -268,20 +269,20 @@ static void test_load_ps_unload_round_trip(void **state)
 	struct fx *f = *state;
 	struct err e = {0};
 	double load_s = -1;
-	assert_int_equal(f->b->ops->load(f->b->ctx, "llama3.2:3b", 4096, "\"30m\"", &load_s, &e), 0);
+	assert_int_equal(llm_load(f->b, "llama3.2:3b", 4096, 30 * 60, &load_s, &e), 0);
 	assert_true(load_s >= 0);
 	struct llm_resident *r = NULL;
 	size_t n = 0;
-	assert_int_equal(f->b->ops->ps(f->b->ctx, &r, &n, &e), 0);
+	assert_int_equal(llm_ps(f->b, &r, &n, &e), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(r[0].name, "llama3.2:3b");
 	assert_int_equal(r[0].context_length, 4096);
 	assert_true(r[0].size_bytes > 2000000000ull);
 	free(r);
-	assert_int_equal(f->b->ops->unload(f->b->ctx, "llama3.2:3b", &e), 0);
+	assert_int_equal(llm_unload(f->b, "llama3.2:3b", &e), 0);
 	/* gone from /api/ps within a moment */
 	for (int i = 0; i < 50; i++) {
-		assert_int_equal(f->b->ops->ps(f->b->ctx, &r, &n, &e), 0);
+		assert_int_equal(llm_ps(f->b, &r, &n, &e), 0);
 		free(r);
 		if (!n)
 			break;
@@ -304,17 +305,17 @@ static void test_show_reads_capabilities_and_shapes(void **state)
 	struct fx *f = *state;
 	struct llm_model_info in;
 	struct err e = {0};
-	assert_int_equal(f->b->ops->show(f->b->ctx, "llava:latest", &in, &e), 0);
+	assert_int_equal(llm_show(f->b, "llava:latest", &in, &e), 0);
 	assert_true(in.vision);
 	assert_true(in.completion);
 	assert_true(in.block_count > 0);
 	assert_true(in.head_count > 0 && in.head_count_kv > 0 && in.embedding_length > 0);
 	assert_true(in.size_bytes > 1000000000ull);
-	assert_int_equal(f->b->ops->show(f->b->ctx, "llama3.2:3b", &in, &e), 0);
+	assert_int_equal(llm_show(f->b, "llama3.2:3b", &in, &e), 0);
 	assert_false(in.vision);
-	assert_int_equal(f->b->ops->show(f->b->ctx, "nope:1b", &in, &e), DOSSIER_EMODEL);
+	assert_int_equal(llm_show(f->b, "nope:1b", &in, &e), DOSSIER_EMODEL);
 	char v[32];
-	assert_int_equal(f->b->ops->ping(f->b->ctx, v, sizeof v, &e), 0);
+	assert_int_equal(llm_ping(f->b, v, sizeof v, &e), 0);
 	assert_true(strlen(v) > 0);
 }
 
@@ -323,7 +324,7 @@ static void test_show_reads_capabilities_and_shapes(void **state)
 static void test_analyze_text_end_to_end(void **state)
 {
 	struct fx *f = *state;
-	struct llm_call c = llm_call_from_config(&f->cfg, ROLE_TEXT, "\"30m\"");
+	struct llm_call c = llm_call_from_config(&f->cfg, ROLE_TEXT, 30 * 60);
 	const char *text = "The Lisbon harbour authority approved the new ferry timetable on Monday.";
 	json_t *out = NULL;
 	struct err e = {0};
@@ -346,7 +347,7 @@ static void test_long_text_is_chunked_with_fixed_num_ctx_and_keep_alive(void **s
 {
 	struct fx *f = *state;
 	f->cfg.models[ROLE_TEXT].num_ctx = 2048;
-	struct llm_call c = llm_call_from_config(&f->cfg, ROLE_TEXT, "\"30m\"");
+	struct llm_call c = llm_call_from_config(&f->cfg, ROLE_TEXT, 30 * 60);
 	size_t want_len = llm_chunk_bytes(2048) * 3 + 100;
 	char *text = malloc(want_len + 64), *p = text;
 	for (int i = 0; (size_t)(p - text) < want_len; i++)
@@ -374,7 +375,7 @@ static void test_describe_image_end_to_end(void **state)
 	struct fx *f = *state;
 	static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
 	                                    0, 0, 0, 2, 0, 0, 0, 2, 8, 2, 0, 0, 0, 0xfd, 0xd4, 0x9a, 0x73};
-	struct llm_call c = llm_call_from_config(&f->cfg, ROLE_VISION, "\"30m\"");
+	struct llm_call c = llm_call_from_config(&f->cfg, ROLE_VISION, 30 * 60);
 	json_t *out = NULL;
 	struct err e = {0};
 	assert_int_equal(llm_describe_image(f->b, &c, png, sizeof png, "RECEIPT TOTAL 12.50", &out, &e), 0);
@@ -402,6 +403,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_text_is_chunked_with_fixed_num_ctx_and_keep_alive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_describe_image_end_to_end, setup, teardown),
 	};
-	ollama_global_init();
+	http_global_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,7 @@ static void compute_estimate_matches_the_llama_graph_formula(void **state)
 	struct footprint_params p;
 	struct model_footprint m;
 	facts_of("llama3.1:8b", ROLE_TEXT, &f);
-	footprint_params_default(&p);
+	footprint_params_default(&p, NULL);
 	p.num_ctx = 8192;
 	footprint_compute(&f, &p, &m);
 	/* 4 x 512 x (1 + 4 x 4096 + 8192 x 33): "about 560 MiB" in reference 11.5 */
@@ -91,7 +91,7 @@ static void num_ctx_follows_ollama_defaults_and_clamps(void **state)
 	struct model_facts f;
 	struct footprint_params p;
 	struct model_footprint m;
-	footprint_params_default(&p);
+	footprint_params_default(&p, NULL);
 	facts_of("llava:13b", ROLE_VISION, &f); /* trained on 4096 */
 	p.num_ctx = 32768;
 	footprint_compute(&f, &p, &m);
@@ -123,7 +123,7 @@ static void unknown_model_gets_a_documented_estimate(void **state)
 	struct model_footprint m;
 	model_facts_nominal(&spec, ROLE_TEXT, &f);
 	assert_false(f.has_shape);
-	footprint_params_default(&p);
+	footprint_params_default(&p, NULL);
 	p.num_ctx = 8192;
 	footprint_compute(&f, &p, &m);
 	assert_int_equal(m.kv.bytes, 800000000ull); /* 10% of the weights per 4096 tokens */

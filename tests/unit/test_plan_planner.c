@@ -22,8 +22,34 @@
 #define GB 1000000000ull
 #define MIB (1024ull * 1024ull)
 
+/* The seed's kinds as the pipeline's registry describes them to the planner:
+ * which roles their steps use, and their cpu-lane working sets. */
+#define R(x) (1u << ROLE_##x)
+enum { K_TEXT, K_PDF, K_IMAGE, K_AUDIO, K_VIDEO, K_COUNT };
+static struct plan_kind_use seed[K_COUNT];
+
+static void seed_reset(void)
+{
+	static const struct plan_kind_use init[K_COUNT] = {
+		{"text", R(TEXT), 0, 16 * MIB},
+		{"pdf", R(TEXT), 0, 52 * MIB},
+		{"image", R(VISION), 0, 72 * MIB},
+		{"audio", R(ASR) | R(TEXT), 0, 128 * MIB},
+		{"video", R(ASR) | R(TEXT) | R(VISION), 0, 128 * MIB},
+	};
+	memcpy(seed, init, sizeof seed);
+}
+
+/* The scenarios of the seed's roles, by their seed.md names. */
+#define SC_TEXT(pl) plan_scenario_find(pl, PLAN_SC_ALONE, ROLE_TEXT)                /* "text" */
+#define SC_IMAGE(pl) plan_scenario_find(pl, PLAN_SC_ALONE, ROLE_VISION)             /* "image" */
+#define SC_TRANSCRIPTION(pl) plan_scenario_find(pl, PLAN_SC_WITH_ASR, ROLE_TEXT)    /* "video transcription" */
+#define SC_FRAMES(pl) plan_scenario_find(pl, PLAN_SC_WITH_ASR, ROLE_VISION)         /* "video frames" */
+#define SC_SWAP(pl) plan_scenario_find(pl, PLAN_SC_SWAP, ROLE_NONE)
+#define SC_CORESIDENT(pl) plan_scenario_find(pl, PLAN_SC_CORESIDENT, ROLE_NONE)
+
 /* A config and params that use only the seed's nominal sizes: no store, no
- * speech model files, two cpu lanes, a 16 GB budget. */
+ * speech model files, two cpu lanes, a 16 GB budget, every kind assumed. */
 static void nominal(struct config *c, struct plan_params *p, const char *profile)
 {
 	config_defaults(c, profile);
@@ -32,6 +58,8 @@ static void nominal(struct config *c, struct plan_params *p, const char *profile
 	plan_params_default(p, c);
 	p->store_root = "";
 	p->asr_model_dir = "";
+	seed_reset();
+	p->inputs = (struct plan_inputs){.kinds = seed, .n_kinds = K_COUNT, .assumed = 1};
 }
 
 static plan *build(const struct plan_params *p)
@@ -54,13 +82,13 @@ static void dev_peak_is_about_6_gb(void **state)
 		fail_msg("dev peak %.2f GB is outside the seed's ~6 GB (5.5-6.5)", (double)peak / 1e9);
 	assert_true(plan_fits(pl));
 	/* seed: the worst case is llava:latest + speech model + KV (video frames) */
-	assert_int_equal(plan_peak_scenario(pl)->kind, PLAN_SC_FRAMES);
+	assert_ptr_equal(plan_peak_scenario(pl), SC_FRAMES(pl));
 	const struct model_footprint *v = plan_model(pl, ROLE_VISION);
 	assert_int_equal(v->weights.bytes, 4700000000ull);
 	assert_string_equal(v->weights.source, "nominal:seed");
 	assert_int_equal(v->kv.bytes, 512 * MIB); /* Mistral-7B base: 32 x 8 x 256 x 2 x 4096 */
 	/* scenario 2 (video transcription) is the text model + speech model, ~2.1 GB + context */
-	const struct plan_scenario *t = plan_scenario(pl, PLAN_SC_TRANSCRIPTION);
+	const struct plan_scenario *t = SC_TRANSCRIPTION(pl);
 	assert_int_equal(t->n_models, 2);
 	assert_true(t->model_bytes > 2075000000ull && t->model_bytes < 3000000000ull);
 	plan_free(pl);
@@ -154,7 +182,7 @@ static void swap_overlap_counts_only_when_the_unload_is_not_awaited(void **state
 	struct plan_params p;
 	nominal(&c, &p, "dev");
 	plan *pl = build(&p);
-	const struct plan_scenario *s = plan_scenario(pl, PLAN_SC_SWAP);
+	const struct plan_scenario *s = SC_SWAP(pl);
 	assert_true(s->applies);
 	assert_false(s->counted); /* config default: poll /api/ps until the model is gone */
 	uint64_t awaited = plan_peak_bytes(pl);
@@ -162,9 +190,9 @@ static void swap_overlap_counts_only_when_the_unload_is_not_awaited(void **state
 
 	c.swap_delay_s = 1.5; /* the seed's fixed delay */
 	pl = build(&p);
-	s = plan_scenario(pl, PLAN_SC_SWAP);
+	s = SC_SWAP(pl);
 	assert_true(s->counted);
-	assert_int_equal(plan_peak_scenario(pl)->kind, PLAN_SC_SWAP);
+	assert_ptr_equal(plan_peak_scenario(pl), SC_SWAP(pl));
 	assert_int_equal(s->model_bytes, plan_model(pl, ROLE_TEXT)->total + plan_model(pl, ROLE_VISION)->total +
 	                                     plan_model(pl, ROLE_ASR)->total);
 	assert_true(plan_peak_bytes(pl) > awaited);
@@ -189,16 +217,16 @@ static void budget_policy_keeps_models_together_when_they_fit(void **state)
 	c.policy = POLICY_BUDGET;
 	c.budget_bytes = 20 * GB;
 	plan *pl = build(&p);
-	const struct plan_scenario *s = plan_scenario(pl, PLAN_SC_CORESIDENT);
+	const struct plan_scenario *s = SC_CORESIDENT(pl);
 	assert_true(s->counted);
-	assert_int_equal(plan_peak_scenario(pl)->kind, PLAN_SC_CORESIDENT);
-	assert_false(plan_scenario(pl, PLAN_SC_SWAP)->applies);
+	assert_ptr_equal(plan_peak_scenario(pl), SC_CORESIDENT(pl));
+	assert_false(SC_SWAP(pl)->applies);
 	uint64_t together = plan_peak_bytes(pl);
 	plan_free(pl);
 
 	c.budget_bytes = together - 1; /* not together: one LLM at a time, still fits */
 	pl = build(&p);
-	assert_false(plan_scenario(pl, PLAN_SC_CORESIDENT)->counted);
+	assert_false(SC_CORESIDENT(pl)->counted);
 	assert_true(plan_fits(pl));
 	assert_true(plan_peak_bytes(pl) < together);
 	plan_free(pl);
@@ -210,30 +238,65 @@ static void only_the_models_the_documents_need_are_planned(void **state)
 	struct plan_params p;
 	nominal(&c, &p, "prod");
 	p.inputs.assumed = 0;
-	p.inputs.count[PLAN_DOC_TEXT] = 10;
-	p.inputs.count[PLAN_DOC_PDF] = 2;
+	seed[K_TEXT].count = 10;
+	seed[K_PDF].count = 2;
 	plan *pl = build(&p);
 	assert_null(plan_model(pl, ROLE_VISION));
 	assert_null(plan_model(pl, ROLE_ASR));
-	assert_int_equal(plan_peak_scenario(pl)->kind, PLAN_SC_TEXT);
-	assert_false(plan_scenario(pl, PLAN_SC_IMAGE)->applies);
-	assert_false(plan_scenario(pl, PLAN_SC_SWAP)->applies);
+	assert_ptr_equal(plan_peak_scenario(pl), SC_TEXT(pl));
+	assert_false(SC_IMAGE(pl)->applies);
+	assert_false(SC_SWAP(pl)->applies);
 	plan_free(pl);
 
 	/* audio only: text LLM + speech model */
-	memset(p.inputs.count, 0, sizeof p.inputs.count);
-	p.inputs.count[PLAN_DOC_AUDIO] = 1;
+	seed_reset();
+	seed[K_AUDIO].count = 1;
 	pl = build(&p);
-	assert_int_equal(plan_peak_scenario(pl)->kind, PLAN_SC_TRANSCRIPTION);
+	assert_ptr_equal(plan_peak_scenario(pl), SC_TRANSCRIPTION(pl));
 	assert_null(plan_model(pl, ROLE_VISION));
 	plan_free(pl);
 
 	/* offline: no LLM at all */
 	c.offline = 1;
-	p.inputs.count[PLAN_DOC_IMAGE] = 1;
+	seed[K_IMAGE].count = 1;
 	pl = build(&p);
 	assert_null(plan_model(pl, ROLE_TEXT));
 	assert_true(plan_peak_bytes(pl) < 1 * GB);
+	plan_free(pl);
+}
+
+/* The planner knows no kinds: a kind it has never heard of is planned from
+ * its role mask alone, shows under its own name, and without a working set of
+ * its own gets the one its roles imply. */
+static void a_new_kind_is_planned_from_its_roles(void **state)
+{
+	struct config c;
+	struct plan_params p;
+	nominal(&c, &p, "dev");
+	struct plan_kind_use kinds[] = {{"spreadsheet", R(TEXT), 3, 0}, {"scan", R(VISION), 0, 0}};
+	p.inputs = (struct plan_inputs){.kinds = kinds, .n_kinds = 2, .assumed = 0};
+	plan *pl = build(&p);
+	assert_non_null(plan_model(pl, ROLE_TEXT));
+	assert_null(plan_model(pl, ROLE_VISION)); /* no scans named */
+	assert_null(plan_model(pl, ROLE_ASR));
+	assert_ptr_equal(plan_peak_scenario(pl), SC_TEXT(pl));
+	assert_false(SC_IMAGE(pl)->applies);
+	assert_false(SC_TRANSCRIPTION(pl)->applies);
+	/* 64 MiB + 2 lanes x 16 MiB (text) + one request body and one reply */
+	assert_int_equal(plan_working_bytes(pl), 64 * MIB + 2 * PLAN_LANE_BYTES_TEXT + CAP_REQUEST_BODY + CAP_LLM_REPLY);
+	json_t *j = plan_to_json(pl);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "inputs"), "spreadsheet")), 3);
+	json_decref(j);
+	plan_free(pl);
+
+	/* a kind that uses the speech model with the vision model: "video frames" applies */
+	struct plan_kind_use talk[] = {{"slides-with-voice", R(ASR) | R(VISION), 1, 0}};
+	p.inputs = (struct plan_inputs){.kinds = talk, .n_kinds = 1, .assumed = 0};
+	pl = build(&p);
+	assert_true(SC_FRAMES(pl)->applies);
+	assert_false(SC_TRANSCRIPTION(pl)->applies);
+	assert_int_equal(SC_FRAMES(pl)->n_models, 2);
+	assert_int_equal(plan_working_bytes(pl), 64 * MIB + 2 * PLAN_LANE_BYTES_ASR + CAP_REQUEST_BODY + CAP_LLM_REPLY);
 	plan_free(pl);
 }
 
@@ -261,7 +324,7 @@ static void api_hook_supplies_facts_when_the_store_cannot(void **state)
 	p.store_root = "/nonexistent/ollama/models";
 	p.api_facts = fake_api;
 	p.inputs.assumed = 0;
-	p.inputs.count[PLAN_DOC_TEXT] = 1;
+	seed[K_TEXT].count = 1;
 	api_hook_calls = 0;
 	plan *pl = build(&p);
 	const struct model_footprint *t = plan_model(pl, ROLE_TEXT);
@@ -297,7 +360,11 @@ static void json_carries_scenarios_peak_and_sources(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "peak"), "bytes")), plan_peak_bytes(pl));
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "peak"), "scenario")), "video frames");
 	assert_true(json_is_true(json_object_get(j, "fits")));
-	assert_int_equal(json_array_size(json_object_get(j, "scenarios")), PLAN_SC_COUNT);
+	assert_int_equal(json_array_size(json_object_get(j, "scenarios")), plan_scenario_count(pl));
+	assert_int_equal(plan_scenario_count(pl), 6); /* text, image, transcription, frames, swap, co-resident */
+	const char *names[] = {"text", "image", "video transcription", "video frames", "swap transition", "co-resident"};
+	for (size_t i = 0; i < 6; i++)
+		assert_string_equal(plan_scenario_at(pl, i)->name, names[i]);
 	json_t *m0 = json_array_get(json_object_get(j, "models"), 0);
 	assert_string_equal(json_string_value(json_object_get(m0, "role")), "asr");
 	json_t *m1 = json_array_get(json_object_get(j, "models"), 1);
@@ -327,6 +394,7 @@ int main(void)
 		cmocka_unit_test(swap_overlap_counts_only_when_the_unload_is_not_awaited),
 		cmocka_unit_test(budget_policy_keeps_models_together_when_they_fit),
 		cmocka_unit_test(only_the_models_the_documents_need_are_planned),
+		cmocka_unit_test(a_new_kind_is_planned_from_its_roles),
 		cmocka_unit_test(api_hook_supplies_facts_when_the_store_cannot),
 		cmocka_unit_test(json_carries_scenarios_peak_and_sources),
 	};

@@ -37,7 +37,7 @@ struct engine {
 	int n_loaded, loads, unloads;
 };
 
-static int e_load(void *ctx, const char *model, int num_ctx, const char *ka, double *load_s, struct err *err)
+static int e_load(void *ctx, const char *model, int num_ctx, int64_t ka, double *load_s, struct err *err)
 {
 	struct engine *g = ctx;
 	pthread_mutex_lock(&g->mu);
@@ -105,13 +105,13 @@ static int e_ping(void *ctx, char *version, size_t n, struct err *err)
 	return 0;
 }
 
-static void e_destroy(void *ctx)
+static void e_close(void *ctx)
 {
 }
 
 static const struct llm_backend_ops fake_ops = {
 	.name = "fake", .chat = e_chat, .load = e_load, .unload = e_unload,
-	.ps = e_ps, .show = e_show, .ping = e_ping, .destroy = e_destroy,
+	.ps = e_ps, .show = e_show, .ping = e_ping, .close = e_close,
 };
 
 /* ------------------------------------------------------------ a fake runner */
@@ -231,7 +231,7 @@ struct fixture {
 	store *st;
 	bus *bus;
 	struct engine engine;
-	struct llm_backend llm;
+	llm_backend *llm;
 	residency *res;
 	struct runner_log log;
 };
@@ -254,9 +254,8 @@ static int setup(void **state)
 	assert_int_equal(bus_new(1, &f->bus), 0);
 	pthread_mutex_init(&f->engine.mu, NULL);
 	pthread_mutex_init(&f->log.mu, NULL);
-	f->llm.ops = &fake_ops;
-	f->llm.ctx = &f->engine;
-	assert_int_equal(residency_new(&f->cfg, &f->llm, f->bus, &f->res, &e), 0);
+	assert_int_equal(llm_backend_wrap(&fake_ops, &f->engine, "fake://", &f->llm, &e), 0);
+	assert_int_equal(residency_new(&f->cfg, f->llm, f->bus, &f->res, &e), 0);
 	*state = f;
 	return 0;
 }
@@ -265,6 +264,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	residency_free(f->res);
+	llm_backend_free(f->llm);
 	bus_free(f->bus);
 	store_close(f->st);
 	char p[600];

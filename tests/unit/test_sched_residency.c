@@ -7,6 +7,8 @@
 #include "core/err.h"
 #include "core/event.h"
 #include "sched/residency.h"
+#include "plan/facts.h"
+#include "plan/footprint.h"
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -32,7 +34,7 @@ struct engine {
 	int max_listed;          /* most models listed by ps at once */
 	int overlap_loads;       /* loads that started while another model was listed */
 	int ps_calls;
-	char last_keep_alive[NM][16];
+	int64_t last_keep_alive[NM]; /* seconds, as the last load asked */
 	volatile int in_flight[NM]; /* set by the test while "a request runs" */
 	int unload_while_busy;
 	int linger_polls;        /* how many polls an unload lingers */
@@ -55,7 +57,7 @@ static int listed(struct engine *g)
 	return n;
 }
 
-static int e_load(void *ctx, const char *model, int num_ctx, const char *ka, double *load_s, struct err *err)
+static int e_load(void *ctx, const char *model, int num_ctx, int64_t ka, double *load_s, struct err *err)
 {
 	struct engine *g = ctx;
 	pthread_mutex_lock(&g->mu);
@@ -66,7 +68,7 @@ static int e_load(void *ctx, const char *model, int num_ctx, const char *ka, dou
 		g->loaded[i] = 1;
 		g->loads[i]++;
 	}
-	snprintf(g->last_keep_alive[i], sizeof g->last_keep_alive[i], "%s", ka ? ka : "(null)");
+	g->last_keep_alive[i] = ka;
 	if (listed(g) > g->max_listed)
 		g->max_listed = listed(g);
 	pthread_mutex_unlock(&g->mu);
@@ -129,14 +131,25 @@ static int e_show(void *ctx, const char *model, struct llm_model_info *out, stru
 	return 0;
 }
 
+/* The same shapes as /api/show describes them (model_info, size). */
+static int e_describe(void *ctx, const char *model, json_t **out, struct err *err)
+{
+	struct engine *g = ctx;
+	*out = json_pack("{s:{s:s,s:i,s:i,s:i,s:i,s:i},s:[s],s:I}", "model_info", "general.architecture", "llama",
+	                 "llama.block_count", 28, "llama.attention.head_count", 24, "llama.attention.head_count_kv", 8,
+	                 "llama.embedding_length", 3072, "llama.context_length", 131072, "capabilities", "completion",
+	                 "size", (json_int_t)g->size[idx(g, model)]);
+	return 0;
+}
+
 static const struct llm_backend_ops engine_ops = {
-	.name = "fake", .load = e_load, .unload = e_unload, .ps = e_ps, .show = e_show,
+	.name = "fake", .load = e_load, .unload = e_unload, .ps = e_ps, .show = e_show, .describe = e_describe,
 };
 
 struct fixture {
 	struct config cfg;
 	struct engine g;
-	struct llm_backend b;
+	llm_backend *b;
 	bus *bus;
 	bus_sub *sub;
 	residency *r;
@@ -155,18 +168,18 @@ static struct fixture *fx_new(enum policy p, uint64_t budget)
 	f->g.size[0] = 2000000000ull;
 	f->g.size[1] = 4700000000ull;
 	f->g.linger_polls = 3;
-	f->b.ops = &engine_ops;
-	f->b.ctx = &f->g;
+	struct err e = {0};
+	assert_int_equal(llm_backend_wrap(&engine_ops, &f->g, NULL, &f->b, &e), 0); /* close NULL: g stays ours */
 	bus_new(1, &f->bus);
 	bus_subscribe(f->bus, 4096, &f->sub);
-	struct err e = {0};
-	assert_int_equal(residency_new(&f->cfg, &f->b, f->bus, &f->r, &e), 0);
+	assert_int_equal(residency_new(&f->cfg, f->b, f->bus, &f->r, &e), 0);
 	return f;
 }
 
 static void fx_free(struct fixture *f)
 {
 	residency_free(f->r);
+	llm_backend_free(f->b);
 	bus_unsubscribe(f->sub);
 	bus_free(f->bus);
 	pthread_mutex_destroy(&f->g.mu);
@@ -243,7 +256,8 @@ static void test_grouped_alternating_roles_keep_one_model(void **st)
 	assert_int_equal(s.swaps, 4);
 	assert_int_equal(s.loads, 5);
 	assert_int_equal(s.max_resident_models, 1);
-	assert_string_equal(f->g.last_keep_alive[0], residency_keep_alive(f->r, ROLE_TEXT));
+	assert_int_equal(f->g.last_keep_alive[0], residency_keep_alive(f->r, ROLE_TEXT));
+	assert_int_equal(f->g.last_keep_alive[0], 30 * 60);
 	json_decref(l.last_memory);
 	fx_free(f);
 }
@@ -317,13 +331,48 @@ static void test_budget_too_small_evicts_least_recently_used(void **st)
 	fx_free(f);
 }
 
-static void test_prediction_adds_kv_cache_for_num_ctx(void **st)
+/* The prediction is the planner's footprint of the same facts: weights plus
+ * the KV cache for num_ctx (plus compute buffers), never a formula of its own. */
+static void test_prediction_is_the_planners_footprint(void **st)
 {
 	struct fixture *f = fx_new(POLICY_BUDGET, 0);
 	f->cfg.models[ROLE_TEXT].num_ctx = 4096;
+	uint64_t predicted = residency_predict(f->r, ROLE_TEXT);
+	/* the footprint plan computes from the engine's description of the model */
+	json_t *show = NULL;
+	struct err e = {0};
+	assert_int_equal(e_describe(&f->g, f->cfg.models[ROLE_TEXT].name, &show, &e), 0);
+	struct model_facts *facts = calloc(1, sizeof *facts);
+	assert_int_equal(model_facts_from_api(f->cfg.models[ROLE_TEXT].name, ROLE_TEXT, show, NULL, facts, &e), 0);
+	json_decref(show);
+	struct footprint_params fp;
+	footprint_params_default(&fp, &f->cfg);
+	fp.num_ctx = 4096;
+	struct model_footprint m;
+	footprint_compute(facts, &fp, &m);
+	free(facts);
 	/* 2 x 28 layers x 4096 ctx x 8 KV heads x (3072/24) dims x 2 bytes */
-	uint64_t kv = 2ull * 28 * 4096 * 8 * 128 * 2;
-	assert_int_equal(residency_predict(f->r, ROLE_TEXT), 2000000000ull + kv);
+	assert_int_equal(m.kv.bytes, 2ull * 28 * 4096 * 8 * 128 * 2);
+	assert_int_equal(m.weights.bytes, 2000000000ull);
+	assert_int_equal(predicted, m.total);
+	assert_true(predicted > 2000000000ull + m.kv.bytes); /* compute buffers counted too */
+	fx_free(f);
+}
+
+/* The numbers the plan approved are the ones budget decisions use. */
+static void test_planned_bytes_drive_budget_decisions(void **st)
+{
+	/* 16 GB budget, but the plan says each model needs 9 GB: they cannot stay together */
+	struct fixture *f = fx_new(POLICY_BUDGET, 16000000000ull);
+	residency_plan(f->r, ROLE_TEXT, 9000000000ull);
+	residency_plan(f->r, ROLE_VISION, 9000000000ull);
+	assert_int_equal(residency_predict(f->r, ROLE_VISION), 9000000000ull);
+	f->g.size[0] = 0; /* /api/ps measures nothing: the planned numbers stay */
+	f->g.size[1] = 0;
+	use(f, ROLE_TEXT);
+	use(f, ROLE_VISION);
+	assert_int_equal(f->g.unloads[0], 1);
+	assert_int_equal(f->g.max_listed, 1);
 	fx_free(f);
 }
 
@@ -385,8 +434,9 @@ static void test_finish_unloads_under_grouped_and_unpins_under_budget(void **st)
 	use(f, ROLE_VISION);
 	assert_int_equal(residency_finish(f->r, &e), 0);
 	assert_int_equal(f->g.unloads[0] + f->g.unloads[1], 0);
-	assert_string_equal(f->g.last_keep_alive[0], RESIDENCY_KEEP_ALIVE_EXIT);
-	assert_string_equal(f->g.last_keep_alive[1], RESIDENCY_KEEP_ALIVE_EXIT);
+	assert_int_equal(f->g.last_keep_alive[0], RESIDENCY_KEEP_ALIVE_EXIT_S);
+	assert_int_equal(f->g.last_keep_alive[1], RESIDENCY_KEEP_ALIVE_EXIT_S);
+	assert_int_equal(RESIDENCY_KEEP_ALIVE_EXIT_S, 5 * 60); /* Ollama's default */
 	fx_free(f);
 }
 
@@ -435,7 +485,8 @@ int main(void)
 		cmocka_unit_test(test_fixed_swap_delay_does_not_poll),
 		cmocka_unit_test(test_budget_with_room_loads_each_model_once),
 		cmocka_unit_test(test_budget_too_small_evicts_least_recently_used),
-		cmocka_unit_test(test_prediction_adds_kv_cache_for_num_ctx),
+		cmocka_unit_test(test_prediction_is_the_planners_footprint),
+		cmocka_unit_test(test_planned_bytes_drive_budget_decisions),
 		cmocka_unit_test(test_never_unloads_a_model_with_a_request_in_flight),
 		cmocka_unit_test(test_finish_unloads_under_grouped_and_unpins_under_budget),
 		cmocka_unit_test(test_model_left_by_someone_else_is_not_unloaded_at_exit),

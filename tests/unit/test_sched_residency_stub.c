@@ -4,6 +4,7 @@
  * for both, each model loads once and is never unloaded; every request carries
  * keep_alive and one num_ctx per model. */
 #include "backends/llm_tasks.h"
+#include "backends/http.h"
 #include "backends/ollama.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -127,7 +128,7 @@ static void test_grouped_alternation_never_has_two_models_resident(void **st)
 	struct llm_resident *res = NULL;
 	size_t nres = 9;
 	for (int i = 0; i < 50 && nres; i++) { /* the stub lets an unloaded model linger briefly */
-		assert_int_equal(f->b->ops->ps(f->b->ctx, &res, &nres, &e), 0);
+		assert_int_equal(llm_ps(f->b, &res, &nres, &e), 0);
 		free(res);
 		if (nres)
 			usleep(20000);
@@ -221,6 +222,6 @@ int main(void)
 		cmocka_unit_test(test_slow_load_is_timed_and_reported),
 		cmocka_unit_test(test_missing_model_fails_acquire_with_pull_hint),
 	};
-	ollama_global_init();
+	http_global_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
