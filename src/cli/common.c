@@ -75,8 +75,9 @@ int cli_config(const struct cli_opts *o, struct config *cfg)
 			fprintf(stderr, "dossier: --num-ctx %s: give a context length of at least 256 tokens\n", o->num_ctx);
 			return EXIT_USAGE;
 		}
-		cfg->models[ROLE_TEXT].num_ctx = n;
-		cfg->models[ROLE_VISION].num_ctx = n;
+		for (int r = 0; r < ROLE_COUNT; r++)
+			if (role_info((enum model_role)r)->is_llm)
+				cfg->models[r].num_ctx = n;
 	}
 	cfg->offline = o->offline;
 	return 0;

@@ -105,6 +105,40 @@ static int fail_doc(struct walk *w, const char *path, const struct stat *sb, con
 	return 0;
 }
 
+/* The event that announces an ingest outcome, stored in the ingest's own
+ * transaction (announce_tx) and published once it committed. */
+struct announce {
+	bus *b;
+	const char *path;
+	const struct file_type *ft;
+	int64_t bytes;
+	size_t n_steps;
+	struct event *ev;              /* reserved inside the transaction */
+};
+
+static int announce_tx(store *st, int64_t id, enum ingest_outcome o, void *user)
+{
+	struct announce *a = user;
+	json_t *fields;
+	const char *name;
+	if (o == INGEST_UNCHANGED || o == INGEST_MOVED) {
+		name = o == INGEST_UNCHANGED ? "document_unchanged" : "document_moved";
+		fields = json_pack("{s:o}", "path", json_string_lossy(a->path));
+	} else {
+		name = "document_queued";
+		fields = json_pack("{s:o,s:s,s:s,s:I,s:s,s:i}", "path", json_string_lossy(a->path), "kind", a->ft->kind,
+		                   "mime", a->ft->mime, "bytes", (json_int_t)a->bytes, "reason", ingest_outcome_name(o),
+		                   "steps", (int)a->n_steps);
+	}
+	if (a->ev) { /* a retried transaction: the event reserved the first time is reused */
+		json_decref(fields);
+	} else if (bus_event_new(a->b, name, id, fields, &a->ev) || !a->ev) {
+		return 0; /* no memory for the event: the ingest itself still counts */
+	}
+	struct store_event se = store_event_of(a->ev);
+	return store_events_put(st, &se, 1, NULL);
+}
+
 int ingest_file(store *st, classifier *cls, bus *b, const char *path,
                 struct ingest_stats *stats, int64_t *id_out, struct err *err)
 {
@@ -137,27 +171,28 @@ int ingest_file(store *st, classifier *cls, bus *b, const char *path,
 	struct doc_input in = {.path = path, .sha256 = sha, .mime = ft.mime, .kind = ft.kind,
 	                       .bytes = sb.st_size, .mtime = sb.st_mtime};
 	enum ingest_outcome o;
-	int rc = ingest_decide(st, &in, steps, n_steps, id_out, &o, err);
+	struct announce an = {b, path, &ft, sb.st_size, n_steps, NULL};
+	int rc = ingest_decide_announced(st, &in, steps, n_steps, announce_tx, &an, id_out, &o, err);
+	if (an.ev) {
+		if (rc)
+			bus_event_cancel(b, an.ev);
+		else
+			bus_event_publish(b, an.ev);
+	}
 	if (rc)
 		return rc;
 	switch (o) {
 	case INGEST_UNCHANGED:
 		stats->unchanged++;
-		bus_emit(b, "document_unchanged", *id_out, json_pack("{s:o}", "path", json_string_lossy(path)));
 		break;
 	case INGEST_MOVED:
 		stats->moved++;
-		bus_emit(b, "document_moved", *id_out, json_pack("{s:o}", "path", json_string_lossy(path)));
+		break;
+	case INGEST_RETRY:
+		stats->retried++;
 		break;
 	default:
-		if (o == INGEST_RETRY)
-			stats->retried++;
-		else
-			stats->queued++;
-		bus_emit(b, "document_queued", *id_out,
-		         json_pack("{s:o,s:s,s:s,s:I,s:s,s:i}", "path", json_string_lossy(path), "kind", ft.kind, "mime", ft.mime,
-		                   "bytes", (json_int_t)sb.st_size, "reason", ingest_outcome_name(o),
-		                   "steps", (int)n_steps));
+		stats->queued++;
 		break;
 	}
 	return 0;

@@ -87,6 +87,37 @@ static int decide_tx(store *st, void *user)
 	return store_doc_insert(st, in, c->steps, c->n_steps, &c->id, c->err);
 }
 
+struct decide_announced {
+	struct decide *c;
+	ingest_announce_fn announce;
+	void *user;
+};
+
+static int decide_announce_tx(store *st, void *user)
+{
+	struct decide_announced *a = user;
+	int rc = decide_tx(st, a->c);
+	if (rc == 0 && a->announce)
+		rc = a->announce(st, a->c->id, a->c->outcome, a->user);
+	return rc;
+}
+
+int ingest_decide_announced(store *st, const struct doc_input *in, const struct step_decl *steps, size_t n_steps,
+                            ingest_announce_fn announce, void *user, int64_t *id_out,
+                            enum ingest_outcome *outcome, struct err *err)
+{
+	struct decide c = {in, steps, n_steps, 0, INGEST_NEW, err};
+	if (n_steps > 63)
+		return err_set(err, DOSSIER_EINVAL, "a pipeline may declare at most 63 steps");
+	struct decide_announced a = {&c, announce, user};
+	int rc = store_tx(st, decide_announce_tx, &a, err);
+	if (rc)
+		return rc;
+	*id_out = c.id;
+	*outcome = c.outcome;
+	return 0;
+}
+
 int ingest_decide(store *st, const struct doc_input *in, const struct step_decl *steps, size_t n_steps,
                   int64_t *id_out, enum ingest_outcome *outcome, struct err *err)
 {

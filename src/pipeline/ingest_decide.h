@@ -38,4 +38,14 @@ const char *ingest_outcome_name(enum ingest_outcome o);
 int ingest_decide(store *st, const struct doc_input *in, const struct step_decl *steps, size_t n_steps,
                   int64_t *id_out, enum ingest_outcome *outcome, struct err *err);
 
+/* Called inside ingest_decide_announced's transaction once the outcome is
+ * known (id is the document): stores the event announcing it with
+ * store_events_put, so the change and its announcement commit together. A
+ * non-zero return rolls the whole ingest back. */
+typedef int (*ingest_announce_fn)(store *st, int64_t id, enum ingest_outcome outcome, void *user);
+/* ingest_decide, with announce (may be NULL) called in the same transaction. */
+int ingest_decide_announced(store *st, const struct doc_input *in, const struct step_decl *steps, size_t n_steps,
+                            ingest_announce_fn announce, void *user, int64_t *id_out,
+                            enum ingest_outcome *outcome, struct err *err);
+
 #endif

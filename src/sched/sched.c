@@ -172,9 +172,18 @@ int lane_execute(struct lane *l, struct step_rec *step)
 	struct err e = {0};
 	char *result = NULL;
 
-	bus_emit(b, "step_started", step->document_id,
-	         json_pack("{s:s,s:s,s:i,s:s,s:i}", "step", step->kind, "role", role_name(step->role),
-	                   "step_id", (int)step->id, "lane", l->name, "attempt", step->attempts));
+	/* stored before the step runs, so the database's history never lacks the
+	 * start of a step whose outcome it has */
+	struct event *sev_ev = NULL;
+	bus_event_new(b, "step_started", step->document_id,
+	              json_pack("{s:s,s:s,s:i,s:s,s:i}", "step", step->kind, "role", role_name(step->role),
+	                        "step_id", (int)step->id, "lane", l->name, "attempt", step->attempts),
+	              &sev_ev);
+	if (sev_ev) {
+		struct store_event se0 = store_event_of(sev_ev);
+		store_events_put(l->st, &se0, 1, NULL); /* if this fails the recorder stores it */
+		bus_event_publish(b, sev_ev);
+	}
 	double t0 = clock_mono_s();
 	int rc = r->ops->run_step(l->ctx, l->st, step, &result, &e);
 	double secs = clock_mono_s() - t0;
