@@ -46,7 +46,21 @@ struct walk {
 	struct seen files, dirs;
 	struct err *err;
 	char root[PATH_MAX];           /* the named folder being walked: links may not leave it */
+	char db[PATH_MAX];             /* the store's own file, resolved; "" if unknown */
 };
+
+/* 1 if real is the store's database or one of its companion files. */
+static int is_store_file(const struct walk *w, const char *real)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	size_t n = strlen(w->db);
+	if (!n || strncmp(real, w->db, n))
+		return 0;
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+		if (!strcmp(real + n, suffixes[i]))
+			return 1;
+	return 0;
+}
 
 static void warn(struct walk *w, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void warn(struct walk *w, const char *path, const char *fmt, ...)
@@ -265,6 +279,11 @@ static int walk_path(struct walk *w, const char *path, int explicit_name)
 		     path, real, w->root);
 		return 0;
 	}
+	if (is_store_file(w, real)) {
+		if (explicit_name)
+			warn(w, path, "%s: this is dossier's own database; skipped", path);
+		return 0; /* the database in the analysed folder is not a document of it */
+	}
 	if (virtual_path(real)) {
 		warn(w, path, "%s: %s is a kernel file (/proc, /sys or /dev), not a document; skipped", path, real);
 		if (explicit_name)
@@ -295,6 +314,9 @@ int ingest_paths(store *st, classifier *cls, bus *b, char *const *paths, int n,
 {
 	struct walk w = {.st = st, .cls = cls, .bus = b, .stats = stats, .err = err};
 	int rc = 0;
+	const char *db = store_location(st);
+	if (!db || !realpath(db, w.db))
+		w.db[0] = '\0';
 	for (int i = 0; i < n && !rc; i++) {
 		w.root[0] = '\0';
 		rc = walk_path(&w, paths[i], 1);

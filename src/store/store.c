@@ -211,6 +211,11 @@ static int migrate(store *st, struct err *err)
 	return 0;
 }
 
+const char *store_location(const store *st)
+{
+	return st->path;
+}
+
 int store_open(const char *path, store **out, struct err *err)
 {
 	store *st = xcalloc(1, sizeof *st);

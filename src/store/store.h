@@ -39,6 +39,9 @@ typedef struct store store;
  * Caller frees with store_close. */
 int store_open(const char *path, store **out, struct err *err);
 void store_close(store *st);  /* NULL is a no-op */
+/* The database's location as opened (a file path for SQLite). Borrowed, valid
+ * while st lives. Ingest uses it to never take the store's own files as documents. */
+const char *store_location(const store *st);
 /* The schema version this build writes (PRAGMA user_version). */
 int store_schema_version(void);
 

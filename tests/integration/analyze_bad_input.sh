@@ -77,6 +77,11 @@ check_eq "nothing outside the folder was recorded" 0 "$(json 'sum(1 for x in d i
 check_eq "the two real notes are done" 2 "$(json 'sum(1 for x in d if x["status"] == "done")' "$T/odd.json")"
 check_contains "search finds the Latin-1-named note" 'caf\xe9.txt' "$("$DOSSIER" search --db "$T/odd.db" boats 2>&1)"
 check_not_contains "search output carries no raw escape" "$(printf '\033')" "$("$DOSSIER" search --db "$T/odd.db" ferry 2>&1)"
+mkdir -p "$T/selfdb"; echo "Tide tables for the harbour, spring and neap." > "$T/selfdb/tides.txt"
+"$DOSSIER" analyze --offline --db "$T/selfdb/d.db" "$T/selfdb" >/dev/null 2>&1
+out=$("$DOSSIER" analyze --offline --db "$T/selfdb/d.db" "$T/selfdb" 2>&1)
+check_contains "a database inside the analysed folder is not ingested (second run: all unchanged)" "unchanged 1, failed 0, unsupported 0" "$out"
+check_not_contains "the database's own files are never listed" "d.db" "$("$DOSSIER" list --db "$T/selfdb/d.db" 2>&1)"
 check_not_contains "list output carries no raw escape" "$(printf '\033')" "$("$DOSSIER" list --db "$T/odd.db" 2>&1)"
 
 # an unusable database path is an environment problem: exit 3
