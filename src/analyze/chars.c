@@ -2,6 +2,7 @@
  * chars.c — UTF-8 coding, Latin-aware character classes and a string interner.
  */
 #include "analyze/internal.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,35 +11,10 @@
 
 uint32_t an_utf8_decode(const char *s, size_t n, size_t *adv)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	unsigned c = p[0];
 	size_t len;
-	uint32_t cp;
-
-	*adv = 1;
-	if (c < 0x80)
-		return c;
-	if ((c & 0xE0) == 0xC0) {
-		len = 2; cp = c & 0x1F;
-	} else if ((c & 0xF0) == 0xE0) {
-		len = 3; cp = c & 0x0F;
-	} else if ((c & 0xF8) == 0xF0) {
-		len = 4; cp = c & 0x07;
-	} else {
-		return 0xFFFD;
-	}
-	if (n < len)
-		return 0xFFFD;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0xFFFD;
-		cp = cp << 6 | (p[i] & 0x3F);
-	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0xFFFD;
-	*adv = len;
-	return cp;
+	uint32_t cp = utf8_decode(s, n, &len);
+	*adv = len ? len : 1;
+	return len ? cp : 0xFFFD;
 }
 
 size_t an_utf8_encode(uint32_t cp, char *out)

@@ -308,33 +308,37 @@ int str_endswith_ci(const char *s, const char *suffix)
 	return ls >= lx && strcasecmp(s + ls - lx, suffix) == 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *p, size_t n)
+uint32_t utf8_decode(const char *s, size_t n, size_t *len)
 {
-	unsigned c = *p;
-	size_t len;
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned c = p[0];
+	size_t k;
 	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	else if ((c & 0xE0) == 0xC0)
-		len = 2, cp = c & 0x1F;
-	else if ((c & 0xF0) == 0xE0)
-		len = 3, cp = c & 0x0F;
-	else if ((c & 0xF8) == 0xF0)
-		len = 4, cp = c & 0x07;
-	else
+	*len = 0;
+	if (c < 0x80) {
+		*len = 1;
+		return c;
+	} else if ((c & 0xE0) == 0xC0) {
+		k = 2, cp = c & 0x1F;
+	} else if ((c & 0xF0) == 0xE0) {
+		k = 3, cp = c & 0x0F;
+	} else if ((c & 0xF8) == 0xF0) {
+		k = 4, cp = c & 0x07;
+	} else {
 		return 0;
-	if (n < len)
+	}
+	if (n < k)
 		return 0;
-	for (size_t i = 1; i < len; i++) {
+	for (size_t i = 1; i < k; i++) {
 		if ((p[i] & 0xC0) != 0x80)
 			return 0;
 		cp = cp << 6 | (p[i] & 0x3F);
 	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+	if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10FFFF ||
 	    (cp >= 0xD800 && cp <= 0xDFFF))
 		return 0;
-	return len;
+	*len = k;
+	return cp;
 }
 
 size_t str_escape_into(const char *s, int controls, char *out, size_t cap)
@@ -345,7 +349,8 @@ size_t str_escape_into(const char *s, int controls, char *out, size_t cap)
 	if (!cap)
 		return 0;
 	while (n) {
-		size_t len = utf8_seq_len(p, n);
+		size_t len;
+		utf8_decode((const char *)p, n, &len);
 		int esc = len == 0;
 		if (controls && len == 1 && (*p < 0x20 || *p == 0x7f) && *p != '\n' && *p != '\t')
 			esc = 1;
@@ -399,33 +404,16 @@ json_t *json_string_lossy(const char *s)
 
 int utf8_valid(const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
-	while (p < end) {
-		unsigned c = *p;
-		size_t len;
-		uint32_t cp;
-		if (c < 0x80) {
-			p++;
+	size_t i = 0, len;
+	while (i < n) {
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
 			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			len = 2; cp = c & 0x1F;
-		} else if ((c & 0xF0) == 0xE0) {
-			len = 3; cp = c & 0x0F;
-		} else if ((c & 0xF8) == 0xF0) {
-			len = 4; cp = c & 0x07;
-		} else
-			return 0;
-		if ((size_t)(end - p) < len)
-			return 0;
-		for (size_t i = 1; i < len; i++) {
-			if ((p[i] & 0xC0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i] & 0x3F);
 		}
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		utf8_decode(s + i, n - i, &len);
+		if (!len)
 			return 0;
-		p += len;
+		i += len;
 	}
 	return 1;
 }

@@ -63,6 +63,10 @@ void *xcalloc(size_t n, size_t size);
 int strcmp_p(const void *a, const void *b);
 /* Case-insensitive suffix test. */
 int str_endswith_ci(const char *s, const char *suffix);
+/* The code point of the UTF-8 sequence at s (n >= 1 bytes available); *len
+ * is its length, or 0 when the bytes there are not valid UTF-8 (overlong,
+ * surrogate, truncated, out of range). */
+uint32_t utf8_decode(const char *s, size_t n, size_t *len);
 /* 1 if the n bytes at s are valid UTF-8. */
 int utf8_valid(const char *s, size_t n);
 /*
