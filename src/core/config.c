@@ -253,10 +253,18 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
 int config_load_file(struct config *c, const char *path, struct err *err)
 {
 	FILE *f = fopen(path, "r");
-	char line[1024];
-	int lineno = 0;
 	if (!f)
 		return 0;
+	int rc = config_load_stream(c, f, path, err);
+	fclose(f);
+	return rc;
+}
+
+int config_load_stream(struct config *c, FILE *f, const char *name, struct err *err)
+{
+	const char *path = name;
+	char line[1024];
+	int lineno = 0;
 	while (fgets(line, sizeof line, f)) {
 		lineno++;
 		char *s = line, *eq, *k, *v;
@@ -264,11 +272,12 @@ int config_load_file(struct config *c, const char *path, struct err *err)
 			s++;
 		if (!*s || *s == '#')
 			continue;
+		if (!strchr(line, '\n') && !feof(f))
+			return err_set(err, DOSSIER_EINVAL, "%s:%d: line longer than %zu bytes", path, lineno,
+			               sizeof line - 2);
 		eq = strchr(s, '=');
-		if (!eq) {
-			fclose(f);
+		if (!eq)
 			return err_set(err, DOSSIER_EINVAL, "%s:%d: expected 'key = value'", path, lineno);
-		}
 		*eq = '\0';
 		k = s;
 		v = eq + 1;
@@ -278,13 +287,12 @@ int config_load_file(struct config *c, const char *path, struct err *err)
 			v++;
 		for (char *e = v + strlen(v) - 1; e >= v && isspace((unsigned char)*e); e--)
 			*e = '\0';
-		if (config_set(c, k, v, err)) {
+		int rc = config_set(c, k, v, err);
+		if (rc) {
 			err_prefix(err, "%s:%d: ", path, lineno);
-			fclose(f);
-			return err->code;
+			return rc;
 		}
 	}
-	fclose(f);
 	return 0;
 }
 

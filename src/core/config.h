@@ -13,6 +13,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "core/role.h"
@@ -77,6 +78,8 @@ void config_defaults(struct config *c, const char *profile);
 int config_apply_env(struct config *c, struct err *err);
 /* Reads `key = value` lines (# comments). A missing file is not an error. */
 int config_load_file(struct config *c, const char *path, struct err *err);
+/* The same from an open stream; name is used in messages. Does not close f. */
+int config_load_stream(struct config *c, FILE *f, const char *name, struct err *err);
 /* Sets one key as the file would ("text_model", "budget", ...). Each role's
  * model_key (role.h) names its model; "<role>_num_ctx" its context for LLM roles. */
 int config_set(struct config *c, const char *key, const char *value, struct err *err);
