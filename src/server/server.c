@@ -417,7 +417,7 @@ static int route_is_public(int route)
 /* ------------------------------------------- Host and Origin (browsers) */
 
 /* Splits a Host value ("name", "name:port", "[v6]:port") into a lower-case
- * name without a trailing dot and a port (80 when absent). -1 if malformed. */
+ * name without a trailing dot and a port (0 when absent). -1 if malformed. */
 static int host_split(const char *host, char *name, size_t n, long *port)
 {
 	const char *end, *p;
@@ -441,7 +441,7 @@ static int host_split(const char *host, char *name, size_t n, long *port)
 	name[len] = '\0';
 	if (len > 1 && name[len - 1] == '.')
 		name[len - 1] = '\0';
-	*port = 80;
+	*port = 0;
 	if (*p == ':') {
 		char *e;
 		errno = 0;
@@ -496,7 +496,9 @@ static int host_ok(server *s, const char *host)
 		return 0;
 	if (host_listed(s, name, port))
 		return 1;
-	if (port != s->port)
+	/* an explicit port must be ours; a client that leaves it out (some
+	 * scripts do; browsers never do for a port other than 80) means us */
+	if (port && port != s->port)
 		return 0;
 	if (!strcmp(name, "localhost"))
 		return 1;
