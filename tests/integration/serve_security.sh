@@ -207,6 +207,8 @@ check_eq "flood: every normal request answered while the flood lasts ($(f normal
 check_eq "flood: the server closes every slow-loris client by itself (header deadline)" 600 "$(f slow_closed)"
 check_eq "flood: the server closes every idle socket by itself" 600 "$(f idle_closed)"
 check_eq "flood: the server still answers afterwards" 200 "$(code GET "$URL/healthz")"
+ht=$(curl -s "$URL/metrics" | sed -n 's/^dossier_http_header_timeouts_total //p')
+check "flood: /metrics counts the connections cut for slow headers (${ht:-none})" test "${ht:-0}" -ge 600
 stop_server "$PID"
 check_eq "flood: the server stops cleanly" 0 "$STOP_RC"
 
