@@ -1071,7 +1071,7 @@ int server_start(const struct server_params *p, server **out, struct err *err)
 	                             /* bounds the request line and headers per connection: room for a
 	                              * URI past CAP_URI, so it gets our JSON 414, not libmicrohttpd's
 	                              * page (the pool is mapped lazily: an idle connection uses little) */
-	                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+	                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
 	                             MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
 	                             MHD_OPTION_END);
 	if (!s->daemon) {
