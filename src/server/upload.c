@@ -385,8 +385,10 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 	else if (!strcmp(d.status, "failed") && !d.sha256[0])
 		status = 422;
 	json_t *body = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:b}", "id", (json_int_t)d.id, "path", d.path,
-	                         "status", d.status, "sha256", d.sha256, "kind", d.kind, "mime", d.mime ? d.mime : "",
-	                         "bytes", (json_int_t)d.bytes, "filename", up->filename, "existing", status == 200);
+	                         /* what this upload did: the scheduler may have begun the
+	                          * document already (SSE tells what happens next) */
+	                         "status", status == 201 ? "queued" : d.status, "sha256", d.sha256, "kind", d.kind,
+	                         "mime", d.mime ? d.mime : "", "bytes", (json_int_t)d.bytes, "filename", up->filename, "existing", status == 200);
 	if (d.error)
 		json_object_set_new(body, "error", json_string(d.error));
 	else if (status == 415)
