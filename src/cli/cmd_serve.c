@@ -31,6 +31,10 @@ static const char usage[] =
 	"                        port). Any address but loopback needs a token.\n"
 	"  --token TOKEN         require 'Authorization: Bearer TOKEN' (or ?token=) on the API\n"
 	"                        (default $DOSSIER_TOKEN); always required once set\n"
+	"  --allow-host NAME     also answer to Host NAME (or NAME:PORT; repeatable; '*' = any):\n"
+	"                        a name this server is reached by, e.g. behind a proxy. Otherwise\n"
+	"                        only 127.0.0.1, localhost (and IP addresses with a token) are\n"
+	"                        answered, so a web page cannot rebind its own name to this server\n"
 	"  --max-upload SIZE     largest file an upload may be (default 512MB)\n"
 	"  --max-uploads N       uploads in progress at once (default 8)\n"
 	"  --heartbeat SECONDS   SSE keep-alive comment after this much silence (default 15)\n"
@@ -54,7 +58,7 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 stopped cleanly; 2 usage; 3 environment (database, address).\n";
 
-enum { OPT_MAX_UPLOAD = 2000, OPT_MAX_UPLOADS, OPT_HEARTBEAT };
+enum { OPT_MAX_UPLOAD = 2000, OPT_MAX_UPLOADS, OPT_HEARTBEAT, OPT_ALLOW_HOST };
 
 /* How long a stopping server lets running steps finish before cancelling them. */
 #define SERVE_STOP_GRACE_S 10
@@ -105,6 +109,7 @@ static int run(int argc, char **argv)
 		{"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
 		{"max-uploads", required_argument, NULL, OPT_MAX_UPLOADS},
 		{"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
+		{"allow-host", required_argument, NULL, OPT_ALLOW_HOST},
 		CLI_ANALYSIS_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -114,6 +119,7 @@ static int run(int argc, char **argv)
 	server_params_default(&sp);
 	const char *listen = "127.0.0.1:8080", *token = getenv("DOSSIER_TOKEN");
 	struct err e = {0};
+	char allow_hosts[1024] = "";
 	int opt;
 	long n;
 	char *end;
@@ -124,6 +130,17 @@ static int run(int argc, char **argv)
 		switch (opt) {
 		case OPT_LISTEN: listen = optarg; break;
 		case OPT_TOKEN: token = optarg; break;
+		case OPT_ALLOW_HOST:
+			if (!*optarg || strchr(optarg, ',') || strchr(optarg, '/') ||
+			    strlen(allow_hosts) + strlen(optarg) + 2 > sizeof allow_hosts) {
+				fprintf(stderr, "dossier serve: --allow-host '%s': give one host name (or NAME:PORT) per "
+				                "--allow-host\n", optarg);
+				return EXIT_USAGE;
+			}
+			if (*allow_hosts)
+				strcat(allow_hosts, ",");
+			strcat(allow_hosts, optarg);
+			break;
 		case OPT_MAX_UPLOAD:
 			if (size_parse(optarg, &sp.max_upload_bytes) || sp.max_upload_bytes == 0) {
 				fprintf(stderr, "dossier serve: --max-upload %s: give a size such as 512MB or 2G\n", optarg);
@@ -166,6 +183,7 @@ static int run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	sp.token = token;
+	sp.allow_hosts = allow_hosts;
 
 	struct config cfg;
 	int rc = cli_config(&o, &cfg);

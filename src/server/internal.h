@@ -19,6 +19,17 @@
 #include "store/store.h"
 
 struct upload;
+struct sse_client;
+
+/* One open connection, from accept to close (the header deadline). */
+struct conn_rec {
+	struct conn_rec *prev, *next;   /* in server.conns, under conn_mu */
+	int fd;                         /* the socket; valid until the close notification */
+	int64_t since_ms;               /* mono ms: accepted, or the last request ended */
+	int in_request;                 /* 1 once a request's headers are complete */
+	int shut;                       /* the deadline passed and the socket was shut down */
+	size_t uri_len;                 /* the current request's URI, in bytes */
+};
 
 /* Step kinds the histogram keeps apart; more are counted under "other". */
 #define METRICS_MAX_STEPS 16
@@ -43,12 +54,15 @@ struct metrics {
 	uint64_t sse_dropped;                           /* SSE clients dropped for falling behind */
 	uint64_t uploads, uploads_rejected;             /* finished and refused uploads */
 	uint64_t requests;                              /* HTTP requests answered */
+	uint64_t header_timeouts;                       /* connections cut for slow headers */
+	uint64_t refused_host, refused_cross_site;      /* DNS rebinding and cross-site guards */
 	int sse_clients;                                /* SSE streams open now */
 };
 
 struct server {
 	struct server_params p;             /* copy; borrowed pointers as documented there */
 	char token[256];                    /* "" = none */
+	char allow_hosts[1024];             /* extra Host names, comma-separated; "*" = any */
 	char url[128];                      /* http://host:port */
 	int port;
 	char data_dir[PATH_MAX];            /* directory of the database */
@@ -64,6 +78,15 @@ struct server {
 	pthread_mutex_t ingest_mu;          /* one classifier (libmagic is not thread safe) */
 	classifier *cls;
 
+	pthread_mutex_t conn_mu;            /* guards conns and every conn_rec */
+	struct conn_rec *conns;             /* open connections */
+
+	pthread_mutex_t sse_mu;             /* guards sse list and the clients' suspended flags */
+	struct sse_client *sse;             /* open streams */
+	pthread_t ticker;                   /* header deadline, SSE wake-ups */
+	int ticker_started;
+	volatile int ticker_stop;
+
 	struct metrics m;
 	pthread_t collector;
 	int collector_started;
@@ -73,6 +96,7 @@ struct server {
 
 /* Per-request state kept in *req_cls across the access handler's calls. */
 struct request {
+	size_t uri_len;             /* bytes of the request URI, query included */
 	int route;                  /* enum route in server.c */
 	int64_t id;                 /* document id from the path, when the route has one */
 	long n;                     /* frame number from the path */
@@ -126,7 +150,12 @@ void upload_free(server *s, struct upload *up);
 void upload_sweep(server *s);
 
 /* ---- SSE (sse.c) ---- */
+/* Streams are never served by a blocked thread: a stream with nothing to send
+ * suspends its connection, and sse_wake resumes it. */
 enum MHD_Result sse_open(server *s, struct MHD_Connection *c);
+/* Resumes suspended streams: all of them when events arrived (or the server
+ * is closing), else those whose heartbeat or replay retry is due. */
+void sse_wake(server *s, int events_arrived);
 
 /* ---- metrics (metrics.c) ---- */
 int metrics_start(server *s, struct err *err);

@@ -244,6 +244,13 @@ enum MHD_Result metrics_reply(server *s, struct MHD_Connection *c)
 	buf_appendf(&b, "dossier_uploads_rejected_total %llu\n", (unsigned long long)m.uploads_rejected);
 	family(&b, "dossier_http_requests_total", "counter", "HTTP requests received.");
 	buf_appendf(&b, "dossier_http_requests_total %llu\n", (unsigned long long)m.requests);
+	family(&b, "dossier_http_header_timeouts_total", "counter",
+	       "Connections closed because a request's headers took too long.");
+	buf_appendf(&b, "dossier_http_header_timeouts_total %llu\n", (unsigned long long)m.header_timeouts);
+	family(&b, "dossier_http_refused_total", "counter", "Requests refused as coming from another site.");
+	buf_appendf(&b, "dossier_http_refused_total{reason=\"host\"} %llu\n", (unsigned long long)m.refused_host);
+	buf_appendf(&b, "dossier_http_refused_total{reason=\"cross_site\"} %llu\n",
+	            (unsigned long long)m.refused_cross_site);
 	family(&b, "dossier_metrics_dropped_total", "counter", "Times the metrics collector fell behind the event bus.");
 	buf_appendf(&b, "dossier_metrics_dropped_total %llu\n", (unsigned long long)m.dropped);
 	family(&b, "dossier_uptime_seconds", "gauge", "Seconds since the server started.");

@@ -6,6 +6,8 @@
 #include "core/err.h"
 #include "server/assets.h"
 
+#include <sys/resource.h>
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -86,6 +88,15 @@ int server_listen_parse(const char *spec, struct server_addr *out, struct err *e
 		((struct sockaddr_in6 *)&out->ss)->sin6_port = htons((uint16_t)port);
 	else
 		return err_set(err, DOSSIER_EINVAL, "--listen %s: not an IPv4 or IPv6 address", spec);
+	if (out->ss.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&out->ss)->sin6_addr)) {
+		/* [::ffff:a.b.c.d] is an IPv4 address: listen on it as one */
+		struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+		memcpy(&v4.sin_addr, ((struct sockaddr_in6 *)&out->ss)->sin6_addr.s6_addr + 12, 4);
+		memset(&out->ss, 0, sizeof out->ss);
+		memcpy(&out->ss, &v4, sizeof v4);
+		out->len = sizeof v4;
+	}
 	out->port = (int)port;
 	out->loopback = addr_is_loopback(&out->ss);
 	const void *a = out->ss.ss_family == AF_INET ? (const void *)&((struct sockaddr_in *)&out->ss)->sin_addr
@@ -94,6 +105,9 @@ int server_listen_parse(const char *spec, struct server_addr *out, struct err *e
 	return 0;
 }
 
+/* The longest request URI (path and query) answered; longer gets 414. */
+#define CAP_URI 16384u
+
 /* --------------------------------------------------------------- replies */
 
 static const char *status_text(unsigned status)
@@ -101,10 +115,13 @@ static const char *status_text(unsigned status)
 	switch (status) {
 	case 400: return "bad request";
 	case 401: return "unauthorized";
+	case 403: return "forbidden";
 	case 404: return "not found";
 	case 405: return "method not allowed";
 	case 413: return "too large";
+	case 414: return "request URI too long";
 	case 415: return "unsupported media type";
+	case 421: return "misdirected request";
 	case 429: return "too many requests";
 	default: return "error";
 	}
@@ -140,16 +157,68 @@ enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *bo
 	return reply_queue(c, status, r);
 }
 
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len;
+	unsigned min;
+	unsigned cp;
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xe0) == 0xc0)
+		len = 2, min = 0x80, cp = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		len = 3, min = 0x800, cp = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0)
+		len = 4, min = 0x10000, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Copies text into out as valid UTF-8: control characters and bytes that are
+ * not UTF-8 (a client's %ff, say) are written as \xHH. */
+static void text_printable(const char *text, char *out, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t left = strlen(text), j = 0;
+	while (left && j + 5 < n) {
+		size_t k = p[0] >= 0x20 && p[0] != 0x7f ? utf8_seq(p, left) : 0;
+		if (k) {
+			if (j + k + 1 > n)
+				break;
+			memcpy(out + j, p, k);
+			j += k;
+		} else {
+			k = 1;
+			j += (size_t)snprintf(out + j, n - j, "\\x%02x", p[0]);
+		}
+		p += k;
+		left -= k;
+	}
+	out[j] = '\0';
+}
+
 enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], clean[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (!*msg)
 		snprintf(msg, sizeof msg, "%s", status_text(status));
-	return reply_json(c, status, json_pack("{s:s}", "error", msg));
+	text_printable(msg, clean, sizeof clean);
+	return reply_json(c, status, json_pack("{s:s}", "error", clean));
 }
 
 unsigned http_status_for(int rc)
@@ -345,6 +414,146 @@ static int route_is_public(int route)
 	return route == R_STATIC || route == R_HEALTH;
 }
 
+/* ------------------------------------------- Host and Origin (browsers) */
+
+/* Splits a Host value ("name", "name:port", "[v6]:port") into a lower-case
+ * name without a trailing dot and a port (0 when absent). -1 if malformed. */
+static int host_split(const char *host, char *name, size_t n, long *port)
+{
+	const char *end, *p;
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		if (!end)
+			return -1;
+		host++;
+		p = end + 1;
+	} else {
+		end = strchr(host, ':');
+		if (!end)
+			end = host + strlen(host);
+		p = end;
+	}
+	size_t len = (size_t)(end - host);
+	if (len == 0 || len >= n)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		name[i] = (char)tolower((unsigned char)host[i]);
+	name[len] = '\0';
+	if (len > 1 && name[len - 1] == '.')
+		name[len - 1] = '\0';
+	*port = 0;
+	if (*p == ':') {
+		char *e;
+		errno = 0;
+		*port = strtol(p + 1, &e, 10);
+		if (!p[1] || *e || errno || *port < 1 || *port > 65535)
+			return -1;
+	} else if (*p) {
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 if `name` is one of the --allow-host names (an entry "NAME" takes any
+ * port, "NAME:PORT" that port only), or the list is "*". */
+static int host_listed(server *s, const char *name, long port)
+{
+	if (!strcmp(s->allow_hosts, "*"))
+		return 1;
+	for (const char *p = s->allow_hosts; *p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char entry[256], ename[256];
+		long eport;
+		if (len && len < sizeof entry) {
+			memcpy(entry, p, len);
+			entry[len] = '\0';
+			int has_port = entry[0] == '[' ? strstr(entry, "]:") != NULL : strchr(entry, ':') != NULL;
+			if (host_split(entry, ename, sizeof ename, &eport) == 0 && !strcmp(ename, name) &&
+			    (!has_port || eport == port))
+				return 1;
+		}
+		p = comma ? comma + 1 : p + len;
+	}
+	return 0;
+}
+
+/*
+ * The Host a request names. A page on another site can point its own domain
+ * at 127.0.0.1 (DNS rebinding) and its script then talks to this server as
+ * to its own origin; the Host header still carries that domain. So a Host is
+ * accepted only when it is a loopback address or localhost on the bound port,
+ * an IP address on the bound port when a token is set (no domain name can be
+ * rebound to those), or a name given with --allow-host.
+ */
+static int host_ok(server *s, const char *host)
+{
+	if (!host)
+		return 1; /* HTTP/1.0 without Host (libmicrohttpd refuses HTTP/1.1 without one): not a browser */
+	char name[256];
+	long port;
+	if (host_split(host, name, sizeof name, &port) != 0)
+		return 0;
+	if (host_listed(s, name, port))
+		return 1;
+	/* an explicit port must be ours; a client that leaves it out (some
+	 * scripts do; browsers never do for a port other than 80) means us */
+	if (port && port != s->port)
+		return 0;
+	if (!strcmp(name, "localhost"))
+		return 1;
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, name, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127 || *s->token;
+	if (inet_pton(AF_INET6, name, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127) || *s->token;
+	return 0;
+}
+
+static int method_changes_state(const char *method)
+{
+	return !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH") ||
+	       !strcmp(method, "DELETE");
+}
+
+/*
+ * A state-changing request sent by a page of another origin: its Origin is
+ * not this server's own (http:// or https:// and the Host it was sent to), or
+ * the browser says Sec-Fetch-Site: cross-site or same-site (same-site is
+ * another origin of the same site, e.g. another port on 127.0.0.1). Clients
+ * that send neither header (curl, scripts) are not browsers and pass.
+ */
+static int cross_site(struct MHD_Connection *c, const char **why)
+{
+	const char *sfs = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+	if (sfs && (!strcasecmp(sfs, "cross-site") || !strcasecmp(sfs, "same-site"))) {
+		*why = sfs;
+		return 1;
+	}
+	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	if (!origin)
+		return 0;
+	*why = origin;
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	const char *rest = !strncasecmp(origin, "http://", 7) ? origin + 7
+	                   : !strncasecmp(origin, "https://", 8) ? origin + 8 : NULL;
+	return !rest || !host || strcasecmp(rest, host) != 0;
+}
+
+static enum MHD_Result refuse(struct MHD_Connection *c, struct request *r, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static enum MHD_Result refuse(struct MHD_Connection *c, struct request *r, unsigned status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	r->answered = 1;
+	return reply_error(c, status, "%s", msg);
+}
+
 /* --------------------------------------------------------------- the page */
 
 static const char *content_type_for(const char *path)
@@ -427,6 +636,26 @@ static enum MHD_Result first_call(server *s, struct MHD_Connection *c, struct re
 {
 	r->route = route_of(url, &r->id, &r->n);
 	metrics_count(s, &s->m.requests, 1);
+	if (r->uri_len > CAP_URI)
+		return refuse(c, r, 414, "the request URI is %zu bytes; this server takes at most %u (send a long "
+		              "search as POST /api/search with a JSON body)", r->uri_len, CAP_URI);
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	if (!host_ok(s, host)) {
+		metrics_count(s, &s->m.refused_host, 1);
+		if (*s->token)
+			return refuse(c, r, 421, "this server does not answer to the name '%.200s' (a guard against DNS "
+			              "rebinding); use %s, or start it with --allow-host NAME for each name it is "
+			              "reached by", host, s->url);
+		return refuse(c, r, 421, "this server answers only to the address it printed at start (%s) or "
+		              "localhost:%d, not to '%.200s' (a guard against DNS rebinding); open that address, "
+		              "or set --token (and --allow-host NAME) to serve other names", s->url, s->port, host);
+	}
+	const char *why = NULL;
+	if (method_changes_state(method) && cross_site(c, &why)) {
+		metrics_count(s, &s->m.refused_cross_site, 1);
+		return refuse(c, r, 403, "refused: a %s from another site (%.200s); this server takes changes only "
+		              "from its own page (%s) or from clients that are not browsers", method, why, s->url);
+	}
 	if (!route_is_public(r->route) && !authorized(s, c)) {
 		struct MHD_Response *resp;
 		static const char msg[] =
@@ -471,6 +700,24 @@ static enum MHD_Result first_call(server *s, struct MHD_Connection *c, struct re
 	return MHD_YES;
 }
 
+/* The connection's record (notify-connection), or NULL. */
+static struct conn_rec *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+static void conn_set_in_request(server *s, struct MHD_Connection *c, int in_request)
+{
+	struct conn_rec *k = conn_of(c);
+	if (!k)
+		return;
+	pthread_mutex_lock(&s->conn_mu);
+	k->in_request = in_request;
+	k->since_ms = clock_mono_ms();
+	pthread_mutex_unlock(&s->conn_mu);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *data, size_t *data_size, void **req_cls)
 {
@@ -483,6 +730,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		buf_init(&r->body, CAP_API_BODY);
 		*req_cls = r;
+		/* the headers are complete: the header deadline no longer applies */
+		conn_set_in_request(s, c, 1);
+		struct conn_rec *k = conn_of(c);
+		if (k) {
+			pthread_mutex_lock(&s->conn_mu);
+			r->uri_len = k->uri_len;
+			pthread_mutex_unlock(&s->conn_mu);
+		}
 		return first_call(s, c, r, url, method);
 	}
 	if (*data_size) {
@@ -508,14 +763,130 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, en
 {
 	server *s = cls;
 	struct request *r = *req_cls;
-	(void)c;
 	(void)toe;
+	/* a kept-alive connection has header_timeout_s for its next request */
+	conn_set_in_request(s, c, 0);
 	if (!r)
 		return;
-	upload_free(s, r->up); /* a client that went away mid-upload leaves no temp file */
+	upload_free(s, r->up); /* a client that went away (or timed out) mid-upload leaves no temp file, and its
+	                          upload slot is free again */
 	buf_free(&r->body);
 	free(r);
 	*req_cls = NULL;
+}
+
+/* Called with the raw request line's URI (query included), before the headers
+ * are read: remembers its length for the 414 in first_call. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	server *s = cls;
+	struct conn_rec *k = conn_of(c);
+	if (k) {
+		pthread_mutex_lock(&s->conn_mu);
+		k->uri_len = uri ? strlen(uri) : 0;
+		pthread_mutex_unlock(&s->conn_mu);
+	}
+	return NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	server *s = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		struct conn_rec *k = calloc(1, sizeof *k);
+		if (!k)
+			return;
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		k->fd = ci ? ci->connect_fd : -1;
+		k->since_ms = clock_mono_ms();
+		pthread_mutex_lock(&s->conn_mu);
+		k->next = s->conns;
+		if (s->conns)
+			s->conns->prev = k;
+		s->conns = k;
+		pthread_mutex_unlock(&s->conn_mu);
+		*socket_context = k;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		struct conn_rec *k = *socket_context;
+		if (!k)
+			return;
+		/* libmicrohttpd closes the socket after this returns: once k is out of
+		 * the list, the ticker never touches that descriptor again */
+		pthread_mutex_lock(&s->conn_mu);
+		if (k->prev)
+			k->prev->next = k->next;
+		else
+			s->conns = k->next;
+		if (k->next)
+			k->next->prev = k->prev;
+		pthread_mutex_unlock(&s->conn_mu);
+		free(k);
+		*socket_context = NULL;
+	}
+}
+
+/* Shuts down connections that have not sent a whole request's headers within
+ * header_timeout_s (libmicrohttpd's own timeout restarts with every byte, so a
+ * client sending a header line every few seconds would hold on forever). */
+static void reap_slow_headers(server *s)
+{
+	int64_t now = clock_mono_ms(), limit = (int64_t)s->p.header_timeout_s * 1000;
+	int n = 0;
+	pthread_mutex_lock(&s->conn_mu);
+	for (struct conn_rec *k = s->conns; k; k = k->next) {
+		if (k->in_request || k->shut || k->fd < 0 || now - k->since_ms <= limit)
+			continue;
+		shutdown(k->fd, SHUT_RDWR); /* the event loop sees the end and closes it */
+		k->shut = 1;
+		n++;
+	}
+	pthread_mutex_unlock(&s->conn_mu);
+	if (n)
+		metrics_count(s, &s->m.header_timeouts, n);
+}
+
+/* How often the ticker looks at the clock (SSE heartbeats, the header deadline). */
+#define TICK_MS 100
+
+static void *ticker_main(void *arg)
+{
+	server *s = arg;
+	bus_sub *sub = NULL;
+	bus_subscribe(s->p.bus, 4096, &sub);
+	int64_t next_reap = 0;
+	while (!__atomic_load_n(&s->ticker_stop, __ATOMIC_SEQ_CST)) {
+		int got = 0, rc;
+		struct event *ev;
+		if (sub) {
+			rc = bus_sub_next(sub, TICK_MS, &ev);
+			if (rc == 0) {
+				got = 1;
+				event_release(ev);
+				usleep(5 * 1000); /* let a burst of events gather: one wake-up for all */
+				while ((rc = bus_sub_next(sub, 0, &ev)) == 0)
+					event_release(ev);
+			}
+			if (rc == DOSSIER_ECANCELLED) {
+				int dropped = bus_sub_dropped(sub);
+				bus_unsubscribe(sub);
+				sub = NULL;
+				got = 1;
+				if (dropped) /* fell behind: the streams take what they have, we listen again */
+					bus_subscribe(s->p.bus, 4096, &sub);
+			}
+		} else {
+			usleep(TICK_MS * 1000);
+		}
+		sse_wake(s, got);
+		int64_t now = clock_mono_ms();
+		if (now >= next_reap) {
+			reap_slow_headers(s);
+			next_reap = now + 1000;
+		}
+	}
+	bus_unsubscribe(sub);
+	return NULL;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -525,12 +896,33 @@ void server_params_default(struct server_params *p)
 	memset(p, 0, sizeof *p);
 	p->max_upload_bytes = 512ull * 1000 * 1000;
 	p->max_uploads = 8;
-	p->max_connections = 1000;
+	p->max_connections = 4096;
+	p->max_connections_per_ip = 0;
 	p->heartbeat_s = 15;
 	p->sse_queue_len = 1024;
-	p->connection_timeout_s = 120;
+	p->connection_timeout_s = 15;
+	p->header_timeout_s = 10;
+	p->threads = 0;
 	struct err e;
 	server_listen_parse("127.0.0.1:8080", &p->addr, &e);
+}
+
+/* Each connection is a file descriptor: raises the soft limit on open files
+ * to fit max_connections (and the database, uploads and helpers besides),
+ * or lowers max_connections to what the hard limit allows. */
+static void limit_connections_to_files(struct server_params *p)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rlim_t want = (rlim_t)p->max_connections + 256;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		p->max_connections = rl.rlim_cur > 256 + 4 ? (int)(rl.rlim_cur - 256) : 4;
 }
 
 /* Returns the listening socket, or -1 with *err set. */
@@ -551,7 +943,7 @@ static int open_listener(server *s, struct err *err)
 		snprintf(shown, sizeof shown, "[%s]:%d", a->host, a->port);
 	else
 		snprintf(shown, sizeof shown, "%s:%d", a->host, a->port);
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0 || listen(fd, 256) != 0) {
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0 || listen(fd, 1024) != 0) {
 		int e = errno;
 		close(fd);
 		err_set(err, e == EACCES ? DOSSIER_EPERM : DOSSIER_EIO, "cannot listen on %s: %s%s", shown, strerror(e),
@@ -596,12 +988,32 @@ int server_start(const struct server_params *p, server **out, struct err *err)
 		s->p.max_uploads = 1;
 	if (s->p.max_connections < 4)
 		s->p.max_connections = 4;
+	if (s->p.connection_timeout_s < 1)
+		s->p.connection_timeout_s = 15;
+	if (s->p.header_timeout_s < 1)
+		s->p.header_timeout_s = 10;
+	if (s->p.threads < 1) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		/* about the core count; at least 4, as a request may wait on the database */
+		s->p.threads = ncpu < 4 ? 4 : ncpu > 16 ? 16 : (int)ncpu;
+	}
+	limit_connections_to_files(&s->p);
+	if (s->p.max_connections_per_ip < 1)
+		s->p.max_connections_per_ip = s->p.max_connections / 2;
 	snprintf(s->token, sizeof s->token, "%s", tok);
 	s->p.token = NULL;
+	if (p->allow_hosts && strlen(p->allow_hosts) >= sizeof s->allow_hosts) {
+		free(s);
+		return err_set(err, DOSSIER_EINVAL, "--allow-host: the names are too long (1023 bytes at most)");
+	}
+	snprintf(s->allow_hosts, sizeof s->allow_hosts, "%s", p->allow_hosts ? p->allow_hosts : "");
+	s->p.allow_hosts = NULL;
 	s->started_at = clock_wall_s();
 	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_mutex_init(&s->ingest_mu, NULL);
 	pthread_mutex_init(&s->m.mu, NULL);
+	pthread_mutex_init(&s->conn_mu, NULL);
+	pthread_mutex_init(&s->sse_mu, NULL);
 
 	snprintf(s->data_dir, sizeof s->data_dir, "%s", p->cfg->db_path);
 	char *slash = strrchr(s->data_dir, '/');
@@ -636,16 +1048,30 @@ int server_start(const struct server_params *p, server **out, struct err *err)
 	if ((rc = metrics_start(s, err)))
 		goto fail_fd;
 
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+	/* libmicrohttpd's event loop on a small pool of threads: an open
+	 * connection costs a socket and a little memory, not a thread, so idle
+	 * and slow clients cannot lock the others out. */
+#ifdef __linux__
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+#else
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+#endif
 	if (s->p.addr.ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 	                             MHD_OPTION_LISTEN_SOCKET, fd,
 	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+	                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+	                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->p.threads,
 	                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
+	                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->p.max_connections_per_ip,
+	                             /* any byte restarts it: it ends idle sockets and stalled uploads */
 	                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->p.connection_timeout_s,
-	                             /* bounds request headers (and the read buffer) per connection */
-	                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	                             /* bounds the request line and headers per connection: room for a
+	                              * URI past CAP_URI, so it gets our JSON 414, not libmicrohttpd's
+	                              * page (the pool is mapped lazily: an idle connection uses little) */
+	                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
 	                             MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024),
 	                             MHD_OPTION_END);
 	if (!s->daemon) {
@@ -653,6 +1079,13 @@ int server_start(const struct server_params *p, server **out, struct err *err)
 		metrics_stop(s);
 		goto fail_fd;
 	}
+	if (pthread_create(&s->ticker, NULL, ticker_main, s) != 0) {
+		MHD_stop_daemon(s->daemon);
+		metrics_stop(s);
+		rc = err_set(err, DOSSIER_EIO, "cannot start the server's ticker thread");
+		goto fail;
+	}
+	s->ticker_started = 1;
 	*out = s;
 	return 0;
 fail_fd:
@@ -664,6 +1097,8 @@ fail:
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_mutex_destroy(&s->ingest_mu);
 	pthread_mutex_destroy(&s->m.mu);
+	pthread_mutex_destroy(&s->conn_mu);
+	pthread_mutex_destroy(&s->sse_mu);
 	free(s);
 	return rc ? rc : DOSSIER_EIO;
 }
@@ -677,11 +1112,11 @@ void server_stop(server *s)
 {
 	if (!s)
 		return;
-	/* SSE readers look at this at least every 250 ms and end their stream,
-	 * so stopping the daemon does not wait on a stream that never ends. */
+	/* Suspended streams are woken by the ticker, see this flag, send
+	 * `closing` and end; none suspends again once it is set. */
 	__atomic_store_n(&s->closing, 1, __ATOMIC_SEQ_CST);
 	/* give the streams a moment to say `closing` and finish cleanly */
-	for (int i = 0; i < 40; i++) {
+	for (int i = 0; i < 80; i++) {
 		pthread_mutex_lock(&s->m.mu);
 		int open = s->m.sse_clients;
 		pthread_mutex_unlock(&s->m.mu);
@@ -689,6 +1124,13 @@ void server_stop(server *s)
 			break;
 		usleep(25 * 1000);
 	}
+	if (s->ticker_started) {
+		__atomic_store_n(&s->ticker_stop, 1, __ATOMIC_SEQ_CST);
+		pthread_join(s->ticker, NULL);
+	}
+	/* libmicrohttpd must not be stopped with a connection suspended (a stream
+	 * whose client stopped reading, say): resume them all first */
+	sse_wake(s, 1);
 	MHD_stop_daemon(s->daemon);
 	metrics_stop(s);
 	classifier_free(s->cls);
@@ -698,5 +1140,7 @@ void server_stop(server *s)
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_mutex_destroy(&s->ingest_mu);
 	pthread_mutex_destroy(&s->m.mu);
+	pthread_mutex_destroy(&s->conn_mu);
+	pthread_mutex_destroy(&s->sse_mu);
 	free(s);
 }

@@ -12,15 +12,20 @@
  *   ...                       // until SIGINT
  *   server_stop(srv);         // SSE clients closed, daemon stopped, freed
  *
- * Threads: libmicrohttpd runs one thread per connection (an SSE client is
- * one thread that sleeps on its own bounded bus queue), plus one collector
- * thread that counts events for /metrics and remembers the last `memory`
- * event. The scheduler is the caller's: the server only calls sched_notify
- * after an upload.
+ * Threads: libmicrohttpd's event loop (epoll) on a pool of `threads` threads;
+ * an open connection costs a socket, not a thread. An SSE stream with nothing
+ * to send suspends its connection; a ticker thread resumes streams when events
+ * arrive or a heartbeat is due, and shuts down connections whose request
+ * headers take longer than header_timeout_s. One collector thread counts
+ * events for /metrics and remembers the last `memory` event. The scheduler is
+ * the caller's: the server only calls sched_notify after an upload.
  *
  * Security: a token, when set, is required on every API route and /metrics
  * (Authorization: Bearer, or ?token=); the page's static files and /healthz
  * are public. server_start refuses a non-loopback address without a token.
+ * Against pages on other sites (docs/api.md, "Browsers"): a Host that is not
+ * the server's own gets 421 (DNS rebinding), a state-changing request whose
+ * Origin or Sec-Fetch-Site is another site's gets 403.
  */
 #ifndef DOSSIER_SERVER_H
 #define DOSSIER_SERVER_H
@@ -62,16 +67,24 @@ struct server_params {
 	const char *llm_message;     /* borrowed; why the LLM is unavailable, or NULL */
 	struct server_addr addr;     /* where to listen (server_listen_parse) */
 	const char *token;           /* borrowed; NULL or "" = no token (loopback only) */
+	const char *allow_hosts;     /* borrowed; extra Host names, comma-separated ("NAME" any port,
+	                                "NAME:PORT"), "*" = any; NULL = none */
 	uint64_t max_upload_bytes;   /* largest uploaded file; larger gets 413 */
 	int max_uploads;             /* uploads in progress at once; more get 429 */
-	int max_connections;         /* open connections at once (SSE clients included) */
+	int max_connections;         /* open connections at once (SSE clients included); lowered to
+	                                what the open-file limit allows */
+	int max_connections_per_ip;  /* of them, from one address; 0 = max_connections / 2 */
 	int heartbeat_s;             /* SSE ": ping" comment after this much silence (1..60) */
 	size_t sse_queue_len;        /* events one SSE client may have waiting before it is dropped */
-	int connection_timeout_s;    /* an idle connection is closed after this long */
+	int connection_timeout_s;    /* a connection that sends or takes nothing for this long is
+	                                closed (a stalled upload then frees its slot) */
+	int header_timeout_s;        /* a request's line and headers must arrive within this */
+	int threads;                 /* the event loop's threads; 0 = the core count, 4 to 16 */
 };
 
-/* Defaults: 512 MB uploads, 8 at once, 1000 connections, 15 s heartbeat,
- * 1024 queued events per SSE client, 120 s idle timeout. */
+/* Defaults: 512 MB uploads, 8 at once, 4096 connections (half of them from
+ * one address), 15 s heartbeat, 1024 queued events per SSE client, 15 s idle
+ * timeout, 10 s for a request's headers. */
 void server_params_default(struct server_params *p);
 
 /*

@@ -1,10 +1,12 @@
 /*
  * sse.c — GET /api/events: the event bus as Server-Sent Events.
  *
- * Each client is one bus subscriber with its own bounded queue, served by the
- * connection's own thread (libmicrohttpd thread-per-connection): the content
- * reader waits on that queue for at most 250 ms at a time, so a closing server
- * is noticed promptly, and writes `: ping` after heartbeat_s of silence. A client
+ * Each client is one bus subscriber with its own bounded queue. The content
+ * reader never waits: it sends what is queued, and when there is nothing it
+ * suspends the connection (libmicrohttpd's event loop then leaves it alone, no
+ * thread is held) and returns 0. The server's ticker thread resumes suspended
+ * streams when events arrive on the bus, when a stream's heartbeat is due
+ * (`: ping` after heartbeat_s of silence), and when the server closes. A client
  * that does not read falls behind, the bus drops its subscription (the pipeline
  * never waits), and the stream ends with an `event: dropped`; EventSource then
  * reconnects with Last-Event-ID and the gap is replayed from the database.
@@ -30,10 +32,14 @@
 #define SSE_REPLAY_PAGE 200
 /* How long a replay waits for the recorder to store the newest events. */
 #define SSE_REPLAY_WAIT_S 2.0
-/* Longest wait on the bus before looking at the clock and the closing flag. */
-#define SSE_POLL_MS 250
+/* How soon a replay that waits for the recorder looks again. */
+#define SSE_REPLAY_RETRY_MS 50
 
 struct sse_client {
+	struct sse_client *prev, *next; /* in server.sse, under sse_mu */
+	struct MHD_Connection *conn;    /* borrowed: the stream's connection */
+	int suspended;           /* under sse_mu: MHD_suspend_connection was called, no resume yet */
+	int64_t wake_ms;         /* under sse_mu: mono ms when a suspended stream must run again */
 	server *s;               /* borrowed */
 	bus_sub *sub;            /* owned */
 	struct buf out;          /* bytes not yet handed to libmicrohttpd */
@@ -77,13 +83,15 @@ static int replay_cb(uint64_t seq, const char *json, void *user)
 	return k->out.len > CAP_EVENT_LINE; /* a page never outgrows the buffer */
 }
 
-static void replay_page(struct sse_client *k)
+/* Reads one page of the replay. Returns 1 when the recorder has not stored
+ * the rest yet and the stream should look again a little later. */
+static int replay_page(struct sse_client *k)
 {
 	struct err e = {0};
 	store *st = pool_get(k->s, &e);
 	if (!st) {
 		k->until = 0;
-		return;
+		return 0;
 	}
 	uint64_t before = k->after;
 	store_events_since(st, k->after, SSE_REPLAY_PAGE, replay_cb, k, &e);
@@ -96,8 +104,9 @@ static void replay_page(struct sse_client *k)
 		if (clock_mono_s() > k->replay_deadline)
 			k->until = 0;
 		else
-			usleep(50 * 1000);
+			return 1;
 	}
+	return 0;
 }
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max)
@@ -124,43 +133,80 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *out, size_t max)
 			k->end = 1;
 			continue;
 		}
+		int64_t wake = 0;
 		if (k->until) {
-			replay_page(k);
-			continue;
-		}
-		int64_t idle = clock_mono_ms() - k->last_write_ms, beat = (int64_t)s->p.heartbeat_s * 1000;
-		if (idle >= beat) {
-			buf_appends(&k->out, ": ping\n\n");
-			continue;
-		}
-		int wait = (int)(beat - idle < SSE_POLL_MS ? beat - idle : SSE_POLL_MS);
-		struct event *ev;
-		int rc = bus_sub_next(k->sub, wait, &ev);
-		while (rc == 0) {
-			if (ev->seq > k->last_sent)
-				append_event(k, ev->seq, ev->name, ev->line);
-			event_release(ev);
-			if (k->out.len > CAP_EVENT_LINE)
-				break;
-			rc = bus_sub_next(k->sub, 0, &ev); /* take what else is queued, without waiting */
-		}
-		if (rc == DOSSIER_ECANCELLED) {
-			if (bus_sub_dropped(k->sub)) {
-				buf_appendf(&k->out,
-				            "event: dropped\ndata: {\"reason\":\"this client fell behind and was dropped; "
-				            "reconnect with Last-Event-ID to replay\",\"last_seq\":%llu}\n\n",
-				            (unsigned long long)k->last_sent);
-				metrics_count(s, &s->m.sse_dropped, 1);
+			if (!replay_page(k))
+				continue;
+			wake = clock_mono_ms() + SSE_REPLAY_RETRY_MS;
+		} else {
+			int64_t beat = (int64_t)s->p.heartbeat_s * 1000;
+			if (clock_mono_ms() - k->last_write_ms >= beat) {
+				buf_appends(&k->out, ": ping\n\n");
+				continue;
 			}
-			k->end = 1;
+			struct event *ev;
+			int rc;
+			while ((rc = bus_sub_next(k->sub, 0, &ev)) == 0) {
+				if (ev->seq > k->last_sent)
+					append_event(k, ev->seq, ev->name, ev->line);
+				event_release(ev);
+				if (k->out.len > CAP_EVENT_LINE)
+					break;
+			}
+			if (rc == DOSSIER_ECANCELLED) {
+				if (bus_sub_dropped(k->sub)) {
+					buf_appendf(&k->out,
+					            "event: dropped\ndata: {\"reason\":\"this client fell behind and was dropped; "
+					            "reconnect with Last-Event-ID to replay\",\"last_seq\":%llu}\n\n",
+					            (unsigned long long)k->last_sent);
+					metrics_count(s, &s->m.sse_dropped, 1);
+				}
+				k->end = 1;
+			}
+			if (k->out.len || k->end)
+				continue;
+			wake = k->last_write_ms + beat;
 		}
+		/* nothing to send now: give the thread back until sse_wake */
+		pthread_mutex_lock(&s->sse_mu);
+		if (__atomic_load_n(&s->closing, __ATOMIC_SEQ_CST)) {
+			pthread_mutex_unlock(&s->sse_mu);
+			continue;
+		}
+		k->wake_ms = wake;
+		k->suspended = 1;
+		MHD_suspend_connection(k->conn);
+		pthread_mutex_unlock(&s->sse_mu);
+		return 0;
 	}
+}
+
+void sse_wake(server *s, int events_arrived)
+{
+	int all = events_arrived || __atomic_load_n(&s->closing, __ATOMIC_SEQ_CST);
+	int64_t now = clock_mono_ms();
+	pthread_mutex_lock(&s->sse_mu);
+	for (struct sse_client *k = s->sse; k; k = k->next) {
+		if (!k->suspended || (!all && now < k->wake_ms))
+			continue;
+		k->suspended = 0;
+		MHD_resume_connection(k->conn);
+	}
+	pthread_mutex_unlock(&s->sse_mu);
 }
 
 static void sse_free(void *cls)
 {
 	struct sse_client *k = cls;
 	server *s = k->s;
+	pthread_mutex_lock(&s->sse_mu);
+	if (k->prev)
+		k->prev->next = k->next;
+	else if (s->sse == k)
+		s->sse = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	pthread_mutex_unlock(&s->sse_mu);
 	bus_unsubscribe(k->sub);
 	buf_free(&k->out);
 	free(k);
@@ -197,6 +243,7 @@ enum MHD_Result sse_open(server *s, struct MHD_Connection *c)
 	}
 	struct sse_client *k = xcalloc(1, sizeof *k);
 	k->s = s;
+	k->conn = c;
 	buf_init(&k->out, SSE_OUT_CAP);
 	if (bus_subscribe(s->p.bus, s->p.sse_queue_len, &k->sub) != 0) {
 		free(k);
@@ -224,6 +271,12 @@ enum MHD_Result sse_open(server *s, struct MHD_Connection *c)
 	pthread_mutex_lock(&s->m.mu);
 	s->m.sse_clients++;
 	pthread_mutex_unlock(&s->m.mu);
+	pthread_mutex_lock(&s->sse_mu);
+	k->next = s->sse;
+	if (s->sse)
+		s->sse->prev = k;
+	s->sse = k;
+	pthread_mutex_unlock(&s->sse_mu);
 	MHD_add_response_header(r, "Content-Type", "text/event-stream; charset=utf-8");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	MHD_add_response_header(r, "X-Accel-Buffering", "no");

@@ -4,10 +4,16 @@
  * in <data dir>/uploads in the chunks libmicrohttpd hands us, hashed on the
  * way, then renamed to <sha256><.ext> — never to a name the client chose — and
  * ingested like any file the CLI is given.
+ *
+ * The multipart reader is our own (multipart.c), so every way a form can be
+ * wrong gets its own message: no boundary in the header, a body that never
+ * closes, part headers or a file name over their caps, too many parts. A body
+ * that is cut short is never stored.
  */
 #include "server/internal.h"
 #include "core/err.h"
 #include "pipeline/ingest.h"
+#include "server/multipart.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -26,7 +32,6 @@
 /* An upload without Content-Length that passes the limit is read and thrown
  * away up to this much more (so the client gets its 413), then cut off. */
 #define UPLOAD_DISCARD_MAX (16ull * 1024 * 1024)
-
 struct upload {
 	server *s;                     /* borrowed */
 	int fd;                        /* the temp file; -1 once closed */
@@ -35,10 +40,11 @@ struct upload {
 	uint64_t bytes;                /* file bytes received */
 	uint64_t discarded;            /* body bytes thrown away after the limit */
 	char filename[256];            /* the client's name: shown, and its extension kept */
-	struct MHD_PostProcessor *pp;  /* multipart parser; NULL for a raw body */
+	mp *mp;                        /* multipart reader; NULL for a raw body */
+	int in_file;                   /* multipart: the current part is the file being kept */
 	int part;                      /* multipart: 0 before the file part, 1 in it, 2 after */
 	int too_big;                   /* the file passed max_upload_bytes */
-	int bad_form;                  /* the multipart body could not be parsed */
+	int form_error;                /* enum mp_error: why the form could not be read */
 	int io_errno;                  /* a write failed (errno), 0 if none */
 	int holds_slot;                /* counted in uploads_active */
 };
@@ -60,8 +66,7 @@ void upload_free(server *s, struct upload *up)
 	(void)s;
 	if (!up)
 		return;
-	if (up->pp)
-		MHD_destroy_post_processor(up->pp);
+	mp_free(up->mp);
 	if (up->fd >= 0)
 		close(up->fd);
 	if (*up->tmp)
@@ -159,31 +164,47 @@ static int write_file(struct upload *up, const char *data, size_t n)
 	return 0;
 }
 
-static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
-                               const char *content_type, const char *transfer_encoding, const char *data,
-                               uint64_t off, size_t size)
+/* A form part begins: only the first `file` field is kept. */
+static int on_part(void *user, const char *name, const char *filename)
 {
-	struct upload *up = cls;
-	(void)kind;
-	(void)content_type;
-	(void)transfer_encoding;
-	if (!key || strcmp(key, "file") != 0)
-		return MHD_YES; /* other form fields are ignored */
-	if (up->part == 1 && off == 0 && up->bytes > 0)
+	struct upload *up = user;
+	up->in_file = 0;
+	if (strcmp(name, "file") != 0)
+		return 0; /* other form fields are ignored */
+	if (up->part == 1)
 		up->part = 2; /* a second `file` part: only the first is taken */
-	if (up->part == 2)
-		return MHD_YES;
 	if (up->part == 0) {
 		up->part = 1;
+		up->in_file = 1;
 		if (filename)
 			display_name(filename, up->filename, sizeof up->filename);
 	}
-	if (size && write_file(up, data, size) != 0)
-		return MHD_NO;
-	return MHD_YES;
+	return 0;
 }
 
+static int on_part_data(void *user, const char *bytes, size_t n)
+{
+	struct upload *up = user;
+	if (!up->in_file)
+		return 0;
+	return write_file(up, bytes, n) != 0 ? -1 : 0; /* io_errno says why */
+}
+
+static const struct mp_callbacks upload_form = {.part = on_part, .data = on_part_data};
+
 /* ------------------------------------------------------------ the route */
+
+/* 1 when a raw body of this Content-Type must name itself with X-Filename. */
+static int raw_type_needs_name(const char *ct)
+{
+	static const char *const not_files[] = {"text/plain", "application/json", "application/x-www-form-urlencoded"};
+	if (!ct || !*ct)
+		return 1;
+	for (size_t i = 0; i < sizeof not_files / sizeof not_files[0]; i++)
+		if (!strncasecmp(ct, not_files[i], strlen(not_files[i])))
+			return 1;
+	return 0;
+}
 
 enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request *r)
 {
@@ -199,10 +220,16 @@ enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request
 	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	const char *xname = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Filename");
 	int multipart = ct && !strncasecmp(ct, "multipart/form-data", 19);
-	/* a raw body names itself with X-Filename (curl --data-binary sends it as
-	 * urlencoded); an urlencoded form without one is not a file */
-	if (!xname && ct && !strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
+	/* A raw body names itself with X-Filename. Without one, only a content type
+	 * that names a kind of file will do: text/plain, JSON and urlencoded bodies
+	 * are what a form or a script on another page sends, not a file (curl
+	 * --data-binary sends urlencoded). */
+	if (!multipart && !xname && raw_type_needs_name(ct)) {
 		r->answered = 1;
+		if (ct && !strncasecmp(ct, "application/json", 16))
+			return reply_error(c, 415, "POST /api/documents takes a file, not a JSON request: send it as "
+			                           "multipart/form-data (field 'file') or as the raw body with an "
+			                           "X-Filename header");
 		return reply_error(c, 415, "send the file as multipart/form-data (field 'file') or as the raw body "
 		                           "with an X-Filename header");
 	}
@@ -236,10 +263,10 @@ enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request
 		return reply_error(c, 500, "cannot create a file in %s: %s", s->uploads_dir, strerror(e));
 	}
 	if (multipart) {
-		up->pp = MHD_create_post_processor(c, 64 * 1024, on_part, up);
-		if (!up->pp) {
+		if (mp_new(ct, &upload_form, up, &up->mp) != 0) {
 			r->answered = 1;
-			return reply_error(c, 400, "the multipart/form-data body has no usable boundary");
+			return reply_error(c, 400, "the multipart/form-data Content-Type has no usable boundary (a "
+			                           "boundary=... parameter of 1 to %d characters)", MP_BOUNDARY_MAX);
 		}
 	} else {
 		display_name(xname ? xname : "upload", up->filename, sizeof up->filename);
@@ -252,14 +279,17 @@ enum MHD_Result upload_data(server *s, struct MHD_Connection *c, struct request 
 {
 	struct upload *up = r->up;
 	(void)c;
-	if (up->too_big) {
+	if (up->too_big || up->form_error) {
 		up->discarded += n;
 		/* without Content-Length a client could stream forever: cut it off */
 		return up->discarded > UPLOAD_DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
-	if (up->pp) {
-		if (!up->bad_form && MHD_post_process(up->pp, data, n) != MHD_YES && !up->io_errno && !up->too_big)
-			up->bad_form = 1;
+	if (up->mp) {
+		if (!up->form_error && !up->io_errno) {
+			int e = mp_feed(up->mp, data, n);
+			if (e && e != MP_E_CALLBACK) /* a callback stops only for io_errno */
+				up->form_error = e;
+		}
 		return MHD_YES;
 	}
 	write_file(up, data, n);
@@ -290,10 +320,9 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 {
 	struct upload *up = r->up;
 	char limit[32];
-	if (up->pp) {
-		MHD_destroy_post_processor(up->pp); /* flushes the last part */
-		up->pp = NULL;
-	}
+	int form_error = MP_OK;
+	if (up->mp && !up->too_big && !up->io_errno)
+		form_error = up->form_error ? up->form_error : mp_end(up->mp);
 	size_format(s->p.max_upload_bytes, limit, sizeof limit);
 	if (up->too_big) {
 		metrics_count(s, &s->m.uploads_rejected, 1);
@@ -302,7 +331,9 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 	if (up->io_errno)
 		return reply_error(c, up->io_errno == ENOSPC ? 507 : 500, "cannot store the upload in %s: %s",
 		                   s->uploads_dir, strerror(up->io_errno));
-	if (up->bad_form || up->part == 0)
+	if (form_error)
+		return reply_error(c, 400, "%s", mp_message(form_error));
+	if (up->part == 0)
 		return reply_error(c, 400, "no file in the form: send it as the multipart field 'file' "
 		                           "(curl -F file=@NAME)");
 	if (up->bytes == 0)
@@ -354,8 +385,10 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 	else if (!strcmp(d.status, "failed") && !d.sha256[0])
 		status = 422;
 	json_t *body = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:b}", "id", (json_int_t)d.id, "path", d.path,
-	                         "status", d.status, "sha256", d.sha256, "kind", d.kind, "mime", d.mime ? d.mime : "",
-	                         "bytes", (json_int_t)d.bytes, "filename", up->filename, "existing", status == 200);
+	                         /* what this upload did: the scheduler may have begun the
+	                          * document already (SSE tells what happens next) */
+	                         "status", status == 201 ? "queued" : d.status, "sha256", d.sha256, "kind", d.kind,
+	                         "mime", d.mime ? d.mime : "", "bytes", (json_int_t)d.bytes, "filename", up->filename, "existing", status == 200);
 	if (d.error)
 		json_object_set_new(body, "error", json_string(d.error));
 	else if (status == 415)
