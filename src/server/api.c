@@ -29,10 +29,10 @@ static json_t *doc_json(const struct doc_rec *d)
 {
 	char t[32];
 	time_rfc3339(d->updated_at, t);
-	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "id", (json_int_t)d->id, "path", d->path,
+	json_t *o = json_pack("{s:I,s:o,s:s,s:s,s:s,s:I,s:s,s:s}", "id", (json_int_t)d->id, "path", json_string_lossy(d->path),
 	                      "sha256", d->sha256, "kind", d->kind, "mime", d->mime ? d->mime : "", "bytes",
 	                      (json_int_t)d->bytes, "status", d->status, "updated_at", t);
-	json_object_set_new(o, "error", d->error ? json_string(d->error) : json_null());
+	json_object_set_new(o, "error", json_string_lossy(d->error));
 	return o;
 }
 
@@ -225,8 +225,8 @@ enum MHD_Result api_document_frame(server *s, struct MHD_Connection *c, int64_t 
 
 static int search_cb(const struct search_hit *h, void *user)
 {
-	json_array_append_new(user, json_pack("{s:I,s:s,s:s,s:s,s:f}", "id", (json_int_t)h->id, "path",
-	                                      h->path ? h->path : "", "title", h->title ? h->title : "", "snippet",
+	json_array_append_new(user, json_pack("{s:I,s:o,s:s,s:s,s:f}", "id", (json_int_t)h->id, "path",
+	                                      json_string_lossy(h->path ? h->path : ""), "title", h->title ? h->title : "", "snippet",
 	                                      h->snippet ? h->snippet : "", "rank", h->rank));
 	return 0;
 }
@@ -287,15 +287,20 @@ enum MHD_Result api_models(server *s, struct MHD_Connection *c)
 	json_object_set_new(o, "offline", json_boolean(cfg->offline));
 	json_object_set_new(o, "ollama_url", json_string(cfg->ollama_host));
 	json_t *roles = json_array();
-	static const enum model_role rl[] = {ROLE_TEXT, ROLE_VISION, ROLE_ASR};
-	for (size_t i = 0; i < 3; i++) {
-		const struct model_spec *m = &cfg->models[rl[i]];
-		json_t *r = json_pack("{s:s,s:s,s:I,s:i}", "role", role_name(rl[i]), "model", m->name, "nominal_bytes",
-		                      (json_int_t)m->nominal_bytes, "num_ctx", m->num_ctx);
-		if (s->p.res && rl[i] != ROLE_ASR)
-			json_object_set_new(r, "predicted_bytes", json_integer((json_int_t)residency_predict(s->p.res, rl[i])));
-		json_array_append_new(roles, r);
-	}
+	/* every role with a model, from the role table: the LLM roles first */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < ROLE_COUNT; i++) {
+			const struct role_info *ri = role_info((enum model_role)i);
+			if (!ri->model_key || ri->is_llm != !pass)
+				continue;
+			const struct model_spec *m = &cfg->models[i];
+			json_t *r = json_pack("{s:s,s:s,s:I,s:i}", "role", ri->name, "model", m->name, "nominal_bytes",
+			                      (json_int_t)m->nominal_bytes, "num_ctx", m->num_ctx);
+			if (s->p.res && ri->is_llm)
+				json_object_set_new(r, "predicted_bytes",
+				                    json_integer((json_int_t)residency_predict(s->p.res, (enum model_role)i)));
+			json_array_append_new(roles, r);
+		}
 	json_object_set_new(o, "roles", roles);
 	if (cfg->offline) {
 		json_object_set_new(o, "message", json_string("offline (--offline): no LLM is used; text and image steps "

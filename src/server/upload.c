@@ -384,7 +384,7 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 		status = 415;
 	else if (!strcmp(d.status, "failed") && !d.sha256[0])
 		status = 422;
-	json_t *body = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:b}", "id", (json_int_t)d.id, "path", d.path,
+	json_t *body = json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:I,s:s,s:b}", "id", (json_int_t)d.id, "path", json_string_lossy(d.path),
 	                         /* what this upload did: the scheduler may have begun the
 	                          * document already (SSE tells what happens next) */
 	                         "status", status == 201 ? "queued" : d.status, "sha256", d.sha256, "kind", d.kind,
