@@ -9,6 +9,7 @@
  */
 #include "backends/asr.h"
 #include "backends/http.h"
+#include "core/util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -205,8 +206,16 @@ static int post(struct whisper *w, const char *wav_path, volatile int *cancel, s
 	if (res->status != 200) {
 		char ex[256];
 		excerpt(res->body.data, ex, sizeof ex);
-		int code = res->status == 404 ? DOSSIER_ENOTFOUND
-		           : res->status >= 500 || res->status == 429 ? DOSSIER_EUNAVAILABLE : DOSSIER_EFORMAT;
+		if (res->status == 404 || res->status == 405)
+			/* a wrong URL, not a file without sound: nothing can be transcribed
+			 * until the user fixes it, so the documents wait */
+			return err_set(err, DOSSIER_EUNAVAILABLE,
+			               "the transcription server at %s has no such endpoint (HTTP %ld%s%s%s): give "
+			               "--transcriber the server's /v1/audio/transcriptions URL",
+			               w->url, res->status, ex[0] ? ": " : "", ex, "");
+		/* busy, overloaded or failing: transient, retried with backoff */
+		int code = res->status >= 500 || res->status == 429 || res->status == 408 ? DOSSIER_EAGAIN
+		                                                                          : DOSSIER_EFORMAT;
 		return err_set(err, code, "the transcription server at %s answered HTTP %ld%s%s%s", w->url,
 		               res->status, ex[0] ? " (" : "", ex, ex[0] ? ")" : "");
 	}
@@ -239,11 +248,22 @@ static int deliver(const char *text, double start, double end, double conf, asr_
 	return 0;
 }
 
+/* A segment's times within the media: servers report ends past the end. */
+static double clamp_time(double t, double duration_s)
+{
+	if (!(t >= 0))
+		return 0;
+	return duration_s > 0 && t > duration_s ? duration_s : t;
+}
+
 static int parse_reply(struct whisper *w, const char *body, double duration_s, asr_segment_cb cb,
                        void *user, struct err *err)
 {
 	json_error_t je;
-	json_t *root = json_loads(body ? body : "", 0, &je);
+	/* invalid UTF-8 in the text is replaced, not a reason to lose the reply */
+	char *repaired = utf8_repair(body ? body : "", body ? strlen(body) : 0);
+	json_t *root = json_loads(repaired, 0, &je);
+	free(repaired);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return err_set(err, DOSSIER_EFORMAT,
@@ -270,7 +290,9 @@ static int parse_reply(struct whisper *w, const char *body, double duration_s, a
 			double conf = json_is_number(lp) ? exp(json_number_value(lp)) : -1;
 			if (conf > 1)
 				conf = 1;
-			rc = deliver(text, json_number_value(st), json_number_value(en), conf, cb, user, &total, err);
+			double t0 = clamp_time(json_number_value(st), duration_s);
+			double t1 = clamp_time(json_number_value(en), duration_s);
+			rc = deliver(text, t0, t1 < t0 ? t0 : t1, conf, cb, user, &total, err);
 			if (rc != 0)
 				break;
 		}

@@ -221,7 +221,7 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "dossier: interrupted; run the same command again to resume\n");
 		rc = 130;
 	} else if (waiting && (ss.model_lane_down || llm.unavailable)) {
-		fprintf(stderr, "dossier: %lld document(s) wait for the LLM: %s\n", (long long)waiting,
+		fprintf(stderr, "dossier: %lld document(s) wait for the engine they need: %s\n", (long long)waiting,
 		        *llm.unavailable_msg ? llm.unavailable_msg : ss.model_lane_error);
 		rc = EXIT_ENV;
 	} else if (waiting && ss.steps_deferred) {

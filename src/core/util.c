@@ -380,6 +380,30 @@ size_t str_escape_into(const char *s, int controls, char *out, size_t cap)
 	return used;
 }
 
+char *utf8_repair(const char *s, size_t n)
+{
+	char *out = xcalloc(1, 3 * n + 1), *o = out;
+	size_t i = 0, len;
+	while (i < n) {
+		if (s[i] == '\0') { /* a NUL would end the text early */
+			i++;
+			continue;
+		}
+		utf8_decode(s + i, n - i, &len);
+		if (len) {
+			memcpy(o, s + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD */
+			o += 3;
+			i++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 char *str_escape(const char *s, int controls)
 {
 	if (!s)

@@ -79,6 +79,9 @@ int utf8_valid(const char *s, size_t n);
 size_t str_escape_into(const char *s, int controls, char *out, size_t cap);
 /* The same into a new string (caller frees). NULL gives NULL. */
 char *str_escape(const char *s, int controls);
+/* The n bytes at s as valid UTF-8: every invalid byte becomes U+FFFD, NUL
+ * bytes are dropped. A new NUL-terminated string (caller frees). */
+char *utf8_repair(const char *s, size_t n);
 /* A JSON string for text from outside (a path, a message): s itself when it is
  * valid UTF-8, else its \xNN-escaped form. NULL gives JSON null. New reference. */
 json_t *json_string_lossy(const char *s);

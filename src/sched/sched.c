@@ -166,6 +166,11 @@ static void record_unsuccessful(struct lane *l, struct step_rec *step, int rc, c
 
 int lane_execute(struct lane *l, struct step_rec *step)
 {
+	return lane_execute_msg(l, step, NULL);
+}
+
+int lane_execute_msg(struct lane *l, struct step_rec *step, struct err *out)
+{
 	sched *s = l->s;
 	bus *b = s->p.bus;
 	const struct sched_runner *r = &s->p.runner;
@@ -228,6 +233,8 @@ int lane_execute(struct lane *l, struct step_rec *step)
 	pthread_mutex_lock(&s->mu);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);
+	if (out && rc)
+		*out = e;
 	return rc;
 }
 
@@ -303,8 +310,23 @@ static void *plain_lane_main(void *arg)
 		struct err e = {0};
 		int rc = store_step_claim(l->st, &f, NULL, 0, &step, &e);
 		if (rc == 0) {
-			lane_execute(l, &step);
+			struct err se = {0};
+			int src = lane_execute_msg(l, &step, &se);
+			if (src == DOSSIER_EUNAVAILABLE && step.role != ROLE_NONE) {
+				/* the engine this role needs is down (a transcription server,
+				 * say): stop sending it work for this run; its steps wait */
+				unsigned bit = 1u << step.role;
+				l->role_mask &= ~bit;
+				pthread_mutex_lock(&l->s->mu);
+				l->s->runnable_roles &= ~bit;
+				l->s->stats.model_lane_down = 1;
+				snprintf(l->s->stats.model_lane_error, sizeof l->s->stats.model_lane_error, "%s", se.msg);
+				pthread_cond_broadcast(&l->s->cond);
+				pthread_mutex_unlock(&l->s->mu);
+			}
 			step_rec_clear(&step);
+			if (!l->role_mask)
+				break;
 			continue;
 		}
 		if (lane_wait(l, rc == DOSSIER_ENOTFOUND ? 200 : 1000))

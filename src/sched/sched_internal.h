@@ -36,6 +36,8 @@ struct lane {
  * it was the last. Returns the step's own result code (0, or why it failed or
  * was deferred), or the store's code when recording the outcome failed. */
 int lane_execute(struct lane *l, struct step_rec *step);
+/* The same, copying the step's message into *out (may be NULL). */
+int lane_execute_msg(struct lane *l, struct step_rec *step, struct err *out);
 /* Waits up to ms for a notification. Returns 1 if the lane should exit (idle
  * run over, or stop requested). */
 int lane_wait(struct lane *l, int ms);

@@ -104,4 +104,37 @@ check_eq "never two LLMs resident" 1 "$(curl -s "$URL/_stub/stats" | python3 -c 
 check_eq "the video's summary is the synthesis by the text model" "ollama:llama3.2:3b" "$(json 'd["sources"]["summary"]' "$T/lv.json")"
 check "frames are described by the vision model" python3 -c '
 import json,sys; d=json.load(open(sys.argv[1])); assert all(f.get("description") for f in d["frames"]), d["frames"]' "$T/lv.json"
+# --- a transcription server that is down, or answers on the wrong path (issue 11)
+mkdir -p "$T/asr"; cp "$SOURCE_DIR/samples/harbour-tour.mp4" "$T/asr/tour.mp4"
+t0=$(date +%s)
+out=$(timeout 120 "$DOSSIER" analyze --offline --db "$T/asr-down.db" --transcriber http://127.0.0.1:1/v1/audio/transcriptions "$T/asr" 2>&1); rc=$?
+check_eq "transcription server down: exit 3, the document waits" 3 "$rc"
+check "transcription server down: the run ends promptly ($(( $(date +%s) - t0 )) s)" test $(( $(date +%s) - t0 )) -lt 60
+check_contains "transcription server down: the message names the server" "127.0.0.1:1" "$out"
+check_eq "transcription server down: the video stays queued" queued \
+  "$("$DOSSIER" list --db "$T/asr-down.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["status"])')"
+python3 - "$T/port404" <<'PY' &
+import http.server, sys, threading
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        while n > 0:
+            n -= len(self.rfile.read(min(n, 65536)))
+        self.send_response(404); self.send_header("Content-Type", "application/json"); self.end_headers()
+        self.wfile.write(b'{"error":"no such route"}')
+    def log_message(self, *a): pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(srv.server_address[1]))
+threading.Timer(100, srv.shutdown).start()
+srv.serve_forever()
+PY
+pypid=$!; on_exit "kill $pypid 2>/dev/null"
+for _ in $(seq 1 50); do [ -s "$T/port404" ] && break; sleep 0.1; done
+out=$(timeout 120 "$DOSSIER" analyze --offline --db "$T/asr-404.db" --transcriber "http://127.0.0.1:$(cat "$T/port404")/wrong/path" "$T/asr" 2>&1); rc=$?
+check_eq "transcriber on a wrong path: exit 3, not a silent success" 3 "$rc"
+check_contains "transcriber on a wrong path: the message says how to fix the URL" "/v1/audio/transcriptions" "$out"
+check_eq "transcriber on a wrong path: the video is not taken for a silent one" queued \
+  "$("$DOSSIER" list --db "$T/asr-404.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["status"])')"
+kill $pypid 2>/dev/null
+
 done_testing

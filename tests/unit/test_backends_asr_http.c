@@ -101,6 +101,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return reply(c, 500, "{\"error\":{\"message\":\"model exploded\"}}");
 	if (strstr(url, "/garbage"))
 		return reply(c, 200, "<html>not json</html>");
+	if (strstr(url, "/mangled"))
+		/* raw Latin-1 bytes inside the JSON text, and an end past the 2 s of audio */
+		return reply(c, 200, "{\"segments\":[{\"start\":0.2,\"end\":1.0,\"text\":\" caf\xe9 au lait\"},"
+		                     "{\"start\":1.0,\"end\":27.5,\"text\":\" the end\"}]}");
+	if (strstr(url, "/busy"))
+		return reply(c, 429, "{\"error\":\"too many requests\"}");
 	if (strstr(url, "/text-only"))
 		return reply(c, 200, "{\"text\":\" Hello from a text-only server.\"}");
 	if (strcmp(url, "/v1/audio/transcriptions") != 0)
@@ -202,21 +208,46 @@ static void test_http_text_only_reply_is_one_segment(void **state)
 	asr_backend_free(b);
 }
 
+static void test_http_reply_with_bad_bytes_and_times_is_repaired(void **state)
+{
+	(void)state;
+	json_t *segs = NULL;
+	struct err e = {0};
+	asr_backend *b = make("/mangled", NULL);
+	assert_int_equal(asr_transcribe_json(b, media, &segs, &e), 0);
+	assert_int_equal(json_array_size(segs), 2);
+	const char *t0 = json_string_value(json_object_get(json_array_get(segs, 0), "text"));
+	assert_non_null(t0);
+	assert_non_null(strstr(t0, "caf\xef\xbf\xbd au lait")); /* the bad byte replaced, the rest kept */
+	double end = json_number_value(json_object_get(json_array_get(segs, 1), "end"));
+	assert_true(end > 1.0 && end < 2.2); /* clamped to the audio's duration, not 27.5 */
+	json_decref(segs);
+	asr_backend_free(b);
+}
+
 static void test_http_errors_are_clear(void **state)
 {
 	(void)state;
 	json_t *segs = NULL;
 	struct err e = {0};
 	asr_backend *b = make("/fail", NULL);
-	assert_int_equal(asr_transcribe_json(b, media, &segs, &e), DOSSIER_EUNAVAILABLE);
+	/* a failing server is transient: retried with backoff, never a hot loop */
+	assert_int_equal(asr_transcribe_json(b, media, &segs, &e), DOSSIER_EAGAIN);
 	printf("asr_http: %s\n", e.msg);
 	assert_non_null(strstr(e.msg, "HTTP 500"));
 	assert_non_null(strstr(e.msg, "model exploded"));
 	asr_backend_free(b);
 
+	b = make("/busy", NULL);
+	assert_int_equal(asr_transcribe_json(b, media, &segs, &e), DOSSIER_EAGAIN);
+	assert_non_null(strstr(e.msg, "HTTP 429"));
+	asr_backend_free(b);
+
+	/* a wrong path is not "no audio": the documents wait, the message says what to fix */
 	b = make("/v2/wrong", NULL);
-	assert_int_equal(asr_transcribe_json(b, media, &segs, &e), DOSSIER_ENOTFOUND);
+	assert_int_equal(asr_transcribe_json(b, media, &segs, &e), DOSSIER_EUNAVAILABLE);
 	assert_non_null(strstr(e.msg, "HTTP 404"));
+	assert_non_null(strstr(e.msg, "/v1/audio/transcriptions"));
 	asr_backend_free(b);
 
 	b = make("/garbage", NULL);
@@ -312,6 +343,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_http_multipart_arrives_and_segments_parse),
 		cmocka_unit_test(test_http_text_only_reply_is_one_segment),
+		cmocka_unit_test(test_http_reply_with_bad_bytes_and_times_is_repaired),
 		cmocka_unit_test(test_http_errors_are_clear),
 		cmocka_unit_test(test_http_chosen_by_config),
 	};
