@@ -98,14 +98,23 @@ int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, s
 	static const char *const content_keys[] = {"title", "summary", "key_points", "tags", "entities",
 	                                           "language", "keywords", "word_count", "reading_time_s", NULL};
 	json_t *layers[] = {an, img, sy}; /* later layers refine earlier ones */
+	static const char *const layer_steps[] = {"analyze_text", "describe_image", "synthesize"};
 	for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
 		if (!layers[l])
 			continue;
 		for (const char *const *k = content_keys; *k; k++)
 			copy_field(d, layers[l], *k);
 		merge_sources(sources, layers[l]);
-		if (json_object_get(layers[l], "fallback_reason"))
-			json_object_set(d, "fallback_reason", json_object_get(layers[l], "fallback_reason"));
+		const char *why = json_string_value(json_object_get(layers[l], "fallback_reason"));
+		if (why) {
+			/* the model was asked and gave nothing usable: the dossier is
+			 * partial and says so, never done on the offline analysis alone */
+			json_object_set_new(d, "fallback_reason", json_string(why));
+			char msg[ERR_MSG_MAX + 64];
+			snprintf(msg, sizeof msg, "%s (analyse the file again to ask the model again)", why);
+			json_array_append_new(errors, json_pack("{s:s,s:s}", "step", layer_steps[l], "message", msg));
+			n_bad++;
+		}
 	}
 	if (sy)
 		copy_field(d, sy, "timeline");

@@ -165,7 +165,7 @@ STEP_FN(step_run_analyze_text)
 		if (!rc && !env->offline_models)
 			json_object_set_new(*result, "fallback_reason", json_string("no LLM backend configured"));
 	} else {
-		rc = step_analyze_llm(env, doc, text, len, hint, result, err);
+		rc = step_analyze_llm(env, doc, step, text, len, hint, result, err);
 	}
 	free(text);
 	free(title_owned);

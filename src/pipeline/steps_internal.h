@@ -12,8 +12,14 @@ char *step_input_text(const struct step_rec *steps, size_t n, const char **title
 int step_analyze_offline(const char *text, size_t len, const char *title_hint, json_t **result,
                          struct err *err);
 
-int step_analyze_llm(struct step_env *env, const struct doc_rec *doc, const char *text, size_t len,
-                     const char *title_hint, json_t **result, struct err *err);
+/* The text analysed by the LLM. When the model keeps answering outside the
+ * schema: DOSSIER_EAGAIN (the scheduler retries after a backoff) until the
+ * step's last attempt, which keeps the offline analysis and says why in
+ * `fallback_reason` (the dossier is then partial, never done). */
+int step_analyze_llm(struct step_env *env, const struct doc_rec *doc, const struct step_rec *step,
+                     const char *text, size_t len, const char *title_hint, json_t **result, struct err *err);
+/* 1 if this is the step's last attempt in this run (config.max_attempts). */
+int step_last_attempt(const struct step_env *env, const struct step_rec *step);
 
 #define STEP_FN(name)                                                                        \
 	int name(struct step_env *env, const struct doc_rec *doc, const struct step_rec *step,  \

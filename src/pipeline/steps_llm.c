@@ -24,16 +24,27 @@ static struct llm_call call_for(struct step_env *env, enum model_role role)
 	return c;
 }
 
-int step_analyze_llm(struct step_env *env, const struct doc_rec *doc, const char *text, size_t len,
-                     const char *title_hint, json_t **result, struct err *err)
+int step_last_attempt(const struct step_env *env, const struct step_rec *step)
+{
+	return !step || step->attempts >= env->cfg->max_attempts;
+}
+
+int step_analyze_llm(struct step_env *env, const struct doc_rec *doc, const struct step_rec *step,
+                     const char *text, size_t len, const char *title_hint, json_t **result, struct err *err)
 {
 	struct llm_call c = call_for(env, ROLE_TEXT);
 	int rc = llm_analyze_text(env->llm, &c, text, len, result, err);
 	if (rc != DOSSIER_EFORMAT)
 		return rc;
+	if (!step_last_attempt(env, step)) {
+		/* the same rule as for images: an answer outside the schema is asked again later */
+		err_prefix(err, "%s: ", doc->path);
+		return DOSSIER_EAGAIN;
+	}
 	/* the model kept answering outside the schema: keep the offline analysis and say why */
 	char why[ERR_MSG_MAX];
-	snprintf(why, sizeof why, "%s gave no valid analysis (%s); offline analysis used", c.model, err->msg);
+	snprintf(why, sizeof why, "%s gave no valid analysis in %d tries (%s); offline analysis used", c.model,
+	         step ? step->attempts : 1, err->msg);
 	err_clear(err);
 	rc = step_analyze_offline(text, len, title_hint, result, err);
 	if (!rc)
@@ -89,6 +100,10 @@ STEP_FN(step_run_describe_image)
 	if (!rc) {
 		struct llm_call c = call_for(env, ROLE_VISION);
 		rc = llm_describe_image(env->llm, &c, jpg, len, otext, result, err);
+		if (rc == DOSSIER_EFORMAT && !step_last_attempt(env, step)) {
+			err_prefix(err, "%s: ", doc->path);
+			rc = DOSSIER_EAGAIN; /* asked again after a backoff, like a text analysis */
+		}
 		if (!rc) {
 			/* the description is the image's summary; its first sentence a title */
 			const char *desc = json_string_value(json_object_get(*result, "description"));
