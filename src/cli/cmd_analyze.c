@@ -42,6 +42,8 @@ static const char usage[] =
 	"                        the embedded speech recogniser\n"
 	"  --ocr-lang LANGS      tesseract languages, e.g. eng+deu (default eng)\n"
 	"  --max-frames N        frames sampled per video at most (default 32)\n"
+	"  --idle-timeout S      give up on an LLM stream silent for S seconds (default 120);\n"
+	"                        the step is retried later and the other documents go on\n"
 	"  --force               run even if the planned peak memory exceeds the budget\n"
 	"  --quiet               print only problems and the summary\n"
 	"  -h, --help            this help\n"

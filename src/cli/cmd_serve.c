@@ -50,6 +50,8 @@ static const char usage[] =
 	"  --transcriber URL     a Whisper server (OpenAI /v1/audio/transcriptions)\n"
 	"  --ocr-lang LANGS      tesseract languages, e.g. eng+deu (default eng)\n"
 	"  --max-frames N        frames sampled per video at most (default 32)\n"
+	"  --idle-timeout S      give up on an LLM stream silent for S seconds (default 120);\n"
+	"                        the step is retried later and the other documents go on\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Prints 'listening on http://ADDR:PORT' when ready. SIGINT or SIGTERM stop it:\n"

@@ -13,13 +13,13 @@ enum {
 	OPT_PROFILE = 1000, OPT_POLICY, OPT_BUDGET, OPT_OFFLINE, OPT_EVENTS, OPT_DB, OPT_JSON,
 	OPT_MD, OPT_LIMIT, OPT_SWAP_DELAY, OPT_FORCE, OPT_TEXT_MODEL, OPT_VISION_MODEL,
 	OPT_NUM_CTX, OPT_TRANSCRIBER, OPT_OCR_LANG, OPT_SRT, OPT_VTT, OPT_LISTEN, OPT_TOKEN,
-	OPT_STATUS, OPT_KIND, OPT_MAX_FRAMES, OPT_QUIET, OPT_OLLAMA,
+	OPT_STATUS, OPT_KIND, OPT_MAX_FRAMES, OPT_QUIET, OPT_OLLAMA, OPT_IDLE_TIMEOUT,
 };
 
 /* Flags collected before the config is built (so the profile is known first). */
 struct cli_opts {
 	const char *profile, *policy, *budget, *db, *swap_delay, *text_model, *vision_model;
-	const char *num_ctx, *transcriber, *ocr_lang, *max_frames, *ollama;
+	const char *num_ctx, *transcriber, *ocr_lang, *max_frames, *ollama, *idle_timeout;
 	int offline;
 };
 
@@ -51,7 +51,8 @@ int cli_color(FILE *f);
 	{"ollama", required_argument, NULL, OPT_OLLAMA}, \
 	{"transcriber", required_argument, NULL, OPT_TRANSCRIBER}, \
 	{"ocr-lang", required_argument, NULL, OPT_OCR_LANG}, \
-	{"max-frames", required_argument, NULL, OPT_MAX_FRAMES}
+	{"max-frames", required_argument, NULL, OPT_MAX_FRAMES}, \
+	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT}
 
 #define CLI_SHARED_CONFIG_HELP \
 	"  --profile dev|prod    model profile (default: prod, or dev when DEV_MODE=1)\n" \

@@ -243,6 +243,22 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
 		c->retry_max_s = atof(value) >= 0 ? atof(value) : 0;
 	else if (!strcmp(key, "fairness"))
 		c->fairness = atoi(value) > 0 ? atoi(value) : 1;
+	else if (!strcmp(key, "idle_timeout_s") || !strcmp(key, "load_timeout_s") || !strcmp(key, "connect_timeout_s")) {
+		double secs = atof(value);
+		if (!(secs > 0) || secs > 24 * 3600)
+			return err_set(err, DOSSIER_EINVAL, "%s '%s' is not a number of seconds (0 < s <= 86400)", key, value);
+		int ms = (int)(secs * 1000);
+		if (key[0] == 'i')
+			c->idle_timeout_ms = ms;
+		else if (key[0] == 'l')
+			c->load_timeout_ms = ms;
+		else
+			c->connect_timeout_ms = ms;
+	} else if (!strcmp(key, "max_attempts")) {
+		if (atoi(value) < 1 || atoi(value) > 100)
+			return err_set(err, DOSSIER_EINVAL, "max_attempts '%s' is not a number from 1 to 100", value);
+		c->max_attempts = atoi(value);
+	}
 	else if (!strcmp(key, "db"))
 		snprintf(c->db_path, sizeof c->db_path, "%s", value);
 	else
