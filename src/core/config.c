@@ -70,6 +70,7 @@ void config_defaults(struct config *c, const char *profile)
 	snprintf(c->ocr_lang, sizeof c->ocr_lang, "eng");
 	c->frame_interval_s = 5.0;
 	c->max_frames = 32;
+	c->max_ocr_pages = 1000;
 }
 
 const char *config_pick_profile(const char *explicit_profile)
@@ -254,6 +255,10 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
 			c->load_timeout_ms = ms;
 		else
 			c->connect_timeout_ms = ms;
+	} else if (!strcmp(key, "max_ocr_pages")) {
+		if (atoi(value) < 1)
+			return err_set(err, DOSSIER_EINVAL, "max_ocr_pages '%s' is not a positive number", value);
+		c->max_ocr_pages = atoi(value);
 	} else if (!strcmp(key, "max_attempts")) {
 		if (atoi(value) < 1 || atoi(value) > 100)
 			return err_set(err, DOSSIER_EINVAL, "max_attempts '%s' is not a number from 1 to 100", value);

@@ -68,6 +68,7 @@ struct config {
 	char transcriber_url[256];             /* OpenAI-style /v1/audio/transcriptions server; "" = embedded */
 	double frame_interval_s;               /* at most one sampled frame per this many seconds */
 	int max_frames;                        /* at most this many frames per video */
+	int max_ocr_pages;                     /* pages without a text layer OCRed per PDF at most */
 };
 
 /* Fills c with the named profile's defaults ("dev" or "prod"; anything else is prod). */

@@ -184,6 +184,20 @@ int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, s
 			merge_sources(sources, fd);
 	}
 
+	/* limits that were hit (a page cap, say) are said, not hidden */
+	json_t *notes = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *r = steps[i].state == STEP_DONE && steps[i].result ? json_loads(steps[i].result, 0, NULL) : NULL;
+		const char *note = json_string_value(json_object_get(r, "note"));
+		if (note)
+			json_array_append_new(notes, json_pack("{s:s,s:s}", "step", steps[i].kind, "message", note));
+		json_decref(r);
+	}
+	if (json_array_size(notes))
+		json_object_set_new(d, "notes", notes);
+	else
+		json_decref(notes);
+
 	/* status: done when every step did; partial when something useful survived */
 	int useful = json_object_get(d, "summary") || json_object_get(d, "text") ||
 	             json_object_get(d, "transcript") || json_object_get(d, "image");

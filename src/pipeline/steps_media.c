@@ -14,8 +14,11 @@
 #include "media/probe.h"
 #include "sched/residency.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The lane's OCR engine, created on first use and kept for the lane's life. */
 static int lane_ocr(struct step_env *env, struct ocr_backend **out, struct err *err)
@@ -46,6 +49,87 @@ static json_t *conf_json(double conf)
 
 /* ---------------------------------------------------------------- ocr */
 
+/* Pages OCRed so far are kept under <data_dir>/ocr/<sha256>/ as they are
+ * recognised, so a run killed on page 900 of 1,000 starts again at page 900.
+ * A file holds the page's confidence on its first line, then its text. */
+static void page_cache_path(const struct step_env *env, const struct doc_rec *doc, int page, char *out, size_t n)
+{
+	snprintf(out, n, "%s/ocr/%s/page-%05d.txt", env->data_dir ? env->data_dir : ".", doc->sha256, page + 1);
+}
+
+static int page_cache_get(const struct step_env *env, const struct doc_rec *doc, int page, char **text, double *conf)
+{
+	char path[4200];
+	page_cache_path(env, doc, page, path, sizeof path);
+	char *data = NULL;
+	size_t len = 0;
+	if (file_read_all(path, CAP_OCR_TEXT + 64, &data, &len, NULL))
+		return 0;
+	char *nl = memchr(data, '\n', len);
+	if (!nl) {
+		free(data);
+		return 0;
+	}
+	*nl = '\0';
+	*conf = atof(data);
+	*text = xstrdup(nl + 1);
+	free(data);
+	return 1;
+}
+
+static void page_cache_put(const struct step_env *env, const struct doc_rec *doc, int page, const char *text,
+                           double conf)
+{
+	char path[4200], tmp[4300], dir[4200];
+	page_cache_path(env, doc, page, path, sizeof path);
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	if (mkdir_p(dir, NULL))
+		return; /* no checkpoint, the OCR itself still stands */
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	int ok = fprintf(f, "%.3f\n%s", conf, text) >= 0;
+	ok &= fclose(f) == 0;
+	if (!ok || rename(tmp, path) != 0)
+		unlink(tmp);
+}
+
+/* The step's result holds the pages now: the checkpoint files go. */
+static void page_cache_drop(const struct step_env *env, const struct doc_rec *doc)
+{
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s/ocr/%s", env->data_dir ? env->data_dir : ".", doc->sha256);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			char *p = path_join(dir, de->d_name);
+			unlink(p);
+			free(p);
+		}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* 1 if a page has nothing text-like, judged on a cheap 100-dpi render: a
+ * blank page costs a few milliseconds instead of a full render and OCR. */
+static int page_looks_blank(pdf_doc *pdf, int page)
+{
+	struct image *thumb = NULL;
+	if (pdf_page_render_fit(pdf, page, 100, 2e6, 4000, &thumb, NULL, NULL))
+		return 0; /* cannot tell: OCR it */
+	int blank = !ocr_image_has_text_like_regions(thumb->rgb, thumb->width, thumb->height, thumb->stride);
+	image_free(thumb);
+	return blank;
+}
+
 static int ocr_pdf_pages(struct step_env *env, const struct doc_rec *doc, const struct step_rec *steps,
                          size_t n, json_t **result, struct err *err)
 {
@@ -55,26 +139,34 @@ static int ocr_pdf_pages(struct step_env *env, const struct doc_rec *doc, const 
 	struct buf b;
 	buf_init(&b, CAP_OCR_TEXT);
 	double conf_sum = 0;
-	int conf_n = 0, rc = 0;
-	if (json_array_size(todo)) {
+	int conf_n = 0, rc = 0, blank = 0, resumed = 0;
+	size_t total = json_array_size(todo), limit = (size_t)env->cfg->max_ocr_pages;
+	if (total) {
 		pdf_doc *pdf = NULL;
 		if ((rc = pdf_open(doc->path, &pdf, err)))
 			goto out;
-		size_t i;
-		json_t *pi;
-		json_array_foreach(todo, i, pi) {
-			int page = (int)json_integer_value(pi);
+		for (size_t i = 0; i < total && i < limit; i++) {
+			int page = (int)json_integer_value(json_array_get(todo, i));
 			struct image *img = NULL;
 			char *text = NULL;
 			double conf = -1;
-			/* a poster or a drawing is rendered at a lower dpi, not refused */
-			if ((rc = pdf_page_render_fit(pdf, page, PDF_OCR_DPI, PDF_RENDER_MAX_PIXELS, PDF_RENDER_MAX_SIDE,
-			                              &img, NULL, err)) ||
-			    (rc = ocr_image(env, img, &text, &conf, err))) {
+			if (page_cache_get(env, doc, page, &text, &conf)) {
+				resumed++;
+			} else if (page_looks_blank(pdf, page)) {
+				blank++;
+				text = xstrdup("");
+				page_cache_put(env, doc, page, text, conf);
+			} else {
+				/* a poster or a drawing is rendered at a lower dpi, not refused */
+				if ((rc = pdf_page_render_fit(pdf, page, PDF_OCR_DPI, PDF_RENDER_MAX_PIXELS,
+				                              PDF_RENDER_MAX_SIDE, &img, NULL, err)) ||
+				    (rc = ocr_image(env, img, &text, &conf, err))) {
+					image_free(img);
+					break;
+				}
 				image_free(img);
-				break;
+				page_cache_put(env, doc, page, text, conf);
 			}
-			image_free(img);
 			json_array_append_new(pages, json_pack("{s:i,s:s,s:o}", "page", page + 1, "text", text,
 			                                       "confidence", conf_json(conf)));
 			if (*text) {
@@ -104,9 +196,21 @@ out:
 		buf_free(&b);
 		return rc;
 	}
-	*result = json_pack("{s:s,s:o,s:o,s:s}", "text", b.data ? b.data : "", "pages", pages, "confidence",
-	                    conf_n ? json_real(conf_sum / conf_n) : json_null(), "engine", "tesseract");
+	/* under "timings", the counts reach the dossier's timings.ocr */
+	*result = json_pack("{s:s,s:o,s:o,s:s,s:{s:i,s:i,s:i}}", "text", b.data ? b.data : "", "pages", pages,
+	                    "confidence", conf_n ? json_real(conf_sum / conf_n) : json_null(), "engine", "tesseract",
+	                    "timings", "pages_ocr", (int)json_array_size(pages), "pages_blank", blank, "pages_resumed",
+	                    resumed);
+	if (total > limit) {
+		char note[256];
+		snprintf(note, sizeof note,
+		         "OCR read the first %zu of %zu pages without a text layer (max_ocr_pages = %zu; raise it "
+		         "in the config to read more)",
+		         limit, total, limit);
+		json_object_set_new(*result, "note", json_string(note));
+	}
 	buf_free(&b);
+	page_cache_drop(env, doc);
 	return 0;
 }
 

@@ -137,4 +137,37 @@ check_eq "transcriber on a wrong path: the video is not taken for a silent one" 
   "$("$DOSSIER" list --db "$T/asr-404.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["status"])')"
 kill $pypid 2>/dev/null
 
+FONT=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+st_in() { "$DOSSIER" list --db "$1" --json | python3 -c 'import json,sys; print({d["path"]: d["status"] for d in json.load(sys.stdin)}.get(sys.argv[1]))' "$2"; }
+# --- scanned PDFs: blank pages skipped cheaply, a page cap, a checkpoint across kill -9 (issue 11)
+ffmpeg -loglevel error -y -f lavfi -i color=white:s=1240x400 -frames:v 1 \
+  -vf "drawtext=fontfile=$FONT:text='Harbour survey page':fontsize=64:fontcolor=black:x=40:y=150" "$T/scan.jpg"
+mkdir -p "$T/pdfs" "$T/pdfcap" "$T/pdfck"
+python3 "$SOURCE_DIR/tests/fixtures/mkpdf.py" "$T/pdfs/blanks.pdf" 300 "$T/scan.jpg" 2
+"$DOSSIER" analyze --offline --db "$T/pdfs.db" "$T/pdfs" >/dev/null 2>&1
+check_eq "300 blank pages and 2 scans: done" done "$(st_in "$T/pdfs.db" "$T/pdfs/blanks.pdf")"
+"$DOSSIER" show --db "$T/pdfs.db" "$T/pdfs/blanks.pdf" --json > "$T/blanks.json"
+check_eq "blank pages are skipped without OCR" 300 "$(json 'd["timings"]["ocr"]["pages_blank"]' "$T/blanks.json")"
+check_contains "the scanned pages are read" "Harbour survey page" "$(json 'd["text"]' "$T/blanks.json")"
+python3 "$SOURCE_DIR/tests/fixtures/mkpdf.py" "$T/pdfcap/long.pdf" 0 "$T/scan.jpg" 12
+mkdir -p "$XDG_CONFIG_HOME/dossier"; printf 'max_ocr_pages = 5\n' > "$XDG_CONFIG_HOME/dossier/config"
+"$DOSSIER" analyze --offline --db "$T/cap.db" "$T/pdfcap" >/dev/null 2>&1
+rm "$XDG_CONFIG_HOME/dossier/config"
+"$DOSSIER" show --db "$T/cap.db" "$T/pdfcap/long.pdf" --json > "$T/cap.json"
+check_eq "the page cap is kept (5 of 12 pages OCRed)" 5 "$(json 'd["timings"]["ocr"]["pages_ocr"]' "$T/cap.json")"
+check_contains "the dossier says the cap was hit and how to raise it" "first 5 of 12 pages" "$(json 'd["notes"][0]["message"]' "$T/cap.json")"
+python3 "$SOURCE_DIR/tests/fixtures/mkpdf.py" "$T/pdfck/survey.pdf" 0 "$T/scan.jpg" 16
+"$DOSSIER" analyze --offline --db "$T/ck.db" "$T/pdfck" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do [ "$(ls "$T"/ocr/*/ 2>/dev/null | wc -l)" -ge 4 ] && break; sleep 0.05; done
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+done_before=$(ls "$T"/ocr/*/ 2>/dev/null | wc -l)
+"$DOSSIER" analyze --offline --db "$T/ck.db" "$T/pdfck" >/dev/null 2>&1
+"$DOSSIER" show --db "$T/ck.db" "$T/pdfck/survey.pdf" --json > "$T/ck.json"
+check "a kill -9 during OCR left recognised pages behind ($done_before)" test "$done_before" -ge 1
+check "the resumed run did not OCR them again ($(json 'd["timings"]["ocr"]["pages_resumed"]' "$T/ck.json") resumed)" \
+  test "$(json 'd["timings"]["ocr"]["pages_resumed"]' "$T/ck.json")" -ge 1
+check_eq "after the resume all 16 pages are there" 16 "$(json 'd["timings"]["ocr"]["pages_ocr"]' "$T/ck.json")"
+check "the checkpoint files are gone once the step is done" test ! -d "$T/ocr/$(json 'd["sha256"]' "$T/ck.json")"
+
 done_testing
