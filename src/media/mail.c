@@ -235,7 +235,7 @@ static void append_capped(struct walk *w, const char *in)
 	g_free(s);
 }
 
-static void message_text(struct walk *w, GMimeMessage *m, json_t *h)
+static void message_text(struct walk *w, GMimeMessage *m, json_t *h, int with_subject)
 {
 	static const struct {
 		const char *key, *label;
@@ -244,7 +244,7 @@ static void message_text(struct walk *w, GMimeMessage *m, json_t *h)
 		append_capped(w, "\n\n");
 	for (size_t i = 0; i < sizeof show / sizeof show[0]; i++) {
 		const char *v = json_string_value(json_object_get(h, show[i].key));
-		if (v) {
+		if (v && (with_subject || strcmp(show[i].key, "subject"))) {
 			char line[1200];
 			snprintf(line, sizeof line, "%s: %.1000s\n", show[i].label, v);
 			append_capped(w, line);
@@ -305,7 +305,7 @@ int mail_extract(const char *path, const struct mail_limits *lim, json_t **out, 
 			break;
 		w.msg_index = n;
 		json_t *h = headers(m);
-		message_text(&w, m, h);
+		message_text(&w, m, h, mbox); /* one message's subject is its title */
 		if (!first)
 			first = json_incref(h);
 		if (list && json_array_size(list) < 10000)

@@ -36,7 +36,8 @@ int mail_is_mbox(const char *path);
  *    "attachments": [{"name","size","type","message"}], "truncated": bool,
  *    "notes"?: ["MIME nesting deeper than 32 levels was not followed", ...],
  *    "engine": "gmime"}
- * The text of a message is its headers (From, To, Date, Subject) and its
+ * The text of a message is its headers (From, To, Cc, Date; Subject only in
+ * a mailbox, where it is not the title) and its
  * text/plain part, or its HTML part turned to text. Attachments are listed,
  * never decoded into the text. A malformed MIME tree gives what could be
  * read. Errors: DOSSIER_ENOTFOUND / DOSSIER_EPERM (cannot open),

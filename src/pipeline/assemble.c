@@ -119,6 +119,23 @@ int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, s
 		copy_field(d, ex, "encoding");
 		copy_field(d, ex, "pages");
 	}
+	/* a document's own properties and parts, whatever its kind reads them from */
+	{
+		static const char *const props[] = {"author", "created", "modified", "mail", "attachments", "table", NULL};
+		static const char *const parts[] = {"format", "headings", "slides", "sheets", "chapters", "messages",
+		                                    "message_list", "truncated", "notes", NULL};
+		for (const char *const *k = props; ex && *k; k++)
+			copy_field(d, ex, *k);
+		json_t *docpart = json_object();
+		for (const char *const *k = parts; ex && *k; k++)
+			copy_field(docpart, ex, *k);
+		/* only for kinds that read a document's structure (not a PDF's bare "truncated") */
+		if (json_object_get(docpart, "format") && json_object_size(docpart) > 2)
+			json_object_set(d, "document", docpart);
+		json_decref(docpart);
+		if (ex && !json_object_get(d, "title") && json_is_string(json_object_get(ex, "title")))
+			copy_field(d, ex, "title");
+	}
 	const char *otext = json_string_value(json_object_get(ocr, "text"));
 	if (otext && *otext && (!text || !*text)) {
 		json_object_set_new(d, "text", json_string(otext));
