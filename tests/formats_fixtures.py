@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""formats_fixtures.py DIR [NAME...] — writes the office, e-book, RTF, e-mail
+"""formats_fixtures.py DIR [GROUP...] — writes the office, e-book, RTF, e-mail
 and table fixtures (and the hostile ones) into DIR from their XML/text, with
-Python's zipfile. No office file made elsewhere is committed. With NAMEs, only
-those fixtures (file names) are written; `--big N` writes big.docx, big.odt,
-big.rtf, big.eml of about N MB (for bench/formats.sh)."""
+Python's zipfile. No office file made elsewhere is committed. GROUPs (office,
+rtf, mail, table, hostile; default all) choose what is written; `--big N`
+writes big.docx, big.odt, big.rtf, big.eml of about N MB (bench/formats.sh)."""
 import os
 import struct
 import sys
@@ -303,10 +303,11 @@ def main():
     if len(sys.argv) > 3 and sys.argv[2] == '--big':
         big(d, int(sys.argv[3]))
         return
-    for f in (good_docx, good_odt, good_ods, good_pptx, good_xlsx, good_epub, good_rtf, good_mail, good_table):
-        f(d)
-    if '--no-hostile' not in sys.argv:
-        hostile(d)
+    groups = {'office': (good_docx, good_odt, good_ods, good_pptx, good_xlsx, good_epub), 'rtf': (good_rtf,),
+              'mail': (good_mail,), 'table': (good_table,), 'hostile': (hostile,)}
+    for g in (sys.argv[2:] or list(groups)):
+        for f in groups[g]:
+            f(d)
 
 
 if __name__ == '__main__':
