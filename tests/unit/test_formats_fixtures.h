@@ -47,14 +47,14 @@ static const char *ff_path(const char *name)
 	return b;
 }
 
-static const char *ff_str(json_t *o, const char *key)
+__attribute__((unused)) static const char *ff_str(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	return s ? s : "";
 }
 
 /* Writes n bytes to ff_root/name. */
-static const char *ff_write(const char *name, const void *data, size_t n)
+__attribute__((unused)) static const char *ff_write(const char *name, const void *data, size_t n)
 {
 	const char *p = ff_path(name);
 	FILE *f = fopen(p, "wb");
