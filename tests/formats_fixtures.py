@@ -41,8 +41,18 @@ def write_zip(path, members, compress=zipfile.ZIP_DEFLATED):
                        compress_type=zipfile.ZIP_STORED if name == 'mimetype' else compress)
 
 
+RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/>'
+        '</Relationships>')
+DOCX_CT = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+           '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+           '<Default Extension="xml" ContentType="application/xml"/>'
+           '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
+           '</Types>')
+
+
 def docx(path, body, title='Quarterly report', author='Ada Lovelace', prolog='', extra=()):
-    write_zip(path, [('[Content_Types].xml', CT), ('docProps/core.xml', core(title, author)),
+    write_zip(path, [('[Content_Types].xml', DOCX_CT), ('_rels/.rels', RELS), ('docProps/core.xml', core(title, author)),
                      ('word/document.xml', docx_xml(body, prolog))] + list(extra))
 
 
