@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "pipeline/ingest.h"
+#include "pipeline/kinds.h"
 #include "pipeline/runner.h"
 #include "sched/sched.h"
 #include "store/recorder.h"
@@ -56,8 +57,14 @@ static int count_kind(const struct doc_rec *d, void *user)
 	static const char *const kinds[5] = {"text", "pdf", "image", "audio", "video"};
 	uint64_t *counts = user;
 	for (int i = 0; i < 5; i++)
-		if (!strcmp(d->kind, kinds[i]))
+		if (!strcmp(d->kind, kinds[i])) {
 			counts[i]++;
+			return 0;
+		}
+	/* a kind that needs what text needs (office, e-mail, ...) is planned as text */
+	const struct kind_def *k = kind_find(d->kind);
+	if (k && kind_role_mask(k) == kind_role_mask(kind_find("text")))
+		counts[0]++;
 	return 0;
 }
 

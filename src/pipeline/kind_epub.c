@@ -5,6 +5,7 @@
 #include "pipeline/kinds.h"
 #include "pipeline/steps_internal.h"
 #include "media/office.h"
+#include "core/util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,11 @@ static enum kind_match recognise(const char *mime, const char *path, struct file
 	     office_sniff(path, fmt, sizeof fmt) == 0 && !strcmp(fmt, "epub"))) {
 		snprintf(out->format, sizeof out->format, "epub");
 		return KIND_MATCH_CONTENT;
+	}
+	if (str_endswith_ci(path, ".epub") && !strncmp(mime, "application/", 12)) {
+		/* named as one but unreadable (truncated, damaged): extraction says why */
+		snprintf(out->format, sizeof out->format, "epub");
+		return KIND_MATCH_NAME;
 	}
 	return KIND_MATCH_NO;
 }

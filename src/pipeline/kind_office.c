@@ -45,6 +45,11 @@ static enum kind_match recognise(const char *mime, const char *path, struct file
 			return KIND_MATCH_CONTENT;
 		}
 	}
+	if (path_has_ext(path, office_ext) && !strncmp(mime, "application/", 12)) {
+		/* named as one but unreadable (truncated, damaged): extraction says why */
+		snprintf(out->format, sizeof out->format, "%s", strrchr(path, '.') + 1);
+		return KIND_MATCH_NAME;
+	}
 	return KIND_MATCH_NO;
 }
 
