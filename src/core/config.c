@@ -56,6 +56,7 @@ void config_defaults(struct config *c, const char *profile)
 	c->seed = 42;
 	c->max_image_side_px = 1344;
 	c->max_image_pixels = 100u * 1000u * 1000u;
+	c->max_expanded_bytes = 1024ull * 1024u * 1024u;
 	c->cpu_lanes = 0;
 	c->fairness = 64;
 	snprintf(c->ocr_lang, sizeof c->ocr_lang, "eng");
@@ -207,6 +208,10 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
 		if (size_parse(value, &sz) || !sz)
 			return err_set(err, DOSSIER_EINVAL, "max_image_pixels '%s' is not a number (e.g. 100000000)", value);
 		c->max_image_pixels = sz;
+	} else if (!strcmp(key, "max_expanded_bytes")) {
+		if (size_parse(value, &sz) || !sz)
+			return err_set(err, DOSSIER_EINVAL, "max_expanded_bytes '%s' is not a size (e.g. 1GiB)", value);
+		c->max_expanded_bytes = sz;
 	} else if (!strcmp(key, "fairness"))
 		c->fairness = atoi(value) > 0 ? atoi(value) : 1;
 	else if (!strcmp(key, "db"))

@@ -474,6 +474,11 @@ static void xml_finish(struct xml_job *j)
 	if (j->ctxt) {
 		if (!j->ctxt->disableSAX && !j->stop)
 			xmlParseChunk(j->ctxt, NULL, 0, 1);
+		/* libxml2 keeps a DOCTYPE's declarations in a scratch document of its
+		 * own even for SAX; they are never expanded here, only freed */
+		if (j->ctxt->myDoc)
+			xmlFreeDoc(j->ctxt->myDoc);
+		j->ctxt->myDoc = NULL;
 		xmlFreeParserCtxt(j->ctxt);
 		j->ctxt = NULL;
 	}
@@ -1181,6 +1186,9 @@ int office_html_to_text(const char *html, size_t n, size_t max, char **out, stru
 		}
 		if (!o.truncated)
 			htmlParseChunk(c, NULL, 0, 1);
+		if (c->myDoc)
+			xmlFreeDoc(c->myDoc);
+		c->myDoc = NULL;
 		htmlFreeParserCtxt(c);
 	}
 	block_end(&o);

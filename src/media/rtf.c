@@ -459,8 +459,9 @@ static int parse(struct src *s, size_t max_text, json_t **out, struct err *err)
 		} f[] = {{"title", &r->title}, {"author", &r->author}, {"subject", &r->subject}};
 		for (size_t i = 0; i < 3; i++) {
 			char *v = trimmed(f[i].b);
-			if (*v && json_string(v))
-				json_object_set_new(o, f[i].key, json_string(v));
+			json_t *jv = *v ? json_string(v) : NULL;
+			if (jv)
+				json_object_set_new(o, f[i].key, jv);
 			free(v);
 		}
 		char d[32];

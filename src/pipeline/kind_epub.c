@@ -5,6 +5,7 @@
 #include "pipeline/kinds.h"
 #include "pipeline/steps_internal.h"
 #include "media/office.h"
+#include "core/config.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -29,9 +30,11 @@ static enum kind_match recognise(const char *mime, const char *path, struct file
 
 static STEP_FN(extract)
 {
-	(void)env, (void)step, (void)steps, (void)n;
+	(void)step, (void)steps, (void)n;
 	struct office_limits lim;
 	office_limits_default(&lim);
+	if (env->cfg && env->cfg->max_expanded_bytes)
+		lim.max_expanded = env->cfg->max_expanded_bytes;
 	return office_extract(doc->path, &lim, result, err);
 }
 

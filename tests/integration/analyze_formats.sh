@@ -5,7 +5,8 @@
 # folder, and `show --json` is checked for kind, properties and text.
 . "$(dirname "$0")/lib.bash"
 python3 "$SOURCE_DIR/tests/formats_fixtures.py" "$T/in" office rtf mail table hostile || { bad "fixtures written"; done_testing; exit 1; }
-rm -f "$T/in/zipbomb.docx" "$T/in/bigpara.docx" # big ones: the unit tests' business
+mkdir -p "$T/bomb" && mv "$T/in/zipbomb.docx" "$T/bomb/"
+rm -f "$T/in/bigpara.docx" # big: the unit tests' business
 
 out=$("$DOSSIER" analyze --offline "$T/in" 2>"$T/err"); rc=$?
 check_eq "analyze exits 1 (the encrypted and truncated files fail)" 1 "$rc"
@@ -87,6 +88,13 @@ check_eq "XXE in an EPUB reads no file" False "$(J '"root:" in d.get("text", "")
 check_eq "encrypted ZIP: failed, saying encrypted" True "$(J 'd["status"] == "failed" and "encrypted" in d["errors"][0]["message"] and "encrypted.docx" in d["errors"][0]["message"]' encrypted.docx)"
 check_eq "password-protected DOCX: failed, saying encrypted" True "$(J 'd["status"] == "failed" and "encrypted" in d["errors"][0]["message"]' protected.docx)"
 check_eq "truncated archive fails clearly" True "$(J 'd["status"] == "failed" and "truncated or damaged" in d["errors"][0]["message"]' truncated.docx)"
+# the expansion cap is a setting
+mkdir -p "$XDG_CONFIG_HOME/dossier" && echo "max_expanded_bytes = 4MiB" > "$XDG_CONFIG_HOME/dossier/config"
+"$DOSSIER" analyze --offline "$T/bomb" >/dev/null 2>&1
+"$DOSSIER" show "$T/bomb/zipbomb.docx" --json > "$T/bomb.json"
+check_eq "a zip bomb stops at max_expanded_bytes and says so" True \
+  "$(json 'd["status"] == "failed" and "zip bomb" in d["errors"][0]["message"] and "4194304" in d["errors"][0]["message"]' "$T/bomb.json")"
+rm -f "$XDG_CONFIG_HOME/dossier/config"
 check "no member name became a path" test ! -e /tmp/dossier-escape.txt -a ! -e /tmp/dossier-abs.txt
 
 done_testing
