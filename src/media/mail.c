@@ -30,10 +30,38 @@ int mail_is_mbox(const char *path)
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return 0;
-	char b[5] = {0};
-	size_t n = fread(b, 1, 5, f);
+	char b[4096];
+	size_t n = fread(b, 1, sizeof b - 1, f);
 	fclose(f);
-	return n == 5 && !memcmp(b, "From ", 5);
+	b[n] = 0;
+	if (n < 5 || memcmp(b, "From ", 5))
+		return 0;
+	/* "From sender Mon Jan  1 00:00:00 2024" then a header line: not prose
+	 * that happens to start with "From " */
+	char *eol = strchr(b, '\n');
+	if (!eol)
+		return 0;
+	char *end = eol;
+	while (end > b && (end[-1] == '\r' || end[-1] == ' '))
+		end--;
+	int digits = 0;
+	for (char *p = end; p > b && p[-1] >= '0' && p[-1] <= '9' && digits < 5; p--)
+		digits++;
+	char *z = end; /* a trailing zone ("+0000") may follow the year */
+	if (digits != 4) {
+		while (z > b && z[-1] != ' ')
+			z--;
+		digits = 0;
+		for (char *p = z - 1; p > b && p[-1] >= '0' && p[-1] <= '9' && digits < 5; p--)
+			digits++;
+	}
+	if (digits != 4)
+		return 0;
+	const char *h = eol + 1;
+	size_t k = 0;
+	while (h[k] && (g_ascii_isalnum(h[k]) || h[k] == '-'))
+		k++;
+	return k > 0 && h[k] == ':';
 }
 
 struct walk {

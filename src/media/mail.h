@@ -24,7 +24,8 @@ struct mail_limits {
 	size_t max_attachments; /* attachments listed; 0 = 10000 */
 };
 
-/* 1 if the file starts like an mbox ("From " at its first byte). */
+/* 1 if the file starts like an mbox: a "From sender date" line whose date
+ * ends in a year, then a header line ("From:", "Subject:", ...). */
 int mail_is_mbox(const char *path);
 
 /*

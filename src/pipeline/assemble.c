@@ -320,6 +320,21 @@ char *dossier_to_markdown(json_t *d)
 	buf_appendf(&b, "- **Path:** %s\n- **Kind:** %s (%s)\n- **Status:** %s\n",
 	            json_string_value(json_object_get(d, "path")), json_string_value(json_object_get(d, "kind")),
 	            json_string_value(json_object_get(d, "mime")), json_string_value(json_object_get(d, "status")));
+	static const struct {
+		const char *key, *label;
+	} props[] = {{"author", "Author"}, {"created", "Created"}, {"modified", "Modified"}};
+	for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
+		const char *v = json_string_value(json_object_get(d, props[i].key));
+		if (v)
+			buf_appendf(&b, "- **%s:** %s\n", props[i].label, v);
+	}
+	json_t *mail = json_object_get(d, "mail");
+	static const char *const mail_keys[] = {"from", "to", "cc", "date", NULL};
+	for (const char *const *k = mail_keys; *k; k++) {
+		const char *v = json_string_value(json_object_get(mail, *k));
+		if (v)
+			buf_appendf(&b, "- **%c%s:** %s\n", **k - 32, *k + 1, v);
+	}
 	const char *lang = json_string_value(json_object_get(d, "language"));
 	if (lang)
 		buf_appendf(&b, "- **Language:** %s\n", lang);
@@ -370,6 +385,16 @@ char *dossier_to_markdown(json_t *d)
 			const char *o = json_string_value(json_object_get(f, "ocr_text"));
 			buf_appendf(&b, "- [%s] %s%s%s\n", t0, desc ? desc : "", o && *o ? " — text: " : "", o && *o ? o : "");
 		}
+	}
+	json_t *atts = json_object_get(d, "attachments");
+	if (json_array_size(atts)) {
+		buf_appendf(&b, "\n## Attachments\n\n");
+		size_t i;
+		json_t *a;
+		json_array_foreach(atts, i, a)
+			buf_appendf(&b, "- %s (%s, %lld bytes)\n", json_string_value(json_object_get(a, "name")),
+			            json_string_value(json_object_get(a, "type")),
+			            (long long)json_integer_value(json_object_get(a, "size")));
 	}
 	json_t *errs = json_object_get(d, "errors");
 	if (json_array_size(errs)) {

@@ -8,6 +8,8 @@ python3 "$SOURCE_DIR/tests/formats_fixtures.py" "$T/in" office rtf mail table ho
 mkdir -p "$T/bomb" && mv "$T/in/zipbomb.docx" "$T/bomb/"
 rm -f "$T/in/bigpara.docx" # big: the unit tests' business
 
+# prose that looks a little like a table or a mailbox stays text
+printf 'From the desk of the editor, 2024\nDear reader, we walked, talked, and ate.\nThen, later, we slept, dreamt, and woke.\n' > "$T/in/letter.txt"
 out=$("$DOSSIER" analyze --offline "$T/in" 2>"$T/err"); rc=$?
 check_eq "analyze exits 1 (the encrypted and truncated files fail)" 1 "$rc"
 check_contains "every file analysed or failed, none unsupported" "unsupported 0" "$out"
@@ -25,7 +27,8 @@ for p in sys.argv[2:]:
 
 J() { json "$1" "$T/$2.json"; }
 # kinds
-for pair in report.docx:office notes.odt:office deck.pptx:office sales.xlsx:office budget.ods:office book.epub:epub \
+show letter.txt
+for pair in letter.txt:text report.docx:office notes.odt:office deck.pptx:office sales.xlsx:office budget.ods:office book.epub:epub \
             memo.rtf:rtf minutes.eml:mail list.mbox:mail people.csv:table stock.tsv:table; do
   check_eq "${pair%%:*} is of kind ${pair##*:}" "${pair##*:}" "$(J 'd["kind"]' "${pair%%:*}")"
 done
@@ -72,6 +75,10 @@ check_eq "HTML-only mail turned to text" True "$(J '"Tulips are blooming." in d[
 check_eq "mbox: three messages" 3 "$(J 'd["document"]["messages"]' list.mbox)"
 check_eq "mbox: subjects listed in order" "['Message number 0', 'Message number 1', 'Message number 2']" \
   "$(J '[m["subject"] for m in d["document"]["message_list"]]' list.mbox)"
+md=$("$DOSSIER" show "$T/in/minutes.eml" --md)
+check_contains "Markdown shows the sender" "- **From:** Alice Example <alice@example.org>" "$md"
+check_contains "Markdown lists the attachment" "- agenda.pdf (application/pdf, 54 bytes)" "$md"
+check_contains "Markdown shows a document's author" "- **Author:** Ada Lovelace" "$("$DOSSIER" show "$T/in/report.docx" --md)"
 check_contains "search finds the e-mail by a word of its body" "minutes.eml" "$("$DOSSIER" search friday)"
 
 # tables

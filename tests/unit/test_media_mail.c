@@ -142,6 +142,10 @@ static void test_not_mail(void **s)
 	assert_non_null(strstr(e.msg, "absent.eml"));
 	assert_false(mail_is_mbox(ff_path("minutes.eml")));
 	assert_true(mail_is_mbox(ff_path("list.mbox")));
+	assert_true(mail_is_mbox(ff_write("tz.mbox", "From a@b Mon Jan  1 00:00:00 2024 +0000\nSubject: x\n\nhi\n", 55)));
+	/* prose that starts with "From " is not a mailbox */
+	assert_false(mail_is_mbox(ff_write("prose.txt", "From the desk of the editor, 2024\nDear reader,\n", 47)));
+	assert_false(mail_is_mbox(ff_write("prose2.txt", "From here we walked on.\nIt rained.\n", 35)));
 }
 
 static int setup(void **s)
