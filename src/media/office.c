@@ -1595,6 +1595,27 @@ int office_extract(const char *path, const struct office_limits *lim, json_t **o
 		if (pr.language[0])
 			json_object_set_new(r, "language", json_string(pr.language));
 		json_object_set(r, "headings", o.headings);
+		json_t *sheets = json_object_get(r, "sheets");
+		if (json_is_array(sheets) && json_array_size(sheets)) {
+			/* what a workbook holds, for an offline summary that is not made of its numbers */
+			struct buf h;
+			buf_init(&h, 4096);
+			size_t ns = json_array_size(sheets), i;
+			json_t *sh;
+			buf_appendf(&h, "A workbook of %zu sheet%s: ", ns, ns == 1 ? "" : "s");
+			json_array_foreach(sheets, i, sh) {
+				if (i == 20) {
+					buf_appendf(&h, " and %zu more", ns - 20);
+					break;
+				}
+				json_int_t rows = json_integer_value(json_object_get(sh, "rows"));
+				buf_appendf(&h, "%s%s (%lld row%s)", i ? ", " : "", json_string_value(json_object_get(sh, "name")),
+				            (long long)rows, rows == 1 ? "" : "s");
+			}
+			buf_appendc(&h, '.');
+			json_object_set_new(r, "summary_hint", json_string(h.data));
+			buf_free(&h);
+		}
 		json_object_set_new(r, "truncated", json_boolean(o.truncated));
 		json_object_set_new(r, "expanded_bytes", json_integer((json_int_t)z.expanded));
 		json_object_set_new(r, "engine", json_string("dossier:office"));

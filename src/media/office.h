@@ -51,6 +51,7 @@ int office_sniff(const char *path, char *fmt, size_t n);
  *   {"format": "docx", "text": "...", "title"?, "author"?, "created"?, "modified"?,
  *    "headings": [{"level": n, "text": s}], "slides"?: n, "sheets"?: [{"name", "rows"}],
  *    "chapters"?: n, "language"?, "truncated": bool, "expanded_bytes": n,
+ *    "summary_hint"?: "A workbook of 2 sheets: Sales (2 rows), Costs (1 row).",
  *    "engine": "dossier:office"}
  * Headings come out as "# " lines and list items as "- " lines in text;
  * spreadsheet rows as tab-separated cached cell values (never formulas).

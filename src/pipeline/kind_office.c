@@ -1,6 +1,7 @@
 /*
  * kind_office.c — word-processor documents, presentations and spreadsheets
- * (DOCX, PPTX, XLSX, ODT, ODP, ODS): extract (media/office) ─▶ analyze_text.
+ * (DOCX, PPTX, XLSX, ODT, ODP, ODS): extract (media/office) ─▶ analyze_text
+ * (offline, a workbook's summary says which sheets it holds).
  */
 #include "pipeline/kinds.h"
 #include "pipeline/steps_internal.h"
@@ -70,7 +71,7 @@ static const struct step_decl steps[] = {
 	{"extract_text", ROLE_NONE, 0},
 	{"analyze_text", ROLE_TEXT, DEP(0)},
 };
-static const step_fn run[] = {extract, step_run_analyze_text};
+static const step_fn run[] = {extract, step_run_analyze_hinted};
 
 const struct kind_def kind_office = {
 	.name = "office",

@@ -31,7 +31,9 @@ static STEP_FN(extract)
 	return table_extract(doc->path, result, err);
 }
 
-static STEP_FN(analyze)
+/* analyze_text, whose offline summary is the extract result's summary_hint
+ * when it has one (a table or a workbook says what it holds). */
+STEP_FN(step_run_analyze_hinted)
 {
 	int rc = step_run_analyze_text(env, doc, step, steps, n, result, err);
 	if (rc || !(env->offline_models || !env->llm))
@@ -39,17 +41,26 @@ static STEP_FN(analyze)
 	json_t *ex = step_result_json(steps, n, "extract_text");
 	json_t *hint = json_object_get(ex, "summary_hint");
 	if (json_is_string(hint)) {
-		/* a table's offline summary says what it holds; its title is its name */
-		const char *base = strrchr(doc->path, '/');
 		json_object_set(*result, "summary", hint);
-		json_object_set_new(*result, "title", json_string(base ? base + 1 : doc->path));
 		json_t *src = json_object_get(*result, "sources");
-		if (json_is_object(src)) {
-			json_object_set_new(src, "summary", json_string("dossier:table"));
-			json_object_set_new(src, "title", json_string("dossier:table"));
-		}
+		if (json_is_object(src))
+			json_object_set_new(src, "summary", json_string("dossier:structure"));
 	}
 	json_decref(ex);
+	return 0;
+}
+
+static STEP_FN(analyze)
+{
+	int rc = step_run_analyze_hinted(env, doc, step, steps, n, result, err);
+	if (rc || !(env->offline_models || !env->llm))
+		return rc;
+	/* a table's title is its name, not its first row */
+	const char *base = strrchr(doc->path, '/');
+	json_object_set_new(*result, "title", json_string(base ? base + 1 : doc->path));
+	json_t *src = json_object_get(*result, "sources");
+	if (json_is_object(src))
+		json_object_set_new(src, "title", json_string("dossier:structure"));
 	return 0;
 }
 

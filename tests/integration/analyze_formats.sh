@@ -52,6 +52,7 @@ check_eq "XLSX sheets in order with cached values" True \
   "$(J '"Region\tTotal\nNorth\t1234.5" in d["text"] and d["text"].index("Sales") < d["text"].index("Costs") and "Rent!\tTRUE" in d["text"]' sales.xlsx)"
 check_eq "XLSX never shows a formula" False "$(J '"SUM(" in d["text"] or "CONCAT" in d["text"]' sales.xlsx)"
 check_eq "XLSX sheets listed" "['Sales', 'Costs']" "$(J '[s["name"] for s in d["document"]["sheets"]]' sales.xlsx)"
+check_eq "XLSX offline summary says what the workbook holds" "A workbook of 2 sheets: Sales (2 rows), Costs (1 row)." "$(J 'd["summary"]' sales.xlsx)"
 check_eq "ODS cached value, not its formula" True "$(J '"Paint\t42" in d["text"] and "of:=" not in d["text"]' budget.ods)"
 
 # EPUB
@@ -84,7 +85,7 @@ check_contains "search finds the e-mail by a word of its body" "minutes.eml" "$(
 # tables
 check_eq "CSV rows and columns" "42 ['name', 'city', 'amount', 'date']" "$(J 'str(d["table"]["rows"]) + " " + str([c["name"] for c in d["table"]["columns"]])' people.csv)"
 check_eq "CSV offline summary says what the table holds" True "$(J 'd["summary"].startswith("A table of 42 rows and 4 columns: name, city, amount")' people.csv)"
-check_eq "CSV summary source" "dossier:table" "$(J 'd["sources"]["summary"]' people.csv)"
+check_eq "CSV summary source" "dossier:structure" "$(J 'd["sources"]["summary"]' people.csv)"
 check_eq "CSV title is its name" "people.csv" "$(J 'd["title"]' people.csv)"
 check_eq "TSV rows" 2 "$(J 'd["table"]["rows"]' stock.tsv)"
 
