@@ -181,9 +181,6 @@ static int zip_stream(struct zip *z, const char *name, sink_fn sink, void *ctx, 
 	return rc;
 }
 
-/* A small member (mimetype, rels, container.xml) into memory, at most max bytes. */
-static int zip_small(struct zip *z, const char *name, size_t max, char **out, struct err *err);
-
 struct small_ctx {
 	struct buf b;
 };
@@ -192,6 +189,7 @@ static int small_sink(void *ctx, const char *data, size_t n)
 	struct small_ctx *s = ctx;
 	return buf_append(&s->b, data, n) != 0;
 }
+/* A small member (mimetype, manifest) into memory, at most max bytes. */
 static int zip_small(struct zip *z, const char *name, size_t max, char **out, struct err *err)
 {
 	struct small_ctx s;
@@ -357,11 +355,6 @@ static void out_newline(struct out *o)
 }
 
 /* ---- XML by SAX ----------------------------------------------------------- */
-
-struct xattr {
-	const xmlChar **a;
-	int n;
-};
 
 /* The value of attribute `local` (any namespace) into out, "" if absent. */
 static const char *attr(const xmlChar **attrs, int n, const char *local, char *out, size_t cap)
@@ -730,7 +723,7 @@ static void docx_chars(struct xml_job *j, const char *s, size_t n)
 /* ---- PPTX ----------------------------------------------------------------- */
 
 struct pptx {
-	int in_t, in_txbody;
+	int in_t;
 };
 
 static void pptx_start(struct xml_job *j, const char *nm, const xmlChar **a, int n)
@@ -1334,8 +1327,10 @@ static int cmp_slide_names(const void *a, const void *b)
 static int need(int rc, struct zip *z, const char *member, struct err *err)
 {
 	if (rc == DOSSIER_ENOTFOUND)
-		return err_set(err, DOSSIER_EFORMAT, "%s: the document has no %s part: it is damaged or not a %s file",
-		               z->path, member, "complete");
+		return err_set(err, DOSSIER_EFORMAT,
+		               "%s: the document has no %s part: it is damaged or incomplete (re-save it from its "
+		               "application)",
+		               z->path, member);
 	return rc;
 }
 
