@@ -100,7 +100,7 @@ static void test_big_mbox_streams(void **s)
 	fclose(f);
 	double t0 = clock_mono_s();
 	json_t *r = read_ok("big.mbox");
-	assert_true(clock_mono_s() - t0 < 30);
+	assert_true(clock_mono_s() - t0 < 120); /* a hang guard, not a speed test */
 	assert_int_equal(json_integer_value(json_object_get(r, "messages")), 2000);
 	json_t *a = json_object_get(r, "attachments");
 	assert_int_equal(json_array_size(a), 1);
@@ -130,7 +130,7 @@ static void test_malformed_mime_finishes_with_what_it_could_read(void **s)
 	assert_string_equal(ff_str(r, "title"), "Deep nesting");
 	assert_non_null(json_object_get(r, "notes"));
 	json_decref(r);
-	assert_true(clock_mono_s() - t0 < 5);
+	assert_true(clock_mono_s() - t0 < 30); /* a hang guard, not a speed test */
 }
 
 static void test_not_mail(void **s)

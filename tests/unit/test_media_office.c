@@ -186,7 +186,7 @@ static void test_zip_bomb_stops_at_the_expansion_cap(void **s)
 	assert_non_null(strstr(e.msg, "zipbomb.docx"));
 	assert_non_null(strstr(e.msg, "zip bomb"));
 	assert_non_null(strstr(e.msg, "8388608"));
-	assert_true(clock_mono_s() - t0 < 5);
+	assert_true(clock_mono_s() - t0 < 30); /* a hang guard, not a speed test */
 	/* with the default cap it stops at the text cap instead, well before 300 MB */
 	rc = office_extract(ff_path("zipbomb.docx"), NULL, &r, &e);
 	assert_int_equal(rc, 0);

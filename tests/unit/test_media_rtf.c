@@ -96,7 +96,7 @@ static void test_not_rtf_and_hostile(void **s)
 	buf_appends(&b, " end}}}} \\'4");
 	double t0 = clock_mono_s();
 	assert_int_equal(rtf_extract_mem(b.data, b.len, 0, &r, &e), 0);
-	assert_true(clock_mono_s() - t0 < 2);
+	assert_true(clock_mono_s() - t0 < 20); /* a hang guard, not a speed test */
 	assert_non_null(strstr(ff_str(r, "text"), "start"));
 	assert_non_null(strstr(ff_str(r, "text"), "end"));
 	json_decref(r);
