@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "pipeline/ingest.h"
+#include "pipeline/kinds.h"
 #include "pipeline/runner.h"
 #include "sched/sched.h"
 #include "store/recorder.h"

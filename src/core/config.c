@@ -64,6 +64,7 @@ void config_defaults(struct config *c, const char *profile)
 	c->seed = 42;
 	c->max_image_side_px = 1344;
 	c->max_image_pixels = 100u * 1000u * 1000u;
+	c->max_expanded_bytes = 1024ull * 1024u * 1024u;
 	c->cpu_lanes = 0;
 	c->fairness = 64;
 	snprintf(c->ocr_engine, sizeof c->ocr_engine, "tesseract");
@@ -238,6 +239,10 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
 		if (size_parse(value, &sz) || !sz)
 			return err_set(err, DOSSIER_EINVAL, "max_image_pixels '%s' is not a number (e.g. 100000000)", value);
 		c->max_image_pixels = sz;
+	} else if (!strcmp(key, "max_expanded_bytes")) {
+		if (size_parse(value, &sz) || !sz)
+			return err_set(err, DOSSIER_EINVAL, "max_expanded_bytes '%s' is not a size (e.g. 1GiB)", value);
+		c->max_expanded_bytes = sz;
 	} else if (!strcmp(key, "retry_base_s"))
 		c->retry_base_s = atof(value) >= 0 ? atof(value) : 0;
 	else if (!strcmp(key, "retry_max_s"))

@@ -128,6 +128,23 @@ int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, s
 		copy_field(d, ex, "encoding");
 		copy_field(d, ex, "pages");
 	}
+	/* a document's own properties and parts, whatever its kind reads them from */
+	{
+		static const char *const props[] = {"author", "created", "modified", "mail", "attachments", "table", NULL};
+		static const char *const parts[] = {"format", "headings", "slides", "sheets", "chapters", "messages",
+		                                    "message_list", "truncated", "notes", NULL};
+		for (const char *const *k = props; ex && *k; k++)
+			copy_field(d, ex, *k);
+		json_t *docpart = json_object();
+		for (const char *const *k = parts; ex && *k; k++)
+			copy_field(docpart, ex, *k);
+		/* only for kinds that read a document's structure (not a PDF's bare "truncated") */
+		if (json_object_get(docpart, "format") && json_object_size(docpart) > 2)
+			json_object_set(d, "document", docpart);
+		json_decref(docpart);
+		if (ex && !json_object_get(d, "title") && json_is_string(json_object_get(ex, "title")))
+			copy_field(d, ex, "title");
+	}
 	const char *otext = json_string_value(json_object_get(ocr, "text"));
 	if (otext && *otext && (!text || !*text)) {
 		json_object_set_new(d, "text", json_string(otext));
@@ -326,6 +343,21 @@ char *dossier_to_markdown(json_t *d)
 	buf_appendf(&b, "- **Path:** %s\n- **Kind:** %s (%s)\n- **Status:** %s\n",
 	            json_string_value(json_object_get(d, "path")), json_string_value(json_object_get(d, "kind")),
 	            json_string_value(json_object_get(d, "mime")), json_string_value(json_object_get(d, "status")));
+	static const struct {
+		const char *key, *label;
+	} props[] = {{"author", "Author"}, {"created", "Created"}, {"modified", "Modified"}};
+	for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
+		const char *v = json_string_value(json_object_get(d, props[i].key));
+		if (v)
+			buf_appendf(&b, "- **%s:** %s\n", props[i].label, v);
+	}
+	json_t *mail = json_object_get(d, "mail");
+	static const char *const mail_keys[] = {"from", "to", "cc", "date", NULL};
+	for (const char *const *k = mail_keys; *k; k++) {
+		const char *v = json_string_value(json_object_get(mail, *k));
+		if (v)
+			buf_appendf(&b, "- **%c%s:** %s\n", **k - 32, *k + 1, v);
+	}
 	const char *lang = json_string_value(json_object_get(d, "language"));
 	if (lang)
 		buf_appendf(&b, "- **Language:** %s\n", lang);
@@ -376,6 +408,16 @@ char *dossier_to_markdown(json_t *d)
 			const char *o = json_string_value(json_object_get(f, "ocr_text"));
 			buf_appendf(&b, "- [%s] %s%s%s\n", t0, desc ? desc : "", o && *o ? " — text: " : "", o && *o ? o : "");
 		}
+	}
+	json_t *atts = json_object_get(d, "attachments");
+	if (json_array_size(atts)) {
+		buf_appendf(&b, "\n## Attachments\n\n");
+		size_t i;
+		json_t *a;
+		json_array_foreach(atts, i, a)
+			buf_appendf(&b, "- %s (%s, %lld bytes)\n", json_string_value(json_object_get(a, "name")),
+			            json_string_value(json_object_get(a, "type")),
+			            (long long)json_integer_value(json_object_get(a, "size")));
 	}
 	json_t *errs = json_object_get(d, "errors");
 	if (json_array_size(errs)) {

@@ -3,6 +3,7 @@
  */
 #include "pipeline/kinds.h"
 #include "pipeline/steps_internal.h"
+#include "media/mail.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,8 +12,25 @@ static const char *const md_ext[] = {".md", ".markdown", ".mdown", ".mkd", NULL}
 static const char *const html_ext[] = {".html", ".htm", ".xhtml", NULL};
 static const char *const text_ext[] = {".txt", ".text", ".md", ".markdown", ".csv", ".log", ".rst", ".org", NULL};
 
+static const char *const table_ext[] = {".csv", ".tsv", ".tab", NULL};
+static const char *const prose_ext[] = {".txt", ".text", ".md", ".markdown", ".log", ".rst", ".org", NULL};
+
+/* Text types that other kinds read: RTF, tables, e-mail and mailboxes. */
+static int left_to_others(const char *mime, const char *path)
+{
+	if (!strcmp(mime, "text/rtf") || !strncmp(mime, "message/", 8))
+		return 1;
+	if ((!strcmp(mime, "text/csv") || !strcmp(mime, "text/tab-separated-values")) && !path_has_ext(path, prose_ext))
+		return 1;
+	if (!strncmp(mime, "text/", 5) && path_has_ext(path, table_ext))
+		return 1;
+	return !strncmp(mime, "text/", 5) && mail_is_mbox(path);
+}
+
 static enum kind_match recognise(const char *mime, const char *path, struct file_type *out)
 {
+	if (left_to_others(mime, path))
+		return KIND_MATCH_NO;
 	if (!strcmp(mime, "inode/x-empty")) {
 		/* a zero-byte file fails with a clear message in extraction */
 		snprintf(out->format, sizeof out->format, "plain");

@@ -68,12 +68,18 @@ int path_has_ext(const char *path, const char *const *exts)
 
 /* Every document kind, once. A new kind is a kind_<name>.c file and a row here. */
 extern const struct kind_def kind_text, kind_pdf, kind_image, kind_audio, kind_video;
+extern const struct kind_def kind_office, kind_epub, kind_rtf, kind_mail, kind_table;
 static const struct kind_def *const kinds[] = {
 	&kind_text,
 	&kind_pdf,
 	&kind_image,
 	&kind_audio,
 	&kind_video,
+	&kind_office,
+	&kind_epub,
+	&kind_rtf,
+	&kind_mail,
+	&kind_table,
 };
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
 

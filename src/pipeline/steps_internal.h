@@ -33,6 +33,7 @@ STEP_FN(step_run_extract_pdf);         /* a PDF's text layer, page by page */
 STEP_FN(step_run_ocr_pages);           /* a PDF's pages without a text layer, rendered and OCRed */
 STEP_FN(step_run_ocr_image);           /* an image file */
 STEP_FN(step_run_analyze_text);        /* the gathered text, by the LLM or offline */
+STEP_FN(step_run_analyze_hinted);      /* the same; offline, the extract's summary_hint is the summary */
 STEP_FN(step_run_describe_image);
 STEP_FN(step_run_transcribe);          /* media without an audio stream is an error */
 STEP_FN(step_run_transcribe_optional); /* media without an audio stream has no speech */

@@ -1,0 +1,49 @@
+/*
+ * mail.h — e-mail: one message (EML, message/rfc822) or a mailbox (mbox),
+ * through GMime 3. A mailbox is streamed: GMime's parser reads one message at
+ * a time from a file stream and each is released before the next.
+ *
+ *   json_t *r;
+ *   if (mail_extract("minutes.eml", NULL, &r, &err) == 0) { ...; json_decref(r); }
+ *
+ * Thread safe (GMime is initialised once, on first use).
+ */
+#ifndef DOSSIER_MEDIA_MAIL_H
+#define DOSSIER_MEDIA_MAIL_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct err;
+
+struct mail_limits {
+	size_t max_text;        /* text of all messages, bytes; 0 = CAP_TEXT */
+	size_t max_messages;    /* messages read from a mailbox; 0 = 100000 */
+	int max_depth;          /* MIME nesting followed; 0 = 32 */
+	size_t max_attachments; /* attachments listed; 0 = 10000 */
+};
+
+/* 1 if the file starts like an mbox: a "From sender date" line whose date
+ * ends in a year, then a header line ("From:", "Subject:", ...). */
+int mail_is_mbox(const char *path);
+
+/*
+ * Reads path (an mbox when mail_is_mbox says so, else one message). *out is
+ * a new object (caller decrefs):
+ *   {"format": "eml"|"mbox", "text": "...", "title"?: subject,
+ *    "mail": {"from","to","cc","date","subject","message_id"} (the first message),
+ *    "messages": n, "message_list"?: [{"subject","from","date","message_id"}] (mbox),
+ *    "attachments": [{"name","size","type","message"}], "truncated": bool,
+ *    "notes"?: ["MIME nesting deeper than 32 levels was not followed", ...],
+ *    "engine": "gmime"}
+ * The text of a message is its headers (From, To, Cc, Date; Subject only in
+ * a mailbox, where it is not the title) and its
+ * text/plain part, or its HTML part turned to text. Attachments are listed,
+ * never decoded into the text. A malformed MIME tree gives what could be
+ * read. Errors: DOSSIER_ENOTFOUND / DOSSIER_EPERM (cannot open),
+ * DOSSIER_EFORMAT (no message could be read). lim may be NULL (defaults).
+ */
+int mail_extract(const char *path, const struct mail_limits *lim, json_t **out, struct err *err);
+
+#endif
