@@ -47,146 +47,161 @@ static char *join_strings(json_t *arr, const char *sep)
 	return buf_take(&b);
 }
 
-int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, size_t n,
-                      json_t **dossier, const char **status_out, struct fts_fields *fts,
-                      char *fts_owned[2], struct err *err)
+/* One assembly in progress: the dossier being built and the step results it
+ * is built from (each parsed once). */
+struct assembly {
+	const struct doc_rec *doc;
+	const struct step_rec *steps;
+	size_t n;
+	json_t *d, *errors, *sources, *timings;  /* owned until handed to d */
+	int n_done, n_bad;                         /* steps that succeeded, problems found */
+	json_t *ex, *ocr, *an, *img, *tr, *fr, *fd, *sy; /* step results, owned; NULL if none */
+};
+
+static void add_identity(struct assembly *a)
 {
-	json_t *d = json_object();
-	json_t *errors = json_array(), *sources = json_object(), *timings = json_object();
-	char ts[32];
-	int n_done = 0, n_bad = 0;
+	const struct doc_rec *doc = a->doc;
+	json_object_set_new(a->d, "dossier_version", json_integer(DOSSIER_FORMAT_VERSION));
+	json_object_set_new(a->d, "id", json_integer(doc->id));
+	json_object_set_new(a->d, "path", json_string_lossy(doc->path));
+	json_object_set_new(a->d, "sha256", json_string(doc->sha256));
+	json_object_set_new(a->d, "kind", json_string(doc->kind));
+	json_object_set_new(a->d, "mime", json_string(doc->mime ? doc->mime : ""));
+	json_object_set_new(a->d, "bytes", json_integer(doc->bytes));
+}
 
-	json_object_set_new(d, "dossier_version", json_integer(DOSSIER_FORMAT_VERSION));
-	json_object_set_new(d, "id", json_integer(doc->id));
-	json_object_set_new(d, "path", json_string_lossy(doc->path));
-	json_object_set_new(d, "sha256", json_string(doc->sha256));
-	json_object_set_new(d, "kind", json_string(doc->kind));
-	json_object_set_new(d, "mime", json_string(doc->mime ? doc->mime : ""));
-	json_object_set_new(d, "bytes", json_integer(doc->bytes));
-
-	for (size_t i = 0; i < n; i++) {
-		const struct step_rec *s = &steps[i];
-		json_t *t = json_pack("{s:s,s:s,s:i}", "state", step_state_name(s->state), "role",
-		                      role_name(s->role), "attempts", s->attempts);
+/* timings per step (with what the step measured), and an error per step that did not succeed */
+static void add_steps(struct assembly *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		const struct step_rec *s = &a->steps[i];
+		json_t *t = json_pack("{s:s,s:s,s:i}", "state", step_state_name(s->state), "role", role_name(s->role),
+		                      "attempts", s->attempts);
 		if (s->started_at > 0 && s->finished_at >= s->started_at)
 			json_object_set_new(t, "seconds", json_real(round((s->finished_at - s->started_at) * 1000) / 1000));
 		if (s->state == STEP_DONE) {
-			n_done++;
+			a->n_done++;
 			json_t *r = s->result ? json_loads(s->result, 0, NULL) : NULL;
 			json_t *lt = json_object_get(r, "timings");
 			if (json_is_object(lt))
 				json_object_update(t, lt);
 			json_decref(r);
 		} else {
-			n_bad++;
-			json_array_append_new(errors, json_pack("{s:s,s:s}", "step", s->kind, "message",
-			                                        s->last_error ? s->last_error : step_state_name(s->state)));
+			a->n_bad++;
+			json_array_append_new(a->errors, json_pack("{s:s,s:s}", "step", s->kind, "message",
+			                                           s->last_error ? s->last_error : step_state_name(s->state)));
 		}
-		json_object_set_new(timings, s->kind, t);
+		json_object_set_new(a->timings, s->kind, t);
 	}
+}
 
-	/* content: the richest analysis available */
-	json_t *ex = step_result_json(steps, n, "extract_text");
-	json_t *ocr = step_result_json(steps, n, "ocr");
-	json_t *an = step_result_json(steps, n, "analyze_text");
-	json_t *img = step_result_json(steps, n, "describe_image");
-	json_t *tr = step_result_json(steps, n, "transcribe");
-	json_t *fr = step_result_json(steps, n, "sample_frames");
-	json_t *fd = step_result_json(steps, n, "describe_frames");
-	json_t *sy = step_result_json(steps, n, "synthesize");
-
+/* content: the richest analysis available; later layers refine earlier ones */
+static void add_analyses(struct assembly *a)
+{
 	static const char *const content_keys[] = {"title", "summary", "key_points", "tags", "entities",
 	                                           "language", "keywords", "word_count", "reading_time_s", NULL};
-	json_t *layers[] = {an, img, sy}; /* later layers refine earlier ones */
+	json_t *layers[] = {a->an, a->img, a->sy};
 	static const char *const layer_steps[] = {"analyze_text", "describe_image", "synthesize"};
 	for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
 		if (!layers[l])
 			continue;
 		for (const char *const *k = content_keys; *k; k++)
-			copy_field(d, layers[l], *k);
-		merge_sources(sources, layers[l]);
+			copy_field(a->d, layers[l], *k);
+		merge_sources(a->sources, layers[l]);
 		const char *why = json_string_value(json_object_get(layers[l], "fallback_reason"));
 		if (why) {
 			/* the model was asked and gave nothing usable: the dossier is
 			 * partial and says so, never done on the offline analysis alone */
-			json_object_set_new(d, "fallback_reason", json_string(why));
+			json_object_set_new(a->d, "fallback_reason", json_string(why));
 			char msg[ERR_MSG_MAX + 64];
 			snprintf(msg, sizeof msg, "%s (analyse the file again to ask the model again)", why);
-			json_array_append_new(errors, json_pack("{s:s,s:s}", "step", layer_steps[l], "message", msg));
-			n_bad++;
+			json_array_append_new(a->errors, json_pack("{s:s,s:s}", "step", layer_steps[l], "message", msg));
+			a->n_bad++;
 		}
 	}
-	if (sy)
-		copy_field(d, sy, "timeline");
+	if (a->sy)
+		copy_field(a->d, a->sy, "timeline");
+}
 
-	/* the text itself */
+/* the text itself, and a document's own properties and parts, whatever its kind reads them from */
+static void add_text(struct assembly *a)
+{
+	json_t *ex = a->ex;
 	const char *text = json_string_value(json_object_get(ex, "text"));
 	if (text && *text) {
-		json_object_set_new(d, "text", json_string(text));
+		json_object_set_new(a->d, "text", json_string(text));
 		const char *engine = json_string_value(json_object_get(ex, "engine"));
-		json_object_set_new(sources, "text", json_string(engine ? engine : "dossier:text"));
-		copy_field(d, ex, "encoding");
-		copy_field(d, ex, "pages");
+		json_object_set_new(a->sources, "text", json_string(engine ? engine : "dossier:text"));
+		copy_field(a->d, ex, "encoding");
+		copy_field(a->d, ex, "pages");
 	}
-	/* a document's own properties and parts, whatever its kind reads them from */
-	{
-		static const char *const props[] = {"author", "created", "modified", "mail", "attachments", "table", NULL};
-		static const char *const parts[] = {"format", "headings", "slides", "sheets", "chapters", "messages",
-		                                    "message_list", "truncated", "notes", NULL};
-		for (const char *const *k = props; ex && *k; k++)
-			copy_field(d, ex, *k);
-		json_t *docpart = json_object();
-		for (const char *const *k = parts; ex && *k; k++)
-			copy_field(docpart, ex, *k);
-		/* only for kinds that read a document's structure (not a PDF's bare "truncated") */
-		if (json_object_get(docpart, "format") && json_object_size(docpart) > 2)
-			json_object_set(d, "document", docpart);
-		json_decref(docpart);
-		if (ex && !json_object_get(d, "title") && json_is_string(json_object_get(ex, "title")))
-			copy_field(d, ex, "title");
-	}
-	const char *otext = json_string_value(json_object_get(ocr, "text"));
+	static const char *const props[] = {"author", "created", "modified", "mail", "attachments", "table", NULL};
+	static const char *const parts[] = {"format", "headings", "slides", "sheets", "chapters", "messages",
+	                                    "message_list", "truncated", "notes", NULL};
+	for (const char *const *k = props; ex && *k; k++)
+		copy_field(a->d, ex, *k);
+	json_t *docpart = json_object();
+	for (const char *const *k = parts; ex && *k; k++)
+		copy_field(docpart, ex, *k);
+	/* only for kinds that read a document's structure (not a PDF's bare "truncated") */
+	if (json_object_get(docpart, "format") && json_object_size(docpart) > 2)
+		json_object_set(a->d, "document", docpart);
+	json_decref(docpart);
+	if (ex && !json_object_get(a->d, "title") && json_is_string(json_object_get(ex, "title")))
+		copy_field(a->d, ex, "title");
+	const char *otext = json_string_value(json_object_get(a->ocr, "text"));
 	if (otext && *otext && (!text || !*text)) {
-		json_object_set_new(d, "text", json_string(otext));
-		json_object_set_new(sources, "text", json_string("tesseract"));
+		json_object_set_new(a->d, "text", json_string(otext));
+		json_object_set_new(a->sources, "text", json_string("tesseract"));
 	}
+}
 
-	int describes_image = 0; /* the pipeline looks at the file as a picture */
-	for (size_t i = 0; i < n; i++)
-		describes_image |= !strcmp(steps[i].kind, "describe_image");
-	if (describes_image) {
-		json_t *im = json_object();
-		if (ocr) {
-			json_t *info = json_object_get(ocr, "image");
-			if (json_is_object(info))
-				json_object_update(im, info);
-			if (otext)
-				json_object_set_new(im, "ocr", json_pack("{s:s,s:O}", "text", otext, "confidence",
-				                                         json_object_get(ocr, "confidence") ? json_object_get(ocr, "confidence") : json_null()));
+/* a pipeline that looks at the file as a picture gets an image part */
+static void add_image(struct assembly *a)
+{
+	int describes_image = 0;
+	for (size_t i = 0; i < a->n; i++)
+		describes_image |= !strcmp(a->steps[i].kind, "describe_image");
+	if (!describes_image)
+		return;
+	json_t *im = json_object();
+	const char *otext = json_string_value(json_object_get(a->ocr, "text"));
+	if (a->ocr) {
+		json_t *info = json_object_get(a->ocr, "image");
+		if (json_is_object(info))
+			json_object_update(im, info);
+		if (otext) {
+			json_t *conf = json_object_get(a->ocr, "confidence");
+			json_object_set_new(im, "ocr", json_pack("{s:s,s:O}", "text", otext, "confidence", conf ? conf : json_null()));
 		}
-		if (img) {
-			copy_field(im, img, "description");
-			copy_field(im, img, "text_in_image");
-			if (json_object_get(img, "description"))
-				json_object_set(sources, "image.description", json_object_get(json_object_get(img, "sources"), "description")
-				                ? json_object_get(json_object_get(img, "sources"), "description") : json_string("unknown"));
-		}
-		if (otext && *otext)
-			json_object_set_new(sources, "image.ocr", json_string("tesseract"));
-		json_object_set_new(d, "image", im);
 	}
-	if (tr) {
+	if (a->img) {
+		copy_field(im, a->img, "description");
+		copy_field(im, a->img, "text_in_image");
+		if (json_object_get(a->img, "description")) {
+			json_t *by = json_object_get(json_object_get(a->img, "sources"), "description");
+			json_object_set_new(a->sources, "image.description", by ? json_incref(by) : json_string("unknown"));
+		}
+	}
+	if (otext && *otext)
+		json_object_set_new(a->sources, "image.ocr", json_string("tesseract"));
+	json_object_set_new(a->d, "image", im);
+}
+
+static void add_media(struct assembly *a)
+{
+	if (a->tr) {
 		json_t *t = json_object();
-		copy_field(t, tr, "segments");
-		copy_field(t, tr, "engine");
-		copy_field(t, tr, "language");
-		json_object_set_new(d, "transcript", t);
-		if (json_object_get(tr, "engine"))
-			json_object_set(sources, "transcript", json_object_get(tr, "engine"));
+		copy_field(t, a->tr, "segments");
+		copy_field(t, a->tr, "engine");
+		copy_field(t, a->tr, "language");
+		json_object_set_new(a->d, "transcript", t);
+		if (json_object_get(a->tr, "engine"))
+			json_object_set(a->sources, "transcript", json_object_get(a->tr, "engine"));
 	}
-	if (fr) {
-		json_t *frames = json_deep_copy(json_object_get(fr, "frames"));
-		json_t *descs = json_object_get(fd, "frames");
+	if (a->fr) {
+		json_t *frames = json_deep_copy(json_object_get(a->fr, "frames"));
+		json_t *descs = json_object_get(a->fd, "frames");
 		size_t i;
 		json_t *f;
 		json_array_foreach(frames, i, f) {
@@ -196,56 +211,67 @@ int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, s
 				copy_field(f, dd, "tags");
 			}
 		}
-		json_object_set_new(d, "frames", frames ? frames : json_array());
-		if (fd)
-			merge_sources(sources, fd);
+		json_object_set_new(a->d, "frames", frames ? frames : json_array());
+		if (a->fd)
+			merge_sources(a->sources, a->fd);
 	}
+}
 
-	/* limits that were hit (a page cap, say) are said, not hidden */
+/* limits that were hit (a page cap, say) are said, not hidden */
+static void add_notes(struct assembly *a)
+{
 	json_t *notes = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *r = steps[i].state == STEP_DONE && steps[i].result ? json_loads(steps[i].result, 0, NULL) : NULL;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct step_rec *s = &a->steps[i];
+		json_t *r = s->state == STEP_DONE && s->result ? json_loads(s->result, 0, NULL) : NULL;
 		const char *note = json_string_value(json_object_get(r, "note"));
 		if (note)
-			json_array_append_new(notes, json_pack("{s:s,s:s}", "step", steps[i].kind, "message", note));
+			json_array_append_new(notes, json_pack("{s:s,s:s}", "step", s->kind, "message", note));
 		json_decref(r);
 	}
 	if (json_array_size(notes))
-		json_object_set_new(d, "notes", notes);
+		json_object_set_new(a->d, "notes", notes);
 	else
 		json_decref(notes);
+}
 
-	/* status: done when every step did; partial when something useful survived */
-	int useful = json_object_get(d, "summary") || json_object_get(d, "text") ||
-	             json_object_get(d, "transcript") || json_object_get(d, "image");
-	const char *status = n_bad == 0 ? "done" : (useful && n_done) ? "partial" : "failed";
+/* done when every step did; partial when something useful survived */
+static const char *decide_status(struct assembly *a)
+{
+	json_t *d = a->d;
+	int useful = json_object_get(d, "summary") || json_object_get(d, "text") || json_object_get(d, "transcript") ||
+	             json_object_get(d, "image");
+	const char *status = a->n_bad == 0 ? "done" : (useful && a->n_done) ? "partial" : "failed";
+	char ts[32];
 	json_object_set_new(d, "status", json_string(status));
-	json_object_set_new(d, "errors", errors);
-	json_object_set_new(d, "sources", sources);
-	json_object_set_new(d, "timings", timings);
+	json_object_set_new(d, "errors", a->errors);
+	json_object_set_new(d, "sources", a->sources);
+	json_object_set_new(d, "timings", a->timings);
 	time_rfc3339(clock_wall_s(), ts);
 	json_object_set_new(d, "analyzed_at", json_string(ts));
+	return status;
+}
 
-	/* the index's fields point into d */
+/* the index's fields point into d, or into fts_owned[0..1] */
+static void fill_index(struct assembly *a, struct fts_fields *fts, char *fts_owned[2])
+{
+	json_t *d = a->d;
 	memset(fts, 0, sizeof *fts);
 	fts->title = json_string_value(json_object_get(d, "title"));
 	fts->summary = json_string_value(json_object_get(d, "summary"));
 	fts_owned[0] = fts_owned[1] = NULL;
-	{
-		char *tags = join_strings(json_object_get(d, "tags"), ", ");
-		char *kw = join_strings(json_object_get(d, "keywords"), ", ");
-		size_t ln = strlen(tags) + strlen(kw) + 4;
-		char *both = xcalloc(1, ln + 1);
-		snprintf(both, ln + 1, "%s%s%s", tags, *tags && *kw ? " | " : "", kw);
-		free(tags);
-		free(kw);
-		fts_owned[0] = both;
-		fts->tags = both;
-		fts->keywords = NULL;
-	}
+	char *tags = join_strings(json_object_get(d, "tags"), ", ");
+	char *kw = join_strings(json_object_get(d, "keywords"), ", ");
+	size_t ln = strlen(tags) + strlen(kw) + 4;
+	char *both = xcalloc(1, ln + 1);
+	snprintf(both, ln + 1, "%s%s%s", tags, *tags && *kw ? " | " : "", kw);
+	free(tags);
+	free(kw);
+	fts_owned[0] = both;
+	fts->tags = both;
 	fts->text = json_string_value(json_object_get(d, "text"));
-	/* transcript and OCR texts, concatenated into static storage of d */
-	if (tr) {
+	/* the transcript's text, kept in the dossier too */
+	if (a->tr) {
 		struct buf b;
 		buf_init(&b, CAP_TRANSCRIPT);
 		size_t i;
@@ -262,48 +288,68 @@ int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, s
 		buf_free(&b);
 		fts->transcript = json_string_value(json_object_get(json_object_get(d, "transcript"), "text"));
 	}
-	{
-		struct buf b;
-		buf_init(&b, CAP_OCR_TEXT);
-		if (otext && *otext)
-			buf_appends(&b, otext);
-		size_t i;
-		json_t *f;
-		json_array_foreach(json_object_get(d, "frames"), i, f) {
-			const char *s = json_string_value(json_object_get(f, "ocr_text"));
-			const char *ds = json_string_value(json_object_get(f, "description"));
-			if (s && *s) {
-				buf_appendc(&b, ' ');
-				buf_appends(&b, s);
-			}
-			if (ds && *ds) {
-				buf_appendc(&b, ' ');
-				buf_appends(&b, ds);
-			}
-		}
-		const char *desc = json_string_value(json_object_get(json_object_get(d, "image"), "description"));
-		if (desc) {
+	/* what was read or seen in pictures: OCR, frames, the image's description */
+	struct buf b;
+	buf_init(&b, CAP_OCR_TEXT);
+	const char *otext = json_string_value(json_object_get(a->ocr, "text"));
+	if (otext && *otext)
+		buf_appends(&b, otext);
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(d, "frames"), i, f) {
+		const char *s = json_string_value(json_object_get(f, "ocr_text"));
+		const char *ds = json_string_value(json_object_get(f, "description"));
+		if (s && *s) {
 			buf_appendc(&b, ' ');
-			buf_appends(&b, desc);
+			buf_appends(&b, s);
 		}
-		if (b.len) {
-			fts_owned[1] = buf_take(&b);
-			fts->ocr = fts_owned[1];
+		if (ds && *ds) {
+			buf_appendc(&b, ' ');
+			buf_appends(&b, ds);
 		}
-		buf_free(&b);
 	}
+	const char *desc = json_string_value(json_object_get(json_object_get(d, "image"), "description"));
+	if (desc) {
+		buf_appendc(&b, ' ');
+		buf_appends(&b, desc);
+	}
+	if (b.len) {
+		fts_owned[1] = buf_take(&b);
+		fts->ocr = fts_owned[1];
+	}
+	buf_free(&b);
+}
 
-	json_decref(ex);
-	json_decref(ocr);
-	json_decref(an);
-	json_decref(img);
-	json_decref(tr);
-	json_decref(fr);
-	json_decref(fd);
-	json_decref(sy);
-	*dossier = d;
-	*status_out = status;
+int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, size_t n,
+                      json_t **dossier, const char **status_out, struct fts_fields *fts,
+                      char *fts_owned[2], struct err *err)
+{
 	(void)err;
+	struct assembly a = {
+		.doc = doc, .steps = steps, .n = n,
+		.d = json_object(), .errors = json_array(), .sources = json_object(), .timings = json_object(),
+		.ex = step_result_json(steps, n, "extract_text"),
+		.ocr = step_result_json(steps, n, "ocr"),
+		.an = step_result_json(steps, n, "analyze_text"),
+		.img = step_result_json(steps, n, "describe_image"),
+		.tr = step_result_json(steps, n, "transcribe"),
+		.fr = step_result_json(steps, n, "sample_frames"),
+		.fd = step_result_json(steps, n, "describe_frames"),
+		.sy = step_result_json(steps, n, "synthesize"),
+	};
+	add_identity(&a);
+	add_steps(&a);
+	add_analyses(&a);
+	add_text(&a);
+	add_image(&a);
+	add_media(&a);
+	add_notes(&a);
+	*status_out = decide_status(&a);
+	fill_index(&a, fts, fts_owned);
+	json_t *parsed[] = {a.ex, a.ocr, a.an, a.img, a.tr, a.fr, a.fd, a.sy};
+	for (size_t i = 0; i < sizeof parsed / sizeof parsed[0]; i++)
+		json_decref(parsed[i]);
+	*dossier = a.d;
 	return 0;
 }
 
