@@ -132,6 +132,7 @@ struct runner_log {
 	int64_t fail_doc;           /* its first step fails for good (0 = none) */
 	int64_t steal_doc;          /* while its first step runs, another worker takes it over */
 	int stolen;                 /* the takeover happened (once) */
+	int64_t unfinishable_doc;   /* finish_document fails for it while this is set */
 	const char *db;             /* the database, for the takeover */
 };
 
@@ -200,6 +201,8 @@ static int r_run_step(void *ctx, store *st, const struct step_rec *step, char **
 static int r_finish(void *user, store *st, int64_t doc_id, enum doc_outcome *outcome, struct err *err)
 {
 	struct runner_log *g = user;
+	if (doc_id == g->unfinishable_doc)
+		return err_set(err, DOSSIER_EIO, "document %lld: the dossier could not be written", (long long)doc_id);
 	struct step_rec *steps = NULL;
 	size_t n = 0;
 	int rc = store_doc_steps(st, doc_id, &steps, &n, err);
@@ -493,6 +496,37 @@ static void test_a_result_the_store_refuses_is_never_announced_done(void **state
 	assert_int_equal(oks, 1);
 }
 
+static void test_a_document_that_cannot_be_finished_is_finished_by_the_next_run(void **state)
+{
+	struct fixture *f = *state;
+	int64_t ok = add_doc(f, prep_text, 2);
+	int64_t stuck = add_doc(f, prep_text, 2);
+	f->log.unfinishable_doc = stuck;
+	bus_sub *sub;
+	assert_int_equal(bus_subscribe(f->bus, 4096, &sub), 0);
+	struct sched_stats st = {0};
+	assert_int_equal(run(f, POLICY_GROUPED, 0, &st), 0);
+	assert_int_equal(f->log.finished[ok], 1);
+	assert_int_equal(f->log.finished[stuck], 0);
+	/* the failure is said, with the runner's reason */
+	int said = 0;
+	struct event *ev;
+	while (bus_sub_next(sub, 0, &ev) == 0) {
+		said += !strcmp(ev->name, "document_unfinished") && ev->document == stuck &&
+		        strstr(ev->line, "could not be written");
+		event_release(ev);
+	}
+	bus_unsubscribe(sub);
+	assert_true(said >= 1);
+	/* its steps are all done; the next run finishes it without running them again */
+	f->log.unfinishable_doc = 0;
+	int steps_before = f->log.n;
+	assert_int_equal(run(f, POLICY_GROUPED, 0, &st), 0);
+	assert_int_equal(f->log.finished[stuck], 1);
+	assert_int_equal(f->log.outcome[stuck], DOC_OUTCOME_DONE);
+	assert_int_equal(f->log.n, steps_before);
+}
+
 static void test_offline_runs_model_roles_on_cpu_lanes(void **state)
 {
 	struct fixture *f = *state;
@@ -548,6 +582,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_affinity_waits_for_steps_being_prepared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_failing_step_fails_only_its_document, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_result_the_store_refuses_is_never_announced_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_document_that_cannot_be_finished_is_finished_by_the_next_run, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_offline_runs_model_roles_on_cpu_lanes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_engine_leaves_model_steps_queued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_scheduler_without_a_runner_is_refused, setup, teardown),
