@@ -4,9 +4,13 @@
 #include "backends/engines.h"
 #include "backends/asr.h"
 #include "backends/ocr.h"
+#include "backends/http.h"
 #include "backends/ollama.h"
+#include "backends/openai.h"
 #include "core/config.h"
 #include "core/err.h"
+
+#include <jansson.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +19,12 @@
 static const char *where_ollama(const struct config *cfg)
 {
 	return cfg->llm_url[0] ? cfg->llm_url : cfg->ollama_host;
+}
+
+/* llm_url when set, else OPENAI_BASE_URL, else llama-server's default address. */
+static const char *where_openai(const struct config *cfg)
+{
+	return cfg->llm_url[0] ? cfg->llm_url : cfg->openai_base_url[0] ? cfg->openai_base_url : "http://127.0.0.1:8080";
 }
 
 static const char *where_ocr_lang(const struct config *cfg)
@@ -44,6 +54,7 @@ static int make_whisper_http(const struct config *cfg, void *out, struct err *er
 
 static const struct engine_def engines[] = {
 	{"ollama", ENGINE_LLM, &ollama_ops, where_ollama, NULL, NULL},
+	{"openai", ENGINE_LLM, &openai_ops, where_openai, NULL, NULL},
 	{"tesseract", ENGINE_OCR, &ocr_tesseract_ops, where_ocr_lang, NULL, NULL},
 	{"whisper-http", ENGINE_ASR, &asr_http_ops, NULL, has_transcriber, make_whisper_http},
 	{"pocketsphinx", ENGINE_ASR, &asr_pocketsphinx_ops, NULL, no_transcriber, make_pocketsphinx},
@@ -90,9 +101,173 @@ static int pick(const struct config *cfg, enum engine_kind kind, const char *nam
 	return err_set(err, DOSSIER_EINVAL, "%s '%s' is not an engine dossier knows (known: %s)", key, name, known);
 }
 
+/* ------------------------------------------------- what is at an address */
+
+/* GET url; 0 with the status and the parsed JSON body (NULL if not JSON). */
+static int probe_get(const struct config *cfg, const char *url, int bearer, long *status, json_t **body,
+                     struct err *err)
+{
+	struct http_request rq;
+	http_request_default(&rq);
+	rq.url = url;
+	rq.bearer = bearer ? cfg->llm_api_key : NULL;
+	rq.connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 3000;
+	int t = cfg->idle_timeout_ms > 0 && cfg->idle_timeout_ms < 10000 ? cfg->idle_timeout_ms : 10000;
+	rq.first_byte_ms = t;
+	rq.idle_ms = t;
+	rq.body_cap = 8u * 1024u * 1024u;
+	struct http_result res;
+	int rc = http_run(&rq, &res, err);
+	*status = res.status;
+	*body = !rc && res.body.len ? json_loadb(res.body.data, res.body.len, 0, NULL) : NULL;
+	http_result_free(&res);
+	return rc;
+}
+
+static void found_set(struct llm_engine_found *f, const char *engine, const char *kind, const char *url,
+                      const char *how)
+{
+	snprintf(f->engine, sizeof f->engine, "%s", engine);
+	snprintf(f->kind, sizeof f->kind, "%s", kind);
+	snprintf(f->url, sizeof f->url, "%s", url);
+	snprintf(f->how, sizeof f->how, "%s", how);
+}
+
+int llm_engine_probe(const struct config *cfg, const char *url, struct llm_engine_found *out, struct err *err)
+{
+	memset(out, 0, sizeof *out);
+	http_global_init();
+	char root[256], u[320], how[256];
+	long st;
+	json_t *j = NULL;
+	struct err e = {0};
+	openai_root_url(url, root, sizeof root);
+	snprintf(u, sizeof u, "%s/api/version", root);
+	int rc = probe_get(cfg, u, 0, &st, &j, &e);
+	if (rc == DOSSIER_EUNAVAILABLE) {
+		json_decref(j);
+		return err_set(err, rc, "nothing answers at %s (%s)", root, e.msg);
+	}
+	const char *v = json_string_value(json_object_get(j, "version"));
+	if (!rc && st == 200 && v) {
+		snprintf(how, sizeof how, "GET /api/version answered version %s", v);
+		found_set(out, "ollama", "Ollama", root, how);
+		json_decref(j);
+		return 0;
+	}
+	json_decref(j);
+	j = NULL;
+	snprintf(u, sizeof u, "%s/v1/models", root);
+	rc = probe_get(cfg, u, 1, &st, &j, &e);
+	json_t *data = json_object_get(j, "data");
+	if (!rc && st == 200 && json_is_array(data)) {
+		int router = 0;
+		size_t i;
+		json_t *m;
+		json_array_foreach(data, i, m) {
+			router |= json_object_get(m, "status") != NULL;
+		}
+		json_decref(j);
+		j = NULL;
+		long st2 = 0;
+		snprintf(u, sizeof u, "%s/running", root);
+		int swap = !router && probe_get(cfg, u, 1, &st2, &j, &e) == 0 && st2 == 200 &&
+		           json_is_array(json_object_get(j, "running"));
+		json_decref(j);
+		snprintf(how, sizeof how, "GET /v1/models answered %zu model(s)%s%s", json_array_size(data),
+		         router ? " with a status each" : "", swap ? ", and GET /running answered" : "");
+		found_set(out, "openai", router ? "llama.cpp router" : swap ? "llama-swap" : "OpenAI-compatible server", root,
+		          how);
+		return 0;
+	}
+	json_decref(j);
+	if (!rc && (st == 401 || st == 403)) {
+		snprintf(how, sizeof how, "GET /v1/models wants an API key (HTTP %ld)", st);
+		found_set(out, "openai", "OpenAI-compatible server", root, how);
+		return 0;
+	}
+	return err_set(err, DOSSIER_ENOTFOUND,
+	               "the server at %s answers neither GET /api/version (Ollama) nor GET /v1/models (OpenAI-compatible)",
+	               root);
+}
+
+int llm_engine_resolve(const struct config *cfg, struct llm_engine_found *out, struct err *err)
+{
+	memset(out, 0, sizeof *out);
+	const char *name = cfg->llm_engine;
+	if (*name && strcmp(name, "auto")) {
+		const struct engine_def *e;
+		int rc = pick(cfg, ENGINE_LLM, name, "engine", &e, err);
+		if (rc)
+			return rc;
+		char how[64];
+		snprintf(how, sizeof how, "engine = %s (--engine or the config)", e->name);
+		found_set(out, e->name, "", e->where ? e->where(cfg) : "", how);
+		return 0;
+	}
+	const char *cand[2];
+	int nc = 0;
+	if (cfg->llm_url[0])
+		cand[nc++] = cfg->llm_url;
+	else {
+		if (cfg->openai_base_url[0])
+			cand[nc++] = cfg->openai_base_url;
+		cand[nc++] = cfg->ollama_host;
+	}
+	for (int i = 0; i < nc; i++) {
+		struct err e = {0};
+		if (llm_engine_probe(cfg, cand[i], out, &e) == 0) {
+			char how[sizeof out->how];
+			snprintf(how, sizeof how, "engine auto: %s", out->how);
+			snprintf(out->how, sizeof out->how, "%s", how);
+			return 0;
+		}
+	}
+	found_set(out, "ollama", "", cand[0] == cfg->openai_base_url ? cfg->ollama_host : cand[0],
+	          "engine auto: nothing answered; Ollama assumed");
+	return 0;
+}
+
+int llm_backend_from_found(const struct config *cfg, const struct llm_engine_found *found, llm_backend **out,
+                           struct err *err)
+{
+	*out = NULL;
+	const struct engine_def *e = engine_find(ENGINE_LLM, found->engine);
+	if (!e)
+		return err_set(err, DOSSIER_EINVAL, "engine '%s' is not an engine dossier knows", found->engine);
+	if (e->make)
+		return e->make(cfg, out, err);
+	return llm_backend_new(e->ops, found->url[0] ? found->url : e->where ? e->where(cfg) : NULL, cfg, out, err);
+}
+
+static const char *engine_label(const char *engine)
+{
+	return !strcmp(engine, "ollama") ? "Ollama" : !strcmp(engine, "openai") ? "an OpenAI-compatible server" : engine;
+}
+
+int llm_backend_check(llm_backend *b, const struct config *cfg, char *version, size_t n, struct err *err)
+{
+	int rc = llm_ping(b, version, n, err);
+	if (!rc || rc == DOSSIER_EUNAVAILABLE || rc == DOSSIER_ECANCELLED || rc == DOSSIER_ETIMEOUT)
+		return rc;
+	struct llm_engine_found f;
+	struct err e = {0};
+	if (llm_engine_probe(cfg, llm_backend_url(b), &f, &e) || !strcmp(f.engine, llm_backend_name(b)))
+		return rc;
+	return err_set(err, DOSSIER_EUNAVAILABLE,
+	               "the server at %s is %s%s (%s), not %s: run with --engine %s (or --engine auto); the documents "
+	               "stay queued", f.url, strcmp(f.kind, "Ollama") ? "a " : "", f.kind, f.how,
+	               engine_label(llm_backend_name(b)), f.engine);
+}
+
 int llm_backend_from_config(const struct config *cfg, llm_backend **out, struct err *err)
 {
 	*out = NULL;
+	if (!strcmp(cfg->llm_engine, "auto")) {
+		struct llm_engine_found f;
+		int rc = llm_engine_resolve(cfg, &f, err);
+		return rc ? rc : llm_backend_from_found(cfg, &f, out, err);
+	}
 	const struct engine_def *e;
 	int rc = pick(cfg, ENGINE_LLM, cfg->llm_engine, "llm_engine", &e, err);
 	if (rc)

@@ -51,6 +51,7 @@ struct llm_request {
 	int num_ctx;                          /* context window; 0 = engine default. Keep it fixed per model */
 	double temperature;                   /* sampling temperature */
 	int seed;                             /* sampling seed */
+	int max_tokens;                       /* most tokens to generate; 0 = the engine's default */
 	int64_t keep_alive_s;                 /* seconds, or LLM_KEEP_ALIVE_*; 0 in a zeroed struct = unload now */
 	volatile int *cancel;                 /* borrowed; set *cancel != 0 to abort; may be NULL */
 };
