@@ -75,6 +75,10 @@ struct llm_engine_found {
  * answers none of these.
  */
 int llm_engine_probe(const struct config *cfg, const char *url, struct llm_engine_found *out, struct err *err);
+/* As llm_engine_probe, asking GET /v1/models first (for an address given as
+ * an OpenAI base URL: OPENAI_BASE_URL). */
+int llm_engine_probe_openai_first(const struct config *cfg, const char *url, struct llm_engine_found *out,
+                                  struct err *err);
 /*
  * The engine and address the config asks for. An explicit engine ("ollama",
  * "openai") is taken as said, without contacting it; "auto" probes llm_url,
@@ -92,12 +96,15 @@ int llm_backend_from_config(const struct config *cfg, llm_backend **out, struct 
 int llm_backend_from_found(const struct config *cfg, const struct llm_engine_found *found, llm_backend **out,
                            struct err *err);
 /*
- * llm_ping, and when the server answers but not as b's engine does, a probe:
+ * llm_ping, and when the server answers but not as *b's engine does, a probe:
  * a server of another kind is DOSSIER_EUNAVAILABLE with a sentence naming what
  * it is and the flag that would work ("... is a llama.cpp router, not Ollama:
- * run with --engine openai (or --engine auto)"). version as llm_ping.
+ * run with --engine openai (or --engine auto)"). Then *b is replaced (the old
+ * one freed) by a backend that answers every call with DOSSIER_EUNAVAILABLE
+ * and that sentence, so steps wait queued instead of failing. version as
+ * llm_ping.
  */
-int llm_backend_check(llm_backend *b, const struct config *cfg, char *version, size_t n, struct err *err);
+int llm_backend_check(llm_backend **b, const struct config *cfg, char *version, size_t n, struct err *err);
 /* The OCR engine cfg->ocr_engine names, opened for cfg->ocr_lang. Errors as
  * ocr_backend_new, or DOSSIER_EINVAL for an unknown name. Caller frees *out
  * with ocr_backend_free. */

@@ -375,15 +375,22 @@ static void test_auto_tells_the_servers_apart_and_a_wrong_engine_is_named(void *
 	snprintf(c.llm_url, sizeof c.llm_url, "%s", router.url);
 	assert_int_equal(llm_backend_from_config(&c, &b, &e), 0);
 	char v[64];
-	assert_int_equal(llm_backend_check(b, &c, v, sizeof v, &e), DOSSIER_EUNAVAILABLE);
+	assert_int_equal(llm_backend_check(&b, &c, v, sizeof v, &e), DOSSIER_EUNAVAILABLE);
 	assert_non_null(strstr(e.msg, "llama.cpp router"));
 	assert_non_null(strstr(e.msg, "--engine openai"));
+	/* every later call says the same, so steps wait instead of failing */
+	err_clear(&e);
+	char *text = NULL;
+	struct llm_request rq = rq_text("llama3.2:3b", "hi");
+	assert_int_equal(llm_chat(b, &rq, &text, NULL, &e), DOSSIER_EUNAVAILABLE);
+	assert_non_null(strstr(e.msg, "--engine openai"));
+	assert_int_equal(llm_load(b, "llama3.2:3b", 4096, 60, NULL, &e), DOSSIER_EUNAVAILABLE);
 	llm_backend_free(b);
 	err_clear(&e);
 	/* the right engine passes the check */
 	snprintf(c.llm_engine, sizeof c.llm_engine, "openai");
 	assert_int_equal(llm_backend_from_config(&c, &b, &e), 0);
-	assert_int_equal(llm_backend_check(b, &c, v, sizeof v, &e), 0);
+	assert_int_equal(llm_backend_check(&b, &c, v, sizeof v, &e), 0);
 	llm_backend_free(b);
 	stub_stop(&ollama);
 	stub_stop(&router);
