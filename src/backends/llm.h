@@ -83,6 +83,10 @@ struct llm_model_info {
 	char quantization[16];   /* e.g. "Q4_K_M" */
 };
 
+/* expires_at of a model the engine cannot unload (a plain single-model
+ * server's): a swap does not wait for it to go. */
+#define LLM_EXPIRES_PINNED "9999-12-31T23:59:59Z"
+
 struct llm_resident {
 	char name[128];          /* model name as the engine lists it */
 	uint64_t size_bytes;     /* bytes the loaded instance uses (weights + KV + buffers) */

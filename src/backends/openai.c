@@ -26,7 +26,6 @@
 #define CAP_MODELS_BODY (8u * 1024u * 1024u) /* a /v1/models reply */
 #define MEMO_MODELS 16                     /* models whose image support we remember */
 #define POLL_MS 100                        /* status polling while a router loads/unloads */
-#define PINNED_UNTIL "9999-12-31T23:59:59Z" /* expires_at of a model nobody can unload */
 
 /* ------------------------------------------------------------- context */
 
@@ -740,7 +739,7 @@ static int openai_ps(void *ctx, struct llm_resident **out, size_t *n, struct err
 		const char *c = entry_arg(e, "-c", "--ctx-size");
 		r[k].context_length = c ? atoi(c) : (int)jint(meta, "n_ctx");
 		/* a plain server's one model cannot be unloaded: pinned */
-		snprintf(r[k].expires_at, sizeof r[k].expires_at, "%s", router ? "" : PINNED_UNTIL);
+		snprintf(r[k].expires_at, sizeof r[k].expires_at, "%s", router ? "" : LLM_EXPIRES_PINNED);
 		k++;
 		if (!router)
 			break;

@@ -122,5 +122,26 @@ check_eq "wrong engine: exit 3" 3 "$rc"
 check_contains "wrong engine: says what the server is" "llama.cpp router" "$out"
 check_contains "wrong engine: names the flag that works" "--engine openai" "$out"
 check_eq "wrong engine: the document stays queued" queued "$("$DOSSIER" list --db "$T/later.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["status"])')"
+# --- a plain single-model server (llama-server -m): nothing to load or unload, the
+# model is pinned; images go once, the server's "not supported" is remembered
+start_stub one --single llama3.2:3b
+mkdir -p "$T/plain"; cp "$T/mixed/d1a.txt" "$T/mixed/d2a.txt" "$T/mixed/d1b.png" "$T/mixed/d2b.png" "$T/plain/"
+t0=$(date +%s)
+DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" analyze --llm-url "$URL_one" --policy grouped --db "$T/one.db" \
+  --events "$T/one.ndjson" "$T/plain" > "$T/one.out" 2>&1; rc=$?
+t1=$(date +%s)
+check_eq "plain server: exit 1 (the image documents could not be described)" 1 "$rc"
+check "plain server: swaps do not wait for the pinned model (took $((t1 - t0)) s)" test $((t1 - t0)) -lt 20
+check_eq "plain server: the text documents are done" 2 "$("$DOSSIER" list --db "$T/one.db" --json | python3 -c 'import json,sys; print(sum(1 for d in json.load(sys.stdin) if d["status"]=="done"))')"
+curl -s "$URL_one/_stub/requests" > "$T/one-reqs.json"
+check "plain server: no load or unload requests; images sent once, then the refusal is remembered" python3 - "$T/one-reqs.json" <<'PY'
+import json, sys
+rs = json.load(open(sys.argv[1]))
+assert not [r for r in rs if r["path"].startswith("/models/")], "a load/unload went to a plain server"
+imgs = [r for r in rs if r["path"] == "/v1/chat/completions" and any(isinstance(m["content"], list) for m in r["body"]["messages"])]
+assert len(imgs) == 1, len(imgs)
+PY
+check_contains "plain server: the image document says the model cannot read images" "cannot read images" "$("$DOSSIER" show --db "$T/one.db" "$T/plain/d2b.png" --json)"
+
 check "the key is stored nowhere in the database" bash -c '! grep -aq "$1" "$2"' _ "$KEY" "$T/grp.db"
 done_testing
