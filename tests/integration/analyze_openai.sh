@@ -70,6 +70,7 @@ c=collections.Counter(e["model"] for e in t if e["event"]=="loading")
 assert dict(c)=={"llama3.2:3b":1,"llava:latest":1}, c' "$(router "$URL_grp")"
 check_eq "grouped: one swap between the two groups" 1 "$(grep -c '"event":"swapping_model"' "$T/grp.ndjson")"
 check "grouped: the swap names the right from/to" swaps_ok "$T/grp.ndjson"
+check_eq "grouped: nothing is left loaded after the run" 0 "$(router "$URL_grp" | python3 -c 'import json,sys; print(json.load(sys.stdin)["timeline"][-1]["resident"])')"
 curl -s "$URL_grp/_stub/requests" > "$T/reqs.json"
 check "every request carried the API key, none went to Ollama's API (OPENAI_BASE_URL is asked as OpenAI first)" python3 - "$T/reqs.json" <<'PY'
 import json, sys
@@ -107,6 +108,25 @@ check "the schema reply was parsed into fields" python3 -c 'import json,sys; d=j
 check "the token counts reached the dossier's timings" python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["timings"]["analyze_text"]; assert t["eval_count"]>0 and t["prompt_eval_count"]>0, t' "$T/d1a.json"
 "$DOSSIER" show --db "$T/grp.db" "$T/mixed/d2b.png" --json > "$T/d2b.json"
 check_eq "the image dossier is described by the vision model" "openai:llava:latest" "$(json 'd["sources"]["image.description"]' "$T/d2b.json")"
+
+# --- budget with room for both: each model loaded once, both kept together
+start_stub bud --router --load-ms 100 --api-key "$KEY"
+run_policy budget bud "$URL_bud" --budget 24G; rc=$?
+check_eq "budget: exit 0" 0 "$rc"
+check "budget: each model loaded once, none unloaded during the run" python3 -c '
+import json,sys,collections; t=json.loads(sys.argv[1])["timeline"]
+c=collections.Counter(e["model"] for e in t if e["event"]=="loading")
+assert dict(c)=={"llama3.2:3b":1,"llava:latest":1}, c
+assert not [e for e in t if e["event"] in ("unloaded","evicted")], t' "$(router "$URL_bud")"
+check_eq "budget: both models resident together" 2 "$(router "$URL_bud" | max_resident)"
+check_eq "budget: no swap events" 0 "$(grep -c '"event":"swapping_model"' "$T/bud.ndjson")"
+
+# --- a router that evicts on its own (--models-max 1): dossier does not fight it
+start_stub max --router --load-ms 50 --models-max 1 --api-key "$KEY"
+run_policy budget max "$URL_max" --budget 24G; rc=$?
+check_eq "models-max 1 under budget: exit 0" 0 "$rc"
+check_eq "models-max 1 under budget: all 8 documents done" 8 "$(grep -c '"event":"document_done"' "$T/max.ndjson")"
+check_eq "models-max 1: the router never held two models" 1 "$(router "$URL_max" | max_resident)"
 
 # --- dossier models says what it found and how
 out=$(DEV_MODE=1 OPENAI_API_KEY=$KEY "$DOSSIER" models --llm-url "$URL_grp"); rc=$?
