@@ -263,8 +263,15 @@ int llm_engine_resolve(const struct config *cfg, struct llm_engine_found *out, s
 			return 0;
 		}
 	}
-	found_set(out, "ollama", "", cand[0] == cfg->openai_base_url ? cfg->ollama_host : cand[0],
-	          "engine auto: nothing answered; Ollama assumed");
+	/* Nothing answered: the engine the address suggests, so its own message
+	 * (how to start it) is the one people see. */
+	size_t l = strlen(cand[0]);
+	int v1 = l >= 3 && (!strcmp(cand[0] + l - 3, "/v1") || (l >= 4 && !strcmp(cand[0] + l - 4, "/v1/")));
+	if (cand[0] == cfg->openai_base_url || v1)
+		found_set(out, "openai", "", cand[0], "engine auto: nothing answered; an OpenAI-compatible server assumed "
+		          "(the address is an OpenAI base URL)");
+	else
+		found_set(out, "ollama", "", cand[0], "engine auto: nothing answered; Ollama assumed");
 	return 0;
 }
 

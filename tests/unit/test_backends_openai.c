@@ -370,6 +370,19 @@ static void test_auto_tells_the_servers_apart_and_a_wrong_engine_is_named(void *
 	assert_string_equal(llm_backend_name(b), "ollama");
 	llm_backend_free(b);
 
+	/* nothing answers: the engine the address suggests, so its own advice is shown */
+	struct config d;
+	config_defaults(&d, "dev");
+	snprintf(d.ollama_host, sizeof d.ollama_host, "%s", dead);
+	snprintf(d.openai_base_url, sizeof d.openai_base_url, "%s/v1", dead);
+	assert_int_equal(llm_backend_from_config(&d, &b, &e), 0);
+	assert_string_equal(llm_backend_name(b), "openai");
+	llm_backend_free(b);
+	d.openai_base_url[0] = '\0';
+	assert_int_equal(llm_backend_from_config(&d, &b, &e), 0);
+	assert_string_equal(llm_backend_name(b), "ollama");
+	llm_backend_free(b);
+
 	/* --engine ollama at a router: the message names what it is and the flag */
 	snprintf(c.llm_engine, sizeof c.llm_engine, "ollama");
 	snprintf(c.llm_url, sizeof c.llm_url, "%s", router.url);
