@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define HTTP_ERROR_CAP (64u * 1024u) /* default: an error body is kept for its message */
@@ -172,6 +173,15 @@ int http_run(const struct http_request *rq, struct http_result *out, struct err 
 		hdr = curl_slist_append(hdr, ctype);
 	}
 	hdr = curl_slist_append(hdr, "Expect:");
+	if (rq->bearer && *rq->bearer) {
+		char *auth = malloc(strlen(rq->bearer) + 32);
+		if (auth) {
+			sprintf(auth, "Authorization: Bearer %s", rq->bearer);
+			hdr = curl_slist_append(hdr, auth); /* libcurl copies it */
+			explicit_bzero(auth, strlen(auth));
+			free(auth);
+		}
+	}
 	curl_easy_setopt(x.h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(x.h, CURLOPT_URL, rq->url);
 	curl_easy_setopt(x.h, CURLOPT_NOSIGNAL, 1L);

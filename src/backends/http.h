@@ -46,6 +46,7 @@ struct http_request {
 	const char *body;         /* borrowed; NULL = GET, else POST these bytes */
 	size_t body_len;          /* bytes of body */
 	const char *content_type; /* borrowed; of body (default "application/json") */
+	const char *bearer;       /* borrowed; sent as "Authorization: Bearer <bearer>"; NULL or "" = none */
 	const struct http_form_part *form; /* borrowed; n_form parts POSTed as multipart/form-data instead of body */
 	size_t n_form;            /* parts in form; 0 = none */
 	int connect_timeout_ms;   /* TCP connect; 0 = libcurl's default */

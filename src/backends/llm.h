@@ -51,6 +51,7 @@ struct llm_request {
 	int num_ctx;                          /* context window; 0 = engine default. Keep it fixed per model */
 	double temperature;                   /* sampling temperature */
 	int seed;                             /* sampling seed */
+	int max_tokens;                       /* most tokens to generate; 0 = the engine's default */
 	int64_t keep_alive_s;                 /* seconds, or LLM_KEEP_ALIVE_*; 0 in a zeroed struct = unload now */
 	volatile int *cancel;                 /* borrowed; set *cancel != 0 to abort; may be NULL */
 };
@@ -81,6 +82,10 @@ struct llm_model_info {
 	char parameter_size[16]; /* e.g. "3.2B" */
 	char quantization[16];   /* e.g. "Q4_K_M" */
 };
+
+/* expires_at of a model the engine cannot unload (a plain single-model
+ * server's): a swap does not wait for it to go. */
+#define LLM_EXPIRES_PINNED "9999-12-31T23:59:59Z"
 
 struct llm_resident {
 	char name[128];          /* model name as the engine lists it */

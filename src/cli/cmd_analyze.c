@@ -39,6 +39,7 @@ static const char usage[] =
 	"  --vision-model NAME   vision model (default llava:latest dev, llava:13b prod)\n"
 	"  --num-ctx N           context length sent with every LLM request\n"
 	"  --ollama URL          Ollama's address (default $OLLAMA_HOST or 127.0.0.1:11434)\n"
+	CLI_ENGINE_HELP
 	"  --transcriber URL     a Whisper server (OpenAI /v1/audio/transcriptions) instead of\n"
 	"                        the embedded speech recogniser\n"
 	"  --ocr-lang LANGS      tesseract languages, e.g. eng+deu (default eng)\n"

@@ -1,5 +1,6 @@
-/* cmd_models.c — `dossier models`: the model of each role, whether Ollama has it,
- * its size and capabilities, and what Ollama holds in memory now. */
+/* cmd_models.c — `dossier models`: which engine answers (and how dossier knows),
+ * the model of each role, whether the engine has it, its size and capabilities,
+ * and what the engine holds in memory now. */
 #include "backends/engines.h"
 #include "backends/http.h"
 #include "backends/llm.h"
@@ -27,6 +28,7 @@ const struct cli_cmd cmd_models = {
 	         "  --json                one JSON object instead of the table\n"
 	         "  --offline             do not contact Ollama (reports it as not reachable)\n"
 	         "  --ollama URL          Ollama's address (default: $OLLAMA_HOST or http://127.0.0.1:11434)\n"
+	         CLI_ENGINE_HELP
 	         "  --profile dev|prod    model profile (default: prod, or dev when DEV_MODE=1)\n"
 	         "  -h, --help            this help\n"
 	         "\n"
@@ -84,6 +86,8 @@ static int run(int argc, char **argv)
 		{"json", no_argument, NULL, OPT_JSON},
 		{"offline", no_argument, NULL, OPT_OFFLINE},
 		{"ollama", required_argument, NULL, OPT_OLLAMA},
+		{"engine", required_argument, NULL, OPT_ENGINE},
+		{"llm-url", required_argument, NULL, OPT_LLM_URL},
 		{"profile", required_argument, NULL, OPT_PROFILE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -117,12 +121,13 @@ static int run(int argc, char **argv)
 
 	struct err e = {0};
 	llm_backend *b = NULL;
-	if (http_global_init() || llm_backend_from_config(&cfg, &b, &e)) {
+	struct llm_engine_found found;
+	if (http_global_init() || llm_engine_resolve(&cfg, &found, &e) || llm_backend_from_found(&cfg, &found, &b, &e)) {
 		fprintf(stderr, "dossier models: %s\n", e.msg[0] ? e.msg : "cannot start the HTTP client");
 		return EXIT_ENV;
 	}
 	char version[64];
-	if (llm_ping(b, version, sizeof version, &e)) {
+	if (llm_backend_check(&b, &cfg, version, sizeof version, &e)) {
 		rc = print_unreachable(&cfg, e.msg, json);
 		llm_backend_free(b);
 		return rc;
@@ -185,6 +190,8 @@ static int run(int argc, char **argv)
 		json_t *top = json_pack("{s:s,s:b,s:s,s:s,s:o,s:o}", "ollama", cfg.ollama_host, "reachable", 1, "version",
 		                        version, "profile", cfg.profile, "roles", roles, "resident",
 		                        ps_rc ? json_null() : jres);
+		json_object_set_new(top, "engine", json_pack("{s:s,s:s,s:s,s:s}", "name", llm_backend_name(b), "kind",
+		                                             found.kind, "url", llm_backend_url(b), "how", found.how));
 		if (ps_rc)
 			json_decref(jres);
 		char *s = json_dumps(top, JSON_INDENT(2));
@@ -192,7 +199,11 @@ static int run(int argc, char **argv)
 		free(s);
 		json_decref(top);
 	} else {
-		printf("Ollama %s at %s, profile %s\n\n", version, cfg.ollama_host, cfg.profile);
+		if (!strcmp(llm_backend_name(b), "ollama"))
+			printf("Ollama %s at %s, profile %s\n", version, llm_backend_url(b), cfg.profile);
+		else
+			printf("%s at %s, profile %s\n", found.kind[0] ? found.kind : version, llm_backend_url(b), cfg.profile);
+		printf("Engine %s (%s)\n\n", llm_backend_name(b), found.how);
 		printf("%-7s %-22s %-7s %9s %8s  %s\n", "ROLE", "MODEL", "PULLED", "SIZE", "NUM_CTX", "CAPABILITIES");
 		for (int i = 0; i < nrows; i++) {
 			const struct role_row *r = &rows[i];
@@ -212,7 +223,7 @@ static int run(int argc, char **argv)
 		for (int i = 0; i < nrows; i++)
 			if (rows[i].problem[0])
 				printf("\n%s: %s", role_name(rows[i].role), rows[i].problem);
-		printf("%s\nResident in Ollama now:", missing ? "\n" : "");
+		printf("%s\nResident in the engine now:", missing ? "\n" : "");
 		if (ps_rc)
 			printf(" unknown (%s)\n", eps.msg);
 		else if (!nres)

@@ -25,6 +25,8 @@ int cli_opts_take(struct cli_opts *o, int opt, const char *arg)
 	case OPT_MAX_FRAMES: o->max_frames = arg; return 1;
 	case OPT_OLLAMA: o->ollama = arg; return 1;
 	case OPT_IDLE_TIMEOUT: o->idle_timeout = arg; return 1;
+	case OPT_ENGINE: o->engine = arg; return 1;
+	case OPT_LLM_URL: o->llm_url = arg; return 1;
 	}
 	return 0;
 }
@@ -63,6 +65,8 @@ int cli_config(const struct cli_opts *o, struct config *cfg)
 		{offsetof(struct cli_opts, max_frames), "max_frames"},
 		{offsetof(struct cli_opts, ollama), "ollama_host"},
 		{offsetof(struct cli_opts, idle_timeout), "idle_timeout_s"},
+		{offsetof(struct cli_opts, engine), "engine"},
+		{offsetof(struct cli_opts, llm_url), "llm_url"},
 	};
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
 		const char *v = *(const char *const *)((const char *)o + flags[i].off);

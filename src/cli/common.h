@@ -13,13 +13,13 @@ enum {
 	OPT_PROFILE = 1000, OPT_POLICY, OPT_BUDGET, OPT_OFFLINE, OPT_EVENTS, OPT_DB, OPT_JSON,
 	OPT_MD, OPT_LIMIT, OPT_SWAP_DELAY, OPT_FORCE, OPT_TEXT_MODEL, OPT_VISION_MODEL,
 	OPT_NUM_CTX, OPT_TRANSCRIBER, OPT_OCR_LANG, OPT_SRT, OPT_VTT, OPT_LISTEN, OPT_TOKEN,
-	OPT_STATUS, OPT_KIND, OPT_MAX_FRAMES, OPT_QUIET, OPT_OLLAMA, OPT_IDLE_TIMEOUT,
+	OPT_STATUS, OPT_KIND, OPT_MAX_FRAMES, OPT_QUIET, OPT_OLLAMA, OPT_IDLE_TIMEOUT, OPT_ENGINE, OPT_LLM_URL,
 };
 
 /* Flags collected before the config is built (so the profile is known first). */
 struct cli_opts {
 	const char *profile, *policy, *budget, *db, *swap_delay, *text_model, *vision_model;
-	const char *num_ctx, *transcriber, *ocr_lang, *max_frames, *ollama, *idle_timeout;
+	const char *num_ctx, *transcriber, *ocr_lang, *max_frames, *ollama, *idle_timeout, *engine, *llm_url;
 	int offline;
 };
 
@@ -49,10 +49,18 @@ int cli_color(FILE *f);
 	{"vision-model", required_argument, NULL, OPT_VISION_MODEL}, \
 	{"num-ctx", required_argument, NULL, OPT_NUM_CTX}, \
 	{"ollama", required_argument, NULL, OPT_OLLAMA}, \
+	{"engine", required_argument, NULL, OPT_ENGINE}, \
+	{"llm-url", required_argument, NULL, OPT_LLM_URL}, \
 	{"transcriber", required_argument, NULL, OPT_TRANSCRIBER}, \
 	{"ocr-lang", required_argument, NULL, OPT_OCR_LANG}, \
 	{"max-frames", required_argument, NULL, OPT_MAX_FRAMES}, \
 	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT}
+
+/* Help lines of --engine and --llm-url (analyze, serve, models). */
+#define CLI_ENGINE_HELP \
+	"  --engine ollama|openai|auto  the LLM engine (default auto: ask the server what it is)\n" \
+	"  --llm-url URL         the LLM engine's address (default: Ollama's, or $OPENAI_BASE_URL for openai;\n" \
+	"                        $OPENAI_API_KEY is sent as a bearer token)\n"
 
 #define CLI_SHARED_CONFIG_HELP \
 	"  --profile dev|prod    model profile (default: prod, or dev when DEV_MODE=1)\n" \

@@ -26,7 +26,7 @@ int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, stru
 		return 0;
 	}
 	char version[64] = "";
-	if (llm_ping(out->backend, version, sizeof version, &e)) {
+	if (llm_backend_check(&out->backend, cfg, version, sizeof version, &e)) {
 		out->unavailable = 1;
 		snprintf(out->unavailable_msg, sizeof out->unavailable_msg, "%s", e.msg);
 		/* keep the backend: the model lane reports the same to each step */

@@ -46,7 +46,7 @@ void config_defaults(struct config *c, const char *profile)
 	snprintf(c->models[ROLE_ASR].name, sizeof c->models[0].name, "%s", "pocketsphinx:en-us");
 	c->models[ROLE_ASR].nominal_bytes = dev ? GB(0.075) : GB(0.15);
 	c->swap_delay_s = -1;
-	snprintf(c->llm_engine, sizeof c->llm_engine, "ollama");
+	snprintf(c->llm_engine, sizeof c->llm_engine, "auto");
 	/* What Ollama does with num_ctx (its envconfig and server/sched.go): 4096
 	 * when nobody sets it; at least 2048 for a model with a vision projector.
 	 * The planner and the residency manager size the KV cache with these. */
@@ -208,8 +208,10 @@ int config_set(struct config *c, const char *key, const char *value, struct err 
 		snprintf(c->models[r].name, sizeof c->models[0].name, "%s", value);
 	else if (r >= 0)
 		c->models[r].num_ctx = atoi(value);
-	else if (!strcmp(key, "llm_engine"))
+	else if (!strcmp(key, "llm_engine") || !strcmp(key, "engine")) /* the factory checks the name */
 		snprintf(c->llm_engine, sizeof c->llm_engine, "%s", value);
+	else if (!strcmp(key, "openai_base_url"))
+		snprintf(c->openai_base_url, sizeof c->openai_base_url, "%s", value);
 	else if (!strcmp(key, "llm_url"))
 		snprintf(c->llm_url, sizeof c->llm_url, "%s", value);
 	else if (!strcmp(key, "ocr_engine"))
@@ -348,5 +350,12 @@ int config_apply_env(struct config *c, struct err *err)
 			return err->code;
 		}
 	}
+	/* As OpenAI's clients read them: an empty value counts as unset. The key
+	 * is kept in memory only (no config key sets it, nothing prints it). */
+	const char *base = getenv("OPENAI_BASE_URL"), *key = getenv("OPENAI_API_KEY");
+	if (base && *base)
+		snprintf(c->openai_base_url, sizeof c->openai_base_url, "%s", base);
+	if (key && *key)
+		snprintf(c->llm_api_key, sizeof c->llm_api_key, "%s", key);
 	return 0;
 }

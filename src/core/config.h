@@ -42,8 +42,13 @@ struct config {
 	uint64_t reserve_bytes;                /* RAM kept for the system when budget is 0 */
 	struct model_spec models[ROLE_COUNT];  /* indexed by enum model_role */
 	double swap_delay_s;                   /* fixed wait after an unload; < 0 = poll /api/ps */
-	char llm_engine[32];                   /* the LLM engine (backends/engines.c): "ollama" */
-	char llm_url[256];                     /* the LLM engine's base URL; "" = its own default (Ollama: ollama_host) */
+	char llm_engine[32];                   /* the LLM engine (backends/engines.c): "ollama", "openai", or
+	                                          "auto" (the default: ask the server what it is); key `engine` */
+	char llm_url[256];                     /* the LLM engine's base URL; "" = its own default (Ollama: ollama_host,
+	                                          openai: openai_base_url, else http://127.0.0.1:8080) */
+	char openai_base_url[256];             /* OPENAI_BASE_URL as OpenAI's clients read it ("" = unset) */
+	char llm_api_key[256];                 /* OPENAI_API_KEY: sent as `Authorization: Bearer`; never printed,
+	                                          never stored, not settable from the config file */
 	char ollama_host[256];                 /* base URL, e.g. http://127.0.0.1:11434 */
 	int engine_num_ctx;                    /* context the engine uses when neither the config nor the
 	                                          model sets one (Ollama: 4096) */
@@ -74,7 +79,7 @@ struct config {
 
 /* Fills c with the named profile's defaults ("dev" or "prod"; anything else is prod). */
 void config_defaults(struct config *c, const char *profile);
-/* Applies OLLAMA_HOST, DOSSIER_DB, each role's model variable (role.h env_var:
+/* Applies OLLAMA_HOST, OPENAI_BASE_URL, OPENAI_API_KEY, DOSSIER_DB, each role's model variable (role.h env_var:
  * DOSSIER_TEXT_MODEL, DOSSIER_VISION_MODEL), DOSSIER_BUDGET, DOSSIER_POLICY.
  * Errors name the variable and its bad value. */
 int config_apply_env(struct config *c, struct err *err);

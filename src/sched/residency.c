@@ -313,8 +313,9 @@ static int wait_gone(residency *r, enum model_role role, struct err *err)
 			rc = llm_ps(r->llm, &list, &n, err);
 			if (rc)
 				break;
-			for (i = 0; i < n; i++)
-				if (llm_model_name_eq(list[i].name, model_of(r, role)))
+			for (i = 0; i < n; i++) /* a model the engine cannot unload is not waited for */
+				if (llm_model_name_eq(list[i].name, model_of(r, role)) &&
+				    strcmp(list[i].expires_at, LLM_EXPIRES_PINNED))
 					break;
 			free(list);
 			if (i == n)

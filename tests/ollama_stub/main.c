@@ -89,6 +89,11 @@ static void usage(FILE *f)
 	        "  --unload-linger-ms MS    time an unloaded model stays in /api/ps (default 50)\n"
 	        "  --token-delay-ms MS      pause between streamed chunks (default 0)\n"
 	        "  --log FILE               append a log of requests and scheduler events\n"
+	        "  --router                 play llama.cpp's router (OpenAI API, /models/load, no /api/)\n"
+	        "  --single MODEL           play a plain llama-server -m MODEL (OpenAI API only)\n"
+	        "  --models-max N           router: keep at most N models, evicting the least recently used\n"
+	        "  --load-ms MS             router: how long a load takes (default 200)\n"
+	        "  --api-key KEY            OpenAI routes want Authorization: Bearer KEY\n"
 	        "  --help                   this text\n\n"
 	        "Environment: OLLAMA_KEEP_ALIVE (default 5m), OLLAMA_CONTEXT_LENGTH (default 4096),\n"
 	        "OLLAMA_MAX_LOADED_MODELS, OLLAMA_MAX_QUEUE (default 512).\n"
@@ -177,6 +182,7 @@ int main(int argc, char **argv)
 	strcpy(cfg.listen_host, "127.0.0.1");
 	cfg.memory_bytes = 16ull << 30;
 	cfg.unload_linger_ms = 50;
+	cfg.router_load_ms = 200;
 	env_defaults(&cfg);
 	t0_ns = stub_mono_ns();
 
@@ -220,6 +226,24 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--token-delay-ms")) {
 			if (parse_i64(a, v, &cfg.token_delay_ms))
 				return 2;
+			i++;
+		} else if (!strcmp(a, "--router")) {
+			cfg.oai_mode = OAI_ROUTER;
+		} else if (!strcmp(a, "--single") && v) {
+			cfg.oai_mode = OAI_SINGLE;
+			snprintf(cfg.single_model, sizeof cfg.single_model, "%s", v);
+			i++;
+		} else if (!strcmp(a, "--models-max")) {
+			if (parse_i64(a, v, &x))
+				return 2;
+			cfg.models_max = (int)x;
+			i++;
+		} else if (!strcmp(a, "--load-ms")) {
+			if (parse_i64(a, v, &cfg.router_load_ms))
+				return 2;
+			i++;
+		} else if (!strcmp(a, "--api-key") && v) {
+			snprintf(cfg.api_key, sizeof cfg.api_key, "%s", v);
 			i++;
 		} else if (!strcmp(a, "--log")) {
 			if (!v) {

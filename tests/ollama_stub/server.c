@@ -30,7 +30,7 @@ static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
 static json_t *rec_list;   /* array of recorded API requests */
 static int64_t rec_seq;
 
-static void record(const char *method, const char *path, const char *body, size_t n)
+static void record(const char *method, const char *path, const char *body, size_t n, const char *auth)
 {
 	json_t *parsed = NULL;
 	if (n > 0) {
@@ -47,6 +47,7 @@ static void record(const char *method, const char *path, const char *body, size_
 	json_object_set_new(o, "method", json_string(method));
 	json_object_set_new(o, "path", json_string(path));
 	json_object_set_new(o, "body", parsed ? parsed : json_null());
+	json_object_set_new(o, "auth", json_string(auth)); /* none, ok or wrong: never the key */
 	if (json_array_size(rec_list) >= STUB_RECORD_CAP)
 		json_array_remove(rec_list, 0);
 	json_array_append_new(rec_list, o);
@@ -996,6 +997,8 @@ static enum MHD_Result control(struct stub_server *srv, struct MHD_Connection *c
 		return send_json(c, 200, sched_timeline_json(srv->sched));
 	if (!strcmp(url, "/_stub/stats") && get)
 		return send_json(c, 200, sched_stats_json(srv->sched));
+	if (!strcmp(url, "/_stub/router") && get)
+		return send_json(c, 200, oai_router_json());
 	if (!strcmp(url, "/_stub/faults") && get)
 		return send_json(c, 200, fault_list_json());
 	if (!strcmp(url, "/_stub/fault") && post) {
@@ -1014,6 +1017,7 @@ static enum MHD_Result control(struct stub_server *srv, struct MHD_Connection *c
 		fault_clear();
 		recorder_clear();
 		sched_reset(srv->sched);
+		oai_reset();
 		stub_log("reset");
 		return send_json(c, 200, json_pack("{s:b}", "ok", 1));
 	}
@@ -1039,10 +1043,16 @@ static enum MHD_Result route(struct stub_server *srv, struct MHD_Connection *c,
 {
 	if (!strncmp(url, "/_stub/", 7))
 		return control(srv, c, cx, url, method);
-	record(method, url, cx->body.data, cx->body.len);
+	record(method, url, cx->body.data, cx->body.len, oai_auth(srv->cfg, c));
 	stub_log("request %s %s (%zu bytes)", method, url, cx->body.len);
 	if (cx->too_big)
 		return send_error(c, 413, "request body too large");
+	if (oai_is_route(url))
+		return (enum MHD_Result)oai_route(srv, c, url, method, cx->body.data, cx->body.len, cx->fd);
+	if (srv->cfg->oai_mode != OAI_OLLAMA) /* a llama-server has no Ollama API */
+		return send_bytes(c, 404, CT_JSON,
+		                  "{\"error\":{\"code\":404,\"message\":\"File Not Found\",\"type\":\"not_found_error\"}}",
+		                  strlen("{\"error\":{\"code\":404,\"message\":\"File Not Found\",\"type\":\"not_found_error\"}}"));
 	int mbit = !strcmp(method, "GET") ? M_GET : !strcmp(method, "HEAD") ? M_HEAD
 	           : !strcmp(method, "POST") ? M_POST : 0;
 	const struct route *rt = NULL;

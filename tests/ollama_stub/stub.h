@@ -14,6 +14,8 @@
  *   sched.c     the scheduler and memory model, timeline and stats
  *   reply.c     the fake model: answer text, schema-conforming JSON, thinking
  *   server.c    HTTP routes, request recording, faults, streaming
+ *   openai.c    the OpenAI side: /v1/chat/completions (SSE), /v1/models, and
+ *               llama.cpp's router (/models/load, /models/unload, statuses)
  *   main.c      flags, listening socket, signals
  *
  * Thread safety: sched_*, fault_* and recorder functions lock internally and
@@ -53,6 +55,17 @@ struct stub_config {
 	int64_t default_keep_alive_ns; /* OLLAMA_KEEP_ALIVE, default 5m */
 	int64_t default_num_ctx;     /* OLLAMA_CONTEXT_LENGTH or 4096 */
 	int max_queue;               /* OLLAMA_MAX_QUEUE */
+	int oai_mode;                /* OAI_* : which OpenAI-compatible server it plays */
+	char single_model[STUB_NAME_MAX]; /* OAI_SINGLE: the model it serves */
+	int models_max;              /* OAI_ROUTER: --models-max (0 = no limit) */
+	int64_t router_load_ms;      /* OAI_ROUTER: how long a load takes */
+	char api_key[128];           /* OpenAI routes want "Authorization: Bearer <key>"; "" = none */
+};
+
+enum {
+	OAI_OLLAMA = 0,  /* Ollama, with its OpenAI compatibility layer (/v1/chat/completions, /v1/models) */
+	OAI_ROUTER,      /* llama.cpp's router: OpenAI API + /models/load, /models/unload; no /api/ */
+	OAI_SINGLE,      /* a plain llama-server -m MODEL: OpenAI API only */
 };
 
 /* ------------------------------------------------------------- gocompat.c */
@@ -275,6 +288,21 @@ struct stub_server {
 struct MHD_Daemon *server_start(struct stub_server *srv, int listen_fd);
 void server_stop(struct MHD_Daemon *d);
 void recorder_clear(void);
+
+/* --------------------------------------------------------------- openai.c */
+
+struct MHD_Connection;
+/* 1 if url is one of the OpenAI-side routes (/v1/..., /models..., /health). */
+int oai_is_route(const char *url);
+/* Answers an OpenAI-side request; body/n the request body, fd the client socket
+ * (hang-up detection, -1 = none). */
+int oai_route(struct stub_server *srv, struct MHD_Connection *c, const char *url, const char *method,
+              const char *body, size_t n, int fd);
+/* The router's model states and timeline, for GET /_stub/router (new object). */
+json_t *oai_router_json(void);
+void oai_reset(void);
+/* "none", "ok" or "wrong": the request's Authorization against cfg->api_key. */
+const char *oai_auth(const struct stub_config *cfg, struct MHD_Connection *c);
 
 /* ------------------------------------------------------------------ log */
 

@@ -25,13 +25,14 @@ static void test_the_config_picks_ollama_by_default(void **st)
 	config_ollama_url("127.0.0.1:7", c.ollama_host, sizeof c.ollama_host);
 	llm_backend *b = NULL;
 	struct err e = {0};
-	assert_string_equal(c.llm_engine, "ollama");
+	assert_string_equal(c.llm_engine, "auto"); /* nothing answers at :7, so auto falls back to Ollama */
 	assert_int_equal(llm_backend_from_config(&c, &b, &e), 0);
 	assert_string_equal(llm_backend_name(b), "ollama");
 	assert_string_equal(llm_backend_url(b), "http://127.0.0.1:7");
 	llm_backend_free(b);
 	llm_backend_free(NULL);
 	/* llm_url, when set, is where the engine lives */
+	assert_int_equal(config_set(&c, "engine", "ollama", &e), 0);
 	assert_int_equal(config_set(&c, "llm_url", "http://10.0.0.2:8080", &e), 0);
 	assert_int_equal(llm_backend_from_config(&c, &b, &e), 0);
 	assert_string_equal(llm_backend_url(b), "http://10.0.0.2:8080");

@@ -58,7 +58,7 @@ static void test_engine_defaults(void **st)
 {
 	struct config c;
 	config_defaults(&c, "dev");
-	assert_string_equal(c.llm_engine, "ollama");
+	assert_string_equal(c.llm_engine, "auto");
 	assert_string_equal(c.ocr_engine, "tesseract");
 	assert_int_equal(c.engine_num_ctx, 4096);
 	assert_int_equal(c.vision_min_num_ctx, 2048);
