@@ -256,6 +256,9 @@ int store_doc_try_finish(store *st, int64_t doc_id, int *won, struct err *err);
 int store_docs_requeue_idle(store *st, int *n, struct err *err);
 /* 1 if the document has no queued or running step left. */
 int store_doc_settled(store *st, int64_t doc_id, int *settled, struct err *err);
+/* The query plans (EXPLAIN QUERY PLAN) of the statements a claim runs, one
+ * "name: detail" line each (caller frees *out); for tests and benchmarks. */
+int store_queue_explain(store *st, char **out, struct err *err);
 
 /* ---------------------------------------------------------------- dossiers */
 
