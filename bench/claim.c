@@ -4,6 +4,10 @@
  *
  *   bench_claim DB [N]     (N claims, default 200; DB is changed only by
  *                           claims whose steps are given straight back)
+ *   bench_claim --generate DOCS DB [N]
+ *                          first fills a new DB with DOCS text documents
+ *                          (extract_text -> analyze_text) and completes the
+ *                          first step of half of them, as a run midway
  *
  * Each round acquires a lease, times store_steps_pending and store_step_claim
  * (roles none and text, as the cpu and model lanes ask), then releases the
@@ -38,11 +42,52 @@ static void report(const char *what, double *v, int n)
 	       v[n - 1], n);
 }
 
+static const struct step_decl text_steps[] = {
+	{"extract_text", ROLE_NONE, 0},
+	{"analyze_text", ROLE_TEXT, 1},
+};
+
+/* DOCS text documents, the first step of half of them done. */
+static int generate(store *st, int docs, struct err *e)
+{
+	for (int i = 0; i < docs; i++) {
+		char path[64], sha[65];
+		snprintf(path, sizeof path, "/bench/notes/%07d.md", i);
+		snprintf(sha, sizeof sha, "%064d", i);
+		struct doc_input in = {.path = path, .sha256 = sha, .mime = "text/markdown", .kind = "text",
+		                       .bytes = 2000, .mtime = 1};
+		int64_t id;
+		if (store_doc_insert(st, &in, text_steps, 2, &id, e))
+			return 1;
+	}
+	char holder[STORE_HOLDER_MAX];
+	if (store_lease_acquire(st, NULL, 600, holder, sizeof holder, e))
+		return 1;
+	struct claim_filter f = {.role_mask = 1u << ROLE_NONE, .prefer_role = -1, .holder = holder};
+	for (int i = 0; i < docs / 2; i++) {
+		struct step_rec s;
+		if (store_step_claim(st, &f, NULL, 0, &s, e) || store_step_done(st, s.id, holder, "{}", NULL, 0, e))
+			return 1;
+		step_rec_clear(&s);
+	}
+	return store_lease_release(st, holder, NULL, e);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fprintf(stderr, "usage: bench_claim DB [N]\n  times N claims and pending counts against DB\n");
 		return argc < 2 ? 2 : 0;
+	}
+	int docs = 0;
+	if (!strcmp(argv[1], "--generate")) {
+		if (argc < 4) {
+			fprintf(stderr, "usage: bench_claim --generate DOCS DB [N]\n");
+			return 2;
+		}
+		docs = atoi(argv[2]);
+		argv += 2;
+		argc -= 2;
 	}
 	int n = argc > 2 ? atoi(argv[2]) : 200;
 	if (n < 1)
@@ -50,6 +95,10 @@ int main(int argc, char **argv)
 	store *st;
 	struct err e = {0};
 	if (store_open(argv[1], &st, &e)) {
+		fprintf(stderr, "bench_claim: %s\n", e.msg);
+		return 1;
+	}
+	if (docs > 0 && generate(st, docs, &e)) {
 		fprintf(stderr, "bench_claim: %s\n", e.msg);
 		return 1;
 	}
