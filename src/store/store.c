@@ -322,6 +322,19 @@ void store_close(store *st)
 
 int store_tx(store *st, int (*fn)(store *st, void *user), void *user, struct err *err)
 {
+	if (st->batch) {
+		int rc = db_exec(st, "SAVEPOINT store_tx", err);
+		if (rc)
+			return rc;
+		rc = fn(st, user);
+		if (rc) {
+			db_exec(st, "ROLLBACK TO store_tx; RELEASE store_tx", NULL);
+			return rc;
+		}
+		if ((rc = db_exec(st, "RELEASE store_tx", err)))
+			db_exec(st, "ROLLBACK TO store_tx; RELEASE store_tx", NULL);
+		return rc;
+	}
 	int rc = db_exec(st, "BEGIN IMMEDIATE", err);
 	if (rc)
 		return rc;
@@ -335,6 +348,40 @@ int store_tx(store *st, int (*fn)(store *st, void *user), void *user, struct err
 		return rc;
 	}
 	return 0;
+}
+
+int store_batch_begin(store *st, struct err *err)
+{
+	if (st->batch)
+		return err_set(err, DOSSIER_EINVAL, "database %s: a batch is already open", st->path);
+	int rc = db_exec(st, "BEGIN IMMEDIATE", err);
+	if (!rc)
+		st->batch = 1;
+	return rc;
+}
+
+int store_batch_commit(store *st, struct err *err)
+{
+	if (!st->batch)
+		return 0;
+	st->batch = 0;
+	int rc = db_exec(st, "COMMIT", err);
+	if (rc)
+		db_exec(st, "ROLLBACK", NULL);
+	return rc;
+}
+
+void store_batch_rollback(store *st)
+{
+	if (!st || !st->batch)
+		return;
+	st->batch = 0;
+	db_exec(st, "ROLLBACK", NULL);
+}
+
+int store_in_batch(const store *st)
+{
+	return st && st->batch;
 }
 
 /* ============================================================ records */

@@ -301,7 +301,17 @@ int store_events_since(store *st, uint64_t after, int limit,
                        int (*cb)(uint64_t seq, const char *json, void *user), void *user,
                        struct err *err);
 
-/* Runs fn inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on a non-zero return). */
+/* Runs fn inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on a non-zero return).
+ * Inside a batch it runs in a savepoint instead: a failure undoes only fn's
+ * changes, and its changes commit with the batch. */
 int store_tx(store *st, int (*fn)(store *st, void *user), void *user, struct err *err);
+/* A batch: one write transaction around many store_tx (a large ingest's
+ * inserts), so they cost one commit. Nothing in it is visible to another
+ * connection or durable before store_batch_commit; the caller publishes
+ * what announces it only after that. It holds the write lock: keep it short. */
+int store_batch_begin(store *st, struct err *err);
+int store_batch_commit(store *st, struct err *err);  /* rolls back (and reports) when the commit fails */
+void store_batch_rollback(store *st);                /* no-op outside a batch */
+int store_in_batch(const store *st);                 /* 1 inside a batch */
 
 #endif
