@@ -16,6 +16,8 @@ struct recorder {
 	pthread_mutex_t mu;
 };
 
+#define RECORD_BATCH 64 /* events per commit at most: the lanes' claims wait for no longer */
+
 static void *recorder_main(void *arg)
 {
 	recorder *r = arg;
@@ -32,7 +34,9 @@ static void *recorder_main(void *arg)
 		}
 		if (rc)
 			break;
-		/* write what is queued without waiting again */
+		/* write what is queued without waiting again, up to RECORD_BATCH events per commit */
+		int n = 0;
+		store_batch_begin(r->st, NULL);
 		next_event:;
 		struct err e = {0};
 		store_event_put(r->st, ev->seq, ev->name, ev->document, ev->line, &e);
@@ -41,10 +45,18 @@ static void *recorder_main(void *arg)
 		pthread_mutex_lock(&r->mu);
 		int stop = r->stopping && seq >= r->stop_after;
 		pthread_mutex_unlock(&r->mu);
-		if (stop)
+		if (stop) {
+			store_batch_commit(r->st, NULL);
 			break;
+		}
+		if (++n >= RECORD_BATCH) {
+			store_batch_commit(r->st, NULL);
+			store_batch_begin(r->st, NULL);
+			n = 0;
+		}
 		if (bus_sub_next(r->sub, 0, &ev) == 0)
 			goto next_event;
+		store_batch_commit(r->st, NULL);
 	}
 	return NULL;
 }
