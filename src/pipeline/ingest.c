@@ -80,6 +80,7 @@ struct walk {
 	int n_batch;                   /* files ingested in the open batch */
 	double batch_t0;               /* when the open batch began (monotonic s) */
 	struct event **held;           /* owned refs: the open batch's events, published after its commit */
+	int flush_rc;                  /* a batch commit that failed where no caller could return it */
 	size_t n_held, cap_held;
 };
 
@@ -151,6 +152,11 @@ static void warn(struct walk *w, const char *path, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* a warning takes a seq too: never inside the batch, whose seqs were counted */
+	int rc = batch_flush(w);
+	if (rc && !w->flush_rc)
+		w->flush_rc = rc;
+	bus_seq_prefetch(w->bus, 16);
 	bus_emit(w->bus, "ingest_warning", 0,
 	         json_pack("{s:o,s:o}", "path", json_string_lossy(path), "message", json_string_lossy(msg)));
 }
@@ -369,7 +375,7 @@ static int walk_path(struct walk *w, const char *path, int explicit_name)
 			snprintf(msg, sizeof msg, "%s: broken or looping symbolic link (%s); skipped", path, strerror(errno));
 		else
 			snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
-		bus_emit(w->bus, "ingest_warning", 0, json_pack("{s:o,s:o}", "path", json_string_lossy(path), "message", json_string_lossy(msg)));
+		warn(w, path, "%s", msg);
 		if (explicit_name)
 			w->stats->failed++;
 		return 0;
@@ -430,7 +436,7 @@ int ingest_paths(store *st, classifier *cls, bus *b, char *const *paths, int n,
 	}
 	int frc = batch_flush(&w);
 	if (!rc)
-		rc = frc;
+		rc = frc ? frc : w.flush_rc;
 	free(w.held);
 	free(w.files.v);
 	free(w.dirs.v);
