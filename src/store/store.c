@@ -379,6 +379,12 @@ void store_batch_rollback(store *st)
 	db_exec(st, "ROLLBACK", NULL);
 }
 
+void store_busy_timeout(store *st, int ms)
+{
+	if (st)
+		sqlite3_busy_timeout(st->db, ms);
+}
+
 int store_in_batch(const store *st)
 {
 	return st && st->batch;

@@ -313,5 +313,8 @@ int store_batch_begin(store *st, struct err *err);
 int store_batch_commit(store *st, struct err *err);  /* rolls back (and reports) when the commit fails */
 void store_batch_rollback(store *st);                /* no-op outside a batch */
 int store_in_batch(const store *st);                 /* 1 inside a batch */
+/* How long a statement waits for another connection's write lock before
+ * DOSSIER_EDB "database is locked" (default 10000 ms). */
+void store_busy_timeout(store *st, int ms);
 
 #endif
