@@ -127,6 +127,16 @@ static void row(const char *what, struct run ours, struct run ref, const char *r
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: bench_media [DIR]\n"
+		       "  frame sampling and audio extraction against the ffmpeg command line, on a 120 s\n"
+		       "  1080p test video generated in DIR (default $TMPDIR or /tmp) once if missing\n");
+		return 0;
+	}
+	if (argc > 1 && argv[1][0] == '-') {
+		fprintf(stderr, "bench_media: unknown option %s (try --help)\n", argv[1]);
+		return 2;
+	}
 	const char *dir = argc > 1 ? argv[1] : getenv("TMPDIR");
 	char in[1024], outdir[1100], cmd[4096];
 	struct stat st;

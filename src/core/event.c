@@ -62,6 +62,21 @@ void bus_set_seq_blocks(bus *b, uint64_t end, bus_seq_refill_fn refill, void *us
 	pthread_mutex_unlock(&b->mu);
 }
 
+void bus_seq_prefetch(bus *b, uint64_t n)
+{
+	if (!b)
+		return;
+	pthread_mutex_lock(&b->mu);
+	if (b->refill && b->block_end - b->next_seq < n) {
+		uint64_t first, count;
+		if (b->refill(b->refill_user, &first, &count) == 0 && count > 0 && first >= b->next_seq) {
+			b->next_seq = first;
+			b->block_end = first + count;
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
 void bus_free(bus *b)
 {
 	if (!b)

@@ -47,6 +47,11 @@ int bus_new(uint64_t first_seq, bus **out);
 typedef int (*bus_seq_refill_fn)(void *user, uint64_t *first, uint64_t *count);
 void bus_set_seq_blocks(bus *b, uint64_t end, bus_seq_refill_fn refill, void *user,
                         void (*user_free)(void *user));
+/* Makes sure the current block holds at least n more seqs, refilling now if
+ * not. For a caller about to take seqs inside a write transaction of its own,
+ * where a refill (which needs the write lock) would wait for that very
+ * transaction: call it before the transaction. No-op without a refill hook. */
+void bus_seq_prefetch(bus *b, uint64_t n);
 /* Frees the bus; all subscribers must have been unsubscribed. NULL is a no-op. */
 void bus_free(bus *b);
 /* Wakes every subscriber: after draining, bus_sub_next returns DOSSIER_ECANCELLED. */

@@ -4,6 +4,7 @@
 #include "core/util.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <limits.h>
@@ -11,32 +12,60 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* (device, inode) pairs already seen in this walk. */
+/* (device, inode) pairs already seen in this walk: an open-addressing hash
+ * set, so a walk of n files costs O(n), not O(n^2). */
 struct seen {
 	struct {
 		dev_t dev;
 		ino_t ino;
+		int used;
 	} *v;
-	size_t n, cap;
+	size_t n, cap;   /* cap: 0 or a power of two */
 };
 
+static size_t seen_hash(dev_t dev, ino_t ino)
+{
+	uint64_t h = (uint64_t)ino * UINT64_C(0x9E3779B97F4A7C15) ^ (uint64_t)dev * UINT64_C(0xC2B2AE3D27D4EB4F);
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* 1 if the pair was new (and is now recorded), 0 if seen before. */
 static int seen_add(struct seen *s, const struct stat *st)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].dev == st->st_dev && s->v[i].ino == st->st_ino)
-			return 0;
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 64;
-		void *nv = realloc(s->v, s->cap * sizeof *s->v);
+	if (2 * (s->n + 1) > s->cap) {
+		size_t ncap = s->cap ? 2 * s->cap : 64;
+		void *nv = calloc(ncap, sizeof *s->v);
 		if (!nv)
 			abort();
-		s->v = nv;
+		struct seen grown = {nv, 0, ncap};
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->v[i].used) {
+				size_t j = seen_hash(s->v[i].dev, s->v[i].ino) & (ncap - 1);
+				while (grown.v[j].used)
+					j = (j + 1) & (ncap - 1);
+				grown.v[j] = s->v[i];
+				grown.n++;
+			}
+		free(s->v);
+		*s = grown;
 	}
-	s->v[s->n].dev = st->st_dev;
-	s->v[s->n].ino = st->st_ino;
+	size_t j = seen_hash(st->st_dev, st->st_ino) & (s->cap - 1);
+	for (; s->v[j].used; j = (j + 1) & (s->cap - 1))
+		if (s->v[j].dev == st->st_dev && s->v[j].ino == st->st_ino)
+			return 0;
+	s->v[j].dev = st->st_dev;
+	s->v[j].ino = st->st_ino;
+	s->v[j].used = 1;
 	s->n++;
 	return 1;
 }
+
+/* A large ingest commits its inserts BATCH_FILES at a time (or every
+ * BATCH_SECONDS, whichever comes first); the events announcing them are held
+ * and published once their batch committed. */
+#define BATCH_FILES 200
+#define BATCH_SECONDS 0.25
+#define BATCH_BIG_FILE (4 << 20) /* bytes: a larger file is hashed with no batch open */
 
 struct walk {
 	store *st;
@@ -47,7 +76,60 @@ struct walk {
 	struct err *err;
 	char root[PATH_MAX];           /* the named folder being walked: links may not leave it */
 	char db[PATH_MAX];             /* the store's own file, resolved; "" if unknown */
+	int batching;                  /* 1: commit inserts in batches (a walk) */
+	int n_batch;                   /* files ingested in the open batch */
+	double batch_t0;               /* when the open batch began (monotonic s) */
+	struct event **held;           /* owned refs: the open batch's events, published after its commit */
+	int flush_rc;                  /* a batch commit that failed where no caller could return it */
+	size_t n_held, cap_held;
 };
+
+/* Commits the open batch, then publishes its events (cancels them when the
+ * commit failed). Returns 0 or the store's error. */
+static int batch_flush(struct walk *w)
+{
+	if (!store_in_batch(w->st))
+		return 0;
+	int rc = store_batch_commit(w->st, w->err);
+	for (size_t i = 0; i < w->n_held; i++) {
+		if (rc)
+			bus_event_cancel(w->bus, w->held[i]);
+		else
+			bus_event_publish(w->bus, w->held[i]);
+	}
+	w->n_held = 0;
+	w->n_batch = 0;
+	return rc;
+}
+
+/* Opens a batch if this walk batches and none is open (on failure it goes on
+ * without: every file in its own transaction). */
+static void batch_open(struct walk *w)
+{
+	bus_seq_prefetch(w->bus, w->batching ? BATCH_FILES + 16 : 16);
+	if (!w->batching || store_in_batch(w->st))
+		return;
+	if (store_batch_begin(w->st, NULL) == 0)
+		w->batch_t0 = (double)clock_mono_ms() / 1000.0;
+}
+
+/* Holds ev (a reference the caller gives) until the batch commits, or
+ * publishes it now outside a batch. */
+static void batch_announce(struct walk *w, struct event *ev)
+{
+	if (!store_in_batch(w->st)) {
+		bus_event_publish(w->bus, ev);
+		return;
+	}
+	if (w->n_held == w->cap_held) {
+		w->cap_held = w->cap_held ? 2 * w->cap_held : 256;
+		void *nv = realloc(w->held, w->cap_held * sizeof *w->held);
+		if (!nv)
+			abort();
+		w->held = nv;
+	}
+	w->held[w->n_held++] = ev;
+}
 
 /* 1 if real is the store's database or one of its companion files. */
 static int is_store_file(const struct walk *w, const char *real)
@@ -70,6 +152,11 @@ static void warn(struct walk *w, const char *path, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* a warning takes a seq too: never inside the batch, whose seqs were counted */
+	int rc = batch_flush(w);
+	if (rc && !w->flush_rc)
+		w->flush_rc = rc;
+	bus_seq_prefetch(w->bus, 16);
 	bus_emit(w->bus, "ingest_warning", 0,
 	         json_pack("{s:o,s:o}", "path", json_string_lossy(path), "message", json_string_lossy(msg)));
 }
@@ -104,8 +191,12 @@ static int fail_doc(struct walk *w, const char *path, const struct stat *sb, con
 	                       .status = status, .error = msg};
 	int64_t id;
 	enum ingest_outcome o;
-	int rc = ingest_decide(w->st, &in, NULL, 0, &id, &o, w->err);
+	/* its event is emitted at once: the batch before it commits first */
+	int rc = batch_flush(w);
 	if (rc)
+		return rc;
+	bus_seq_prefetch(w->bus, 16);
+	if ((rc = ingest_decide(w->st, &in, NULL, 0, &id, &o, w->err)))
 		return rc;
 	if (id_out)
 		*id_out = id;
@@ -153,10 +244,14 @@ static int announce_tx(store *st, int64_t id, enum ingest_outcome o, void *user)
 	return store_events_put(st, &se, 1, NULL);
 }
 
-int ingest_file(store *st, classifier *cls, bus *b, const char *path,
-                struct ingest_stats *stats, int64_t *id_out, struct err *err)
+static int ingest_one(struct walk *wk, const char *path, int64_t *id_out)
 {
-	struct walk w = {.st = st, .cls = cls, .bus = b, .stats = stats, .err = err};
+	struct walk *w = wk;
+	store *st = w->st;
+	classifier *cls = w->cls;
+	bus *b = w->bus;
+	struct ingest_stats *stats = w->stats;
+	struct err *err = w->err;
 	struct stat sb;
 	struct err e = {0};
 	char sha[65], msg[ERR_MSG_MAX + 64];
@@ -165,19 +260,25 @@ int ingest_file(store *st, classifier *cls, bus *b, const char *path,
 	*id_out = 0;
 	if (stat(path, &sb) != 0) {
 		snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
-		return fail_doc(&w, path, NULL, "", "unsupported", "failed", msg, id_out);
+		return fail_doc(w, path, NULL, "", "unsupported", "failed", msg, id_out);
+	}
+	/* hashing a large file takes a while: the open batch does not hold the write lock meanwhile */
+	if (sb.st_size > BATCH_BIG_FILE) {
+		int rc = batch_flush(w);
+		if (rc)
+			return rc;
 	}
 	if (sha256_file(path, sha, &e)) {
 		snprintf(msg, sizeof msg, "%s%s", e.msg,
 		         e.code == DOSSIER_EPERM ? " (check the file's permissions, e.g. chmod a+r)" : "");
-		return fail_doc(&w, path, &sb, "", "unsupported", "failed", msg, id_out);
+		return fail_doc(w, path, &sb, "", "unsupported", "failed", msg, id_out);
 	}
 	if (classify_file(cls, path, &ft, &e)) {
-		return fail_doc(&w, path, &sb, "", "unsupported", "failed", e.msg, id_out);
+		return fail_doc(w, path, &sb, "", "unsupported", "failed", e.msg, id_out);
 	}
 	if (!strcmp(ft.kind, "unsupported")) {
 		snprintf(msg, sizeof msg, "%s: %s files are not supported (recorded, not analysed)", path, ft.mime);
-		int rc = fail_doc(&w, path, &sb, ft.mime, "unsupported", "unsupported", msg, id_out);
+		int rc = fail_doc(w, path, &sb, ft.mime, "unsupported", "unsupported", msg, id_out);
 		return rc;
 	}
 	size_t n_steps;
@@ -186,14 +287,19 @@ int ingest_file(store *st, classifier *cls, bus *b, const char *path,
 	                       .bytes = sb.st_size, .mtime = sb.st_mtime};
 	enum ingest_outcome o;
 	struct announce an = {b, path, &ft, sb.st_size, n_steps, NULL};
+	batch_open(w);
 	int rc = ingest_decide_announced(st, &in, steps, n_steps, announce_tx, &an, id_out, &o, err);
 	if (an.ev) {
 		if (rc)
 			bus_event_cancel(b, an.ev);
 		else
-			bus_event_publish(b, an.ev);
+			batch_announce(w, an.ev);
 	}
 	if (rc)
+		return rc;
+	if (store_in_batch(st) && (++w->n_batch >= BATCH_FILES ||
+	                           (double)clock_mono_ms() / 1000.0 - w->batch_t0 >= BATCH_SECONDS) &&
+	    (rc = batch_flush(w)))
 		return rc;
 	switch (o) {
 	case INGEST_UNCHANGED:
@@ -210,6 +316,13 @@ int ingest_file(store *st, classifier *cls, bus *b, const char *path,
 		break;
 	}
 	return 0;
+}
+
+int ingest_file(store *st, classifier *cls, bus *b, const char *path,
+                struct ingest_stats *stats, int64_t *id_out, struct err *err)
+{
+	struct walk w = {.st = st, .cls = cls, .bus = b, .stats = stats, .err = err};
+	return ingest_one(&w, path, id_out);
 }
 
 static int walk_path(struct walk *w, const char *path, int explicit_name);
@@ -262,7 +375,7 @@ static int walk_path(struct walk *w, const char *path, int explicit_name)
 			snprintf(msg, sizeof msg, "%s: broken or looping symbolic link (%s); skipped", path, strerror(errno));
 		else
 			snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
-		bus_emit(w->bus, "ingest_warning", 0, json_pack("{s:o,s:o}", "path", json_string_lossy(path), "message", json_string_lossy(msg)));
+		warn(w, path, "%s", msg);
 		if (explicit_name)
 			w->stats->failed++;
 		return 0;
@@ -306,13 +419,13 @@ static int walk_path(struct walk *w, const char *path, int explicit_name)
 	if (!seen_add(&w->files, &sb))
 		return 0; /* the same file named twice is one document */
 	int64_t id;
-	return ingest_file(w->st, w->cls, w->bus, real, w->stats, &id, w->err);
+	return ingest_one(w, real, &id);
 }
 
 int ingest_paths(store *st, classifier *cls, bus *b, char *const *paths, int n,
                  struct ingest_stats *stats, struct err *err)
 {
-	struct walk w = {.st = st, .cls = cls, .bus = b, .stats = stats, .err = err};
+	struct walk w = {.st = st, .cls = cls, .bus = b, .stats = stats, .err = err, .batching = 1};
 	int rc = 0;
 	const char *db = store_location(st);
 	if (!db || !realpath(db, w.db))
@@ -321,6 +434,10 @@ int ingest_paths(store *st, classifier *cls, bus *b, char *const *paths, int n,
 		w.root[0] = '\0';
 		rc = walk_path(&w, paths[i], 1);
 	}
+	int frc = batch_flush(&w);
+	if (!rc)
+		rc = frc ? frc : w.flush_rc;
+	free(w.held);
 	free(w.files.v);
 	free(w.dirs.v);
 	return rc;

@@ -9,7 +9,9 @@
 
 #include <magic.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 struct classifier {
 	magic_t magic;
@@ -109,14 +111,88 @@ unsigned kind_role_mask(const struct kind_def *k)
 	return m;
 }
 
+/* 1 if the n bytes are UTF-8 without NUL or other C0 controls than tab, line
+ * feed, form feed and carriage return; a sequence cut by the end of the buffer
+ * (at_eof = 0) counts as valid. */
+static int plain_utf8(const unsigned char *p, size_t n, int at_eof)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = p[i];
+		if (c < 0x80) {
+			if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f')
+				return 0;
+			if (c == 0x7f)
+				return 0;
+			i++;
+			continue;
+		}
+		size_t len = c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		if (!len)
+			return 0;
+		if (i + len > n)
+			return !at_eof;
+		for (size_t k = 1; k < len; k++)
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+		unsigned c1 = p[i + 1];
+		if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) || (c == 0xf0 && c1 < 0x90) ||
+		    (c == 0xf4 && c1 >= 0x90))
+			return 0; /* overlong, surrogate, beyond U+10FFFF */
+		i += len;
+	}
+	return 1;
+}
+
+/* Plain text, Markdown and HTML decided without libmagic when the name says
+ * text and the first bytes are clean UTF-8: 1 with out->mime set, 0 to ask
+ * libmagic (any doubt: a binary named .txt, another encoding, an empty file). */
+static int text_fast_path(const char *path, struct file_type *out)
+{
+	static const char *const md[] = {".md", ".markdown", ".mdown", ".mkd", NULL};
+	static const char *const plain[] = {".txt", ".text", NULL};
+	static const char *const html[] = {".html", ".htm", NULL};
+	const char *mime = path_has_ext(path, md) ? "text/markdown" : path_has_ext(path, plain) ? "text/plain"
+	                   : path_has_ext(path, html) ? "text/html" : NULL;
+	if (!mime)
+		return 0;
+	unsigned char buf[8192];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf, f);
+	int at_eof = n < sizeof buf && feof(f);
+	fclose(f);
+	if (n == 0 || !plain_utf8(buf, n, at_eof))
+		return 0;
+	size_t i = 0;
+	if (n >= 3 && buf[0] == 0xef && buf[1] == 0xbb && buf[2] == 0xbf)
+		i = 3;
+	while (i < n && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+		i++;
+	if (!strcmp(mime, "text/html")) {
+		/* libmagic's word on HTML: a document that starts like one */
+		if (!(n - i >= 14 && !strncasecmp((const char *)buf + i, "<!doctype html", 14)) &&
+		    !(n - i >= 5 && !strncasecmp((const char *)buf + i, "<html", 5)))
+			return 0;
+	} else if (i == n || strchr("<{[", buf[i]) || (n - i >= 2 && (buf[i + 1] == '!') &&
+	                                                 (buf[i] == '#' || buf[i] == '%'))) {
+		return 0; /* markup, JSON, a script or PostScript under a text name: libmagic names it */
+	}
+	snprintf(out->mime, sizeof out->mime, "%s", mime);
+	return 1;
+}
+
 int classify_file(classifier *c, const char *path, struct file_type *out, struct err *err)
 {
 	memset(out, 0, sizeof *out);
-	const char *m = magic_file(c->magic, path);
-	if (!m)
-		return err_set(err, DOSSIER_EIO, "%s: cannot determine its type: %s", path, magic_error(c->magic));
-	snprintf(out->mime, sizeof out->mime, "%s", m);
-	normalise_mime(out->mime, sizeof out->mime);
+	if (!text_fast_path(path, out)) {
+		const char *m = magic_file(c->magic, path);
+		if (!m)
+			return err_set(err, DOSSIER_EIO, "%s: cannot determine its type: %s", path, magic_error(c->magic));
+		snprintf(out->mime, sizeof out->mime, "%s", m);
+		normalise_mime(out->mime, sizeof out->mime);
+	}
 
 	const struct kind_def *best = NULL;
 	enum kind_match best_match = KIND_MATCH_NO;

@@ -70,7 +70,8 @@ static int insert_steps(store *st, int64_t doc_id, const struct step_decl *steps
 	if (n > 63)
 		return err_set(err, DOSSIER_EINVAL, "a pipeline may declare at most 63 steps");
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *q = stmt(st, "INSERT INTO steps(document_id, idx, kind, role, deps) VALUES(?,?,?,?,?)", err);
+		sqlite3_stmt *q = stmt(st, "INSERT INTO steps(document_id, idx, kind, role, deps, pending_deps)"
+		                           " VALUES(?,?,?,?,?,?)", err);
 		if (!q)
 			return DOSSIER_EDB;
 		sqlite3_bind_int64(q, 1, doc_id);
@@ -78,6 +79,9 @@ static int insert_steps(store *st, int64_t doc_id, const struct step_decl *steps
 		bind_text(q, 3, steps[i].kind);
 		bind_text(q, 4, role_name(steps[i].role));
 		sqlite3_bind_int64(q, 5, (sqlite3_int64)steps[i].deps);
+		/* every step of a new pipeline is queued: each dependency that exists is pending */
+		uint64_t deps = steps[i].deps & ((n >= 64 ? 0 : (UINT64_C(1) << n)) - 1);
+		sqlite3_bind_int(q, 6, __builtin_popcountll((unsigned long long)deps));
 		int rc = sqlite3_step(q);
 		stmt_done(q);
 		if (rc != SQLITE_DONE)

@@ -24,6 +24,7 @@ struct store {
 		sqlite3_stmt *q;                 /* owned; finalised in store_close */
 	} cache[STMT_CACHE_MAX];
 	int n_cache;                         /* used slots of cache */
+	int batch;                           /* 1 inside store_batch_begin .. _commit */
 };
 
 /* The prepared statement for `sql` (a string literal), reset and unbound;

@@ -4,10 +4,14 @@
  * lease holder still holds it, and may carry events that commit with it.
  */
 #include "store/internal.h"
+#include "core/buf.h"
 #include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 #define STEP_COLS "s.id, s.document_id, s.idx, s.kind, s.role, s.deps, s.state, s.attempts," \
 	" s.result, s.last_error, s.started_at, s.finished_at, s.not_before"
@@ -32,14 +36,42 @@ static void step_from_row(sqlite3_stmt *q, struct step_rec *s)
 	s->not_before = sqlite3_column_double(q, 12);
 }
 
-/* A queued step whose dependencies are all done (it may still be delayed). */
-#define DEPS_DONE_SQL \
-	"NOT EXISTS (SELECT 1 FROM steps d WHERE d.document_id = s.document_id" \
-	" AND (s.deps >> d.idx) & 1 AND d.state != 'done')"
-#define READY_SQL "s.state = 'queued' AND " DEPS_DONE_SQL
+/* A queued step whose dependencies are all done (it may still be delayed):
+ * pending_deps is kept by the triggers of schema 4 (docs/schema.md). */
+#define READY_SQL "s.state = 'queued' AND s.pending_deps = 0"
+
+#define ROLE_IN(param, col) "instr(" param ", ',' || " col " || ',') > 0"
+/* Claimable by holder ?5 at time ?4: not delayed, not given back by that holder. */
+#define CLAIMABLE_SQL \
+	" AND (s.not_before IS NULL OR s.not_before <= ?4) AND (s.deferred_by IS NULL OR s.deferred_by != ?5)"
+
+/*
+ * Every claim statement is an index lookup whose cost does not depend on the
+ * length of the queue: the terms repeat the WHERE of a partial index of
+ * schema 4 word for word, so the planner can use it, and the ORDER BY is that
+ * index's order (no sort).
+ */
+/* The oldest claimable step of role ?1 that nobody delayed or deferred (steps_ready). */
+static const char SQL_FIRST_READY[] =
+	"SELECT " STEP_COLS " FROM steps s INDEXED BY steps_ready WHERE s.state = 'queued' AND s.pending_deps = 0"
+	" AND s.not_before IS NULL AND s.deferred_by IS NULL AND s.role = ?1 ORDER BY s.document_id, s.idx LIMIT 1";
+/* The same among the delayed or deferred ones (steps_later: a small set, scanned
+ * past the ones still waiting or given back by holder ?5). */
+static const char SQL_FIRST_LATER[] =
+	"SELECT " STEP_COLS " FROM steps s INDEXED BY steps_later WHERE s.state = 'queued' AND s.pending_deps = 0"
+	" AND (s.not_before IS NOT NULL OR s.deferred_by IS NOT NULL) AND s.role = ?1" CLAIMABLE_SQL
+	" ORDER BY s.document_id, s.idx LIMIT 1";
+/* One document's claimable step of the roles ?3, the role ?1 first, then by idx. */
+static const char SQL_FIRST_OF_DOC[] =
+	"SELECT " STEP_COLS " FROM steps s WHERE s.document_id = ?2 AND " READY_SQL CLAIMABLE_SQL
+	" AND " ROLE_IN("?3", "s.role") " ORDER BY (s.role = ?1) DESC, s.idx LIMIT 1";
+/* The oldest document with an open (queued or running) step of role ?1 (steps_open). */
+static const char SQL_OLDEST_OPEN[] =
+	"SELECT document_id FROM steps INDEXED BY steps_open WHERE state IN ('queued','running') AND role = ?1"
+	" ORDER BY document_id LIMIT 1";
 
 /* The roles of a mask as ",none,text," for the statements' role filter
- * (ROLE_IN below), so statement texts stay fixed and are prepared once. */
+ * (ROLE_IN above), so statement texts stay fixed and are prepared once. */
 static unsigned role_list(unsigned mask, char *out, size_t n)
 {
 	size_t used = 0;
@@ -52,20 +84,93 @@ static unsigned role_list(unsigned mask, char *out, size_t n)
 		}
 	return count;
 }
-#define ROLE_IN(param, col) "instr(" param ", ',' || " col " || ',') > 0"
-/* Claimable by holder ?5 at time ?4: not delayed, not given back by that holder. */
-#define CLAIMABLE_SQL \
-	" AND (s.not_before IS NULL OR s.not_before <= ?4) AND (s.deferred_by IS NULL OR s.deferred_by != ?5)"
 
-/* Strictly the oldest document with a pending step of these roles. */
-static const char SQL_CLAIM_IN_ORDER[] =
-	"SELECT " STEP_COLS " FROM steps s WHERE " READY_SQL CLAIMABLE_SQL " AND " ROLE_IN("?3", "s.role")
-	" AND s.document_id = (SELECT min(document_id) FROM steps WHERE state IN ('queued','running')"
-	" AND " ROLE_IN("?3", "role") ") AND (?2 <= 0 OR s.document_id = ?2) ORDER BY s.idx LIMIT 1";
-/* The preferred role's steps first, then by document. */
-static const char SQL_CLAIM_PREFER[] =
-	"SELECT " STEP_COLS " FROM steps s WHERE " READY_SQL CLAIMABLE_SQL " AND " ROLE_IN("?3", "s.role")
-	" AND (?2 <= 0 OR s.document_id = ?2) ORDER BY (s.role = ?1) DESC, s.document_id, s.idx LIMIT 1";
+/* Runs a candidate query; on a row better than *best (smaller document, then
+ * idx) it replaces *best. Returns 0 or DOSSIER_EDB. */
+static int candidate(store *st, const char *sql, const char *role, int64_t doc, const char *roles, double now,
+                     const char *holder, struct step_rec *best, int *found, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, sql, err);
+	if (!q)
+		return DOSSIER_EDB;
+	int n = sqlite3_bind_parameter_count(q);
+	bind_text(q, 1, role);
+	if (n >= 2)
+		sqlite3_bind_int64(q, 2, doc);
+	if (n >= 3)
+		bind_text(q, 3, roles);
+	if (n >= 4)
+		sqlite3_bind_double(q, 4, now);
+	if (n >= 5)
+		bind_text(q, 5, holder);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		int64_t d = sqlite3_column_int64(q, 1);
+		int idx = sqlite3_column_int(q, 2);
+		if (!*found || d < best->document_id || (d == best->document_id && idx < best->idx)) {
+			if (*found)
+				step_rec_clear(best);
+			step_from_row(q, best);
+			*found = 1;
+		}
+	}
+	stmt_done(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(st, err, "choosing a step");
+}
+
+/* The oldest claimable step of one role: the undelayed set and the delayed one. */
+static int first_of_role(store *st, enum model_role r, double now, const char *holder, struct step_rec *best,
+                         int *found, struct err *err)
+{
+	int rc = candidate(st, SQL_FIRST_READY, role_name(r), 0, NULL, now, holder, best, found, err);
+	return rc ? rc : candidate(st, SQL_FIRST_LATER, role_name(r), 0, NULL, now, holder, best, found, err);
+}
+
+/* Chooses the step a claim takes (see struct claim_filter); *found = 0 if none. */
+static int choose(store *st, const struct claim_filter *f, const char *roles, double now, struct step_rec *out,
+                  int *found, struct err *err)
+{
+	int rc;
+	*found = 0;
+	if (f->document_order) {
+		/* strictly the oldest document with an open step of these roles */
+		int64_t oldest = 0;
+		for (int r = 0; r < ROLE_COUNT; r++) {
+			if (!(f->role_mask & (1u << r)))
+				continue;
+			sqlite3_stmt *q = stmt(st, SQL_OLDEST_OPEN, err);
+			if (!q)
+				return DOSSIER_EDB;
+			bind_text(q, 1, role_name((enum model_role)r));
+			rc = sqlite3_step(q);
+			if (rc == SQLITE_ROW) {
+				int64_t d = sqlite3_column_int64(q, 0);
+				if (!oldest || d < oldest)
+					oldest = d;
+			}
+			stmt_done(q);
+			if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+				return db_err(st, err, "finding the oldest document");
+		}
+		if (!oldest || (f->only_document > 0 && f->only_document != oldest))
+			return 0;
+		return candidate(st, SQL_FIRST_OF_DOC, "", oldest, roles, now, f->holder, out, found, err);
+	}
+	const char *prefer = f->prefer_role >= 0 ? role_name((enum model_role)f->prefer_role) : "";
+	if (f->only_document > 0)
+		return candidate(st, SQL_FIRST_OF_DOC, prefer, f->only_document, roles, now, f->holder, out, found, err);
+	if (f->prefer_role >= 0 && f->prefer_role < ROLE_COUNT && (f->role_mask & (1u << f->prefer_role))) {
+		if ((rc = first_of_role(st, (enum model_role)f->prefer_role, now, f->holder, out, found, err)))
+			return rc;
+		if (*found)
+			return 0;
+	}
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if ((f->role_mask & (1u << r)) && r != f->prefer_role &&
+		    (rc = first_of_role(st, (enum model_role)r, now, f->holder, out, found, err)))
+			return rc;
+	return 0;
+}
 
 /* 0 if holder has a lease that has not expired, else DOSSIER_ESTALE. */
 static int lease_live(store *st, const char *holder, double now, struct err *err)
@@ -104,23 +209,8 @@ static int claim_tx(store *st, void *user)
 	int rc = lease_live(st, c->f->holder, now, c->err);
 	if (rc)
 		return rc;
-	const char *prefer = c->f->prefer_role >= 0 ? role_name((enum model_role)c->f->prefer_role) : "";
-	sqlite3_stmt *q = stmt(st, c->f->document_order ? SQL_CLAIM_IN_ORDER : SQL_CLAIM_PREFER, c->err);
-	if (!q)
-		return DOSSIER_EDB;
-	bind_text(q, 1, prefer);
-	sqlite3_bind_int64(q, 2, c->f->only_document);
-	bind_text(q, 3, roles);
-	sqlite3_bind_double(q, 4, now);
-	bind_text(q, 5, c->f->holder);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		step_from_row(q, c->out);
-		c->found = 1;
-	}
-	stmt_done(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_err(st, c->err, "choosing a step");
+	if ((rc = choose(st, c->f, roles, now, c->out, &c->found, c->err)))
+		return rc;
 	if (!c->found)
 		return 0;
 	sqlite3_stmt *u = stmt(st, "UPDATE steps SET state='running', holder=?, attempts=attempts+1, started_at=?,"
@@ -280,39 +370,65 @@ int skip_dependents(store *st, int64_t doc_id, struct err *err)
 
 /* ----------------------------------------------------------- what is pending */
 
+/* Bounded: the number of waiting steps store_steps_upcoming looks at. */
+#define UPCOMING_SCAN 256
+
 int store_steps_pending(store *st, const char *holder, struct steps_pending *out, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT s.role, s.state = 'running', " DEPS_DONE_SQL ","
-	                           " coalesce(s.not_before, 0), s.deferred_by IS NOT NULL AND s.deferred_by = ?1"
-	                           " FROM steps s WHERE s.state IN ('queued','running')", err);
+	memset(out, 0, sizeof *out);
+	/* the counts per role and bucket: a handful of rows kept by triggers */
+	sqlite3_stmt *q = stmt(st, "SELECT role, bucket, n FROM step_counts WHERE n > 0", err);
 	if (!q)
 		return DOSSIER_EDB;
-	memset(out, 0, sizeof *out);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		enum model_role r;
+		const char *rs = (const char *)sqlite3_column_text(q, 0);
+		const char *b = (const char *)sqlite3_column_text(q, 1);
+		unsigned n = (unsigned)sqlite3_column_int64(q, 2);
+		if (!rs || role_parse(rs, &r))
+			r = ROLE_NONE;
+		if (!b)
+			continue;
+		if (!strcmp(b, "running"))
+			out->running += n;
+		else if (!strcmp(b, "waiting"))
+			out->waiting[r] += n;
+		else
+			out->ready[r] += n;
+	}
+	stmt_done(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "counting pending steps");
+	/* the delayed or deferred part of the ready set (steps_later, small) is not ready now */
+	q = stmt(st, "SELECT s.role, coalesce(s.not_before, 0), s.deferred_by IS NOT NULL AND s.deferred_by = ?1"
+	             " FROM steps s INDEXED BY steps_later WHERE s.state = 'queued' AND s.pending_deps = 0"
+	             " AND (s.not_before IS NOT NULL OR s.deferred_by IS NOT NULL)", err);
+	if (!q)
+		return DOSSIER_EDB;
 	bind_text(q, 1, holder);
 	double now = clock_wall_s();
-	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		enum model_role r;
 		const char *rs = (const char *)sqlite3_column_text(q, 0);
 		if (!rs || role_parse(rs, &r))
 			r = ROLE_NONE;
-		double not_before = sqlite3_column_double(q, 3);
-		if (sqlite3_column_int(q, 1)) {
-			out->running++;
-		} else if (sqlite3_column_int(q, 4)) {
+		double not_before = sqlite3_column_double(q, 1);
+		int mine = sqlite3_column_int(q, 2);
+		if (!mine && not_before <= now)
+			continue; /* claimable now: stays in ready */
+		if (out->ready[r])
+			out->ready[r]--;
+		if (mine) {
 			out->deferred++;
-		} else if (!sqlite3_column_int(q, 2)) {
-			out->waiting[r]++;
-		} else if (not_before > now) {
+		} else {
 			out->delayed[r]++;
 			if (!out->next_at || not_before < out->next_at)
 				out->next_at = not_before;
-		} else {
-			out->ready[r]++;
 		}
 	}
 	stmt_done(q);
-	return rc == SQLITE_DONE ? 0 : db_err(st, err, "counting pending steps");
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "counting delayed steps");
 }
 
 int store_steps_upcoming(store *st, enum model_role role, unsigned preparing_mask, unsigned *out,
@@ -320,8 +436,11 @@ int store_steps_upcoming(store *st, enum model_role role, unsigned preparing_mas
 {
 	char roles[96];
 	role_list(preparing_mask, roles, sizeof roles);
-	sqlite3_stmt *q = stmt(st, "SELECT count(*) FROM steps s WHERE s.state = 'queued' AND s.role = ?1"
-	                           " AND NOT (" READY_SQL ") AND NOT EXISTS (SELECT 1 FROM steps d"
+	/* among the oldest waiting steps of the role (bounded, through steps_open) */
+	sqlite3_stmt *q = stmt(st, "SELECT count(*) FROM (SELECT s.document_id, s.deps FROM steps s INDEXED BY steps_open"
+	                           " WHERE s.state IN ('queued','running') AND s.role = ?1 AND s.state = 'queued'"
+	                           " AND s.pending_deps > 0 ORDER BY s.document_id LIMIT " STR(UPCOMING_SCAN) ") AS s"
+	                           " WHERE NOT EXISTS (SELECT 1 FROM steps d"
 	                           " WHERE d.document_id = s.document_id AND (s.deps >> d.idx) & 1 AND d.state != 'done'"
 	                           " AND (NOT " ROLE_IN("?2", "d.role") " OR d.state NOT IN ('queued','running')))", err);
 	if (!q)
@@ -427,3 +546,35 @@ int store_docs_requeue_idle(store *st, int *n, struct err *err)
 	return 0;
 }
 
+
+/* ------------------------------------------------------------- diagnostics */
+
+int store_queue_explain(store *st, char **out, struct err *err)
+{
+	static const struct {
+		const char *name, *sql;
+	} qs[] = {
+		{"claim_ready", SQL_FIRST_READY},
+		{"claim_later", SQL_FIRST_LATER},
+		{"claim_of_document", SQL_FIRST_OF_DOC},
+		{"oldest_open", SQL_OLDEST_OPEN},
+	};
+	struct buf b;
+	buf_init(&b, 0);
+	*out = NULL;
+	for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+		char sql[2048];
+		snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", qs[i].sql);
+		sqlite3_stmt *q = NULL;
+		int rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
+		if (rc != SQLITE_OK) {
+			buf_free(&b);
+			return db_err(st, err, "explaining a queue statement");
+		}
+		while (sqlite3_step(q) == SQLITE_ROW)
+			buf_appendf(&b, "%s: %s\n", qs[i].name, (const char *)sqlite3_column_text(q, 3));
+		sqlite3_finalize(q);
+	}
+	*out = buf_take(&b);
+	return 0;
+}

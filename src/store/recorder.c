@@ -16,9 +16,12 @@ struct recorder {
 	pthread_mutex_t mu;
 };
 
+#define RECORD_BATCH 64 /* events per commit at most: the lanes' claims wait for no longer */
+
 static void *recorder_main(void *arg)
 {
 	recorder *r = arg;
+	struct event *batch[RECORD_BATCH];
 	for (;;) {
 		struct event *ev;
 		int rc = bus_sub_next(r->sub, 200, &ev);
@@ -32,24 +35,34 @@ static void *recorder_main(void *arg)
 		}
 		if (rc)
 			break;
-		/* write what is queued without waiting again */
-		next_event:;
-		struct err e = {0};
-		store_event_put(r->st, ev->seq, ev->name, ev->document, ev->line, &e);
-		uint64_t seq = ev->seq;
-		event_release(ev);
+		/* take what is queued without waiting again (up to RECORD_BATCH), then
+		 * write it in one transaction. Never touch the bus while that
+		 * transaction holds the write lock: a seq refill holds the bus's lock
+		 * while it waits for the write lock. */
+		int n = 0;
+		batch[n++] = ev;
+		while (n < RECORD_BATCH && bus_sub_next(r->sub, 0, &ev) == 0)
+			batch[n++] = ev;
+		store_batch_begin(r->st, NULL);
+		for (int i = 0; i < n; i++) {
+			struct err e = {0};
+			store_event_put(r->st, batch[i]->seq, batch[i]->name, batch[i]->document, batch[i]->line, &e);
+		}
+		store_batch_commit(r->st, NULL);
+		uint64_t seq = batch[n - 1]->seq;
+		for (int i = 0; i < n; i++)
+			event_release(batch[i]);
 		pthread_mutex_lock(&r->mu);
 		int stop = r->stopping && seq >= r->stop_after;
 		pthread_mutex_unlock(&r->mu);
 		if (stop)
 			break;
-		if (bus_sub_next(r->sub, 0, &ev) == 0)
-			goto next_event;
 	}
 	return NULL;
 }
 
 #define EVENT_SEQ_BLOCK 10000
+#define REFILL_BUSY_MS 200
 
 static int refill_from_db(void *user, uint64_t *first, uint64_t *count)
 {
@@ -57,6 +70,10 @@ static int refill_from_db(void *user, uint64_t *first, uint64_t *count)
 	struct err e = {0};
 	if (store_open(user, &st, &e))
 		return e.code;
+	/* called under the bus's lock: wait briefly for the write lock, then give
+	 * up (the bus tries again with its next event) rather than stall every
+	 * thread that publishes, among them the one holding the write lock */
+	store_busy_timeout(st, REFILL_BUSY_MS);
 	int rc = store_event_reserve(st, EVENT_SEQ_BLOCK, first, &e);
 	store_close(st);
 	*count = EVENT_SEQ_BLOCK;

@@ -78,6 +78,55 @@ static const char *const migrations[] = {
 	"ALTER TABLE steps ADD COLUMN not_before REAL;"
 	"ALTER TABLE steps ADD COLUMN deferred_by TEXT;"
 	"CREATE INDEX steps_holder ON steps(holder) WHERE state = 'running';",
+	/* 4: readiness kept incrementally. pending_deps counts a step's dependencies
+	 * not done yet (set at insert, lowered by a trigger when one becomes done);
+	 * partial indexes hold exactly the claimable set in claim order, the
+	 * delayed or deferred part of it, and the open (queued or running) steps by
+	 * document; step_counts holds the number of steps per role and bucket. */
+	"ALTER TABLE steps ADD COLUMN pending_deps INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE steps AS s SET pending_deps = (SELECT count(*) FROM steps d WHERE d.document_id = s.document_id"
+	"  AND (s.deps >> d.idx) & 1 AND d.state != 'done') WHERE s.deps != 0;"
+	"DROP INDEX steps_state;"
+	"CREATE INDEX steps_ready ON steps(role, document_id, idx)"
+	"  WHERE state = 'queued' AND pending_deps = 0 AND not_before IS NULL AND deferred_by IS NULL;"
+	"CREATE INDEX steps_later ON steps(role, document_id, idx)"
+	"  WHERE state = 'queued' AND pending_deps = 0 AND (not_before IS NOT NULL OR deferred_by IS NOT NULL);"
+	"CREATE INDEX steps_open ON steps(role, document_id) WHERE state IN ('queued','running');"
+	"CREATE TABLE step_counts(role TEXT NOT NULL, bucket TEXT NOT NULL, n INTEGER NOT NULL,"
+	"  PRIMARY KEY(role, bucket)) WITHOUT ROWID;"
+	"INSERT INTO step_counts(role, bucket, n)"
+	"  SELECT role, CASE WHEN state = 'running' THEN 'running' WHEN pending_deps = 0 THEN 'ready' ELSE 'waiting' END,"
+	"  count(*) FROM steps WHERE state IN ('queued','running') GROUP BY 1, 2;"
+	"CREATE TRIGGER steps_dep_done AFTER UPDATE OF state ON steps"
+	"  WHEN NEW.state = 'done' AND OLD.state != 'done' BEGIN"
+	"  UPDATE steps SET pending_deps = pending_deps - 1"
+	"   WHERE document_id = NEW.document_id AND (deps >> NEW.idx) & 1 AND pending_deps > 0;"
+	" END;"
+	"CREATE TRIGGER steps_dep_undone AFTER UPDATE OF state ON steps"
+	"  WHEN OLD.state = 'done' AND NEW.state != 'done' BEGIN"
+	"  UPDATE steps SET pending_deps = pending_deps + 1"
+	"   WHERE document_id = NEW.document_id AND (deps >> NEW.idx) & 1;"
+	" END;"
+	"CREATE TRIGGER steps_count_ins AFTER INSERT ON steps WHEN NEW.state IN ('queued','running') BEGIN"
+	"  INSERT INTO step_counts(role, bucket, n) VALUES(NEW.role, CASE WHEN NEW.state = 'running' THEN 'running'"
+	"   WHEN NEW.pending_deps = 0 THEN 'ready' ELSE 'waiting' END, 1)"
+	"   ON CONFLICT(role, bucket) DO UPDATE SET n = n + 1;"
+	" END;"
+	"CREATE TRIGGER steps_count_del AFTER DELETE ON steps WHEN OLD.state IN ('queued','running') BEGIN"
+	"  UPDATE step_counts SET n = n - 1 WHERE role = OLD.role AND bucket = CASE WHEN OLD.state = 'running'"
+	"   THEN 'running' WHEN OLD.pending_deps = 0 THEN 'ready' ELSE 'waiting' END;"
+	" END;"
+	"CREATE TRIGGER steps_count_upd AFTER UPDATE OF state, pending_deps, role ON steps"
+	"  WHEN (OLD.state IN ('queued','running') OR NEW.state IN ('queued','running'))"
+	"  AND (OLD.state IS NOT NEW.state OR (OLD.pending_deps = 0) IS NOT (NEW.pending_deps = 0)"
+	"   OR OLD.role IS NOT NEW.role) BEGIN"
+	"  UPDATE step_counts SET n = n - 1 WHERE OLD.state IN ('queued','running') AND role = OLD.role"
+	"   AND bucket = CASE WHEN OLD.state = 'running' THEN 'running' WHEN OLD.pending_deps = 0 THEN 'ready'"
+	"   ELSE 'waiting' END;"
+	"  INSERT INTO step_counts(role, bucket, n) SELECT NEW.role, CASE WHEN NEW.state = 'running' THEN 'running'"
+	"   WHEN NEW.pending_deps = 0 THEN 'ready' ELSE 'waiting' END, 1 WHERE NEW.state IN ('queued','running')"
+	"   ON CONFLICT(role, bucket) DO UPDATE SET n = n + 1;"
+	" END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -273,6 +322,19 @@ void store_close(store *st)
 
 int store_tx(store *st, int (*fn)(store *st, void *user), void *user, struct err *err)
 {
+	if (st->batch) {
+		int rc = db_exec(st, "SAVEPOINT store_tx", err);
+		if (rc)
+			return rc;
+		rc = fn(st, user);
+		if (rc) {
+			db_exec(st, "ROLLBACK TO store_tx; RELEASE store_tx", NULL);
+			return rc;
+		}
+		if ((rc = db_exec(st, "RELEASE store_tx", err)))
+			db_exec(st, "ROLLBACK TO store_tx; RELEASE store_tx", NULL);
+		return rc;
+	}
 	int rc = db_exec(st, "BEGIN IMMEDIATE", err);
 	if (rc)
 		return rc;
@@ -286,6 +348,46 @@ int store_tx(store *st, int (*fn)(store *st, void *user), void *user, struct err
 		return rc;
 	}
 	return 0;
+}
+
+int store_batch_begin(store *st, struct err *err)
+{
+	if (st->batch)
+		return err_set(err, DOSSIER_EINVAL, "database %s: a batch is already open", st->path);
+	int rc = db_exec(st, "BEGIN IMMEDIATE", err);
+	if (!rc)
+		st->batch = 1;
+	return rc;
+}
+
+int store_batch_commit(store *st, struct err *err)
+{
+	if (!st->batch)
+		return 0;
+	st->batch = 0;
+	int rc = db_exec(st, "COMMIT", err);
+	if (rc)
+		db_exec(st, "ROLLBACK", NULL);
+	return rc;
+}
+
+void store_batch_rollback(store *st)
+{
+	if (!st || !st->batch)
+		return;
+	st->batch = 0;
+	db_exec(st, "ROLLBACK", NULL);
+}
+
+void store_busy_timeout(store *st, int ms)
+{
+	if (st)
+		sqlite3_busy_timeout(st->db, ms);
+}
+
+int store_in_batch(const store *st)
+{
+	return st && st->batch;
 }
 
 /* ============================================================ records */

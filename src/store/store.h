@@ -256,6 +256,9 @@ int store_doc_try_finish(store *st, int64_t doc_id, int *won, struct err *err);
 int store_docs_requeue_idle(store *st, int *n, struct err *err);
 /* 1 if the document has no queued or running step left. */
 int store_doc_settled(store *st, int64_t doc_id, int *settled, struct err *err);
+/* The query plans (EXPLAIN QUERY PLAN) of the statements a claim runs, one
+ * "name: detail" line each (caller frees *out); for tests and benchmarks. */
+int store_queue_explain(store *st, char **out, struct err *err);
 
 /* ---------------------------------------------------------------- dossiers */
 
@@ -298,7 +301,20 @@ int store_events_since(store *st, uint64_t after, int limit,
                        int (*cb)(uint64_t seq, const char *json, void *user), void *user,
                        struct err *err);
 
-/* Runs fn inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on a non-zero return). */
+/* Runs fn inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on a non-zero return).
+ * Inside a batch it runs in a savepoint instead: a failure undoes only fn's
+ * changes, and its changes commit with the batch. */
 int store_tx(store *st, int (*fn)(store *st, void *user), void *user, struct err *err);
+/* A batch: one write transaction around many store_tx (a large ingest's
+ * inserts), so they cost one commit. Nothing in it is visible to another
+ * connection or durable before store_batch_commit; the caller publishes
+ * what announces it only after that. It holds the write lock: keep it short. */
+int store_batch_begin(store *st, struct err *err);
+int store_batch_commit(store *st, struct err *err);  /* rolls back (and reports) when the commit fails */
+void store_batch_rollback(store *st);                /* no-op outside a batch */
+int store_in_batch(const store *st);                 /* 1 inside a batch */
+/* How long a statement waits for another connection's write lock before
+ * DOSSIER_EDB "database is locked" (default 10000 ms). */
+void store_busy_timeout(store *st, int ms);
 
 #endif

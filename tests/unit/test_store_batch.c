@@ -1,0 +1,125 @@
+/* test_store_batch.c — a batch of store_tx calls: one commit, invisible to
+ * another connection until then, a failing store_tx undoes only its own
+ * changes, and a rollback (or a crash) keeps nothing of the batch. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "store/store.h"
+
+static char db[512];
+
+static void rm_db(void)
+{
+	char p[600];
+	unlink(db);
+	snprintf(p, sizeof p, "%s-wal", db);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", db);
+	unlink(p);
+}
+
+static int setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(db, sizeof db, "%s/batch-%d-%p.db", tmp && *tmp ? tmp : "/tmp", (int)getpid(), (void *)state);
+	rm_db();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	rm_db();
+	return 0;
+}
+
+static const struct step_decl two[] = {{"extract_text", ROLE_NONE, 0}, {"analyze_text", ROLE_TEXT, 1}};
+
+struct ins {
+	const char *path;
+	int fail_after; /* 1: insert, then fail */
+};
+
+static int ins_tx(store *st, void *user)
+{
+	struct ins *a = user;
+	struct doc_input in = {.path = a->path, .sha256 = a->path, .mime = "text/plain", .kind = "text", .bytes = 1,
+	                       .mtime = 1};
+	int64_t id;
+	int rc = store_doc_insert(st, &in, two, 2, &id, NULL);
+	return rc ? rc : a->fail_after ? DOSSIER_EIO : 0;
+}
+
+static int64_t count(store *st)
+{
+	int64_t n = -1;
+	assert_int_equal(store_doc_count(st, "queued", &n, NULL), 0);
+	return n;
+}
+
+static void a_batch_commits_once_and_a_failed_tx_inside_undoes_only_itself(void **state)
+{
+	(void)state;
+	store *st, *other;
+	struct err e = {0};
+	assert_int_equal(store_open(db, &st, &e), 0);
+	assert_int_equal(store_open(db, &other, &e), 0);
+	assert_int_equal(store_batch_begin(st, &e), 0);
+	assert_true(store_in_batch(st));
+	struct ins a = {"/a", 0}, b = {"/b", 1}, c = {"/c", 0};
+	assert_int_equal(store_tx(st, ins_tx, &a, &e), 0);
+	assert_int_equal(store_tx(st, ins_tx, &b, &e), DOSSIER_EIO);
+	assert_int_equal(store_tx(st, ins_tx, &c, &e), 0);
+	assert_int_equal(count(st), 2);     /* the batch sees its own work ... */
+	assert_int_equal(count(other), 0);  /* ... nobody else does yet */
+	assert_int_equal(store_batch_commit(st, &e), 0);
+	assert_false(store_in_batch(st));
+	assert_int_equal(count(other), 2);
+	struct doc_rec d;
+	assert_int_equal(store_doc_by_path(other, "/b", &d, &e), DOSSIER_ENOTFOUND);
+	struct steps_pending p;
+	assert_int_equal(store_steps_pending(other, NULL, &p, &e), 0);
+	assert_int_equal(p.ready[ROLE_NONE], 2);
+	assert_int_equal(p.waiting[ROLE_TEXT], 2);
+	store_close(other);
+	store_close(st);
+}
+
+static void a_rolled_back_or_abandoned_batch_keeps_nothing(void **state)
+{
+	(void)state;
+	store *st;
+	struct err e = {0};
+	assert_int_equal(store_open(db, &st, &e), 0);
+	assert_int_equal(store_batch_begin(st, &e), 0);
+	struct ins a = {"/a", 0}, b = {"/b", 0};
+	assert_int_equal(store_tx(st, ins_tx, &a, &e), 0);
+	store_batch_rollback(st);
+	assert_int_equal(count(st), 0);
+	assert_int_equal(store_batch_begin(st, &e), 0);
+	assert_int_equal(store_tx(st, ins_tx, &b, &e), 0);
+	store_close(st); /* as a process that dies mid-batch */
+	assert_int_equal(store_open(db, &st, &e), 0);
+	assert_int_equal(count(st), 0);
+	/* and without a batch, store_tx commits at once again */
+	assert_int_equal(store_tx(st, ins_tx, &a, &e), 0);
+	assert_int_equal(count(st), 1);
+	store_close(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(a_batch_commits_once_and_a_failed_tx_inside_undoes_only_itself, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_rolled_back_or_abandoned_batch_keeps_nothing, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
