@@ -204,7 +204,20 @@ int lane_execute_msg(struct lane *l, struct step_rec *step, struct err *out)
 			sev = store_event_of(ev);
 		/* the result and its step_finished commit together */
 		int src = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), &se);
+		/* a busy database (another process writing) is worth a few more tries:
+		 * the work is done and costly to redo */
+		for (int t = 0; src && src != DOSSIER_ESTALE && t < 3 && !(s->p.cancel && *s->p.cancel); t++) {
+			usleep((useconds_t)(100000u << (2 * t))); /* 0.1, 0.4, 1.6 s */
+			err_clear(&se);
+			src = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), &se);
+		}
 		outbox_settle(b, ev, src);
+		if (src && src != DOSSIER_ESTALE) {
+			/* still not recorded: give the step back to the queue rather than
+			 * leave it running under our live lease, where no one would take it */
+			store_step_retry(l->st, step->id, s->holder, se.msg, clock_wall_s() + s->p.cfg->retry_base_s, NULL, 0,
+			                 NULL);
+		}
 		if (src == 0) {
 			pthread_mutex_lock(&s->mu);
 			s->stats.steps_done++;
