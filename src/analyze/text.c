@@ -11,6 +11,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <uchardet/uchardet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
 #include <strings.h>
 
 #define TEXT_STAGE_CAP (4u * CAP_TEXT)   /* intermediate buffers: markup shrinks later */
@@ -133,6 +137,93 @@ static int guess_utf16(const unsigned char *p, size_t n)
 	return -1;
 }
 
+/* 1 if most non-ASCII bytes of p form valid UTF-8 sequences: the file is
+ * UTF-8 with some stray bytes of another encoding. */
+static int mostly_utf8(const unsigned char *p, size_t n)
+{
+	size_t good = 0, bad = 0, i = 0, len;
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		utf8_decode((const char *)p + i, n - i, &len);
+		if (len) {
+			good++;
+			i += len;
+		} else {
+			bad++;
+			i++;
+		}
+	}
+	return good > 0 && good >= 2 * bad;
+}
+
+/* Detects the charset (uchardet, on the first 256 KB) and converts with iconv.
+ * Returns 0 when nothing useful was detected (the caller falls back to
+ * Windows-1252); bytes iconv cannot convert are skipped. */
+static int decode_detected(const unsigned char *p, size_t n, struct writer *w, char enc[16], int *prev_cr)
+{
+	/* a handful of non-ASCII bytes is too little for a guess: a short note
+	 * with "café" would come out as Central European */
+	size_t high = 0;
+	for (size_t i = 0; i < n && high < 16; i++)
+		high += p[i] >= 0x80;
+	if (high < 16)
+		return 0;
+	uchardet_t ud = uchardet_new();
+	if (!ud)
+		return 0;
+	uchardet_handle_data(ud, (const char *)p, n < 256 * 1024 ? n : 256 * 1024);
+	uchardet_data_end(ud);
+	char cs[64];
+	snprintf(cs, sizeof cs, "%s", uchardet_get_charset(ud));
+	uchardet_delete(ud);
+	/* nothing found, or a guess we read better ourselves */
+	if (!*cs || !strcasecmp(cs, "ASCII") || !strcasecmp(cs, "UTF-8") || !strcasecmp(cs, "WINDOWS-1252") ||
+	    !strcasecmp(cs, "ISO-8859-1"))
+		return 0;
+	if (!strcasecmp(cs, "WINDOWS-1250")) {
+		/* uchardet does not tell Windows-1250 from ISO-8859-2; the Windows one
+		 * puts common letters (š ž ť ś ź) at 0x8A-0x9F, which ISO-8859-2 leaves
+		 * to control codes: without such bytes, it is ISO-8859-2 */
+		int c1 = 0;
+		for (size_t i = 0; i < n && !c1; i++)
+			c1 = p[i] >= 0x80 && p[i] <= 0x9F;
+		if (!c1)
+			snprintf(cs, sizeof cs, "ISO-8859-2");
+	}
+	iconv_t cd = iconv_open("UTF-8", cs);
+	if (cd == (iconv_t)-1)
+		return 0;
+	char out[4096];
+	char *ip = (char *)p;
+	size_t il = n;
+	while (il > 0 && !w->rc) {
+		char *op = out;
+		size_t ol = sizeof out;
+		size_t r = iconv(cd, &ip, &il, &op, &ol);
+		for (size_t k = 0, len; k < (size_t)(op - out);) {
+			uint32_t cp = utf8_decode(out + k, (size_t)(op - out) - k, &len);
+			if (!len)
+				break;
+			w_cp_lf(w, cp, prev_cr);
+			k += len;
+		}
+		if (r == (size_t)-1 && errno != E2BIG) {
+			if (errno == EINVAL)
+				break;   /* a sequence cut at the end of the file */
+			ip++;        /* EILSEQ: a byte the charset does not have */
+			il--;
+		}
+	}
+	iconv_close(cd);
+	for (char *c = cs; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	snprintf(enc, 16, "%s", cs);
+	return 1;
+}
+
 static int decode(const char *in, size_t n, struct writer *w, char enc[16], struct err *err)
 {
 	const unsigned char *p = (const unsigned char *)in;
@@ -198,7 +289,22 @@ static int decode(const char *in, size_t n, struct writer *w, char enc[16], stru
 				i++;
 			}
 		}
-	} else {
+	} else if (mostly_utf8(p, n)) {
+		/* a file that mixes UTF-8 and Latin-1 (edited by two tools): the valid
+		 * UTF-8 stays as it is, each stray byte is read as Windows-1252 */
+		strcpy(enc, "utf-8/cp1252");
+		size_t i = 0, len;
+		while (i < n) {
+			uint32_t cp = utf8_decode((const char *)p + i, n - i, &len);
+			if (!len) {
+				cp = p[i] >= 0x80 && p[i] < 0xA0 ? cp1252_high[p[i] - 0x80] : p[i];
+				len = 1;
+			}
+			if (cp)
+				w_cp_lf(w, cp, &prev_cr);
+			i += len;
+		}
+	} else if (!decode_detected(p, n, w, enc, &prev_cr)) {
 		strcpy(enc, "windows-1252");
 		for (size_t i = 0; i < n; i++) {
 			uint32_t cp = p[i];

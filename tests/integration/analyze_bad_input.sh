@@ -84,6 +84,34 @@ check_contains "a database inside the analysed folder is not ingested (second ru
 check_not_contains "the database's own files are never listed" "d.db" "$("$DOSSIER" list --db "$T/selfdb/d.db" 2>&1)"
 check_not_contains "list output carries no raw escape" "$(printf '\033')" "$("$DOSSIER" list --db "$T/odd.db" 2>&1)"
 
+# --- text in any encoding (issue 13): detected (uchardet) and converted (iconv)
+mkdir -p "$T/enc"
+python3 - "$T/enc" <<'PY'
+import sys
+d = sys.argv[1]
+ru = "Москва — столица России. Город стоит на реке Москве. В городе много музеев, театров и парков. Зимой здесь холодно, а летом тепло."
+cz = "Žluťoučký kůň úpěl ďábelské ódy. Příliš žluťoučký kůň se napil studené vody z řeky. Praha je hlavní město České republiky a leží na řece Vltavě."
+samples = {
+    "cp1251": (ru, "windows-1251"), "koi8r": (ru.replace("—", "-"), "koi8-r"),
+    "sjis": ("東京は日本の首都です。東京には多くの美術館や公園があります。春には桜が咲き、多くの人が花見を楽しみます。", "shift_jis"),
+    "gb18030": ("北京是中国的首都。北京有很多博物馆和公园。春天的时候，很多人去公园散步和看花。", "gb18030"),
+    "latin2": (cz, "iso-8859-2"), "cp1250": (cz, "windows-1250"),
+    "cp1252": ("Café crème: the menu costs 5 € and the naïve waiter said “bonjour” twice.", "windows-1252"),
+}
+for k, (t, enc) in samples.items():
+    open(f"{d}/{k}.txt", "wb").write(t.encode(enc))
+    open(f"{d}/{k}.expect", "w").write(t[:40])
+open(f"{d}/mixed.txt", "wb").write("Grüße aus Köln — ".encode() + "Café crème".encode("latin-1") + " und schönes Wetter.".encode())
+open(f"{d}/mixed.expect", "w").write("Grüße aus Köln — Café crème und schönes")
+PY
+"$DOSSIER" analyze --offline --db "$T/enc.db" "$T/enc" >/dev/null 2>&1
+for f in cp1251:windows-1251 koi8r:koi8-r sjis:shift_jis gb18030:gb18030 latin2:iso-8859-2 cp1250:windows-1250 cp1252:windows-1252 mixed:utf-8/cp1252; do
+  name=${f%%:*}; want=${f#*:}
+  "$DOSSIER" show --db "$T/enc.db" "$T/enc/$name.txt" --json > "$T/enc-$name.json" 2>/dev/null
+  check_eq "$name: the encoding is recorded as $want" "$want" "$(json 'd.get("encoding")' "$T/enc-$name.json")"
+  check_contains "$name: the text comes out right" "$(cat "$T/enc/$name.expect")" "$(json 'd.get("text", "")' "$T/enc-$name.json")"
+done
+
 # an unusable database path is an environment problem: exit 3
 echo x > "$T/afile"
 out=$("$DOSSIER" analyze --offline --db "$T/afile/sub/d.db" "$D/good.txt" 2>&1); rc=$?
