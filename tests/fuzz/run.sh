@@ -6,7 +6,8 @@
 #
 # Targets: gguf (the GGUF reader), splitters (NDJSON and SSE, whole against
 # chunked), text (normaliser, sentence splitter, offline analysis and entity
-# matcher), config (the config file and EXIF). Each is built with ASan, UBSan
+# matcher), config (the config file and EXIF), multipart (the server's upload
+# form reader, whole against chunked). Each is built with ASan, UBSan
 # and libFuzzer from the sources it needs (no generated header, no other
 # library) into build-fuzz/ (FUZZ_OUT). Needs clang (installed through apt when
 # missing and running as root). Prints each target's executions and time.
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(gguf splitters text config)
+[ ${#targets[@]} -gt 0 ] || targets=(gguf splitters text config multipart)
 out=${FUZZ_OUT:-build-fuzz}
 
 if ! command -v clang >/dev/null; then
@@ -63,7 +64,10 @@ for t in "${targets[@]}"; do
       printf '\001MM\000\052\000\000\000\010\000\001\001\022\000\003\000\000\000\001\000\006\000\000' > "$out/corpus-$t/exif"
       # shellcheck disable=SC2086
       build config tests/fuzz/fuzz_config.c src/core/config.c src/core/role.c src/media/exif.c $core $jansson $glib -lm ;;
-    *) echo "run.sh: no target '$t' (gguf splitters text config)" >&2; exit 2 ;;
+    multipart)
+      printf '\003multipart/form-data; boundary=XyZ\n--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n' > "$out/corpus-$t/form"
+      build multipart tests/fuzz/fuzz_multipart.c src/server/multipart.c ;;
+    *) echo "run.sh: no target '$t' (gguf splitters text config multipart)" >&2; exit 2 ;;
   esac
   echo "== fuzz_$t: $secs s"
   # -rss_limit_mb catches an input that makes a reader allocate a lot
