@@ -235,11 +235,8 @@ static int announce_tx(store *st, int64_t id, enum ingest_outcome o, void *user)
 		                   "mime", a->ft->mime, "bytes", (json_int_t)a->bytes, "reason", ingest_outcome_name(o),
 		                   "steps", (int)a->n_steps);
 	}
-	if (a->ev) { /* a retried transaction: the event reserved the first time is reused */
-		json_decref(fields);
-	} else if (bus_event_new(a->b, name, id, fields, &a->ev) || !a->ev) {
+	if (bus_event_new(a->b, name, id, fields, &a->ev) || !a->ev)
 		return 0; /* no memory for the event: the ingest itself still counts */
-	}
 	struct store_event se = store_event_of(a->ev);
 	return store_events_put(st, &se, 1, NULL);
 }

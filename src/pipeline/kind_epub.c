@@ -28,23 +28,14 @@ static enum kind_match recognise(const char *mime, const char *path, struct file
 	return KIND_MATCH_NO;
 }
 
-static STEP_FN(extract)
-{
-	(void)step, (void)steps, (void)n;
-	struct office_limits lim;
-	office_limits_default(&lim);
-	if (env->cfg && env->cfg->max_expanded_bytes)
-		lim.max_expanded = env->cfg->max_expanded_bytes;
-	return office_extract(doc->path, &lim, result, err);
-}
-
 #define DEP(i) (1ull << (i))
 
 static const struct step_decl steps[] = {
 	{"extract_text", ROLE_NONE, 0},
 	{"analyze_text", ROLE_TEXT, DEP(0)},
 };
-static const step_fn run[] = {extract, step_run_analyze_text};
+/* an EPUB is a zip of XHTML read by the same reader as ODF and OOXML */
+static const step_fn run[] = {step_run_extract_office, step_run_analyze_text};
 
 const struct kind_def kind_epub = {
 	.name = "epub",

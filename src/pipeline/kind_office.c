@@ -55,7 +55,7 @@ static enum kind_match recognise(const char *mime, const char *path, struct file
 	return KIND_MATCH_NO;
 }
 
-static STEP_FN(extract)
+STEP_FN(step_run_extract_office)
 {
 	(void)step, (void)steps, (void)n;
 	struct office_limits lim;
@@ -71,7 +71,7 @@ static const struct step_decl steps[] = {
 	{"extract_text", ROLE_NONE, 0},
 	{"analyze_text", ROLE_TEXT, DEP(0)},
 };
-static const step_fn run[] = {extract, step_run_analyze_hinted};
+static const step_fn run[] = {step_run_extract_office, step_run_analyze_hinted};
 
 const struct kind_def kind_office = {
 	.name = "office",

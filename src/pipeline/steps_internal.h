@@ -29,7 +29,8 @@ int path_has_ext(const char *path, const char *const *exts);
 
 /* The executors the kinds' rows name (kind_*.c). */
 STEP_FN(step_run_extract_plain);       /* text, Markdown, HTML in any encoding */
-STEP_FN(step_run_extract_pdf);         /* a PDF's text layer, page by page */
+STEP_FN(step_run_extract_pdf);
+STEP_FN(step_run_extract_office);        /* OOXML, ODF and EPUB (kind_office.c), within max_expanded_bytes */         /* a PDF's text layer, page by page */
 STEP_FN(step_run_ocr_pages);           /* a PDF's pages without a text layer, rendered and OCRed */
 STEP_FN(step_run_ocr_image);           /* an image file */
 STEP_FN(step_run_analyze_text);        /* the gathered text, by the LLM or offline */
