@@ -156,6 +156,10 @@ int size_parse(const char *s, uint64_t *out)
 		mul = 1e12;
 	else
 		return DOSSIER_EINVAL;
+	/* 2^64 as a double; a size at or above it does not fit (and the cast
+	 * would be undefined) */
+	if (v * mul + 0.5 >= 18446744073709551616.0)
+		return DOSSIER_ETOOBIG;
 	*out = (uint64_t)(v * mul + 0.5);
 	return 0;
 }

@@ -9,7 +9,11 @@
 # matcher), config (the config file and EXIF), multipart (the server's upload
 # form reader, whole against chunked). Each is built with ASan, UBSan
 # and libFuzzer from the sources it needs (no generated header, no other
-# library) into build-fuzz/ (FUZZ_OUT). Needs clang (installed through apt when
+# library) into build-fuzz/ (FUZZ_OUT). FUZZ_SEED fixes libFuzzer's seed (the
+# suite uses 1, so a run on the same machine explores the same inputs in the
+# same order and a red run is reproducible; unset, every run explores anew).
+# The inputs under tests/fuzz/regress/TARGET/ (each one a crash found once)
+# are run first, every time. Needs clang (installed through apt when
 # missing and running as root). Prints each target's executions and time.
 # Exit status: 0 when no target found a crash, leak or sanitizer report.
 set -euo pipefail
@@ -71,8 +75,12 @@ for t in "${targets[@]}"; do
   esac
   echo "== fuzz_$t: $secs s"
   # -rss_limit_mb catches an input that makes a reader allocate a lot
-  if ! "$out/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=1024 -malloc_limit_mb=256 -max_len=65536 \
-       -timeout=10 -artifact_prefix="$out/artifacts-$t/" -print_final_stats=1 "$out/corpus-$t" \
+  seed=()
+  [ -z "${FUZZ_SEED:-}" ] || seed=(-seed="$FUZZ_SEED")
+  regress=()
+  [ ! -d "tests/fuzz/regress/$t" ] || regress=("tests/fuzz/regress/$t")
+  if ! "$out/fuzz_$t" "${seed[@]}" -max_total_time="$secs" -rss_limit_mb=1024 -malloc_limit_mb=256 -max_len=65536 \
+       -timeout=10 -artifact_prefix="$out/artifacts-$t/" -print_final_stats=1 "$out/corpus-$t" "${regress[@]}" \
        2> "$out/fuzz_$t.log"; then
     status=1
     tail -40 "$out/fuzz_$t.log"

@@ -111,6 +111,12 @@ static double cer(const char *ref, const char *hyp)
 	return d;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SKIP_FACTOR 2
+#else
+#define SKIP_FACTOR 5
+#endif
+
 static struct ocr_backend *open_eng(void)
 {
 	struct ocr_backend *ocr = NULL;
@@ -207,10 +213,12 @@ static void test_ocr_blank_images_are_skipped_fast(void **state)
 		assert_string_equal(text, "");
 		free(text);
 		assert_true(conf == -1);
-		/* Measured 0.2-0.4 ms and 5-10 ms (25 ms under the sanitizers): far
-		 * below recognising. CPU time of this thread (tesseract runs in it,
-		 * OMP_THREAD_LIMIT=1), so other work on the machine does not count. */
-		assert_true(dt < full / 5);
+		/* Measured 0.2-0.4 ms and 5-10 ms: far below recognising. CPU time
+		 * of this thread (tesseract runs in it, OMP_THREAD_LIMIT=1), so other
+		 * work on the machine does not count. Under ASan our check is
+		 * instrumented and tesseract is not: 25-50 ms against 0.23 s, so
+		 * the bound there is half of recognising, not a fifth. */
+		assert_true(dt < full / SKIP_FACTOR);
 	}
 	ocr_backend_free(ocr);
 	/* The check itself must pass every text fixture, including the faint one. */

@@ -233,6 +233,13 @@ static void sizes_parse_like_free_and_ollama(void **state)
 	assert_int_equal(size_parse("12 parsecs", &v), DOSSIER_EINVAL);
 	assert_int_equal(size_parse("-1G", &v), DOSSIER_EINVAL);
 	assert_int_equal(size_parse("", &v), DOSSIER_EINVAL);
+	/* found by fuzz_config: a size past 2^64 bytes was cast to an integer
+	 * (undefined behaviour) instead of refused */
+	v = 7;
+	assert_int_equal(size_parse("56666666666666666666666666666", &v), DOSSIER_ETOOBIG);
+	assert_int_equal(size_parse("16777216T", &v), DOSSIER_ETOOBIG);
+	assert_true(v == 7);
+	assert_int_equal(size_parse("16777215T", &v), 0);
 	char out[32];
 	size_format(5000000000ull, out, sizeof out);
 	assert_string_equal(out, "5.0 GB");
