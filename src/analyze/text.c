@@ -493,8 +493,10 @@ static void html_to_text(const char *s, size_t n, struct writer *w, char **title
 				size_t e = i + 9;
 				while (e + 3 <= n && memcmp(s + e, "]]>", 3) != 0)
 					e++;
+				if (e + 3 > n)
+					e = n;  /* unterminated: the rest is its content (not cut inside a character) */
 				if (!in_head)
-					w_bytes(w, s + i + 9, (e < n ? e : n) - (i + 9));
+					w_bytes(w, s + i + 9, e - (i + 9));
 				i = e + 3 <= n ? e + 3 : n;
 				continue;
 			}

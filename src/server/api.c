@@ -33,6 +33,12 @@ static json_t *doc_json(const struct doc_rec *d)
 	                      "sha256", d->sha256, "kind", d->kind, "mime", d->mime ? d->mime : "", "bytes",
 	                      (json_int_t)d->bytes, "status", d->status, "updated_at", t);
 	json_object_set_new(o, "error", json_string_lossy(d->error));
+	const char *base = d->path ? strrchr(d->path, '/') : NULL;
+	json_object_set_new(o, "name", json_string_lossy(d->name ? d->name : base ? base + 1 : d->path));
+	if (d->missing_at > 0) {
+		time_rfc3339(d->missing_at, t);
+		json_object_set_new(o, "missing_since", json_string(t));
+	}
 	return o;
 }
 

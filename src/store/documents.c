@@ -22,6 +22,8 @@ void doc_from_row(sqlite3_stmt *q, struct doc_rec *d)
 	col_copy(q, 7, d->status, sizeof d->status);
 	d->error = col_dup(q, 8);
 	d->updated_at = sqlite3_column_double(q, 9);
+	d->name = col_dup(q, 10);
+	d->missing_at = sqlite3_column_double(q, 11);
 }
 
 static const char SQL_DOC_BY_ID[] = "SELECT " DOC_COLS " FROM documents WHERE id = ?";
@@ -255,6 +257,33 @@ int store_doc_set_status(store *st, int64_t id, const char *status, const char *
 	int rc = sqlite3_step(q);
 	stmt_done(q);
 	return rc == SQLITE_DONE ? 0 : db_err(st, err, "updating a document's status");
+}
+
+int store_doc_set_name(store *st, int64_t id, const char *name, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "UPDATE documents SET name=? WHERE id=?", err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_text(q, 1, name);
+	sqlite3_bind_int64(q, 2, id);
+	int rc = sqlite3_step(q);
+	stmt_done(q);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "naming a document");
+}
+
+int store_doc_set_missing(store *st, int64_t id, double at, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "UPDATE documents SET missing_at=? WHERE id=?", err);
+	if (!q)
+		return DOSSIER_EDB;
+	if (at > 0)
+		sqlite3_bind_double(q, 1, at);
+	else
+		sqlite3_bind_null(q, 1);
+	sqlite3_bind_int64(q, 2, id);
+	int rc = sqlite3_step(q);
+	stmt_done(q);
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "marking a document's file missing");
 }
 
 struct del_ctx {

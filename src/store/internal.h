@@ -54,6 +54,6 @@ void doc_from_row(sqlite3_stmt *q, struct doc_rec *d);
 /* queue.c: marks the steps depending (directly or not) on a failed or skipped step as skipped */
 int skip_dependents(store *st, int64_t doc_id, struct err *err);
 
-#define DOC_COLS "id, path, sha256, mime, kind, bytes, mtime, status, error, updated_at"
+#define DOC_COLS "id, path, sha256, mime, kind, bytes, mtime, status, error, updated_at, name, missing_at"
 
 #endif

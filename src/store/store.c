@@ -127,6 +127,10 @@ static const char *const migrations[] = {
 	"   WHEN NEW.pending_deps = 0 THEN 'ready' ELSE 'waiting' END, 1 WHERE NEW.state IN ('queued','running')"
 	"   ON CONFLICT(role, bucket) DO UPDATE SET n = n + 1;"
 	" END;",
+	/* 5: a document's own name (an upload's original file name; NULL = the
+	 * path's last component) and when its file was found gone (NULL = there). */
+	"ALTER TABLE documents ADD COLUMN name TEXT;"
+	"ALTER TABLE documents ADD COLUMN missing_at REAL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -399,6 +403,7 @@ void doc_rec_clear(struct doc_rec *d)
 	free(d->path);
 	free(d->mime);
 	free(d->error);
+	free(d->name);
 	memset(d, 0, sizeof *d);
 }
 

@@ -58,6 +58,8 @@ struct doc_rec {
 	char status[16];     /* queued running done partial failed unsupported */
 	char *error;         /* owned; NULL if none */
 	double updated_at;   /* seconds since the epoch */
+	char *name;          /* owned; an upload's original file name, NULL = basename of path */
+	double missing_at;   /* when the file was found gone (epoch s); 0 = present */
 };
 void doc_rec_clear(struct doc_rec *d);  /* frees the owned strings */
 
@@ -108,6 +110,11 @@ int store_doc_list(store *st, const char *status, const char *kind, int limit, i
 int store_doc_count(store *st, const char *status, int64_t *out, struct err *err);
 int store_doc_set_status(store *st, int64_t id, const char *status, const char *error,
                          struct err *err);
+/* Sets the document's display name (an upload's original file name; NULL
+ * clears it, the path's last component is shown). */
+int store_doc_set_name(store *st, int64_t id, const char *name, struct err *err);
+/* Marks the document's file gone since `at` (epoch s), or present again (at 0). */
+int store_doc_set_missing(store *st, int64_t id, double at, struct err *err);
 /* Deletes a document, its steps, dossier and index entry. */
 int store_doc_delete(store *st, int64_t id, struct err *err);
 
