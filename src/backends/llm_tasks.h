@@ -29,6 +29,9 @@
 #include <stddef.h>
 
 #define LLM_FIX_RETRIES 2        /* re-asks after an invalid reply */
+/* The version of the prompts and schemas below: raise it when one changes so
+ * that `dossier analyze` (re-analysis of changed steps) asks the model again. */
+#define LLM_PROMPT_VERSION 1
 #define LLM_REPLY_TOKENS 1024    /* context kept free for the answer (at most num_ctx/4) */
 #define LLM_PROMPT_TOKENS 256    /* context taken by our instructions */
 #define LLM_OCR_CONTEXT_BYTES 4000 /* OCR text given to the vision model as context */

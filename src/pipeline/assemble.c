@@ -85,6 +85,11 @@ static void add_steps(struct assembly *a)
 			json_t *lt = json_object_get(r, "timings");
 			if (json_is_object(lt))
 				json_object_update(t, lt);
+			json_t *by = json_object_get(r, "made_by");
+			if (json_is_object(by))
+				json_object_set(t, "made_by", by);
+			if (s->last_error)  /* re-analysis failed: this is the earlier result */
+				json_object_set_new(t, "kept", json_string_lossy(s->last_error));
 			json_decref(r);
 		} else {
 			a->n_bad++;

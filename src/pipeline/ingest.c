@@ -72,6 +72,7 @@ struct walk {
 	classifier *cls;
 	bus *bus;
 	struct ingest_stats *stats;
+	const struct ingest_opts *opts; /* may be NULL */
 	struct seen files, dirs;
 	struct err *err;
 	char root[PATH_MAX];           /* the named folder being walked: links may not leave it */
@@ -298,6 +299,8 @@ static int ingest_one(struct walk *wk, const char *path, int64_t *id_out)
 	                           (double)clock_mono_ms() / 1000.0 - w->batch_t0 >= BATCH_SECONDS) &&
 	    (rc = batch_flush(w)))
 		return rc;
+	if ((o == INGEST_UNCHANGED || o == INGEST_MOVED) && w->opts && w->opts->on_known)
+		w->opts->on_known(*id_out, w->opts->user);
 	switch (o) {
 	case INGEST_UNCHANGED:
 		stats->unchanged++;
@@ -422,7 +425,13 @@ static int walk_path(struct walk *w, const char *path, int explicit_name)
 int ingest_paths(store *st, classifier *cls, bus *b, char *const *paths, int n,
                  struct ingest_stats *stats, struct err *err)
 {
-	struct walk w = {.st = st, .cls = cls, .bus = b, .stats = stats, .err = err, .batching = 1};
+	return ingest_paths_opts(st, cls, b, paths, n, NULL, stats, err);
+}
+
+int ingest_paths_opts(store *st, classifier *cls, bus *b, char *const *paths, int n, const struct ingest_opts *opts,
+                      struct ingest_stats *stats, struct err *err)
+{
+	struct walk w = {.st = st, .cls = cls, .bus = b, .stats = stats, .opts = opts, .err = err, .batching = 1};
 	int rc = 0;
 	const char *db = store_location(st);
 	if (!db || !realpath(db, w.db))

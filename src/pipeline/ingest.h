@@ -33,6 +33,16 @@ struct ingest_stats {
 int ingest_paths(store *st, classifier *cls, bus *b, char *const *paths, int n,
                  struct ingest_stats *stats, struct err *err);
 
+/* What a caller wants to hear about during ingest (every field may be NULL). */
+struct ingest_opts {
+	/* a document already analysed, seen again unchanged or moved (called
+	 * with its id; re-analysis looks at it after ingest) */
+	void (*on_known)(int64_t id, void *user);
+	void *user;
+};
+/* ingest_paths, with opts (may be NULL). */
+int ingest_paths_opts(store *st, classifier *cls, bus *b, char *const *paths, int n, const struct ingest_opts *opts,
+                      struct ingest_stats *stats, struct err *err);
 /* Ingests one regular file at an absolute path; *id_out is its document. */
 int ingest_file(store *st, classifier *cls, bus *b, const char *abs_path,
                 struct ingest_stats *stats, int64_t *id_out, struct err *err);

@@ -2,6 +2,7 @@
  * runner.c — the pipeline as the scheduler's runner (see runner.h).
  */
 #include "pipeline/runner.h"
+#include "pipeline/reanalyze.h"
 #include "backends/asr.h"
 #include "backends/ocr.h"
 #include "core/err.h"
@@ -85,6 +86,9 @@ static int run_step(void *lane_ctx, store *st, const struct step_rec *step, char
 	}
 	rc = pipeline_run_step(env, &doc, step, steps, n, &result, err);
 	if (rc == 0) {
+		struct made_by_now now;
+		reanalyze_now(env->cfg, env->llm, env->offline_models, &now);
+		reanalyze_stamp(result, step->role, &now);
 		*result_json = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
 		if (!*result_json)
 			rc = err_set(err, DOSSIER_ENOMEM, "%s: out of memory writing the %s result", doc.path, step->kind);

@@ -272,7 +272,10 @@ static const char *const settle_sql[] = {
 	                " WHERE id=?1 AND state='running' AND holder=?2",
 	[SETTLE_RETRY] = "UPDATE steps SET state='queued', last_error=?3, holder=NULL, finished_at=?4, not_before=?5"
 	                 " WHERE id=?1 AND state='running' AND holder=?2",
-	[SETTLE_FAIL] = "UPDATE steps SET state='failed', last_error=?3, holder=NULL, finished_at=?4"
+	/* a step queued again by re-analysis keeps its earlier result until a new
+	 * one lands: failing, it is done with that result (and the error) */
+	[SETTLE_FAIL] = "UPDATE steps SET state=CASE WHEN result IS NULL THEN 'failed' ELSE 'done' END,"
+	                " last_error=?3, holder=NULL, finished_at=?4"
 	                " WHERE id=?1 AND state='running' AND holder=?2",
 	[SETTLE_DEFER] = "UPDATE steps SET state='queued', attempts=0, last_error=?3, holder=NULL, finished_at=?4,"
 	                 " not_before=?5, deferred_by=CASE WHEN ?5 IS NULL THEN ?2 END"
@@ -303,7 +306,7 @@ static int settle_tx(store *st, void *user)
 		               (long long)c->id, c->holder ? c->holder : "(none)");
 	if (c->how == SETTLE_FAIL) {
 		int64_t doc = 0;
-		sqlite3_stmt *d = stmt(st, "SELECT document_id FROM steps WHERE id = ?", c->err);
+		sqlite3_stmt *d = stmt(st, "SELECT document_id FROM steps WHERE id = ? AND state = 'failed'", c->err);
 		if (!d)
 			return DOSSIER_EDB;
 		sqlite3_bind_int64(d, 1, c->id);
@@ -577,4 +580,60 @@ int store_queue_explain(store *st, char **out, struct err *err)
 	}
 	*out = buf_take(&b);
 	return 0;
+}
+
+/* ---------------------------------------------------------- re-analysis */
+
+struct requeue_ctx {
+	int64_t doc;
+	uint64_t mask;
+	const struct store_event *ev;
+	size_t n_ev;
+	int changed;
+	struct err *err;
+};
+
+static int requeue_tx(store *st, void *user)
+{
+	struct requeue_ctx *c = user;
+	/* running steps are left alone: their worker's result stands */
+	sqlite3_stmt *q = stmt(st,
+	                       "UPDATE steps SET state='queued', attempts=0, last_error=NULL, holder=NULL,"
+	                       " not_before=NULL, deferred_by=NULL, started_at=NULL, finished_at=NULL"
+	                       " WHERE document_id=?1 AND idx < 64 AND (?2 >> idx) & 1 AND state IN ('done','failed','skipped')",
+	                       c->err);
+	if (!q)
+		return DOSSIER_EDB;
+	sqlite3_bind_int64(q, 1, c->doc);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)c->mask);
+	int rc = sqlite3_step(q);
+	c->changed = sqlite3_changes(st->db);
+	stmt_done(q);
+	if (rc != SQLITE_DONE)
+		return db_err(st, c->err, "queueing steps again");
+	if (!c->changed)
+		return 0;
+	/* a dependent queued again that depends on a step that is not done waits
+	 * for it: pending_deps was raised by steps_dep_undone for done steps; a
+	 * step that had failed or been skipped was never done, so nothing to fix */
+	sqlite3_stmt *d = stmt(st, "UPDATE documents SET status='queued', error=NULL, updated_at=?2 WHERE id=?1", c->err);
+	if (!d)
+		return DOSSIER_EDB;
+	sqlite3_bind_int64(d, 1, c->doc);
+	sqlite3_bind_double(d, 2, clock_wall_s());
+	rc = sqlite3_step(d);
+	stmt_done(d);
+	if (rc != SQLITE_DONE)
+		return db_err(st, c->err, "queueing a document again");
+	return events_insert(st, c->ev, c->n_ev, c->err);
+}
+
+int store_steps_requeue(store *st, int64_t doc_id, uint64_t idx_mask, const struct store_event *events,
+                        size_t n_events, int *n_requeued, struct err *err)
+{
+	struct requeue_ctx c = {doc_id, idx_mask, events, n_events, 0, err};
+	int rc = store_tx(st, requeue_tx, &c, err);
+	if (n_requeued)
+		*n_requeued = rc ? 0 : c.changed;
+	return rc;
 }

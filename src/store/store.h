@@ -221,7 +221,9 @@ int store_step_done(store *st, int64_t step_id, const char *holder, const char *
  * (wall seconds; <= 0 = at once). */
 int store_step_retry(store *st, int64_t step_id, const char *holder, const char *error, double not_before,
                      const struct store_event *events, size_t n_events, struct err *err);
-/* Failed for good; the steps depending on it are skipped. */
+/* Failed for good; the steps depending on it are skipped. A step queued again
+ * by store_steps_requeue that holds its earlier result is done with it instead
+ * (last_error says why the new attempt failed). */
 int store_step_fail(store *st, int64_t step_id, const char *holder, const char *error,
                     const struct store_event *events, size_t n_events, struct err *err);
 /* Given back: queued with attempts reset to 0 (a full set of tries next
@@ -263,6 +265,15 @@ int store_doc_try_finish(store *st, int64_t doc_id, int *won, struct err *err);
 int store_docs_requeue_idle(store *st, int *n, struct err *err);
 /* 1 if the document has no queued or running step left. */
 int store_doc_settled(store *st, int64_t doc_id, int *settled, struct err *err);
+/* Re-analysis: queues the settled (done, failed, skipped) steps of document
+ * doc_id whose idx has its bit set in idx_mask again (attempts 0, no error),
+ * and the document with them; a running step is left to its worker. A step
+ * keeps its earlier result until a new one is stored (store_step_fail falls
+ * back to it); the stored dossier stays until the document is finished anew.
+ * events (may be NULL) are stored in the same transaction, only when a step
+ * was queued. *n_requeued (may be NULL) = how many were. */
+int store_steps_requeue(store *st, int64_t doc_id, uint64_t idx_mask, const struct store_event *events,
+                        size_t n_events, int *n_requeued, struct err *err);
 /* The query plans (EXPLAIN QUERY PLAN) of the statements a claim runs, one
  * "name: detail" line each (caller frees *out); for tests and benchmarks. */
 int store_queue_explain(store *st, char **out, struct err *err);
