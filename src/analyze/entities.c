@@ -34,7 +34,34 @@ struct ents {
 	json_t *arr;
 	json_t *seen;    /* object used as a set of "type\ttext" */
 	size_t count;
+	/* byte spans of the pattern entities (money, dates, ...), in text order:
+	 * a name inside one ("2,5 Millionen Euro") is part of it, not a name */
+	size_t span[ENT_MAX_TOTAL][2];
+	size_t nspan;
 };
+
+static void span_add(struct ents *e, size_t from, size_t to)
+{
+	if (e->nspan < ENT_MAX_TOTAL) {
+		e->span[e->nspan][0] = from;
+		e->span[e->nspan][1] = to;
+		e->nspan++;
+	}
+}
+
+/* 1 if [from, to) overlaps a pattern entity's span (binary search: spans are sorted, disjoint). */
+static int span_overlaps(const struct ents *e, size_t from, size_t to)
+{
+	size_t lo = 0, hi = e->nspan;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (e->span[mid][1] <= from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < e->nspan && e->span[lo][0] < to;
+}
 
 static void ent_add(struct ents *e, const char *s, size_t n, const char *type)
 {
@@ -312,7 +339,8 @@ static size_t match_amount(const char *t, size_t len, size_t i)
 
 static size_t match_scale(const char *t, size_t len, size_t j)
 {
-	static const char *const scales[] = { " million", " billion", " thousand", " Mio.",
+	static const char *const scales[] = { " Millionen", " Milliarden", " Milliarde", " Million",
+					      " Tausend", " million", " billion", " thousand", " Mio.",
 					      " Mrd.", " Mio", " Mrd", " millions", " milliards",
 					      " millones", " milioni", "bn", "m", "k", NULL };
 	for (int s = 0; scales[s]; s++) {
@@ -472,7 +500,8 @@ static void find_names(const struct an_doc *doc, struct ents *e)
 			if (end > b + 1 && end - b <= 4 &&
 			    doc->word_lower_count[doc->toks[a + end - 1].word] == 0) {
 				const struct an_tok *f = &doc->toks[a + b], *l = &doc->toks[a + end - 1];
-				ent_add(e, doc->text + f->off, l->off + l->len - f->off, "name");
+				if (!span_overlaps(e, f->off, l->off + l->len))
+					ent_add(e, doc->text + f->off, l->off + l->len - f->off, "name");
 			}
 			k = r > k ? r : k + 1;
 		}
@@ -483,7 +512,7 @@ static void find_names(const struct an_doc *doc, struct ents *e)
 
 json_t *an_entities(const struct an_doc *doc)
 {
-	struct ents e = { json_array(), json_object(), 0 };
+	struct ents e = { json_array(), json_object(), 0, {{0}}, 0 };
 	const char *t = doc->text;
 	size_t len = doc->len;
 
@@ -502,14 +531,19 @@ json_t *an_entities(const struct an_doc *doc)
 		}
 		if ((m = match_url(t, len, i))) {
 			ent_add(&e, t + i, m, "url");
+			span_add(&e, i, i + m);
 		} else if ((m = match_email(t, len, i))) {
 			ent_add(&e, t + i, m, "email");
+			span_add(&e, i, i + m);
 		} else if ((m = match_money(t, len, i))) {
 			ent_add(&e, t + i, m, "money");
+			span_add(&e, i, i + m);
 		} else if ((m = match_date(t, len, i))) {
 			ent_add(&e, t + i, m, "date");
+			span_add(&e, i, i + m);
 		} else if ((m = match_phone(t, len, i))) {
 			ent_add(&e, t + i, m, "phone");
+			span_add(&e, i, i + m);
 		} else {
 			/* skip the rest of this word */
 			m = 1;

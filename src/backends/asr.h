@@ -19,6 +19,14 @@
 #ifndef DOSSIER_BACKENDS_ASR_H
 #define DOSSIER_BACKENDS_ASR_H
 
+/* A segment whose confidence is below this is one the recogniser is unsure
+ * of: its words do not make a title, tags or a summary when other evidence
+ * (text on screen, the file's name) exists, and the page marks it. Measured
+ * with the embedded recogniser (mean word posterior): read human speech
+ * 0.57-0.73 with most words right, synthetic or noisy speech 0.23-0.53 with
+ * most words wrong. */
+#define ASR_SURE 0.55
+
 #include <jansson.h>
 #include <stdint.h>
 

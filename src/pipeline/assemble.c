@@ -5,6 +5,7 @@
  */
 #include "pipeline/steps_internal.h"
 #include "core/buf.h"
+#include "backends/asr.h"
 #include "core/err.h"
 #include "core/util.h"
 
@@ -198,6 +199,14 @@ static void add_media(struct assembly *a)
 	if (a->tr) {
 		json_t *t = json_object();
 		copy_field(t, a->tr, "segments");
+		/* the segments the recogniser was unsure of, for the page to mark */
+		size_t i;
+		json_t *seg;
+		json_array_foreach(json_object_get(t, "segments"), i, seg) {
+			json_t *c = json_object_get(seg, "confidence");
+			if (json_is_number(c) && json_number_value(c) < ASR_SURE)
+				json_object_set_new(seg, "uncertain", json_true());
+		}
 		copy_field(t, a->tr, "engine");
 		copy_field(t, a->tr, "language");
 		json_object_set_new(a->d, "transcript", t);

@@ -8,6 +8,7 @@
 #include "pipeline/kinds.h"
 #include "analyze/offline.h"
 #include "analyze/text.h"
+#include "backends/asr.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/util.h"
@@ -24,9 +25,44 @@ json_t *step_result_json(const struct step_rec *steps, size_t n, const char *kin
 
 /* Gathers the text a document's analysis works on: extracted text, OCR text,
  * or the transcript, in that order of preference. Caller frees. */
-char *step_input_text(const struct step_rec *steps, size_t n, const char **title_hint_out,
-                      char **title_owned)
+const char *step_first_line_hint(const char *text, char *out, size_t n)
 {
+	while (*text == ' ' || *text == '\n')
+		text++;
+	size_t fl = strcspn(text, "\n"), letters = 0;
+	for (size_t i = 0; i < fl; i++)
+		letters += ((unsigned char)text[i] | 32) >= 'a' && ((unsigned char)text[i] | 32) <= 'z';
+	if (fl < 4 || fl >= n || letters < 3)
+		return NULL;
+	memcpy(out, text, fl);
+	out[fl] = '\0';
+	return out;
+}
+
+/* Appends the segments' text, only those at or above min_conf (unknown
+ * confidence counts as sure); returns how many were appended. */
+static size_t append_segments(struct buf *b, json_t *segments, double min_conf)
+{
+	size_t i, n = 0;
+	json_t *seg;
+	json_array_foreach(segments, i, seg) {
+		const char *t = json_string_value(json_object_get(seg, "text"));
+		json_t *c = json_object_get(seg, "confidence");
+		if (!t || !*t || (json_is_number(c) && json_number_value(c) < min_conf))
+			continue;
+		if (b->len)
+			buf_appendc(b, ' ');
+		buf_appends(b, t);
+		n++;
+	}
+	return n;
+}
+
+char *step_input_text(const struct step_rec *steps, size_t n, const char **title_hint_out,
+                      char **title_owned, int *uncertain)
+{
+	if (uncertain)
+		*uncertain = 0;
 	struct buf b;
 	buf_init(&b, CAP_TEXT);
 	*title_owned = NULL;
@@ -45,6 +81,10 @@ char *step_input_text(const struct step_rec *steps, size_t n, const char **title
 	if (ocr) {
 		const char *t = json_string_value(json_object_get(ocr, "text"));
 		if (t && *t) {
+			/* a scan's first line is usually its heading, as for images */
+			char first[96];
+			if (!b.len && !*title_owned && step_first_line_hint(t, first, sizeof first))
+				*title_owned = xstrdup(first);
 			if (b.len)
 				buf_appends(&b, "\n\n");
 			buf_appends(&b, t);
@@ -53,15 +93,14 @@ char *step_input_text(const struct step_rec *steps, size_t n, const char **title
 	}
 	json_t *tr = step_result_json(steps, n, "transcribe");
 	if (tr) {
-		size_t i;
-		json_t *seg;
-		json_array_foreach(json_object_get(tr, "segments"), i, seg) {
-			const char *t = json_string_value(json_object_get(seg, "text"));
-			if (t && *t) {
-				if (b.len)
-					buf_appendc(&b, ' ');
-				buf_appends(&b, t);
-			}
+		json_t *segs = json_object_get(tr, "segments");
+		size_t before = b.len;
+		if (!append_segments(&b, segs, ASR_SURE) && json_array_size(segs)) {
+			b.len = before;  /* nothing the recogniser is sure of: all of it, flagged */
+			if (b.data)
+				b.data[before] = '\0';
+			if (append_segments(&b, segs, -1) && uncertain)
+				*uncertain = 1;
 		}
 		json_decref(tr);
 	}
@@ -143,11 +182,37 @@ static int has_step(const struct step_rec *steps, size_t n, const char *kind)
 	return 0;
 }
 
+/* A title from a file's name: its last component without the extension,
+ * separators as spaces, the first letter upper case ("harbour-tour.mp4" ->
+ * "Harbour tour"). NULL when nothing with a letter is left. */
+static const char *file_title(const char *path, char *out, size_t n)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	const char *dot = strrchr(base, '.');
+	size_t len = dot && dot > base ? (size_t)(dot - base) : strlen(base);
+	if (len >= n)
+		len = n - 1;
+	int letters = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = base[i];
+		out[i] = c == '_' || c == '-' || c == '.' ? ' ' : c;
+		letters |= ((unsigned char)c | 32) >= 'a' && ((unsigned char)c | 32) <= 'z';
+	}
+	out[len] = '\0';
+	if (!letters)
+		return NULL;
+	if (out[0] >= 'a' && out[0] <= 'z')
+		out[0] = (char)(out[0] - 'a' + 'A');
+	return out;
+}
+
 STEP_FN(step_run_analyze_text)
 {
 	const char *hint;
 	char *title_owned;
-	char *text = step_input_text(steps, n, &hint, &title_owned);
+	int uncertain = 0;
+	char *text = step_input_text(steps, n, &hint, &title_owned, &uncertain);
 	size_t len = strlen(text);
 	int rc;
 	int media = has_step(steps, n, "transcribe");
@@ -166,6 +231,20 @@ STEP_FN(step_run_analyze_text)
 			json_object_set_new(*result, "fallback_reason", json_string("no LLM backend configured"));
 	} else {
 		rc = step_analyze_llm(env, doc, step, text, len, hint, result, err);
+	}
+	if (rc == 0 && uncertain && *result) {
+		/* the recogniser was unsure of every word: say so, and for a
+		 * recording with nothing on screen, let its file name be the title */
+		json_object_set_new(*result, "uncertain_speech", json_true());
+		if (!has_step(steps, n, "sample_frames")) {
+			char name[160];
+			if (file_title(doc->path, name, sizeof name)) {
+				json_object_set_new(*result, "title", json_string(name));
+				json_t *src = json_object_get(*result, "sources");
+				if (json_is_object(src))
+					json_object_set_new(src, "title", json_string("file name"));
+			}
+		}
 	}
 	free(text);
 	free(title_owned);

@@ -6,9 +6,16 @@
 
 /* The named step's result parsed (caller decrefs), or NULL. */
 json_t *step_result_json(const struct step_rec *steps, size_t n, const char *kind);
-/* Extracted + OCR + transcript text (caller frees); *title_hint_out borrows *title_owned. */
+/* Extracted + OCR + transcript text (caller frees); *title_hint_out borrows
+ * *title_owned. Of a transcript only the segments the recogniser is sure of
+ * (backends/asr.h ASR_SURE), unless it is sure of none: then all of them, and
+ * *uncertain (may be NULL) = 1. Text read by OCR alone hints its first line
+ * as the title (a scan's heading), as for images. */
 char *step_input_text(const struct step_rec *steps, size_t n, const char **title_hint_out,
-                      char **title_owned);
+                      char **title_owned, int *uncertain);
+/* The first line of an OCR text as a title hint into out (n bytes), or NULL
+ * when it is too short or long to be one. */
+const char *step_first_line_hint(const char *text, char *out, size_t n);
 int step_analyze_offline(const char *text, size_t len, const char *title_hint, json_t **result,
                          struct err *err);
 

@@ -188,6 +188,41 @@ STEP_FN(step_run_describe_frames)
 	return 0;
 }
 
+/* The frames' OCR text (each frame's text once, in order) analysed offline
+ * into out's summary, key points, tags, keywords and entities. */
+static void fuse_screen_text(json_t *out, json_t *fr)
+{
+	struct buf b;
+	buf_init(&b, 64 * 1024);
+	size_t i;
+	json_t *f;
+	const char *prev = NULL;
+	json_array_foreach(json_object_get(fr, "frames"), i, f) {
+		const char *o = json_string_value(json_object_get(f, "ocr_text"));
+		if (!o || !*o || (prev && !strcmp(prev, o)))
+			continue;
+		/* each screen its own sentence */
+		buf_appends(&b, o);
+		size_t l = strlen(o);
+		buf_appends(&b, l && strchr(".!?", o[l - 1]) ? "\n\n" : ".\n\n");
+		prev = o;
+	}
+	json_t *a = NULL;
+	if (b.len && step_analyze_offline(b.data, b.len, NULL, &a, NULL) == 0 && a) {
+		static const char *const keys[] = {"summary", "key_points", "tags", "keywords", "entities", NULL};
+		json_t *src = json_object_get(out, "sources");
+		for (const char *const *k = keys; *k; k++) {
+			json_t *v = json_object_get(a, *k);
+			if (v) {
+				json_object_set(out, *k, v);
+				json_object_set_new(src, *k, json_string("offline:frame-ocr"));
+			}
+		}
+	}
+	json_decref(a);
+	buf_free(&b);
+}
+
 /* Offline synthesis: the transcript analysis, and a timeline from the
  * transcript's segments and what the frames show. */
 static json_t *synthesize_offline(json_t *an, json_t *tr, json_t *fr)
@@ -227,7 +262,10 @@ static json_t *synthesize_offline(json_t *an, json_t *tr, json_t *fr)
 			json_object_set_new(json_object_get(out, "sources"), "title", json_string("offline:frame-ocr"));
 		}
 	}
-	(void)an;
+	/* the recogniser was unsure of every word: what is on screen says what
+	 * the video holds better, so it makes the summary, key points and tags */
+	if (json_is_true(json_object_get(an, "uncertain_speech")))
+		fuse_screen_text(out, fr);
 	return out;
 }
 

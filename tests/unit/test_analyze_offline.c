@@ -265,6 +265,18 @@ static void finds_entities(void **state)
 	assert_true(has_entity(ents, "Marie Curie", "name"));
 	assert_true(has_entity(ents, "Albert Einstein", "name"));
 	assert_true(has_entity(ents, "Jane Goodall", "name"));
+	json_decref(j);
+	/* a German amount with its scale word is money, and no part of it a name */
+	const char *de = "Die Stadt investiert 2,5 Millionen Euro in die neue Br\xc3\xbc" "cke und 1 Milliarde Euro in Schulen.";
+	j = analyze(de, strlen(de), NULL, NULL);
+	json_t *dents = json_object_get(j, "entities");
+	assert_true(has_entity(dents, "2,5 Millionen Euro", "money"));
+	assert_true(has_entity(dents, "1 Milliarde Euro", "money"));
+	assert_false(has_entity(dents, "Millionen Euro", "name"));
+	assert_false(has_entity(dents, "Milliarde Euro", "name"));
+	json_decref(j);
+	j = analyze(t, strlen(t), NULL, NULL);
+	ents = json_object_get(j, "entities");
 	/* years are not phone numbers, a sentence-initial verb is not part of a name */
 	size_t i;
 	json_t *v;
