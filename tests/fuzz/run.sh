@@ -12,6 +12,8 @@
 # library) into build-fuzz/ (FUZZ_OUT). FUZZ_SEED fixes libFuzzer's seed (the
 # suite uses 1, so a run on the same machine explores the same inputs in the
 # same order and a red run is reproducible; unset, every run explores anew).
+# FUZZ_RUNS=N stops each target after N executions (or SECONDS, whichever is
+# first): `FUZZ_RUNS=10000000 tests/fuzz/run.sh 7200` is the long run.
 # The inputs under tests/fuzz/regress/TARGET/ (each one a crash found once)
 # are run first, every time. Needs clang (installed through apt when
 # missing and running as root). Prints each target's executions and time.
@@ -77,6 +79,7 @@ for t in "${targets[@]}"; do
   # -rss_limit_mb catches an input that makes a reader allocate a lot
   seed=()
   [ -z "${FUZZ_SEED:-}" ] || seed=(-seed="$FUZZ_SEED")
+  [ -z "${FUZZ_RUNS:-}" ] || seed+=(-runs="$FUZZ_RUNS")
   regress=()
   [ ! -d "tests/fuzz/regress/$t" ] || regress=("tests/fuzz/regress/$t")
   if ! "$out/fuzz_$t" "${seed[@]}" -max_total_time="$secs" -rss_limit_mb=1024 -malloc_limit_mb=256 -max_len=65536 \
