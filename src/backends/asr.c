@@ -176,6 +176,33 @@ int asr_transcribe_json(asr_backend *b, const char *media_path, json_t **segment
 	return 0;
 }
 
+const char *asr_backend_language(const asr_backend *b)
+{
+	return b && b->ctx && b->ops->language ? b->ops->language(b->ctx) : NULL;
+}
+
+void asr_language_code(const char *name, char *out, size_t n)
+{
+	static const char *const names[][2] = {
+		{"english", "en"}, {"german", "de"}, {"french", "fr"}, {"spanish", "es"}, {"italian", "it"},
+		{"dutch", "nl"}, {"portuguese", "pt"}, {"russian", "ru"}, {"polish", "pl"}, {"czech", "cs"},
+		{"swedish", "sv"}, {"danish", "da"}, {"norwegian", "no"}, {"finnish", "fi"}, {"greek", "el"},
+		{"turkish", "tr"}, {"ukrainian", "uk"}, {"chinese", "zh"}, {"japanese", "ja"}, {"korean", "ko"},
+		{"arabic", "ar"}, {"hebrew", "he"}, {"hindi", "hi"}, {"hungarian", "hu"}, {"romanian", "ro"},
+	};
+	char low[64];
+	size_t i = 0;
+	for (; name && name[i] && i < sizeof low - 1; i++)
+		low[i] = (char)tolower((unsigned char)name[i]);
+	low[i] = '\0';
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+		if (!strcmp(low, names[k][0])) {
+			snprintf(out, n, "%s", names[k][1]);
+			return;
+		}
+	snprintf(out, n, "%s", low);
+}
+
 void asr_backend_free(asr_backend *b)
 {
 	if (!b)

@@ -61,6 +61,9 @@ struct asr_backend_ops {
 	                  volatile int *cancel, struct err *err);
 	/* Resident bytes the loaded engine holds (0 for a remote server). */
 	uint64_t (*memory_bytes)(void *ctx);
+	/* The language of the last transcription as an ISO 639-1 code ("en"), or
+	 * NULL when the engine did not say. Borrowed, valid until the next call. */
+	const char *(*language)(void *ctx);
 	void (*close)(void *ctx);  /* NULL ctx is a no-op */
 };
 
@@ -106,6 +109,14 @@ int asr_backend_is_loaded(const asr_backend *b);
  * 94 MB for en-us); otherwise the expected size once loaded (pocketsphinx:
  * 2.5x its model files, 93 MB), so the planner can use it before the first load. */
 uint64_t asr_backend_memory_bytes(const asr_backend *b);
+/* The language of the last transcription (asr_backend_ops.language): the
+ * model's for an embedded engine, what the server reported for a remote one;
+ * NULL when unknown. Borrowed, valid until the next transcription. */
+const char *asr_backend_language(const asr_backend *b);
+/* A language as a server names it ("english", "en", "German") as an ISO 639-1
+ * code into out (n bytes): the 2-letter code when it is one or a known name,
+ * else the name in lower case. */
+void asr_language_code(const char *name, char *out, size_t n);
 /* "pocketsphinx:en-us" or "whisper-http:<model>" — for `sources`. Borrowed. */
 const char *asr_backend_name(const asr_backend *b);
 

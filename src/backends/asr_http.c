@@ -30,6 +30,7 @@ struct whisper {
 	char url[1024];          /* full endpoint */
 	char model[128];         /* `model` form field */
 	long connect_timeout_ms; /* TCP connect */
+	char language[32];       /* what the last reply said ("" = nothing) */
 };
 
 /* ---- open ----------------------------------------------------------------- */
@@ -273,6 +274,11 @@ static int parse_reply(struct whisper *w, const char *body, double duration_s, a
 	}
 	size_t total = 0;
 	int rc = 0;
+	const char *lang = json_string_value(json_object_get(root, "language"));
+	if (lang && *lang)
+		asr_language_code(lang, w->language, sizeof w->language);
+	else
+		w->language[0] = '\0';
 	json_t *segs = json_object_get(root, "segments");
 	if (json_is_array(segs) && json_array_size(segs) > 0) {
 		size_t i;
@@ -342,7 +348,14 @@ static int http_transcribe(void *ctx, const char *media_path, asr_segment_cb cb,
 	return rc;
 }
 
+static const char *http_language(void *ctx)
+{
+	struct whisper *w = ctx;
+	return w->language[0] ? w->language : NULL;
+}
+
 const struct asr_backend_ops asr_http_ops = {
+	.language = http_language,
 	.name = "whisper-http",
 	.open = http_open,
 	.transcribe = http_transcribe,

@@ -379,7 +379,15 @@ out:
 	return rc;
 }
 
+/* Debian's model is US English */
+static const char *ps_language(void *ctx)
+{
+	(void)ctx;
+	return "en";
+}
+
 const struct asr_backend_ops asr_pocketsphinx_ops = {
+	.language = ps_language,
 	.name = "pocketsphinx",
 	.open = sphinx_open,
 	.transcribe = sphinx_transcribe,

@@ -294,8 +294,10 @@ static int transcribe(struct step_env *env, const struct doc_rec *doc, int no_au
 	}
 	if (rc)
 		return rc;
-	*result = json_pack("{s:o,s:s,s:s}", "segments", segments, "engine", asr_backend_name(env->asr),
-	                    "language", "en");
+	*result = json_pack("{s:o,s:s}", "segments", segments, "engine", asr_backend_name(env->asr));
+	const char *lang = asr_backend_language(env->asr);
+	if (lang)  /* what the engine says it heard; unknown stays unsaid */
+		json_object_set_new(*result, "language", json_string(lang));
 	return 0;
 }
 

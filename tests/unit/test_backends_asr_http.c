@@ -107,6 +107,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		                     "{\"start\":1.0,\"end\":27.5,\"text\":\" the end\"}]}");
 	if (strstr(url, "/busy"))
 		return reply(c, 429, "{\"error\":\"too many requests\"}");
+	if (strstr(url, "/german"))
+		return reply(c, 200, "{\"language\":\"German\",\"text\":\" Guten Morgen.\"}");
 	if (strstr(url, "/text-only"))
 		return reply(c, 200, "{\"text\":\" Hello from a text-only server.\"}");
 	if (strcmp(url, "/v1/audio/transcriptions") != 0)
@@ -187,8 +189,34 @@ static void test_http_multipart_arrives_and_segments_parse(void **state)
 	assert_string_equal(json_string_value(json_object_get(s1, "text")), "General Kenobi.");
 	assert_null(json_object_get(s1, "confidence"));  /* no avg_logprob: unknown */
 	assert_string_equal(asr_backend_name(b), "whisper-http:Systran/faster-whisper-small");
+	/* the language the server heard, as a code ("english" -> "en") */
+	assert_string_equal(asr_backend_language(b), "en");
 	json_decref(segs);
 	asr_backend_free(b);
+}
+
+static void test_http_language_is_what_the_server_said(void **state)
+{
+	(void)state;
+	asr_backend *b = make("/german", NULL);
+	json_t *segs = NULL;
+	struct err e = {0};
+	assert_int_equal(asr_transcribe_json(b, media, &segs, &e), 0);
+	assert_string_equal(asr_backend_language(b), "de");
+	json_decref(segs);
+	segs = NULL;
+	asr_backend_free(b);
+	/* a reply that names no language: unknown, not "en" */
+	b = make("/text-only", NULL);
+	assert_int_equal(asr_transcribe_json(b, media, &segs, &e), 0);
+	assert_null(asr_backend_language(b));
+	json_decref(segs);
+	asr_backend_free(b);
+	char code[16];
+	asr_language_code("fr", code, sizeof code);
+	assert_string_equal(code, "fr");
+	asr_language_code("Klingon", code, sizeof code);
+	assert_string_equal(code, "klingon");
 }
 
 static void test_http_text_only_reply_is_one_segment(void **state)
@@ -342,6 +370,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_http_multipart_arrives_and_segments_parse),
+		cmocka_unit_test(test_http_language_is_what_the_server_said),
 		cmocka_unit_test(test_http_text_only_reply_is_one_segment),
 		cmocka_unit_test(test_http_reply_with_bad_bytes_and_times_is_repaired),
 		cmocka_unit_test(test_http_errors_are_clear),
