@@ -141,7 +141,7 @@ static void add_text(struct assembly *a)
 		copy_field(a->d, ex, "encoding");
 		copy_field(a->d, ex, "pages");
 	}
-	static const char *const props[] = {"author", "created", "modified", "mail", "attachments", "table", NULL};
+	static const char *const props[] = {"author", "created", "modified", "mail", "attachments", "table", "archive", "children", NULL};
 	static const char *const parts[] = {"format", "headings", "slides", "sheets", "chapters", "messages",
 	                                    "message_list", "truncated", "notes", NULL};
 	for (const char *const *k = props; ex && *k; k++)
@@ -155,6 +155,9 @@ static void add_text(struct assembly *a)
 	json_decref(docpart);
 	if (ex && !json_object_get(a->d, "title") && json_is_string(json_object_get(ex, "title")))
 		copy_field(a->d, ex, "title");
+	/* a kind with no analysis step (an archive) says what it holds itself */
+	if (ex && !json_object_get(a->d, "summary") && json_is_string(json_object_get(ex, "summary")))
+		copy_field(a->d, ex, "summary");
 	const char *otext = json_string_value(json_object_get(a->ocr, "text"));
 	if (otext && *otext && (!text || !*text)) {
 		json_object_set_new(a->d, "text", json_string(otext));
@@ -241,6 +244,11 @@ static void add_notes(struct assembly *a)
 		const char *note = json_string_value(json_object_get(r, "note"));
 		if (note)
 			json_array_append_new(notes, json_pack("{s:s,s:s}", "step", s->kind, "message", note));
+		size_t k;
+		json_t *v;
+		json_array_foreach(json_object_get(r, "notes"), k, v)
+			if (json_is_string(v))
+				json_array_append_new(notes, json_pack("{s:s,s:O}", "step", s->kind, "message", v));
 		json_decref(r);
 	}
 	if (json_array_size(notes))

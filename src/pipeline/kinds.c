@@ -70,7 +70,7 @@ int path_has_ext(const char *path, const char *const *exts)
 
 /* Every document kind, once. A new kind is a kind_<name>.c file and a row here. */
 extern const struct kind_def kind_text, kind_pdf, kind_image, kind_audio, kind_video;
-extern const struct kind_def kind_office, kind_epub, kind_rtf, kind_mail, kind_table;
+extern const struct kind_def kind_office, kind_epub, kind_rtf, kind_mail, kind_table, kind_archive;
 static const struct kind_def *const kinds[] = {
 	&kind_text,
 	&kind_pdf,
@@ -82,6 +82,7 @@ static const struct kind_def *const kinds[] = {
 	&kind_rtf,
 	&kind_mail,
 	&kind_table,
+	&kind_archive,
 };
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
 

@@ -62,6 +62,8 @@ struct step_env {
 	const char *data_dir;         /* where frames are kept: <data_dir>/frames/<sha256>/ */
 	volatile int *cancel;         /* set to non-zero to abort long work */
 	int offline_models;           /* 1: text/vision steps use the offline analysers */
+	store *st;                    /* the lane's store connection, for steps that add child documents */
+	classifier *cls;              /* per-lane classifier for child documents, may be NULL (lazy) */
 };
 
 /*

@@ -66,6 +66,7 @@ static void lane_free(void *user, void *lane_ctx)
 		return;
 	ocr_backend_free(env->ocr);
 	asr_backend_free(env->asr);
+	classifier_free(env->cls);
 	free(env);
 }
 
@@ -84,7 +85,9 @@ static int run_step(void *lane_ctx, store *st, const struct step_rec *step, char
 		doc_rec_clear(&doc);
 		return rc;
 	}
+	env->st = st;
 	rc = pipeline_run_step(env, &doc, step, steps, n, &result, err);
+	env->st = NULL;
 	if (rc == 0) {
 		struct made_by_now now;
 		reanalyze_now(env->cfg, env->llm, env->offline_models, &now);
@@ -100,6 +103,39 @@ static int run_step(void *lane_ctx, store *st, const struct step_rec *step, char
 }
 
 /* ------------------------------------------------------ document finish */
+
+static int add_child(const struct doc_child *c, void *user)
+{
+	json_t *o = json_pack("{s:I,s:o,s:s}", "id", (json_int_t)c->id, "place", json_string_lossy(c->place ? c->place : ""),
+	                      "kind", c->kind ? c->kind : "");
+	json_array_append_new(user, o);
+	return json_array_size(user) >= 10000;
+}
+
+/* A child's parent and place, a parent's children, from the store. */
+static void add_family(store *st, const struct doc_rec *doc, json_t *d)
+{
+	int64_t parent = 0;
+	char place[1024];
+	if (store_doc_parent(st, doc->id, &parent, place, sizeof place, NULL) == 0 && parent) {
+		struct doc_rec p;
+		json_t *o = json_pack("{s:I,s:o}", "id", (json_int_t)parent, "place", json_string_lossy(place));
+		if (store_doc_get(st, parent, &p, NULL) == 0) {
+			const char *base = p.path ? strrchr(p.path, '/') : NULL;
+			json_object_set_new(o, "name", json_string_lossy(p.name ? p.name : base ? base + 1 : p.path));
+			doc_rec_clear(&p);
+		}
+		json_object_set_new(d, "parent", o);
+	}
+	if (json_object_get(d, "children"))
+		return;  /* the kind listed them, with what another parent holds too */
+	json_t *kids = json_array();
+	store_doc_children(st, doc->id, add_child, kids, NULL);
+	if (json_array_size(kids))
+		json_object_set_new(d, "children", kids);
+	else
+		json_decref(kids);
+}
 
 int pipeline_finish_document(const struct config *cfg, bus *b, store *st, int64_t doc_id,
                              enum doc_outcome *outcome, struct err *err)
@@ -122,6 +158,7 @@ int pipeline_finish_document(const struct config *cfg, bus *b, store *st, int64_
 	char *json = NULL;
 	if ((rc = pipeline_assemble(&doc, steps, n, &d, &status, &fts, owned, err)))
 		goto out;
+	add_family(st, &doc, d);
 	json = json_dumps(d, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 	if (!json) {
 		rc = err_set(err, DOSSIER_ENOMEM, "%s: out of memory writing the dossier", doc.path);

@@ -131,6 +131,11 @@ static const char *const migrations[] = {
 	 * path's last component) and when its file was found gone (NULL = there). */
 	"ALTER TABLE documents ADD COLUMN name TEXT;"
 	"ALTER TABLE documents ADD COLUMN missing_at REAL;",
+	/* 6: child documents (an archive's members, a mail's attachments): the
+	 * parent, and the child's place in it (member path, attachment name) */
+	"ALTER TABLE documents ADD COLUMN parent_id INTEGER REFERENCES documents(id) ON DELETE SET NULL;"
+	"ALTER TABLE documents ADD COLUMN place TEXT;"
+	"CREATE INDEX documents_parent ON documents(parent_id) WHERE parent_id IS NOT NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -118,6 +118,27 @@ int store_doc_set_missing(store *st, int64_t id, double at, struct err *err);
 /* Deletes a document, its steps, dossier and index entry. */
 int store_doc_delete(store *st, int64_t id, struct err *err);
 
+/* ------------------------------------------------------------- children */
+
+/* A child document (an archive member, a mail attachment): its parent and its
+ * place there (the member's path, the attachment's name). */
+struct doc_child {
+	int64_t id;
+	const char *place;   /* borrowed for the callback */
+	const char *name;    /* borrowed; the child's display name, may be NULL */
+	const char *kind;    /* borrowed */
+	const char *status;  /* borrowed */
+};
+/* Makes document id a child of parent_id at place (copied), or no one's child
+ * (parent_id 0). */
+int store_doc_set_parent(store *st, int64_t id, int64_t parent_id, const char *place, struct err *err);
+/* *parent_id = document id's parent (0 = none); place (n bytes, may be NULL)
+ * gets its place. DOSSIER_ENOTFOUND for an unknown id. */
+int store_doc_parent(store *st, int64_t id, int64_t *parent_id, char *place, size_t n, struct err *err);
+/* Calls cb for each child of parent_id in id order; a non-zero return stops. */
+int store_doc_children(store *st, int64_t parent_id, int (*cb)(const struct doc_child *c, void *user), void *user,
+                       struct err *err);
+
 /* ------------------------------------------------------------------ events */
 
 /*

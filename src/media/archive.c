@@ -1,0 +1,202 @@
+/*
+ * archive.c — archives through libarchive, members streamed to the caller's files.
+ */
+#include "media/archive.h"
+#include "core/err.h"
+#include "core/util.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SKIPPED_MAX 100
+#define RATIO_FLOOR (16ull << 20) /* below this many expanded bytes the ratio is not checked */
+
+static struct archive *open_any(const char *path)
+{
+	struct archive *a = archive_read_new();
+	if (!a)
+		return NULL;
+	archive_read_support_filter_all(a);
+	archive_read_support_format_zip(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	archive_read_support_format_7zip(a);
+	archive_read_support_format_cpio(a);
+	archive_read_support_format_iso9660(a);
+	archive_read_support_format_ar(a);
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
+		archive_read_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+int archive_is_archive(const char *path)
+{
+	struct archive *a = open_any(path);
+	if (!a)
+		return 0;
+	struct archive_entry *e;
+	int r = archive_read_next_header(a, &e);
+	/* a bare compressed file (.gz of one text) reads as format "raw": not an archive */
+	int ok = (r == ARCHIVE_OK || r == ARCHIVE_WARN) && archive_format(a) != ARCHIVE_FORMAT_RAW &&
+	         archive_format(a) != 0;
+	archive_read_free(a);
+	return ok;
+}
+
+static void skip(json_t *skipped, const char *name, const char *why)
+{
+	if (json_array_size(skipped) < SKIPPED_MAX)
+		json_array_append_new(skipped, json_pack("{s:o,s:s}", "name", json_string_lossy(name), "why", why));
+}
+
+int archive_unpack(const char *path, const char *dir, const struct archive_limits *limits, archive_member_fn cb,
+                   void *user, json_t **summary, struct err *err)
+{
+	if (summary)
+		*summary = NULL;
+	struct archive_limits lim = limits ? *limits : (struct archive_limits){0};
+	if (!lim.max_members)
+		lim.max_members = 10000;
+	if (!lim.max_expanded)
+		lim.max_expanded = 1ull << 30;
+	if (!lim.max_member)
+		lim.max_member = lim.max_expanded;
+	if (lim.max_ratio <= 0)
+		lim.max_ratio = 200;
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return err_set(err, errno == EACCES ? DOSSIER_EPERM : DOSSIER_ENOTFOUND, "%s: %s", path, strerror(errno));
+	struct archive *a = open_any(path);
+	if (!a)
+		return err_set(err, DOSSIER_EFORMAT, "%s: not an archive libarchive can read (damaged, or another type)",
+		               path);
+	json_t *skipped = json_array(), *notes = json_array();
+	size_t listed = 0, unpacked = 0;
+	uint64_t expanded = 0;
+	int truncated = 0, rc = 0, r;
+	char *buf = xcalloc(1, 65536);
+	struct archive_entry *e;
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		const char *name = archive_entry_pathname_utf8(e);
+		if (!name)
+			name = archive_entry_pathname(e);
+		if (!name)
+			name = "";
+		listed++;
+		if (archive_entry_filetype(e) != AE_IFREG) {
+			if (archive_entry_filetype(e) != AE_IFDIR)
+				skip(skipped, name, archive_entry_symlink(e) || archive_entry_hardlink(e) ? "a link" : "not a regular file");
+			continue;
+		}
+		if (archive_entry_is_encrypted(e)) {
+			skip(skipped, name, "encrypted");
+			continue;
+		}
+		if (unpacked >= lim.max_members) {
+			char note[160];
+			snprintf(note, sizeof note, "only the first %zu members were unpacked (max_members)", lim.max_members);
+			json_array_append_new(notes, json_string(note));
+			truncated = 1;
+			break;
+		}
+		char tmpl[4096];
+		snprintf(tmpl, sizeof tmpl, "%s/member-XXXXXX", dir);
+		int fd = mkstemp(tmpl);
+		if (fd < 0) {
+			rc = err_set(err, DOSSIER_EIO, "cannot create a file in %s: %s", dir, strerror(errno));
+			break;
+		}
+		uint64_t bytes = 0;
+		int stop = 0, werr = 0;
+		la_ssize_t got;
+		while ((got = archive_read_data(a, buf, 65536)) > 0) {
+			if (bytes + (uint64_t)got > lim.max_member || expanded + (uint64_t)got > lim.max_expanded) {
+				stop = 1;
+				break;
+			}
+			if (write(fd, buf, (size_t)got) != got) {
+				werr = errno ? errno : EIO;
+				break;
+			}
+			bytes += (uint64_t)got;
+			expanded += (uint64_t)got;
+			if (expanded > RATIO_FLOOR && (double)expanded > lim.max_ratio * (double)(sb.st_size ? sb.st_size : 1)) {
+				stop = 2;
+				break;
+			}
+		}
+		close(fd);
+		if (werr) {
+			unlink(tmpl);
+			rc = err_set(err, DOSSIER_EIO, "cannot write a member of %s into %s: %s", path, dir, strerror(werr));
+			break;
+		}
+		if (stop) {
+			unlink(tmpl);
+			char note[256];
+			if (stop == 2)
+				snprintf(note, sizeof note, "unpacking stopped at %s: it expands more than %.0f times its size "
+				         "(a zip bomb?)", name, lim.max_ratio);
+			else
+				snprintf(note, sizeof note, "unpacking stopped at %s: past %llu expanded bytes "
+				         "(max_expanded_bytes)", name, (unsigned long long)lim.max_expanded);
+			json_array_append_new(notes, json_string_lossy(note));
+			skip(skipped, name, "over a limit");
+			truncated = 1;
+			break;
+		}
+		if (got < 0) {
+			unlink(tmpl);
+			const char *m = archive_error_string(a);
+			char note[512];
+			snprintf(note, sizeof note, "%s could not be read: %s", name, m ? m : "damaged");
+			json_array_append_new(notes, json_string_lossy(note));
+			skip(skipped, name, archive_entry_is_encrypted(e) ? "encrypted" : "damaged");
+			if (r == ARCHIVE_FATAL || got == ARCHIVE_FATAL)
+				break;
+			continue;
+		}
+		unpacked++;
+		if ((rc = cb(name, tmpl, bytes, user)) != 0) {
+			unlink(tmpl);
+			break;
+		}
+	}
+	if (r == ARCHIVE_FATAL && !rc) {
+		const char *m = archive_error_string(a);
+		if (!listed) {
+			rc = err_set(err, DOSSIER_EFORMAT, "%s: the archive cannot be read (%s): it is damaged or of another type",
+			             path, m ? m : "damaged");
+		} else {
+			char note[512];
+			snprintf(note, sizeof note, "the archive is damaged after %zu members (%s): what came before was read",
+			         listed, m ? m : "unexpected end");
+			json_array_append_new(notes, json_string_lossy(note));
+			truncated = 1;
+		}
+	}
+	free(buf);
+	if (!rc && summary) {
+		const char *fmt = archive_format_name(a);
+		const char *filter = archive_filter_count(a) > 1 ? archive_filter_name(a, 0) : "none";
+		*summary = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:b}", "format", fmt ? fmt : "unknown", "filter",
+		                     filter ? filter : "none", "members", (json_int_t)listed, "unpacked",
+		                     (json_int_t)unpacked, "bytes", (json_int_t)expanded, "skipped", skipped, "truncated",
+		                     truncated);
+		skipped = NULL;
+		if (json_array_size(notes))
+			json_object_set(*summary, "notes", notes);
+	}
+	json_decref(skipped);
+	json_decref(notes);
+	archive_read_free(a);
+	return rc;
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Archives and child documents: every member of a ZIP or a TAR is a document
+# of its own kind with a parent and its place; the same content in two
+# archives is one document; nesting stops at 3 levels; a zip bomb stops early;
+# member names never choose where bytes go; a damaged archive keeps what came
+# before the damage; analysing again queues nothing new.
+. "$(dirname "$0")/lib.bash"
+export OMP_THREAD_LIMIT=1
+S=$SOURCE_DIR/samples
+mkdir -p "$T/src/docs" "$T/in"
+cp "$S/field-notes.md" "$S/cafe-receipt.png" "$T/src/"
+cp "$S/river-article.txt" "$T/src/docs/"
+python3 - "$T" <<'PY'
+import io, os, sys, tarfile, zipfile
+T = sys.argv[1]; src = os.path.join(T, "src"); out = os.path.join(T, "in")
+def add_tree(z):
+    for root, _, files in os.walk(src):
+        for f in files:
+            p = os.path.join(root, f); z.write(p, os.path.relpath(p, src))
+with zipfile.ZipFile(os.path.join(out, "bundle.zip"), "w", zipfile.ZIP_DEFLATED) as z: add_tree(z)
+with tarfile.open(os.path.join(out, "bundle.tar.gz"), "w:gz") as t: t.add(os.path.join(src, "docs"), "docs")
+# nesting: level1.zip holds level2.zip holds level3.zip holds level4.zip holds deep.txt
+inner = b"The deepest note talks about the harbour at night.\n"
+for lvl, name in ((4, "deep.txt"), (3, "level4.zip"), (2, "level3.zip"), (1, "level2.zip")):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z: z.writestr(name, inner)
+    inner = b.getvalue()
+open(os.path.join(out, "level1.zip"), "wb").write(inner)
+# names that try to leave: ../, absolute, NUL-free but odd bytes
+with zipfile.ZipFile(os.path.join(out, "escape.zip"), "w") as z:
+    z.writestr("../../outside.txt", "A member that wants to be written outside the folder, about ships.\n")
+    z.writestr("/etc/evil.txt", "An absolute member name about ferries.\n")
+# a zip bomb: 300 MB of zeros in about 300 kB
+with zipfile.ZipFile(os.path.join(out, "bomb.zip"), "w", zipfile.ZIP_DEFLATED) as z:
+    with z.open("zeros.txt", "w", force_zip64=True) as f:
+        chunk = b"\0" * (1 << 20)
+        for _ in range(300): f.write(chunk)
+# damaged: the first member whole, the rest cut off
+with zipfile.ZipFile(os.path.join(T, "whole.zip"), "w") as z:
+    z.writestr("first.txt", "The first member survived the damage, it talks about lighthouses.\n")
+    z.writestr("second.txt", "x" * 5000)
+data = open(os.path.join(T, "whole.zip"), "rb").read()
+open(os.path.join(out, "damaged.zip"), "wb").write(data[: data.find(b"second.txt") + 40])
+PY
+"$DOSSIER" analyze --offline --db "$T/d.db" --events "$T/e.ndjson" "$T/in" > "$T/out" 2>&1; rc=$?
+check "analyze ends (0 or 1), exit $rc" test "$rc" -le 1
+L="$T/list.json"; "$DOSSIER" list --db "$T/d.db" --json > "$L"
+q() { python3 - "$T/d.db" "$1" <<'PY'
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1]); r = con.execute(sys.argv[2]).fetchall()
+print("\n".join("|".join("" if v is None else str(v) for v in row) for row in r))
+PY
+}
+zip=$(q "SELECT id FROM documents WHERE path LIKE '%/in/bundle.zip'")
+check_eq "the zip is an archive" "archive|done" "$(q "SELECT kind, status FROM documents WHERE id=$zip")"
+check_eq "each member is a document of its kind" "image|text|text" "$(q "SELECT kind FROM documents WHERE place IN ('cafe-receipt.png','field-notes.md','docs/river-article.txt') ORDER BY kind, id" | head -3 | paste -sd'|')"
+check_eq "a member's name is its file name" "river-article.txt" "$(q "SELECT name FROM documents WHERE place='docs/river-article.txt'")"
+"$DOSSIER" show --db "$T/d.db" --json "$zip" > "$T/zip.json"
+check_eq "the archive's dossier lists its 3 members" "3" "$(json 'len(d["children"])' "$T/zip.json")"
+check_contains "and says what it holds" "ZIP archive of 3 files" "$(json 'd["summary"]' "$T/zip.json")"
+river=$(q "SELECT id FROM documents WHERE place='docs/river-article.txt'")
+"$DOSSIER" show --db "$T/d.db" --json "$river" > "$T/river.json"
+check_eq "a member's dossier names its parent and place" "docs/river-article.txt" "$(json 'd["parent"]["place"]' "$T/river.json")"
+check_eq "a member is analysed like a file" "Restoring a river, one meander at a time" "$(json 'd["title"]' "$T/river.json")"
+check_eq "the same content in the zip and the tar is one document" "1" "$(q "SELECT count(*) FROM documents WHERE place='docs/river-article.txt'")"
+check_contains "members are found by search" "river" "$("$DOSSIER" search --db "$T/d.db" meander 2>&1)"
+check_eq "nesting: three levels are unpacked" "1" "$(q "SELECT count(*) FROM documents WHERE place='level4.zip'")"
+check_eq "the fourth is recorded, not unpacked" "0" "$(q "SELECT count(*) FROM documents WHERE place='deep.txt'")"
+check_contains "and its dossier says why" "deeper than 3 levels" "$(q "SELECT json FROM dossiers d JOIN documents x ON x.id=d.document_id WHERE x.place='level4.zip'")"
+check "member names never choose a path: nothing was written outside" test ! -e "$T/outside.txt" -a ! -e /etc/evil.txt
+check_eq "the odd names are members like any other" "2" "$(q "SELECT count(*) FROM documents WHERE place IN ('../../outside.txt','/etc/evil.txt')")"
+bomb=$(q "SELECT id FROM documents WHERE path LIKE '%/in/bomb.zip'")
+"$DOSSIER" show --db "$T/d.db" --json "$bomb" > "$T/bomb.json"
+check_contains "the zip bomb stops early and says so" "zip bomb" "$(json '[n["message"] for n in d.get("notes", [])]' "$T/bomb.json")"
+used=$(du -sk "$T" | cut -f1)
+check "the bomb did not fill the disk (work dir ${used} kB < 200 MB)" test "$used" -lt 204800
+dmg=$(q "SELECT id FROM documents WHERE path LIKE '%/in/damaged.zip'")
+check_eq "a damaged archive keeps the member before the damage" "1" "$(q "SELECT count(*) FROM documents WHERE place='first.txt' AND parent_id=$dmg")"
+check "no unpacked member is left in the work folder" test -z "$(ls "$T/tmp" 2>/dev/null)"
+n1=$(q "SELECT count(*) FROM documents")
+"$DOSSIER" analyze --offline --db "$T/d.db" "$T/in" > "$T/out2" 2>&1
+check_eq "analysing again adds no document" "$n1" "$(q "SELECT count(*) FROM documents")"
+check_contains "and everything is unchanged" "analysed 0" "$(cat "$T/out2")"
+done_testing
