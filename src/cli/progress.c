@@ -60,7 +60,7 @@ static void name_remember(struct sink *s, int64_t id, const char *name)
 		s->cap_names = cap;
 	}
 	s->names[s->n_names].id = id;
-	snprintf(s->names[s->n_names].name, sizeof s->names[0].name, "%s", name);
+	progress_fit(name, 1000, s->names[s->n_names].name, sizeof s->names[0].name); /* whole characters */
 	s->n_names++;
 }
 
@@ -92,6 +92,39 @@ static int cp_width(unsigned cp)
 	return 1;
 }
 
+/* The code point at p (U+FFFD for a broken sequence, which then takes one
+ * byte) and its length in bytes. */
+static size_t utf8_next(const unsigned char *p, unsigned *cp)
+{
+	size_t l = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+	if (!l) {
+		*cp = 0xfffd;
+		return 1;
+	}
+	unsigned v = l == 1 ? *p : (unsigned)(*p & (0x7f >> l));
+	for (size_t k = 1; k < l; k++) {
+		if ((p[k] & 0xc0) != 0x80) {
+			*cp = 0xfffd;
+			return 1;
+		}
+		v = (v << 6) | (p[k] & 0x3f);
+	}
+	*cp = v;
+	return l;
+}
+
+/* Terminal columns of a string without escapes. */
+static int text_columns(const char *s)
+{
+	int c = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		unsigned cp;
+		p += utf8_next(p, &cp);
+		c += cp_width(cp);
+	}
+	return c;
+}
+
 size_t progress_fit(const char *line, int width, char *out, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)line;
@@ -115,23 +148,19 @@ size_t progress_fit(const char *line, int width, char *out, size_t n)
 			escapes = 1;
 			continue;
 		}
-		size_t l = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 1;
-		unsigned cp = l == 1 ? *p : (unsigned)(*p & (0x7f >> l));
-		for (size_t k = 1; k < l; k++) {
-			if ((p[k] & 0xc0) != 0x80) { /* broken sequence: one byte, one column */
-				l = 1;
-				cp = '?';
-				break;
-			}
-			cp = (cp << 6) | (p[k] & 0x3f);
-		}
+		unsigned cp;
+		size_t l = utf8_next(p, &cp);
 		int w = cp_width(cp);
 		if (cols + w > width || o + l + 5 >= n) {
 			cut = 1;
 			break;
 		}
-		memcpy(out + o, p, l);
-		o += l;
+		if (cp == 0xfffd && l == 1)
+			out[o++] = '?'; /* a broken sequence never reaches the terminal */
+		else {
+			memcpy(out + o, p, l);
+			o += l;
+		}
 		p += l;
 		cols += w;
 	}
@@ -180,7 +209,21 @@ static void live_line(struct sink *s, const char *line)
 	s->drawn_lines++;
 }
 
-/* "recognising speech 62/220 seconds, picking frames from the video" */
+/* 3 pages as "3"; 62 seconds as "1:02", an hour and more as "1:02:03" */
+static void amount(double v, const char *unit, char *out, size_t n)
+{
+	if (strcmp(unit, "seconds")) {
+		snprintf(out, n, "%.0f", v);
+		return;
+	}
+	long t = (long)(v + 0.5);
+	if (t >= 3600)
+		snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* "recognising speech 1:02/3:40, picking frames from the video" */
 static void running_text(const struct active *a, char *out, size_t n)
 {
 	size_t o = 0;
@@ -190,10 +233,16 @@ static void running_text(const struct active *a, char *out, size_t n)
 		if (!r->kind[0])
 			continue;
 		int w;
+		char done[32], total[32];
+		amount(r->done, r->unit, done, sizeof done);
+		amount(r->total, r->unit, total, sizeof total);
+		int secs = !strcmp(r->unit, "seconds");
 		if (r->total > 0)
-			w = snprintf(out + o, n - o, "%s%s %.0f/%.0f %s", o ? ", " : "", r->label, r->done, r->total, r->unit);
+			w = snprintf(out + o, n - o, "%s%s %s/%s%s%s", o ? ", " : "", r->label, done, total, secs ? "" : " ",
+			             secs ? "" : r->unit);
 		else if (r->done > 0)
-			w = snprintf(out + o, n - o, "%s%s %.0f %s", o ? ", " : "", r->label, r->done, r->unit);
+			w = snprintf(out + o, n - o, "%s%s %s%s%s", o ? ", " : "", r->label, done, secs ? "" : " ",
+			             secs ? "" : r->unit);
 		else
 			w = snprintf(out + o, n - o, "%s%s", o ? ", " : "", r->label);
 		if (w < 0)
@@ -220,7 +269,7 @@ static void live_draw(struct sink *s, int final)
 		return;
 	}
 	s->width = progress_width(fileno(f));
-	int name_w = s->width / 3 < 32 ? s->width / 3 : 32;
+	int name_w = s->width >= 100 ? 32 : s->width / 4 > 12 ? s->width / 4 : 12;
 	char line[LINE_MAX_BYTES], what[512];
 	for (int i = 0; i < MAX_ACTIVE; i++) {
 		if (!s->act[i].id)
@@ -229,9 +278,7 @@ static void live_draw(struct sink *s, int final)
 		char name[LINE_MAX_BYTES / 2];
 		progress_fit(s->act[i].name, name_w, name, sizeof name);
 		/* pad by columns, not bytes: a name may hold multi-byte characters */
-		int pad = name_w;
-		for (const unsigned char *q = (const unsigned char *)name; *q; q++)
-			pad -= (*q & 0xc0) != 0x80;
+		int pad = name_w - text_columns(name);
 		snprintf(line, sizeof line, "  %s%s%s%*s %s", s->color ? "\033[1m" : "", name, s->color ? "\033[0m" : "",
 		         pad > 0 ? pad : 0, "", what);
 		live_line(s, line);

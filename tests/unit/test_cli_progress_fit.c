@@ -57,6 +57,9 @@ static void test_utf8_is_never_cut_inside_a_character(void **st)
 	assert_string_equal(out, "ab");
 	progress_fit("ab\xe6\x97\xa5\xe6\x9c\xac", 4, out, sizeof out);
 	assert_string_equal(out, "ab\xe6\x97\xa5");
+	/* a broken sequence (a lone lead byte, a stray continuation) is shown as '?' */
+	progress_fit("a\xc3" "b\x80" "c", 80, out, sizeof out);
+	assert_string_equal(out, "a?b?c");
 	/* a 4-byte emoji */
 	progress_fit("x\xf0\x9f\x93\x84y", 3, out, sizeof out);
 	assert_string_equal(out, "x\xf0\x9f\x93\x84");
