@@ -104,9 +104,6 @@ static int finish_settled(sched *s, store *st, struct err *err)
 
 /* ---------------------------------------------------------- lanes */
 
-/* A step that did not succeed: deferred when its service is unavailable (the
- * attempt is not counted); retried after a backoff while transient, and
- * deferred to the next run after max_attempts tries; else failed. Each event commits with its change. */
 /* The step's "label" (the runner's words for its kind) added to an event's fields. */
 static json_t *with_label(const sched *s, const struct step_rec *step, json_t *fields)
 {
@@ -117,6 +114,9 @@ static json_t *with_label(const sched *s, const struct step_rec *step, json_t *f
 	return fields;
 }
 
+/* A step that did not succeed: deferred when its service is unavailable (the
+ * attempt is not counted); retried after a backoff while transient, and
+ * deferred to the next run after max_attempts tries; else failed. Each event commits with its change. */
 static void record_unsuccessful(struct lane *l, struct step_rec *step, int rc, const char *msg, double secs)
 {
 	sched *s = l->s;
