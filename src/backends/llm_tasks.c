@@ -406,6 +406,8 @@ int llm_analyze_text(struct llm_backend *b, const struct llm_call *call, const c
 			size_t e = chunk_end(cur + off, curlen - off, max);
 			rc = map_part(b, call, cur + off, e, i, n, &t, &acc, err);
 			off += e;
+			if (!rc && round == 0 && call->on_part)
+				call->on_part(call->on_part_user, i, n);
 		}
 		free(cur);
 		if (rc) {

@@ -44,6 +44,10 @@ struct llm_call {
 	double temperature;      /* sampling temperature */
 	int seed;                /* sampling seed */
 	volatile int *cancel;    /* borrowed; set *cancel != 0 to abort; may be NULL */
+	/* May be NULL: told after each part of a long text is summarised (done of
+	 * total parts, first round of llm_analyze_text's map-reduce only). */
+	void (*on_part)(void *user, int done, int total);
+	void *on_part_user;      /* borrowed; passed to on_part */
 };
 
 /* The call for a role as the config says (model, num_ctx, temperature, seed)

@@ -32,6 +32,7 @@ static const char usage[] =
 	"\n"
 	"Options:\n"
 	CLI_SHARED_CONFIG_HELP
+	CLI_DATA_DIR_HELP
 	"  --policy P            sequential | grouped (default) | budget: how models share memory\n"
 	"  --budget SIZE         memory budget, e.g. 12G (default: total RAM minus 2 GB)\n"
 	"  --offline             never call Ollama: OCR, speech and the offline analysers only\n"

@@ -27,6 +27,7 @@ int cli_opts_take(struct cli_opts *o, int opt, const char *arg)
 	case OPT_IDLE_TIMEOUT: o->idle_timeout = arg; return 1;
 	case OPT_ENGINE: o->engine = arg; return 1;
 	case OPT_LLM_URL: o->llm_url = arg; return 1;
+	case OPT_DATA_DIR: o->data_dir = arg; return 1;
 	}
 	return 0;
 }
@@ -41,36 +42,33 @@ int cli_config(const struct cli_opts *o, struct config *cfg)
 	}
 	config_defaults(cfg, profile);
 	char path[4096];
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	if (xdg && *xdg)
-		snprintf(path, sizeof path, "%s/dossier/config", xdg);
-	else
-		snprintf(path, sizeof path, "%s/.config/dossier/config", home ? home : ".");
+	config_default_file(path, sizeof path);
 	if (config_load_file(cfg, path, &e) || config_apply_env(cfg, &e)) {
 		fprintf(stderr, "dossier: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
 	static const struct {
 		size_t off;
-		const char *key;
+		const char *key, *flag;
 	} flags[] = {
-		{offsetof(struct cli_opts, policy), "policy"},
-		{offsetof(struct cli_opts, budget), "budget"},
-		{offsetof(struct cli_opts, db), "db"},
-		{offsetof(struct cli_opts, swap_delay), "swap_delay"},
-		{offsetof(struct cli_opts, text_model), "text_model"},
-		{offsetof(struct cli_opts, vision_model), "vision_model"},
-		{offsetof(struct cli_opts, transcriber), "transcriber"},
-		{offsetof(struct cli_opts, ocr_lang), "ocr_lang"},
-		{offsetof(struct cli_opts, max_frames), "max_frames"},
-		{offsetof(struct cli_opts, ollama), "ollama_host"},
-		{offsetof(struct cli_opts, idle_timeout), "idle_timeout_s"},
-		{offsetof(struct cli_opts, engine), "engine"},
-		{offsetof(struct cli_opts, llm_url), "llm_url"},
+		{offsetof(struct cli_opts, policy), "policy", "--policy"},
+		{offsetof(struct cli_opts, budget), "budget", "--budget"},
+		{offsetof(struct cli_opts, db), "db", "--db"},
+		{offsetof(struct cli_opts, data_dir), "data_dir", "--data-dir"},
+		{offsetof(struct cli_opts, swap_delay), "swap_delay", "--swap-delay"},
+		{offsetof(struct cli_opts, text_model), "text_model", "--text-model"},
+		{offsetof(struct cli_opts, vision_model), "vision_model", "--vision-model"},
+		{offsetof(struct cli_opts, transcriber), "transcriber", "--transcriber"},
+		{offsetof(struct cli_opts, ocr_lang), "ocr_lang", "--ocr-lang"},
+		{offsetof(struct cli_opts, max_frames), "max_frames", "--max-frames"},
+		{offsetof(struct cli_opts, ollama), "ollama_host", "--ollama"},
+		{offsetof(struct cli_opts, idle_timeout), "idle_timeout_s", "--idle-timeout"},
+		{offsetof(struct cli_opts, engine), "engine", "--engine"},
+		{offsetof(struct cli_opts, llm_url), "llm_url", "--llm-url"},
 	};
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
 		const char *v = *(const char *const *)((const char *)o + flags[i].off);
-		if (v && config_set(cfg, flags[i].key, v, &e)) {
+		if (v && config_set_from(cfg, flags[i].key, v, CONFIG_SOURCE_FLAG, flags[i].flag, 0, &e)) {
 			fprintf(stderr, "dossier: --%s: %s\n", flags[i].key, e.msg);
 			return EXIT_USAGE;
 		}
@@ -82,8 +80,12 @@ int cli_config(const struct cli_opts *o, struct config *cfg)
 			return EXIT_USAGE;
 		}
 		for (int r = 0; r < ROLE_COUNT; r++)
-			if (role_info((enum model_role)r)->is_llm)
+			if (role_info((enum model_role)r)->is_llm) {
+				char key[64];
 				cfg->models[r].num_ctx = n;
+				snprintf(key, sizeof key, "%s_num_ctx", role_name((enum model_role)r));
+				config_mark(cfg, key, CONFIG_SOURCE_FLAG, "--num-ctx");
+			}
 	}
 	cfg->offline = o->offline;
 	return 0;

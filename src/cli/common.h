@@ -14,12 +14,14 @@ enum {
 	OPT_MD, OPT_LIMIT, OPT_SWAP_DELAY, OPT_FORCE, OPT_TEXT_MODEL, OPT_VISION_MODEL,
 	OPT_NUM_CTX, OPT_TRANSCRIBER, OPT_OCR_LANG, OPT_SRT, OPT_VTT, OPT_LISTEN, OPT_TOKEN,
 	OPT_STATUS, OPT_KIND, OPT_MAX_FRAMES, OPT_QUIET, OPT_OLLAMA, OPT_IDLE_TIMEOUT, OPT_ENGINE, OPT_LLM_URL,
+	OPT_DATA_DIR,
 };
 
 /* Flags collected before the config is built (so the profile is known first). */
 struct cli_opts {
 	const char *profile, *policy, *budget, *db, *swap_delay, *text_model, *vision_model;
 	const char *num_ctx, *transcriber, *ocr_lang, *max_frames, *ollama, *idle_timeout, *engine, *llm_url;
+	const char *data_dir;
 	int offline;
 };
 
@@ -44,6 +46,7 @@ int cli_color(FILE *f);
 	{"budget", required_argument, NULL, OPT_BUDGET}, \
 	{"offline", no_argument, NULL, OPT_OFFLINE}, \
 	{"db", required_argument, NULL, OPT_DB}, \
+	{"data-dir", required_argument, NULL, OPT_DATA_DIR}, \
 	{"swap-delay", required_argument, NULL, OPT_SWAP_DELAY}, \
 	{"text-model", required_argument, NULL, OPT_TEXT_MODEL}, \
 	{"vision-model", required_argument, NULL, OPT_VISION_MODEL}, \
@@ -65,5 +68,10 @@ int cli_color(FILE *f);
 #define CLI_SHARED_CONFIG_HELP \
 	"  --profile dev|prod    model profile (default: prod, or dev when DEV_MODE=1)\n" \
 	"  --db PATH             database (default: $DOSSIER_DB or $XDG_DATA_HOME/dossier/dossier.db)\n"
+
+/* Help of --data-dir (the commands that take CLI_ANALYSIS_LONGOPTS). */
+#define CLI_DATA_DIR_HELP \
+	"  --data-dir DIR        frames, uploads, OCR checkpoints (default: $DOSSIER_DATA_DIR, else the\n" \
+	"                        directory of a database given explicitly, else $XDG_DATA_HOME/dossier)\n"
 
 #endif

@@ -6,13 +6,25 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #define MAX_ACTIVE 8
+#define MAX_RUNNING 4      /* steps of one document shown at once */
+#define LINE_MAX_BYTES 1024
+
+/* A step running now, with its progress if it reports any. */
+struct running {
+	char kind[24];        /* "" = free slot */
+	char label[64];       /* its plain words (the event's "label") */
+	double done, total;   /* step_progress; total 0 = none reported */
+	char unit[16];        /* "pages", "seconds", ... */
+};
 
 struct active {
 	int64_t id;
 	char name[48];
-	char step[24];
+	struct running run[MAX_RUNNING];
 };
 
 struct sink {
@@ -32,6 +44,7 @@ struct sink {
 	char model[128];
 	double t0, last_draw;
 	int drawn_lines;
+	int width;                  /* the terminal's columns at the last draw */
 	struct named { int64_t id; char name[48]; } *names; /* queued documents' file names */
 	size_t n_names, cap_names;
 };
@@ -47,7 +60,7 @@ static void name_remember(struct sink *s, int64_t id, const char *name)
 		s->cap_names = cap;
 	}
 	s->names[s->n_names].id = id;
-	snprintf(s->names[s->n_names].name, sizeof s->names[0].name, "%s", name);
+	progress_fit(name, 1000, s->names[s->n_names].name, sizeof s->names[0].name); /* whole characters */
 	s->n_names++;
 }
 
@@ -63,6 +76,110 @@ static void basename_of(const char *path, char *out, size_t n)
 {
 	const char *b = path ? strrchr(path, '/') : NULL;
 	snprintf(out, n, "%s", b ? b + 1 : path ? path : "?");
+}
+
+/* Columns a code point takes on a terminal: 0 for combining marks, 2 for the
+ * wide East Asian ranges and emoji, else 1 (a close, locale-free wcwidth). */
+static int cp_width(unsigned cp)
+{
+	if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x200b && cp <= 0x200f) || cp == 0xfe0f)
+		return 0;
+	if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) ||
+	    (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+	    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1f64f) || (cp >= 0x1f900 && cp <= 0x1f9ff) ||
+	    (cp >= 0x20000 && cp <= 0x3fffd))
+		return 2;
+	return 1;
+}
+
+/* The code point at p (U+FFFD for a broken sequence, which then takes one
+ * byte) and its length in bytes. */
+static size_t utf8_next(const unsigned char *p, unsigned *cp)
+{
+	size_t l = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+	if (!l) {
+		*cp = 0xfffd;
+		return 1;
+	}
+	unsigned v = l == 1 ? *p : (unsigned)(*p & (0x7f >> l));
+	for (size_t k = 1; k < l; k++) {
+		if ((p[k] & 0xc0) != 0x80) {
+			*cp = 0xfffd;
+			return 1;
+		}
+		v = (v << 6) | (p[k] & 0x3f);
+	}
+	*cp = v;
+	return l;
+}
+
+/* Terminal columns of a string without escapes. */
+static int text_columns(const char *s)
+{
+	int c = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		unsigned cp;
+		p += utf8_next(p, &cp);
+		c += cp_width(cp);
+	}
+	return c;
+}
+
+size_t progress_fit(const char *line, int width, char *out, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)line;
+	size_t o = 0;
+	int cols = 0, escapes = 0, cut = 0;
+	if (!n)
+		return 0;
+	while (*p && *p != '\n') {
+		if (*p == 0x1b && p[1] == '[') {
+			/* a colour: no width, kept whole */
+			size_t l = 2;
+			while (p[l] && !(p[l] >= 0x40 && p[l] <= 0x7e))
+				l++;
+			if (p[l])
+				l++;
+			if (o + l + 5 >= n)
+				break;
+			memcpy(out + o, p, l);
+			o += l;
+			p += l;
+			escapes = 1;
+			continue;
+		}
+		unsigned cp;
+		size_t l = utf8_next(p, &cp);
+		int w = cp_width(cp);
+		if (cols + w > width || o + l + 5 >= n) {
+			cut = 1;
+			break;
+		}
+		if (cp == 0xfffd && l == 1)
+			out[o++] = '?'; /* a broken sequence never reaches the terminal */
+		else {
+			memcpy(out + o, p, l);
+			o += l;
+		}
+		p += l;
+		cols += w;
+	}
+	if (escapes && (cut || *p)) {
+		memcpy(out + o, "\033[0m", 4); /* never leave a colour on past the cut */
+		o += 4;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+int progress_width(int fd)
+{
+	struct winsize ws;
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	const char *c = getenv("COLUMNS");
+	int v = c ? atoi(c) : 0;
+	return v >= 10 && v <= 10000 ? v : 80;
 }
 
 static struct active *act_find(struct sink *s, int64_t id, int create)
@@ -81,6 +198,61 @@ static struct active *act_find(struct sink *s, int64_t id, int create)
 	return create ? free_slot : NULL;
 }
 
+/* One line of the live area, cut to the terminal's width (one column short
+ * of it, so no terminal wraps it into two rows the redraw would not clear). */
+static void live_line(struct sink *s, const char *line)
+{
+	char fitted[LINE_MAX_BYTES];
+	progress_fit(line, s->width > 1 ? s->width - 1 : 1, fitted, sizeof fitted);
+	fputs(fitted, s->out);
+	fputc('\n', s->out);
+	s->drawn_lines++;
+}
+
+/* 3 pages as "3"; 62 seconds as "1:02", an hour and more as "1:02:03" */
+static void amount(double v, const char *unit, char *out, size_t n)
+{
+	if (strcmp(unit, "seconds")) {
+		snprintf(out, n, "%.0f", v);
+		return;
+	}
+	long t = (long)(v + 0.5);
+	if (t >= 3600)
+		snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* "recognising speech 1:02/3:40, picking frames from the video" */
+static void running_text(const struct active *a, char *out, size_t n)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (int i = 0; i < MAX_RUNNING && o < n; i++) {
+		const struct running *r = &a->run[i];
+		if (!r->kind[0])
+			continue;
+		int w;
+		char done[32], total[32];
+		amount(r->done, r->unit, done, sizeof done);
+		amount(r->total, r->unit, total, sizeof total);
+		int secs = !strcmp(r->unit, "seconds");
+		if (r->total > 0)
+			w = snprintf(out + o, n - o, "%s%s %s/%s%s%s", o ? ", " : "", r->label, done, total, secs ? "" : " ",
+			             secs ? "" : r->unit);
+		else if (r->done > 0)
+			w = snprintf(out + o, n - o, "%s%s %s%s%s", o ? ", " : "", r->label, done, secs ? "" : " ",
+			             secs ? "" : r->unit);
+		else
+			w = snprintf(out + o, n - o, "%s%s", o ? ", " : "", r->label);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+	if (!out[0])
+		snprintf(out, n, "waiting");
+}
+
 static void live_draw(struct sink *s, int final)
 {
 	double now = clock_mono_s();
@@ -96,27 +268,63 @@ static void live_draw(struct sink *s, int final)
 		fflush(f);
 		return;
 	}
+	s->width = progress_width(fileno(f));
+	int name_w = s->width >= 100 ? 32 : s->width / 4 > 12 ? s->width / 4 : 12;
+	char line[LINE_MAX_BYTES], what[512];
 	for (int i = 0; i < MAX_ACTIVE; i++) {
 		if (!s->act[i].id)
 			continue;
-		fprintf(f, "  %s%-32.32s%s %s\n", s->color ? "\033[1m" : "", s->act[i].name, s->color ? "\033[0m" : "",
-		        s->act[i].step);
-		s->drawn_lines++;
+		running_text(&s->act[i], what, sizeof what);
+		char name[LINE_MAX_BYTES / 2];
+		progress_fit(s->act[i].name, name_w, name, sizeof name);
+		/* pad by columns, not bytes: a name may hold multi-byte characters */
+		int pad = name_w - text_columns(name);
+		snprintf(line, sizeof line, "  %s%s%s%*s %s", s->color ? "\033[1m" : "", name, s->color ? "\033[0m" : "",
+		         pad > 0 ? pad : 0, "", what);
+		live_line(s, line);
 	}
 	int total = s->queued > 0 ? s->queued : 1, done = s->finished + s->failed;
-	int width = 30, fill = done * width / total;
+	int width = s->width >= 100 ? 30 : s->width >= 60 ? 20 : 10, fill = done * width / total;
 	char bar[64];
 	for (int i = 0; i < width; i++)
 		bar[i] = i < fill ? '#' : '-';
 	bar[width] = '\0';
 	int el = (int)(now - s->t0);
-	fprintf(f, "[%s] %d/%d done, %d failed  %02d:%02d%s%s", bar, done, s->queued, s->failed, el / 60,
-	        el % 60, *s->model ? "  model: " : "", s->model);
-	if (s->swaps)
-		fprintf(f, " (%d swap%s)", s->swaps, s->swaps == 1 ? "" : "s");
-	fputc('\n', f);
-	s->drawn_lines++;
+	int o = snprintf(line, sizeof line, "[%s] %d/%d done, %d failed  %02d:%02d%s%s", bar, done, s->queued,
+	                 s->failed, el / 60, el % 60, *s->model ? "  model: " : "", s->model);
+	if (s->swaps && o > 0 && (size_t)o < sizeof line)
+		snprintf(line + o, sizeof line - (size_t)o, " (%d swap%s)", s->swaps, s->swaps == 1 ? "" : "s");
+	live_line(s, line);
 	fflush(f);
+}
+
+/* A line that stays: printed above the live area, which is redrawn below it. */
+static void live_keep(struct sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void live_keep(struct sink *s, const char *fmt, ...)
+{
+	live_draw(s, 1);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(s->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', s->out);
+	s->last_draw = 0; /* redraw the live area right away */
+}
+
+static struct running *running_find(struct active *a, const char *kind, int create)
+{
+	struct running *free_slot = NULL;
+	for (int i = 0; i < MAX_RUNNING; i++) {
+		if (a->run[i].kind[0] && !strcmp(a->run[i].kind, kind))
+			return &a->run[i];
+		if (!a->run[i].kind[0] && !free_slot)
+			free_slot = &a->run[i];
+	}
+	if (create && free_slot) {
+		memset(free_slot, 0, sizeof *free_slot);
+		snprintf(free_slot->kind, sizeof free_slot->kind, "%s", kind);
+	}
+	return create ? free_slot : NULL;
 }
 
 static void plain_line(struct sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -175,8 +383,6 @@ static void handle(struct sink *s, struct event *ev)
 	char base[48];
 	basename_of(path, base, sizeof base);
 	int live = s->mode == PROGRESS_LIVE, plain = s->mode == PROGRESS_PLAIN;
-	if (live && !strcmp(name, "document_failed"))
-		live_draw(s, 1); /* clear before printing a permanent line */
 
 	if (!strcmp(name, "document_queued")) {
 		s->queued++;
@@ -201,22 +407,35 @@ static void handle(struct sink *s, struct event *ev)
 				else
 					snprintf(a->name, sizeof a->name, "#%lld", (long long)ev->document);
 			}
-			snprintf(a->step, sizeof a->step, "%s", field(o, "step"));
+			struct running *r = running_find(a, field(o, "step"), 1);
+			if (r)
+				snprintf(r->label, sizeof r->label, "%s", *field(o, "label") ? field(o, "label") : field(o, "step"));
+		}
+	} else if (!strcmp(name, "step_progress")) {
+		struct active *a = act_find(s, ev->document, 0);
+		struct running *r = a ? running_find(a, field(o, "step"), 0) : NULL;
+		if (r) {
+			r->done = json_number_value(json_object_get(o, "done"));
+			r->total = json_number_value(json_object_get(o, "total"));
+			snprintf(r->unit, sizeof r->unit, "%s", field(o, "unit"));
 		}
 	} else if (!strcmp(name, "step_finished")) {
+		struct active *a = act_find(s, ev->document, 0);
+		struct running *r = a ? running_find(a, field(o, "step"), 0) : NULL;
+		if (r)
+			memset(r, 0, sizeof *r); /* the step shown is a step running */
 		/* a final failure is reported with its document (failed, or partial) */
 		if (!json_is_true(json_object_get(o, "ok")) && !json_is_true(json_object_get(o, "final")) &&
 		    s->mode != PROGRESS_QUIET) {
-			if (live)
-				live_draw(s, 1);
+			const char *label = *field(o, "label") ? field(o, "label") : field(o, "step");
 			if (!live)
 				plain_line(s, "step %s of document %lld failed%s: %s",
 				           field(o, "step"), (long long)ev->document,
 				           json_is_true(json_object_get(o, "final")) ? "" : " (will retry)",
 				           field(o, "error"));
 			else
-				fprintf(s->out, "%s: %s\n", json_is_true(json_object_get(o, "final")) ? "failed" : "retrying",
-				        field(o, "error"));
+				live_keep(s, "retrying %s (%s): %s", name_of(s, ev->document) ? name_of(s, ev->document) : "?",
+				          label, field(o, "error"));
 		}
 	} else if (!strcmp(name, "document_done")) {
 		s->finished++;
@@ -227,19 +446,27 @@ static void handle(struct sink *s, struct event *ev)
 		if (plain)
 			plain_line(s, "%-8s %s%s%s", field(o, "status"), path, *field(o, "title") ? " — " : "",
 			           field(o, "title"));
+		else if (live && !problems)
+			live_keep(s, "%-8s %s%s%s", field(o, "status"), path, *field(o, "title") ? " — " : "",
+			          field(o, "title"));
 		if (problems && s->mode != PROGRESS_QUIET) {
 			if (live)
 				live_draw(s, 1);
 			fprintf(s->out, "partial  %s: %s%s (see 'dossier show %lld')\n", path,
 			        *field(o, "error") ? field(o, "error") : "a step failed",
 			        problems > 1 ? " and more" : "", (long long)ev->document);
+			s->last_draw = 0;
 		}
 	} else if (!strcmp(name, "document_failed")) {
 		s->failed++;
 		struct active *a = act_find(s, ev->document, 0);
 		if (a)
 			memset(a, 0, sizeof *a);
-		fprintf(s->out, "%s%s%s %s\n", s->color ? "\033[31m" : "", "FAILED", s->color ? "\033[0m" : "",
+		if (live)
+			live_keep(s, "%s%s%s   %s: %s", s->color ? "\033[31m" : "", "FAILED", s->color ? "\033[0m" : "", path,
+			          field(o, "error"));
+		else
+			fprintf(s->out, "%s%s%s %s\n", s->color ? "\033[31m" : "", "FAILED", s->color ? "\033[0m" : "",
 			        field(o, "error"));
 	} else if (!strcmp(name, "swapping_model")) {
 		s->swaps++;
@@ -253,8 +480,9 @@ static void handle(struct sink *s, struct event *ev)
 			           json_number_value(json_object_get(o, "load_ms")) / 1000.0);
 	} else if (!strcmp(name, "ingest_warning")) {
 		if (live)
-			live_draw(s, 1);
-		fprintf(s->out, "warning: %s\n", field(o, "message"));
+			live_keep(s, "warning: %s", field(o, "message"));
+		else
+			fprintf(s->out, "warning: %s\n", field(o, "message"));
 	} else if (!strcmp(name, "step_deferred")) {
 		if (plain)
 			plain_line(s, "waiting  document %lld: %s", (long long)ev->document,

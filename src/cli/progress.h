@@ -25,4 +25,12 @@ int events_writer_start(bus *b, FILE *out, sink **s);
 /* Drains events published before the call, stops the thread, frees. NULL is a no-op. */
 void sink_stop(sink *s);
 
+/* Copies the first line of `line` into out (n bytes, always terminated), cut
+ * to at most `width` terminal columns: UTF-8 characters are never split (a
+ * wide one counts two columns), colour escapes count none and a cut line
+ * ends with a colour reset. Returns the bytes written. */
+size_t progress_fit(const char *line, int width, char *out, size_t n);
+/* The terminal's columns for fd (TIOCGWINSZ), else $COLUMNS, else 80. */
+int progress_width(int fd);
+
 #endif

@@ -3,6 +3,8 @@
 #include "core/util.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,100 +184,305 @@ void config_ollama_url(const char *host_env, char *out, size_t n)
 		snprintf(out, n, "%s://%s:%s%s", scheme, host, port, path);
 }
 
-/* The role whose model (num_ctx = 0) or context (num_ctx = 1) `key` sets, or -1. */
-static int role_key(const char *key, int *num_ctx)
+/* ------------------------------------------------------------- the keys */
+
+enum key_type {
+	T_STR,       /* a char array, copied */
+	T_INT,       /* atoi; min..max checked when min <= max */
+	T_INT_CLAMP, /* atoi; below min becomes min */
+	T_DOUBLE,    /* atof */
+	T_DOUBLE_POS,/* atof; negative becomes 0 */
+	T_SIZE,      /* size_parse; nonzero when min = 1 */
+	T_POLICY,    /* policy_parse */
+	T_URL,       /* an OLLAMA_HOST value, normalised */
+	T_MS,        /* seconds in the file, milliseconds in the struct; 0 < s <= 86400 */
+	T_SECRET,    /* a char array never printed; not from the file */
+	T_ROLE_MODEL,/* models[role].name */
+	T_ROLE_CTX,  /* models[role].num_ctx */
+};
+
+struct key_row {
+	struct config_key k;
+	enum key_type type;
+	size_t off, size;   /* the field in struct config */
+	long min, max;      /* T_INT range, T_INT_CLAMP floor, T_SIZE nonzero (min 1) */
+	const char *bad;    /* the message for a bad value, after "<key> '<value>' " */
+	int role;           /* T_ROLE_*: enum model_role */
+};
+
+#define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+
+/* The settable keys. The role keys (each role's model_key and, for LLM
+ * roles, <role>_num_ctx) follow them, made from role.h's table. Defaults
+ * stay in config_defaults, the one place that knows each profile. */
+static const struct key_row static_keys[] = {
+	{{"db", "DOSSIER_DB", "the database file", 1}, T_STR, F(db_path), 0, 0, NULL, 0},
+	{{"data_dir", "DOSSIER_DATA_DIR", "where frames, uploads and OCR checkpoints are kept", 1}, T_STR, F(data_dir),
+	 0, 0, NULL, 0},
+	{{"policy", "DOSSIER_POLICY", "how models share memory: sequential, grouped or budget", 1}, T_POLICY,
+	 F(policy), 0, 0, "is not one of sequential, grouped, budget", 0},
+	{{"budget", "DOSSIER_BUDGET", "memory budget (0 = total RAM minus 2 GB)", 1}, T_SIZE, F(budget_bytes), 0, 0,
+	 "is not a size (try 12G or 16GB)", 0},
+	{{"engine", NULL, "the LLM engine: ollama, openai or auto", 1}, T_STR, F(llm_engine), 0, 0, NULL, 0},
+	{{"llm_url", NULL, "the LLM engine's base URL (empty = the engine's own default)", 1}, T_STR, F(llm_url), 0, 0,
+	 NULL, 0},
+	{{"ollama_host", "OLLAMA_HOST", "Ollama's address", 1}, T_URL, F(ollama_host), 0, 0, NULL, 0},
+	{{"openai_base_url", "OPENAI_BASE_URL", "an OpenAI-compatible server's base URL", 1}, T_STR,
+	 F(openai_base_url), 0, 0, NULL, 0},
+	{{"openai_api_key", "OPENAI_API_KEY", "sent as a bearer token; never printed, never stored", 0}, T_SECRET,
+	 F(llm_api_key), 0, 0, NULL, 0},
+	{{"swap_delay", NULL, "fixed wait after an unload in seconds (-1 = poll the engine)", 1}, T_DOUBLE,
+	 F(swap_delay_s), 0, 0, NULL, 0},
+	{{"ocr_engine", NULL, "the OCR engine", 1}, T_STR, F(ocr_engine), 0, 0, NULL, 0},
+	{{"ocr_lang", NULL, "tesseract languages, e.g. eng+deu", 1}, T_STR, F(ocr_lang), 0, 0, NULL, 0},
+	{{"transcriber", NULL, "a Whisper server's URL (empty = the embedded recogniser)", 1}, T_STR,
+	 F(transcriber_url), 0, 0, NULL, 0},
+	{{"max_frames", NULL, "frames sampled per video at most", 1}, T_INT, F(max_frames), 1, 0, NULL, 0},
+	{{"frame_interval", NULL, "at most one sampled frame per this many seconds", 1}, T_DOUBLE,
+	 F(frame_interval_s), 0, 0, NULL, 0},
+	{{"max_image_side", NULL, "long side in pixels of images sent to the vision model", 1}, T_INT,
+	 F(max_image_side_px), 1, 0, NULL, 0},
+	{{"max_image_pixels", NULL, "larger images are refused", 1}, T_SIZE, F(max_image_pixels), 1, 0,
+	 "is not a number (e.g. 100000000)", 0},
+	{{"max_expanded_bytes", NULL, "a zip (office file, EPUB) stops past this many bytes", 1}, T_SIZE,
+	 F(max_expanded_bytes), 1, 0, "is not a size (e.g. 1GiB)", 0},
+	{{"max_ocr_pages", NULL, "pages without a text layer OCRed per PDF at most", 1}, T_INT, F(max_ocr_pages), 1,
+	 INT_MAX, "is not a positive number", 0},
+	{{"max_attempts", NULL, "tries per step in one run", 1}, T_INT, F(max_attempts), 1, 100,
+	 "is not a number from 1 to 100", 0},
+	{{"retry_base_s", NULL, "backoff before the first retry, seconds", 1}, T_DOUBLE_POS, F(retry_base_s), 0, 0,
+	 NULL, 0},
+	{{"retry_max_s", NULL, "longest backoff between two tries, seconds", 1}, T_DOUBLE_POS, F(retry_max_s), 0, 0,
+	 NULL, 0},
+	{{"fairness", NULL, "steps of the resident model run before a waiting model gets its turn", 1}, T_INT_CLAMP,
+	 F(fairness), 1, 0, NULL, 0},
+	{{"connect_timeout_s", NULL, "TCP connect to the engine, seconds", 1}, T_MS, F(connect_timeout_ms), 0, 0,
+	 NULL, 0},
+	{{"load_timeout_s", NULL, "a model load may take this long, seconds", 1}, T_MS, F(load_timeout_ms), 0, 0,
+	 NULL, 0},
+	{{"idle_timeout_s", NULL, "longest silence in an LLM stream, seconds", 1}, T_MS, F(idle_timeout_ms), 0, 0,
+	 NULL, 0},
+};
+#define N_STATIC (sizeof static_keys / sizeof static_keys[0])
+
+/* Other spellings a file may use. */
+static const struct {
+	const char *alias, *name;
+} key_aliases[] = {{"llm_engine", "engine"}};
+
+static struct key_row role_keys[2 * ROLE_COUNT];
+static char role_names[2 * ROLE_COUNT][48], role_helps[2 * ROLE_COUNT][96];
+static size_t n_role_keys;
+static pthread_once_t role_keys_once = PTHREAD_ONCE_INIT;
+
+static void role_keys_make(void)
 {
 	for (int r = 0; r < ROLE_COUNT; r++) {
 		const struct role_info *ri = role_info((enum model_role)r);
-		size_t n = strlen(ri->name);
-		if (ri->model_key && !strcmp(key, ri->model_key)) {
-			*num_ctx = 0;
-			return r;
+		if (ri->model_key) {
+			struct key_row *k = &role_keys[n_role_keys];
+			snprintf(role_names[n_role_keys], sizeof role_names[0], "%s", ri->model_key);
+			snprintf(role_helps[n_role_keys], sizeof role_helps[0], "the %s model", ri->name);
+			*k = (struct key_row){{role_names[n_role_keys], ri->env_var, role_helps[n_role_keys], 1}, T_ROLE_MODEL,
+			                      0, 0, 0, 0, NULL, r};
+			n_role_keys++;
 		}
-		if (ri->is_llm && !strncmp(key, ri->name, n) && !strcmp(key + n, "_num_ctx")) {
-			*num_ctx = 1;
-			return r;
+		if (ri->is_llm) {
+			struct key_row *k = &role_keys[n_role_keys];
+			snprintf(role_names[n_role_keys], sizeof role_names[0], "%s_num_ctx", ri->name);
+			snprintf(role_helps[n_role_keys], sizeof role_helps[0], "the %s model's context length (0 = the engine's)",
+			         ri->name);
+			*k = (struct key_row){{role_names[n_role_keys], NULL, role_helps[n_role_keys], 1}, T_ROLE_CTX, 0, 0, 0, 0,
+			                      NULL, r};
+			n_role_keys++;
 		}
 	}
+}
+
+static const struct key_row *row_at(size_t i)
+{
+	pthread_once(&role_keys_once, role_keys_make);
+	if (i < N_STATIC)
+		return &static_keys[i];
+	return i - N_STATIC < n_role_keys ? &role_keys[i - N_STATIC] : NULL;
+}
+
+size_t config_key_count(void)
+{
+	pthread_once(&role_keys_once, role_keys_make);
+	return N_STATIC + n_role_keys;
+}
+
+const struct config_key *config_key_at(size_t i)
+{
+	const struct key_row *r = row_at(i);
+	return r ? &r->k : NULL;
+}
+
+int config_key_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof key_aliases / sizeof key_aliases[0]; i++)
+		if (!strcmp(name, key_aliases[i].alias))
+			name = key_aliases[i].name;
+	for (size_t i = 0; i < config_key_count(); i++)
+		if (!strcmp(row_at(i)->k.name, name))
+			return (int)i;
 	return -1;
+}
+
+const char *config_source_name(enum config_source s)
+{
+	static const char *const names[] = {"default", "file", "env", "flag"};
+	return (unsigned)s <= CONFIG_SOURCE_FLAG ? names[s] : "default";
+}
+
+/* Parses value into the key's field; 0 or an error naming the key and the value. */
+static int row_set(struct config *c, const struct key_row *k, const char *value, struct err *err)
+{
+	char *field = (char *)c + k->off;
+	uint64_t sz;
+	switch (k->type) {
+	case T_STR:
+	case T_SECRET:
+		snprintf(field, k->size, "%s", value);
+		return 0;
+	case T_INT:
+		if (k->min <= k->max && (atol(value) < k->min || atol(value) > k->max))
+			return err_set(err, DOSSIER_EINVAL, "%s '%s' %s", k->k.name, value, k->bad);
+		*(int *)(void *)field = atoi(value);
+		return 0;
+	case T_INT_CLAMP:
+		*(int *)(void *)field = atoi(value) >= k->min ? atoi(value) : (int)k->min;
+		return 0;
+	case T_DOUBLE:
+		*(double *)(void *)field = atof(value);
+		return 0;
+	case T_DOUBLE_POS:
+		*(double *)(void *)field = atof(value) >= 0 ? atof(value) : 0;
+		return 0;
+	case T_SIZE:
+		if (size_parse(value, &sz) || (k->min && !sz))
+			return err_set(err, DOSSIER_EINVAL, "%s '%s' %s", k->k.name, value, k->bad);
+		*(uint64_t *)(void *)field = sz;
+		return 0;
+	case T_POLICY:
+		if (policy_parse(value, (enum policy *)(void *)field))
+			return err_set(err, DOSSIER_EINVAL, "%s '%s' %s", k->k.name, value, k->bad);
+		return 0;
+	case T_URL:
+		config_ollama_url(value, field, k->size);
+		return 0;
+	case T_MS: {
+		double secs = atof(value);
+		if (!(secs > 0) || secs > 24 * 3600)
+			return err_set(err, DOSSIER_EINVAL, "%s '%s' is not a number of seconds (0 < s <= 86400)", k->k.name,
+			               value);
+		*(int *)(void *)field = (int)(secs * 1000);
+		return 0;
+	}
+	case T_ROLE_MODEL:
+		snprintf(c->models[k->role].name, sizeof c->models[0].name, "%s", value);
+		return 0;
+	case T_ROLE_CTX:
+		c->models[k->role].num_ctx = atoi(value);
+		return 0;
+	}
+	return DOSSIER_EINVAL;
+}
+
+void config_format(const struct config *c, size_t i, char *out, size_t n)
+{
+	const struct key_row *k = row_at(i);
+	if (!k || !n) {
+		if (n)
+			out[0] = '\0';
+		return;
+	}
+	const char *field = (const char *)c + k->off;
+	switch (k->type) {
+	case T_STR:
+	case T_URL: snprintf(out, n, "%s", field); break;
+	case T_SECRET: snprintf(out, n, "%s", *field ? "(set)" : ""); break;
+	case T_INT:
+	case T_INT_CLAMP: snprintf(out, n, "%d", *(const int *)(const void *)field); break;
+	case T_DOUBLE:
+	case T_DOUBLE_POS: snprintf(out, n, "%g", *(const double *)(const void *)field); break;
+	case T_SIZE: snprintf(out, n, "%llu", (unsigned long long)*(const uint64_t *)(const void *)field); break;
+	case T_POLICY: snprintf(out, n, "%s", policy_name(*(const enum policy *)(const void *)field)); break;
+	case T_MS: snprintf(out, n, "%g", *(const int *)(const void *)field / 1000.0); break;
+	case T_ROLE_MODEL: snprintf(out, n, "%s", c->models[k->role].name); break;
+	case T_ROLE_CTX: snprintf(out, n, "%d", c->models[k->role].num_ctx); break;
+	}
+}
+
+void config_mark(struct config *c, const char *key, enum config_source src, const char *flag)
+{
+	int i = config_key_find(key);
+	if (i < 0)
+		return;
+	c->origin[i] = (struct config_origin){(unsigned char)src, 0, flag};
+}
+
+int config_set_from(struct config *c, const char *key, const char *value, enum config_source src,
+                    const char *flag, int line, struct err *err)
+{
+	int i = config_key_find(key);
+	if (i < 0)
+		return err_set(err, DOSSIER_EINVAL, "unknown setting '%s'", key);
+	const struct key_row *k = row_at((size_t)i);
+	if (src == CONFIG_SOURCE_FILE && !k->k.file_ok)
+		return err_set(err, DOSSIER_EINVAL, "%s is read from the environment only (%s), never from a file", key,
+		               k->k.env ? k->k.env : "");
+	int rc = row_set(c, k, value, err);
+	if (rc)
+		return rc;
+	c->origin[i] = (struct config_origin){(unsigned char)src, line, flag};
+	return 0;
 }
 
 int config_set(struct config *c, const char *key, const char *value, struct err *err)
 {
-	uint64_t sz;
-	int num_ctx, r = role_key(key, &num_ctx);
-	if (r >= 0 && !num_ctx)
-		snprintf(c->models[r].name, sizeof c->models[0].name, "%s", value);
-	else if (r >= 0)
-		c->models[r].num_ctx = atoi(value);
-	else if (!strcmp(key, "llm_engine") || !strcmp(key, "engine")) /* the factory checks the name */
-		snprintf(c->llm_engine, sizeof c->llm_engine, "%s", value);
-	else if (!strcmp(key, "openai_base_url"))
-		snprintf(c->openai_base_url, sizeof c->openai_base_url, "%s", value);
-	else if (!strcmp(key, "llm_url"))
-		snprintf(c->llm_url, sizeof c->llm_url, "%s", value);
-	else if (!strcmp(key, "ocr_engine"))
-		snprintf(c->ocr_engine, sizeof c->ocr_engine, "%s", value);
-	else if (!strcmp(key, "policy")) {
-		if (policy_parse(value, &c->policy))
-			return err_set(err, DOSSIER_EINVAL, "policy '%s' is not one of sequential, grouped, budget", value);
-	} else if (!strcmp(key, "budget")) {
-		if (size_parse(value, &sz))
-			return err_set(err, DOSSIER_EINVAL, "budget '%s' is not a size (try 12G or 16GB)", value);
-		c->budget_bytes = sz;
-	} else if (!strcmp(key, "ollama_host"))
-		config_ollama_url(value, c->ollama_host, sizeof c->ollama_host);
-	else if (!strcmp(key, "swap_delay"))
-		c->swap_delay_s = atof(value);
-	else if (!strcmp(key, "ocr_lang"))
-		snprintf(c->ocr_lang, sizeof c->ocr_lang, "%s", value);
-	else if (!strcmp(key, "transcriber"))
-		snprintf(c->transcriber_url, sizeof c->transcriber_url, "%s", value);
-	else if (!strcmp(key, "max_frames"))
-		c->max_frames = atoi(value);
-	else if (!strcmp(key, "frame_interval"))
-		c->frame_interval_s = atof(value);
-	else if (!strcmp(key, "max_image_side"))
-		c->max_image_side_px = atoi(value);
-	else if (!strcmp(key, "max_image_pixels")) {
-		if (size_parse(value, &sz) || !sz)
-			return err_set(err, DOSSIER_EINVAL, "max_image_pixels '%s' is not a number (e.g. 100000000)", value);
-		c->max_image_pixels = sz;
-	} else if (!strcmp(key, "max_expanded_bytes")) {
-		if (size_parse(value, &sz) || !sz)
-			return err_set(err, DOSSIER_EINVAL, "max_expanded_bytes '%s' is not a size (e.g. 1GiB)", value);
-		c->max_expanded_bytes = sz;
-	} else if (!strcmp(key, "retry_base_s"))
-		c->retry_base_s = atof(value) >= 0 ? atof(value) : 0;
-	else if (!strcmp(key, "retry_max_s"))
-		c->retry_max_s = atof(value) >= 0 ? atof(value) : 0;
-	else if (!strcmp(key, "fairness"))
-		c->fairness = atoi(value) > 0 ? atoi(value) : 1;
-	else if (!strcmp(key, "idle_timeout_s") || !strcmp(key, "load_timeout_s") || !strcmp(key, "connect_timeout_s")) {
-		double secs = atof(value);
-		if (!(secs > 0) || secs > 24 * 3600)
-			return err_set(err, DOSSIER_EINVAL, "%s '%s' is not a number of seconds (0 < s <= 86400)", key, value);
-		int ms = (int)(secs * 1000);
-		if (key[0] == 'i')
-			c->idle_timeout_ms = ms;
-		else if (key[0] == 'l')
-			c->load_timeout_ms = ms;
-		else
-			c->connect_timeout_ms = ms;
-	} else if (!strcmp(key, "max_ocr_pages")) {
-		if (atoi(value) < 1)
-			return err_set(err, DOSSIER_EINVAL, "max_ocr_pages '%s' is not a positive number", value);
-		c->max_ocr_pages = atoi(value);
-	} else if (!strcmp(key, "max_attempts")) {
-		if (atoi(value) < 1 || atoi(value) > 100)
-			return err_set(err, DOSSIER_EINVAL, "max_attempts '%s' is not a number from 1 to 100", value);
-		c->max_attempts = atoi(value);
+	return config_set_from(c, key, value, CONFIG_SOURCE_FLAG, NULL, 0, err);
+}
+
+enum config_data_rule config_data_dir(const struct config *c, char *out, size_t n)
+{
+	int db = config_key_find("db"), dd = config_key_find("data_dir");
+	if (c->data_dir[0] && c->origin[dd].source != CONFIG_SOURCE_DEFAULT) {
+		snprintf(out, n, "%s", c->data_dir);
+		return CONFIG_DATA_SET;
 	}
-	else if (!strcmp(key, "db"))
-		snprintf(c->db_path, sizeof c->db_path, "%s", value);
+	if (c->origin[db].source != CONFIG_SOURCE_DEFAULT) {
+		snprintf(out, n, "%s", c->db_path);
+		char *slash = strrchr(out, '/');
+		if (slash && slash != out)
+			*slash = '\0';
+		else if (slash)
+			snprintf(out, n, "/");
+		else
+			snprintf(out, n, ".");
+		return CONFIG_DATA_BESIDE_DB;
+	}
+	config_default_data_dir(out, n);
+	return CONFIG_DATA_XDG;
+}
+
+void config_default_data_dir(char *out, size_t n)
+{
+	const char *x = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	if (x && *x)
+		snprintf(out, n, "%s/dossier", x);
 	else
-		return err_set(err, DOSSIER_EINVAL, "unknown setting '%s'", key);
-	return 0;
+		snprintf(out, n, "%s/.local/share/dossier", home && *home ? home : ".");
+}
+
+void config_default_file(char *out, size_t n)
+{
+	const char *x = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	if (x && *x)
+		snprintf(out, n, "%s/dossier/config", x);
+	else
+		snprintf(out, n, "%s/.config/dossier/config", home && *home ? home : ".");
 }
 
 int config_load_file(struct config *c, const char *path, struct err *err)
@@ -283,6 +490,7 @@ int config_load_file(struct config *c, const char *path, struct err *err)
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return 0;
+	snprintf(c->file, sizeof c->file, "%s", path);
 	int rc = config_load_stream(c, f, path, err);
 	fclose(f);
 	return rc;
@@ -315,7 +523,7 @@ int config_load_stream(struct config *c, FILE *f, const char *name, struct err *
 			v++;
 		for (char *e = v + strlen(v) - 1; e >= v && isspace((unsigned char)*e); e--)
 			*e = '\0';
-		int rc = config_set(c, k, v, err);
+		int rc = config_set_from(c, k, v, CONFIG_SOURCE_FILE, NULL, lineno, err);
 		if (rc) {
 			err_prefix(err, "%s:%d: ", path, lineno);
 			return rc;
@@ -326,36 +534,14 @@ int config_load_stream(struct config *c, FILE *f, const char *name, struct err *
 
 int config_apply_env(struct config *c, struct err *err)
 {
-	static const struct {
-		const char *env, *key;
-	} map[] = {
-		{"OLLAMA_HOST", "ollama_host"}, {"DOSSIER_DB", "db"},
-		{"DOSSIER_BUDGET", "budget"},   {"DOSSIER_POLICY", "policy"},
-	};
-	for (size_t i = 0; i < sizeof map / sizeof map[0] + ROLE_COUNT; i++) {
-		const char *env, *key;
-		if (i < sizeof map / sizeof map[0]) {
-			env = map[i].env;
-			key = map[i].key;
-		} else {
-			const struct role_info *ri = role_info((enum model_role)(i - sizeof map / sizeof map[0]));
-			env = ri->env_var;
-			key = ri->model_key;
-			if (!env || !key)
-				continue;
-		}
-		const char *v = getenv(env);
-		if (v && *v && config_set(c, key, v, err)) {
-			err_prefix(err, "environment variable %s: ", env);
-			return err->code;
+	/* As OpenAI's clients read theirs, and as before for ours: an empty value counts as unset. */
+	for (size_t i = 0; i < config_key_count(); i++) {
+		const struct config_key *k = config_key_at(i);
+		const char *v = k->env ? getenv(k->env) : NULL;
+		if (v && *v && config_set_from(c, k->name, v, CONFIG_SOURCE_ENV, NULL, 0, err)) {
+			err_prefix(err, "environment variable %s: ", k->env);
+			return err ? err->code : DOSSIER_EINVAL;
 		}
 	}
-	/* As OpenAI's clients read them: an empty value counts as unset. The key
-	 * is kept in memory only (no config key sets it, nothing prints it). */
-	const char *base = getenv("OPENAI_BASE_URL"), *key = getenv("OPENAI_API_KEY");
-	if (base && *base)
-		snprintf(c->openai_base_url, sizeof c->openai_base_url, "%s", base);
-	if (key && *key)
-		snprintf(c->llm_api_key, sizeof c->llm_api_key, "%s", key);
 	return 0;
 }

@@ -35,6 +35,38 @@ struct model_spec {
 	int num_ctx;             /* context window sent on every request; 0 = Ollama's default */
 };
 
+/* Where a setting's value came from, lowest precedence first. */
+enum config_source {
+	CONFIG_SOURCE_DEFAULT = 0,  /* the profile's default (config_defaults) */
+	CONFIG_SOURCE_FILE,         /* the config file (config.file, at origin.line) */
+	CONFIG_SOURCE_ENV,          /* the key's environment variable (config_key.env) */
+	CONFIG_SOURCE_FLAG,         /* a command-line flag (origin.flag) */
+};
+/* "default", "file", "env", "flag". */
+const char *config_source_name(enum config_source s);
+
+/* One settable key: the one table of keys (config.c) is what the file, the
+ * environment, the flags and `dossier config` all go through. */
+struct config_key {
+	const char *name;    /* as the config file spells it: "text_model" */
+	const char *env;     /* the environment variable that sets it, or NULL */
+	const char *help;    /* one line for people */
+	int file_ok;         /* 0 = not settable from the file (a secret read from the environment only) */
+};
+#define CONFIG_KEYS_MAX 64
+/* The keys in table order; config_key_at(i) for i < config_key_count() is never NULL (static storage). */
+size_t config_key_count(void);
+const struct config_key *config_key_at(size_t i);
+/* The key's index, or -1 (an alias such as llm_engine finds engine). */
+int config_key_find(const char *name);
+
+/* Where one key's value came from. */
+struct config_origin {
+	unsigned char source;  /* enum config_source */
+	int line;              /* CONFIG_SOURCE_FILE: line in config.file */
+	const char *flag;      /* CONFIG_SOURCE_FLAG: "--db"; static storage, may be NULL */
+};
+
 struct config {
 	char profile[8];                       /* "dev" or "prod" */
 	enum policy policy;                    /* see enum policy */
@@ -75,21 +107,53 @@ struct config {
 	double frame_interval_s;               /* at most one sampled frame per this many seconds */
 	int max_frames;                        /* at most this many frames per video */
 	int max_ocr_pages;                     /* pages without a text layer OCRed per PDF at most */
+	char data_dir[PATH_MAX];               /* frames, uploads, OCR checkpoints; "" = the rule of
+	                                          config_data_dir (key data_dir, DOSSIER_DATA_DIR) */
+	char file[PATH_MAX];                   /* the config file read ("" = none was) */
+	struct config_origin origin[CONFIG_KEYS_MAX]; /* indexed like config_key_at */
 };
 
 /* Fills c with the named profile's defaults ("dev" or "prod"; anything else is prod). */
 void config_defaults(struct config *c, const char *profile);
-/* Applies OLLAMA_HOST, OPENAI_BASE_URL, OPENAI_API_KEY, DOSSIER_DB, each role's model variable (role.h env_var:
- * DOSSIER_TEXT_MODEL, DOSSIER_VISION_MODEL), DOSSIER_BUDGET, DOSSIER_POLICY.
- * Errors name the variable and its bad value. */
+/* Applies the environment variable of every key that has one (config_key.env:
+ * OLLAMA_HOST, OPENAI_BASE_URL, OPENAI_API_KEY, DOSSIER_DB, DOSSIER_DATA_DIR,
+ * DOSSIER_BUDGET, DOSSIER_POLICY, each role's model variable such as
+ * DOSSIER_TEXT_MODEL); an empty value is unset. Errors name the variable and its bad value. */
 int config_apply_env(struct config *c, struct err *err);
-/* Reads `key = value` lines (# comments). A missing file is not an error. */
+/* Reads `key = value` lines (# comments). A missing file is not an error; a
+ * file that exists is recorded in c->file. */
 int config_load_file(struct config *c, const char *path, struct err *err);
 /* The same from an open stream; name is used in messages. Does not close f. */
 int config_load_stream(struct config *c, FILE *f, const char *name, struct err *err);
 /* Sets one key as the file would ("text_model", "budget", ...). Each role's
- * model_key (role.h) names its model; "<role>_num_ctx" its context for LLM roles. */
+ * model_key (role.h) names its model; "<role>_num_ctx" its context for LLM roles.
+ * Recorded as set by a flag with no name. */
 int config_set(struct config *c, const char *key, const char *value, struct err *err);
+/* The same, recording where the value came from (flag: its name, static
+ * storage, or NULL; line: the file's line, else 0). */
+int config_set_from(struct config *c, const char *key, const char *value, enum config_source src,
+                    const char *flag, int line, struct err *err);
+/* Records that key (already set by the caller) came from src; no-op for an unknown key. */
+void config_mark(struct config *c, const char *key, enum config_source src, const char *flag);
+/* The effective value of key i, as the file would spell it (sizes in bytes,
+ * timeouts in seconds); a secret is "(set)" or "". */
+void config_format(const struct config *c, size_t i, char *out, size_t n);
+
+/* How config_data_dir chose the data directory. */
+enum config_data_rule {
+	CONFIG_DATA_SET = 0,      /* data_dir was set (file, DOSSIER_DATA_DIR or a flag) */
+	CONFIG_DATA_BESIDE_DB,    /* the database was given explicitly: its directory */
+	CONFIG_DATA_XDG,          /* $XDG_DATA_HOME/dossier (default ~/.local/share/dossier) */
+};
+/* The data directory (frames/, uploads/, ocr/ go under it) into out: data_dir
+ * when set; else the database's directory when the database path was given
+ * explicitly (--db, DOSSIER_DB, the db key), so one database and its files
+ * stay together; else $XDG_DATA_HOME/dossier. Returns the rule used. */
+enum config_data_rule config_data_dir(const struct config *c, char *out, size_t n);
+/* The XDG data directory, $XDG_DATA_HOME/dossier or ~/.local/share/dossier, into out. */
+void config_default_data_dir(char *out, size_t n);
+/* The config file's path, $XDG_CONFIG_HOME/dossier/config or ~/.config/dossier/config, into out. */
+void config_default_file(char *out, size_t n);
 /* The profile a run uses: explicit (may be NULL), else DEV_MODE, else "prod". */
 const char *config_pick_profile(const char *explicit_profile);
 /* The default database path ($XDG_DATA_HOME/dossier/dossier.db) into out. */

@@ -112,6 +112,39 @@ unsigned kind_role_mask(const struct kind_def *k)
 	return m;
 }
 
+/* ------------------------------------------------------- step labels */
+
+/* Every step kind a kind's pipeline declares (kind_*.c step_decl arrays), in
+ * plain words. A new step kind gets a row here; test_pipeline_step_label
+ * checks that no declared step lacks one. */
+static const struct {
+	const char *kind, *label;
+} step_labels[] = {
+	{"extract_text", "reading the text"},
+	{"ocr", "recognising text in the images"},
+	{"transcribe", "recognising speech"},
+	{"analyze_text", "summarising the text"},
+	{"describe_image", "describing the image"},
+	{"sample_frames", "picking frames from the video"},
+	{"describe_frames", "describing the video's frames"},
+	{"synthesize", "putting the video's dossier together"},
+};
+
+const char *step_label(const char *step_kind)
+{
+	if (!step_kind)
+		return "";
+	for (size_t i = 0; i < sizeof step_labels / sizeof step_labels[0]; i++)
+		if (!strcmp(step_labels[i].kind, step_kind))
+			return step_labels[i].label;
+	return step_kind;
+}
+
+const char *step_label_kind_at(size_t i)
+{
+	return i < sizeof step_labels / sizeof step_labels[0] ? step_labels[i].kind : NULL;
+}
+
 /* 1 if the n bytes are UTF-8 without NUL or other C0 controls than tab, line
  * feed, form feed and carriage return; a sequence cut by the end of the buffer
  * (at_eof = 0) counts as valid. */

@@ -54,4 +54,13 @@ const struct kind_def *kind_find(const char *name);
 /* Bit (1u << role) for every role a step of k needs: its planning scenario. */
 unsigned kind_role_mask(const struct kind_def *k);
 
+/* A step kind in a person's words ("ocr" -> "recognising text in the images"):
+ * the one table of step labels, shown by the live display, the page and the
+ * events' "label". Static storage; never NULL (an unknown kind is returned
+ * as it is, NULL gives ""). */
+const char *step_label(const char *step_kind);
+/* The labelled step kinds, in table order (for tests and docs): the i-th kind,
+ * or NULL past the end. Static storage. */
+const char *step_label_kind_at(size_t i);
+
 #endif

@@ -7,6 +7,7 @@
 #include "backends/ocr.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "pipeline/kinds.h"
 #include "pipeline/pipeline.h"
 
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 
 struct pipeline_runner {
 	struct pipeline_runner_params p;
-	char data_dir[4096];           /* the database's directory: frames live under it */
+	char data_dir[4096];           /* config_data_dir: frames and OCR checkpoints live under it */
 };
 
 int pipeline_runner_new(const struct pipeline_runner_params *p, pipeline_runner **out, struct err *err)
@@ -22,12 +23,7 @@ int pipeline_runner_new(const struct pipeline_runner_params *p, pipeline_runner 
 	(void)err;
 	pipeline_runner *r = xcalloc(1, sizeof *r);
 	r->p = *p;
-	snprintf(r->data_dir, sizeof r->data_dir, "%s", p->cfg->db_path);
-	char *slash = strrchr(r->data_dir, '/');
-	if (slash)
-		*slash = '\0';
-	else
-		snprintf(r->data_dir, sizeof r->data_dir, ".");
+	config_data_dir(p->cfg, r->data_dir, sizeof r->data_dir);
 	*out = r;
 	return 0;
 }
@@ -209,11 +205,18 @@ static int finish_document(void *user, store *st, int64_t doc_id, enum doc_outco
 	return pipeline_finish_document(r->p.cfg, r->p.bus, st, doc_id, outcome, err);
 }
 
+static const char *label_of(void *user, const char *step_kind)
+{
+	(void)user;
+	return step_label(step_kind);
+}
+
 static const struct sched_runner_ops pipeline_runner_ops = {
 	.lane_new = lane_new,
 	.lane_free = lane_free,
 	.run_step = run_step,
 	.finish_document = finish_document,
+	.step_label = label_of,
 };
 
 struct sched_runner pipeline_runner_iface(pipeline_runner *r)

@@ -28,6 +28,24 @@ int step_analyze_llm(struct step_env *env, const struct doc_rec *doc, const stru
 /* 1 if this is the step's last attempt in this run (config.max_attempts). */
 int step_last_attempt(const struct step_env *env, const struct step_rec *step);
 
+/* step_progress events of one long step (docs/events.md): at most one every
+ * STEP_PROGRESS_INTERVAL_S per document, plus the last (done == total).
+ * step and unit are borrowed, static ("ocr", "pages"). */
+#define STEP_PROGRESS_INTERVAL_S 0.5
+struct step_progress {
+	struct step_env *env;   /* borrowed; its bus gets the events */
+	int64_t document;       /* the document's id */
+	const char *step;       /* step kind, e.g. "ocr" */
+	const char *unit;       /* "pages", "seconds", "frames", "chunks" */
+	double total;           /* how many units in all; 0 = unknown */
+	double last_emit_s;     /* monotonic time of the last event; 0 = none yet */
+	double last_done;       /* done in the last event */
+};
+void step_progress_init(struct step_progress *p, struct step_env *env, const struct doc_rec *doc,
+                        const char *step, const char *unit, double total);
+/* Reports that done units of total are finished; publishes when it is time. */
+void step_progress_report(struct step_progress *p, double done);
+
 #define STEP_FN(name)                                                                        \
 	int name(struct step_env *env, const struct doc_rec *doc, const struct step_rec *step,  \
 	         const struct step_rec *steps, size_t n, json_t **result, struct err *err)

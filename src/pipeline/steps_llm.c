@@ -29,10 +29,22 @@ int step_last_attempt(const struct step_env *env, const struct step_rec *step)
 	return !step || step->attempts >= env->cfg->max_attempts;
 }
 
+/* A long text's parts summarised, as step_progress in chunks. */
+static void on_chunk(void *user, int done, int total)
+{
+	struct step_progress *p = user;
+	p->total = total;
+	step_progress_report(p, done);
+}
+
 int step_analyze_llm(struct step_env *env, const struct doc_rec *doc, const struct step_rec *step,
                      const char *text, size_t len, const char *title_hint, json_t **result, struct err *err)
 {
 	struct llm_call c = call_for(env, ROLE_TEXT);
+	struct step_progress prog;
+	step_progress_init(&prog, env, doc, step ? step->kind : "analyze_text", "chunks", 0);
+	c.on_part = on_chunk;
+	c.on_part_user = &prog;
 	int rc = llm_analyze_text(env->llm, &c, text, len, result, err);
 	if (rc != DOSSIER_EFORMAT)
 		return rc;
@@ -143,6 +155,8 @@ STEP_FN(step_run_describe_frames)
 	}
 	struct llm_call c = call_for(env, ROLE_VISION);
 	json_t *timings = json_object();
+	struct step_progress prog;
+	step_progress_init(&prog, env, doc, step->kind, "frames", (double)json_array_size(frames));
 	size_t i;
 	json_t *f;
 	json_array_foreach(frames, i, f) {
@@ -169,6 +183,7 @@ STEP_FN(step_run_describe_frames)
 				                                          json_number_value(v)));
 		}
 		json_decref(d);
+		step_progress_report(&prog, (double)(i + 1));
 		if (env->cancel && *env->cancel) {
 			rc = err_set(err, DOSSIER_ECANCELLED, "cancelled");
 			break;

@@ -12,6 +12,7 @@
 #include "media/image.h"
 #include "media/pdf.h"
 #include "media/probe.h"
+#include "pipeline/kinds.h"
 #include "sched/residency.h"
 
 #include <dirent.h>
@@ -45,6 +46,44 @@ static int ocr_image(struct step_env *env, const struct image *img, char **text,
 static json_t *conf_json(double conf)
 {
 	return conf < 0 ? json_null() : json_real(conf);
+}
+
+/* ------------------------------------------------------- step_progress */
+
+/* 3 pages as 3, 61.52 seconds as 61.52 */
+static json_t *progress_number(double v)
+{
+	return v == (double)(json_int_t)v ? json_integer((json_int_t)v) : json_real(v);
+}
+
+void step_progress_init(struct step_progress *p, struct step_env *env, const struct doc_rec *doc,
+                        const char *step, const char *unit, double total)
+{
+	memset(p, 0, sizeof *p);
+	p->env = env;
+	p->document = doc->id;
+	p->step = step;
+	p->unit = unit;
+	p->total = total > 0 ? total : 0;
+}
+
+void step_progress_report(struct step_progress *p, double done)
+{
+	if (!p->env || !p->env->bus)
+		return;
+	double now = clock_mono_s();
+	int last = p->total > 0 && done >= p->total && p->last_done < p->total;
+	if (!last && p->last_emit_s > 0 && now - p->last_emit_s < STEP_PROGRESS_INTERVAL_S)
+		return;
+	if (done <= p->last_done && p->last_emit_s > 0)
+		return; /* nothing new to say */
+	p->last_emit_s = now;
+	p->last_done = done;
+	json_t *f = json_pack("{s:s,s:s,s:o,s:s}", "step", p->step, "label", step_label(p->step), "done",
+	                      progress_number(done), "unit", p->unit);
+	if (f)
+		json_object_set_new(f, "total", p->total > 0 ? progress_number(p->total) : json_null());
+	bus_emit(p->env->bus, "step_progress", p->document, f);
 }
 
 /* ---------------------------------------------------------------- ocr */
@@ -141,6 +180,8 @@ static int ocr_pdf_pages(struct step_env *env, const struct doc_rec *doc, const 
 	double conf_sum = 0;
 	int conf_n = 0, rc = 0, blank = 0, resumed = 0;
 	size_t total = json_array_size(todo), limit = (size_t)env->cfg->max_ocr_pages;
+	struct step_progress prog;
+	step_progress_init(&prog, env, doc, "ocr", "pages", (double)(total < limit ? total : limit));
 	if (total) {
 		pdf_doc *pdf = NULL;
 		if ((rc = pdf_open(doc->path, &pdf, err)))
@@ -182,6 +223,7 @@ static int ocr_pdf_pages(struct step_env *env, const struct doc_rec *doc, const 
 				conf_n++;
 			}
 			free(text);
+			step_progress_report(&prog, (double)(i + 1));
 			if (env->cancel && *env->cancel) {
 				rc = err_set(err, DOSSIER_ECANCELLED, "cancelled");
 				break;
@@ -260,6 +302,34 @@ STEP_FN(step_run_extract_pdf)
 
 /* --------------------------------------------------------- transcribe */
 
+struct transcript_ctx {
+	json_t *segments;           /* [{start, end, text, confidence?}] */
+	struct step_progress prog;  /* seconds of the media recognised */
+};
+
+static double round_ms(double s)
+{
+	return (double)(long long)(s * 1000.0 + 0.5) / 1000.0;
+}
+
+static int collect_segment(const struct asr_segment *seg, void *user)
+{
+	struct transcript_ctx *tc = user;
+	json_t *o = json_pack("{s:f,s:f,s:s}", "start", round_ms(seg->start_s), "end", round_ms(seg->end_s), "text",
+	                      seg->text);
+	if (!o)
+		return 1;
+	if (seg->confidence >= 0)
+		json_object_set_new(o, "confidence", json_real(round_ms(seg->confidence)));
+	if (json_array_append_new(tc->segments, o))
+		return 1;
+	double done = seg->end_s;
+	if (tc->prog.total > 0 && done > tc->prog.total)
+		done = tc->prog.total;
+	step_progress_report(&tc->prog, round_ms(done));
+	return 0;
+}
+
 static int transcribe(struct step_env *env, const struct doc_rec *doc, int no_audio_is_silence,
                       json_t **result, struct err *err)
 {
@@ -283,8 +353,20 @@ static int transcribe(struct step_env *env, const struct doc_rec *doc, int no_au
 		if (env->res)
 			residency_note_asr(env->res, bytes, 1);
 	}
+	/* the segments as asr_transcribe_json gives them, with step_progress in
+	 * seconds of the media recognised */
+	struct media_info mi;
+	struct transcript_ctx tc = {json_array(), {0}};
+	step_progress_init(&tc.prog, env, doc, "transcribe", "seconds",
+	                   media_probe(doc->path, &mi, NULL) == 0 ? mi.duration_s : 0);
 	json_t *segments = NULL;
-	int rc = asr_transcribe_json(env->asr, doc->path, &segments, err);
+	int rc = asr_transcribe(env->asr, doc->path, collect_segment, &tc, NULL, err);
+	if (rc == 0) {
+		segments = tc.segments;
+		if (tc.prog.total > 0)
+			step_progress_report(&tc.prog, tc.prog.total); /* trailing silence is recognised too */
+	} else
+		json_decref(tc.segments);
 	if (rc == DOSSIER_ENOTFOUND && no_audio_is_silence) {
 		/* a video without sound still has frames to look at */
 		*result = json_pack("{s:[],s:s,s:s}", "segments", "engine", asr_backend_name(env->asr), "note",

@@ -54,6 +54,9 @@ struct sched_runner_ops {
 	 * finished again by a later run. */
 	int (*finish_document)(void *user, store *st, int64_t doc_id, enum doc_outcome *outcome,
 	                       struct err *err);
+	/* Optional (may be NULL): a step kind in a person's words, sent as "label"
+	 * with step_started and step_finished. Static storage; NULL = no label. */
+	const char *(*step_label)(void *user, const char *step_kind);
 };
 
 struct sched_runner {

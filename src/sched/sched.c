@@ -104,6 +104,16 @@ static int finish_settled(sched *s, store *st, struct err *err)
 
 /* ---------------------------------------------------------- lanes */
 
+/* The step's "label" (the runner's words for its kind) added to an event's fields. */
+static json_t *with_label(const sched *s, const struct step_rec *step, json_t *fields)
+{
+	const struct sched_runner *r = &s->p.runner;
+	const char *label = r->ops && r->ops->step_label ? r->ops->step_label(r->user, step->kind) : NULL;
+	if (fields && label)
+		json_object_set_new(fields, "label", json_string(label));
+	return fields;
+}
+
 /* A step that did not succeed: deferred when its service is unavailable (the
  * attempt is not counted); retried after a backoff while transient, and
  * deferred to the next run after max_attempts tries; else failed. Each event commits with its change. */
@@ -150,7 +160,7 @@ static void record_unsuccessful(struct lane *l, struct step_rec *step, int rc, c
 	                           "ok", 0, "seconds", secs, "error", msg, "code", dossier_rc_name(rc), "final", failed);
 	if (!failed)
 		json_object_set_new(fields, "retry_in_s", json_real(delay));
-	bus_event_new(b, "step_finished", step->document_id, fields, &ev);
+	bus_event_new(b, "step_finished", step->document_id, with_label(s, step, fields), &ev);
 	if (ev)
 		se = store_event_of(ev);
 	int src = failed ? store_step_fail(l->st, step->id, s->holder, msg, OUTBOX(ev, se), NULL)
@@ -181,8 +191,9 @@ int lane_execute_msg(struct lane *l, struct step_rec *step, struct err *out)
 	 * start of a step whose outcome it has */
 	struct event *sev_ev = NULL;
 	bus_event_new(b, "step_started", step->document_id,
-	              json_pack("{s:s,s:s,s:i,s:s,s:i}", "step", step->kind, "role", role_name(step->role),
-	                        "step_id", (int)step->id, "lane", l->name, "attempt", step->attempts),
+	              with_label(s, step, json_pack("{s:s,s:s,s:i,s:s,s:i}", "step", step->kind, "role",
+	                                            role_name(step->role), "step_id", (int)step->id, "lane", l->name,
+	                                            "attempt", step->attempts)),
 	              &sev_ev);
 	if (sev_ev) {
 		struct store_event se0 = store_event_of(sev_ev);
@@ -198,8 +209,8 @@ int lane_execute_msg(struct lane *l, struct step_rec *step, struct err *out)
 		struct event *ev = NULL;
 		struct store_event sev = {0};
 		bus_event_new(b, "step_finished", step->document_id,
-		              json_pack("{s:s,s:s,s:b,s:f}", "step", step->kind, "role", role_name(step->role), "ok", 1,
-		                        "seconds", secs), &ev);
+		              with_label(s, step, json_pack("{s:s,s:s,s:b,s:f}", "step", step->kind, "role",
+		                                            role_name(step->role), "ok", 1, "seconds", secs)), &ev);
 		if (ev)
 			sev = store_event_of(ev);
 		/* the result and its step_finished commit together */
@@ -228,9 +239,9 @@ int lane_execute_msg(struct lane *l, struct step_rec *step, struct err *out)
 			 * again, by this worker or another */
 			rc = src;
 			bus_emit(b, "step_finished", step->document_id,
-			         json_pack("{s:s,s:s,s:b,s:f,s:s,s:s,s:b}", "step", step->kind, "role",
-			                   role_name(step->role), "ok", 0, "seconds", secs, "error", se.msg, "code",
-			                   dossier_rc_name(rc), "final", 0));
+			         with_label(s, step, json_pack("{s:s,s:s,s:b,s:f,s:s,s:s,s:b}", "step", step->kind, "role",
+			                                       role_name(step->role), "ok", 0, "seconds", secs, "error",
+			                                       se.msg, "code", dossier_rc_name(rc), "final", 0)));
 			pthread_mutex_lock(&s->mu);
 			s->stats.steps_unrecorded++;
 			pthread_mutex_unlock(&s->mu);

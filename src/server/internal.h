@@ -65,7 +65,7 @@ struct server {
 	char allow_hosts[1024];             /* extra Host names, comma-separated; "*" = any */
 	char url[128];                      /* http://host:port */
 	int port;
-	char data_dir[PATH_MAX];            /* directory of the database */
+	char data_dir[PATH_MAX];            /* config_data_dir: frames, uploads, OCR checkpoints */
 	char uploads_dir[PATH_MAX];         /* <data_dir>/uploads */
 	char frames_dir[PATH_MAX];          /* <data_dir>/frames (real path, may not exist yet) */
 	struct MHD_Daemon *daemon;

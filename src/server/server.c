@@ -1015,14 +1015,7 @@ int server_start(const struct server_params *p, server **out, struct err *err)
 	pthread_mutex_init(&s->conn_mu, NULL);
 	pthread_mutex_init(&s->sse_mu, NULL);
 
-	snprintf(s->data_dir, sizeof s->data_dir, "%s", p->cfg->db_path);
-	char *slash = strrchr(s->data_dir, '/');
-	if (slash && slash != s->data_dir)
-		*slash = '\0';
-	else if (slash)
-		snprintf(s->data_dir, sizeof s->data_dir, "/");
-	else
-		snprintf(s->data_dir, sizeof s->data_dir, ".");
+	config_data_dir(p->cfg, s->data_dir, sizeof s->data_dir);
 	char real[PATH_MAX];
 	if (realpath(s->data_dir, real))
 		snprintf(s->data_dir, sizeof s->data_dir, "%s", real);
