@@ -191,8 +191,8 @@ EML = ('From: Alice Example <alice@example.org>\r\nTo: Bob <bob@example.com>\r\n
        '--ALT\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
        'The meeting at the caf=E9 is moved to Friday.\r\n\r\n'
        '--ALT\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>The meeting (html)</p>\r\n--ALT--\r\n'
-       '--XYZ\r\nContent-Type: application/pdf; name="agenda.pdf"\r\nContent-Disposition: attachment; filename="agenda.pdf"\r\n'
-       'Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcfsj6IKMSAwIG9iago8PD4+CmVuZG9iagp0cmFpbGVyCjw8Pj4KJSVFT0YK\r\n'
+       '--XYZ\r\nContent-Type: text/plain; name="agenda.txt"\r\nContent-Disposition: attachment; filename="agenda.txt"\r\n'
+       'Content-Transfer-Encoding: base64\r\n\r\nQWdlbmRhIG9mIHRoZSBoYXJib3VyIG1lZXRpbmcuCkZpcnN0LCB0aGUgbmV3IGZlcnJ5IHRpbWV0YWJsZS4KVGhlbiB0aGUgbGlnaHRob3VzZSByZXBhaXJzLgo=\r\n'
        '--XYZ--\r\n')
 
 

@@ -74,6 +74,7 @@ struct walk {
 	char *plain;        /* the first text/plain body (owned, g_free) */
 	char *html;         /* the first text/html body */
 	int truncated;
+	int save_stopped;   /* on_attachment asked to stop saving */
 };
 
 static void note(struct walk *w, const char *s)
@@ -132,6 +133,38 @@ static gint64 part_size(GMimePart *part)
 
 static void walk_object(struct walk *w, GMimeObject *o, int depth);
 
+/* Decodes attachment o into a new file of save_dir and hands it to
+ * on_attachment; -1 if it could not be written, else its size. */
+static gint64 save_attachment(struct walk *w, GMimeObject *o, const char *name)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/attachment-XXXXXX", w->lim.save_dir);
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		note(w, "attachments could not be saved (the data folder is not writable)");
+		return -1;
+	}
+	GMimeStream *fs = g_mime_stream_fs_new(fd);  /* owns fd */
+	gint64 n = -1;
+	if (GMIME_IS_PART(o)) {
+		GMimeDataWrapper *dw = g_mime_part_get_content(GMIME_PART(o));
+		n = dw ? (gint64)g_mime_data_wrapper_write_to_stream(dw, fs) : 0;
+	} else if (GMIME_IS_MESSAGE_PART(o)) {
+		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
+		n = m ? (gint64)g_mime_object_write_to_stream(GMIME_OBJECT(m), NULL, fs) : 0;
+	}
+	g_mime_stream_flush(fs);
+	g_object_unref(fs);
+	if (n < 0) {
+		unlink(path);
+		note(w, "an attachment could not be decoded and was not saved");
+		return -1;
+	}
+	if (w->lim.on_attachment(name, path, (unsigned long long)n, w->lim.user))
+		w->save_stopped = 1;
+	return n;
+}
+
 static void list_attachment(struct walk *w, GMimeObject *o, const char *name)
 {
 	if (json_array_size(w->attachments) >= w->lim.max_attachments) {
@@ -140,8 +173,23 @@ static void list_attachment(struct walk *w, GMimeObject *o, const char *name)
 	}
 	GMimeContentType *ct = g_mime_object_get_content_type(o);
 	char *type = ct ? g_mime_content_type_get_mime_type(ct) : g_strdup("application/octet-stream");
-	gint64 size = GMIME_IS_PART(o) ? part_size(GMIME_PART(o)) : -1;
 	char *vname = g_utf8_make_valid(name ? name : "", -1);
+	gint64 size = -1;
+	if (w->lim.save_dir && w->lim.on_attachment && !w->save_stopped) {
+		char fallback[64];
+		snprintf(fallback, sizeof fallback, GMIME_IS_MESSAGE_PART(o) ? "message-%zu.eml" : "attachment-%zu",
+		         json_array_size(w->attachments) + 1);
+		char *save_name = *vname ? g_strdup(vname) : g_strdup(fallback);
+		if (GMIME_IS_MESSAGE_PART(o) && !g_str_has_suffix(save_name, ".eml")) {
+			char *t = g_strconcat(save_name, ".eml", NULL);
+			g_free(save_name);
+			save_name = t;
+		}
+		size = save_attachment(w, o, save_name);
+		g_free(save_name);
+	} else if (GMIME_IS_PART(o)) {
+		size = part_size(GMIME_PART(o));
+	}
 	json_t *a = json_pack("{s:s,s:s}", "name", vname, "type", type ? type : "");
 	if (size >= 0)
 		json_object_set_new(a, "size", json_integer(size));

@@ -22,6 +22,13 @@ struct mail_limits {
 	size_t max_messages;    /* messages read from a mailbox; 0 = 100000 */
 	int max_depth;          /* MIME nesting followed; 0 = 32 */
 	size_t max_attachments; /* attachments listed; 0 = 10000 */
+	/* When save_dir and on_attachment are set, each attachment (and each
+	 * forwarded message, as .eml) is decoded into a new file in save_dir and
+	 * on_attachment is called with its name, that file (the callee's to keep
+	 * or remove) and its size. A non-zero return stops the saving. */
+	const char *save_dir;
+	int (*on_attachment)(const char *name, const char *file, unsigned long long bytes, void *user);
+	void *user;
 };
 
 /* 1 if the file starts like an mbox: a "From sender date" line whose date

@@ -71,14 +71,20 @@ check_eq "EML from" "Alice Example <alice@example.org>" "$(J 'd["mail"]["from"]'
 check_eq "EML date" "2024-03-05T10:00:00+01:00" "$(J 'd["mail"]["date"]' minutes.eml)"
 check_eq "EML message id" "minutes-42@example.org" "$(J 'd["mail"]["message_id"]' minutes.eml)"
 check_eq "EML plain part decoded" True "$(J '"The meeting at the café is moved to Friday." in d["text"]' minutes.eml)"
-check_eq "EML attachment listed" "agenda.pdf application/pdf 54" "$(J '" ".join(str(d["attachments"][0][k]) for k in ("name","type","size"))' minutes.eml)"
+check_eq "EML attachment listed" "agenda.txt text/plain 92" "$(J '" ".join(str(d["attachments"][0][k]) for k in ("name","type","size"))' minutes.eml)"
+check_eq "the attachment is a child document of the mail" "agenda.txt" "$(J '[c["place"] for c in d["children"]][0]' minutes.eml)"
+aid=$(J 'd["children"][0]["id"]' minutes.eml)
+"$DOSSIER" show --json "$aid" > "$T/agenda.json"
+check_eq "the attachment is analysed by its own kind" "text done" "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["kind"], d["status"])' "$T/agenda.json")"
+check_eq "its dossier names the mail it came with" "minutes.eml" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["parent"]["name"])' "$T/agenda.json")"
+check_contains "the attachment is found by search" "agenda" "$("$DOSSIER" search ferry timetable 2>&1)"
 check_eq "HTML-only mail turned to text" True "$(J '"Tulips are blooming." in d["text"] and "<" not in d["text"]' news.eml)"
 check_eq "mbox: three messages" 3 "$(J 'd["document"]["messages"]' list.mbox)"
 check_eq "mbox: subjects listed in order" "['Message number 0', 'Message number 1', 'Message number 2']" \
   "$(J '[m["subject"] for m in d["document"]["message_list"]]' list.mbox)"
 md=$("$DOSSIER" show "$T/in/minutes.eml" --md)
 check_contains "Markdown shows the sender" "- **From:** Alice Example <alice@example.org>" "$md"
-check_contains "Markdown lists the attachment" "- agenda.pdf (application/pdf, 54 bytes)" "$md"
+check_contains "Markdown lists the attachment" "- agenda.txt (text/plain, 92 bytes)" "$md"
 check_contains "Markdown shows a document's author" "- **Author:** Ada Lovelace" "$("$DOSSIER" show "$T/in/report.docx" --md)"
 check_contains "search finds the e-mail by a word of its body" "minutes.eml" "$("$DOSSIER" search friday)"
 
