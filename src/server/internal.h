@@ -104,6 +104,9 @@ struct request {
 	struct buf body;            /* a JSON body, capped at CAP_API_BODY */
 	int body_too_big;           /* the JSON body passed the cap */
 	int answered;               /* a response was queued already */
+	int64_t started_ms;         /* mono ms: the headers were complete */
+	char method[8];             /* for the request log */
+	char path[200];             /* the path (no query: a token never reaches the log), printable */
 };
 
 /* ---- replies (server.c) ---- */
@@ -135,6 +138,18 @@ enum MHD_Result api_search(server *s, struct MHD_Connection *c, const char *q, l
 enum MHD_Result api_search_post(server *s, struct MHD_Connection *c, struct request *r);
 enum MHD_Result api_models(server *s, struct MHD_Connection *c);
 enum MHD_Result api_healthz(server *s, struct MHD_Connection *c);
+
+/* ---- a document's bytes (files.c) ---- */
+/* GET /api/documents/{id}/file: the original, streamed, with Range (206, 416). */
+enum MHD_Result files_original(server *s, struct MHD_Connection *c, int64_t id);
+/* GET /api/documents/{id}/thumbnail: a JPEG, made once into <data dir>/thumbs. */
+enum MHD_Result files_thumbnail(server *s, struct MHD_Connection *c, int64_t id);
+/* GET /api/documents/{id}/export?format=md|srt|vtt|json: the dossier as a download. */
+enum MHD_Result files_export(server *s, struct MHD_Connection *c, int64_t id);
+
+/* ---- the request log (server.c) ---- */
+/* Sends one line to server_params.log, if set ("" fields are not added). */
+void server_log(server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- uploads (upload.c) ---- */
 /* First call of POST /api/documents: checks limits (may queue 413/429/415). */
