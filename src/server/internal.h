@@ -51,6 +51,8 @@ struct metrics {
 	uint64_t model_loads, swaps;                    /* from events (offline: 0) */
 	uint64_t dropped;                               /* times the collector fell behind */
 	char *memory_json;                              /* owned: the last `memory` event, or NULL */
+	char *speech_json;                              /* owned: {model, bytes} of the speech model loaded
+	                                                   (model_loaded, role asr), or NULL (server.c) */
 	uint64_t sse_dropped;                           /* SSE clients dropped for falling behind */
 	uint64_t uploads, uploads_rejected;             /* finished and refused uploads */
 	uint64_t requests;                              /* HTTP requests answered */
@@ -150,6 +152,9 @@ enum MHD_Result files_export(server *s, struct MHD_Connection *c, int64_t id);
 /* ---- the request log (server.c) ---- */
 /* Sends one line to server_params.log, if set ("" fields are not added). */
 void server_log(server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The speech model, once this process loaded it: {model, role: "asr", bytes}
+ * (a new object), or NULL. */
+json_t *server_speech_model(server *s);
 
 /* ---- uploads (upload.c) ---- */
 /* First call of POST /api/documents: checks limits (may queue 413/429/415). */

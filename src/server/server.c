@@ -772,6 +772,41 @@ static void log_request(server *s, struct MHD_Connection *c, const struct reques
 		server_log(s, "--- | %s | %-6s %s%s", dur, r->method, r->path, how);
 }
 
+/* Remembers the speech model: the embedded recogniser is no Ollama model, so
+ * the `memory` events do not list it. */
+static void note_speech(server *s, const struct event *ev)
+{
+	int loaded = !strcmp(ev->name, "model_loaded");
+	if (!loaded && strcmp(ev->name, "model_unloaded") != 0)
+		return;
+	json_error_t je;
+	json_t *o = json_loadb(ev->line, ev->len, 0, &je);
+	const char *role = json_string_value(json_object_get(o, "role"));
+	if (role && !strcmp(role, "asr")) {
+		char *text = NULL;
+		if (loaded) {
+			json_t *m = json_pack("{s:O?,s:s,s:O?}", "model", json_object_get(o, "model"), "role", "asr", "bytes",
+			                      json_object_get(o, "bytes"));
+			text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+			json_decref(m);
+		}
+		pthread_mutex_lock(&s->m.mu);
+		free(s->m.speech_json);
+		s->m.speech_json = text;
+		pthread_mutex_unlock(&s->m.mu);
+	}
+	json_decref(o);
+}
+
+json_t *server_speech_model(server *s)
+{
+	pthread_mutex_lock(&s->m.mu);
+	json_error_t je;
+	json_t *o = s->m.speech_json ? json_loads(s->m.speech_json, 0, &je) : NULL;
+	pthread_mutex_unlock(&s->m.mu);
+	return o;
+}
+
 /* One line per finished document, from the event bus (the ticker's subscription). */
 static void log_document(server *s, const struct event *ev)
 {
@@ -958,10 +993,12 @@ static void *ticker_main(void *arg)
 			if (rc == 0) {
 				got = 1;
 				log_document(s, ev);
+				note_speech(s, ev);
 				event_release(ev);
 				usleep(5 * 1000); /* let a burst of events gather: one wake-up for all */
 				while ((rc = bus_sub_next(sub, 0, &ev)) == 0) {
 					log_document(s, ev);
+					note_speech(s, ev);
 					event_release(ev);
 				}
 			}
@@ -1235,6 +1272,7 @@ void server_stop(server *s)
 	for (int i = 0; i < s->pool_n; i++)
 		store_close(s->pool[i]);
 	free(s->m.memory_json);
+	free(s->m.speech_json);
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_mutex_destroy(&s->ingest_mu);
 	pthread_mutex_destroy(&s->m.mu);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The web page end to end in Debian's headless Chromium (tests/e2e/page.test.mjs,
-# playwright-core): upload a file, see its step change through SSE, open its
-# dossier, search for a word in it, a narrow window. Screenshots go to
+# playwright-core): uploads, live steps in words and progress, names, deep
+# links and history, the original beside its dossier (video seeking from the
+# transcript, picture, PDF page, thumbnails, downloads), filters, sort and
+# paging, delete, keyboard, dark mode, 1280 px and 380 px. Screenshots go to
 # $BUILD_DIR/e2e-*.png. Installs tests/e2e's npm packages when missing.
 # Skips (exit 77: CTest reports it as skipped, not passed) only when chromium is
 # not installed; scripts/setup installs it, so CI runs this.
@@ -28,11 +30,14 @@ Nightjars churred over Ober Heath at midnight while the warden logged seven
 males. Nightjars return from Africa in May and nest on bare ground among the
 heather, so the survey asked walkers to keep dogs on the paths until August.
 EOF
-out=$(DOSSIER_URL="$URL" FIXTURE="$T/nightjars.txt" ARTIFACT_DIR="$BUILD_DIR" timeout 120 node "$E2E/page.test.mjs" 2>&1)
+out=$(DOSSIER_URL="$URL" FIXTURE="$T/nightjars.txt" SAMPLES="$SOURCE_DIR/samples" ARTIFACT_DIR="$BUILD_DIR" \
+  timeout 400 node "$E2E/page.test.mjs" 2>&1)
 rc=$?
 echo "$out"
 check_eq "the page test passes in headless Chromium" 0 "$rc"
-check "a screenshot was saved ($BUILD_DIR/e2e-page.png)" test -s "$BUILD_DIR/e2e-page.png"
+for shot in page dossier video pdf progress dark narrow narrow-dossier narrow-search; do
+  check "a screenshot was saved ($BUILD_DIR/e2e-$shot.png)" test -s "$BUILD_DIR/e2e-$shot.png"
+done
 stop_server "$PID"
 check_eq "server stops cleanly" 0 "$STOP_RC"
 done_testing
