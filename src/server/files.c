@@ -54,10 +54,7 @@ static const char *doc_name(const struct doc_rec *d)
 	return base ? base + 1 : d->path;
 }
 
-/* Content-Disposition for name: an ASCII fallback (quotes, backslashes and
- * anything outside printable ASCII as '_') and the UTF-8 name percent-encoded
- * (RFC 6266, RFC 8187). */
-static void disposition(const char *type, const char *name, const char *ext, char *out, size_t n)
+void files_disposition(const char *type, const char *name, const char *ext, char *out, size_t n)
 {
 	char ascii[300], enc[1024];
 	size_t a = 0, k = 0;
@@ -101,12 +98,7 @@ other:
 	return "application/octet-stream";
 }
 
-/*
- * Parses a Range header against a file of `size` bytes.
- * Returns 0 = serve it all (no header, another unit, several ranges),
- * 1 = one range [*first, *last], -1 = unsatisfiable or malformed (416).
- */
-static int parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
+int files_parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
 {
 	if (!h)
 		return 0;
@@ -185,7 +177,7 @@ enum MHD_Result files_original(server *s, struct MHD_Connection *c, int64_t id)
 	snprintf(etag, sizeof etag, "\"%s-%" PRIu64 "\"", d.sha256[0] ? d.sha256 : "none", size);
 	if (if_range && strcmp(if_range, etag) != 0)
 		range = NULL;
-	int pr = parse_range(range, size, &first, &last);
+	int pr = files_parse_range(range, size, &first, &last);
 	if (pr < 0) {
 		close(fd);
 		char cr[64];
@@ -213,7 +205,7 @@ enum MHD_Result files_original(server *s, struct MHD_Connection *c, int64_t id)
 	const char *type = served_type(&d, &inline_ok);
 	const char *dl = query_arg(c, "download");
 	char disp[1600];
-	disposition(inline_ok && !(dl && strcmp(dl, "0")) ? "inline" : "attachment", doc_name(&d), "", disp,
+	files_disposition(inline_ok && !(dl && strcmp(dl, "0")) ? "inline" : "attachment", doc_name(&d), "", disp,
 	            sizeof disp);
 	if (!strcmp(type, "text/plain") || !strcmp(type, "text/csv")) {
 		char t[64];
@@ -426,7 +418,7 @@ enum MHD_Result files_export(server *s, struct MHD_Connection *c, int64_t id)
 	char *dot = strrchr(name, '.');
 	if (dot && dot != name)
 		*dot = '\0';
-	disposition("attachment", name, exts[f], disp, sizeof disp);
+	files_disposition("attachment", name, exts[f], disp, sizeof disp);
 	doc_rec_clear(&d);
 	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(out), out, MHD_RESPMEM_MUST_FREE);
 	if (!r) {

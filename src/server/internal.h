@@ -149,6 +149,15 @@ enum MHD_Result files_thumbnail(server *s, struct MHD_Connection *c, int64_t id)
 /* GET /api/documents/{id}/export?format=md|srt|vtt|json: the dossier as a download. */
 enum MHD_Result files_export(server *s, struct MHD_Connection *c, int64_t id);
 
+/* Parses a Range header against a file of `size` bytes. Returns 0 = serve it
+ * all (no header, another unit, several ranges), 1 = one range [*first,
+ * *last] (clamped to the file), -1 = unsatisfiable or malformed (416). */
+int files_parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last);
+/* Content-Disposition "TYPE; filename=ASCII; filename*=UTF-8''PERCENT" for
+ * name + ext (RFC 6266, 8187): in the ASCII form quotes, backslashes, '%' and
+ * anything outside printable ASCII are '_'. */
+void files_disposition(const char *type, const char *name, const char *ext, char *out, size_t n);
+
 /* ---- the request log (server.c) ---- */
 /* Sends one line to server_params.log, if set ("" fields are not added). */
 void server_log(server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -168,6 +177,11 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 void upload_free(server *s, struct upload *up);
 /* Deletes partial uploads older than an hour left by a killed server. */
 void upload_sweep(server *s);
+/* The client's file name as stored in documents.name: its last path component
+ * (after '/' or '\\'), bytes that are not UTF-8 and control characters (C0,
+ * DEL, C1, line/paragraph separators) dropped, spaces trimmed, at most n - 1
+ * bytes cut between whole characters; "." and ".." become "". */
+void upload_display_name(const char *name, char *out, size_t n);
 
 /* ---- SSE (sse.c) ---- */
 /* Streams are never served by a blocked thread: a stream with nothing to send

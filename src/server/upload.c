@@ -121,11 +121,7 @@ static void safe_extension(const char *name, char out[10])
 	out[1 + n] = '\0';
 }
 
-/* A display copy of the client's name, as stored in documents.name: its last
- * path component (after '/' or '\\'), bytes that are not UTF-8 and control
- * characters (C0, DEL, C1) dropped, spaces trimmed, at most n - 1 bytes cut
- * between whole characters. "." and ".." become "". */
-static void display_name(const char *name, char *out, size_t n)
+void upload_display_name(const char *name, char *out, size_t n)
 {
 	const char *base = name;
 	for (const char *p = name; *p; p++)
@@ -200,7 +196,7 @@ static int on_part(void *user, const char *name, const char *filename)
 		up->part = 1;
 		up->in_file = 1;
 		if (filename) {
-			display_name(filename, up->filename, sizeof up->filename);
+			upload_display_name(filename, up->filename, sizeof up->filename);
 			up->named = up->filename[0] != '\0';
 		}
 	}
@@ -294,7 +290,7 @@ enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request
 			                           "boundary=... parameter of 1 to %d characters)", MP_BOUNDARY_MAX);
 		}
 	} else {
-		display_name(xname ? xname : "", up->filename, sizeof up->filename);
+		upload_display_name(xname ? xname : "", up->filename, sizeof up->filename);
 		up->named = up->filename[0] != '\0';
 		if (!up->named)
 			snprintf(up->filename, sizeof up->filename, "upload");
