@@ -123,8 +123,8 @@ function thumb(rec) {
   const kind = rec.kind || guessKind(rec.path || rec.name || '');
   const tile = () => el('span', { class: 'thumb tile', 'aria-hidden': 'true' }, KIND_ICON[kind] || '·');
   const final = rec.status === 'done' || rec.status === 'partial';
-  const has = (kind === 'image' || kind === 'pdf') && rec.status !== 'failed' && rec.status !== 'unsupported' ||
-    kind === 'video' && final;
+  const has = !rec.missing_since && ((kind === 'image' || kind === 'pdf') && rec.status !== 'failed' &&
+    rec.status !== 'unsupported' || kind === 'video' && final);
   if (!has) return tile();
   const img = el('img', { class: 'thumb', alt: '', loading: 'lazy', width: 48, height: 48,
     src: withToken(`/api/documents/${rec.id}/thumbnail`) });

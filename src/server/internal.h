@@ -106,7 +106,7 @@ struct request {
 	struct buf body;            /* a JSON body, capped at CAP_API_BODY */
 	int body_too_big;           /* the JSON body passed the cap */
 	int answered;               /* a response was queued already */
-	int64_t started_ms;         /* mono ms: the headers were complete */
+	double started_s;           /* clock_mono_s(): the headers were complete */
 	char method[8];             /* for the request log */
 	char path[200];             /* the path (no query: a token never reaches the log), printable */
 };

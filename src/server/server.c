@@ -756,7 +756,7 @@ static void log_request(server *s, struct MHD_Connection *c, const struct reques
 		return;
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
 	unsigned status = ci ? ci->http_status : 0;
-	double ms = (double)(clock_mono_ms() - r->started_ms);
+	double ms = (clock_mono_s() - r->started_s) * 1000;
 	char dur[32];
 	if (ms < 1000)
 		snprintf(dur, sizeof dur, "%6.1f ms", ms);
@@ -821,26 +821,41 @@ static void log_document(server *s, const struct event *ev)
 	const char *status = done ? json_string_value(json_object_get(o, "status")) : failed ? "failed" : "unsupported";
 	const char *title = json_string_value(json_object_get(o, "title"));
 	const char *why = json_string_value(json_object_get(o, failed ? "error" : "message"));
-	char name[256] = "";
+	char name[256] = "", d_path[PATH_MAX] = "";
 	struct err e = {0};
 	store *st = pool_get(s, &e);
 	struct doc_rec d;
 	if (st && store_doc_get(st, ev->document, &d, NULL) == 0) {
+		size_t ul = strlen(s->uploads_dir);
+		if (unsupported && !d.name && !strncmp(d.path, s->uploads_dir, ul) && d.path[ul] == '/') {
+			/* an upload refused during its ingest, before its name is stored:
+			 * upload_finish logs it with the name */
+			doc_rec_clear(&d);
+			pool_put(s, st);
+			json_decref(o);
+			return;
+		}
 		const char *base = strrchr(d.path, '/');
 		text_printable(d.name ? d.name : base ? base + 1 : d.path, name, sizeof name);
+		snprintf(d_path, sizeof d_path, "%s", d.path);
 		doc_rec_clear(&d);
 	}
 	pool_put(s, st);
 	char t[256] = "", w[400] = "";
 	if (title)
 		text_printable(title, t, sizeof t);
-	if (why)
+	if (why) {
+		/* "PATH: reason": the path is the hashed upload's, the name says it better */
+		size_t pl = d_path[0] ? strlen(d_path) : 0;
+		if (pl && !strncmp(why, d_path, pl) && why[pl] == ':' && why[pl + 1] == ' ')
+			why += pl + 2;
 		text_printable(why, w, sizeof w);
+	}
 	size_t errors = json_array_size(json_object_get(o, "errors"));
 	char errs[48] = "";
 	if (errors)
 		snprintf(errs, sizeof errs, " (%zu problem%s)", errors, errors == 1 ? "" : "s");
-	server_log(s, "%-7s | document %lld %s%s%s%s%s%s", status ? status : "done", (long long)ev->document, name,
+	server_log(s, "%-11s | document %lld %s%s%s%s%s%s", status ? status : "done", (long long)ev->document, name,
 	           *t ? ": " : "", t, *w ? ": " : "", w, errs);
 	json_decref(o);
 }
@@ -857,7 +872,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		buf_init(&r->body, CAP_API_BODY);
 		*req_cls = r;
-		r->started_ms = clock_mono_ms();
+		r->started_s = clock_mono_s();
 		snprintf(r->method, sizeof r->method, "%s", method);
 		text_printable(url, r->path, sizeof r->path);
 		/* the headers are complete: the header deadline no longer applies */

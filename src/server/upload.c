@@ -408,8 +408,12 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 	metrics_count(s, &s->m.uploads, 1);
 
 	unsigned status = stats.queued ? 201 : 200;
-	if (!strcmp(d.status, "unsupported"))
+	if (!strcmp(d.status, "unsupported")) {
 		status = 415;
+		if (stats.queued || stats.unsupported) /* new: the event's log line waited for the name */
+			server_log(s, "%-11s | document %lld %s: %s files are not supported (recorded, not analysed)",
+			           "unsupported", (long long)d.id, up->filename, d.mime && *d.mime ? d.mime : "such");
+	}
 	else if (!strcmp(d.status, "failed") && !d.sha256[0])
 		status = 422;
 	json_t *body = json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:I,s:s,s:b}", "id", (json_int_t)d.id, "path", json_string_lossy(d.path),

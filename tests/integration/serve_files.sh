@@ -108,9 +108,12 @@ check_contains "…and as SubRip" " --> " "$srt"
 check_eq "an unknown format is 400" 400 "$(code GET "$URL/api/documents/$id/export?format=doc")"
 
 # ---- the request log
+printf '\x00\x01\x02\x03' | curl -s -o /dev/null --data-binary @- -H 'X-Filename: odd.bin' "$URL/api/documents"
+sleep 0.3
 check "serve logs one line per request (time | status | duration | method path)" \
   grep -qE '^[0-9T:-]{19} \| 206 \| +[0-9.]+ (ms|s ) \| GET +/api/documents/[0-9]+/file$' "$T/files.err"
 check "…and a line per finished document" grep -qE '\| done +\| document [0-9]+ River article \(draft\)\.txt' "$T/files.err"
+check "…an unsupported upload's line names it" grep -qE '\| unsupported \| document [0-9]+ odd\.bin: ' "$T/files.err"
 check "…never the token or query" bash -c "! grep -q '?' '$T/files.err'"
 stop_server "$PID"
 check_eq "server stops cleanly" 0 "$STOP_RC"
