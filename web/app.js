@@ -128,7 +128,12 @@ function thumb(rec) {
   if (!has) return tile();
   const img = el('img', { class: 'thumb', alt: '', loading: 'lazy', width: 48, height: 48,
     src: withToken(`/api/documents/${rec.id}/thumbnail`) });
-  img.addEventListener('error', () => img.replaceWith(tile()));
+  // a busy server answers 503 while it makes others: try again, then give up
+  let tries = 0;
+  img.addEventListener('error', () => {
+    if (++tries > 8 || !img.isConnected) { img.replaceWith(tile()); return; }
+    setTimeout(() => { img.src = withToken(`/api/documents/${rec.id}/thumbnail?try=${tries}`); }, Math.min(3000, 700 * tries));
+  });
   return img;
 }
 function guessKind(name) {
@@ -771,7 +776,7 @@ function connect() {
 
 function setupKeys() {
   document.addEventListener('keydown', (e) => {
-    const t = e.target, typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+    const t = e.target, typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT|VIDEO|AUDIO)$/.test(t.tagName));
     if (e.key === '/' && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) {
       e.preventDefault();
       $('q').focus();

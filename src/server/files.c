@@ -240,6 +240,8 @@ enum MHD_Result files_original(server *s, struct MHD_Connection *c, int64_t id)
 #define THUMB_MAX_PIXELS (40ull * 1000 * 1000)
 
 static pthread_mutex_t thumb_mu = PTHREAD_MUTEX_INITIALIZER; /* one thumbnail made at a time */
+static pthread_mutex_t thumb_count_mu = PTHREAD_MUTEX_INITIALIZER;
+static int thumb_waiting;                                     /* requests making or waiting to make one */
 
 /* The first frame file of a video's dossier (under frames_dir), or "". */
 static void first_frame(server *s, int64_t id, char *out, size_t n)
@@ -340,6 +342,24 @@ enum MHD_Result files_thumbnail(server *s, struct MHD_Connection *c, int64_t id)
 	struct err e = {0};
 	int rc = 0;
 	if (access(path, R_OK) != 0) {
+		/* at most half the server's threads wait here: the rest go on
+		 * answering while a page of fifty new thumbnails is made */
+		int cap = s->p.threads / 2 > 0 ? s->p.threads / 2 : 1;
+		pthread_mutex_lock(&thumb_count_mu);
+		int busy = thumb_waiting >= cap;
+		if (!busy)
+			thumb_waiting++;
+		pthread_mutex_unlock(&thumb_count_mu);
+		if (busy) {
+			doc_rec_clear(&d);
+			char msg[] = "{\"error\":\"busy making other thumbnails; try again in a second\"}";
+			struct MHD_Response *r = MHD_create_response_from_buffer(strlen(msg), msg, MHD_RESPMEM_MUST_COPY);
+			if (!r)
+				return MHD_NO;
+			MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+			MHD_add_response_header(r, "Retry-After", "1");
+			return reply_queue(c, 503, r);
+		}
 		pthread_mutex_lock(&thumb_mu);
 		if (access(path, R_OK) != 0) { /* another request may have made it meanwhile */
 			rc = mkdir_p(dir, &e);
@@ -347,6 +367,9 @@ enum MHD_Result files_thumbnail(server *s, struct MHD_Connection *c, int64_t id)
 				rc = thumb_make(s, &d, path, &e);
 		}
 		pthread_mutex_unlock(&thumb_mu);
+		pthread_mutex_lock(&thumb_count_mu);
+		thumb_waiting--;
+		pthread_mutex_unlock(&thumb_count_mu);
 	}
 	doc_rec_clear(&d);
 	if (rc)
