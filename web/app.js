@@ -541,8 +541,8 @@ async function openDossier(id, focus = true) {
 function confirmDelete(d) {
   const dlg = $('confirm');
   const name = d.title || d.name || baseName(d.path);
-  $('confirm-text').textContent = `“${name}”: its dossier, its frames and thumbnail go, and the uploaded copy if ` +
-    'it came through this page. A file you analysed from a folder stays where it is.';
+  $('confirm-text').textContent = `“${name}”: its dossier goes, and the uploaded copy if it came through ` +
+    'this page. A file analysed from a folder stays where it is.';
   dlg.returnValue = '';
   dlg.onclose = async () => {
     if (dlg.returnValue !== 'delete') { $('delete') && $('delete').focus(); return; }

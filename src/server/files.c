@@ -87,6 +87,11 @@ static const char *served_type(const struct doc_rec *d, int *inline_ok)
 	for (size_t i = 0; i < sizeof media / sizeof media[0]; i++)
 		if (!strcmp(m, media[i]))
 			return m;
+	/* other text (Markdown, source code, ...) shows as plain text; markup
+	 * that a browser would run or style does not */
+	if (!strncmp(m, "text/", 5) && !strstr(m, "html") && !strstr(m, "xml") && !strstr(m, "script") &&
+	    !strstr(m, "css"))
+		return "text/plain";
 	if (!strncmp(m, "audio/", 6) || !strncmp(m, "video/", 6)) {
 		for (const char *p = m; *p; p++) /* a type from libmagic, but check: it goes into a header */
 			if (!isalnum((unsigned char)*p) && !strchr("/.+-", *p))

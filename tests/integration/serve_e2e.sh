@@ -9,6 +9,8 @@
 # not installed; scripts/setup installs it, so CI runs this.
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/serve_lib.bash"
+# PDF thumbnails draw text through fontconfig, which leaks a little at exit
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$SOURCE_DIR/tests/integration/lsan-fontconfig.supp"
 E2E="$SOURCE_DIR/tests/e2e"
 if [ ! -x /usr/bin/chromium ]; then
   skip_all "/usr/bin/chromium is not installed (run scripts/setup): the web page was NOT tested."

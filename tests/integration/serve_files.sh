@@ -6,6 +6,8 @@
 # and serve's request log (quiet with -q).
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/serve_lib.bash"
+# PDF thumbnails draw text through fontconfig, which leaks a little at exit
+export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$SOURCE_DIR/tests/integration/lsan-fontconfig.supp"
 S="$SOURCE_DIR/samples"
 
 start_server files --offline || { bad "server starts"; done_testing; exit 1; }
@@ -67,6 +69,11 @@ curl -s -D "$T/hh" -o /dev/null "$URL/api/documents/$hid/file"
 check "an HTML document is served as a download, not as a page" grep -qi '^Content-Type: application/octet-stream' "$T/hh"
 check "…with Content-Disposition: attachment" grep -qi '^Content-Disposition: attachment' "$T/hh"
 check "…and a sandbox CSP" grep -qi '^Content-Security-Policy: sandbox' "$T/hh"
+
+r=$(curl -s -F "file=@$S/field-notes.md" "$URL/api/documents")
+mid=$(printf %s "$r" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -s -D "$T/hmd" -o /dev/null "$URL/api/documents/$mid/file"
+check "Markdown is shown as plain text" grep -qi '^Content-Type: text/plain; charset=utf-8' "$T/hmd"
 
 # ---- thumbnails
 r=$(curl -s -F "file=@$S/cafe-receipt.png" "$URL/api/documents")
