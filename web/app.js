@@ -77,9 +77,14 @@ function count(n) { return Number(n).toLocaleString('en'); }
 function baseName(p) { return (p || '').split('/').pop(); }
 
 // The name a document is known by: the file name it was uploaded with (the
-// server keeps it), else its file's name.
-function fileName(rec) { return rec.name || baseName(rec.path) || ('document ' + rec.id); }
-function displayName(rec) { return rec.title || fileName(rec); }
+// server keeps it), else its file's name; never the stored copy's hash
+// (<sha256>.ext, all a search hit or an old upload may carry).
+const HASHED = /^[0-9a-f]{64}(\.[a-z0-9]{1,8})?$/;
+function fileName(rec) {
+  const n = rec.name || baseName(rec.path);
+  return n && !HASHED.test(n) ? n : '';
+}
+function displayName(rec) { return rec.title || fileName(rec) || ('document ' + rec.id); }
 
 // "[word]" in a search snippet marks a match: text nodes and <mark>s.
 function highlighted(snippet) {
@@ -164,7 +169,7 @@ function progressOf(d) {
   const unit = UNIT_WORDS[p.unit] || p.unit || '';
   const fmt = (n) => (Number.isInteger(n) ? count(n) : n.toFixed(0));
   return el('div', { class: 'progress' },
-    el('progress', { max: p.total, value: Math.min(p.done, p.total), 'aria-label': stepWords(p) + ' of ' + fileName(d.rec) }),
+    el('progress', { max: p.total, value: Math.min(p.done, p.total), 'aria-label': stepWords(p) + ' of ' + displayName(d.rec) }),
     el('span', null, `${fmt(p.done)} of ${fmt(p.total)} ${unit}`));
 }
 
@@ -181,7 +186,7 @@ function renderRow(id) {
   const d = docs.get(id);
   if (!d) return null;
   const r = d.rec;
-  const name = fileName(r);
+  const name = fileName(r) || displayName(r);
   const now = stepText(d);
   const facts = now ? [r.kind, now] : [r.kind, r.bytes ? bytes(r.bytes) : '', r.updated_at ? shortDate(r.updated_at) : ''];
   const li = el('li', { 'data-id': id, class: id === selected ? 'selected' : '' },
@@ -445,8 +450,8 @@ function renderDossier(d) {
   const box = $('dossier');
   const parts = [];
   const rec = (docs.get(d.id) || {}).rec || {};
-  const name = d.name || rec.name || baseName(d.path);
-  const title = d.title || name;
+  const name = fileName({ name: d.name || rec.name, path: d.path });
+  const title = d.title || name || 'document ' + d.id;
   parts.push(el('h2', { id: 'dossier-title' }, title));
   if (name && name !== title) parts.push(el('p', { class: 'file' }, name));
   parts.push(el('p', { class: 'meta' },
@@ -587,7 +592,7 @@ async function search(q) {
       return el('li', null, thumb(rec),
         el('div', null,
           el('a', { href: '#/doc/' + h.id }, h.title || displayName(rec)),
-          el('span', { class: 'file' }, fileName(rec)),
+          fileName(rec) ? el('span', { class: 'file' }, fileName(rec)) : null,
           el('p', { class: 'snippet' }, highlighted(h.snippet || ''))));
     }));
   } catch (e) {

@@ -58,9 +58,9 @@ static const char usage[] =
 	"\n"
 	"Prints 'listening on http://ADDR:PORT' when ready, then a line on stderr per\n"
 	"request (time | status | duration | method path) and per finished document.\n"
-	"SIGINT or SIGTERM stop it:\n"
-	"the scheduler finishes its steps (10 s at most, then cancels them), event\n"
-	"streams are closed, and models are left as the policy says.\n"
+	"SIGINT or SIGTERM stop it: the scheduler finishes its steps (10 s at most,\n"
+	"then cancels them), event streams are closed, and models are left as the\n"
+	"policy says.\n"
 	"\n"
 	"Exit status: 0 stopped cleanly; 2 usage; 3 environment (database, address).\n";
 

@@ -219,6 +219,8 @@ try {
   const resThumb = await page.locator('#results-list img.thumb').first().evaluate((im) => im.complete ? im.naturalWidth > 0
     : new Promise((res) => { im.onload = () => res(im.naturalWidth > 0); im.onerror = () => res(false); })).catch(() => false);
   check('search results show thumbnails', resThumb);
+  check('search results never show a stored copy\'s hash as a name', !/[0-9a-f]{64}/.test(await page.textContent('#results-list')),
+    await page.textContent('#results-list'));
 
   // ---- words for people: labels and progress (the events' contract)
   await page.goto(url + '/');
