@@ -32,7 +32,15 @@ Nightjars churred over Ober Heath at midnight while the warden logged seven
 males. Nightjars return from Africa in May and nest on bare ground among the
 heather, so the survey asked walkers to keep dogs on the paths until August.
 EOF
-out=$(DOSSIER_URL="$URL" FIXTURE="$T/nightjars.txt" SAMPLES="$SOURCE_DIR/samples" ARTIFACT_DIR="$BUILD_DIR" \
+# an audio file for the audio player: the video's sound track, when ffmpeg is here
+AUDIO=""
+if command -v ffmpeg >/dev/null && ffmpeg -loglevel error -i "$SOURCE_DIR/samples/harbour-tour.mp4" -vn -ac 1 -ar 16000 \
+    "$T/harbour-voice.wav" 2>/dev/null; then
+  AUDIO="$T/harbour-voice.wav"
+else
+  echo "# ffmpeg is not installed: the audio player is not tested (the video player is)"
+fi
+out=$(DOSSIER_URL="$URL" FIXTURE="$T/nightjars.txt" SAMPLES="$SOURCE_DIR/samples" AUDIO="$AUDIO" ARTIFACT_DIR="$BUILD_DIR" \
   timeout 400 node "$E2E/page.test.mjs" 2>&1)
 rc=$?
 echo "$out"
