@@ -125,8 +125,11 @@ check "…never the token or query" bash -c "! grep -q '?' '$T/files.err'"
 stop_server "$PID"
 check_eq "server stops cleanly" 0 "$STOP_RC"
 
-start_server quiet --offline -q || { bad "server starts with -q"; done_testing; exit 1; }
+start_server quiet --offline -q --token s3cret || { bad "server starts with -q"; done_testing; exit 1; }
 curl -s "$URL/api/documents" >/dev/null
+check_eq "with a token, /file needs it" 401 "$(code GET "$URL/api/documents/1/file")"
+check_eq "…and ?token= (what <video src> can send) will do" 200 "$(code GET "$URL/api/documents/1/file?token=s3cret")"
+check_eq "…as for /export" 401 "$(code GET "$URL/api/documents/1/export?format=md")"
 stop_server "$PID"
 check "with -q nothing is logged per request" bash -c "! grep -q '| GET' '$T/quiet.err'"
 done_testing
