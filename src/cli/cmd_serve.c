@@ -54,11 +54,14 @@ static const char usage[] =
 	"  --max-frames N        frames sampled per video at most (default 32)\n"
 	"  --idle-timeout S      give up on an LLM stream silent for S seconds (default 120);\n"
 	"                        the step is retried later and the other documents go on\n"
+	"  -q, --quiet           do not log requests and finished documents on stderr\n"
 	"  -h, --help            this help\n"
 	"\n"
-	"Prints 'listening on http://ADDR:PORT' when ready. SIGINT or SIGTERM stop it:\n"
-	"the scheduler finishes its steps (10 s at most, then cancels them), event\n"
-	"streams are closed, and models are left as the policy says.\n"
+	"Prints 'listening on http://ADDR:PORT' when ready, then a line on stderr per\n"
+	"request (time | status | duration | method path) and per finished document.\n"
+	"SIGINT or SIGTERM stop it: the scheduler finishes its steps (10 s at most,\n"
+	"then cancels them), event streams are closed, and models are left as the\n"
+	"policy says.\n"
 	"\n"
 	"Exit status: 0 stopped cleanly; 2 usage; 3 environment (database, address).\n";
 
@@ -105,6 +108,13 @@ static int worker_wait(struct worker *w, int seconds)
 
 static volatile int cancel_flag;
 
+/* The server's request log, on stderr (one fprintf per line: lines never mix). */
+static void log_line(void *user, const char *line)
+{
+	(void)user;
+	fprintf(stderr, "%s\n", line);
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -115,10 +125,12 @@ static int run(int argc, char **argv)
 		{"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
 		{"allow-host", required_argument, NULL, OPT_ALLOW_HOST},
 		CLI_ANALYSIS_LONGOPTS,
+		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_opts o = {0};
+	int quiet = 0;
 	struct server_params sp;
 	server_params_default(&sp);
 	const char *listen = "127.0.0.1:8080", *token = getenv("DOSSIER_TOKEN");
@@ -128,11 +140,12 @@ static int run(int argc, char **argv)
 	long n;
 	char *end;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
 		if (cli_opts_take(&o, opt, optarg))
 			continue;
 		switch (opt) {
 		case OPT_LISTEN: listen = optarg; break;
+		case 'q': quiet = 1; break;
 		case OPT_TOKEN: token = optarg; break;
 		case OPT_ALLOW_HOST:
 			if (!*optarg || strchr(optarg, ',') || strchr(optarg, '/') ||
@@ -188,6 +201,8 @@ static int run(int argc, char **argv)
 	}
 	sp.token = token;
 	sp.allow_hosts = allow_hosts;
+	if (!quiet)
+		sp.log = log_line;
 
 	struct config cfg;
 	int rc = cli_config(&o, &cfg);

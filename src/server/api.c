@@ -127,6 +127,8 @@ enum MHD_Result api_document_get(server *s, struct MHD_Connection *c, int64_t id
 	if (body) {
 		/* the document's live status (a re-queued document has an old dossier) */
 		json_object_set_new(body, "document_status", json_string(d.status));
+		const char *base = strrchr(d.path, '/'); /* the upload's name, as the list shows it */
+		json_object_set_new(body, "name", json_string_lossy(d.name ? d.name : base ? base + 1 : d.path));
 	} else {
 		body = doc_json(&d);
 		struct step_rec *steps = NULL;
@@ -337,6 +339,9 @@ enum MHD_Result api_models(server *s, struct MHD_Connection *c)
 	json_object_set_new(o, "predicted_bytes",
 	                    mem ? json_incref(json_object_get(mem, "predicted_bytes")) : json_integer(0));
 	json_decref(mem);
+	json_t *speech = server_speech_model(s); /* the embedded recogniser, once loaded */
+	if (speech)
+		json_object_set_new(o, "speech", speech);
 	return reply_json(c, 200, o);
 }
 

@@ -51,6 +51,8 @@ struct metrics {
 	uint64_t model_loads, swaps;                    /* from events (offline: 0) */
 	uint64_t dropped;                               /* times the collector fell behind */
 	char *memory_json;                              /* owned: the last `memory` event, or NULL */
+	char *speech_json;                              /* owned: {model, bytes} of the speech model loaded
+	                                                   (model_loaded, role asr), or NULL (server.c) */
 	uint64_t sse_dropped;                           /* SSE clients dropped for falling behind */
 	uint64_t uploads, uploads_rejected;             /* finished and refused uploads */
 	uint64_t requests;                              /* HTTP requests answered */
@@ -104,6 +106,9 @@ struct request {
 	struct buf body;            /* a JSON body, capped at CAP_API_BODY */
 	int body_too_big;           /* the JSON body passed the cap */
 	int answered;               /* a response was queued already */
+	double started_s;           /* clock_mono_s(): the headers were complete */
+	char method[8];             /* for the request log */
+	char path[200];             /* the path (no query: a token never reaches the log), printable */
 };
 
 /* ---- replies (server.c) ---- */
@@ -136,6 +141,30 @@ enum MHD_Result api_search_post(server *s, struct MHD_Connection *c, struct requ
 enum MHD_Result api_models(server *s, struct MHD_Connection *c);
 enum MHD_Result api_healthz(server *s, struct MHD_Connection *c);
 
+/* ---- a document's bytes (files.c) ---- */
+/* GET /api/documents/{id}/file: the original, streamed, with Range (206, 416). */
+enum MHD_Result files_original(server *s, struct MHD_Connection *c, int64_t id);
+/* GET /api/documents/{id}/thumbnail: a JPEG, made once into <data dir>/thumbs. */
+enum MHD_Result files_thumbnail(server *s, struct MHD_Connection *c, int64_t id);
+/* GET /api/documents/{id}/export?format=md|srt|vtt|json: the dossier as a download. */
+enum MHD_Result files_export(server *s, struct MHD_Connection *c, int64_t id);
+
+/* Parses a Range header against a file of `size` bytes. Returns 0 = serve it
+ * all (no header, another unit, several ranges), 1 = one range [*first,
+ * *last] (clamped to the file), -1 = unsatisfiable or malformed (416). */
+int files_parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last);
+/* Content-Disposition "TYPE; filename=ASCII; filename*=UTF-8''PERCENT" for
+ * name + ext (RFC 6266, 8187): in the ASCII form quotes, backslashes, '%' and
+ * anything outside printable ASCII are '_'. */
+void files_disposition(const char *type, const char *name, const char *ext, char *out, size_t n);
+
+/* ---- the request log (server.c) ---- */
+/* Sends one line to server_params.log, if set ("" fields are not added). */
+void server_log(server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The speech model, once this process loaded it: {model, role: "asr", bytes}
+ * (a new object), or NULL. */
+json_t *server_speech_model(server *s);
+
 /* ---- uploads (upload.c) ---- */
 /* First call of POST /api/documents: checks limits (may queue 413/429/415). */
 enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request *r);
@@ -148,6 +177,11 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 void upload_free(server *s, struct upload *up);
 /* Deletes partial uploads older than an hour left by a killed server. */
 void upload_sweep(server *s);
+/* The client's file name as stored in documents.name: its last path component
+ * (after '/' or '\\'), bytes that are not UTF-8 and control characters (C0,
+ * DEL, C1, line/paragraph separators) dropped, spaces trimmed, at most n - 1
+ * bytes cut between whole characters; "." and ".." become "". */
+void upload_display_name(const char *name, char *out, size_t n);
 
 /* ---- SSE (sse.c) ---- */
 /* Streams are never served by a blocked thread: a stream with nothing to send

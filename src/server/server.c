@@ -295,6 +295,9 @@ enum route {
 	R_DOCS,       /* /api/documents */
 	R_DOC,        /* /api/documents/{id} */
 	R_FRAME,      /* /api/documents/{id}/frames/{n} */
+	R_FILE,       /* /api/documents/{id}/file */
+	R_THUMB,      /* /api/documents/{id}/thumbnail */
+	R_EXPORT,     /* /api/documents/{id}/export */
 	R_SEARCH,     /* /api/search */
 	R_MODELS,     /* /api/models */
 	R_EVENTS,     /* /api/events */
@@ -344,6 +347,12 @@ static int route_of(const char *url, int64_t *id, long *n)
 		*id = v;
 		if (!*p || !strcmp(p, "/"))
 			return R_DOC;
+		if (!strcmp(p, "/file"))
+			return R_FILE;
+		if (!strcmp(p, "/thumbnail"))
+			return R_THUMB;
+		if (!strcmp(p, "/export"))
+			return R_EXPORT;
 		if (!strncmp(p, "/frames/", 8)) {
 			p += 8;
 			long long f;
@@ -617,6 +626,9 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, struct requ
 			return api_document_delete(s, c, r->id);
 		return api_document_get(s, c, r->id);
 	case R_FRAME: return api_document_frame(s, c, r->id, r->n);
+	case R_FILE: return files_original(s, c, r->id);
+	case R_THUMB: return files_thumbnail(s, c, r->id);
+	case R_EXPORT: return files_export(s, c, r->id);
 	case R_SEARCH:
 		if (!strcmp(method, "POST"))
 			return api_search_post(s, c, r);
@@ -718,6 +730,136 @@ static void conn_set_in_request(server *s, struct MHD_Connection *c, int in_requ
 	pthread_mutex_unlock(&s->conn_mu);
 }
 
+/* ------------------------------------------------------------------ log */
+
+void server_log(server *s, const char *fmt, ...)
+{
+	if (!s->p.log)
+		return;
+	char line[1024], when[32];
+	time_rfc3339(clock_wall_s(), when);
+	when[19] = '\0'; /* seconds are enough: "2026-12-01T12:00:00" */
+	int n = snprintf(line, sizeof line, "%s | ", when);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	va_end(ap);
+	s->p.log(s->p.log_user, line);
+}
+
+/* One line per request, as `ollama serve` prints them:
+ * "2026-12-01T12:00:00 | 200 |    1.2 ms | GET    /api/documents". */
+static void log_request(server *s, struct MHD_Connection *c, const struct request *r,
+                        enum MHD_RequestTerminationCode toe)
+{
+	if (!s->p.log)
+		return;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+	unsigned status = ci ? ci->http_status : 0;
+	double ms = (clock_mono_s() - r->started_s) * 1000;
+	char dur[32];
+	if (ms < 1000)
+		snprintf(dur, sizeof dur, "%6.1f ms", ms);
+	else
+		snprintf(dur, sizeof dur, "%6.2f s ", ms / 1000);
+	const char *how = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+	                  : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timed out)"
+	                  : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? " (client went away)"
+	                  : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " (server stopping)" : " (cut off)";
+	if (status)
+		server_log(s, "%3u | %s | %-6s %s%s", status, dur, r->method, r->path, how);
+	else
+		server_log(s, "--- | %s | %-6s %s%s", dur, r->method, r->path, how);
+}
+
+/* Remembers the speech model: the embedded recogniser is no Ollama model, so
+ * the `memory` events do not list it. */
+static void note_speech(server *s, const struct event *ev)
+{
+	int loaded = !strcmp(ev->name, "model_loaded");
+	if (!loaded && strcmp(ev->name, "model_unloaded") != 0)
+		return;
+	json_error_t je;
+	json_t *o = json_loadb(ev->line, ev->len, 0, &je);
+	const char *role = json_string_value(json_object_get(o, "role"));
+	if (role && !strcmp(role, "asr")) {
+		char *text = NULL;
+		if (loaded) {
+			json_t *m = json_pack("{s:O?,s:s,s:O?}", "model", json_object_get(o, "model"), "role", "asr", "bytes",
+			                      json_object_get(o, "bytes"));
+			text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+			json_decref(m);
+		}
+		pthread_mutex_lock(&s->m.mu);
+		free(s->m.speech_json);
+		s->m.speech_json = text;
+		pthread_mutex_unlock(&s->m.mu);
+	}
+	json_decref(o);
+}
+
+json_t *server_speech_model(server *s)
+{
+	pthread_mutex_lock(&s->m.mu);
+	json_error_t je;
+	json_t *o = s->m.speech_json ? json_loads(s->m.speech_json, 0, &je) : NULL;
+	pthread_mutex_unlock(&s->m.mu);
+	return o;
+}
+
+/* One line per finished document, from the event bus (the ticker's subscription). */
+static void log_document(server *s, const struct event *ev)
+{
+	if (!s->p.log || ev->document <= 0)
+		return;
+	int done = !strcmp(ev->name, "document_done"), failed = !strcmp(ev->name, "document_failed"),
+	    unsupported = !strcmp(ev->name, "document_unsupported");
+	if (!done && !failed && !unsupported)
+		return;
+	json_error_t je;
+	json_t *o = json_loadb(ev->line, ev->len, 0, &je);
+	const char *status = done ? json_string_value(json_object_get(o, "status")) : failed ? "failed" : "unsupported";
+	const char *title = json_string_value(json_object_get(o, "title"));
+	const char *why = json_string_value(json_object_get(o, failed ? "error" : "message"));
+	char name[256] = "", d_path[PATH_MAX] = "";
+	struct err e = {0};
+	store *st = pool_get(s, &e);
+	struct doc_rec d;
+	if (st && store_doc_get(st, ev->document, &d, NULL) == 0) {
+		size_t ul = strlen(s->uploads_dir);
+		if (unsupported && !d.name && !strncmp(d.path, s->uploads_dir, ul) && d.path[ul] == '/') {
+			/* an upload refused during its ingest, before its name is stored:
+			 * upload_finish logs it with the name */
+			doc_rec_clear(&d);
+			pool_put(s, st);
+			json_decref(o);
+			return;
+		}
+		const char *base = strrchr(d.path, '/');
+		text_printable(d.name ? d.name : base ? base + 1 : d.path, name, sizeof name);
+		snprintf(d_path, sizeof d_path, "%s", d.path);
+		doc_rec_clear(&d);
+	}
+	pool_put(s, st);
+	char t[256] = "", w[400] = "";
+	if (title)
+		text_printable(title, t, sizeof t);
+	if (why) {
+		/* "PATH: reason": the path is the hashed upload's, the name says it better */
+		size_t pl = d_path[0] ? strlen(d_path) : 0;
+		if (pl && !strncmp(why, d_path, pl) && why[pl] == ':' && why[pl + 1] == ' ')
+			why += pl + 2;
+		text_printable(why, w, sizeof w);
+	}
+	size_t errors = json_array_size(json_object_get(o, "errors"));
+	char errs[48] = "";
+	if (errors)
+		snprintf(errs, sizeof errs, " (%zu problem%s)", errors, errors == 1 ? "" : "s");
+	server_log(s, "%-11s | document %lld %s%s%s%s%s%s", status ? status : "done", (long long)ev->document, name,
+	           *t ? ": " : "", t, *w ? ": " : "", w, errs);
+	json_decref(o);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *data, size_t *data_size, void **req_cls)
 {
@@ -730,6 +872,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		buf_init(&r->body, CAP_API_BODY);
 		*req_cls = r;
+		r->started_s = clock_mono_s();
+		snprintf(r->method, sizeof r->method, "%s", method);
+		text_printable(url, r->path, sizeof r->path);
 		/* the headers are complete: the header deadline no longer applies */
 		conn_set_in_request(s, c, 1);
 		struct conn_rec *k = conn_of(c);
@@ -763,11 +908,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, en
 {
 	server *s = cls;
 	struct request *r = *req_cls;
-	(void)toe;
 	/* a kept-alive connection has header_timeout_s for its next request */
 	conn_set_in_request(s, c, 0);
 	if (!r)
 		return;
+	log_request(s, c, r, toe);
 	upload_free(s, r->up); /* a client that went away (or timed out) mid-upload leaves no temp file, and its
 	                          upload slot is free again */
 	buf_free(&r->body);
@@ -862,10 +1007,15 @@ static void *ticker_main(void *arg)
 			rc = bus_sub_next(sub, TICK_MS, &ev);
 			if (rc == 0) {
 				got = 1;
+				log_document(s, ev);
+				note_speech(s, ev);
 				event_release(ev);
 				usleep(5 * 1000); /* let a burst of events gather: one wake-up for all */
-				while ((rc = bus_sub_next(sub, 0, &ev)) == 0)
+				while ((rc = bus_sub_next(sub, 0, &ev)) == 0) {
+					log_document(s, ev);
+					note_speech(s, ev);
 					event_release(ev);
+				}
 			}
 			if (rc == DOSSIER_ECANCELLED) {
 				int dropped = bus_sub_dropped(sub);
@@ -1130,6 +1280,7 @@ void server_stop(server *s)
 	for (int i = 0; i < s->pool_n; i++)
 		store_close(s->pool[i]);
 	free(s->m.memory_json);
+	free(s->m.speech_json);
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_mutex_destroy(&s->ingest_mu);
 	pthread_mutex_destroy(&s->m.mu);

@@ -80,6 +80,11 @@ struct server_params {
 	                                closed (a stalled upload then frees its slot) */
 	int header_timeout_s;        /* a request's line and headers must arrive within this */
 	int threads;                 /* the event loop's threads; 0 = the core count, 4 to 16 */
+	/* The request log: one line per request (time, status, duration, method,
+	 * path) and per finished document, without a newline, from the server's
+	 * threads (at once; the callee serialises if it must). NULL = none. */
+	void (*log)(void *user, const char *line);
+	void *log_user;              /* borrowed; passed to log */
 };
 
 /* Defaults: 512 MB uploads, 8 at once, 4096 connections (half of them from

@@ -39,7 +39,8 @@ struct upload {
 	struct sha256 sha;             /* of the file bytes so far */
 	uint64_t bytes;                /* file bytes received */
 	uint64_t discarded;            /* body bytes thrown away after the limit */
-	char filename[256];            /* the client's name: shown, and its extension kept */
+	char filename[256];            /* the client's name (display_name): stored, shown, its extension kept */
+	int named;                     /* the client gave a name (filename= or X-Filename) */
 	mp *mp;                        /* multipart reader; NULL for a raw body */
 	int in_file;                   /* multipart: the current part is the file being kept */
 	int part;                      /* multipart: 0 before the file part, 1 in it, 2 after */
@@ -120,21 +121,39 @@ static void safe_extension(const char *name, char out[10])
 	out[1 + n] = '\0';
 }
 
-/* A display copy of the client's name: its last path component, control
- * characters dropped, at most 255 bytes of valid UTF-8. */
-static void display_name(const char *name, char *out, size_t n)
+void upload_display_name(const char *name, char *out, size_t n)
 {
 	const char *base = name;
 	for (const char *p = name; *p; p++)
 		if (*p == '/' || *p == '\\')
 			base = p + 1;
-	size_t j = 0;
-	for (const char *p = base; *p && j + 1 < n; p++)
-		if ((unsigned char)*p >= 0x20 && *p != 0x7f)
-			out[j++] = *p;
+	while (*base == ' ')
+		base++;
+	size_t j = 0, left = strlen(base);
+	const char *p = base;
+	while (left) {
+		size_t k;
+		uint32_t cp = utf8_decode(p, left, &k);
+		if (!k) { /* not UTF-8: dropped */
+			p++;
+			left--;
+			continue;
+		}
+		int control = cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x2028 || cp == 0x2029;
+		if (!control) {
+			if (j + k + 1 > n)
+				break;
+			memcpy(out + j, p, k);
+			j += k;
+		}
+		p += k;
+		left -= k;
+	}
+	while (j && out[j - 1] == ' ')
+		j--;
 	out[j] = '\0';
-	while (j && !utf8_valid(out, j))
-		out[--j] = '\0';
+	if (!strcmp(out, ".") || !strcmp(out, ".."))
+		out[0] = '\0';
 }
 
 static int write_file(struct upload *up, const char *data, size_t n)
@@ -176,8 +195,10 @@ static int on_part(void *user, const char *name, const char *filename)
 	if (up->part == 0) {
 		up->part = 1;
 		up->in_file = 1;
-		if (filename)
-			display_name(filename, up->filename, sizeof up->filename);
+		if (filename) {
+			upload_display_name(filename, up->filename, sizeof up->filename);
+			up->named = up->filename[0] != '\0';
+		}
 	}
 	return 0;
 }
@@ -269,7 +290,10 @@ enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request
 			                           "boundary=... parameter of 1 to %d characters)", MP_BOUNDARY_MAX);
 		}
 	} else {
-		display_name(xname ? xname : "upload", up->filename, sizeof up->filename);
+		upload_display_name(xname ? xname : "", up->filename, sizeof up->filename);
+		up->named = up->filename[0] != '\0';
+		if (!up->named)
+			snprintf(up->filename, sizeof up->filename, "upload");
 		up->part = 1;
 	}
 	return MHD_YES;
@@ -372,6 +396,10 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 		rc = store_doc_get(st, id, &d, &e);
 	else if (rc == 0) /* recorded without steps (unsupported, failed): found by its path */
 		rc = store_doc_by_path(st, path, &d, &e);
+	/* the name the client gave: other browsers show it instead of the hash
+	 * path. The first name a content arrived with stays. */
+	if (rc == 0 && up->named && !d.name && store_doc_set_name(st, d.id, up->filename, NULL) == 0)
+		d.name = xstrdup(up->filename);
 	pool_put(s, st);
 	if (rc)
 		return reply_error(c, 500, "%s", e.msg);
@@ -380,8 +408,12 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 	metrics_count(s, &s->m.uploads, 1);
 
 	unsigned status = stats.queued ? 201 : 200;
-	if (!strcmp(d.status, "unsupported"))
+	if (!strcmp(d.status, "unsupported")) {
 		status = 415;
+		if (stats.queued || stats.unsupported) /* new: the event's log line waited for the name */
+			server_log(s, "%-11s | document %lld %s: %s files are not supported (recorded, not analysed)",
+			           "unsupported", (long long)d.id, up->filename, d.mime && *d.mime ? d.mime : "such");
+	}
 	else if (!strcmp(d.status, "failed") && !d.sha256[0])
 		status = 422;
 	json_t *body = json_pack("{s:I,s:o,s:s,s:s,s:s,s:s,s:I,s:s,s:b}", "id", (json_int_t)d.id, "path", json_string_lossy(d.path),
@@ -389,6 +421,8 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 	                          * document already (SSE tells what happens next) */
 	                         "status", status == 201 ? "queued" : d.status, "sha256", d.sha256, "kind", d.kind,
 	                         "mime", d.mime ? d.mime : "", "bytes", (json_int_t)d.bytes, "filename", up->filename, "existing", status == 200);
+	const char *base = strrchr(d.path, '/');
+	json_object_set_new(body, "name", json_string_lossy(d.name ? d.name : base ? base + 1 : d.path));
 	if (d.error)
 		json_object_set_new(body, "error", json_string(d.error));
 	else if (status == 415)
