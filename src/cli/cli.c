@@ -5,9 +5,12 @@
 #include <string.h>
 
 extern const struct cli_cmd cmd_analyze, cmd_list, cmd_show, cmd_search, cmd_models, cmd_plan, cmd_serve;
+extern const struct cli_cmd cmd_rm, cmd_prune;
 
 static const struct cli_cmd *const commands[] = {
 	&cmd_analyze, &cmd_list, &cmd_show, &cmd_search, &cmd_models, &cmd_plan, &cmd_serve,
+	&cmd_rm,
+	&cmd_prune,
 	NULL,
 };
 
