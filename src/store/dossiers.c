@@ -291,6 +291,24 @@ static char *best_snippet(store *st, const char *fq, int64_t id, struct err *err
 	return out;
 }
 
+/* 1 if document id passes f's tag and language conditions (they parse the
+ * stored dossier, so they run only for hits in rank order, until the page is full) */
+static int passes_json_filter(store *st, int64_t id, const struct doc_filter *f, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT 1 FROM documents d WHERE d.id = ?1 AND" DOC_FILTER_WHERE, err);
+	if (!q)
+		return -1;
+	struct doc_filter only = {.tag = f->tag, .language = f->language};
+	sqlite3_bind_int64(q, 1, id);
+	bind_doc_filter(q, &only);
+	int rc = sqlite3_step(q);
+	int pass = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	if (pass < 0)
+		db_err(st, err, "filtering search results");
+	stmt_done(q);
+	return pass;
+}
+
 int store_search_filtered(store *st, const char *query, const struct doc_filter *f, int limit,
                           int (*cb)(const struct search_hit *h, void *user), void *user,
                           struct err *err)
@@ -298,6 +316,27 @@ int store_search_filtered(store *st, const char *query, const struct doc_filter 
 	char *fq = store_search_expr(query, err);
 	if (!fq)
 		return DOSSIER_EINVAL;
+	struct doc_filter cols = {0};
+	int json_filter = 0;
+	if (f) {
+		cols = *f;
+		cols.tag = cols.language = NULL;
+		json_filter = f->tag || f->language;
+	}
+	if (f && f->tag && has_word(f->tag, strlen(f->tag))) {
+		/* only dossiers with the tag's words in the tags column can have the
+		 * tag: the index narrows the hits before their JSON is read */
+		struct term t = {.s = f->tag, .len = strlen(f->tag)};
+		struct buf b;
+		buf_init(&b, 1 << 16);
+		buf_appends(&b, fq);
+		buf_appends(&b, " AND tags : ");
+		quote_term(&b, &t);
+		free(fq);
+		fq = buf_take(&b);
+	}
+	if (limit <= 0)
+		limit = 20;
 	/* rank first, snippets only for the hits returned: snippet() in this
 	 * statement would run for every match before the sort */
 	sqlite3_stmt *q = stmt(st, "SELECT d.id, d.path, f.title, " SEARCH_RANK ", d.kind, d.status, d.name,"
@@ -310,11 +349,21 @@ int store_search_filtered(store *st, const char *query, const struct doc_filter 
 		return DOSSIER_EDB;
 	}
 	bind_text(q, 1, fq);
-	sqlite3_bind_int(q, 2, limit > 0 ? limit : 20);
-	bind_doc_filter(q, f);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	sqlite3_bind_int(q, 2, json_filter ? -1 : limit);
+	bind_doc_filter(q, &cols);
+	int rc = SQLITE_DONE, n = 0;
+	while (n < limit && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(q, 0);
+		if (json_filter) {
+			int pass = passes_json_filter(st, id, f, err);
+			if (pass < 0) {
+				stmt_done(q);
+				free(fq);
+				return DOSSIER_EDB;
+			}
+			if (!pass)
+				continue;
+		}
 		char *snippet = best_snippet(st, fq, id, err);
 		if (!snippet) {
 			stmt_done(q);
@@ -334,12 +383,13 @@ int store_search_filtered(store *st, const char *query, const struct doc_filter 
 			.mtime = sqlite3_column_int64(q, 8),
 			.missing_at = sqlite3_column_double(q, 9),
 		};
+		n++;
 		int stop = cb(&h, user);
 		free(snippet);
 		if (stop)
 			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (n < limit && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		rc = db_err(st, err, "searching");
 	else
 		rc = 0;
