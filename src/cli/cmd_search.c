@@ -25,6 +25,7 @@ static const char usage[] =
 	"  kingfisher OR heron   either word (OR in capitals; binds before the other words)\n"
 	"  -draft                without this word (beside a word that must match)\n"
 	"  Any other character is plain text: nothing you type is a syntax error.\n"
+	"  A query that starts with '-' goes after '--': dossier search -- -draft report\n"
 	"\n"
 	"Options:\n"
 	"  --limit N             at most N results (default 20)\n"

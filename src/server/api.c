@@ -26,8 +26,10 @@ static int filter_from_query(struct MHD_Connection *c, struct doc_filter *f, str
 	memset(f, 0, sizeof *f);
 	for (size_t i = 0; i < N_FILTER_KEYS; i++) {
 		const char *v = query_arg(c, filter_keys[i]);
-		if (v && !utf8_valid(v, strlen(v)))
-			return err_set(e, DOSSIER_EINVAL, "%s is not valid UTF-8", filter_keys[i]), -1;
+		if (v && !utf8_valid(v, strlen(v))) {
+			err_set(e, DOSSIER_EINVAL, "%s is not valid UTF-8", filter_keys[i]);
+			return -1;
+		}
 		if (v && doc_filter_set(f, filter_keys[i], v, e))
 			return -1;
 	}

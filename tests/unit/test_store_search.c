@@ -353,11 +353,16 @@ static void ingest_primitives_clear_missing(void **state)
 	assert_true(d.missing_at == 0);
 	doc_rec_clear(&d);
 	assert_int_equal(store_doc_set_missing(st, a, 99, &e), 0);
+	int64_t n = 0;
+	assert_int_equal(store_docs_count(st, &(struct doc_filter){.missing = 1}, &n, &e), 0);
+	assert_int_equal(n, 1);
 	struct doc_input in = {.path = "/y/a.txt", .sha256 = "a2", .mime = "text/plain", .kind = "text"};
 	assert_int_equal(store_doc_requeue(st, a, &in, two, 2, 1, &e), 0);
 	assert_int_equal(store_doc_get(st, a, &d, &e), 0);
 	assert_true(d.missing_at == 0);
 	doc_rec_clear(&d);
+	assert_int_equal(store_docs_count(st, &(struct doc_filter){.missing = 1}, &n, &e), 0);
+	assert_int_equal(n, 0);
 	store_close(st);
 }
 
