@@ -329,8 +329,9 @@ int store_search_filtered(store *st, const char *query, const struct doc_filter 
 		struct term t = {.s = f->tag, .len = strlen(f->tag)};
 		struct buf b;
 		buf_init(&b, 1 << 16);
+		buf_appendc(&b, '(');
 		buf_appends(&b, fq);
-		buf_appends(&b, " AND tags : ");
+		buf_appends(&b, ") AND tags : ");
 		quote_term(&b, &t);
 		free(fq);
 		fq = buf_take(&b);

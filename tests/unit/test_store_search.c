@@ -248,6 +248,9 @@ static void filters_keep_kind_status_dates_tag_and_language(void **state)
 	assert_int_equal(search(st, "invoice", &t).n, 2);
 	struct doc_filter t2 = {.tag = "fin"};  /* a whole tag, not a part of one */
 	assert_int_equal(search(st, "invoice", &t2).n, 0);
+	h = search(st, "invoice -tax", &t);  /* a negated word and the tag filter together */
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.id[0], b);
 	struct doc_filter t3 = {.tag = "financial"};  /* a keyword is not a tag */
 	assert_int_equal(search(st, "invoice", &t3).n, 0);
 	struct doc_filter t4 = {.tag = "!!"};  /* no word to narrow by: the JSON decides alone */
