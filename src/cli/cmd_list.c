@@ -3,43 +3,127 @@
 #include "cli/common.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "pipeline/filter.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 static const char usage[] =
 	"usage: dossier list [OPTIONS]\n"
 	"\n"
-	"Lists the documents in the database with their id, status, kind and path.\n"
+	"Lists the documents in the database, oldest first: id, the file's date and\n"
+	"size, status, kind and path, and the dossier's title beneath. A document whose\n"
+	"file is gone is marked '(missing since DATE)'; 'dossier prune' forgets those.\n"
 	"\n"
 	"Options:\n"
 	"  --json                one JSON array of documents\n"
-	"  --status S            only documents with this status (queued running done partial\n"
-	"                        failed unsupported)\n"
-	"  --kind K              only this kind (text pdf image audio video unsupported)\n"
+	"  --status S            only documents with this status (queued running assembling done\n"
+	"                        partial failed unsupported)\n"
+	"  --kind K              only this kind (text pdf image audio video office epub rtf mail\n"
+	"                        table unsupported)\n"
+	"  --since DATE, --until DATE  only files modified in this range (YYYY-MM-DD, local time;\n"
+	"                        --until includes the day)\n"
+	"  --tag TAG, --lang CODE      only dossiers with this tag / language (e.g. en)\n"
+	"  --missing             only documents whose file is gone\n"
 	CLI_SHARED_CONFIG_HELP
 	"  -h, --help            this help\n";
 
+enum { OPT_SINCE = 2000, OPT_UNTIL, OPT_TAG, OPT_LANG, OPT_MISSING };
+
 struct list_ctx {
 	int json;
+	int only_missing;        /* --missing: by what stat says now, not what was recorded */
 	json_t *arr;
 	int n;
+	double now;
+	/* files found gone or back, recorded after the walk */
+	struct mark { int64_t id; double at; } *marks;
+	size_t n_marks, cap_marks;
 };
 
-static int print_doc(const struct doc_rec *d, void *user)
+static void mark(struct list_ctx *c, int64_t id, double at)
+{
+	if (c->n_marks == c->cap_marks) {
+		c->cap_marks = c->cap_marks ? 2 * c->cap_marks : 32;
+		c->marks = realloc(c->marks, c->cap_marks * sizeof *c->marks);
+		if (!c->marks)
+			abort();
+	}
+	c->marks[c->n_marks++] = (struct mark){id, at};
+}
+
+static void local_date(int64_t t, char out[16])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (t <= 0 || !localtime_r(&tt, &tm) || !strftime(out, 16, "%Y-%m-%d", &tm))
+		snprintf(out, 16, "-");
+}
+
+static int print_doc(const struct doc_rec *d, const char *title, void *user)
 {
 	struct list_ctx *c = user;
+	/* is the file still there? (ENOENT only: a permission problem says nothing) */
+	struct stat sb;
+	double missing_at = d->missing_at;
+	if (stat(d->path, &sb) != 0 && errno == ENOENT) {
+		if (missing_at <= 0) {
+			missing_at = c->now;
+			mark(c, d->id, c->now);
+		}
+	} else if (missing_at > 0) {
+		missing_at = 0;
+		mark(c, d->id, 0);
+	}
+	if (c->only_missing && missing_at <= 0)
+		return 0;
 	c->n++;
+	const char *base = strrchr(d->path, '/');
 	if (c->json) {
-		json_array_append_new(c->arr, json_pack("{s:I,s:o,s:s,s:s,s:s,s:I,s:s,s:o}", "id", (json_int_t)d->id,
-		                                        "path", json_string_lossy(d->path), "kind", d->kind, "mime", d->mime ? d->mime : "",
-		                                        "status", d->status, "bytes", (json_int_t)d->bytes, "sha256",
-		                                        d->sha256, "error", json_string_lossy(d->error)));
+		json_t *o = json_pack("{s:I,s:o,s:s,s:s,s:s,s:I,s:s,s:o}", "id", (json_int_t)d->id, "path",
+		                      json_string_lossy(d->path), "kind", d->kind, "mime", d->mime ? d->mime : "",
+		                      "status", d->status, "bytes", (json_int_t)d->bytes, "sha256", d->sha256, "error",
+		                      json_string_lossy(d->error));
+		json_object_set_new(o, "title", json_string_lossy(title));
+		json_object_set_new(o, "name", json_string_lossy(d->name ? d->name : base ? base + 1 : d->path));
+		json_object_set_new(o, "mtime", json_integer((json_int_t)d->mtime));
+		json_object_set_new(o, "missing", json_boolean(missing_at > 0));
+		if (missing_at > 0) {
+			char t[32];
+			time_rfc3339(missing_at, t);
+			json_object_set_new(o, "missing_since", json_string(t));
+		}
+		json_array_append_new(c->arr, o);
 		return 0;
 	}
-	char *path = str_escape(d->path, 1);
-	printf("%5lld  %-11s %-11s %s\n", (long long)d->id, d->status, d->kind, path);
+	if (c->n == 1)
+		printf("%5s  %-10s %8s  %-11s %-11s %s\n", "ID", "MODIFIED", "SIZE", "STATUS", "KIND", "PATH / TITLE");
+	char date[16], size[32], gone[48] = "";
+	local_date(d->mtime, date);
+	size_format((uint64_t)(d->bytes > 0 ? d->bytes : 0), size, sizeof size);
+	if (missing_at > 0) {
+		char day[16];
+		local_date((int64_t)missing_at, day);
+		snprintf(gone, sizeof gone, "  (missing since %s)", day);
+	}
+	/* a child or an upload is shown by its own name */
+	char *path = str_escape(d->name ? d->name : d->path, 1);
+	printf("%5lld  %-10s %8s  %-11s %-11s %s%s\n", (long long)d->id, date, size, d->status, d->kind, path, gone);
 	free(path);
+	if (d->name) {
+		char *name = str_escape(d->name, 1);
+		printf("%5s  uploaded as %s\n", "", name);
+		free(name);
+	}
+	if (title) {
+		char *t = str_escape(title, 1);
+		printf("%5s  %s\n", "", t);
+		free(t);
+	}
 	if (d->error && (!strcmp(d->status, "failed") || !strcmp(d->status, "unsupported"))) {
 		char *msg = str_escape(d->error, 1);
 		printf("%5s  %s\n", "", msg);
@@ -51,23 +135,41 @@ static int print_doc(const struct doc_rec *d, void *user)
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"json", no_argument, NULL, OPT_JSON},     {"status", required_argument, NULL, OPT_STATUS},
-		{"kind", required_argument, NULL, OPT_KIND}, {"db", required_argument, NULL, OPT_DB},
-		{"profile", required_argument, NULL, OPT_PROFILE}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"json", no_argument, NULL, OPT_JSON},       {"status", required_argument, NULL, OPT_STATUS},
+		{"kind", required_argument, NULL, OPT_KIND}, {"since", required_argument, NULL, OPT_SINCE},
+		{"until", required_argument, NULL, OPT_UNTIL}, {"tag", required_argument, NULL, OPT_TAG},
+		{"lang", required_argument, NULL, OPT_LANG}, {"missing", no_argument, NULL, OPT_MISSING},
+		{"db", required_argument, NULL, OPT_DB},     {"profile", required_argument, NULL, OPT_PROFILE},
+		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+	};
+	static const struct { int opt; const char *key; } filter_opts[] = {
+		{OPT_STATUS, "status"}, {OPT_KIND, "kind"}, {OPT_SINCE, "since"},
+		{OPT_UNTIL, "until"},   {OPT_TAG, "tag"},   {OPT_LANG, "lang"},
 	};
 	struct cli_opts o = {0};
 	struct list_ctx c = {0};
-	const char *status = NULL, *kind = NULL;
+	struct doc_filter f = {0};
+	struct err e = {0};
 	int opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (cli_opts_take(&o, opt, optarg))
 			continue;
+		int taken = 0;
+		for (size_t i = 0; i < sizeof filter_opts / sizeof filter_opts[0]; i++) {
+			if (filter_opts[i].opt != opt)
+				continue;
+			taken = 1;
+			if (doc_filter_set(&f, filter_opts[i].key, optarg, &e)) {
+				fprintf(stderr, "dossier list: --%s: %s\n", filter_opts[i].key, e.msg);
+				return cli_bad_usage("list");
+			}
+		}
+		if (taken)
+			continue;
 		switch (opt) {
 		case OPT_JSON: c.json = 1; break;
-		case OPT_STATUS: status = optarg; break;
-		case OPT_KIND: kind = optarg; break;
+		case OPT_MISSING: c.only_missing = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return cli_bad_usage("list");
 		}
@@ -76,22 +178,38 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "dossier list: unexpected argument '%s'\n", argv[optind]);
 		return cli_bad_usage("list");
 	}
+	if (doc_filter_check(&f, &e)) {
+		fprintf(stderr, "dossier list: %s\n", e.msg);
+		return cli_bad_usage("list");
+	}
+	int filtered = f.status || f.kind || f.since || f.until || f.tag || f.language || c.only_missing;
 	struct config cfg;
 	store *st;
 	int rc = cli_config(&o, &cfg);
 	if (rc || (rc = cli_open_store(&cfg, &st)))
 		return rc;
-	struct err e = {0};
 	c.arr = json_array();
-	if (store_doc_list(st, status, kind, 0, 0, print_doc, &c, &e)) {
+	c.now = clock_wall_s();
+	if (store_docs_find(st, &f, 0, 0, print_doc, &c, &e)) {
 		fprintf(stderr, "dossier: %s\n", e.msg);
 		rc = EXIT_ENV;
 	} else if (c.json) {
 		json_dumpf(c.arr, stdout, JSON_INDENT(2));
 		putchar('\n');
+	} else if (!c.n && filtered) {
+		printf("no documents match\n");
 	} else if (!c.n) {
 		printf("no documents yet: run 'dossier analyze PATH'\n");
 	}
+	/* what the walk found, for the page and the next listing; a list must not
+	 * fail or wait long because a run holds the database */
+	if (c.n_marks) {
+		store_busy_timeout(st, 500);
+		for (size_t i = 0; i < c.n_marks; i++)
+			if (store_doc_set_missing(st, c.marks[i].id, c.marks[i].at, NULL))
+				break;
+	}
+	free(c.marks);
 	json_decref(c.arr);
 	store_close(st);
 	return rc;

@@ -3,6 +3,7 @@
 #include "cli/common.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "pipeline/filter.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -12,14 +13,38 @@ static const char usage[] =
 	"usage: dossier search [OPTIONS] QUERY...\n"
 	"\n"
 	"Finds dossiers whose title, summary, tags, keywords, text, transcript or OCR\n"
-	"text contain every word of QUERY (stemmed: 'run' finds 'running'; 'inv*' is a\n"
-	"prefix). Best matches first.\n"
+	"text match QUERY, best first: a word in the title counts most, then the\n"
+	"summary, then tags and keywords, then the text. Words are stemmed ('run'\n"
+	"finds 'running'); case and accents do not matter. The snippet shows where\n"
+	"the text, transcript, OCR or summary matched, the words in [ ].\n"
+	"\n"
+	"Query:\n"
+	"  word word             every word must match\n"
+	"  inv*                  a prefix: invoice, invoices, inventory\n"
+	"  \"river warden\"        a phrase (quote it for the shell: '\"river warden\"')\n"
+	"  kingfisher OR heron   either word (OR in capitals; binds before the other words)\n"
+	"  -draft                without this word (beside a word that must match)\n"
+	"  Any other character is plain text: nothing you type is a syntax error.\n"
+	"  A query that starts with '-' goes after '--': dossier search -- -draft report\n"
 	"\n"
 	"Options:\n"
 	"  --limit N             at most N results (default 20)\n"
-	"  --json                one JSON array of {id, path, title, snippet, rank}\n"
+	"  --kind K              only this kind (text pdf image audio video office epub rtf mail\n"
+	"                        table unsupported)\n"
+	"  --status S            only this status (queued running assembling done partial failed\n"
+	"                        unsupported)\n"
+	"  --since DATE, --until DATE  only files modified in this range (YYYY-MM-DD, or YYYY-MM,\n"
+	"                        or YYYY; local time; --until includes the whole day)\n"
+	"  --tag TAG             only dossiers with this tag (case does not matter)\n"
+	"  --lang CODE           only dossiers in this language (ISO 639-1, e.g. en, de)\n"
+	"  --json                one JSON array of {id, path, name, title, snippet, rank, kind,\n"
+	"                        status, bytes, mtime, missing}\n"
 	CLI_SHARED_CONFIG_HELP
-	"  -h, --help            this help\n";
+	"  -h, --help            this help\n"
+	"\n"
+	"Exit status: 0 matches found, 1 none, 2 usage (a bad filter value, no words).\n";
+
+enum { OPT_SINCE = 2000, OPT_UNTIL, OPT_TAG, OPT_LANG };
 
 struct search_ctx {
 	int json, n, color;
@@ -31,12 +56,21 @@ static int print_hit(const struct search_hit *h, void *user)
 	struct search_ctx *c = user;
 	c->n++;
 	if (c->json) {
-		json_array_append_new(c->arr, json_pack("{s:I,s:o,s:s,s:s,s:f}", "id", (json_int_t)h->id, "path",
-		                                        json_string_lossy(h->path), "title", h->title ? h->title : "", "snippet",
-		                                        h->snippet ? h->snippet : "", "rank", h->rank));
+		const char *base = h->path ? strrchr(h->path, '/') : NULL;
+		json_t *o = json_pack("{s:I,s:o,s:s,s:s,s:f}", "id", (json_int_t)h->id, "path", json_string_lossy(h->path),
+		                      "title", h->title ? h->title : "", "snippet", h->snippet ? h->snippet : "", "rank",
+		                      h->rank);
+		json_object_set_new(o, "name", json_string_lossy(h->name ? h->name : base ? base + 1 : h->path));
+		json_object_set_new(o, "kind", json_string(h->kind ? h->kind : ""));
+		json_object_set_new(o, "status", json_string(h->status ? h->status : ""));
+		json_object_set_new(o, "bytes", json_integer((json_int_t)h->bytes));
+		json_object_set_new(o, "mtime", json_integer((json_int_t)h->mtime));
+		json_object_set_new(o, "missing", json_boolean(h->missing_at > 0));
+		json_array_append_new(c->arr, o);
 		return 0;
 	}
-	char *path = str_escape(h->path, 1);
+	/* a child or an upload is shown by its own name */
+	char *path = str_escape(h->name ? h->name : h->path, 1);
 	printf("%5lld  %s\n", (long long)h->id, path);
 	free(path);
 	if (h->title && *h->title) {
@@ -68,14 +102,35 @@ static int run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"limit", required_argument, NULL, OPT_LIMIT}, {"json", no_argument, NULL, OPT_JSON},
 		{"db", required_argument, NULL, OPT_DB},       {"profile", required_argument, NULL, OPT_PROFILE},
+		{"kind", required_argument, NULL, OPT_KIND},   {"status", required_argument, NULL, OPT_STATUS},
+		{"since", required_argument, NULL, OPT_SINCE}, {"until", required_argument, NULL, OPT_UNTIL},
+		{"tag", required_argument, NULL, OPT_TAG},     {"lang", required_argument, NULL, OPT_LANG},
 		{"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
+	};
+	static const struct { int opt; const char *key; } filter_opts[] = {
+		{OPT_STATUS, "status"}, {OPT_KIND, "kind"}, {OPT_SINCE, "since"},
+		{OPT_UNTIL, "until"},   {OPT_TAG, "tag"},   {OPT_LANG, "lang"},
 	};
 	struct cli_opts o = {0};
 	struct search_ctx c = {0};
+	struct doc_filter f = {0};
+	struct err e = {0};
 	int limit = 20, opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (cli_opts_take(&o, opt, optarg))
+			continue;
+		int taken = 0;
+		for (size_t i = 0; i < sizeof filter_opts / sizeof filter_opts[0]; i++) {
+			if (filter_opts[i].opt != opt)
+				continue;
+			taken = 1;
+			if (doc_filter_set(&f, filter_opts[i].key, optarg, &e)) {
+				fprintf(stderr, "dossier search: --%s: %s\n", filter_opts[i].key, e.msg);
+				return cli_bad_usage("search");
+			}
+		}
+		if (taken)
 			continue;
 		switch (opt) {
 		case OPT_LIMIT:
@@ -94,6 +149,10 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "dossier search: give words to search for\n");
 		return cli_bad_usage("search");
 	}
+	if (doc_filter_check(&f, &e)) {
+		fprintf(stderr, "dossier search: %s\n", e.msg);
+		return cli_bad_usage("search");
+	}
 	char query[2048] = "";
 	for (int i = optind; i < argc; i++) {
 		strncat(query, argv[i], sizeof query - strlen(query) - 2);
@@ -104,10 +163,9 @@ static int run(int argc, char **argv)
 	int rc = cli_config(&o, &cfg);
 	if (rc || (rc = cli_open_store(&cfg, &st)))
 		return rc;
-	struct err e = {0};
 	c.arr = json_array();
 	c.color = cli_color(stdout);
-	if (store_search(st, query, limit, print_hit, &c, &e)) {
+	if (store_search_filtered(st, query, &f, limit, print_hit, &c, &e)) {
 		fprintf(stderr, "dossier: %s\n", e.msg);
 		rc = e.code == DOSSIER_EINVAL ? EXIT_USAGE : EXIT_ENV;
 	} else if (c.json) {

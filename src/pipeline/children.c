@@ -3,6 +3,7 @@
  */
 #include "pipeline/children.h"
 #include "pipeline/ingest.h"
+#include "pipeline/forget.h"
 #include "core/err.h"
 #include "core/util.h"
 
@@ -134,12 +135,19 @@ int children_add(struct children *c, const char *place, const char *file, int64_
 	return 0;
 }
 
+static void forget_gone(struct children *c, int64_t id)
+{
+	struct forget_stats fs;
+	if (pipeline_forget(c->env->st, c->env->data_dir, id, &fs, NULL) == 0)
+		forget_stats_clear(&fs);
+}
+
 void children_end(struct children *c, json_t **list)
 {
 	/* members of an earlier version of the parent that are gone now */
 	for (size_t i = 0; c->env && c->env->st && i < c->n_before; i++)
 		if (c->before[i])
-			store_doc_delete(c->env->st, c->before[i], NULL);
+			forget_gone(c, c->before[i]);
 	free(c->before);
 	c->before = NULL;
 	c->n_before = 0;

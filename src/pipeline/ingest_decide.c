@@ -56,6 +56,11 @@ static int decide_tx(store *st, void *user)
 	if (rc == 0) {
 		int same = known_content && !strcmp(old.sha256, in->sha256);
 		c->id = old.id;
+		/* ingest sees the file: it is not missing any more */
+		if (old.missing_at > 0 && (rc = store_doc_set_missing(st, old.id, 0, c->err))) {
+			doc_rec_clear(&old);
+			return rc;
+		}
 		if (same && !in->status && is_finished(old.status)) {
 			c->outcome = INGEST_UNCHANGED;
 			rc = old.mtime != in->mtime ? store_doc_set_mtime(st, old.id, in->mtime, c->err) : 0;

@@ -3,6 +3,8 @@
  */
 #include "server/internal.h"
 #include "core/err.h"
+#include "pipeline/filter.h"
+#include "pipeline/forget.h"
 #include "pipeline/kinds.h"
 #include "sched/residency.h"
 
@@ -14,18 +16,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const doc_statuses[] = {"queued", "running", "assembling", "done",
-                                           "partial", "failed", "unsupported"};
+/* The filter words a route takes as query arguments (pipeline/filter.h). */
+static const char *const filter_keys[] = {"kind", "status", "since", "until", "tag", "lang"};
+#define N_FILTER_KEYS (sizeof filter_keys / sizeof filter_keys[0])
 
-static int in_list(const char *v, const char *const *list, size_t n)
+/* Fills *f from the query arguments; 0, or -1 with the message in e. */
+static int filter_from_query(struct MHD_Connection *c, struct doc_filter *f, struct err *e)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(v, list[i]))
-			return 1;
-	return 0;
+	memset(f, 0, sizeof *f);
+	for (size_t i = 0; i < N_FILTER_KEYS; i++) {
+		const char *v = query_arg(c, filter_keys[i]);
+		if (v && !utf8_valid(v, strlen(v))) {
+			err_set(e, DOSSIER_EINVAL, "%s is not valid UTF-8", filter_keys[i]);
+			return -1;
+		}
+		if (v && doc_filter_set(f, filter_keys[i], v, e))
+			return -1;
+	}
+	return doc_filter_check(f, e) ? -1 : 0;
 }
 
-static json_t *doc_json(const struct doc_rec *d)
+static json_t *doc_json(const struct doc_rec *d, const char *title)
 {
 	char t[32];
 	time_rfc3339(d->updated_at, t);
@@ -35,6 +46,9 @@ static json_t *doc_json(const struct doc_rec *d)
 	json_object_set_new(o, "error", json_string_lossy(d->error));
 	const char *base = d->path ? strrchr(d->path, '/') : NULL;
 	json_object_set_new(o, "name", json_string_lossy(d->name ? d->name : base ? base + 1 : d->path));
+	if (title)
+		json_object_set_new(o, "title", json_string_lossy(title));
+	json_object_set_new(o, "mtime", json_integer((json_int_t)d->mtime));
 	if (d->missing_at > 0) {
 		time_rfc3339(d->missing_at, t);
 		json_object_set_new(o, "missing_since", json_string(t));
@@ -44,21 +58,9 @@ static json_t *doc_json(const struct doc_rec *d)
 
 /* ------------------------------------------------------------ documents */
 
-struct list_ctx {
-	json_t *arr;
-	int64_t total;
-};
-
-static int list_cb(const struct doc_rec *d, void *user)
+static int list_cb(const struct doc_rec *d, const char *title, void *user)
 {
-	json_array_append_new(((struct list_ctx *)user)->arr, doc_json(d));
-	return 0;
-}
-
-static int count_cb(const struct doc_rec *d, void *user)
-{
-	(void)d;
-	((struct list_ctx *)user)->total++;
+	json_array_append_new(user, doc_json(d, title));
 	return 0;
 }
 
@@ -69,36 +71,24 @@ enum MHD_Result api_documents_list(server *s, struct MHD_Connection *c)
 		return reply_error(c, 400, "limit must be a number from 1 to 1000");
 	if (query_int(c, "offset", 0, 1000000000L, &offset))
 		return reply_error(c, 400, "offset must be a number from 0");
-	const char *status = query_arg(c, "status"), *kind = query_arg(c, "kind");
-	if (status && !*status)
-		status = NULL;
-	if (kind && !*kind)
-		kind = NULL;
-	if (status && !in_list(status, doc_statuses, sizeof doc_statuses / sizeof doc_statuses[0]))
-		return reply_error(c, 400, "status must be one of queued, running, assembling, done, partial, failed, "
-		                           "unsupported");
-	if (kind && !kind_find(kind) && strcmp(kind, "unsupported")) {
-		char names[256] = "";
-		size_t used = 0;
-		for (size_t i = 0; i < kind_count() && used < sizeof names; i++)
-			used += (size_t)snprintf(names + used, sizeof names - used, "%s, ",
-			                         kind_at(i)->name);
-		return reply_error(c, 400, "kind must be one of %sunsupported", names);
-	}
+	struct doc_filter f;
 	struct err e = {0};
+	if (filter_from_query(c, &f, &e))
+		return reply_error(c, 400, "%s", e.msg);
 	store *st = pool_get(s, &e);
 	if (!st)
 		return reply_error(c, 500, "%s", e.msg);
-	struct list_ctx lc = {json_array(), 0};
-	int rc = store_doc_list(st, status, kind, (int)limit, (int)offset, list_cb, &lc, &e);
+	json_t *arr = json_array();
+	int64_t total = 0;
+	int rc = store_docs_find(st, &f, (int)limit, (int)offset, list_cb, arr, &e);
 	if (!rc)
-		rc = store_doc_list(st, status, kind, 0, 0, count_cb, &lc, &e);
+		rc = store_docs_count(st, &f, &total, &e);
 	pool_put(s, st);
 	if (rc) {
-		json_decref(lc.arr);
+		json_decref(arr);
 		return reply_error(c, 500, "%s", e.msg);
 	}
-	return reply_json(c, 200, json_pack("{s:o,s:I,s:i,s:i}", "documents", lc.arr, "total", (json_int_t)lc.total,
+	return reply_json(c, 200, json_pack("{s:o,s:I,s:i,s:i}", "documents", arr, "total", (json_int_t)total,
 	                                    "limit", (int)limit, "offset", (int)offset));
 }
 
@@ -130,7 +120,7 @@ enum MHD_Result api_document_get(server *s, struct MHD_Connection *c, int64_t id
 		const char *base = strrchr(d.path, '/'); /* the upload's name, as the list shows it */
 		json_object_set_new(body, "name", json_string_lossy(d.name ? d.name : base ? base + 1 : d.path));
 	} else {
-		body = doc_json(&d);
+		body = doc_json(&d, NULL);
 		struct step_rec *steps = NULL;
 		size_t n = 0;
 		json_t *arr = json_array();
@@ -155,26 +145,14 @@ enum MHD_Result api_document_delete(server *s, struct MHD_Connection *c, int64_t
 	store *st = pool_get(s, &e);
 	if (!st)
 		return reply_error(c, 500, "%s", e.msg);
-	struct doc_rec d;
-	int rc = store_doc_get(st, id, &d, &e);
-	if (rc == 0) {
-		rc = store_doc_delete(st, id, &e);
-		/* an uploaded copy goes with its document; the user's own files never */
-		size_t n = strlen(s->uploads_dir);
-		if (rc == 0 && !strncmp(d.path, s->uploads_dir, n) && d.path[n] == '/' && !strchr(d.path + n + 1, '/')) {
-			struct doc_rec other;
-			if (store_doc_by_path(st, d.path, &other, NULL) == 0)
-				doc_rec_clear(&other);
-			else
-				unlink(d.path);
-		}
-		doc_rec_clear(&d);
-	}
+	struct forget_stats fs;
+	int rc = pipeline_forget(st, s->data_dir, id, &fs, &e);
 	pool_put(s, st);
 	if (rc == DOSSIER_ENOTFOUND)
 		return reply_error(c, 404, "no document %lld", (long long)id);
 	if (rc)
 		return reply_error(c, 500, "%s", e.msg);
+	forget_stats_clear(&fs);
 	bus_emit(s->p.bus, "document_deleted", id, NULL);
 	struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	return reply_queue(c, 204, r);
@@ -233,13 +211,22 @@ enum MHD_Result api_document_frame(server *s, struct MHD_Connection *c, int64_t 
 
 static int search_cb(const struct search_hit *h, void *user)
 {
-	json_array_append_new(user, json_pack("{s:I,s:o,s:s,s:s,s:f}", "id", (json_int_t)h->id, "path",
-	                                      json_string_lossy(h->path ? h->path : ""), "title", h->title ? h->title : "", "snippet",
-	                                      h->snippet ? h->snippet : "", "rank", h->rank));
+	const char *base = h->path ? strrchr(h->path, '/') : NULL;
+	json_t *o = json_pack("{s:I,s:o,s:s,s:s,s:f}", "id", (json_int_t)h->id, "path",
+	                      json_string_lossy(h->path ? h->path : ""), "title", h->title ? h->title : "", "snippet",
+	                      h->snippet ? h->snippet : "", "rank", h->rank);
+	json_object_set_new(o, "name", json_string_lossy(h->name ? h->name : base ? base + 1 : h->path));
+	json_object_set_new(o, "kind", json_string(h->kind ? h->kind : ""));
+	json_object_set_new(o, "status", json_string(h->status ? h->status : ""));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)h->bytes));
+	json_object_set_new(o, "mtime", json_integer((json_int_t)h->mtime));
+	json_object_set_new(o, "missing", json_boolean(h->missing_at > 0));
+	json_array_append_new(user, o);
 	return 0;
 }
 
-enum MHD_Result api_search(server *s, struct MHD_Connection *c, const char *q, long limit)
+static enum MHD_Result search_run(server *s, struct MHD_Connection *c, const char *q, long limit,
+                                  const struct doc_filter *f)
 {
 	if (!q || !*q)
 		return reply_error(c, 400, "give the words to search for: /api/search?q=WORDS");
@@ -252,13 +239,22 @@ enum MHD_Result api_search(server *s, struct MHD_Connection *c, const char *q, l
 	if (!st)
 		return reply_error(c, 500, "%s", e.msg);
 	json_t *arr = json_array();
-	int rc = store_search(st, q, (int)limit, search_cb, arr, &e);
+	int rc = store_search_filtered(st, q, f, (int)limit, search_cb, arr, &e);
 	pool_put(s, st);
 	if (rc) {
 		json_decref(arr);
 		return reply_error(c, rc == DOSSIER_EINVAL ? 400 : 500, "%s", e.msg);
 	}
 	return reply_json(c, 200, json_pack("{s:s,s:o}", "query", q, "results", arr));
+}
+
+enum MHD_Result api_search(server *s, struct MHD_Connection *c, const char *q, long limit)
+{
+	struct doc_filter f;
+	struct err e = {0};
+	if (filter_from_query(c, &f, &e))
+		return reply_error(c, 400, "%s", e.msg);
+	return search_run(s, c, q, limit, &f);
 }
 
 enum MHD_Result api_search_post(server *s, struct MHD_Connection *c, struct request *r)
@@ -271,14 +267,34 @@ enum MHD_Result api_search_post(server *s, struct MHD_Connection *c, struct requ
 	json_t *lim = json_object_get(body, "limit");
 	if (!json_is_object(body) || !json_is_string(q) || (lim && !json_is_integer(lim))) {
 		json_decref(body);
-		return reply_error(c, 400, "send {\"q\": \"words\", \"limit\": N} (limit optional)");
+		return reply_error(c, 400, "send {\"q\": \"words\", \"limit\": N} (limit and the filters optional)");
 	}
 	long limit = lim ? (long)json_integer_value(lim) : 20;
 	if (limit < 1 || limit > 1000) {
 		json_decref(body);
 		return reply_error(c, 400, "limit must be a number from 1 to 1000");
 	}
-	enum MHD_Result res = api_search(s, c, json_string_value(q), limit);
+	struct doc_filter f = {0};
+	struct err e = {0};
+	for (size_t i = 0; i < N_FILTER_KEYS; i++) {
+		json_t *v = json_object_get(body, filter_keys[i]);
+		if (!v || json_is_null(v))
+			continue;
+		if (!json_is_string(v)) {
+			json_decref(body);
+			return reply_error(c, 400, "%s must be a string", filter_keys[i]);
+		}
+		if (doc_filter_set(&f, filter_keys[i], json_string_value(v), &e)) {
+			json_decref(body);
+			return reply_error(c, 400, "%s", e.msg);
+		}
+	}
+	if (doc_filter_check(&f, &e)) {
+		json_decref(body);
+		return reply_error(c, 400, "%s", e.msg);
+	}
+	/* f borrows strings from body: it lives until the reply is queued */
+	enum MHD_Result res = search_run(s, c, json_string_value(q), limit, &f);
 	json_decref(body);
 	return res;
 }

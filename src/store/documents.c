@@ -136,8 +136,9 @@ int store_doc_requeue(store *st, int64_t id, const struct doc_input *in, const s
 	if (drop_dossier && (run1(st, "DELETE FROM dossiers WHERE document_id = ?", id, NULL, err) ||
 	                     run1(st, "DELETE FROM dossier_fts WHERE rowid = ?", id, NULL, err)))
 		return DOSSIER_EDB;
+	/* ingest read the file: it is not missing (any more) */
 	sqlite3_stmt *q = stmt(st, "UPDATE documents SET path=?, sha256=?, mime=?, kind=?, bytes=?, mtime=?,"
-	                           " status=?, error=?, updated_at=? WHERE id=?", err);
+	                           " status=?, error=?, updated_at=?, missing_at=NULL WHERE id=?", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_doc_input(q, in);
@@ -166,7 +167,8 @@ int store_doc_set_mtime(store *st, int64_t id, int64_t mtime, struct err *err)
 
 int store_doc_move(store *st, int64_t id, const char *new_path, int64_t mtime, struct err *err)
 {
-	sqlite3_stmt *u = stmt(st, "UPDATE documents SET path=?, mtime=?, updated_at=? WHERE id=?", err);
+	/* the file was found at its new path: it is not missing */
+	sqlite3_stmt *u = stmt(st, "UPDATE documents SET path=?, mtime=?, updated_at=?, missing_at=NULL WHERE id=?", err);
 	if (!u)
 		return DOSSIER_EDB;
 	bind_text(u, 1, new_path);
@@ -308,3 +310,125 @@ int store_doc_delete(store *st, int64_t id, struct err *err)
 	return store_tx(st, delete_tx, &c, err);
 }
 
+
+/* ============================================================ forgetting */
+
+struct forget_ctx {
+	int64_t id;
+	struct doc_forgotten *out;
+	struct err *err;
+};
+
+/* *out = the count(*) of sql with ?1 = text, or id when text is NULL */
+static int count_of(store *st, const char *sql, int64_t id, const char *text, int64_t *out, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, sql, err);
+	if (!q)
+		return DOSSIER_EDB;
+	if (text)
+		bind_text(q, 1, text);
+	else
+		sqlite3_bind_int64(q, 1, id);
+	int rc = sqlite3_step(q);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	stmt_done(q);
+	return rc == SQLITE_ROW ? 0 : db_err(st, err, "counting");
+}
+
+static int forget_tx(store *st, void *user)
+{
+	struct forget_ctx *c = user;
+	struct doc_forgotten *o = c->out;
+	int64_t n;
+	int rc = store_doc_get(st, c->id, &o->doc, c->err);
+	if (rc)
+		return rc;
+	if ((rc = count_of(st, "SELECT count(*) FROM steps WHERE document_id = ?", c->id, NULL, &n, c->err)))
+		return rc;
+	o->steps = (int)n;
+	if ((rc = count_of(st, "SELECT count(*) FROM dossiers WHERE document_id = ?", c->id, NULL, &n, c->err)))
+		return rc;
+	o->had_dossier = n > 0;
+	if (run1(st, "DELETE FROM dossier_fts WHERE rowid = ?", c->id, NULL, c->err) ||
+	    run1(st, "DELETE FROM steps WHERE document_id = ?", c->id, NULL, c->err) ||
+	    run1(st, "DELETE FROM dossiers WHERE document_id = ?", c->id, NULL, c->err) ||
+	    run1(st, "DELETE FROM documents WHERE id = ?", c->id, NULL, c->err))
+		return DOSSIER_EDB;
+	if (o->doc.sha256[0] &&
+	    (rc = count_of(st, "SELECT count(*) FROM documents WHERE sha256 = ?", 0, o->doc.sha256,
+	                   &o->same_content, c->err)))
+		return rc;
+	return count_of(st, "SELECT count(*) FROM documents WHERE path = ?", 0, o->doc.path,
+	                &o->same_path, c->err);
+}
+
+int store_doc_forget(store *st, int64_t id, struct doc_forgotten *out, struct err *err)
+{
+	struct doc_forgotten o;
+	memset(&o, 0, sizeof o);
+	struct forget_ctx c = {id, &o, err};
+	int rc = store_tx(st, forget_tx, &c, err);
+	if (rc) {
+		doc_rec_clear(&o.doc);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+/* ============================================================ filtered listing */
+
+void bind_doc_filter(sqlite3_stmt *q, const struct doc_filter *f)
+{
+	static const struct doc_filter none;
+	if (!f)
+		f = &none;
+	bind_text(q, 11, f->status);
+	bind_text(q, 12, f->kind);
+	if (f->since)
+		sqlite3_bind_int64(q, 13, f->since);
+	if (f->until)
+		sqlite3_bind_int64(q, 14, f->until);
+	bind_text(q, 15, f->tag);
+	bind_text(q, 16, f->language);
+	sqlite3_bind_int(q, 17, f->missing ? 1 : 0);
+}
+
+int store_docs_find(store *st, const struct doc_filter *f, int limit, int offset,
+                    int (*cb)(const struct doc_rec *d, const char *title, void *user), void *user,
+                    struct err *err)
+{
+	/* the title from the index (one rowid lookup), not by parsing each dossier's JSON */
+	sqlite3_stmt *q = stmt(st, "SELECT " DOC_COLS ", (SELECT f.title FROM dossier_fts f WHERE f.rowid = d.id)"
+	                           " FROM documents d WHERE" DOC_FILTER_WHERE
+	                           " ORDER BY id LIMIT ?1 OFFSET ?2", err);
+	if (!q)
+		return DOSSIER_EDB;
+	sqlite3_bind_int(q, 1, limit > 0 ? limit : -1);
+	sqlite3_bind_int(q, 2, offset > 0 ? offset : 0);
+	bind_doc_filter(q, f);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct doc_rec d;
+		doc_from_row(q, &d);
+		const char *title = (const char *)sqlite3_column_text(q, 12);
+		int stop = cb(&d, title && *title ? title : NULL, user);
+		doc_rec_clear(&d);
+		if (stop)
+			break;
+	}
+	stmt_done(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(st, err, "listing documents");
+}
+
+int store_docs_count(store *st, const struct doc_filter *f, int64_t *out, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT count(*) FROM documents d WHERE" DOC_FILTER_WHERE, err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_doc_filter(q, f);
+	int rc = sqlite3_step(q);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	stmt_done(q);
+	return rc == SQLITE_ROW ? 0 : db_err(st, err, "counting documents");
+}

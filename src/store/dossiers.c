@@ -84,75 +84,324 @@ int store_dossier_get(store *st, int64_t doc_id, char **out, struct err *err)
 	return rc;
 }
 
-/* Turns free words into an FTS5 query: each word quoted (so FTS5 operators and
- * punctuation in user input are literal), all required; a trailing * kept. */
-static char *fts_query(const char *in)
+/* ============================================================== search */
+
+/*
+ * The query language of store_search (store.h) turned into an FTS5 expression
+ * in which every term is a quoted string: no character of the user's input is
+ * ever FTS5 syntax. A term with no letter or digit is dropped (FTS5 would find
+ * nothing for it, or everything).
+ */
+#define QUERY_MAX_TERMS 64
+
+struct term {
+	const char *s;   /* borrowed from the query */
+	size_t len;
+	int prefix;      /* ends in '*' */
+	int negated;     /* began with '-' */
+	int or_next;     /* joined to the next term with OR */
+};
+
+static int has_word(const char *s, size_t len)
 {
-	struct buf b;
-	buf_init(&b, 4096);
-	const char *p = in;
-	while (*p) {
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if ((ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') || ch >= 0x80)
+			return 1;
+	}
+	return 0;
+}
+
+static void quote_term(struct buf *b, const struct term *t)
+{
+	buf_appendc(b, '"');
+	for (size_t i = 0; i < t->len; i++) {
+		if (t->s[i] == '"')
+			buf_appendc(b, '"');
+		buf_appendc(b, t->s[i]);
+	}
+	buf_appendc(b, '"');
+	if (t->prefix)
+		buf_appendc(b, '*');
+}
+
+static size_t parse_terms(const char *p, struct term *terms)
+{
+	size_t n = 0;
+	while (*p && n < QUERY_MAX_TERMS) {
 		while (*p && (unsigned char)*p <= ' ')
 			p++;
 		if (!*p)
 			break;
-		const char *start = p;
-		while (*p && (unsigned char)*p > ' ')
+		struct term t = {0};
+		if (*p == '-' && p[1] && (unsigned char)p[1] > ' ') {
+			t.negated = 1;
 			p++;
-		size_t len = (size_t)(p - start);
-		int prefix = len > 1 && start[len - 1] == '*';
-		if (prefix)
-			len--;
-		if (b.len)
-			buf_appendc(&b, ' ');
-		buf_appendc(&b, '"');
-		for (size_t i = 0; i < len; i++) {
-			if (start[i] == '"')
-				buf_appendc(&b, '"');
-			buf_appendc(&b, start[i]);
 		}
-		buf_appendc(&b, '"');
-		if (prefix)
-			buf_appendc(&b, '*');
+		if (*p == '"') {
+			t.s = ++p;
+			while (*p && *p != '"')
+				p++;
+			t.len = (size_t)(p - t.s);
+			if (*p == '"')
+				p++;
+			if (*p == '*') {
+				t.prefix = 1;
+				p++;
+			}
+			/* whatever sticks to the closing quote ("a"b) is a term of its own */
+		} else {
+			t.s = p;
+			while (*p && (unsigned char)*p > ' ' && *p != '"')
+				p++;
+			t.len = (size_t)(p - t.s);
+			while (t.len > 1 && t.s[t.len - 1] == '*') {
+				t.prefix = 1;
+				t.len--;
+			}
+			if (t.len == 2 && !t.negated && !memcmp(t.s, "OR", 2) && n > 0 && !terms[n - 1].negated &&
+			    !terms[n - 1].or_next) {
+				/* OR between two terms; a dangling one is the word "or" */
+				const char *q = p;
+				while (*q && (unsigned char)*q <= ' ')
+					q++;
+				if (*q && *q != '-') {
+					terms[n - 1].or_next = 1;
+					continue;
+				}
+			}
+		}
+		if (!has_word(t.s, t.len)) {
+			if (n > 0 && terms[n - 1].or_next && !*p)
+				terms[n - 1].or_next = 0;
+			continue;
+		}
+		terms[n++] = t;
+	}
+	if (n > 0)
+		terms[n - 1].or_next = 0;
+	return n;
+}
+
+char *store_search_expr(const char *query, struct err *err)
+{
+	struct term terms[QUERY_MAX_TERMS];
+	size_t n = parse_terms(query ? query : "", terms);
+	size_t positive = 0;
+	for (size_t i = 0; i < n; i++)
+		positive += !terms[i].negated;
+	if (!positive) {
+		/* nothing must match: a lone "-word" means the word */
+		for (size_t i = 0; i < n; i++)
+			terms[i].negated = 0;
+		positive = n;
+	}
+	if (!positive) {
+		err_set(err, DOSSIER_EINVAL, "the search query has no words to look for");
+		return NULL;
+	}
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	buf_appendc(&b, '(');
+	int first = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (terms[i].negated)
+			continue;
+		/* a run of terms joined by OR is one parenthesised group */
+		size_t j = i;
+		while (terms[j].or_next && j + 1 < n && !terms[j + 1].negated)
+			j++;
+		if (!first)
+			buf_appends(&b, " AND ");
+		first = 0;
+		if (j > i)
+			buf_appendc(&b, '(');
+		for (size_t k = i; k <= j; k++) {
+			if (k > i)
+				buf_appends(&b, " OR ");
+			quote_term(&b, &terms[k]);
+		}
+		if (j > i)
+			buf_appendc(&b, ')');
+		i = j;
+	}
+	buf_appendc(&b, ')');
+	for (size_t i = 0; i < n; i++) {
+		if (!terms[i].negated)
+			continue;
+		buf_appends(&b, " NOT ");
+		quote_term(&b, &terms[i]);
 	}
 	return buf_take(&b);
+}
+
+/* bm25 weights in the index's column order: title, summary, tags, keywords, text, transcript, ocr */
+#define SEARCH_RANK "bm25(dossier_fts, 10.0, 4.0, 2.0, 2.0, 1.0, 1.0, 1.0)"
+/* the snippet's match markers while a column is chosen; [ and ] once chosen */
+#define MARK_OPEN "\x02"
+#define MARK_CLOSE "\x03"
+
+/* The snippet of the column that matched most among text, transcript, OCR and
+ * summary (in that order on a tie); when none did, the start of the first
+ * non-empty of summary, text, transcript, OCR. Caller frees. */
+static char *best_snippet(store *st, const char *fq, int64_t id, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT"
+	                           " snippet(dossier_fts, 4, '" MARK_OPEN "', '" MARK_CLOSE "', '…', 12),"
+	                           " snippet(dossier_fts, 5, '" MARK_OPEN "', '" MARK_CLOSE "', '…', 12),"
+	                           " snippet(dossier_fts, 6, '" MARK_OPEN "', '" MARK_CLOSE "', '…', 12),"
+	                           " snippet(dossier_fts, 1, '" MARK_OPEN "', '" MARK_CLOSE "', '…', 12)"
+	                           " FROM dossier_fts WHERE dossier_fts MATCH ?1 AND rowid = ?2", err);
+	if (!q)
+		return NULL;
+	bind_text(q, 1, fq);
+	sqlite3_bind_int64(q, 2, id);
+	char *out = NULL;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		int best = -1, best_marks = 0;
+		for (int i = 0; i < 4; i++) {
+			const char *sn = (const char *)sqlite3_column_text(q, i);
+			int marks = 0;
+			for (const char *p = sn; p && (p = strchr(p, MARK_OPEN[0])); p++)
+				marks++;
+			if (marks > best_marks) {
+				best = i;
+				best_marks = marks;
+			}
+		}
+		if (best < 0) {
+			static const int fallback[] = {3, 0, 1, 2};
+			for (int k = 0; k < 4 && best < 0; k++) {
+				const char *sn = (const char *)sqlite3_column_text(q, fallback[k]);
+				if (sn && *sn)
+					best = fallback[k];
+			}
+		}
+		out = best >= 0 ? col_dup(q, best) : NULL;
+	}
+	stmt_done(q);
+	if (!out)
+		out = xstrdup("");
+	for (char *p = out; *p; p++) {
+		if (*p == MARK_OPEN[0])
+			*p = '[';
+		else if (*p == MARK_CLOSE[0])
+			*p = ']';
+	}
+	return out;
+}
+
+/* 1 if document id passes f's tag and language conditions (they parse the
+ * stored dossier, so they run only for hits in rank order, until the page is full) */
+static int passes_json_filter(store *st, int64_t id, const struct doc_filter *f, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT 1 FROM documents d WHERE d.id = ?1 AND" DOC_FILTER_WHERE, err);
+	if (!q)
+		return -1;
+	struct doc_filter only = {.tag = f->tag, .language = f->language};
+	sqlite3_bind_int64(q, 1, id);
+	bind_doc_filter(q, &only);
+	int rc = sqlite3_step(q);
+	int pass = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	if (pass < 0)
+		db_err(st, err, "filtering search results");
+	stmt_done(q);
+	return pass;
+}
+
+int store_search_filtered(store *st, const char *query, const struct doc_filter *f, int limit,
+                          int (*cb)(const struct search_hit *h, void *user), void *user,
+                          struct err *err)
+{
+	char *fq = store_search_expr(query, err);
+	if (!fq)
+		return DOSSIER_EINVAL;
+	struct doc_filter cols = {0};
+	int json_filter = 0;
+	if (f) {
+		cols = *f;
+		cols.tag = cols.language = NULL;
+		json_filter = f->tag || f->language;
+	}
+	if (f && f->tag && has_word(f->tag, strlen(f->tag))) {
+		/* only dossiers with the tag's words in the tags column can have the
+		 * tag: the index narrows the hits before their JSON is read */
+		struct term t = {.s = f->tag, .len = strlen(f->tag)};
+		struct buf b;
+		buf_init(&b, 1 << 16);
+		buf_appendc(&b, '(');
+		buf_appends(&b, fq);
+		buf_appends(&b, ") AND tags : ");
+		quote_term(&b, &t);
+		free(fq);
+		fq = buf_take(&b);
+	}
+	if (limit <= 0)
+		limit = 20;
+	/* rank first, snippets only for the hits returned: snippet() in this
+	 * statement would run for every match before the sort */
+	sqlite3_stmt *q = stmt(st, "SELECT d.id, d.path, f.title, " SEARCH_RANK ", d.kind, d.status, d.name,"
+	                           " d.bytes, d.mtime, d.missing_at"
+	                           " FROM dossier_fts f JOIN documents d ON d.id = f.rowid"
+	                           " WHERE dossier_fts MATCH ?1 AND" DOC_FILTER_WHERE
+	                           " ORDER BY " SEARCH_RANK " LIMIT ?2", err);
+	if (!q) {
+		free(fq);
+		return DOSSIER_EDB;
+	}
+	bind_text(q, 1, fq);
+	sqlite3_bind_int(q, 2, json_filter ? -1 : limit);
+	bind_doc_filter(q, &cols);
+	int rc = SQLITE_DONE, n = 0;
+	while (n < limit && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(q, 0);
+		if (json_filter) {
+			int pass = passes_json_filter(st, id, f, err);
+			if (pass < 0) {
+				stmt_done(q);
+				free(fq);
+				return DOSSIER_EDB;
+			}
+			if (!pass)
+				continue;
+		}
+		char *snippet = best_snippet(st, fq, id, err);
+		if (!snippet) {
+			stmt_done(q);
+			free(fq);
+			return DOSSIER_EDB;
+		}
+		struct search_hit h = {
+			.id = id,
+			.path = (const char *)sqlite3_column_text(q, 1),
+			.title = (const char *)sqlite3_column_text(q, 2),
+			.snippet = snippet,
+			.rank = sqlite3_column_double(q, 3),
+			.kind = (const char *)sqlite3_column_text(q, 4),
+			.status = (const char *)sqlite3_column_text(q, 5),
+			.name = (const char *)sqlite3_column_text(q, 6),
+			.bytes = sqlite3_column_int64(q, 7),
+			.mtime = sqlite3_column_int64(q, 8),
+			.missing_at = sqlite3_column_double(q, 9),
+		};
+		n++;
+		int stop = cb(&h, user);
+		free(snippet);
+		if (stop)
+			break;
+	}
+	if (n < limit && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		rc = db_err(st, err, "searching");
+	else
+		rc = 0;
+	stmt_done(q);
+	free(fq);
+	return rc;
 }
 
 int store_search(store *st, const char *query, int limit,
                  int (*cb)(const struct search_hit *h, void *user), void *user,
                  struct err *err)
 {
-	char *fq = fts_query(query);
-	if (!*fq) {
-		free(fq);
-		return err_set(err, DOSSIER_EINVAL, "the search query is empty");
-	}
-	sqlite3_stmt *q = stmt(st, "SELECT d.id, d.path, f.title,"
-	                           " snippet(dossier_fts, -1, '[', ']', '…', 12), bm25(dossier_fts)"
-	                           " FROM dossier_fts f JOIN documents d ON d.id = f.rowid"
-	                           " WHERE dossier_fts MATCH ? ORDER BY bm25(dossier_fts) LIMIT ?", err);
-	if (!q) {
-		free(fq);
-		return DOSSIER_EDB;
-	}
-	bind_text(q, 1, fq);
-	sqlite3_bind_int(q, 2, limit > 0 ? limit : 20);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct search_hit h = {
-			.id = sqlite3_column_int64(q, 0),
-			.path = (const char *)sqlite3_column_text(q, 1),
-			.title = (const char *)sqlite3_column_text(q, 2),
-			.snippet = (const char *)sqlite3_column_text(q, 3),
-			.rank = sqlite3_column_double(q, 4),
-		};
-		if (cb(&h, user))
-			break;
-	}
-	stmt_done(q);
-	free(fq);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_err(st, err, "searching");
-	return 0;
+	return store_search_filtered(st, query, NULL, limit, cb, user, err);
 }
-

@@ -54,6 +54,18 @@ void doc_from_row(sqlite3_stmt *q, struct doc_rec *d);
 /* queue.c: marks the steps depending (directly or not) on a failed or skipped step as skipped */
 int skip_dependents(store *st, int64_t doc_id, struct err *err);
 
+/* documents.c: the conditions of a struct doc_filter over documents `d`, as
+ * parameters ?11 to ?17 (bind_doc_filter binds them; NULL f = all). */
+#define DOC_FILTER_WHERE \
+	" (?11 IS NULL OR d.status = ?11) AND (?12 IS NULL OR d.kind = ?12)" \
+	" AND (?13 IS NULL OR d.mtime >= ?13) AND (?14 IS NULL OR d.mtime < ?14)" \
+	" AND (?15 IS NULL OR EXISTS (SELECT 1 FROM dossiers z, json_each(z.json, '$.tags') t" \
+	"      WHERE z.document_id = d.id AND t.value = ?15 COLLATE NOCASE))" \
+	" AND (?16 IS NULL OR EXISTS (SELECT 1 FROM dossiers z WHERE z.document_id = d.id" \
+	"      AND json_extract(z.json, '$.language') = ?16 COLLATE NOCASE))" \
+	" AND (?17 = 0 OR d.missing_at IS NOT NULL)"
+void bind_doc_filter(sqlite3_stmt *q, const struct doc_filter *f);
+
 #define DOC_COLS "id, path, sha256, mime, kind, bytes, mtime, status, error, updated_at, name, missing_at"
 
 #endif

@@ -118,6 +118,40 @@ int store_doc_set_missing(store *st, int64_t id, double at, struct err *err);
 /* Deletes a document, its steps, dossier and index entry. */
 int store_doc_delete(store *st, int64_t id, struct err *err);
 
+/* What store_doc_forget removed. */
+struct doc_forgotten {
+	struct doc_rec doc;      /* the record as it was (caller clears with doc_rec_clear) */
+	int had_dossier;         /* 1 if it had a stored dossier */
+	int steps;               /* steps deleted */
+	int64_t same_content;    /* documents left holding its sha256 (0 = none, or sha256 "") */
+	int64_t same_path;       /* documents left at its path (always 0 today: paths are unique) */
+};
+/* Deletes document id, its steps, dossier and index entry in one transaction
+ * and says what was there (*out filled only on success). DOSSIER_ENOTFOUND
+ * (with a message naming the id) when there is no such document. */
+int store_doc_forget(store *st, int64_t id, struct doc_forgotten *out, struct err *err);
+
+/*
+ * Which documents a listing or a search keeps. Each field NULL (or 0) = any.
+ * Values are compared as given; which ones exist (the kind table, the
+ * statuses) is checked by the caller (pipeline/filter.h).
+ */
+struct doc_filter {
+	const char *status;     /* documents.status */
+	const char *kind;       /* documents.kind */
+	int64_t since, until;   /* the file's mtime in [since, until) (epoch s); 0 = unbounded */
+	const char *tag;        /* one of the dossier's tags (ASCII case-insensitive) */
+	const char *language;   /* the dossier's language (ASCII case-insensitive) */
+	int missing;            /* 1 = only documents whose file is marked missing */
+};
+/* Like store_doc_list, filtered by f (NULL = all), in id order; title is the
+ * dossier's title (borrowed for the call; NULL when it has none). */
+int store_docs_find(store *st, const struct doc_filter *f, int limit, int offset,
+                    int (*cb)(const struct doc_rec *d, const char *title, void *user), void *user,
+                    struct err *err);
+/* The number of documents f keeps (NULL = all). */
+int store_docs_count(store *st, const struct doc_filter *f, int64_t *out, struct err *err);
+
 /* ------------------------------------------------------------- children */
 
 /* A child document (an archive member, a mail attachment): its parent and its
@@ -316,13 +350,37 @@ int store_dossier_get(store *st, int64_t doc_id, char **out, struct err *err);
 struct search_hit {
 	int64_t id;
 	const char *path, *title, *snippet;  /* borrowed for the callback */
-	double rank;                         /* bm25; lower is better */
+	double rank;                         /* weighted bm25; lower is better */
+	const char *kind, *status;           /* borrowed; the document's */
+	const char *name;                    /* borrowed; its own name (an upload's), NULL = the path's last part */
+	int64_t bytes, mtime;                /* the file's size and modification time (epoch s) */
+	double missing_at;                   /* when its file was found gone; 0 = present */
 };
-/* Full-text search over the dossiers. The query is words (all must match; a
- * trailing * is a prefix); FTS5 syntax characters are neutralised. */
+/*
+ * Full-text search over the dossiers, best first. The query language (any
+ * input is safe: it never reaches FTS5 as syntax):
+ *   word        every word must match (stemmed; case and accents ignored)
+ *   foo*        a prefix
+ *   "a b c"     a phrase (an unclosed quote runs to the end)
+ *   a OR b      either (OR in capitals, between two terms; binds tighter than AND)
+ *   -word       not this word or phrase (only beside a term that must match)
+ * Anything else is literal text. DOSSIER_EINVAL when no word is left.
+ * Ranking is bm25 with column weights (title 10, summary 4, tags 2, keywords 2,
+ * text, transcript and OCR 1); the snippet comes from the text, transcript, OCR
+ * or summary that matched best (the start of the summary when only the title
+ * or tags matched), matched words in [ and ].
+ * f (may be NULL) filters the documents.
+ */
+int store_search_filtered(store *st, const char *query, const struct doc_filter *f, int limit,
+                          int (*cb)(const struct search_hit *h, void *user), void *user,
+                          struct err *err);
+/* store_search_filtered without a filter. */
 int store_search(store *st, const char *query, int limit,
                  int (*cb)(const struct search_hit *h, void *user), void *user,
                  struct err *err);
+/* The FTS5 expression store_search runs for a user's query (caller frees), or
+ * NULL with DOSSIER_EINVAL when the query has no word; for tests. */
+char *store_search_expr(const char *query, struct err *err);
 
 /* ------------------------------------------------------------------ events */
 

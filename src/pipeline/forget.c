@@ -1,0 +1,211 @@
+/*
+ * forget.c — forgetting a document and the files dossier kept for it.
+ */
+#define _XOPEN_SOURCE 700
+#include "pipeline/forget.h"
+#include "core/err.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void forget_stats_clear(struct forget_stats *s)
+{
+	if (!s)
+		return;
+	free(s->path);
+	memset(s, 0, sizeof *s);
+}
+
+void forget_stats_describe(const struct forget_stats *s, char *out, size_t n)
+{
+	size_t u = 0;
+#define PART(...) u += (size_t)snprintf(out + u, u < n ? n - u : 0, __VA_ARGS__)
+	if (!n)
+		return;
+	out[0] = '\0';
+	PART("%s", s->had_dossier ? "dossier" : "no dossier yet");
+	PART(", %d step%s", s->steps, s->steps == 1 ? "" : "s");
+	if (s->frame_files)
+		PART(", %d frame file%s", s->frame_files, s->frame_files == 1 ? "" : "s");
+	if (s->ocr_files)
+		PART(", %d OCR page%s", s->ocr_files, s->ocr_files == 1 ? "" : "s");
+	if (s->kept_shared)
+		PART(", frames kept for a copy with the same content");
+	if (s->upload_removed)
+		PART(", the uploaded file");
+	if (s->children)
+		PART(", %d document%s found inside it", s->children, s->children == 1 ? "" : "s");
+	if (s->bytes_freed) {
+		char sz[32];
+		size_format(s->bytes_freed, sz, sizeof sz);
+		PART("; %s freed", sz);
+	}
+#undef PART
+}
+
+/* data_dir made absolute and free of symbolic links when it exists */
+static void real_dir(const char *data_dir, char *out, size_t n)
+{
+	char real[PATH_MAX];
+	snprintf(out, n, "%s", realpath(data_dir, real) ? real : data_dir);
+	size_t len = strlen(out);
+	while (len > 1 && out[len - 1] == '/')
+		out[--len] = '\0';
+}
+
+/* 1 if path is a child document's bytes: <data_dir>/blobs/XX/<name>. */
+static int is_blob(const char *data_dir, const char *path)
+{
+	char dir[PATH_MAX + 16];
+	real_dir(data_dir, dir, PATH_MAX);
+	strcat(dir, "/blobs/");
+	size_t n = strlen(dir);
+	if (!path || strncmp(path, dir, n) || strlen(path + n) < 4 || path[n + 2] != '/')
+		return 0;
+	return !strchr(path + n + 3, '/');
+}
+
+struct kids {
+	int64_t *v;
+	size_t n;
+};
+
+static int collect_kid(const struct doc_child *c, void *user)
+{
+	struct kids *k = user;
+	int64_t *nv = realloc(k->v, (k->n + 1) * sizeof *nv);
+	if (!nv)
+		return 1;
+	k->v = nv;
+	k->v[k->n++] = c->id;
+	return 0;
+}
+
+int pipeline_is_upload(const char *data_dir, const char *path)
+{
+	char dir[PATH_MAX + 16];
+	real_dir(data_dir, dir, PATH_MAX);
+	strcat(dir, "/uploads/");
+	size_t n = strlen(dir);
+	return path && !strncmp(path, dir, n) && path[n] && !strchr(path + n, '/');
+}
+
+static int is_hex64(const char *s)
+{
+	size_t i = 0;
+	for (; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == 64;
+}
+
+/* nftw keeps no user pointer: the tree being removed, one at a time per
+ * thread (the server forgets from several). */
+static _Thread_local struct forget_stats *tree_stats;
+static _Thread_local int tree_files;
+
+static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type == FTW_DP) {
+		if (rmdir(path) != 0)
+			tree_stats->file_errors++;
+		return 0;
+	}
+	if (unlink(path) == 0) {
+		tree_files++;
+		if (type == FTW_F)
+			tree_stats->bytes_freed += (uint64_t)sb->st_size;
+	} else if (errno != ENOENT) {
+		tree_stats->file_errors++;
+	}
+	return 0;
+}
+
+/* Removes <dir>/<sub>/<sha256>/ and what it holds (not following links);
+ * returns the number of files removed. */
+static int remove_tree(const char *dir, const char *sub, const char *sha256, struct forget_stats *s)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s/%s", dir, sub, sha256) >= (int)sizeof path)
+		return 0;
+	struct stat sb;
+	if (lstat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return 0;
+	tree_stats = s;
+	tree_files = 0;
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tree_stats = NULL;
+	return tree_files;
+}
+
+static int forget_depth(store *st, const char *data_dir, int64_t id, int depth, struct forget_stats *out,
+                        struct err *err);
+
+int pipeline_forget(store *st, const char *data_dir, int64_t id, struct forget_stats *out, struct err *err)
+{
+	return forget_depth(st, data_dir, id, 0, out, err);
+}
+
+static int forget_depth(store *st, const char *data_dir, int64_t id, int depth, struct forget_stats *out,
+                        struct err *err)
+{
+	/* its children first (an archive's members, a mail's attachments) */
+	struct kids k = {0};
+	int children = 0;
+	uint64_t child_bytes = 0;
+	if (depth < 8 && store_doc_children(st, id, collect_kid, &k, NULL) == 0) {
+		for (size_t i = 0; i < k.n; i++) {
+			struct forget_stats cs;
+			if (forget_depth(st, data_dir, k.v[i], depth + 1, &cs, NULL) == 0) {
+				children += 1 + cs.children;
+				child_bytes += cs.bytes_freed;
+				forget_stats_clear(&cs);
+			}
+		}
+	}
+	free(k.v);
+	struct doc_forgotten f;
+	int rc = store_doc_forget(st, id, &f, err);
+	if (rc)
+		return rc;
+	struct forget_stats s;
+	memset(&s, 0, sizeof s);
+	s.id = id;
+	s.path = f.doc.path;
+	f.doc.path = NULL;
+	snprintf(s.sha256, sizeof s.sha256, "%s", f.doc.sha256);
+	s.had_dossier = f.had_dossier;
+	s.steps = f.steps;
+	char dir[PATH_MAX];
+	real_dir(data_dir && *data_dir ? data_dir : ".", dir, sizeof dir);
+	/* frames and OCR pages are keyed by content: another copy still needs them */
+	if (f.same_content > 0) {
+		s.kept_shared = 1;
+	} else if (is_hex64(s.sha256)) {
+		s.frame_files = remove_tree(dir, "frames", s.sha256, &s);
+		s.ocr_files = remove_tree(dir, "ocr", s.sha256, &s);
+	}
+	s.children = children;
+	s.bytes_freed += child_bytes;
+	struct stat sb;
+	if (!f.same_path && (pipeline_is_upload(dir, s.path) || is_blob(dir, s.path)) && lstat(s.path, &sb) == 0 &&
+	    S_ISREG(sb.st_mode)) {
+		if (unlink(s.path) == 0) {
+			s.upload_removed = 1;
+			s.bytes_freed += (uint64_t)sb.st_size;
+		} else {
+			s.file_errors++;
+		}
+	}
+	doc_rec_clear(&f.doc);
+	*out = s;
+	return 0;
+}
