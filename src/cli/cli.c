@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const struct cli_cmd cmd_analyze, cmd_list, cmd_show, cmd_search, cmd_models, cmd_plan, cmd_serve;
+extern const struct cli_cmd cmd_analyze, cmd_list, cmd_show, cmd_search, cmd_models, cmd_plan, cmd_serve, cmd_watch, cmd_export;
 
 static const struct cli_cmd *const commands[] = {
-	&cmd_analyze, &cmd_list, &cmd_show, &cmd_search, &cmd_models, &cmd_plan, &cmd_serve,
+	&cmd_analyze, &cmd_list, &cmd_show, &cmd_search, &cmd_models, &cmd_plan, &cmd_serve, &cmd_watch, &cmd_export,
 	NULL,
 };
 
