@@ -115,6 +115,22 @@ wait $WPID; rc=$?
 check_eq "SIGINT stops the watch with exit 0" 0 "$rc"
 check_eq "the second watch found nothing to analyse again" 0 "$(grep -c '^[0-9:]* queued' "$T/err2")"
 
+# serve --watch: the server's scheduler analyses what arrives
+mkdir -p "$T/served"
+echo "A note dropped into the served folder, about tugboats." > "$T/served/early.txt"
+"$DOSSIER" serve --offline --listen 127.0.0.1:0 --settle 0.3 --watch "$T/served" >"$T/sout" 2>"$T/serr" &
+SPID=$!
+on_exit "kill $SPID 2>/dev/null"
+check "serve --watch takes what is in the folder already" wait_for 60 is_done "$T/served/early.txt"
+echo "A note written while the server runs, about ferries." > "$T/served/late.txt"
+check "serve --watch analyses a file as it arrives" wait_for 60 is_done "$T/served/late.txt"
+kill -TERM $SPID
+wait $SPID; rc=$?
+check_eq "serve --watch stops with exit 0" 0 "$rc"
+"$DOSSIER" serve --watch "$T/nope" >/dev/null 2>"$T/serr2"; rc=$?
+check_eq "serve --watch of a missing folder is a usage error" 2 "$rc"
+check_contains "and says which folder" "$T/nope" "$(cat "$T/serr2")"
+
 # the same 1,000 notes with analyze, for comparison
 export DOSSIER_DB="$T/db2/dossier.db"
 t0=$(date +%s.%N)
