@@ -140,11 +140,15 @@ static const char *base_of(const char *path)
 	return b ? b + 1 : path;
 }
 
-/* Creates (or replaces) DIR/name, never through a symbolic link planted there. */
+/* Creates (or replaces) DIR/name, never writing through a symbolic link
+ * found there: the link itself is replaced, what it points at is untouched. */
 static int open_out(const char *dir, const char *name, char *path, size_t n)
 {
 	snprintf(path, n, "%s/%s", dir, name);
-	return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ELOOP && unlink(path) == 0)
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	return fd;
 }
 
 static int write_all(int fd, const char *s, size_t n)
