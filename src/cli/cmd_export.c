@@ -433,7 +433,8 @@ static int run(int argc, char **argv)
 		json_t *entry = json_pack("{s:I,s:o,s:s,s:s,s:o,s:s,s:I}", "id", (json_int_t)d.id, "path",
 		                          json_string_lossy(d.path), "kind", d.kind, "status", d.status, "title",
 		                          json_string_lossy(title ? title : ""), "date", date, "bytes", (json_int_t)d.bytes);
-		json_object_set(entry, "tags", json_object_get(dj, "tags") ? json_object_get(dj, "tags") : json_array());
+		json_t *tag_arr = json_object_get(dj, "tags");
+		json_object_set_new(entry, "tags", tag_arr ? json_incref(tag_arr) : json_array());
 		if (d.missing_at > 0)
 			json_object_set_new(entry, "missing", json_true());
 		if (dj && format != FMT_CSV) {
