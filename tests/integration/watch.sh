@@ -95,10 +95,23 @@ mkdir -p "$IN/sub/deeper"
 echo "A note in a folder made after the watch began, about owls." > "$IN/sub/deeper/owls.txt"
 check "a file in a new subfolder is analysed" wait_for 60 is_done "$IN/sub/deeper/owls.txt"
 
+# a folder renamed inside the tree: its documents keep their ids, and it is still watched
+id_owls=$(doc_field "$IN/sub/deeper/owls.txt" id)
+mv "$IN/sub/deeper" "$IN/sub/renamed-folder"
+owls_moved() { [ -n "$(doc_field "$IN/sub/renamed-folder/owls.txt" id)" ]; }
+check "a renamed folder's file is found at its new path" wait_for 30 owls_moved
+check_eq "and keeps its document id" "$id_owls" "$(doc_field "$IN/sub/renamed-folder/owls.txt" id)"
+echo "A note written into the renamed folder, about herons." > "$IN/sub/renamed-folder/herons.txt"
+check "the renamed folder is still watched" wait_for 60 is_done "$IN/sub/renamed-folder/herons.txt"
+# a folder moved out of the tree: its documents are missing
+mv "$IN/sub/renamed-folder" "$T/moved-out"
+herons_missing() { [ "$(missing_at "$IN/sub/renamed-folder/herons.txt")" = missing ]; }
+check "a folder moved out marks its documents missing" wait_for 30 herons_missing
+
 kill -TERM $WPID
 wait $WPID; rc=$?
 check_eq "SIGTERM stops the watch with exit 0" 0 "$rc"
-check_contains "the summary says what was analysed" "analysed 1004 " "$(cat "$T/out")"
+check_contains "the summary says what was analysed" "analysed 1005 " "$(cat "$T/out")"
 
 # --prune: a deleted file's document is forgotten
 "$DOSSIER" watch --offline --prune --settle 0.3 "$IN" >"$T/out2" 2>"$T/err2" &
