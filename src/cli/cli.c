@@ -7,12 +7,11 @@
 extern const struct cli_cmd cmd_analyze, cmd_reanalyze, cmd_list, cmd_show, cmd_search, cmd_models, cmd_plan, cmd_serve;
 extern const struct cli_cmd cmd_config;
 extern const struct cli_cmd cmd_rm, cmd_prune;
+extern const struct cli_cmd cmd_watch, cmd_export;
 
 static const struct cli_cmd *const commands[] = {
-	&cmd_analyze, &cmd_reanalyze, &cmd_list, &cmd_show, &cmd_search, &cmd_models, &cmd_plan, &cmd_serve,
-	&cmd_config,
-	&cmd_rm,
-	&cmd_prune,
+	&cmd_analyze, &cmd_reanalyze, &cmd_watch, &cmd_list, &cmd_show, &cmd_search, &cmd_export,
+	&cmd_rm, &cmd_prune, &cmd_models, &cmd_plan, &cmd_serve, &cmd_config,
 	NULL,
 };
 

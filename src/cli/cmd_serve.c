@@ -5,9 +5,11 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "cli/llm_setup.h"
+#include "cli/watch_cli.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "pipeline/runner.h"
+#include "pipeline/watch.h"
 #include "sched/sched.h"
 #include "server/server.h"
 #include "store/recorder.h"
@@ -18,9 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char usage[] =
-	"usage: dossier serve [OPTIONS]\n"
+	"usage: dossier serve [OPTIONS] [--watch FOLDER]...\n"
 	"\n"
 	"Serves the HTTP API (docs/api.md), live events (Server-Sent Events) and the\n"
 	"web page, and analyses uploaded files as they arrive. The CLI may use the\n"
@@ -38,6 +41,12 @@ static const char usage[] =
 	"  --max-upload SIZE     largest file an upload may be (default 512MB)\n"
 	"  --max-uploads N       uploads in progress at once (default 8)\n"
 	"  --heartbeat SECONDS   SSE keep-alive comment after this much silence (default 15)\n"
+	"  --watch FOLDER        also analyse files as they arrive in FOLDER (repeatable), as\n"
+	"                        'dossier watch' does; what is there already is taken first\n"
+	"  --prune               with --watch: forget the documents whose file was deleted\n"
+	"                        (default: keep them, marked missing)\n"
+	"  --settle SECONDS      with --watch: a file moved in or linked is taken once its size and\n"
+	"                        time held still this long (default 1)\n"
 	CLI_SHARED_CONFIG_HELP
 	CLI_DATA_DIR_HELP
 	"  --policy P            sequential | grouped (default) | budget: how models share memory\n"
@@ -65,7 +74,50 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 stopped cleanly; 2 usage; 3 environment (database, address).\n";
 
-enum { OPT_MAX_UPLOAD = 2000, OPT_MAX_UPLOADS, OPT_HEARTBEAT, OPT_ALLOW_HOST };
+enum { OPT_MAX_UPLOAD = 2000, OPT_MAX_UPLOADS, OPT_HEARTBEAT, OPT_ALLOW_HOST, OPT_WATCH, OPT_PRUNE, OPT_SETTLE };
+
+/* serve --watch: folders consumed on a thread of their own, each batch ingested
+ * and the scheduler poked, as after an upload. */
+struct folder_watch {
+	watcher *w;
+	const struct config *cfg;
+	bus *bus;
+	sched *s;
+	int prune;
+	int stop[2];              /* a pipe: a byte written = stop */
+	int rc;
+	struct err e;
+};
+
+static void serve_on_batch(void *user, const struct watch_batch *b, const struct watch_apply_stats *st, int rc,
+                           const struct err *e)
+{
+	struct folder_watch *fw = user;
+	if (!rc)
+		sched_notify(fw->s);
+	watch_cli_report(stderr, "serve", 0, b, st, rc, e);
+}
+
+static void *folder_watch_main(void *arg)
+{
+	struct folder_watch *fw = arg;
+	store *st = NULL;
+	classifier *cls = NULL;
+	if ((fw->rc = store_open(fw->cfg->db_path, &st, &fw->e)) == 0 &&
+	    (fw->rc = classifier_new(&cls, &fw->e)) == 0) {
+		char data_dir[PATH_MAX];
+		config_data_dir(fw->cfg, data_dir, sizeof data_dir);
+		struct watch_run_params wp = {.st = st, .cls = cls, .bus = fw->bus,
+		                              .prune_data_dir = fw->prune ? data_dir : NULL,
+		                              .stop_fd = fw->stop[0], .on_batch = serve_on_batch, .user = fw};
+		fw->rc = watch_run(fw->w, &wp, &fw->e);
+	}
+	if (fw->rc)
+		fprintf(stderr, "dossier serve: watching stopped: %s\n", fw->e.msg);
+	classifier_free(cls);
+	store_close(st);
+	return NULL;
+}
 
 /* How long a stopping server lets running steps finish before cancelling them. */
 #define SERVE_STOP_GRACE_S 10
@@ -124,6 +176,9 @@ static int run(int argc, char **argv)
 		{"max-uploads", required_argument, NULL, OPT_MAX_UPLOADS},
 		{"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
 		{"allow-host", required_argument, NULL, OPT_ALLOW_HOST},
+		{"watch", required_argument, NULL, OPT_WATCH},
+		{"prune", no_argument, NULL, OPT_PRUNE},
+		{"settle", required_argument, NULL, OPT_SETTLE},
 		CLI_ANALYSIS_LONGOPTS,
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -136,7 +191,10 @@ static int run(int argc, char **argv)
 	const char *listen = "127.0.0.1:8080", *token = getenv("DOSSIER_TOKEN");
 	struct err e = {0};
 	char allow_hosts[1024] = "";
-	int opt;
+	int opt, prune = 0, n_watch = 0;
+	char *watch_dirs[64];
+	struct watch_opts wo;
+	watch_opts_default(&wo);
 	long n;
 	char *end;
 	optind = 1;
@@ -157,6 +215,18 @@ static int run(int argc, char **argv)
 			if (*allow_hosts)
 				strcat(allow_hosts, ",");
 			strcat(allow_hosts, optarg);
+			break;
+		case OPT_WATCH:
+			if (n_watch == (int)(sizeof watch_dirs / sizeof *watch_dirs)) {
+				fprintf(stderr, "dossier serve: at most %zu --watch folders\n", sizeof watch_dirs / sizeof *watch_dirs);
+				return EXIT_USAGE;
+			}
+			watch_dirs[n_watch++] = optarg;
+			break;
+		case OPT_PRUNE: prune = 1; break;
+		case OPT_SETTLE:
+			if (watch_cli_settle("serve", optarg, &wo.settle_s))
+				return EXIT_USAGE;
 			break;
 		case OPT_MAX_UPLOAD:
 			if (size_parse(optarg, &sp.max_upload_bytes) || sp.max_upload_bytes == 0) {
@@ -211,6 +281,25 @@ static int run(int argc, char **argv)
 	store *st = NULL;
 	if ((rc = cli_open_store(&cfg, &st)))
 		return rc;
+	struct folder_watch fw = {.cfg = &cfg, .prune = prune, .stop = {-1, -1}};
+	if (n_watch) {
+		char *ignore[16];
+		watch_cli_ignore(&cfg, ignore, sizeof ignore / sizeof *ignore);
+		wo.ignore = (const char *const *)ignore;
+		rc = watcher_new(watch_dirs, n_watch, &wo, &fw.w, &e);
+		for (size_t i = 0; ignore[i]; i++)
+			free(ignore[i]);
+		if (rc || pipe(fw.stop) != 0) {
+			fprintf(stderr, "dossier serve: %s\n", rc ? e.msg : strerror(errno));
+			watcher_free(fw.w);
+			store_close(st);
+			return rc == DOSSIER_EINVAL ? EXIT_USAGE : EXIT_ENV;
+		}
+	} else if (prune) {
+		fprintf(stderr, "dossier serve: --prune goes with --watch FOLDER\n");
+		store_close(st);
+		return EXIT_USAGE;
+	}
 	store_close(st);
 
 	/* Signals go to sigwait below, not to whichever thread happens to run:
@@ -223,11 +312,12 @@ static int run(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	bus *b = NULL;
+	recorder *rec = NULL;
 	if (event_bus_open(cfg.db_path, &b, &e)) {
 		fprintf(stderr, "dossier: %s\n", e.msg);
-		return EXIT_ENV;
+		rc = EXIT_ENV;
+		goto out_rec;
 	}
-	recorder *rec = NULL;
 	if (recorder_start(b, cfg.db_path, &rec, &e))
 		fprintf(stderr, "dossier: events will not be stored (no replay after reconnects): %s\n", e.msg);
 
@@ -280,11 +370,26 @@ static int run(int argc, char **argv)
 	} else {
 		printf("listening on %s\n", server_url(srv));
 		fflush(stdout);
+		pthread_t ft;
+		int watching = 0;
+		if (fw.w) {
+			fw.bus = b;
+			fw.s = s;
+			watching = pthread_create(&ft, NULL, folder_watch_main, &fw) == 0;
+			if (!watching)
+				fprintf(stderr, "dossier serve: cannot start watching the folders\n");
+		}
 		int sig = 0;
 		while (sigwait(&stop_sigs, &sig) != 0)
 			;
 		fprintf(stderr, "dossier serve: %s: stopping\n", sig == SIGINT ? "interrupted" : "terminated");
 		rc = 0;
+		if (watching) {
+			/* no new batch after this: the one being recorded finishes first */
+			if (write(fw.stop[1], "x", 1) != 1)
+				fprintf(stderr, "dossier serve: cannot stop watching: %s\n", strerror(errno));
+			pthread_join(ft, NULL);
+		}
 	}
 
 	/* the scheduler first, so no step starts while the rest shuts down */
@@ -307,6 +412,11 @@ out_llm:
 out_rec:
 	recorder_stop(rec, NULL);
 	bus_free(b);
+	watcher_free(fw.w);
+	if (fw.stop[0] >= 0) {
+		close(fw.stop[0]);
+		close(fw.stop[1]);
+	}
 	return rc;
 }
 

@@ -352,7 +352,8 @@ static int walk_dir(struct walk *w, const char *dir)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, strcmp_p);
+	if (n > 1)
+		qsort(names, n, sizeof *names, strcmp_p);
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		char *child = path_join(dir, names[i]);
