@@ -403,7 +403,21 @@ function actions(d) {
   return el('div', { class: 'actions' },
     el('a', { class: 'button secondary', href: fileUrl(d.id), target: '_blank', rel: 'noopener' }, 'Open the original'),
     menu,
+    el('button', { type: 'button', class: 'secondary', id: 'reanalyze', onclick: () => reanalyze(d) }, 'Analyse again…'),
     el('button', { type: 'button', class: 'danger', id: 'delete', onclick: () => confirmDelete(d) }, 'Delete…'));
+}
+
+// Asks the configured models again (the server's POST .../reanalyze); the
+// dossier shown stays until the new one is made.
+async function reanalyze(d) {
+  const name = d.title || d.name || baseName(d.path);
+  if (!window.confirm(`Analyse “${name}” again with the configured models? The dossier shown stays until the new one is ready.`)) return;
+  try {
+    const r = await api('/api/documents/' + d.id + '/reanalyze', { method: 'POST' });
+    say(`Analysing “${name}” again (${r.steps} step${r.steps === 1 ? '' : 's'}).`);
+  } catch (e) {
+    say('Not analysed again: ' + e.message);
+  }
 }
 
 // The original beside its dossier: the picture, the first page of a PDF, or

@@ -426,6 +426,13 @@ char *dossier_to_markdown(json_t *d)
 		if (v)
 			buf_appendf(&b, "- **%c%s:** %s\n", **k - 32, *k + 1, v);
 	}
+	json_t *parent = json_object_get(d, "parent");
+	if (parent) {
+		const char *pn = json_string_value(json_object_get(parent, "name"));
+		buf_appendf(&b, "- **Inside:** %s (document %lld), as %s\n", pn ? pn : "?",
+		            (long long)json_integer_value(json_object_get(parent, "id")),
+		            json_string_value(json_object_get(parent, "place")));
+	}
 	const char *lang = json_string_value(json_object_get(d, "language"));
 	if (lang)
 		buf_appendf(&b, "- **Language:** %s\n", lang);
@@ -438,6 +445,17 @@ char *dossier_to_markdown(json_t *d)
 	const char *summary = json_string_value(json_object_get(d, "summary"));
 	if (summary)
 		buf_appendf(&b, "\n## Summary\n\n%s\n", summary);
+	json_t *kids = json_object_get(d, "children");
+	if (json_array_size(kids)) {
+		buf_appendf(&b, "\n## Inside it\n\n");
+		size_t i;
+		json_t *k;
+		json_array_foreach(kids, i, k) {
+			buf_appendf(&b, "- %s (%s, document %lld)\n", json_string_value(json_object_get(k, "place")),
+			            json_string_value(json_object_get(k, "kind")) ? json_string_value(json_object_get(k, "kind")) : "?",
+			            (long long)json_integer_value(json_object_get(k, "id")));
+		}
+	}
 	md_list(&b, json_object_get(d, "key_points"), "Key points");
 	md_list(&b, json_object_get(d, "entities"), "Entities");
 	json_t *im = json_object_get(d, "image");

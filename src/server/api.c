@@ -6,6 +6,7 @@
 #include "pipeline/filter.h"
 #include "pipeline/forget.h"
 #include "pipeline/kinds.h"
+#include "pipeline/reanalyze.h"
 #include "sched/residency.h"
 
 #include <errno.h>
@@ -156,6 +157,31 @@ enum MHD_Result api_document_delete(server *s, struct MHD_Connection *c, int64_t
 	bus_emit(s->p.bus, "document_deleted", id, NULL);
 	struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	return reply_queue(c, 204, r);
+}
+
+enum MHD_Result api_document_reanalyze(server *s, struct MHD_Connection *c, int64_t id, const char *full)
+{
+	struct err e = {0};
+	store *st = pool_get(s, &e);
+	if (!st)
+		return reply_error(c, 500, "%s", e.msg);
+	/* all model steps (or, with full=1, every step); what made them is not compared */
+	struct made_by_now now;
+	reanalyze_now(s->p.cfg, NULL, s->p.cfg->offline, &now);
+	int is_full = full && (!strcmp(full, "1") || !strcmp(full, "true"));
+	int n = 0;
+	int rc = reanalyze_document(st, s->p.bus, id, &now, is_full ? REANALYZE_FULL : REANALYZE_ALL, &n, &e);
+	pool_put(s, st);
+	if (rc == DOSSIER_ENOTFOUND)
+		return reply_error(c, 404, "no document %lld", (long long)id);
+	if (rc)
+		return reply_error(c, 500, "%s", e.msg);
+	if (n == 0)
+		return reply_error(c, 409, "document %lld is being analysed now (or has no step to run again); "
+		                   "try again when it is done", (long long)id);
+	if (s->p.sched)
+		sched_notify(s->p.sched);
+	return reply_json(c, 202, json_pack("{s:I,s:i}", "id", (json_int_t)id, "steps", n));
 }
 
 enum MHD_Result api_document_frame(server *s, struct MHD_Connection *c, int64_t id, long n)

@@ -135,6 +135,9 @@ void pool_put(server *s, store *st);
 enum MHD_Result api_documents_list(server *s, struct MHD_Connection *c);
 enum MHD_Result api_document_get(server *s, struct MHD_Connection *c, int64_t id);
 enum MHD_Result api_document_delete(server *s, struct MHD_Connection *c, int64_t id);
+/* POST /api/documents/{id}/reanalyze[?full=1]: the model steps (every step
+ * with full) queued again; 202 {"id","steps"}, 404, or 409 while it runs. */
+enum MHD_Result api_document_reanalyze(server *s, struct MHD_Connection *c, int64_t id, const char *full);
 enum MHD_Result api_document_frame(server *s, struct MHD_Connection *c, int64_t id, long n);
 enum MHD_Result api_search(server *s, struct MHD_Connection *c, const char *q, long limit);
 enum MHD_Result api_search_post(server *s, struct MHD_Connection *c, struct request *r);

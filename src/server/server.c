@@ -298,6 +298,7 @@ enum route {
 	R_FILE,       /* /api/documents/{id}/file */
 	R_THUMB,      /* /api/documents/{id}/thumbnail */
 	R_EXPORT,     /* /api/documents/{id}/export */
+	R_REANALYZE,  /* /api/documents/{id}/reanalyze */
 	R_SEARCH,     /* /api/search */
 	R_MODELS,     /* /api/models */
 	R_EVENTS,     /* /api/events */
@@ -353,6 +354,8 @@ static int route_of(const char *url, int64_t *id, long *n)
 			return R_THUMB;
 		if (!strcmp(p, "/export"))
 			return R_EXPORT;
+		if (!strcmp(p, "/reanalyze"))
+			return R_REANALYZE;
 		if (!strncmp(p, "/frames/", 8)) {
 			p += 8;
 			long long f;
@@ -371,6 +374,7 @@ static const char *route_methods(int route)
 	switch (route) {
 	case R_DOCS: return "GET, HEAD, POST";
 	case R_DOC: return "GET, HEAD, DELETE";
+	case R_REANALYZE: return "POST";
 	case R_SEARCH: return "GET, HEAD, POST";
 	default: return "GET, HEAD";
 	}
@@ -379,9 +383,9 @@ static const char *route_methods(int route)
 static int method_allowed(int route, const char *method)
 {
 	if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
-		return 1;
+		return route != R_REANALYZE;
 	if (!strcmp(method, "POST"))
-		return route == R_DOCS || route == R_SEARCH;
+		return route == R_DOCS || route == R_SEARCH || route == R_REANALYZE;
 	if (!strcmp(method, "DELETE"))
 		return route == R_DOC;
 	return 0;
@@ -629,6 +633,7 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, struct requ
 	case R_FILE: return files_original(s, c, r->id);
 	case R_THUMB: return files_thumbnail(s, c, r->id);
 	case R_EXPORT: return files_export(s, c, r->id);
+	case R_REANALYZE: return api_document_reanalyze(s, c, r->id, query_arg(c, "full"));
 	case R_SEARCH:
 		if (!strcmp(method, "POST"))
 			return api_search_post(s, c, r);

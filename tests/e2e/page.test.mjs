@@ -312,6 +312,28 @@ try {
   await page.keyboard.press('Escape');
   check('Escape closes the dossier (back to the list)', (await hash()) === '#/');
 
+  // ---- analyse again, with confirmation
+  await page.goto(url + `/#/doc/${textId}`);
+  await dossierOpen(textId);
+  let asked = '';
+  page.once('dialog', (dlg) => { asked = dlg.message(); dlg.dismiss(); });
+  await page.click('#reanalyze');
+  await page.waitForTimeout(200);
+  check('Analyse again asks first', asked.includes('again'), asked);
+  page.once('dialog', (dlg) => dlg.accept());
+  await page.click('#reanalyze');
+  await page.waitForFunction(() => document.getElementById('uploads').textContent.includes('again ('), null, { timeout: 10000 });
+  check('confirming queues it again and says so', (await page.textContent('#uploads')).includes('Analysing'));
+  const again = await page.evaluate(async (id) => {
+    for (let i = 0; i < 100; i++) {
+      const d = await (await fetch('/api/documents/' + id)).json();
+      if (d.status === 'done') return d;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return null;
+  }, textId);
+  check('…and it is analysed again and done', again && again.status === 'done', JSON.stringify(again && again.status));
+
   // ---- delete, with confirmation
   await page.goto(url + `/#/doc/${pdfId}`);
   await dossierOpen(pdfId);

@@ -59,6 +59,8 @@ check_eq "a member's name is its file name" "river-article.txt" "$(q "SELECT nam
 check_eq "the archive's dossier lists its 3 members" "3" "$(json 'len(d["children"])' "$T/zip.json")"
 check_contains "and says what it holds" "ZIP archive of 3 files" "$(json 'd["summary"]' "$T/zip.json")"
 river=$(q "SELECT id FROM documents WHERE place='docs/river-article.txt'")
+check_contains "show lists what is inside the archive" "docs/river-article.txt (text, document $river)" "$("$DOSSIER" show --db "$T/d.db" "$zip")"
+check_contains "show says where a member is" "as docs/river-article.txt" "$("$DOSSIER" show --db "$T/d.db" "$river")"
 "$DOSSIER" show --db "$T/d.db" --json "$river" > "$T/river.json"
 check_eq "a member's dossier names its parent and place" "docs/river-article.txt" "$(json 'd["parent"]["place"]' "$T/river.json")"
 check_eq "a member is analysed like a file" "Restoring a river, one meander at a time" "$(json 'd["title"]' "$T/river.json")"
