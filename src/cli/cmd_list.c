@@ -32,7 +32,7 @@ static const char usage[] =
 	CLI_SHARED_CONFIG_HELP
 	"  -h, --help            this help\n";
 
-enum { OPT_SINCE = 2000, OPT_UNTIL, OPT_TAG, OPT_LANG, OPT_MISSING };
+enum { OPT_MISSING = 2000 };
 
 struct list_ctx {
 	int json;
@@ -135,16 +135,10 @@ static int print_doc(const struct doc_rec *d, const char *title, void *user)
 static int run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"json", no_argument, NULL, OPT_JSON},       {"status", required_argument, NULL, OPT_STATUS},
-		{"kind", required_argument, NULL, OPT_KIND}, {"since", required_argument, NULL, OPT_SINCE},
-		{"until", required_argument, NULL, OPT_UNTIL}, {"tag", required_argument, NULL, OPT_TAG},
-		{"lang", required_argument, NULL, OPT_LANG}, {"missing", no_argument, NULL, OPT_MISSING},
+		CLI_FILTER_LONGOPTS,
+		{"json", no_argument, NULL, OPT_JSON},       {"missing", no_argument, NULL, OPT_MISSING},
 		{"db", required_argument, NULL, OPT_DB},     {"profile", required_argument, NULL, OPT_PROFILE},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
-	};
-	static const struct { int opt; const char *key; } filter_opts[] = {
-		{OPT_STATUS, "status"}, {OPT_KIND, "kind"}, {OPT_SINCE, "since"},
-		{OPT_UNTIL, "until"},   {OPT_TAG, "tag"},   {OPT_LANG, "lang"},
 	};
 	struct cli_opts o = {0};
 	struct list_ctx c = {0};
@@ -155,16 +149,9 @@ static int run(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (cli_opts_take(&o, opt, optarg))
 			continue;
-		int taken = 0;
-		for (size_t i = 0; i < sizeof filter_opts / sizeof filter_opts[0]; i++) {
-			if (filter_opts[i].opt != opt)
-				continue;
-			taken = 1;
-			if (doc_filter_set(&f, filter_opts[i].key, optarg, &e)) {
-				fprintf(stderr, "dossier list: --%s: %s\n", filter_opts[i].key, e.msg);
-				return cli_bad_usage("list");
-			}
-		}
+		int taken = cli_filter_take(&f, opt, optarg, "list");
+		if (taken < 0)
+			return cli_bad_usage("list");
 		if (taken)
 			continue;
 		switch (opt) {

@@ -44,7 +44,6 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 matches found, 1 none, 2 usage (a bad filter value, no words).\n";
 
-enum { OPT_SINCE = 2000, OPT_UNTIL, OPT_TAG, OPT_LANG };
 
 struct search_ctx {
 	int json, n, color;
@@ -102,14 +101,8 @@ static int run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"limit", required_argument, NULL, OPT_LIMIT}, {"json", no_argument, NULL, OPT_JSON},
 		{"db", required_argument, NULL, OPT_DB},       {"profile", required_argument, NULL, OPT_PROFILE},
-		{"kind", required_argument, NULL, OPT_KIND},   {"status", required_argument, NULL, OPT_STATUS},
-		{"since", required_argument, NULL, OPT_SINCE}, {"until", required_argument, NULL, OPT_UNTIL},
-		{"tag", required_argument, NULL, OPT_TAG},     {"lang", required_argument, NULL, OPT_LANG},
+		CLI_FILTER_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
-	};
-	static const struct { int opt; const char *key; } filter_opts[] = {
-		{OPT_STATUS, "status"}, {OPT_KIND, "kind"}, {OPT_SINCE, "since"},
-		{OPT_UNTIL, "until"},   {OPT_TAG, "tag"},   {OPT_LANG, "lang"},
 	};
 	struct cli_opts o = {0};
 	struct search_ctx c = {0};
@@ -120,16 +113,9 @@ static int run(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (cli_opts_take(&o, opt, optarg))
 			continue;
-		int taken = 0;
-		for (size_t i = 0; i < sizeof filter_opts / sizeof filter_opts[0]; i++) {
-			if (filter_opts[i].opt != opt)
-				continue;
-			taken = 1;
-			if (doc_filter_set(&f, filter_opts[i].key, optarg, &e)) {
-				fprintf(stderr, "dossier search: --%s: %s\n", filter_opts[i].key, e.msg);
-				return cli_bad_usage("search");
-			}
-		}
+		int taken = cli_filter_take(&f, opt, optarg, "search");
+		if (taken < 0)
+			return cli_bad_usage("search");
 		if (taken)
 			continue;
 		switch (opt) {

@@ -1,4 +1,5 @@
 #include "cli/common.h"
+#include "pipeline/filter.h"
 #include "cli/cli.h"
 #include "core/err.h"
 #include "core/util.h"
@@ -135,4 +136,26 @@ int cli_color(FILE *f)
 {
 	const char *nc = getenv("NO_COLOR");
 	return isatty(fileno(f)) && !(nc && *nc);
+}
+
+int cli_filter_take(struct doc_filter *f, int opt, const char *arg, const char *cmd)
+{
+	static const struct {
+		int opt;
+		const char *key;
+	} keys[] = {
+		{OPT_STATUS, "status"}, {OPT_KIND, "kind"}, {OPT_SINCE, "since"},
+		{OPT_UNTIL, "until"},   {OPT_TAG, "tag"},   {OPT_LANG, "lang"},
+	};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (keys[i].opt != opt)
+			continue;
+		struct err e = {0};
+		if (doc_filter_set(f, keys[i].key, arg, &e)) {
+			fprintf(stderr, "dossier %s: --%s: %s\n", cmd, keys[i].key, e.msg);
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
 }

@@ -14,6 +14,7 @@ enum {
 	OPT_MD, OPT_LIMIT, OPT_SWAP_DELAY, OPT_FORCE, OPT_TEXT_MODEL, OPT_VISION_MODEL,
 	OPT_NUM_CTX, OPT_TRANSCRIBER, OPT_OCR_LANG, OPT_SRT, OPT_VTT, OPT_LISTEN, OPT_TOKEN,
 	OPT_STATUS, OPT_KIND, OPT_MAX_FRAMES, OPT_QUIET, OPT_OLLAMA, OPT_IDLE_TIMEOUT, OPT_ENGINE, OPT_LLM_URL,
+	OPT_SINCE, OPT_UNTIL, OPT_TAG, OPT_LANG,
 	OPT_DATA_DIR,
 };
 
@@ -73,5 +74,15 @@ int cli_color(FILE *f);
 #define CLI_DATA_DIR_HELP \
 	"  --data-dir DIR        frames, uploads, OCR checkpoints (default: $DOSSIER_DATA_DIR, else the\n" \
 	"                        directory of a database given explicitly, else $XDG_DATA_HOME/dossier)\n"
+
+/* The document filters (pipeline/filter.h) as options: list and search take them. */
+#define CLI_FILTER_LONGOPTS \
+	{"status", required_argument, NULL, OPT_STATUS}, {"kind", required_argument, NULL, OPT_KIND}, \
+	{"since", required_argument, NULL, OPT_SINCE}, {"until", required_argument, NULL, OPT_UNTIL}, \
+	{"tag", required_argument, NULL, OPT_TAG}, {"lang", required_argument, NULL, OPT_LANG}
+struct doc_filter;
+/* Takes a filter option into *f: 1 if opt was one (set), 0 if not, -1 for a
+ * bad value (the message, naming cmd and the option, is printed). */
+int cli_filter_take(struct doc_filter *f, int opt, const char *arg, const char *cmd);
 
 #endif
