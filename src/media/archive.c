@@ -96,6 +96,9 @@ int archive_unpack(const char *path, const char *dir, const struct archive_limit
 				skip(skipped, name, archive_entry_symlink(e) || archive_entry_hardlink(e) ? "a link" : "not a regular file");
 			continue;
 		}
+		if (lim.want && !lim.want(name, archive_entry_size_is_set(e) ? (int64_t)archive_entry_size(e) : -1,
+		                          lim.want_user))
+			continue;
 		if (archive_entry_is_encrypted(e)) {
 			skip(skipped, name, "encrypted");
 			continue;

@@ -22,6 +22,11 @@ struct archive_limits {
 	uint64_t max_expanded;   /* bytes written in all, across members; 0 = 1 GiB */
 	uint64_t max_member;     /* bytes of one member; 0 = max_expanded */
 	double max_ratio;        /* expanded / archive bytes past which it stops (once over 16 MiB); 0 = 200 */
+	/* Which regular members to unpack (name, size as the archive states it,
+	 * -1 if unknown); NULL = all. Members it declines are neither unpacked
+	 * nor counted as skipped. */
+	int (*want)(const char *name, int64_t size, void *user);
+	void *want_user;
 };
 
 /* One member, unpacked: name is its path inside the archive (UTF-8, as

@@ -6,6 +6,7 @@
 #include "pipeline/forget.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "media/archive.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -156,4 +157,26 @@ void children_end(struct children *c, json_t **list)
 	else
 		json_decref(c->list);
 	c->list = NULL;
+}
+
+struct unpack_ctx {
+	struct children *kids;
+	struct err *err;
+	int rc;
+};
+
+static int on_member(const char *name, const char *file, uint64_t bytes, void *user)
+{
+	(void)bytes;
+	struct unpack_ctx *u = user;
+	if ((u->rc = children_add(u->kids, name, file, NULL, u->err)))
+		return u->rc;
+	return u->kids->env->cancel && *u->kids->env->cancel ? DOSSIER_ECANCELLED : 0;
+}
+
+int children_unpack(struct children *c, const char *path, const struct archive_limits *lim, json_t **summary,
+                    struct err *err)
+{
+	struct unpack_ctx u = {c, err, 0};
+	return archive_unpack(path, c->tmp_dir, lim, on_member, &u, summary, err);
 }

@@ -39,6 +39,12 @@ int children_begin(struct step_env *env, const struct doc_rec *doc, struct child
  * Errors are the store's; a file that cannot be classified is recorded as
  * failed, as ingest does. */
 int children_add(struct children *c, const char *place, const char *file, int64_t *id_out, struct err *err);
+/* Unpacks the members of the archive at path that lim (may be NULL) lets
+ * through, each a child (media/archive.h: archive_unpack with children_add).
+ * *summary as archive_unpack gives it (may be NULL). */
+struct archive_limits;
+int children_unpack(struct children *c, const char *path, const struct archive_limits *lim, json_t **summary,
+                    struct err *err);
 /* Forgets the children of an earlier version of the parent that were not
  * added again, and gives the list of children (caller decrefs; may be NULL).
  * Frees what begin allocated. */

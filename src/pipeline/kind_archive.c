@@ -46,21 +46,6 @@ static enum kind_match recognise(const char *mime, const char *path, struct file
 	return KIND_MATCH_NO;
 }
 
-struct unpack_ctx {
-	struct children *kids;
-	struct err *err;
-	int rc;
-};
-
-static int on_member(const char *name, const char *file, uint64_t bytes, void *user)
-{
-	(void)bytes;
-	struct unpack_ctx *u = user;
-	if ((u->rc = children_add(u->kids, name, file, NULL, u->err)))
-		return u->rc;
-	return u->kids->env->cancel && *u->kids->env->cancel ? DOSSIER_ECANCELLED : 0;
-}
-
 /* The archive's name for its title: its own name (a member's), else the path's last part. */
 static const char *base_name(const struct doc_rec *doc)
 {
@@ -90,8 +75,7 @@ static STEP_FN(unpack)
 	if (env->cfg && env->cfg->max_expanded_bytes)
 		lim.max_expanded = env->cfg->max_expanded_bytes;
 	json_t *summary = NULL;
-	struct unpack_ctx u = {&kids, err, 0};
-	rc = archive_unpack(doc->path, kids.tmp_dir, &lim, on_member, &u, &summary, err);
+	rc = children_unpack(&kids, doc->path, &lim, &summary, err);
 	json_t *list = NULL;
 	children_end(&kids, &list);
 	if (rc) {

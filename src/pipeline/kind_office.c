@@ -4,9 +4,12 @@
  * (offline, a workbook's summary says which sheets it holds).
  */
 #include "pipeline/kinds.h"
+#include "pipeline/children.h"
+#include "media/archive.h"
 #include "pipeline/steps_internal.h"
 #include "media/office.h"
 #include "core/config.h"
+#include "core/err.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +58,45 @@ static enum kind_match recognise(const char *mime, const char *path, struct file
 	return KIND_MATCH_NO;
 }
 
+/* An image embedded in the document that is large enough to matter (a
+ * photo, a scan, a chart; not an icon or a bullet): in the media folders of
+ * OOXML and ODF, at least OFFICE_CHILD_MIN_BYTES. */
+#define OFFICE_CHILD_MIN_BYTES (32 * 1024)
+
+static int image_wanted(const char *name, int64_t size, void *user)
+{
+	(void)user;
+	static const char *const dirs[] = {"word/media/", "ppt/media/", "xl/media/", "Pictures/", NULL};
+	static const char *const exts[] = {".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".bmp", ".webp", NULL};
+	int in_media = 0;
+	for (const char *const *d = dirs; *d; d++)
+		in_media |= !strncmp(name, *d, strlen(*d));
+	return in_media && path_has_ext(name, exts) && (size < 0 || size >= OFFICE_CHILD_MIN_BYTES);
+}
+
+/* The document's embedded images become child documents (OCR and a
+ * description of their own); a failure here costs the images, not the text. */
+static void add_images(struct step_env *env, const struct doc_rec *doc, json_t *result)
+{
+	struct children kids;
+	struct err e = {0};
+	if (children_begin(env, doc, &kids, &e)) {
+		children_end(&kids, NULL);
+		return;
+	}
+	struct archive_limits alim = {.want = image_wanted, .max_members = 1000};
+	if (env->cfg && env->cfg->max_expanded_bytes)
+		alim.max_expanded = env->cfg->max_expanded_bytes;
+	json_t *summary = NULL, *list = NULL;
+	int rc = children_unpack(&kids, doc->path, &alim, &summary, &e);
+	children_end(&kids, &list);
+	if (rc == 0 && json_array_size(list))
+		json_object_set_new(result, "children", list);
+	else
+		json_decref(list);
+	json_decref(summary);
+}
+
 STEP_FN(step_run_extract_office)
 {
 	(void)step, (void)steps, (void)n;
@@ -62,7 +104,10 @@ STEP_FN(step_run_extract_office)
 	office_limits_default(&lim);
 	if (env->cfg && env->cfg->max_expanded_bytes)
 		lim.max_expanded = env->cfg->max_expanded_bytes;
-	return office_extract(doc->path, &lim, result, err);
+	int rc = office_extract(doc->path, &lim, result, err);
+	if (rc == 0)
+		add_images(env, doc, *result);
+	return rc;
 }
 
 #define DEP(i) (1ull << (i))

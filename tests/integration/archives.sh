@@ -42,6 +42,19 @@ with zipfile.ZipFile(os.path.join(T, "whole.zip"), "w") as z:
 data = open(os.path.join(T, "whole.zip"), "rb").read()
 open(os.path.join(out, "damaged.zip"), "wb").write(data[: data.find(b"second.txt") + 40])
 PY
+# a Word document with a photo of a receipt (a child) and a small icon (not one)
+FONT=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+ffmpeg -loglevel error -f lavfi -i "color=white:s=1600x700,noise=alls=12:allf=t" -frames:v 1 \
+  -vf "drawtext=fontfile=$FONT:text='Invoice 4711 total 98 EUR':fontsize=80:fontcolor=black:x=60:y=300" "$T/photo.png"
+ffmpeg -loglevel error -f lavfi -i color=red:s=16x16 -frames:v 1 "$T/icon.png"
+python3 - "$T" "$SOURCE_DIR/tests" <<'PY'
+import os, sys
+sys.path.insert(0, sys.argv[2]); import formats_fixtures as ff
+T = sys.argv[1]
+ff.docx(os.path.join(T, "in", "report.docx"), ff.para("Quarterly report", "Title") + ff.para("The receipt is attached as a photo."),
+        extra=[("word/media/image1.png", open(os.path.join(T, "photo.png"), "rb").read()),
+               ("word/media/image2.png", open(os.path.join(T, "icon.png"), "rb").read())])
+PY
 "$DOSSIER" analyze --offline --db "$T/d.db" --events "$T/e.ndjson" "$T/in" > "$T/out" 2>&1; rc=$?
 check "analyze ends (0 or 1), exit $rc" test "$rc" -le 1
 L="$T/list.json"; "$DOSSIER" list --db "$T/d.db" --json > "$L"
@@ -79,6 +92,11 @@ check "the bomb did not fill the disk (work dir ${used} kB < 200 MB)" test "$use
 dmg=$(q "SELECT id FROM documents WHERE path LIKE '%/in/damaged.zip'")
 check_eq "a damaged archive keeps the member before the damage" "1" "$(q "SELECT count(*) FROM documents WHERE place='first.txt' AND parent_id=$dmg")"
 check "no unpacked member is left in the work folder" test -z "$(ls "$T/tmp" 2>/dev/null)"
+docx=$(q "SELECT id FROM documents WHERE path LIKE '%/in/report.docx'")
+check_eq "a Word document is read as one" "office|done" "$(q "SELECT kind, status FROM documents WHERE id=$docx")"
+check_eq "its embedded photo is a child image" "image|word/media/image1.png" "$(q "SELECT kind, place FROM documents WHERE parent_id=$docx")"
+check_contains "and is read by OCR like any image" "4711" "$(q "SELECT json FROM dossiers d JOIN documents x ON x.id=d.document_id WHERE x.place='word/media/image1.png'")"
+check_eq "a small icon is not a document" "0" "$(q "SELECT count(*) FROM documents WHERE place='word/media/image2.png'")"
 n1=$(q "SELECT count(*) FROM documents")
 "$DOSSIER" analyze --offline --db "$T/d.db" "$T/in" > "$T/out2" 2>&1
 check_eq "analysing again adds no document" "$n1" "$(q "SELECT count(*) FROM documents")"
