@@ -106,6 +106,12 @@ static void idlist_add(int64_t id, void *user)
 	l->v[l->n++] = id;
 }
 
+static int add_child_id(const struct doc_child *c, void *user)
+{
+	idlist_add(c->id, user);
+	return 0;
+}
+
 struct under_ctx {
 	const char *dir;
 	size_t len;
@@ -313,6 +319,9 @@ static int run_common(int argc, char **argv, int reanalyze)
 			fprintf(stderr, "dossier: %s\n", re.msg);
 		n_re_docs += n > 0;
 		n_re_steps += n;
+		/* the documents found inside it (an archive's members, a mail's
+		 * attachments) are due on the same terms: they join the list */
+		store_doc_children(st, known.v[i], add_child_id, &known, NULL);
 	}
 	free(known.v);
 	if (n_re_docs && !reanalyze)

@@ -23,9 +23,14 @@ FONT=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 ffmpeg -loglevel error -f lavfi -i color=white:s=1200x300 -frames:v 1 \
   -vf "drawtext=fontfile=$FONT:text='Invoice 7 total 42 EUR':fontsize=60:fontcolor=black:x=40:y=100" "$T/f/invoice.png"
 
+# and a zip holding a note: its member is a document of its own
+mkdir -p "$T/z"
+printf '# Ferry log\n\nThe morning ferry left late because of fog over the harbour. The captain waited for the pilot.\n' > "$T/z/ferry.md"
+(cd "$T/z" && python3 -c 'import zipfile; z = zipfile.ZipFile("../f/logs.zip", "w"); z.write("ferry.md"); z.close()')
+
 # 1. offline first
 "$DOSSIER" analyze --offline --db "$T/d.db" "$T/f" > "$T/o1.out" 2>&1
-check_eq "offline run analyses the 4 files" 0 $?
+check_eq "offline run analyses the 4 files and the zip" 0 $?
 id1=$("$DOSSIER" list --db "$T/d.db" --json | python3 -c 'import json,sys; print([d["id"] for d in json.load(sys.stdin) if d["path"].endswith("note1.md")][0])')
 idimg=$("$DOSSIER" list --db "$T/d.db" --json | python3 -c 'import json,sys; print([d["id"] for d in json.load(sys.stdin) if d["path"].endswith(".png")][0])')
 check_eq "offline: the summary is the offline analysers'" "offline:textrank" "$(field "$id1" 'd["sources"]["summary"]')"
@@ -34,7 +39,9 @@ check_eq "offline: the step says who made it" "offline" "$(field "$id1" 'd["timi
 # 2. a model is reachable now: the offline results are due again, and say so
 OLLAMA_HOST=$URL "$DOSSIER" analyze --db "$T/d.db" --events "$T/e2.ndjson" "$T/f" > "$T/o2.out" 2>&1
 check_eq "with a model: exit 0" 0 $?
-check_contains "analyze says how many it analyses again" "reanalysed 4" "$(cat "$T/o2.out")"
+check_contains "analyze says how many it analyses again (the zip's member too)" "reanalysed 5" "$(cat "$T/o2.out")"
+idz=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT id FROM documents WHERE place = ?", ("ferry.md",)).fetchone()[0])' "$T/d.db")
+check_eq "the member's summary is the model's now" "ollama:llama3.2:3b" "$(field "$idz" 'd["sources"]["summary"]')"
 check_contains "and why" "analysed by another engine or model, or offline" "$(cat "$T/o2.out")"
 check_eq "the summary is the model's now" "ollama:llama3.2:3b" "$(field "$id1" 'd["sources"]["summary"]')"
 check_eq "made_by names engine and model" "ollama llama3.2:3b" "$(field "$id1" 'd["timings"]["analyze_text"]["made_by"]["engine"]+" "+d["timings"]["analyze_text"]["made_by"]["model"]')"
@@ -48,12 +55,12 @@ OLLAMA_HOST=$URL "$DOSSIER" analyze --db "$T/d.db" "$T/f" > "$T/o3.out" 2>&1
 check_eq "same configuration: exit 0" 0 $?
 check_eq "same configuration: no request to the model" "$n0" "$(chats)"
 check_not_contains "same configuration: nothing reanalysed" "reanalysed" "$(cat "$T/o3.out")"
-check_contains "same configuration: all unchanged" "unchanged 4" "$(cat "$T/o3.out")"
+check_contains "same configuration: all unchanged" "unchanged 5" "$(cat "$T/o3.out")"
 
 # 4. another text model: the text documents only
 OLLAMA_HOST=$URL "$DOSSIER" analyze --db "$T/d.db" --text-model qwen3:4b "$T/f" > "$T/o4.out" 2>&1
 check_eq "another text model: exit 0" 0 $?
-check_contains "another text model: the 3 notes, not the image" "reanalysed 3" "$(cat "$T/o4.out")"
+check_contains "another text model: the 3 notes and the member, not the image" "reanalysed 4" "$(cat "$T/o4.out")"
 check_eq "another text model made the summary" "ollama:qwen3:4b" "$(field "$id1" 'd["sources"]["summary"]')"
 
 # 5. --reanalyze none keeps every result
@@ -86,7 +93,7 @@ OLLAMA_HOST=$URL "$DOSSIER" reanalyze --db "$T/d.db" --full --events "$T/e9.ndjs
 check_eq "reanalyze --full PATH: exit 0" 0 $?
 check_eq "reanalyze --full: every step ran" "ocr,describe_image" "$(python3 -c 'import json,sys; print(",".join(e["step"] for e in map(json.loads, open(sys.argv[1])) if e["event"]=="step_finished"))' "$T/e9.ndjson")"
 OLLAMA_HOST=$URL "$DOSSIER" reanalyze --db "$T/d.db" "$T/f" > "$T/o10.out" 2>&1
-check_contains "reanalyze FOLDER: every document under it" "reanalysed 4" "$(cat "$T/o10.out")"
+check_contains "reanalyze FOLDER: every document under it, and inside them" "reanalysed 5" "$(cat "$T/o10.out")"
 OLLAMA_HOST=$URL "$DOSSIER" reanalyze --db "$T/d.db" 99999 > "$T/o11.out" 2>&1
 check_eq "reanalyze of an unknown id: exit 1" 1 $?
 check_contains "reanalyze of an unknown id names it" "'99999' is no document in the library" "$(cat "$T/o11.out")"
