@@ -375,6 +375,8 @@ static int run_common(int argc, char **argv, int reanalyze)
 	        is.unsupported);
 	if (is.moved)
 		fprintf(sum, ", moved %d", is.moved);
+	if (is.duplicates)
+		fprintf(sum, ", %d cop%s of files already known", is.duplicates, is.duplicates == 1 ? "y" : "ies");
 	if (n_re_docs)
 		fprintf(sum, ", reanalysed %d (%d steps)", n_re_docs, n_re_steps);
 	if (waiting)

@@ -22,12 +22,17 @@ static const char usage[] =
 	"Options:\n"
 	"  --json                one JSON array of documents\n"
 	"  --status S            only documents with this status (queued running assembling done\n"
-	"                        partial failed unsupported)\n"
+	"                        partial failed unsupported duplicate); second copies of known\n"
+	"                        content are listed under their original ('also at') unless\n"
+	"                        --status duplicate asks for them\n"
 	"  --kind K              only this kind (text pdf image audio video office epub rtf mail\n"
 	"                        table unsupported)\n"
 	"  --since DATE, --until DATE  only files modified in this range (YYYY-MM-DD, local time;\n"
 	"                        --until includes the day)\n"
+	"  --taken-since DATE, --taken-until DATE  only content made in this range: a photo's\n"
+	"                        capture time, an office file's creation, a mail's date\n"
 	"  --tag TAG, --lang CODE      only dossiers with this tag / language (e.g. en)\n"
+	"  --parent ID           only the documents found inside document ID (an archive, a mail)\n"
 	"  --missing             only documents whose file is gone\n"
 	CLI_SHARED_CONFIG_HELP
 	"  -h, --help            this help\n";
@@ -35,6 +40,7 @@ static const char usage[] =
 enum { OPT_MISSING = 2000 };
 
 struct list_ctx {
+	store *st;
 	int json;
 	int only_missing;        /* --missing: by what stat says now, not what was recorded */
 	json_t *arr;
@@ -62,6 +68,21 @@ static void local_date(int64_t t, char out[16])
 	struct tm tm;
 	if (t <= 0 || !localtime_r(&tt, &tm) || !strftime(out, 16, "%Y-%m-%d", &tm))
 		snprintf(out, 16, "-");
+}
+
+static int copy_json(const struct doc_rec *cp, void *user)
+{
+	json_array_append_new(user, json_pack("{s:I,s:o}", "id", (json_int_t)cp->id, "path", json_string_lossy(cp->path)));
+	return 0;
+}
+
+static int copy_line(const struct doc_rec *cp, void *user)
+{
+	(void)user;
+	char *p = str_escape(cp->path, 1);
+	printf("%5s  also at %s\n", "", p);
+	free(p);
+	return 0;
 }
 
 static int print_doc(const struct doc_rec *d, const char *title, void *user)
@@ -97,6 +118,14 @@ static int print_doc(const struct doc_rec *d, const char *title, void *user)
 			time_rfc3339(missing_at, t);
 			json_object_set_new(o, "missing_since", json_string(t));
 		}
+		if (d->same_as > 0)
+			json_object_set_new(o, "same_as", json_integer((json_int_t)d->same_as));
+		json_t *copies = json_array();
+		store_doc_copies(c->st, d->id, copy_json, copies, NULL);
+		if (json_array_size(copies))
+			json_object_set_new(o, "copies", copies);
+		else
+			json_decref(copies);
 		json_array_append_new(c->arr, o);
 		return 0;
 	}
@@ -124,6 +153,9 @@ static int print_doc(const struct doc_rec *d, const char *title, void *user)
 		printf("%5s  %s\n", "", t);
 		free(t);
 	}
+	if (d->same_as > 0)
+		printf("%5s  the same content as document %lld\n", "", (long long)d->same_as);
+	store_doc_copies(c->st, d->id, copy_line, NULL, NULL);
 	if (d->error && (!strcmp(d->status, "failed") || !strcmp(d->status, "unsupported"))) {
 		char *msg = str_escape(d->error, 1);
 		printf("%5s  %s\n", "", msg);
@@ -177,6 +209,7 @@ static int run(int argc, char **argv)
 		return rc;
 	c.arr = json_array();
 	c.now = clock_wall_s();
+	c.st = st;
 	if (store_docs_find(st, &f, 0, 0, print_doc, &c, &e)) {
 		fprintf(stderr, "dossier: %s\n", e.msg);
 		rc = EXIT_ENV;

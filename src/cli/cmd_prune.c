@@ -4,6 +4,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "pipeline/forget.h"
+#include "store/recorder.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -85,7 +86,9 @@ static int run(int argc, char **argv)
 	if (rc || (rc = cli_open_store(&cfg, &st)))
 		return rc;
 	struct err e = {0};
-	if (store_docs_find(st, NULL, 0, 0, collect_gone, &g, &e)) {
+	struct doc_filter all = {.copies = 1};
+	bus *b = NULL;
+	if (store_docs_find(st, &all, 0, 0, collect_gone, &g, &e)) {
 		fprintf(stderr, "dossier: %s\n", e.msg);
 		rc = EXIT_ENV;
 		goto out;
@@ -97,10 +100,13 @@ static int run(int argc, char **argv)
 	}
 	char data_dir[PATH_MAX];
 	config_data_dir(&cfg, data_dir, sizeof data_dir);
+	struct err be = {0};
+	if (event_bus_open(cfg.db_path, &b, &be))
+		b = NULL; /* pruning still works; the events are not stored */
 	size_t forgotten = 0;
 	for (size_t i = 0; i < g.n; i++) {
 		struct forget_stats fs;
-		int frc = pipeline_forget(st, data_dir, g.ids[i], &fs, &e);
+		int frc = pipeline_forget_ev(st, data_dir, b, g.ids[i], FORGET_PATH, &fs, &e);
 		if (frc == DOSSIER_ENOTFOUND)
 			continue;  /* forgotten meanwhile by another process */
 		if (frc) {
@@ -117,6 +123,7 @@ static int run(int argc, char **argv)
 	}
 	printf("forgot %zu document%s whose file is gone\n", forgotten, forgotten == 1 ? "" : "s");
 out:
+	bus_free(b);
 	free(g.ids);
 	store_close(st);
 	return rc;

@@ -4,6 +4,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "pipeline/forget.h"
+#include "store/recorder.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -18,6 +19,10 @@ static const char usage[] =
 	"'dossier serve', the uploaded copy. Your own files are never deleted; analysing\n"
 	"one again makes a new dossier.\n"
 	"\n"
+	"Copies: when the same content is at two paths it has one dossier. 'rm PATH'\n"
+	"forgets that path only (the dossier stays with the other copy); 'rm ID' forgets\n"
+	"the dossier and every path it has.\n"
+	"\n"
 	"Exit status: 0 all forgotten, 1 some were unknown, 2 usage.\n"
 	"\n"
 	"Options:\n"
@@ -30,6 +35,7 @@ static void print_forgotten(const struct forget_stats *fs)
 	char what[256];
 	forget_stats_describe(fs, what, sizeof what);
 	printf("forgot %lld %s (%s)\n", (long long)fs->id, path, what);
+	fflush(stdout);
 	if (fs->file_errors)
 		fprintf(stderr, "dossier: %d file%s kept for %s could not be removed\n", fs->file_errors,
 		        fs->file_errors == 1 ? "" : "s", path);
@@ -64,15 +70,23 @@ static int run(int argc, char **argv)
 		return rc;
 	char data_dir[PATH_MAX];
 	config_data_dir(&cfg, data_dir, sizeof data_dir);
+	bus *b = NULL;
+	struct err be = {0};
+	if (event_bus_open(cfg.db_path, &b, &be))
+		b = NULL; /* forgetting still works; the events are not stored */
 	for (int i = optind; i < argc; i++) {
 		int64_t id;
 		if (cli_resolve_doc(st, argv[i], &id)) {
 			rc = rc ? rc : EXIT_DOCS_FAILED;
 			continue;
 		}
+		/* a number names the document; a path names that one file */
+		char *end;
+		long long v = strtoll(argv[i], &end, 10);
+		unsigned flags = *argv[i] && !*end && v == id ? 0 : FORGET_PATH;
 		struct forget_stats fs;
 		struct err e = {0};
-		int frc = pipeline_forget(st, data_dir, id, &fs, &e);
+		int frc = pipeline_forget_ev(st, data_dir, b, id, flags, &fs, &e);
 		if (frc == DOSSIER_ENOTFOUND) {
 			/* named twice on the command line, or forgotten meanwhile */
 			fprintf(stderr, "dossier: %s\n", e.msg);
@@ -87,6 +101,7 @@ static int run(int argc, char **argv)
 		print_forgotten(&fs);
 		forget_stats_clear(&fs);
 	}
+	bus_free(b);
 	store_close(st);
 	return rc;
 }

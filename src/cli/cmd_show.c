@@ -55,6 +55,18 @@ static int run(int argc, char **argv)
 	struct err e = {0};
 	if ((rc = cli_resolve_doc(st, argv[optind], &id)))
 		goto out;
+	/* a second copy of known content has its original's dossier */
+	struct doc_rec cp;
+	if (store_doc_get(st, id, &cp, NULL) == 0) {
+		if (!strcmp(cp.status, "duplicate") && cp.same_as > 0) {
+			char *path = str_escape(cp.path, 1);
+			fprintf(stderr, "dossier: %s has the same content as document %lld: showing its dossier\n", path,
+			        (long long)cp.same_as);
+			free(path);
+			id = cp.same_as;
+		}
+		doc_rec_clear(&cp);
+	}
 	if (store_dossier_get(st, id, &json, &e)) {
 		struct doc_rec d;
 		if (store_doc_get(st, id, &d, NULL) == 0) {
@@ -81,15 +93,19 @@ static int run(int argc, char **argv)
 		rc = EXIT_DOCS_FAILED;
 		goto out;
 	}
-	if (format == OPT_JSON) {
-		fputs(json, stdout);
-		putchar('\n');
-		goto out;
-	}
 	json_t *d = json_loads(json, 0, NULL);
 	if (!d) {
 		fprintf(stderr, "dossier: the stored dossier of document %lld is not valid JSON\n", (long long)id);
 		rc = EXIT_ENV;
+		goto out;
+	}
+	pipeline_dossier_add_copies(st, id, d);
+	if (format == OPT_JSON) {
+		char *all = json_object_get(d, "copies") ? json_dumps(d, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) : NULL;
+		fputs(all ? all : json, stdout);
+		putchar('\n');
+		free(all);
+		json_decref(d);
 		goto out;
 	}
 	char *text = format == OPT_MD ? dossier_to_markdown(d) : dossier_transcript_subtitles(d, format == OPT_SRT);

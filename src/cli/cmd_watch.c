@@ -124,13 +124,15 @@ void watch_cli_report(FILE *out, const char *cmd, int quiet, const struct watch_
 	if (quiet)
 		return;
 	const struct ingest_stats *is = &s->ingest;
-	if (!is->queued && !is->retried && !is->moved && !is->unsupported && !is->failed && !s->missing &&
+	if (!is->queued && !is->retried && !is->moved && !is->duplicates && !is->unsupported && !is->failed && !s->missing &&
 	    !s->pruned && !s->back && !b->rescan)
 		return; /* nothing new (files seen again unchanged) */
 	fprintf(out, "%s: %s%d queued, %d unchanged", cmd, b->rescan ? "scanned: " : "", is->queued + is->retried,
 	        is->unchanged);
 	if (is->moved)
 		fprintf(out, ", %d moved", is->moved);
+	if (is->duplicates)
+		fprintf(out, ", %d cop%s of known files", is->duplicates, is->duplicates == 1 ? "y" : "ies");
 	if (is->unsupported)
 		fprintf(out, ", %d unsupported", is->unsupported);
 	if (is->failed)

@@ -146,6 +146,7 @@ int cli_filter_take(struct doc_filter *f, int opt, const char *arg, const char *
 	} keys[] = {
 		{OPT_STATUS, "status"}, {OPT_KIND, "kind"}, {OPT_SINCE, "since"},
 		{OPT_UNTIL, "until"},   {OPT_TAG, "tag"},   {OPT_LANG, "lang"},
+		{OPT_TAKEN_SINCE, "taken-since"}, {OPT_TAKEN_UNTIL, "taken-until"}, {OPT_PARENT, "parent"},
 	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		if (keys[i].opt != opt)

@@ -14,7 +14,7 @@ enum {
 	OPT_MD, OPT_LIMIT, OPT_SWAP_DELAY, OPT_FORCE, OPT_TEXT_MODEL, OPT_VISION_MODEL,
 	OPT_NUM_CTX, OPT_TRANSCRIBER, OPT_OCR_LANG, OPT_SRT, OPT_VTT, OPT_LISTEN, OPT_TOKEN,
 	OPT_STATUS, OPT_KIND, OPT_MAX_FRAMES, OPT_QUIET, OPT_OLLAMA, OPT_IDLE_TIMEOUT, OPT_ENGINE, OPT_LLM_URL,
-	OPT_SINCE, OPT_UNTIL, OPT_TAG, OPT_LANG,
+	OPT_SINCE, OPT_UNTIL, OPT_TAG, OPT_LANG, OPT_TAKEN_SINCE, OPT_TAKEN_UNTIL, OPT_PARENT,
 	OPT_DATA_DIR,
 };
 
@@ -79,7 +79,9 @@ int cli_color(FILE *f);
 #define CLI_FILTER_LONGOPTS \
 	{"status", required_argument, NULL, OPT_STATUS}, {"kind", required_argument, NULL, OPT_KIND}, \
 	{"since", required_argument, NULL, OPT_SINCE}, {"until", required_argument, NULL, OPT_UNTIL}, \
-	{"tag", required_argument, NULL, OPT_TAG}, {"lang", required_argument, NULL, OPT_LANG}
+	{"tag", required_argument, NULL, OPT_TAG}, {"lang", required_argument, NULL, OPT_LANG}, \
+	{"taken-since", required_argument, NULL, OPT_TAKEN_SINCE}, \
+	{"taken-until", required_argument, NULL, OPT_TAKEN_UNTIL}, {"parent", required_argument, NULL, OPT_PARENT}
 struct doc_filter;
 /* Takes a filter option into *f: 1 if opt was one (set), 0 if not, -1 for a
  * bad value (the message, naming cmd and the option, is printed). */

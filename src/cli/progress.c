@@ -393,6 +393,10 @@ static void handle(struct sink *s, struct event *ev)
 		s->unchanged++;
 		if (plain)
 			plain_line(s, "unchanged %s", path);
+	} else if (!strcmp(name, "document_duplicate")) {
+		if (plain)
+			plain_line(s, "copy     %s (same content as #%lld)", path,
+			           (long long)json_integer_value(json_object_get(o, "same_as")));
 	} else if (!strcmp(name, "document_unsupported")) {
 		s->unsupported++;
 		if (plain)

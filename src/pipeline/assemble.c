@@ -433,6 +433,9 @@ char *dossier_to_markdown(json_t *d)
 		            (long long)json_integer_value(json_object_get(parent, "id")),
 		            json_string_value(json_object_get(parent, "place")));
 	}
+	json_t *copies = json_object_get(d, "copies");
+	for (size_t i = 0; i < json_array_size(copies); i++)
+		buf_appendf(&b, "- **Also at:** %s\n", json_string_value(json_object_get(json_array_get(copies, i), "path")));
 	const char *lang = json_string_value(json_object_get(d, "language"));
 	if (lang)
 		buf_appendf(&b, "- **Language:** %s\n", lang);

@@ -12,7 +12,7 @@
 #include <time.h>
 
 static const char *const statuses[] = {"queued", "running", "assembling", "done", "partial", "failed",
-                                       "unsupported"};
+                                       "unsupported", "duplicate"};
 #define N_STATUSES (sizeof statuses / sizeof statuses[0])
 
 const char *const *doc_statuses(size_t *n)
@@ -92,6 +92,29 @@ static int parse_period(const char *s, int64_t *start, int64_t *next)
 	return 0;
 }
 
+/* The content-date bounds of the period s names, as ISO 8601 text that
+ * compares as a string: "2026-05" gives ["2026-05", "2026-06"). */
+static int period_text(const char *s, char since[24], char until[24])
+{
+	int64_t a, b;
+	if (parse_period(s, &a, &b))
+		return -1;
+	size_t len = strlen(s);
+	int y = atoi(s), m = len >= 7 ? atoi(s + 5) : 1, d = len >= 10 ? atoi(s + 8) : 1;
+	struct tm t = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 12, .tm_isdst = -1};
+	if (len == 4)
+		t.tm_year++;
+	else if (len == 7)
+		t.tm_mon++;
+	else
+		t.tm_mday++;
+	if (mktime(&t) == (time_t)-1)
+		return -1;
+	snprintf(since, 24, "%s", s);
+	strftime(until, 24, len == 4 ? "%Y" : len == 7 ? "%Y-%m" : "%Y-%m-%d", &t);
+	return 0;
+}
+
 static int lang_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -129,6 +152,23 @@ int doc_filter_set(struct doc_filter *f, const char *key, const char *value, str
 			f->since = v ? start : 0;
 		else
 			f->until = v ? next : 0;
+	} else if (!strcmp(key, "taken_since") || !strcmp(key, "taken-since") || !strcmp(key, "taken_until") ||
+	           !strcmp(key, "taken-until")) {
+		char a[24] = "", b[24] = "";
+		if (v && period_text(v, a, b))
+			return err_set(err, DOSSIER_EINVAL,
+			               "%s '%s' is not a date: give YYYY-MM-DD (or YYYY-MM, or YYYY), e.g. 2026-05-12",
+			               key, v);
+		if (key[6] == 's')
+			memcpy(f->taken_since, a, sizeof f->taken_since);
+		else
+			memcpy(f->taken_until, b, sizeof f->taken_until);
+	} else if (!strcmp(key, "parent")) {
+		char *end;
+		long long id = v ? strtoll(v, &end, 10) : 0;
+		if (v && (*end || id <= 0))
+			return err_set(err, DOSSIER_EINVAL, "parent '%s' is not a document id (see 'dossier list')", v);
+		f->parent = id;
 	} else if (!strcmp(key, "tag")) {
 		if (v && strlen(v) > 200)
 			return err_set(err, DOSSIER_EINVAL, "the tag is too long (at most 200 bytes)");
@@ -139,7 +179,8 @@ int doc_filter_set(struct doc_filter *f, const char *key, const char *value, str
 			               "language '%s' is not a language code: give an ISO 639-1 code such as en or de", v);
 		f->language = v;
 	} else {
-		return err_set(err, DOSSIER_EINVAL, "no filter '%s' (kind, status, since, until, tag, lang)", key);
+		return err_set(err, DOSSIER_EINVAL,
+		               "no filter '%s' (kind, status, since, until, taken_since, taken_until, tag, lang, parent)", key);
 	}
 	return 0;
 }
@@ -148,5 +189,8 @@ int doc_filter_check(const struct doc_filter *f, struct err *err)
 {
 	if (f->since && f->until && f->since >= f->until)
 		return err_set(err, DOSSIER_EINVAL, "the date range is empty: --since must come before --until");
+	if (f->taken_since[0] && f->taken_until[0] && strcmp(f->taken_since, f->taken_until) >= 0)
+		return err_set(err, DOSSIER_EINVAL,
+		               "the date range is empty: --taken-since must come before --taken-until");
 	return 0;
 }

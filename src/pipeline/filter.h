@@ -30,10 +30,13 @@ void doc_kinds_list(char *out, size_t n);
 
 /*
  * Sets one filter field from its word: key is "kind", "status", "tag",
- * "lang" (or "language"), "since" or "until". value is borrowed and must
+ * "lang" (or "language"), "since", "until", "taken_since", "taken_until"
+ * (or with '-') or "parent" (a document id). value is borrowed and must
  * outlive f; "" clears the field. Dates are YYYY, YYYY-MM or YYYY-MM-DD in
- * local time, over the file's modification time: since = the start of that
- * period, until = its end (so --until 2026-05-12 keeps the whole day).
+ * local time; since/until are over the file's modification time, taken_*
+ * over the content's own date (a photo's capture time, an office file's
+ * creation, a mail's date): since = the start of that period, until = its
+ * end (so --until 2026-05-12 keeps the whole day).
  * Returns 0, or DOSSIER_EINVAL with a message naming the value and the valid
  * ones (f unchanged).
  */

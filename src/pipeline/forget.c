@@ -20,6 +20,7 @@ void forget_stats_clear(struct forget_stats *s)
 	if (!s)
 		return;
 	free(s->path);
+	free(s->moved_to);
 	memset(s, 0, sizeof *s);
 }
 
@@ -30,6 +31,10 @@ void forget_stats_describe(const struct forget_stats *s, char *out, size_t n)
 	if (!n)
 		return;
 	out[0] = '\0';
+	if (s->moved_to) {
+		PART("its dossier now belongs to the copy at %s", s->moved_to);
+		return;
+	}
 	PART("%s", s->had_dossier ? "dossier" : "no dossier yet");
 	PART(", %d step%s", s->steps, s->steps == 1 ? "" : "s");
 	if (s->frame_files)
@@ -42,6 +47,8 @@ void forget_stats_describe(const struct forget_stats *s, char *out, size_t n)
 		PART(", the uploaded file");
 	if (s->children)
 		PART(", %d document%s found inside it", s->children, s->children == 1 ? "" : "s");
+	if (s->copies)
+		PART(", the record%s of %d cop%s", s->copies == 1 ? "" : "s", s->copies, s->copies == 1 ? "y" : "ies");
 	if (s->bytes_freed) {
 		char sz[32];
 		size_format(s->bytes_freed, sz, sizeof sz);
@@ -146,15 +153,135 @@ static int remove_tree(const char *dir, const char *sub, const char *sha256, str
 	return tree_files;
 }
 
-static int forget_depth(store *st, const char *data_dir, int64_t id, int depth, struct forget_stats *out,
+static int forget_depth(store *st, const char *data_dir, bus *b, int64_t id, int depth, struct forget_stats *out,
                         struct err *err);
 
 int pipeline_forget(store *st, const char *data_dir, int64_t id, struct forget_stats *out, struct err *err)
 {
-	return forget_depth(st, data_dir, id, 0, out, err);
+	return pipeline_forget_ev(st, data_dir, NULL, id, 0, out, err);
 }
 
-static int forget_depth(store *st, const char *data_dir, int64_t id, int depth, struct forget_stats *out,
+/* Deletes document id's record with its document_deleted event (b may be NULL). */
+static int forget_record(store *st, bus *b, int64_t id, struct doc_forgotten *f, struct err *err)
+{
+	struct event *ev = NULL;
+	if (b && bus_event_new(b, "document_deleted", id, NULL, &ev))
+		ev = NULL;
+	struct store_event se;
+	if (ev)
+		se = store_event_of(ev);
+	int rc = store_doc_forget_ev(st, id, ev ? &se : NULL, ev ? 1 : 0, f, err);
+	if (rc)
+		bus_event_cancel(b, ev);
+	else
+		bus_event_publish(b, ev);
+	return rc;
+}
+
+struct take {
+	bus *b;
+	int64_t id;
+	struct doc_rec copy;
+	struct event *ev[2];
+};
+
+static int take_tx(store *st, void *user)
+{
+	struct take *t = user;
+	struct doc_rec d;
+	int rc = store_doc_get(st, t->id, &d, NULL);
+	if (rc)
+		return rc;
+	rc = store_doc_take_copy(st, t->id, &t->copy, NULL);
+	if (rc == 0 && t->b) {
+		struct store_event se[2];
+		size_t n = 0;
+		if (!bus_event_new(t->b, "document_moved", t->id,
+		                   json_pack("{s:o,s:o}", "path", json_string_lossy(t->copy.path), "from",
+		                             json_string_lossy(d.path)), &t->ev[0]) && t->ev[0])
+			se[n++] = store_event_of(t->ev[0]);
+		if (!bus_event_new(t->b, "document_deleted", t->copy.id, NULL, &t->ev[1]) && t->ev[1])
+			se[n++] = store_event_of(t->ev[1]);
+		rc = store_events_put(st, se, n, NULL);
+	}
+	doc_rec_clear(&d);
+	return rc;
+}
+
+/* FORGET_PATH: document id moves to a copy; DOSSIER_ENOTFOUND when it has none. */
+static int forget_to_copy(store *st, bus *b, int64_t id, struct forget_stats *out, struct err *err)
+{
+	struct take t = {.b = b, .id = id};
+	struct doc_rec before;
+	int rc = store_doc_get(st, id, &before, err);
+	if (rc)
+		return rc;
+	rc = store_tx(st, take_tx, &t, NULL);
+	for (int i = 0; i < 2; i++) {
+		if (rc)
+			bus_event_cancel(b, t.ev[i]);
+		else
+			bus_event_publish(b, t.ev[i]);
+	}
+	if (rc) {
+		doc_rec_clear(&before);
+		return rc == DOSSIER_ENOTFOUND ? rc : err_set(err, rc, "moving document %lld to its copy", (long long)id);
+	}
+	memset(out, 0, sizeof *out);
+	out->id = id;
+	out->path = before.path;
+	before.path = NULL;
+	snprintf(out->sha256, sizeof out->sha256, "%s", before.sha256);
+	out->moved_to = t.copy.path;
+	t.copy.path = NULL;
+	doc_rec_clear(&t.copy);
+	doc_rec_clear(&before);
+	return 0;
+}
+
+struct ids {
+	int64_t *v;
+	size_t n;
+};
+
+static int collect_copy(const struct doc_rec *d, void *user)
+{
+	struct ids *k = user;
+	int64_t *nv = realloc(k->v, (k->n + 1) * sizeof *nv);
+	if (!nv)
+		return 1;
+	k->v = nv;
+	k->v[k->n++] = d->id;
+	return 0;
+}
+
+int pipeline_forget_ev(store *st, const char *data_dir, bus *b, int64_t id, unsigned flags,
+                       struct forget_stats *out, struct err *err)
+{
+	if (flags & FORGET_PATH) {
+		int rc = forget_to_copy(st, b, id, out, err);
+		if (rc != DOSSIER_ENOTFOUND)
+			return rc;
+	}
+	/* the records of its copies first: then its frames go when nothing else has the content */
+	struct ids k = {0};
+	int copies = 0;
+	if (store_doc_copies(st, id, collect_copy, &k, NULL) == 0)
+		for (size_t i = 0; i < k.n; i++) {
+			struct doc_forgotten f;
+			if (forget_record(st, b, k.v[i], &f, NULL) == 0) {
+				copies++;
+				doc_rec_clear(&f.doc);
+			}
+		}
+	free(k.v);
+	int rc = forget_depth(st, data_dir, b, id, 0, out, err);
+	if (!rc)
+		out->copies = copies;
+	return rc;
+}
+
+static int forget_depth(store *st, const char *data_dir, bus *b, int64_t id, int depth, struct forget_stats *out,
                         struct err *err)
 {
 	/* its children first (an archive's members, a mail's attachments) */
@@ -164,7 +291,7 @@ static int forget_depth(store *st, const char *data_dir, int64_t id, int depth, 
 	if (depth < 8 && store_doc_children(st, id, collect_kid, &k, NULL) == 0) {
 		for (size_t i = 0; i < k.n; i++) {
 			struct forget_stats cs;
-			if (forget_depth(st, data_dir, k.v[i], depth + 1, &cs, NULL) == 0) {
+			if (forget_depth(st, data_dir, b, k.v[i], depth + 1, &cs, NULL) == 0) {
 				children += 1 + cs.children;
 				child_bytes += cs.bytes_freed;
 				forget_stats_clear(&cs);
@@ -173,7 +300,7 @@ static int forget_depth(store *st, const char *data_dir, int64_t id, int depth, 
 	}
 	free(k.v);
 	struct doc_forgotten f;
-	int rc = store_doc_forget(st, id, &f, err);
+	int rc = forget_record(st, b, id, &f, err);
 	if (rc)
 		return rc;
 	struct forget_stats s;

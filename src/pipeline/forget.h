@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/event.h"
 #include "store/store.h"
 
 struct err;
@@ -34,6 +35,9 @@ struct forget_stats {
 	int children;          /* documents found inside it (and inside those) forgotten with it */
 	uint64_t bytes_freed;  /* bytes of the files removed */
 	int file_errors;       /* files that could not be removed (left behind; the record is gone) */
+	int copies;            /* records of second copies of its content forgotten with it */
+	char *moved_to;        /* owned; FORGET_PATH only: the copy whose path the document took
+	                          (its dossier kept, nothing removed); NULL otherwise */
 };
 void forget_stats_clear(struct forget_stats *s);  /* frees path; NULL is a no-op */
 /* What went, for people: "dossier, 5 steps, 12 frame files, the uploaded
@@ -52,6 +56,19 @@ void forget_stats_describe(const struct forget_stats *s, char *out, size_t n);
  * gone is counted in out->file_errors, not an error.
  */
 int pipeline_forget(store *st, const char *data_dir, int64_t id, struct forget_stats *out, struct err *err);
+
+/* Forget the path rather than the content: a document with a copy elsewhere
+ * (ingest_decide.h) moves to the copy's path and keeps its dossier. */
+#define FORGET_PATH 1u
+/*
+ * pipeline_forget, with flags (FORGET_PATH or 0) and, when b is not NULL,
+ * the events stored with each change and then published: document_deleted
+ * for each record removed (the document, its copies, its children), or
+ * document_moved when it moved to a copy. Without FORGET_PATH the records of
+ * its copies go with it.
+ */
+int pipeline_forget_ev(store *st, const char *data_dir, bus *b, int64_t id, unsigned flags,
+                       struct forget_stats *out, struct err *err);
 
 /* 1 if path is an upload: a file directly under <data_dir>/uploads/. */
 int pipeline_is_upload(const char *data_dir, const char *path);

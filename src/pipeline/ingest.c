@@ -230,6 +230,15 @@ static int announce_tx(store *st, int64_t id, enum ingest_outcome o, void *user)
 	if (o == INGEST_UNCHANGED || o == INGEST_MOVED) {
 		name = o == INGEST_UNCHANGED ? "document_unchanged" : "document_moved";
 		fields = json_pack("{s:o}", "path", json_string_lossy(a->path));
+	} else if (o == INGEST_DUPLICATE) {
+		struct doc_rec d;
+		int64_t original = 0;
+		if (store_doc_get(st, id, &d, NULL) == 0) {
+			original = d.same_as;
+			doc_rec_clear(&d);
+		}
+		name = "document_duplicate";
+		fields = json_pack("{s:o,s:I}", "path", json_string_lossy(a->path), "same_as", (json_int_t)original);
 	} else {
 		name = "document_queued";
 		fields = json_pack("{s:o,s:s,s:s,s:I,s:s,s:i}", "path", json_string_lossy(a->path), "kind", a->ft->kind,
@@ -310,6 +319,9 @@ static int ingest_one(struct walk *wk, const char *path, int64_t *id_out)
 		break;
 	case INGEST_RETRY:
 		stats->retried++;
+		break;
+	case INGEST_DUPLICATE:
+		stats->duplicates++;
 		break;
 	default:
 		stats->queued++;

@@ -24,6 +24,7 @@ struct ingest_stats {
 	int retried;      /* unfinished or failed earlier: queued again */
 	int unsupported;  /* recorded as unsupported */
 	int failed;       /* recorded as failed (unreadable) or missing paths */
+	int duplicates;   /* second copies of content already known: one dossier, another path */
 };
 
 /*

@@ -3,6 +3,13 @@
  * nothing to do, new content, a move, or a retry. The decision is ingest's;
  * the store only executes the primitives chosen here, in one transaction.
  *
+ * Copies: a file whose content another document already holds (same sha256,
+ * that document's file still there) is that document's copy, one dossier
+ * with two paths. When the document's own file changes or is forgotten by
+ * path, its oldest copy takes its place and keeps its dossier
+ * (store_doc_take_copy); a copy whose original changed becomes a document
+ * of its own.
+ *
  *   int64_t id; enum ingest_outcome o;
  *   ingest_decide(st, &in, steps, n, &id, &o, &err);
  */
@@ -23,6 +30,8 @@ enum ingest_outcome {
 	INGEST_MOVED,       /* known content whose old path no longer exists: path updated */
 	INGEST_RETRY,       /* same content, last run failed or is unfinished: queued again */
 	INGEST_RECORDED,    /* recorded without steps (unsupported or failed at ingest) */
+	INGEST_DUPLICATE,   /* a second copy of content another document holds: recorded as its copy
+	                       (status "duplicate", same_as), no steps, no dossier of its own */
 };
 /* A stable lower-case name ("new", "unchanged", ...). Never NULL. */
 const char *ingest_outcome_name(enum ingest_outcome o);

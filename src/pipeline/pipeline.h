@@ -89,6 +89,9 @@ int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, s
 
 /* The dossier rendered as Markdown (caller frees). */
 char *dossier_to_markdown(json_t *dossier);
+/* Sets "copies" in dossier (document id's) to the other paths holding its
+ * content, [{id, path}] (ingest_decide.h), or removes it when there are none. */
+void pipeline_dossier_add_copies(store *st, int64_t id, json_t *dossier);
 /* A transcript as SubRip (srt = 1) or WebVTT (srt = 0); caller frees. NULL if none. */
 char *dossier_transcript_subtitles(json_t *dossier, int srt);
 

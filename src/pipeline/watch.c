@@ -902,10 +902,10 @@ static int file_gone(const char *path)
  * Forgets a document whose file is gone (--prune): its frames, OCR pages and
  * children with it.
  */
-static int watch_forget(store *st, const char *data_dir, int64_t id, struct err *err)
+static int watch_forget(store *st, const char *data_dir, bus *b, int64_t id, struct err *err)
 {
 	struct forget_stats fs;
-	int rc = pipeline_forget(st, data_dir, id, &fs, err);
+	int rc = pipeline_forget_ev(st, data_dir, b, id, FORGET_PATH, &fs, err);
 	if (!rc)
 		forget_stats_clear(&fs);
 	return rc;
@@ -970,7 +970,7 @@ int watch_apply(store *st, classifier *cls, bus *bs, const struct watch_batch *b
 		struct gone_doc *d = &g.v[i];
 		int gone = file_gone(d->path);
 		if (gone && prune) {
-			if ((rc = watch_forget(st, prune, d->id, err)) == DOSSIER_ENOTFOUND)
+			if ((rc = watch_forget(st, prune, bs, d->id, err)) == DOSSIER_ENOTFOUND)
 				rc = 0; /* forgotten meanwhile by someone else */
 			else if (!rc)
 				what[i] = 2;

@@ -4,6 +4,7 @@
 #include "server/internal.h"
 #include "core/err.h"
 #include "pipeline/filter.h"
+#include "pipeline/pipeline.h"
 #include "pipeline/forget.h"
 #include "pipeline/kinds.h"
 #include "pipeline/reanalyze.h"
@@ -18,7 +19,8 @@
 #include <unistd.h>
 
 /* The filter words a route takes as query arguments (pipeline/filter.h). */
-static const char *const filter_keys[] = {"kind", "status", "since", "until", "tag", "lang"};
+static const char *const filter_keys[] = {"kind", "status", "since", "until", "taken_since", "taken_until",
+                                          "tag", "lang", "parent"};
 #define N_FILTER_KEYS (sizeof filter_keys / sizeof filter_keys[0])
 
 /* Fills *f from the query arguments; 0, or -1 with the message in e. */
@@ -107,8 +109,10 @@ enum MHD_Result api_document_get(server *s, struct MHD_Connection *c, int64_t id
 			return reply_error(c, 404, "no document %lld", (long long)id);
 		return reply_error(c, 500, "%s", e.msg);
 	}
+	/* a second copy of known content answers with its original's dossier */
+	int64_t of = !strcmp(d.status, "duplicate") && d.same_as > 0 ? d.same_as : id;
 	char *text = NULL;
-	int have = store_dossier_get(st, id, &text, &e) == 0;
+	int have = store_dossier_get(st, of, &text, &e) == 0;
 	json_t *body = NULL;
 	if (have) {
 		json_error_t je;
@@ -120,6 +124,9 @@ enum MHD_Result api_document_get(server *s, struct MHD_Connection *c, int64_t id
 		json_object_set_new(body, "document_status", json_string(d.status));
 		const char *base = strrchr(d.path, '/'); /* the upload's name, as the list shows it */
 		json_object_set_new(body, "name", json_string_lossy(d.name ? d.name : base ? base + 1 : d.path));
+		pipeline_dossier_add_copies(st, of, body);
+		if (of != id)
+			json_object_set_new(body, "same_as", json_integer((json_int_t)of));
 	} else {
 		body = doc_json(&d, NULL);
 		struct step_rec *steps = NULL;
@@ -147,14 +154,13 @@ enum MHD_Result api_document_delete(server *s, struct MHD_Connection *c, int64_t
 	if (!st)
 		return reply_error(c, 500, "%s", e.msg);
 	struct forget_stats fs;
-	int rc = pipeline_forget(st, s->data_dir, id, &fs, &e);
+	int rc = pipeline_forget_ev(st, s->data_dir, s->p.bus, id, 0, &fs, &e);
 	pool_put(s, st);
 	if (rc == DOSSIER_ENOTFOUND)
 		return reply_error(c, 404, "no document %lld", (long long)id);
 	if (rc)
 		return reply_error(c, 500, "%s", e.msg);
 	forget_stats_clear(&fs);
-	bus_emit(s->p.bus, "document_deleted", id, NULL);
 	struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	return reply_queue(c, 204, r);
 }

@@ -24,6 +24,8 @@ void doc_from_row(sqlite3_stmt *q, struct doc_rec *d)
 	d->updated_at = sqlite3_column_double(q, 9);
 	d->name = col_dup(q, 10);
 	d->missing_at = sqlite3_column_double(q, 11);
+	d->same_as = sqlite3_column_int64(q, 12);
+	d->parent_id = sqlite3_column_int64(q, 13);
 }
 
 static const char SQL_DOC_BY_ID[] = "SELECT " DOC_COLS " FROM documents WHERE id = ?";
@@ -92,8 +94,8 @@ static int insert_steps(store *st, int64_t doc_id, const struct step_decl *steps
 	return 0;
 }
 
-/* Binds a document's columns as parameters 1..8: path, sha256, mime, kind,
- * bytes, mtime, status, error. */
+/* Binds a document's columns as parameters 1..9: path, sha256, mime, kind,
+ * bytes, mtime, status, error, same_as. */
 static void bind_doc_input(sqlite3_stmt *q, const struct doc_input *in)
 {
 	bind_text(q, 1, in->path);
@@ -104,19 +106,23 @@ static void bind_doc_input(sqlite3_stmt *q, const struct doc_input *in)
 	sqlite3_bind_int64(q, 6, in->mtime);
 	bind_text(q, 7, in->status ? in->status : "queued");
 	bind_text(q, 8, in->error);
+	if (in->same_as > 0)
+		sqlite3_bind_int64(q, 9, in->same_as);
+	else
+		sqlite3_bind_null(q, 9);
 }
 
 int store_doc_insert(store *st, const struct doc_input *in, const struct step_decl *steps,
                      size_t n_steps, int64_t *id_out, struct err *err)
 {
 	sqlite3_stmt *q = stmt(st, "INSERT INTO documents(path, sha256, mime, kind, bytes, mtime, status, error,"
-	                           " created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?)", err);
+	                           " same_as, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)", err);
 	if (!q)
 		return DOSSIER_EDB;
 	double now = clock_wall_s();
 	bind_doc_input(q, in);
-	sqlite3_bind_double(q, 9, now);
 	sqlite3_bind_double(q, 10, now);
+	sqlite3_bind_double(q, 11, now);
 	int rc = sqlite3_step(q);
 	stmt_done(q);
 	if (rc != SQLITE_DONE)
@@ -138,12 +144,12 @@ int store_doc_requeue(store *st, int64_t id, const struct doc_input *in, const s
 		return DOSSIER_EDB;
 	/* ingest read the file: it is not missing (any more) */
 	sqlite3_stmt *q = stmt(st, "UPDATE documents SET path=?, sha256=?, mime=?, kind=?, bytes=?, mtime=?,"
-	                           " status=?, error=?, updated_at=?, missing_at=NULL WHERE id=?", err);
+	                           " status=?, error=?, same_as=?, updated_at=?, missing_at=NULL WHERE id=?", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_doc_input(q, in);
-	sqlite3_bind_double(q, 9, clock_wall_s());
-	sqlite3_bind_int64(q, 10, id);
+	sqlite3_bind_double(q, 10, clock_wall_s());
+	sqlite3_bind_int64(q, 11, id);
 	int rc = sqlite3_step(q);
 	stmt_done(q);
 	if (rc != SQLITE_DONE)
@@ -190,24 +196,76 @@ int store_doc_move(store *st, int64_t id, const char *new_path, int64_t mtime, s
 	return rc == SQLITE_DONE ? 0 : db_err(st, err, "rewriting a moved document's dossier");
 }
 
-int store_docs_by_sha256(store *st, const char *sha256,
-                         int (*cb)(int64_t id, const char *path, void *user), void *user,
-                         struct err *err)
+/* Calls cb with each row of sql (selecting DOC_COLS, ?1 = text or id). */
+static int docs_walk(store *st, const char *sql, const char *text, int64_t id,
+                     int (*cb)(const struct doc_rec *d, void *user), void *user, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT id, path FROM documents WHERE sha256 = ? ORDER BY id", err);
+	sqlite3_stmt *q = stmt(st, sql, err);
 	if (!q)
 		return DOSSIER_EDB;
-	bind_text(q, 1, sha256);
+	if (text)
+		bind_text(q, 1, text);
+	else
+		sqlite3_bind_int64(q, 1, id);
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *p = (const char *)sqlite3_column_text(q, 1);
-		if (cb(sqlite3_column_int64(q, 0), p ? p : "", user)) {
+		struct doc_rec d;
+		doc_from_row(q, &d);
+		int stop = cb(&d, user);
+		doc_rec_clear(&d);
+		if (stop) {
 			rc = SQLITE_DONE;
 			break;
 		}
 	}
 	stmt_done(q);
-	return rc == SQLITE_DONE ? 0 : db_err(st, err, "finding documents by content");
+	return rc == SQLITE_DONE ? 0 : db_err(st, err, "reading documents");
+}
+
+int store_docs_by_sha256(store *st, const char *sha256, int (*cb)(const struct doc_rec *d, void *user), void *user,
+                         struct err *err)
+{
+	return docs_walk(st, "SELECT " DOC_COLS " FROM documents WHERE sha256 = ? ORDER BY id", sha256, 0, cb, user,
+	                 err);
+}
+
+int store_doc_copies(store *st, int64_t id, int (*cb)(const struct doc_rec *d, void *user), void *user,
+                     struct err *err)
+{
+	return docs_walk(st, "SELECT " DOC_COLS " FROM documents WHERE same_as = ? ORDER BY id", NULL, id, cb, user,
+	                 err);
+}
+
+static int first_present(const struct doc_rec *d, void *user)
+{
+	if (d->missing_at > 0)
+		return 0;
+	struct doc_rec *out = user;
+	*out = *d;
+	out->path = d->path ? strdup(d->path) : NULL;
+	out->mime = d->mime ? strdup(d->mime) : NULL;
+	out->error = d->error ? strdup(d->error) : NULL;
+	out->name = d->name ? strdup(d->name) : NULL;
+	return 1;
+}
+
+int store_doc_take_copy(store *st, int64_t id, struct doc_rec *copy_out, struct err *err)
+{
+	struct doc_rec copy;
+	memset(&copy, 0, sizeof copy);
+	int rc = store_doc_copies(st, id, first_present, &copy, err);
+	if (!rc && !copy.id)
+		rc = err_set(err, DOSSIER_ENOTFOUND, "document %lld has no copy elsewhere", (long long)id);
+	if (!rc && run1(st, "DELETE FROM documents WHERE id = ?", copy.id, NULL, err))
+		rc = DOSSIER_EDB;
+	if (!rc)
+		rc = store_doc_move(st, id, copy.path, copy.mtime, err);
+	if (rc) {
+		doc_rec_clear(&copy);
+		return rc;
+	}
+	*copy_out = copy;
+	return 0;
 }
 
 int store_doc_list(store *st, const char *status, const char *kind, int limit, int offset,
@@ -314,6 +372,8 @@ int store_doc_delete(store *st, int64_t id, struct err *err)
 /* ============================================================ forgetting */
 
 struct forget_ctx {
+	const struct store_event *ev;
+	size_t n_ev;
 	int64_t id;
 	struct doc_forgotten *out;
 	struct err *err;
@@ -358,15 +418,23 @@ static int forget_tx(store *st, void *user)
 	    (rc = count_of(st, "SELECT count(*) FROM documents WHERE sha256 = ?", 0, o->doc.sha256,
 	                   &o->same_content, c->err)))
 		return rc;
-	return count_of(st, "SELECT count(*) FROM documents WHERE path = ?", 0, o->doc.path,
-	                &o->same_path, c->err);
+	if ((rc = count_of(st, "SELECT count(*) FROM documents WHERE path = ?", 0, o->doc.path, &o->same_path,
+	                   c->err)))
+		return rc;
+	return c->n_ev ? store_events_put(st, c->ev, c->n_ev, c->err) : 0;
 }
 
 int store_doc_forget(store *st, int64_t id, struct doc_forgotten *out, struct err *err)
 {
+	return store_doc_forget_ev(st, id, NULL, 0, out, err);
+}
+
+int store_doc_forget_ev(store *st, int64_t id, const struct store_event *ev, size_t n_ev,
+                        struct doc_forgotten *out, struct err *err)
+{
 	struct doc_forgotten o;
 	memset(&o, 0, sizeof o);
-	struct forget_ctx c = {id, &o, err};
+	struct forget_ctx c = {ev, n_ev, id, &o, err};
 	int rc = store_tx(st, forget_tx, &c, err);
 	if (rc) {
 		doc_rec_clear(&o.doc);
@@ -392,6 +460,11 @@ void bind_doc_filter(sqlite3_stmt *q, const struct doc_filter *f)
 	bind_text(q, 15, f->tag);
 	bind_text(q, 16, f->language);
 	sqlite3_bind_int(q, 17, f->missing ? 1 : 0);
+	if (f->parent > 0)
+		sqlite3_bind_int64(q, 18, f->parent);
+	bind_text(q, 19, f->taken_since[0] ? f->taken_since : NULL);
+	bind_text(q, 20, f->taken_until[0] ? f->taken_until : NULL);
+	sqlite3_bind_int(q, 21, f->copies ? 1 : 0);
 }
 
 int store_docs_find(store *st, const struct doc_filter *f, int limit, int offset,
@@ -411,7 +484,7 @@ int store_docs_find(store *st, const struct doc_filter *f, int limit, int offset
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		struct doc_rec d;
 		doc_from_row(q, &d);
-		const char *title = (const char *)sqlite3_column_text(q, 12);
+		const char *title = (const char *)sqlite3_column_text(q, DOC_NCOLS);
 		int stop = cb(&d, title && *title ? title : NULL, user);
 		doc_rec_clear(&d);
 		if (stop)

@@ -291,14 +291,16 @@ static char *best_snippet(store *st, const char *fq, int64_t id, struct err *err
 	return out;
 }
 
-/* 1 if document id passes f's tag and language conditions (they parse the
+/* 1 if document id passes f's tag, language and content-date conditions (they parse the
  * stored dossier, so they run only for hits in rank order, until the page is full) */
 static int passes_json_filter(store *st, int64_t id, const struct doc_filter *f, struct err *err)
 {
 	sqlite3_stmt *q = stmt(st, "SELECT 1 FROM documents d WHERE d.id = ?1 AND" DOC_FILTER_WHERE, err);
 	if (!q)
 		return -1;
-	struct doc_filter only = {.tag = f->tag, .language = f->language};
+	struct doc_filter only = {.tag = f->tag, .language = f->language, .copies = 1};
+	memcpy(only.taken_since, f->taken_since, sizeof only.taken_since);
+	memcpy(only.taken_until, f->taken_until, sizeof only.taken_until);
 	sqlite3_bind_int64(q, 1, id);
 	bind_doc_filter(q, &only);
 	int rc = sqlite3_step(q);
@@ -321,7 +323,8 @@ int store_search_filtered(store *st, const char *query, const struct doc_filter 
 	if (f) {
 		cols = *f;
 		cols.tag = cols.language = NULL;
-		json_filter = f->tag || f->language;
+		cols.taken_since[0] = cols.taken_until[0] = '\0';
+		json_filter = f->tag || f->language || f->taken_since[0] || f->taken_until[0];
 	}
 	if (f && f->tag && has_word(f->tag, strlen(f->tag))) {
 		/* only dossiers with the tag's words in the tags column can have the

@@ -63,9 +63,17 @@ int skip_dependents(store *st, int64_t doc_id, struct err *err);
 	"      WHERE z.document_id = d.id AND t.value = ?15 COLLATE NOCASE))" \
 	" AND (?16 IS NULL OR EXISTS (SELECT 1 FROM dossiers z WHERE z.document_id = d.id" \
 	"      AND json_extract(z.json, '$.language') = ?16 COLLATE NOCASE))" \
-	" AND (?17 = 0 OR d.missing_at IS NOT NULL)"
+	" AND (?17 = 0 OR d.missing_at IS NOT NULL)" \
+	" AND (?18 IS NULL OR d.parent_id = ?18)" \
+	" AND ((?19 IS NULL AND ?20 IS NULL) OR EXISTS (SELECT 1 FROM dossiers z WHERE z.document_id = d.id" \
+	"      AND coalesce(json_extract(z.json, '$.image.exif.captured_at'), json_extract(z.json, '$.created')," \
+	"          json_extract(z.json, '$.mail.date')) >= coalesce(?19, '')" \
+	"      AND (?20 IS NULL OR coalesce(json_extract(z.json, '$.image.exif.captured_at')," \
+	"          json_extract(z.json, '$.created'), json_extract(z.json, '$.mail.date')) < ?20)))" \
+	" AND (?21 = 1 OR ?11 IS NOT NULL OR d.status <> 'duplicate')"
 void bind_doc_filter(sqlite3_stmt *q, const struct doc_filter *f);
 
-#define DOC_COLS "id, path, sha256, mime, kind, bytes, mtime, status, error, updated_at, name, missing_at"
+#define DOC_COLS "id, path, sha256, mime, kind, bytes, mtime, status, error, updated_at, name, missing_at, same_as, parent_id"
+#define DOC_NCOLS 14
 
 #endif

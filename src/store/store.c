@@ -136,6 +136,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE documents ADD COLUMN parent_id INTEGER REFERENCES documents(id) ON DELETE SET NULL;"
 	"ALTER TABLE documents ADD COLUMN place TEXT;"
 	"CREATE INDEX documents_parent ON documents(parent_id) WHERE parent_id IS NOT NULL;",
+	/* 7: a second copy of known content: a row for its path, with no steps
+	 * and no dossier of its own, pointing at the document that has them */
+	"ALTER TABLE documents ADD COLUMN same_as INTEGER REFERENCES documents(id) ON DELETE SET NULL;"
+	"CREATE INDEX documents_same_as ON documents(same_as) WHERE same_as IS NOT NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

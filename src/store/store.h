@@ -31,6 +31,7 @@
 #include "core/config.h"
 #include "core/event.h"
 
+struct store_event;
 struct err;
 typedef struct store store;
 
@@ -60,6 +61,8 @@ struct doc_rec {
 	double updated_at;   /* seconds since the epoch */
 	char *name;          /* owned; an upload's original file name, NULL = basename of path */
 	double missing_at;   /* when the file was found gone (epoch s); 0 = present */
+	int64_t same_as;     /* status "duplicate": the document holding this content's dossier; else 0 */
+	int64_t parent_id;   /* the document this one was found inside (an archive, a mail); 0 = none */
 };
 void doc_rec_clear(struct doc_rec *d);  /* frees the owned strings */
 
@@ -76,8 +79,9 @@ struct doc_input {
 	const char *mime;
 	const char *kind;
 	int64_t bytes, mtime;
-	const char *status;   /* NULL = "queued"; or "unsupported" / "failed" (no steps) */
+	const char *status;   /* NULL = "queued"; or "unsupported" / "failed" / "duplicate" (no steps) */
 	const char *error;    /* message for failed/unsupported, else NULL */
+	int64_t same_as;      /* status "duplicate": the document with the same content; else 0 */
 };
 
 /*
@@ -96,10 +100,17 @@ int store_doc_requeue(store *st, int64_t id, const struct doc_input *in, const s
 int store_doc_move(store *st, int64_t id, const char *new_path, int64_t mtime, struct err *err);
 int store_doc_set_mtime(store *st, int64_t id, int64_t mtime, struct err *err);
 /* Calls cb with each document holding this content, oldest first; a non-zero
- * return stops the walk. path is borrowed for the call. */
-int store_docs_by_sha256(store *st, const char *sha256,
-                         int (*cb)(int64_t id, const char *path, void *user), void *user,
+ * return stops the walk. d is borrowed for the call. */
+int store_docs_by_sha256(store *st, const char *sha256, int (*cb)(const struct doc_rec *d, void *user), void *user,
                          struct err *err);
+/* Calls cb with each copy of document id (status "duplicate", same_as = id), oldest first. */
+int store_doc_copies(store *st, int64_t id, int (*cb)(const struct doc_rec *d, void *user), void *user,
+                     struct err *err);
+/* Document id moves to the path of its oldest copy whose file is not marked
+ * missing (keeping its dossier), and that copy's row is deleted. *copy_out =
+ * the copy's row as it was (caller clears). DOSSIER_ENOTFOUND when id has no
+ * such copy. A primitive: call it inside store_tx. */
+int store_doc_take_copy(store *st, int64_t id, struct doc_rec *copy_out, struct err *err);
 /* Fills *out (caller clears with doc_rec_clear). DOSSIER_ENOTFOUND if none. */
 int store_doc_get(store *st, int64_t id, struct doc_rec *out, struct err *err);
 int store_doc_by_path(store *st, const char *path, struct doc_rec *out, struct err *err);
@@ -130,6 +141,9 @@ struct doc_forgotten {
  * and says what was there (*out filled only on success). DOSSIER_ENOTFOUND
  * (with a message naming the id) when there is no such document. */
 int store_doc_forget(store *st, int64_t id, struct doc_forgotten *out, struct err *err);
+/* store_doc_forget, with ev (n_ev) stored in its transaction (the outbox). */
+int store_doc_forget_ev(store *st, int64_t id, const struct store_event *ev, size_t n_ev,
+                        struct doc_forgotten *out, struct err *err);
 
 /*
  * Which documents a listing or a search keeps. Each field NULL (or 0) = any.
@@ -143,6 +157,12 @@ struct doc_filter {
 	const char *tag;        /* one of the dossier's tags (ASCII case-insensitive) */
 	const char *language;   /* the dossier's language (ASCII case-insensitive) */
 	int missing;            /* 1 = only documents whose file is marked missing */
+	int64_t parent;         /* only the documents found inside this one (0 = any) */
+	char taken_since[24];   /* the content's own date (a photo's capture time, an office file's
+	                           creation, a mail's date; ISO 8601 text) in [taken_since, */
+	char taken_until[24];   /* taken_until); "" = unbounded */
+	int copies;             /* 1 = also the rows of second copies (status "duplicate"), which are
+	                           left out otherwise unless status asks for them */
 };
 /* Like store_doc_list, filtered by f (NULL = all), in id order; title is the
  * dossier's title (borrowed for the call; NULL when it has none). */
