@@ -72,6 +72,11 @@ static void data_dir_text(const struct config *cfg, char *value, size_t vn, char
 		snprintf(source, sn, "default: the database's directory (db from %s)", dbsrc);
 	} else if (rule == CONFIG_DATA_XDG) {
 		snprintf(source, sn, "default: $XDG_DATA_HOME/dossier");
+	} else if (rule == CONFIG_DATA_STORE) {
+		char dbsrc[PATH_MAX + 32];
+		source_text(cfg, (size_t)db, dbsrc, sizeof dbsrc);
+		snprintf(source, sn, "default: one directory per database under $XDG_DATA_HOME/dossier/stores (db from %s)",
+		         dbsrc);
 	}
 }
 
@@ -134,8 +139,10 @@ static int run(int argc, char **argv)
 				char sw[PATH_MAX + 96] = "";
 				data_dir_text(cfg, value, sizeof value, sw, sizeof sw);
 				json_object_set_new(row, "value", json_string_lossy(value));
-				json_object_set_new(row, "rule", json_string(config_data_dir(cfg, value, sizeof value) ==
-				                                                     CONFIG_DATA_BESIDE_DB ? "beside_db" : "xdg"));
+				enum config_data_rule r = config_data_dir(cfg, value, sizeof value);
+				json_object_set_new(row, "rule", json_string(r == CONFIG_DATA_BESIDE_DB ? "beside_db"
+				                                             : r == CONFIG_DATA_STORE    ? "per_database"
+				                                                                         : "xdg"));
 			}
 			json_array_append_new(set, row);
 		}

@@ -3,11 +3,14 @@
 #include "core/util.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const policy_names[] = {"sequential", "grouped", "budget"};
 
@@ -452,18 +455,57 @@ enum config_data_rule config_data_dir(const struct config *c, char *out, size_t 
 		snprintf(out, n, "%s", c->data_dir);
 		return CONFIG_DATA_SET;
 	}
+	char xdg[4096];
+	config_default_data_dir(xdg, sizeof xdg);
 	if (c->origin[db].source != CONFIG_SOURCE_DEFAULT) {
-		snprintf(out, n, "%s", c->db_path);
-		char *slash = strrchr(out, '/');
-		if (slash && slash != out)
+		/* the database's directory, made absolute (the file may not exist yet) */
+		char dir[4096], real[PATH_MAX];
+		snprintf(dir, sizeof dir, "%s", c->db_path);
+		char *slash = strrchr(dir, '/');
+		const char *base = slash ? slash + 1 : c->db_path;
+		if (slash && slash != dir)
 			*slash = '\0';
-		else if (slash)
-			snprintf(out, n, "/");
 		else
-			snprintf(out, n, ".");
-		return CONFIG_DATA_BESIDE_DB;
+			snprintf(dir, sizeof dir, "%s", slash ? "/" : ".");
+		char cwd[PATH_MAX];
+		if (!realpath(dir, real)) {
+			if (dir[0] != '/' && getcwd(cwd, sizeof cwd))
+				snprintf(real, sizeof real, "%s/%s", cwd, dir);
+			else
+				snprintf(real, sizeof real, "%s", dir);
+		}
+		const char *absdir = real;
+		/* a database made before this rule keeps its data beside it */
+		static const char *const subdirs[] = {"frames", "uploads", "blobs", "ocr"};
+		for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+			char p[PATH_MAX + 16];
+			struct stat sb;
+			snprintf(p, sizeof p, "%s/%s", absdir, subdirs[i]);
+			if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+				snprintf(out, n, "%s", absdir);
+				return CONFIG_DATA_BESIDE_DB;
+			}
+		}
+		char full[PATH_MAX + 512];
+		snprintf(full, sizeof full, "%s/%s", absdir, base);
+		char def[PATH_MAX];
+		config_default_db(def, sizeof def);
+		if (!strcmp(full, def))
+			goto xdg;
+		/* one directory per database under the XDG one: its name and a hash of its path */
+		uint64_t h = 1469598103934665603ULL;
+		for (const unsigned char *q = (const unsigned char *)full; *q; q++)
+			h = (h ^ *q) * 1099511628211ULL;
+		char name[48];
+		size_t k = 0;
+		for (const char *q = base; *q && *q != '.' && k < 32; q++)
+			name[k++] = isalnum((unsigned char)*q) || *q == '-' || *q == '_' ? *q : '_';
+		name[k] = '\0';
+		snprintf(out, n, "%s/stores/%s%s%08llx", xdg, name, k ? "-" : "", (unsigned long long)(h & 0xffffffffULL));
+		return CONFIG_DATA_STORE;
 	}
-	config_default_data_dir(out, n);
+xdg:
+	snprintf(out, n, "%s", xdg);
 	return CONFIG_DATA_XDG;
 }
 

@@ -142,13 +142,19 @@ void config_format(const struct config *c, size_t i, char *out, size_t n);
 /* How config_data_dir chose the data directory. */
 enum config_data_rule {
 	CONFIG_DATA_SET = 0,      /* data_dir was set (file, DOSSIER_DATA_DIR or a flag) */
-	CONFIG_DATA_BESIDE_DB,    /* the database was given explicitly: its directory */
+	CONFIG_DATA_BESIDE_DB,    /* a database given explicitly that already has its data beside it */
 	CONFIG_DATA_XDG,          /* $XDG_DATA_HOME/dossier (default ~/.local/share/dossier) */
+	CONFIG_DATA_STORE,        /* another database: $XDG_DATA_HOME/dossier/stores/NAME-HASH */
 };
-/* The data directory (frames/, uploads/, ocr/ go under it) into out: data_dir
- * when set; else the database's directory when the database path was given
- * explicitly (--db, DOSSIER_DB, the db key), so one database and its files
- * stay together; else $XDG_DATA_HOME/dossier. Returns the rule used. */
+/* The data directory (frames/, uploads/, ocr/, blobs/ go under it) into out:
+ * data_dir when set; else, for the default database, $XDG_DATA_HOME/dossier;
+ * for a database given explicitly (--db, DOSSIER_DB, the db key) elsewhere,
+ * a directory of its own under $XDG_DATA_HOME/dossier/stores/ named after
+ * the database file and a hash of its absolute path (so two databases never
+ * share or delete each other's files, and nothing is written beside the
+ * database) — unless that database already keeps frames/, uploads/, blobs/
+ * or ocr/ beside it (made by an earlier version), which stay in use.
+ * Returns the rule used. */
 enum config_data_rule config_data_dir(const struct config *c, char *out, size_t n);
 /* The XDG data directory, $XDG_DATA_HOME/dossier or ~/.local/share/dossier, into out. */
 void config_default_data_dir(char *out, size_t n);

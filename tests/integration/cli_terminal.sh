@@ -47,7 +47,13 @@ rm "$XDG_CONFIG_HOME/dossier/config"
 
 # ---- the data directory
 dd_of() { "$@" --json | python3 -c 'import json,sys; print([s for s in json.load(sys.stdin)["settings"] if s["key"]=="data_dir"][0]["value"])'; }
-check_eq "data dir: beside a database given explicitly" "$T/other" "$(dd_of "$DOSSIER" config --db "$T/other/x.db")"
+dd_x=$(dd_of "$DOSSIER" config --db "$T/other/x.db")
+check "data dir: a database given explicitly has its own under XDG, not beside it ($dd_x)" \
+  bash -c "case '$dd_x' in '$XDG_DATA_HOME/dossier/stores/x-'????????) exit 0;; *) exit 1;; esac"
+check "data dir: two databases never share one" test "$dd_x" != "$(dd_of "$DOSSIER" config --db "$T/other2/x.db")"
+check_eq "data dir: the same database always gets the same one" "$dd_x" "$(cd "$T" && dd_of "$DOSSIER" config --db other/x.db)"
+mkdir -p "$T/legacy/frames"
+check_eq "data dir: a database that already keeps its data beside it keeps it there" "$T/legacy" "$(dd_of "$DOSSIER" config --db "$T/legacy/x.db")"
 check_eq "data dir: XDG when no database is given" "$XDG_DATA_HOME/dossier" "$(env -u DOSSIER_DB "$DOSSIER" config --json | python3 -c 'import json,sys; print([s for s in json.load(sys.stdin)["settings"] if s["key"]=="data_dir"][0]["value"])')"
 check_eq "data dir: DOSSIER_DATA_DIR wins" "$T/dd" "$(DOSSIER_DATA_DIR="$T/dd" dd_of "$DOSSIER" config --db "$T/other/x.db")"
 check_eq "data dir: --data-dir beats DOSSIER_DATA_DIR" "$T/flag" "$(DOSSIER_DATA_DIR="$T/dd" dd_of "$DOSSIER" config --data-dir "$T/flag")"

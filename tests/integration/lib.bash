@@ -41,6 +41,11 @@ skip_all() {
   echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
   exit 77
 }
+# data_dir_of [ARGS...] : the data directory dossier uses (frames/, uploads/,
+# blobs/, ocr/), as `dossier config` reports it for these arguments.
+data_dir_of() {
+  "$DOSSIER" config --json "$@" | python3 -c 'import json,sys; print([s for s in json.load(sys.stdin)["settings"] if s["key"]=="data_dir"][0]["value"])'
+}
 done_testing() {
   echo "$PASS passed, $FAIL failed"
   [ "$FAIL" -eq 0 ]

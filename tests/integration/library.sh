@@ -8,7 +8,7 @@
 . "$(dirname "$0")/serve_lib.bash"
 export OMP_THREAD_LIMIT=1
 S="$SOURCE_DIR/samples"
-DATA=$(dirname "$DOSSIER_DB")
+DATA=$(data_dir_of)
 mkdir -p "$T/in"
 cp "$S"/field-notes.md "$S"/river-article.txt "$S"/committee-minutes.pdf "$S"/harbour-tour.mp4 "$T/in/"
 "$DOSSIER" analyze --offline "$T/in" > "$T/a1.out" 2>&1

@@ -41,7 +41,7 @@ check_eq "docs server stops cleanly on SIGTERM" 0 "$STOP_RC"
 
 # ---------------------------------------------------------------- main server
 export DOSSIER_DB="$T/main/dossier.db"
-UP="$T/main/uploads"
+UP="$(data_dir_of)/uploads"
 start_server main --offline --heartbeat 1 || { bad "server starts"; done_testing; exit 1; }
 
 curl -s -N "$URL/api/events" > "$T/sse_live.txt" &
