@@ -225,9 +225,15 @@ function upsertDoc(rec, weak) {
   if (!known && d.rec.status && matchesList(d.rec)) addToList(rec.id);
 }
 
+// The list's orders: newest/oldest first follow the queue live; the others
+// are the server's order (GET /api/documents?sort=), refreshed on paging.
+const SORTS = new Set(['new', 'old', 'name', '-size', '-modified']);
+const byServer = () => list.sort !== 'new' && list.sort !== 'old';
+
 function addToList(id) {
   if (list.total === null) return;
   list.total++;
+  if (byServer()) { renderListMeta(); return; }
   const ul = $('queue');
   const onNewest = list.sort === 'new' && list.page === 0;
   const onOldestEnd = list.sort === 'old' && rows.size < PAGE && (list.page + 1) * PAGE >= list.total;
@@ -262,8 +268,8 @@ function renderListMeta() {
   $('page-text').textContent = `${count(first)}–${count(last)} of ${count(total)}`;
   $('prev').disabled = list.page === 0;
   $('next').disabled = list.page >= pages - 1;
-  $('prev').textContent = list.sort === 'new' ? '← Newer' : '← Older';
-  $('next').textContent = list.sort === 'new' ? 'Older →' : 'Newer →';
+  $('prev').textContent = byServer() ? '← Previous' : list.sort === 'new' ? '← Newer' : '← Older';
+  $('next').textContent = byServer() ? 'Next →' : list.sort === 'new' ? 'Older →' : 'Newer →';
 }
 
 // One page of the list from the server (limit/offset): never more than PAGE
@@ -283,13 +289,14 @@ async function loadList() {
         limit = Math.max(1, end - offset);
       }
     }
-    r = await api(`/api/documents?limit=${limit}&offset=${offset}${filt}`);
+    const order = byServer() ? '&sort=' + encodeURIComponent(list.sort) : '';
+    r = await api(`/api/documents?limit=${limit}&offset=${offset}${filt}${order}`);
     if (seq !== list.seq) return;
     const changed = r.total !== list.total;
     list.total = r.total;
     const pages = Math.max(1, Math.ceil(list.total / PAGE));
     if (list.page >= pages) { list.page = pages - 1; continue; }
-    if (list.sort === 'old' || !changed) break;
+    if (list.sort !== 'new' || !changed) break;
   }
   const recs = list.sort === 'new' ? r.documents.slice().reverse() : r.documents;
   rows.clear();
@@ -312,7 +319,7 @@ function upsertDocQuiet(rec) {
 function setupList() {
   try {
     const saved = JSON.parse(localStorage.getItem('dossier.list') || '{}');
-    if (saved.sort === 'old' || saved.sort === 'new') list.sort = saved.sort;
+    if (SORTS.has(saved.sort)) list.sort = saved.sort;
   } catch (e) { /* private mode */ }
   $('f-sort').value = list.sort;
   const changed = () => {

@@ -34,10 +34,12 @@ static const char usage[] =
 	"  --tag TAG, --lang CODE      only dossiers with this tag / language (e.g. en)\n"
 	"  --parent ID           only the documents found inside document ID (an archive, a mail)\n"
 	"  --missing             only documents whose file is gone\n"
+	"  --sort KEY            id (the default, oldest first), name, size or modified; a\n"
+	"                        leading '-' reverses it: --sort=-size lists the largest first\n"
 	CLI_SHARED_CONFIG_HELP
 	"  -h, --help            this help\n";
 
-enum { OPT_MISSING = 2000 };
+enum { OPT_MISSING = 2000, OPT_SORT };
 
 struct list_ctx {
 	store *st;
@@ -169,6 +171,7 @@ static int run(int argc, char **argv)
 	static const struct option longopts[] = {
 		CLI_FILTER_LONGOPTS,
 		{"json", no_argument, NULL, OPT_JSON},       {"missing", no_argument, NULL, OPT_MISSING},
+		{"sort", required_argument, NULL, OPT_SORT},
 		{"db", required_argument, NULL, OPT_DB},     {"profile", required_argument, NULL, OPT_PROFILE},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
@@ -189,6 +192,20 @@ static int run(int argc, char **argv)
 		switch (opt) {
 		case OPT_JSON: c.json = 1; break;
 		case OPT_MISSING: c.only_missing = 1; break;
+		case OPT_SORT: {
+			static const char *const orders[DOC_ORDER_COUNT] = {"id", "-id", "name", "-name", "size", "-size",
+			                                                    "modified", "-modified"};
+			size_t i = 0;
+			while (i < DOC_ORDER_COUNT && strcmp(optarg, orders[i]))
+				i++;
+			if (i == DOC_ORDER_COUNT) {
+				fprintf(stderr, "dossier list: --sort %s: give id, name, size or modified (a leading '-' "
+				        "reverses it, e.g. --sort=-size)\n", optarg);
+				return cli_bad_usage("list");
+			}
+			f.order = (enum doc_order)i;
+			break;
+		}
 		case 'h': fputs(usage, stdout); return 0;
 		default: return cli_bad_usage("list");
 		}

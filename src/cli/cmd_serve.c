@@ -51,6 +51,7 @@ static const char usage[] =
 	CLI_DATA_DIR_HELP
 	"  --policy P            sequential | grouped (default) | budget: how models share memory\n"
 	"  --budget SIZE         memory budget, e.g. 12G (default: total RAM minus 2 GB)\n"
+	"  --force               start even if the models a file may need do not fit the budget\n"
 	"  --offline             never call Ollama: OCR, speech and the offline analysers only\n"
 	"  --swap-delay SECONDS  fixed wait after unloading a model (default: poll /api/ps)\n"
 	"  --text-model NAME     text model (default llama3.2:3b dev, llama3.1:8b prod)\n"
@@ -179,6 +180,7 @@ static int run(int argc, char **argv)
 		{"watch", required_argument, NULL, OPT_WATCH},
 		{"prune", no_argument, NULL, OPT_PRUNE},
 		{"settle", required_argument, NULL, OPT_SETTLE},
+		{"force", no_argument, NULL, OPT_FORCE},
 		CLI_ANALYSIS_LONGOPTS,
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -191,7 +193,7 @@ static int run(int argc, char **argv)
 	const char *listen = "127.0.0.1:8080", *token = getenv("DOSSIER_TOKEN");
 	struct err e = {0};
 	char allow_hosts[1024] = "";
-	int opt, prune = 0, n_watch = 0;
+	int opt, prune = 0, force = 0, n_watch = 0;
 	char *watch_dirs[64];
 	struct watch_opts wo;
 	watch_opts_default(&wo);
@@ -204,6 +206,7 @@ static int run(int argc, char **argv)
 		switch (opt) {
 		case OPT_LISTEN: listen = optarg; break;
 		case 'q': quiet = 1; break;
+		case OPT_FORCE: force = 1; break;
 		case OPT_TOKEN: token = optarg; break;
 		case OPT_ALLOW_HOST:
 			if (!*optarg || strchr(optarg, ',') || strchr(optarg, '/') ||
@@ -330,6 +333,16 @@ static int run(int argc, char **argv)
 	if (llm.unavailable)
 		fprintf(stderr, "dossier: Ollama is not reachable (%s); text and image steps wait until it is\n",
 		        llm.unavailable_msg);
+	/* uploads and watched folders may bring any kind: every model one could need must fit */
+	e.code = 0;
+	if (llm_setup_check_plan_any(&cfg, &llm, force, &e) || e.code) {
+		fprintf(stderr, "dossier: %s\n", e.msg);
+		if (e.code == DOSSIER_ENOSPACE && !force) {
+			rc = EXIT_ENV;
+			llm_setup_close(&llm);
+			goto out_rec;
+		}
+	}
 
 	pipeline_runner *pr = NULL;
 	struct pipeline_runner_params pp = {.cfg = &cfg, .bus = b, .llm = llm.backend, .res = llm.res,

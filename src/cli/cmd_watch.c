@@ -50,6 +50,7 @@ static const char usage[] =
 	"                        (default 1)\n"
 	"  --policy P            sequential | grouped (default) | budget: how models share memory\n"
 	"  --budget SIZE         memory budget, e.g. 12G (default: total RAM minus 2 GB)\n"
+	"  --force               start even if the models a file may need do not fit the budget\n"
 	"  --offline             never call Ollama: OCR, speech and the offline analysers only\n"
 	"  --events FILE|-       write every event as one JSON line to FILE (- = stdout)\n"
 	"  --swap-delay SECONDS  fixed wait after unloading a model (default: poll /api/ps)\n"
@@ -195,12 +196,13 @@ static int run(int argc, char **argv)
 		{"quiet", no_argument, NULL, OPT_QUIET},
 		{"prune", no_argument, NULL, OPT_PRUNE},
 		{"settle", required_argument, NULL, OPT_SETTLE},
+		{"force", no_argument, NULL, OPT_FORCE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli_opts o = {0};
 	const char *events_path = NULL;
-	int quiet = 0, prune = 0, opt;
+	int quiet = 0, prune = 0, force = 0, opt;
 	struct watch_opts wo;
 	watch_opts_default(&wo);
 	optind = 1;
@@ -211,6 +213,7 @@ static int run(int argc, char **argv)
 		case OPT_EVENTS: events_path = optarg; break;
 		case OPT_QUIET: quiet = 1; break;
 		case OPT_PRUNE: prune = 1; break;
+		case OPT_FORCE: force = 1; break;
 		case OPT_SETTLE:
 			if (watch_cli_settle("watch", optarg, &wo.settle_s))
 				return EXIT_USAGE;
@@ -298,6 +301,15 @@ static int run(int argc, char **argv)
 	if (llm.unavailable)
 		fprintf(stderr, "dossier: Ollama is not reachable (%s); text and image steps wait until it is\n",
 		        llm.unavailable_msg);
+	/* any kind of file may arrive: every model it could need must fit */
+	e.code = 0;
+	if (llm_setup_check_plan_any(&cfg, &llm, force, &e) || e.code) {
+		fprintf(stderr, "dossier: %s\n", e.msg);
+		if (e.code == DOSSIER_ENOSPACE && !force) {
+			rc = EXIT_ENV;
+			goto out_llm;
+		}
+	}
 	if (classifier_new(&cls, &e)) {
 		fprintf(stderr, "dossier: %s\n", e.msg);
 		rc = EXIT_ENV;

@@ -122,6 +122,17 @@ int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const st
 	return rc;
 }
 
+int llm_setup_check_plan_any(const struct config *cfg, struct llm_setup *l, int force, struct err *err)
+{
+	if (cfg->offline || !l->backend || l->unavailable)
+		return 0;
+	struct plan_kind_use k[PLAN_MAX_KINDS];
+	size_t n = llm_setup_kinds(k, PLAN_MAX_KINDS);
+	for (size_t i = 0; i < n; i++)
+		k[i].count = 1;
+	return llm_setup_check_plan(cfg, l, k, n, force, err);
+}
+
 int llm_setup_finish(struct llm_setup *l, struct err *err)
 {
 	if (!l->res || l->unavailable)

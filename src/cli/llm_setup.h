@@ -43,6 +43,10 @@ struct plan_kind_use *llm_setup_kind(struct plan_kind_use *kinds, size_t n, cons
  */
 int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const struct plan_kind_use *kinds,
                          size_t n_kinds, int force, struct err *err);
+/* llm_setup_check_plan for a long-running command (watch, serve) that cannot
+ * know what will arrive: one document of every kind, so every model a file
+ * may need is planned and budgeted. A no-op offline or without an engine. */
+int llm_setup_check_plan_any(const struct config *cfg, struct llm_setup *l, int force, struct err *err);
 /* The planner's plan_facts_fn: a model's size and shape from the engine's
  * description (llm_describe, read by model_facts_from_api), for when its model
  * store is not readable here. user = the setup. */

@@ -78,6 +78,17 @@ enum MHD_Result api_documents_list(server *s, struct MHD_Connection *c)
 	struct err e = {0};
 	if (filter_from_query(c, &f, &e))
 		return reply_error(c, 400, "%s", e.msg);
+	static const char *const orders[DOC_ORDER_COUNT] = {"id", "-id", "name", "-name", "size", "-size",
+	                                                    "modified", "-modified"};
+	const char *sort = query_arg(c, "sort");
+	if (sort && *sort) {
+		size_t i = 0;
+		while (i < DOC_ORDER_COUNT && strcmp(sort, orders[i]))
+			i++;
+		if (i == DOC_ORDER_COUNT)
+			return reply_error(c, 400, "sort must be one of id, name, size, modified (a leading '-' reverses it)");
+		f.order = (enum doc_order)i;
+	}
 	store *st = pool_get(s, &e);
 	if (!st)
 		return reply_error(c, 500, "%s", e.msg);

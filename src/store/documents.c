@@ -472,9 +472,24 @@ int store_docs_find(store *st, const struct doc_filter *f, int limit, int offset
                     struct err *err)
 {
 	/* the title from the index (one rowid lookup), not by parsing each dossier's JSON */
-	sqlite3_stmt *q = stmt(st, "SELECT " DOC_COLS ", (SELECT f.title FROM dossier_fts f WHERE f.rowid = d.id)"
-	                           " FROM documents d WHERE" DOC_FILTER_WHERE
-	                           " ORDER BY id LIMIT ?1 OFFSET ?2", err);
+#define FIND_SQL(order) "SELECT " DOC_COLS ", (SELECT f.title FROM dossier_fts f WHERE f.rowid = d.id)" \
+	" FROM documents d WHERE" DOC_FILTER_WHERE " ORDER BY " order " LIMIT ?1 OFFSET ?2"
+#define BASENAME "coalesce(d.name, replace(d.path, rtrim(d.path, replace(d.path, '/', '')), '')) COLLATE NOCASE"
+	/* one literal per order: statements are cached by the literal's address */
+	static const char *const find_sql[DOC_ORDER_COUNT] = {
+		FIND_SQL("d.id"),
+		FIND_SQL("d.id DESC"),
+		FIND_SQL(BASENAME ", d.id"),
+		FIND_SQL(BASENAME " DESC, d.id DESC"),
+		FIND_SQL("d.bytes, d.id"),
+		FIND_SQL("d.bytes DESC, d.id DESC"),
+		FIND_SQL("d.mtime, d.id"),
+		FIND_SQL("d.mtime DESC, d.id DESC"),
+	};
+#undef FIND_SQL
+#undef BASENAME
+	unsigned order = f && (unsigned)f->order < DOC_ORDER_COUNT ? (unsigned)f->order : 0;
+	sqlite3_stmt *q = stmt(st, find_sql[order], err);
 	if (!q)
 		return DOSSIER_EDB;
 	sqlite3_bind_int(q, 1, limit > 0 ? limit : -1);

@@ -145,6 +145,14 @@ int store_doc_forget(store *st, int64_t id, struct doc_forgotten *out, struct er
 int store_doc_forget_ev(store *st, int64_t id, const struct store_event *ev, size_t n_ev,
                         struct doc_forgotten *out, struct err *err);
 
+/* The order of store_docs_find: oldest first (the default), or by name,
+ * size or modification time; each also reversed (ids break ties). */
+enum doc_order {
+	DOC_ORDER_ID = 0, DOC_ORDER_ID_DESC, DOC_ORDER_NAME, DOC_ORDER_NAME_DESC,
+	DOC_ORDER_SIZE, DOC_ORDER_SIZE_DESC, DOC_ORDER_MODIFIED, DOC_ORDER_MODIFIED_DESC,
+	DOC_ORDER_COUNT
+};
+
 /*
  * Which documents a listing or a search keeps. Each field NULL (or 0) = any.
  * Values are compared as given; which ones exist (the kind table, the
@@ -163,8 +171,9 @@ struct doc_filter {
 	char taken_until[24];   /* taken_until); "" = unbounded */
 	int copies;             /* 1 = also the rows of second copies (status "duplicate"), which are
 	                           left out otherwise unless status asks for them */
+	enum doc_order order;   /* store_docs_find's order (searches rank by relevance) */
 };
-/* Like store_doc_list, filtered by f (NULL = all), in id order; title is the
+/* Like store_doc_list, filtered by f (NULL = all), in f->order; title is the
  * dossier's title (borrowed for the call; NULL when it has none). */
 int store_docs_find(store *st, const struct doc_filter *f, int limit, int offset,
                     int (*cb)(const struct doc_rec *d, const char *title, void *user), void *user,

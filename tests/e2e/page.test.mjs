@@ -290,6 +290,17 @@ try {
   await page.waitForFunction(() => !document.getElementById('queue-empty').hidden, null, { timeout: 10000 });
   check('a status filter without matches says so', /match/.test(await page.textContent('#queue-empty')));
   await page.selectOption('#f-status', '');
+  // sort by size and by name: the first row is the largest / first by name of all documents
+  const all = await page.evaluate(async () => (await (await fetch('/api/documents?limit=1000')).json()).documents);
+  const largest = all.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const firstByName = all.map((d) => d.name).sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0))[0];
+  await page.selectOption('#f-sort', '-size');
+  await page.waitForFunction((n) => (document.querySelector('#queue li') || {}).textContent?.includes(n), largest.name, { timeout: 10000 }).catch(() => {});
+  check(`largest first starts with ${largest.name}`, (await page.locator('#queue li').first().textContent()).includes(largest.name));
+  await page.selectOption('#f-sort', 'name');
+  await page.waitForFunction((n) => (document.querySelector('#queue li') || {}).textContent?.includes(n), firstByName, { timeout: 10000 }).catch(() => {});
+  check(`name order starts with ${firstByName}`, (await page.locator('#queue li').first().textContent()).includes(firstByName));
+  check('…and pages as the server orders', (await page.textContent('#next')) === 'Next →');
   await page.selectOption('#f-sort', 'new');
   await page.waitForFunction(() => document.querySelectorAll('#queue li').length === 50, null, { timeout: 10000 });
 

@@ -157,17 +157,18 @@ rm "$XDG_CONFIG_HOME/dossier/config"
 check_eq "the page cap is kept (5 of 12 pages OCRed)" 5 "$(json 'd["timings"]["ocr"]["pages_ocr"]' "$T/cap.json")"
 check_contains "the dossier says the cap was hit and how to raise it" "first 5 of 12 pages" "$(json 'd["notes"][0]["message"]' "$T/cap.json")"
 python3 "$SOURCE_DIR/tests/fixtures/mkpdf.py" "$T/pdfck/survey.pdf" 0 "$T/scan.jpg" 16
+OCRD=$(data_dir_of --db "$T/ck.db")/ocr
 "$DOSSIER" analyze --offline --db "$T/ck.db" "$T/pdfck" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 300); do [ "$(ls "$T"/ocr/*/ 2>/dev/null | wc -l)" -ge 4 ] && break; sleep 0.05; done
+for _ in $(seq 1 300); do [ "$(ls "$OCRD"/*/ 2>/dev/null | wc -l)" -ge 4 ] && break; sleep 0.05; done
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-done_before=$(ls "$T"/ocr/*/ 2>/dev/null | wc -l)
+done_before=$(ls "$OCRD"/*/ 2>/dev/null | wc -l)
 "$DOSSIER" analyze --offline --db "$T/ck.db" "$T/pdfck" >/dev/null 2>&1
 "$DOSSIER" show --db "$T/ck.db" "$T/pdfck/survey.pdf" --json > "$T/ck.json"
 check "a kill -9 during OCR left recognised pages behind ($done_before)" test "$done_before" -ge 1
 check "the resumed run did not OCR them again ($(json 'd["timings"]["ocr"]["pages_resumed"]' "$T/ck.json") resumed)" \
   test "$(json 'd["timings"]["ocr"]["pages_resumed"]' "$T/ck.json")" -ge 1
 check_eq "after the resume all 16 pages are there" 16 "$(json 'd["timings"]["ocr"]["pages_ocr"]' "$T/ck.json")"
-check "the checkpoint files are gone once the step is done" test ! -d "$T/ocr/$(json 'd["sha256"]' "$T/ck.json")"
+check "the checkpoint files are gone once the step is done" test ! -d "$OCRD/$(json 'd["sha256"]' "$T/ck.json")"
 
 done_testing

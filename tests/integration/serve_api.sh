@@ -234,6 +234,7 @@ check_contains "an open stream is told the server is closing" "event: closing" "
 
 # ------------------------------------------------------------ limits and tokens
 export DOSSIER_DB="$T/small/dossier.db"
+SMALL_UP="$(data_dir_of)/uploads"
 start_server small --offline --max-upload 1KB --token s3cret || { bad "server starts"; done_testing; exit 1; }
 head -c 10000 /dev/urandom > "$T/10k.bin"
 head -c 200000 /dev/urandom > "$T/200k.bin"
@@ -243,8 +244,9 @@ check_eq "a raw upload whose Content-Length is over the limit is 413 before the 
 check_eq "a chunked upload (no Content-Length) over --max-upload is 413" 413 \
   "$(code POST "$URL/api/documents" "${auth[@]}" --data-binary "@$T/10k.bin" -H 'X-Filename: a.bin' -H 'Transfer-Encoding: chunked')"
 # a refused upload's connection may still be closing: its temp file goes with it
-for _ in $(seq 1 50); do [ -z "$(ls -A "$T/small/uploads" 2>/dev/null | grep '^\.partial-')" ] && break; sleep 0.1; done
-check_eq "no temp file left by refused uploads" "" "$(ls -A "$T/small/uploads" | grep '^\.partial-')"
+for _ in $(seq 1 50); do [ -z "$(ls -A "$SMALL_UP" 2>/dev/null | grep '^\.partial-')" ] && break; sleep 0.1; done
+check "the refused uploads were written to $SMALL_UP" test -d "$SMALL_UP"
+check_eq "no temp file left by refused uploads" "" "$(ls -A "$SMALL_UP" | grep '^\.partial-')"
 check_eq "no token: 401" 401 "$(code GET "$URL/api/documents")"
 check_eq "wrong token: 401" 401 "$(code GET "$URL/api/documents" -H 'Authorization: Bearer nope')"
 check_eq "upload without the token: 401" 401 "$(code POST "$URL/api/documents" -F "file=@$T/heron.md")"

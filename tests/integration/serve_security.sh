@@ -214,6 +214,7 @@ check_eq "flood: the server stops cleanly" 0 "$STOP_RC"
 
 # ------------------------------------------------------------ stalled uploads
 export DOSSIER_DB="$T/stall/dossier.db"
+STALL_UP="$(data_dir_of)/uploads"
 start_server stall --offline || { bad "server starts"; done_testing; exit 1; }
 python3 - "$URL" > "$T/stall.json" <<'PY'
 import http.client, json, socket, sys, time
@@ -249,7 +250,8 @@ check_eq "stalled uploads: a 9th upload at once is 429" 429 "$(json 'd["first"]'
 ok_after=$(json 'd["ok_after_s"]' "$T/stall.json")
 check "stalled uploads: a normal upload succeeds within 20 s (after $ok_after s)" \
   python3 -c "import sys; v='$ok_after'; sys.exit(0 if v != 'None' and float(v) <= 20 else 1)"
-check_eq "stalled uploads: no temp file left behind" "" "$(ls -A "$T/stall/uploads" | grep '^\.partial-')"
+check "stalled uploads: the uploads went to $STALL_UP" test -d "$STALL_UP"
+check_eq "stalled uploads: no temp file left behind" "" "$(ls -A "$STALL_UP" | grep '^\.partial-')"
 stop_server "$PID"
 
 # ------------------------------------------------------------ errors are JSON and say what is wrong

@@ -150,4 +150,24 @@ t0=$(date +%s.%N)
 "$DOSSIER" analyze --offline --quiet "$IN/burst" >/dev/null 2>&1
 analyze_s=$(python3 -c "import sys,time; print('%.1f' % (time.time() - float(sys.argv[1])))" "$t0")
 echo "# 1,000 notes: watch, last file written to all analysed: ${watch_s} s; analyze --offline of the same folder: ${analyze_s} s"
+
+# with an engine, watch and serve plan memory for whatever may arrive: the
+# models that do not fit the budget stop them at the start (--force goes on)
+"$OLLAMA_STUB" --listen 127.0.0.1:0 > "$T/stub.out" 2>/dev/null &
+stub=$!; on_exit "kill $stub 2>/dev/null"
+for _ in $(seq 1 100); do grep -q '^listening' "$T/stub.out" && break; sleep 0.05; done
+export OLLAMA_HOST=http://$(sed -n 's/^listening on //p' "$T/stub.out")
+mkdir -p "$T/planned"
+timeout 60 "$DOSSIER" watch --budget 1G "$T/planned" >/dev/null 2>"$T/plan.err"; rc=$?
+check_eq "watch with models that cannot fit the budget: exit 3" 3 "$rc"
+check_contains "... saying the planned peak exceeds the budget" "exceeds the budget" "$(cat "$T/plan.err")"
+timeout 60 "$DOSSIER" serve --listen 127.0.0.1:0 --budget 1G >/dev/null 2>"$T/plan2.err"; rc=$?
+check_eq "serve with models that cannot fit the budget: exit 3" 3 "$rc"
+"$DOSSIER" watch --budget 1G --force "$T/planned" >/dev/null 2>"$T/plan3.err" &
+fpid=$!; on_exit "kill $fpid 2>/dev/null"
+sleep 2
+check "watch --force starts anyway" kill -0 "$fpid"
+check_contains "... after saying so" "exceeds the budget" "$(cat "$T/plan3.err")"
+kill -TERM "$fpid"; wait "$fpid"
+unset OLLAMA_HOST
 done_testing
