@@ -596,14 +596,39 @@ function say(text) {
 
 // ------------------------------------------------------------------ search
 
-async function search(q) {
+// The search's filters (GET /api/search takes the same words); they live in
+// the URL, #/search?q=WORDS&kind=pdf&taken_since=2024-07-01, so a filtered
+// search has its own address and Back undoes a filter.
+const SEARCH_FILTERS = ['kind', 'since', 'until', 'taken_since', 'taken_until', 'tag', 'lang'];
+
+function searchHash(q, f) {
+  const p = new URLSearchParams({ q });
+  for (const k of SEARCH_FILTERS) if (f[k]) p.set(k, f[k]);
+  return '#/search?' + p.toString();
+}
+
+function setupSearchFilters() {
+  $('s-kind').replaceChildren(...[...$('f-kind').options].map((o) => el('option', { value: o.value }, o.textContent)));
+  $('search-filters').addEventListener('change', () => {
+    const f = {};
+    for (const k of SEARCH_FILTERS) f[k] = $('s-' + k).value.trim();
+    go(searchHash(route().q || $('q').value, f));
+  });
+  $('search-filters').addEventListener('submit', (e) => e.preventDefault());
+}
+
+async function search(q, f = {}) {
   const box = $('results'), ol = $('results-list');
   box.hidden = false;
   $('results-h').textContent = `Search results for “${q}”`;
+  for (const k of SEARCH_FILTERS) $('s-' + k).value = f[k] || '';
   ol.replaceChildren(el('li', { class: 'note' }, 'Searching…'));
+  const want = searchHash(q, f);
   try {
-    const r = await api('/api/search?limit=50&q=' + encodeURIComponent(q));
-    if (route().q !== q) return;
+    let qs = 'limit=50&q=' + encodeURIComponent(q);
+    for (const k of SEARCH_FILTERS) if (f[k]) qs += '&' + k + '=' + encodeURIComponent(f[k]);
+    const r = await api('/api/search?' + qs);
+    if (searchHash(route().q || '', route().filters || {}) !== want) return;
     if (!r.results.length) {
       ol.replaceChildren(el('li', { class: 'note' }, `Nothing matches “${q}”.`));
       return;
@@ -630,7 +655,11 @@ function route() {
   const path = i < 0 ? h : h.slice(0, i), qs = new URLSearchParams(i < 0 ? '' : h.slice(i + 1));
   let m;
   if ((m = path.match(/^\/doc\/(\d+)$/))) return { name: 'doc', id: Number(m[1]) };
-  if (path === '/search' && qs.get('q')) return { name: 'search', q: qs.get('q') };
+  if (path === '/search' && qs.get('q')) {
+    const filters = {};
+    for (const k of SEARCH_FILTERS) if (qs.get(k)) filters[k] = qs.get(k);
+    return { name: 'search', q: qs.get('q'), filters };
+  }
   return { name: 'home' };
 }
 
@@ -647,7 +676,7 @@ function show(focus) {
   } else if (r.name === 'search') {
     document.title = 'dossier · ' + r.q;
     $('q').value = r.q;
-    search(r.q);
+    search(r.q, r.filters);
     if (focus) $('results-h').focus();
   } else {
     document.title = 'dossier';
@@ -822,6 +851,7 @@ function setupKeys() {
 document.addEventListener('DOMContentLoaded', async () => {
   setupUploads();
   setupList();
+  setupSearchFilters();
   setupKeys();
   $('search-form').addEventListener('submit', (e) => {
     e.preventDefault();

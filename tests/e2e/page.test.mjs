@@ -245,6 +245,25 @@ try {
   check('search results show thumbnails', resThumb);
   check('search results never show a stored copy\'s hash as a name', !/[0-9a-f]{64}/.test(await page.textContent('#results-list')),
     await page.textContent('#results-list'));
+  // search filters: in the address, applied by the server, undone by Back
+  const allHits = await page.locator('#results-list li').count();
+  await page.selectOption('#s-kind', 'video');
+  await page.waitForFunction(() => location.hash.includes('kind=video'), null, { timeout: 10000 });
+  await page.waitForFunction(() => !document.getElementById('results-list').textContent.includes('Searching'), null, { timeout: 10000 });
+  const kinds = await page.evaluate(async () => (await (await fetch('/api/search?q=harbour&kind=video')).json()).results.length);
+  check(`the kind filter narrows the search (${allHits} → ${await page.locator('#results-list li').count()})`,
+    (await page.locator('#results-list li').count()) === kinds && kinds >= 1 && kinds < allHits);
+  check('…to the video', /harbour-tour/.test(await page.textContent('#results-list')));
+  await page.fill('#s-taken_since', '2001-01-01');
+  await page.dispatchEvent('#s-taken_since', 'change');
+  await page.waitForFunction(() => location.hash.includes('taken_since=2001-01-01'), null, { timeout: 10000 });
+  await page.waitForFunction(() => /Nothing matches/.test(document.getElementById('results-list').textContent), null, { timeout: 10000 }).catch(() => {});
+  check('a capture-date filter without matches says so', /Nothing matches/.test(await page.textContent('#results-list')));
+  await page.goBack();
+  await page.goBack();
+  await page.waitForFunction(() => !location.hash.includes('kind='), null, { timeout: 10000 });
+  await page.waitForFunction((n) => document.querySelectorAll('#results-list li').length === n, allHits, { timeout: 10000 }).catch(() => {});
+  check('Back undoes the filters', (await page.locator('#results-list li').count()) === allHits && (await page.inputValue('#s-kind')) === '');
 
   // ---- words for people: labels and progress (the events' contract)
   await page.goto(url + '/');
