@@ -84,15 +84,25 @@ struct kids {
 	size_t n;
 };
 
-static int collect_kid(const struct doc_child *c, void *user)
+/* Appends id; 1 (stop the walk) when out of memory. */
+static int kids_push(struct kids *k, int64_t id)
 {
-	struct kids *k = user;
 	int64_t *nv = realloc(k->v, (k->n + 1) * sizeof *nv);
 	if (!nv)
 		return 1;
 	k->v = nv;
-	k->v[k->n++] = c->id;
+	k->v[k->n++] = id;
 	return 0;
+}
+
+static int collect_kid(const struct doc_child *c, void *user)
+{
+	return kids_push(user, c->id);
+}
+
+static int collect_copy(const struct doc_rec *d, void *user)
+{
+	return kids_push(user, d->id);
 }
 
 int pipeline_is_upload(const char *data_dir, const char *path)
@@ -208,8 +218,7 @@ static int take_tx(store *st, void *user)
 	return rc;
 }
 
-/* FORGET_PATH: document id moves to a copy; DOSSIER_ENOTFOUND when it has none. */
-static int forget_to_copy(store *st, bus *b, int64_t id, struct forget_stats *out, struct err *err)
+int pipeline_move_to_copy(store *st, bus *b, int64_t id, struct forget_stats *out, struct err *err)
 {
 	struct take t = {.b = b, .id = id};
 	struct doc_rec before;
@@ -239,32 +248,16 @@ static int forget_to_copy(store *st, bus *b, int64_t id, struct forget_stats *ou
 	return 0;
 }
 
-struct ids {
-	int64_t *v;
-	size_t n;
-};
-
-static int collect_copy(const struct doc_rec *d, void *user)
-{
-	struct ids *k = user;
-	int64_t *nv = realloc(k->v, (k->n + 1) * sizeof *nv);
-	if (!nv)
-		return 1;
-	k->v = nv;
-	k->v[k->n++] = d->id;
-	return 0;
-}
-
 int pipeline_forget_ev(store *st, const char *data_dir, bus *b, int64_t id, unsigned flags,
                        struct forget_stats *out, struct err *err)
 {
 	if (flags & FORGET_PATH) {
-		int rc = forget_to_copy(st, b, id, out, err);
+		int rc = pipeline_move_to_copy(st, b, id, out, err);
 		if (rc != DOSSIER_ENOTFOUND)
 			return rc;
 	}
 	/* the records of its copies first: then its frames go when nothing else has the content */
-	struct ids k = {0};
+	struct kids k = {0};
 	int copies = 0;
 	if (store_doc_copies(st, id, collect_copy, &k, NULL) == 0)
 		for (size_t i = 0; i < k.n; i++) {

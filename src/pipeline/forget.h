@@ -70,6 +70,12 @@ int pipeline_forget(store *st, const char *data_dir, int64_t id, struct forget_s
 int pipeline_forget_ev(store *st, const char *data_dir, bus *b, int64_t id, unsigned flags,
                        struct forget_stats *out, struct err *err);
 
+/* Document id moves to the path of its oldest copy that is there
+ * (FORGET_PATH without the fallback): *out says so (moved_to). With b, the
+ * document_moved and the copy row's document_deleted are stored with the
+ * change. DOSSIER_ENOTFOUND (nothing changed) when it has no such copy. */
+int pipeline_move_to_copy(store *st, bus *b, int64_t id, struct forget_stats *out, struct err *err);
+
 /* 1 if path is an upload: a file directly under <data_dir>/uploads/. */
 int pipeline_is_upload(const char *data_dir, const char *path);
 

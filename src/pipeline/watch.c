@@ -902,12 +902,29 @@ static int file_gone(const char *path)
  * Forgets a document whose file is gone (--prune): its frames, OCR pages and
  * children with it.
  */
-static int watch_forget(store *st, const char *data_dir, bus *b, int64_t id, struct err *err)
+static int watch_forget(store *st, const char *data_dir, int64_t id, char **moved_to, struct err *err)
 {
 	struct forget_stats fs;
-	int rc = pipeline_forget_ev(st, data_dir, b, id, FORGET_PATH, &fs, err);
-	if (!rc)
+	int rc = pipeline_forget_ev(st, data_dir, NULL, id, FORGET_PATH, &fs, err);
+	if (!rc) {
+		*moved_to = fs.moved_to;
+		fs.moved_to = NULL;
 		forget_stats_clear(&fs);
+	}
+	return rc;
+}
+
+/* A document whose file is gone while a copy of its content is there moves
+ * to the copy (*moved_to, owned); DOSSIER_ENOTFOUND when it has none. */
+static int watch_to_copy(store *st, int64_t id, char **moved_to, struct err *err)
+{
+	struct forget_stats fs;
+	int rc = pipeline_move_to_copy(st, NULL, id, &fs, err);
+	if (!rc) {
+		*moved_to = fs.moved_to;
+		fs.moved_to = NULL;
+		forget_stats_clear(&fs);
+	}
 	return rc;
 }
 
@@ -961,7 +978,8 @@ int watch_apply(store *st, classifier *cls, bus *bs, const struct watch_batch *b
 	g.n = k;
 
 	/* the state changes in one transaction; their events after it committed */
-	int *what = xcalloc(g.n + 1, sizeof *what); /* 1 missing, 2 pruned, 3 back */
+	int *what = xcalloc(g.n + 1, sizeof *what); /* 1 missing, 2 pruned, 3 back, 4 moved to a copy */
+	char **moved = xcalloc(g.n + 1, sizeof *moved);
 	int batch = 0;
 	if (!rc && g.n > 1 && store_batch_begin(st, NULL) == 0)
 		batch = 1;
@@ -969,8 +987,12 @@ int watch_apply(store *st, classifier *cls, bus *bs, const struct watch_batch *b
 	for (size_t i = 0; i < g.n && !rc; i++) {
 		struct gone_doc *d = &g.v[i];
 		int gone = file_gone(d->path);
-		if (gone && prune) {
-			if ((rc = watch_forget(st, prune, bs, d->id, err)) == DOSSIER_ENOTFOUND)
+		if (gone && (rc = watch_to_copy(st, d->id, &moved[i], NULL)) == 0) {
+			what[i] = 4; /* its content is still there, at another path */
+		} else if (rc != DOSSIER_ENOTFOUND && gone) {
+			err_set(err, rc, "moving document %lld to its copy", (long long)d->id);
+		} else if ((rc = 0), gone && prune) {
+			if ((rc = watch_forget(st, prune, d->id, &moved[i], err)) == DOSSIER_ENOTFOUND)
 				rc = 0; /* forgotten meanwhile by someone else */
 			else if (!rc)
 				what[i] = 2;
@@ -996,14 +1018,20 @@ int watch_apply(store *st, classifier *cls, bus *bs, const struct watch_batch *b
 				stats->missing++;
 			else if (what[i] == 2)
 				stats->pruned++;
-			else
+			else if (what[i] == 3)
 				stats->back++;
-			if (what[i] != 3)
+			if (what[i] == 4)
+				bus_emit(bs, "document_moved", g.v[i].id,
+				         json_pack("{s:o,s:o}", "path", json_string_lossy(moved[i]), "from",
+				                   json_string_lossy(g.v[i].path)));
+			else if (what[i] != 3)
 				bus_emit(bs, what[i] == 1 ? "document_missing" : "document_deleted", g.v[i].id,
 				         json_pack("{s:o}", "path", json_string_lossy(g.v[i].path)));
 		}
+		free(moved[i]);
 		free(g.v[i].path);
 	}
+	free(moved);
 	free(what);
 	free(g.v);
 	return rc;

@@ -80,6 +80,21 @@ d prune > "$T/prune.out" 2>&1
 check_contains "prune forgets the document whose file is gone" "forgot 1 document whose file is gone" "$(cat "$T/prune.out")"
 check_eq "prune stored document_deleted events" 1 "$(sqlite3 "$DB" "SELECT count(*) >= 2 FROM events WHERE event = 'document_deleted'")"
 
+# watch: the original's file deleted while a copy is there: the copy takes the dossier
+mkdir -p "$T/w"
+echo "Swifts nest under the eaves of the old mill every summer." > "$T/w/swifts.txt"
+cp "$T/w/swifts.txt" "$T/w/swifts-copy.txt"
+"$DOSSIER" watch --offline --settle 0.2 --db "$DB" "$T/w" > /dev/null 2> "$T/watch.err" &
+wpid=$!; on_exit "kill $wpid 2>/dev/null"
+hit_path() { d search swifts --json 2>/dev/null | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r[0]["path"] if r else "")'; }
+for _ in $(seq 1 150); do [ -n "$(hit_path)" ] && break; sleep 0.2; done
+check_eq "watch: the two copies are one search hit" 1 "$(d search swifts --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+orig=$(hit_path); other=$T/w/swifts-copy.txt; [ "$orig" = "$other" ] && other=$T/w/swifts.txt
+rm "$orig"
+for _ in $(seq 1 150); do [ "$(hit_path)" = "$other" ] && break; sleep 0.2; done
+check_eq "watch: the original deleted, the dossier moves to the copy (not marked missing)" "$other" "$(hit_path)"
+kill -TERM $wpid; wait $wpid
+
 # filters: --parent (the members of an archive), --taken-since/--taken-until
 mkdir -p "$T/g/m"
 echo "Minutes of the harbour committee." > "$T/g/m/minutes.txt"
