@@ -55,6 +55,21 @@ check_eq "XLSX sheets listed" "['Sales', 'Costs']" "$(J '[s["name"] for s in d["
 check_eq "XLSX offline summary says what the workbook holds" "A workbook of 2 sheets: Sales (2 rows), Costs (1 row)." "$(J 'd["summary"]' sales.xlsx)"
 check_eq "ODS cached value, not its formula" True "$(J '"Paint\t42" in d["text"] and "of:=" not in d["text"]' budget.ods)"
 
+# notes, comments, page headers and footers
+show footnotes.docx; show footnotes.odt
+check_eq "DOCX footnote and endnote marks kept in the body" True \
+  "$(J '"older than thought[1] and needs repair." in d["text"] and "Costs are rising[i]." in d["text"]' footnotes.docx)"
+check_eq "DOCX notes after the body under Notes, with their marks" True \
+  "$(J 'd["text"].index("A second claim[2]") < d["text"].index("## Notes\n\n[1] Dated by the 1820 harbour map.\n\n[2] See the survey of 1998.\n\n[i] Figures from the council budget.")' footnotes.docx)"
+check_eq "DOCX comments after the notes" True "$(J '"## Comments\n\nGrace: Check the date." in d["text"]' footnotes.docx)"
+check_eq "DOCX header of three sections appears once" 1 "$(J 'd["text"].count("Port Authority internal")' footnotes.docx)"
+check_eq "DOCX footer kept, its cached page number dropped" True "$(J '"Page of the survey" in d["text"] and "7" not in d["text"]' footnotes.docx)"
+check_eq "ODT note citations kept in the body, bodies under Notes" True \
+  "$(J '"The water rose[1] overnight." in d["text"] and "## Notes\n\n[1] Measured at the old bridge.\n\n[i] By the harbour crew." in d["text"]' footnotes.odt)"
+check_eq "ODT header of two master pages once, footer without its page number" True \
+  "$(J 'd["text"].count("County water board") == 1 and "Page of the log" in d["text"]' footnotes.odt)"
+check_contains "search finds a DOCX by a word of its footnote" "footnotes.docx" "$("$DOSSIER" search 1820 2>&1)"
+
 # EPUB
 check_eq "EPUB title and author from the package" "The Lighthouse Keeper / Mary Shelley" "$(J 'd["title"] + " / " + d["author"]' book.epub)"
 check_eq "EPUB chapters in spine order" True "$(J 'd["text"].index("Chapter One") < d["text"].index("Chapter Two")' book.epub)"
