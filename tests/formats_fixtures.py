@@ -313,6 +313,20 @@ def hostile(d):
     ole = bytearray(b'\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1' + b'\0' * 1016)
     ole += 'EncryptedPackage'.encode('utf-16-le') + b'\0' * 2000
     open(os.path.join(d, 'protected.docx'), 'wb').write(bytes(ole))
+    # ... and one whose directory (EncryptionInfo, EncryptedPackage) lies past the first 64 kB, as the
+    # header says (sector size 512, directory at sector 200), under a name that says nothing
+    hdr = bytearray(b'\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1' + b'\0' * 504)
+    struct.pack_into('<HHHH', hdr, 0x18, 0x3E, 3, 0xFFFE, 9)
+    struct.pack_into('<I', hdr, 0x30, 200)
+    body = bytearray(b'\x5a' * (201 * 512 - 512))
+    def entry(name):
+        e = bytearray(128)
+        u = name.encode('utf-16-le') + b'\0\0'
+        e[:len(u)] = u
+        struct.pack_into('<H', e, 64, len(u))
+        return e
+    dirsec = entry('Root Entry') + entry('EncryptionInfo') + entry('EncryptedPackage') + entry('\x06DataSpaces')
+    open(os.path.join(d, 'locked-budget'), 'wb').write(bytes(hdr + body + dirsec + b'\0' * 4096))
     # member names that climb out or are absolute: listed, never used as paths
     docx(os.path.join(d, 'traversal.docx'), para('safe text'),
          extra=[('../../../../tmp/dossier-escape.txt', 'pwned'), ('/tmp/dossier-abs.txt', 'pwned')])

@@ -22,7 +22,7 @@ static const char usage[] =
 	"Options:\n"
 	"  --json                one JSON array of documents\n"
 	"  --status S            only documents with this status (queued running assembling done\n"
-	"                        partial failed unsupported)\n"
+	"                        partial failed encrypted unsupported)\n"
 	"  --kind K              only this kind (text pdf image audio video office epub rtf mail\n"
 	"                        table unsupported)\n"
 	"  --since DATE, --until DATE  only files modified in this range (YYYY-MM-DD, local time;\n"
@@ -124,7 +124,7 @@ static int print_doc(const struct doc_rec *d, const char *title, void *user)
 		printf("%5s  %s\n", "", t);
 		free(t);
 	}
-	if (d->error && (!strcmp(d->status, "failed") || !strcmp(d->status, "unsupported"))) {
+	if (d->error && (!strcmp(d->status, "failed") || !strcmp(d->status, "encrypted") || !strcmp(d->status, "unsupported"))) {
 		char *msg = str_escape(d->error, 1);
 		printf("%5s  %s\n", "", msg);
 		free(msg);

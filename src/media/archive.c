@@ -79,7 +79,7 @@ int archive_unpack(const char *path, const char *dir, const struct archive_limit
 		return err_set(err, DOSSIER_EFORMAT, "%s: not an archive libarchive can read (damaged, or another type)",
 		               path);
 	json_t *skipped = json_array(), *notes = json_array();
-	size_t listed = 0, unpacked = 0;
+	size_t listed = 0, unpacked = 0, n_encrypted = 0;
 	uint64_t expanded = 0;
 	int truncated = 0, rc = 0, r;
 	char *buf = xcalloc(1, 65536);
@@ -101,6 +101,12 @@ int archive_unpack(const char *path, const char *dir, const struct archive_limit
 			continue;
 		if (archive_entry_is_encrypted(e)) {
 			skip(skipped, name, "encrypted");
+			n_encrypted++;
+			if (lim.on_encrypted &&
+			    (rc = lim.on_encrypted(name, archive_entry_size_is_set(e) ? (int64_t)archive_entry_size(e) : -1,
+			                           archive_entry_mtime_is_set(e) ? (int64_t)archive_entry_mtime(e) : 0,
+			                           lim.encrypted_user)))
+				break;
 			continue;
 		}
 		if (unpacked >= lim.max_members) {
@@ -195,6 +201,7 @@ int archive_unpack(const char *path, const char *dir, const struct archive_limit
 		                     (json_int_t)unpacked, "bytes", (json_int_t)expanded, "skipped", skipped, "truncated",
 		                     truncated);
 		skipped = NULL;
+		json_object_set_new(*summary, "encrypted", json_integer((json_int_t)n_encrypted));
 		if (json_array_size(notes))
 			json_object_set(*summary, "notes", notes);
 	}

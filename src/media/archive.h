@@ -17,6 +17,16 @@
 
 struct err;
 
+/* Every message about an encrypted document or member says this (after the
+ * file's path), e.g. "x.docx: the document is password-protected (encrypted):
+ * ...": the pipeline gives such a document the status "encrypted". */
+#define MEDIA_ENCRYPTED_WORDS "is password-protected (encrypted)"
+
+/* An encrypted regular member, which is not unpacked: its name (as stored,
+ * never a path), its size and mtime as the archive states them (-1, 0 if not).
+ * A non-zero return stops the unpacking (and is returned). */
+typedef int (*archive_encrypted_fn)(const char *name, int64_t size, int64_t mtime, void *user);
+
 struct archive_limits {
 	size_t max_members;      /* regular members unpacked at most; 0 = 10000 */
 	uint64_t max_expanded;   /* bytes written in all, across members; 0 = 1 GiB */
@@ -27,6 +37,9 @@ struct archive_limits {
 	 * nor counted as skipped. */
 	int (*want)(const char *name, int64_t size, void *user);
 	void *want_user;
+	/* Called for each encrypted regular member `want` lets through (NULL = none). */
+	archive_encrypted_fn on_encrypted;
+	void *encrypted_user;
 };
 
 /* One member, unpacked: name is its path inside the archive (UTF-8, as
@@ -40,7 +53,8 @@ typedef int (*archive_member_fn)(const char *name, const char *file, uint64_t by
  * calling cb for each. Directories, links and devices are listed, not
  * unpacked. *summary (may be NULL; caller decrefs) is
  *   {"format": "ZIP"|"GNU tar format"|..., "filter": "gzip"|"none"|...,
- *    "members": n listed, "unpacked": n, "bytes": expanded bytes,
+ *    "members": n listed, "unpacked": n, "encrypted": n (regular members that need
+ *    a password, lim->on_encrypted called for each), "bytes": expanded bytes,
  *    "skipped": [{"name","why"}] (encrypted, links, over a limit; at most 100),
  *    "truncated": bool (a limit stopped it), "notes": ["..."]}.
  * A damaged archive gives what was read before the damage (a note says so),

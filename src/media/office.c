@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "media/archive.h"
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -47,6 +48,9 @@ static void limits_fill(struct office_limits *l, const struct office_limits *in)
 			l->max_members = in->max_members;
 	}
 }
+
+/* what a message about an encrypted document tells the user to do */
+#define ENCRYPTED_FIX "open it with its password, save an unencrypted copy and analyse that copy"
 
 /* ---- the zip -------------------------------------------------------------- */
 
@@ -147,8 +151,7 @@ static int zip_stream(struct zip *z, const char *name, sink_fn sink, void *ctx, 
 			continue;
 		if (archive_entry_is_encrypted(e)) {
 			rc = err_set(err, DOSSIER_EPERM,
-			             "%s: the document is encrypted (member %s needs a password): save an unencrypted copy "
-			             "to analyse it",
+			             "%s: the document " MEDIA_ENCRYPTED_WORDS " (member %s needs a password): " ENCRYPTED_FIX,
 			             z->path, name);
 			break;
 		}
@@ -1518,6 +1521,24 @@ static void opf_start(struct xml_job *j, const char *nm, const xmlChar **a, int 
 
 /* ---- sniffing --------------------------------------------------------------- */
 
+/* 1 if buf holds the UTF-16LE name of a CFB directory entry (32 UTF-16 units at most). */
+static int has_utf16_name(const unsigned char *buf, size_t n, const char *name)
+{
+	size_t l = strlen(name);
+	for (size_t i = 0; i + 2 * l <= n; i++) {
+		size_t k = 0;
+		while (k < l && buf[i + 2 * k] == (unsigned char)name[k] && buf[i + 2 * k + 1] == 0)
+			k++;
+		if (k == l)
+			return 1;
+	}
+	return 0;
+}
+
+/* A password-protected OOXML file (ECMA-376 encryption) is an OLE compound
+ * file whose directory holds an "EncryptedPackage" stream (and its
+ * "EncryptionInfo"). The directory is looked for in the first 64 kB and in
+ * the directory's first sector, which the header names. */
 static int ole_encrypted(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -1525,19 +1546,24 @@ static int ole_encrypted(const char *path)
 		return 0;
 	unsigned char buf[65536];
 	size_t n = fread(buf, 1, sizeof buf, f);
-	fclose(f);
 	static const unsigned char ole[8] = {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1};
-	if (n < 512 || memcmp(buf, ole, 8))
-		return 0;
-	static const char name[] = "EncryptedPackage";
-	for (size_t i = 0; i + 32 <= n; i++) {
-		size_t k = 0;
-		while (k < 16 && buf[i + 2 * k] == (unsigned char)name[k] && buf[i + 2 * k + 1] == 0)
-			k++;
-		if (k == 16)
-			return 1;
+	int found = 0;
+	if (n >= 512 && !memcmp(buf, ole, 8)) {
+		found = has_utf16_name(buf, n, "EncryptedPackage") || has_utf16_name(buf, n, "EncryptionInfo");
+		unsigned shift = (unsigned)buf[0x1E] | (unsigned)buf[0x1F] << 8;
+		uint32_t dir = (uint32_t)buf[0x30] | (uint32_t)buf[0x31] << 8 | (uint32_t)buf[0x32] << 16 |
+		               (uint32_t)buf[0x33] << 24;
+		if (!found && (shift == 9 || shift == 12) && dir < 0xFFFFFFFAu) {
+			size_t sector = (size_t)1 << shift;
+			long off = (long)(((uint64_t)dir + 1) * sector);
+			if (off > 0 && fseek(f, off, SEEK_SET) == 0) {
+				size_t m = fread(buf, 1, sector, f);
+				found = has_utf16_name(buf, m, "EncryptedPackage") || has_utf16_name(buf, m, "EncryptionInfo");
+			}
+		}
 	}
-	return 0;
+	fclose(f);
+	return found;
 }
 
 static const char *mimetype_format(const char *m)
@@ -1885,8 +1911,7 @@ static int extract_odf(struct zip *z, const char *fmt, struct out *o, json_t *r,
 {
 	if (odf_encrypted(z))
 		return err_set(err, DOSSIER_EPERM,
-		               "%s: the document is encrypted with a password: save an unencrypted copy to analyse it",
-		               z->path);
+		               "%s: the document " MEDIA_ENCRYPTED_WORDS ": " ENCRYPTED_FIX, z->path);
 	struct odf d = {0};
 	d.is_sheet = !strcmp(fmt, "ods");
 	d.is_pres = !strcmp(fmt, "odp");
@@ -1983,8 +2008,7 @@ int office_extract(const char *path, const struct office_limits *lim, json_t **o
 	fclose(f);
 	if (ole_encrypted(path))
 		return err_set(err, DOSSIER_EPERM,
-		               "%s: the document is encrypted with a password: save an unencrypted copy to analyse it",
-		               path);
+		               "%s: the document " MEDIA_ENCRYPTED_WORDS ": " ENCRYPTED_FIX, path);
 	struct zip z = {.path = path};
 	limits_fill(&z.lim, lim);
 	int rc = zip_list(&z, err);
@@ -2003,8 +2027,7 @@ int office_extract(const char *path, const struct office_limits *lim, json_t **o
 	if (z.encrypted) {
 		zip_clear(&z);
 		return err_set(err, DOSSIER_EPERM,
-		               "%s: the ZIP container is encrypted with a password: save an unencrypted copy to analyse it",
-		               path);
+		               "%s: the ZIP container " MEDIA_ENCRYPTED_WORDS ": " ENCRYPTED_FIX, path);
 	}
 	json_t *r = json_object();
 	struct out o;

@@ -3,12 +3,15 @@
  */
 #include "pipeline/children.h"
 #include "pipeline/ingest.h"
+#include "pipeline/ingest_decide.h"
+#include "pipeline/kinds.h"
 #include "pipeline/forget.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "media/archive.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +71,8 @@ static void safe_ext(const char *place, char *out, size_t n)
 	snprintf(out, n, "%s", dot);
 }
 
+static int adopt(struct children *c, int64_t id, const char *place, struct err *err);
+
 int children_add(struct children *c, const char *place, const char *file, int64_t *id_out, struct err *err)
 {
 	if (id_out)
@@ -111,6 +116,17 @@ int children_add(struct children *c, const char *place, const char *file, int64_
 		if ((rc = ingest_file(env->st, env->cls, env->bus, blob, &is, &id, err)))
 			return rc;
 	}
+	if (id_out)
+		*id_out = id;
+	return adopt(c, id, place, err);
+}
+
+/* id becomes (or stays) a child at place and is listed; a document another
+ * parent holds keeps that parent. */
+static int adopt(struct children *c, int64_t id, const char *place, struct err *err)
+{
+	struct step_env *env = c->env;
+	int rc;
 	int64_t parent = 0;
 	if (id && store_doc_parent(env->st, id, &parent, NULL, 0, NULL) == 0 && (!parent || parent == c->doc->id)) {
 		const char *slash = strrchr(place, '/');
@@ -131,9 +147,69 @@ int children_add(struct children *c, const char *place, const char *file, int64_
 			if (c->before[i] == id)
 				c->before[i] = 0;  /* still a child */
 	}
+	return 0;
+}
+
+int children_add_encrypted(struct children *c, const char *place, int64_t size, int64_t mtime, int64_t *id_out,
+                           struct err *err)
+{
+	if (id_out)
+		*id_out = 0;
+	struct step_env *env = c->env;
+	/* no bytes to address it by: this version of the member (its parent, its
+	 * place, the size and time the archive states) names it, and an empty
+	 * file at that name keeps 'prune' from taking it for gone */
+	char key[4200], hex[65], ext[16];
+	snprintf(key, sizeof key, "%lld\n%s\n%lld\n%lld", (long long)c->doc->id, place, (long long)size,
+	         (long long)mtime);
+	struct sha256 h;
+	sha256_init(&h);
+	sha256_update(&h, key, strlen(key));
+	sha256_final_hex(&h, hex);
+	safe_ext(place, ext, sizeof ext);
+	char dir[4200], path[4400];
+	snprintf(dir, sizeof dir, "%s/blobs/%.2s", env->data_dir ? env->data_dir : ".", hex);
+	int rc = mkdir_p(dir, err);
+	if (rc)
+		return rc;
+	char real[4096];
+	if (realpath(dir, real))
+		snprintf(dir, sizeof dir, "%s", real);
+	snprintf(path, sizeof path, "%s/%s.encrypted%s", dir, hex, ext);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_set(err, DOSSIER_EIO, "cannot record a member of %s in %s: %s", c->doc->path, dir, strerror(errno));
+	close(fd);
+	/* its kind, as its name says */
+	enum kind_match bm = KIND_MATCH_NO;
+	const char *kind = "unsupported";
+	for (size_t i = 0; i < kind_count(); i++) {
+		struct file_type ft = {0};
+		snprintf(ft.mime, sizeof ft.mime, "application/octet-stream");
+		enum kind_match m = kind_at(i)->recognise(ft.mime, path, &ft);
+		if (m > bm) {
+			bm = m;
+			kind = kind_at(i)->name;
+		}
+	}
+	char msg[ERR_MSG_MAX];
+	snprintf(msg, sizeof msg,
+	         "%s in %s: the member " MEDIA_ENCRYPTED_WORDS ": extract it from the archive with its password "
+	         "and analyse the extracted copy",
+	         place, c->doc->name ? c->doc->name : c->doc->path);
+	struct doc_input in = {.path = path, .sha256 = "", .mime = "application/octet-stream", .kind = kind,
+	                       .bytes = size > 0 ? size : 0, .mtime = mtime, .status = "encrypted", .error = msg};
+	int64_t id = 0;
+	enum ingest_outcome o;
+	if ((rc = ingest_decide(env->st, &in, NULL, 0, &id, &o, err)))
+		return rc;
+	if (env->bus)
+		bus_emit(env->bus, "document_failed", id,
+		         json_pack("{s:o,s:o,s:s}", "path", json_string_lossy(path), "error", json_string_lossy(msg), "status",
+		                   "encrypted"));
 	if (id_out)
 		*id_out = id;
-	return 0;
+	return adopt(c, id, place, err);
 }
 
 static void forget_gone(struct children *c, int64_t id)
@@ -174,9 +250,18 @@ static int on_member(const char *name, const char *file, uint64_t bytes, void *u
 	return u->kids->env->cancel && *u->kids->env->cancel ? DOSSIER_ECANCELLED : 0;
 }
 
+static int on_encrypted(const char *name, int64_t size, int64_t mtime, void *user)
+{
+	struct unpack_ctx *u = user;
+	return u->rc = children_add_encrypted(u->kids, name, size, mtime, NULL, u->err);
+}
+
 int children_unpack(struct children *c, const char *path, const struct archive_limits *lim, json_t **summary,
                     struct err *err)
 {
 	struct unpack_ctx u = {c, err, 0};
-	return archive_unpack(path, c->tmp_dir, lim, on_member, &u, summary, err);
+	struct archive_limits l = lim ? *lim : (struct archive_limits){0};
+	l.on_encrypted = on_encrypted;
+	l.encrypted_user = &u;
+	return archive_unpack(path, c->tmp_dir, &l, on_member, &u, summary, err);
 }

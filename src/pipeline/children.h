@@ -39,8 +39,16 @@ int children_begin(struct step_env *env, const struct doc_rec *doc, struct child
  * Errors are the store's; a file that cannot be classified is recorded as
  * failed, as ingest does. */
 int children_add(struct children *c, const char *place, const char *file, int64_t *id_out, struct err *err);
+/* Records an encrypted member, which cannot be unpacked, as a child at place
+ * with the status "encrypted" and a message saying what to do (no steps: it
+ * is not tried again until its parent changes). size and mtime as the archive
+ * states them (-1, 0 if not) tell one version of the member from another.
+ * *id_out (may be NULL) = the child. */
+int children_add_encrypted(struct children *c, const char *place, int64_t size, int64_t mtime, int64_t *id_out,
+                           struct err *err);
 /* Unpacks the members of the archive at path that lim (may be NULL) lets
- * through, each a child (media/archive.h: archive_unpack with children_add).
+ * through, each a child (media/archive.h: archive_unpack with children_add;
+ * an encrypted member through children_add_encrypted).
  * *summary as archive_unpack gives it (may be NULL). */
 struct archive_limits;
 int children_unpack(struct children *c, const char *path, const struct archive_limits *lim, json_t **summary,

@@ -44,8 +44,9 @@ static enum kind_match recognise(const char *mime, const char *path, struct file
 	    !strcmp(mime, "application/x-ole-storage") || !strcmp(mime, "application/encrypted") ||
 	    !strncmp(mime, "application/CDFV2", 17)) {
 		char fmt[16];
-		if (office_sniff(path, fmt, sizeof fmt) == 0 && strcmp(fmt, "epub") &&
-		    (strcmp(fmt, "encrypted") || path_has_ext(path, office_ext))) {
+		/* an OLE file holding an EncryptedPackage is a password-protected
+		 * DOCX, XLSX or PPTX whatever its name */
+		if (office_sniff(path, fmt, sizeof fmt) == 0 && strcmp(fmt, "epub")) {
 			snprintf(out->format, sizeof out->format, "%s", fmt);
 			return KIND_MATCH_CONTENT;
 		}
