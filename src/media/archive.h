@@ -63,6 +63,32 @@ typedef int (*archive_member_fn)(const char *name, const char *file, uint64_t by
 int archive_unpack(const char *path, const char *dir, const struct archive_limits *lim, archive_member_fn cb,
                    void *user, json_t **summary, struct err *err);
 
+/* Bounds of archive_list: it stops at the first it reaches. */
+struct archive_scan_limits {
+	uint64_t max_read;     /* bytes of the file consumed; 0 = ARCHIVE_SCAN_MAX_READ */
+	double max_seconds;    /* wall time; 0 = ARCHIVE_SCAN_MAX_SECONDS */
+	size_t max_members;    /* members listed; 0 = ARCHIVE_SCAN_MAX_MEMBERS */
+};
+#define ARCHIVE_SCAN_MAX_READ    (256ull << 20)
+#define ARCHIVE_SCAN_MAX_SECONDS 2.0
+#define ARCHIVE_SCAN_MAX_MEMBERS 100000u
+
+/* One regular member seen by archive_list: its stored name (never a path),
+ * its size as the archive states it (-1 if it does not), whether it is
+ * encrypted. A non-zero return stops the listing. */
+typedef int (*archive_list_fn)(const char *name, int64_t size, int encrypted, void *user);
+
+/*
+ * Lists path's regular members without unpacking any: a ZIP's are read from
+ * its central directory and nothing is decompressed; a compressed TAR's data
+ * is decompressed to be skipped (never kept), which the bounds limit. When a
+ * bound stops it, *fraction (may be NULL) is the share of the file consumed
+ * by then (0 < f < 1), else 1. Memory: libarchive's state only.
+ * DOSSIER_EFORMAT when path is no archive libarchive reads.
+ */
+int archive_list(const char *path, const struct archive_scan_limits *lim, archive_list_fn cb, void *user,
+                 double *fraction, struct err *err);
+
 /* 1 if libarchive recognises path as an archive of a kind this reads. */
 int archive_is_archive(const char *path);
 

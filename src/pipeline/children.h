@@ -58,4 +58,36 @@ int children_unpack(struct children *c, const char *path, const struct archive_l
  * Frees what begin allocated. */
 void children_end(struct children *c, json_t **list);
 
+/* 1 if an office document's zip member becomes a child document: an image
+ * in its media folders of at least 32 kB (size -1: unknown, taken). */
+int office_child_wanted(const char *name, int64_t size, void *user);
+
+/* The kind a member or an attachment would be given, judged before it is
+ * unpacked by its name and MIME type (mime NULL or generic: by the name's
+ * extension), into kind ("image", ..., or "unsupported"). */
+void children_kind_of(const char *name, const char *mime, char *kind, size_t n);
+
+/* A mail or mailbox larger than this is not parsed by the planner's scan:
+ * its attachments are estimated from the attachment headers in its first
+ * CHILD_SCAN_MAX_MAIL bytes. */
+#define CHILD_SCAN_MAX_MAIL (64ull << 20)
+
+/*
+ * Counts, before a run, what the file at path (of kind `kind`) holds that
+ * would become child documents, and adds it to kinds[i].children of the kind
+ * each would have (children_kind_of): an archive's regular members (from its
+ * headers through archive_list, nothing unpacked; encrypted ones need no model
+ * and are not counted), a mail's attachments (its MIME structure through
+ * GMime, nothing decoded) and an office document's embedded images (zip
+ * entries by name and size). kinds[i].children_src is "scanned", or
+ * "estimated" when a bound stopped the scan and the count was extrapolated
+ * from the share read. Bounds per file: archive_list's (256 MiB consumed,
+ * 2 s, 100,000 members) and CHILD_SCAN_MAX_MAIL; memory stays that of
+ * libarchive's or GMime's state. One level only: an archive inside is
+ * counted as an archive, not opened. Returns the children counted; never
+ * fails (a file that cannot be scanned adds nothing).
+ */
+struct plan_kind_use;
+uint64_t children_plan_scan(const char *path, const char *kind, struct plan_kind_use *kinds, size_t n);
+
 #endif

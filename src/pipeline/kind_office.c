@@ -64,7 +64,7 @@ static enum kind_match recognise(const char *mime, const char *path, struct file
  * OOXML and ODF, at least OFFICE_CHILD_MIN_BYTES. */
 #define OFFICE_CHILD_MIN_BYTES (32 * 1024)
 
-static int image_wanted(const char *name, int64_t size, void *user)
+int office_child_wanted(const char *name, int64_t size, void *user)
 {
 	(void)user;
 	static const char *const dirs[] = {"word/media/", "ppt/media/", "xl/media/", "Pictures/", NULL};
@@ -85,7 +85,7 @@ static void add_images(struct step_env *env, const struct doc_rec *doc, json_t *
 		children_end(&kids, NULL);
 		return;
 	}
-	struct archive_limits alim = {.want = image_wanted, .max_members = 1000};
+	struct archive_limits alim = {.want = office_child_wanted, .max_members = 1000};
 	if (env->cfg && env->cfg->max_expanded_bytes)
 		alim.max_expanded = env->cfg->max_expanded_bytes;
 	json_t *summary = NULL, *list = NULL;

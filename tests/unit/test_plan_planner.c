@@ -31,11 +31,11 @@ static struct plan_kind_use seed[K_COUNT];
 static void seed_reset(void)
 {
 	static const struct plan_kind_use init[K_COUNT] = {
-		{"text", R(TEXT), 0, 16 * MIB},
-		{"pdf", R(TEXT), 0, 52 * MIB},
-		{"image", R(VISION), 0, 72 * MIB},
-		{"audio", R(ASR) | R(TEXT), 0, 128 * MIB},
-		{"video", R(ASR) | R(TEXT) | R(VISION), 0, 128 * MIB},
+		{"text", R(TEXT), 0, 16 * MIB, 0, NULL},
+		{"pdf", R(TEXT), 0, 52 * MIB, 0, NULL},
+		{"image", R(VISION), 0, 72 * MIB, 0, NULL},
+		{"audio", R(ASR) | R(TEXT), 0, 128 * MIB, 0, NULL},
+		{"video", R(ASR) | R(TEXT) | R(VISION), 0, 128 * MIB, 0, NULL},
 	};
 	memcpy(seed, init, sizeof seed);
 }
@@ -273,7 +273,7 @@ static void a_new_kind_is_planned_from_its_roles(void **state)
 	struct config c;
 	struct plan_params p;
 	nominal(&c, &p, "dev");
-	struct plan_kind_use kinds[] = {{"spreadsheet", R(TEXT), 3, 0}, {"scan", R(VISION), 0, 0}};
+	struct plan_kind_use kinds[] = {{"spreadsheet", R(TEXT), 3, 0, 0, NULL}, {"scan", R(VISION), 0, 0, 0, NULL}};
 	p.inputs = (struct plan_inputs){.kinds = kinds, .n_kinds = 2, .assumed = 0};
 	plan *pl = build(&p);
 	assert_non_null(plan_model(pl, ROLE_TEXT));
@@ -290,7 +290,7 @@ static void a_new_kind_is_planned_from_its_roles(void **state)
 	plan_free(pl);
 
 	/* a kind that uses the speech model with the vision model: "video frames" applies */
-	struct plan_kind_use talk[] = {{"slides-with-voice", R(ASR) | R(VISION), 1, 0}};
+	struct plan_kind_use talk[] = {{"slides-with-voice", R(ASR) | R(VISION), 1, 0, 0, NULL}};
 	p.inputs = (struct plan_inputs){.kinds = talk, .n_kinds = 1, .assumed = 0};
 	pl = build(&p);
 	assert_true(SC_FRAMES(pl)->applies);
