@@ -643,13 +643,22 @@ static void read_rels(struct zip *z, const char *member, struct rels *r)
 /* ---- DOCX ----------------------------------------------------------------- */
 
 /* Footnote or endnote marks in the order the body refers to them: the k-th
- * reference (0-based) is to note ids[k] and shows as mark k + 1. */
+ * note referred to (0-based) is ids[k] and shows as mark k + 1. An id's
+ * index is found through a small open-addressing table (slot = index + 1),
+ * so a document of many notes costs no quadratic search. */
 struct note_marks {
 	long *ids;
 	size_t n, cap;
+	size_t *slots;       /* 2 * cap entries, 0 = empty */
 	int roman;           /* endnotes: i, ii, iii as Word numbers them */
 };
 #define NOTE_MARKS_MAX 100000
+
+static size_t mark_hash(long id, size_t mask)
+{
+	uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull;
+	return (size_t)(h >> 32) & mask;
+}
 
 static void mark_text(const struct note_marks *m, size_t k, char *out, size_t cap)
 {
@@ -672,30 +681,51 @@ static void mark_text(const struct note_marks *m, size_t k, char *out, size_t ca
 	out[o] = 0;
 }
 
-/* The mark of a new reference to note id (added once). */
-static void marks_ref(struct note_marks *m, long id, char *out, size_t cap)
-{
-	size_t k;
-	for (k = 0; k < m->n; k++)
-		if (m->ids[k] == id)
-			break;
-	if (k == m->n && m->n < NOTE_MARKS_MAX) {
-		if (m->n == m->cap) {
-			m->cap = m->cap ? m->cap * 2 : 16;
-			m->ids = xrealloc(m->ids, m->cap * sizeof *m->ids);
-		}
-		m->ids[m->n++] = id;
-	}
-	mark_text(m, k, out, cap);
-}
-
 /* index of id, or -1: a note the body never refers to (a separator) is not shown */
 static long marks_find(const struct note_marks *m, long id)
 {
-	for (size_t k = 0; k < m->n; k++)
-		if (m->ids[k] == id)
-			return (long)k;
-	return -1;
+	if (!m->n)
+		return -1;
+	size_t mask = 2 * m->cap - 1;
+	for (size_t h = mark_hash(id, mask);; h = (h + 1) & mask) {
+		size_t s = m->slots[h];
+		if (!s)
+			return -1;
+		if (m->ids[s - 1] == id)
+			return (long)(s - 1);
+	}
+}
+
+static void marks_insert(struct note_marks *m, size_t k)
+{
+	size_t mask = 2 * m->cap - 1;
+	size_t h = mark_hash(m->ids[k], mask);
+	while (m->slots[h])
+		h = (h + 1) & mask;
+	m->slots[h] = k + 1;
+}
+
+/* The mark of a reference to note id (added once). */
+static void marks_ref(struct note_marks *m, long id, char *out, size_t cap)
+{
+	long f = marks_find(m, id);
+	size_t k = f >= 0 ? (size_t)f : m->n;
+	if (f < 0 && m->n < NOTE_MARKS_MAX) {
+		if (m->n == m->cap) {
+			m->cap = m->cap ? m->cap * 2 : 16;
+			m->ids = xrealloc(m->ids, m->cap * sizeof *m->ids);
+			free(m->slots);
+			m->slots = calloc(2 * m->cap, sizeof *m->slots);
+			if (!m->slots)
+				abort();
+			for (size_t i = 0; i < m->n; i++)
+				marks_insert(m, i);
+		}
+		m->ids[m->n] = id;
+		marks_insert(m, m->n);
+		m->n++;
+	}
+	mark_text(m, k, out, cap);
 }
 
 enum docx_part { DP_BODY, DP_NOTES, DP_COMMENTS, DP_HF };
@@ -1649,6 +1679,7 @@ static int need(int rc, struct zip *z, const char *member, struct err *err)
 #define HF_MAX_TEXT (64u * 1024u) /* one header's or footer's text */
 #define ODF_MAX_NOTES (4u * 1024u * 1024u) /* an ODT's notes, kept while its body is read */
 #define HF_MAX_SEEN 256           /* distinct ones kept */
+#define HF_MAX_PARTS 64           /* DOCX header and footer parts read (each is a pass over the zip) */
 
 struct hf_set {
 	uint64_t seen[HF_MAX_SEEN];
@@ -1770,7 +1801,7 @@ static int extract_docx(struct zip *z, struct out *o, json_t *r, struct err *err
 	}
 	const char **hf = NULL;
 	size_t nhf = 0;
-	for (size_t i = 0; i < z->n_names && nhf < 1000; i++) {
+	for (size_t i = 0; i < z->n_names && nhf < HF_MAX_PARTS; i++) {
 		const char *nm = z->names[i];
 		if ((!strncmp(nm, "word/header", 11) || !strncmp(nm, "word/footer", 11)) && !strchr(nm + 5, '/') &&
 		    str_endswith_ci(nm, ".xml")) {
@@ -1778,7 +1809,8 @@ static int extract_docx(struct zip *z, struct out *o, json_t *r, struct err *err
 			hf[nhf++] = nm;
 		}
 	}
-	qsort(hf, nhf, sizeof *hf, cmp_hf_names);
+	if (nhf)
+		qsort(hf, nhf, sizeof *hf, cmp_hf_names);
 	struct hf_set seen = {0};
 	struct out tmp;
 	out_init(&tmp, HF_MAX_TEXT);
@@ -1793,6 +1825,8 @@ static int extract_docx(struct zip *z, struct out *o, json_t *r, struct err *err
 	(void)r;
 	free(fn.ids);
 	free(en.ids);
+	free(fn.slots);
+	free(en.slots);
 	return rc;
 }
 
