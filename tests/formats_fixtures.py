@@ -68,6 +68,38 @@ def good_docx(d):
     docx(os.path.join(d, 'report.docx'), body)
 
 
+def notes_docx(d):
+    """A DOCX with a footnote, an endnote, a comment, and the same page header
+    in three sections (plus a footer with a page-number field)."""
+    def part(tag, inner):
+        return f'<?xml version="1.0" encoding="UTF-8"?><w:{tag} {W}>{inner}</w:{tag}>'
+    ref = '<w:r><w:rPr><w:rStyle w:val="FootnoteReference"/></w:rPr><w:footnoteReference w:id="{}"/></w:r>'
+    body = (para('Harbour survey', 'Heading1') +
+            '<w:p><w:r><w:t>The quay is older than thought</w:t></w:r>' + ref.format(2) +
+            '<w:r><w:t xml:space="preserve"> and needs repair.</w:t></w:r></w:p>' +
+            '<w:p><w:r><w:t>Costs are rising</w:t></w:r><w:r><w:endnoteReference w:id="1"/></w:r>'
+            '<w:r><w:t>.</w:t></w:r></w:p>' +
+            '<w:p><w:r><w:t>A second claim</w:t></w:r>' + ref.format(3) + '</w:p>')
+    sep = ('<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+           '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r><w:continuationSeparator/></w:r></w:p></w:footnote>')
+    def note(tag, i, text):
+        return (f'<w:{tag} w:id="{i}"><w:p><w:pPr><w:pStyle w:val="FootnoteText"/></w:pPr>'
+                f'<w:r><w:{tag}Ref/></w:r><w:r><w:t xml:space="preserve"> {text}</w:t></w:r></w:p></w:{tag}>')
+    footnotes = part('footnotes', sep + note('footnote', 2, 'Dated by the 1820 harbour map.') +
+                     note('footnote', 3, 'See the survey of 1998.') + note('footnote', 9, 'A note nobody cites.'))
+    endnotes = part('endnotes', note('endnote', 1, 'Figures from the council budget.'))
+    comments = part('comments', '<w:comment w:id="0" w:author="Grace"><w:p><w:r><w:t>Check the date.</w:t></w:r></w:p></w:comment>')
+    header = part('hdr', para('Port Authority internal'))
+    footer = part('ftr', '<w:p><w:r><w:t xml:space="preserve">Page </w:t></w:r><w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+                  '<w:r><w:instrText> PAGE </w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+                  '<w:r><w:t>7</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r>'
+                  '<w:r><w:t xml:space="preserve"> of the survey</w:t></w:r></w:p>')
+    docx(os.path.join(d, 'footnotes.docx'), body, title='Harbour survey',
+         extra=[('word/footnotes.xml', footnotes), ('word/endnotes.xml', endnotes), ('word/comments.xml', comments),
+                ('word/header1.xml', header), ('word/header2.xml', header), ('word/header3.xml', header),
+                ('word/footer1.xml', footer)])
+
+
 ODF_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
           'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
           'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
@@ -76,15 +108,21 @@ ODF_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
           'xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0"')
 
 
-def odf(path, mime, body, title, author):
+def odf(path, mime, body, title, author, styles=None):
     meta = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-meta {ODF_NS}><office:meta>'
             f'<dc:title>{title}</dc:title><meta:initial-creator>{author}</meta:initial-creator>'
             '<meta:creation-date>2024-05-01T08:00:00</meta:creation-date><dc:date>2024-05-02T08:00:00</dc:date>'
             '</office:meta></office:document-meta>')
     content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ODF_NS}>'
                f'<office:body>{body}</office:body></office:document-content>')
+    extra = []
+    if styles:
+        extra = [('styles.xml', f'<?xml version="1.0" encoding="UTF-8"?><office:document-styles {ODF_NS} '
+                  'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0">'
+                  f'<office:master-styles>{styles}</office:master-styles></office:document-styles>')]
     write_zip(path, [('mimetype', mime), ('content.xml', content), ('meta.xml', meta),
-                     ('META-INF/manifest.xml', '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"/>')])
+                     ('META-INF/manifest.xml', '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"/>')]
+              + extra)
 
 
 def good_odt(d):
@@ -95,6 +133,23 @@ def good_odt(d):
             '<text:h text:outline-level="2">Weather</text:h><text:p>Cold<text:tab/>and windy.</text:p>'
             '</office:text>')
     odf(os.path.join(d, 'notes.odt'), 'application/vnd.oasis.opendocument.text', body, 'Field notes', 'Grace Hopper')
+
+
+def notes_odt(d):
+    """An ODT with a footnote and an endnote, two master pages with the same
+    header, and a footer holding a page number."""
+    def note(i, cls, cit, text):
+        return (f'<text:note text:id="n{i}" text:note-class="{cls}"><text:note-citation>{cit}</text:note-citation>'
+                f'<text:note-body><text:p>{text}</text:p></text:note-body></text:note>')
+    body = ('<office:text><text:h text:outline-level="1">River log</text:h>'
+            '<text:p>The water rose' + note(1, 'footnote', '1', 'Measured at the old bridge.') + ' overnight.</text:p>'
+            '<text:p>Boats were moved' + note(2, 'endnote', 'i', 'By the harbour crew.') + '.</text:p></office:text>')
+    hdr = '<style:header><text:p>County water board</text:p></style:header>'
+    styles = (f'<style:master-page style:name="Standard">{hdr}'
+              '<style:footer><text:p>Page <text:page-number>3</text:page-number> of the log</text:p></style:footer>'
+              f'</style:master-page><style:master-page style:name="First">{hdr}</style:master-page>')
+    odf(os.path.join(d, 'footnotes.odt'), 'application/vnd.oasis.opendocument.text', body, 'River log', 'Grace Hopper',
+        styles=styles)
 
 
 def good_ods(d):
@@ -258,6 +313,20 @@ def hostile(d):
     ole = bytearray(b'\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1' + b'\0' * 1016)
     ole += 'EncryptedPackage'.encode('utf-16-le') + b'\0' * 2000
     open(os.path.join(d, 'protected.docx'), 'wb').write(bytes(ole))
+    # ... and one whose directory (EncryptionInfo, EncryptedPackage) lies past the first 64 kB, as the
+    # header says (sector size 512, directory at sector 200), under a name that says nothing
+    hdr = bytearray(b'\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1' + b'\0' * 504)
+    struct.pack_into('<HHHH', hdr, 0x18, 0x3E, 3, 0xFFFE, 9)
+    struct.pack_into('<I', hdr, 0x30, 200)
+    body = bytearray(b'\x5a' * (201 * 512 - 512))
+    def entry(name):
+        e = bytearray(128)
+        u = name.encode('utf-16-le') + b'\0\0'
+        e[:len(u)] = u
+        struct.pack_into('<H', e, 64, len(u))
+        return e
+    dirsec = entry('Root Entry') + entry('EncryptionInfo') + entry('EncryptedPackage') + entry('\x06DataSpaces')
+    open(os.path.join(d, 'locked-budget'), 'wb').write(bytes(hdr + body + dirsec + b'\0' * 4096))
     # member names that climb out or are absolute: listed, never used as paths
     docx(os.path.join(d, 'traversal.docx'), para('safe text'),
          extra=[('../../../../tmp/dossier-escape.txt', 'pwned'), ('/tmp/dossier-abs.txt', 'pwned')])
@@ -313,7 +382,7 @@ def main():
     if len(sys.argv) > 3 and sys.argv[2] == '--big':
         big(d, int(sys.argv[3]))
         return
-    groups = {'office': (good_docx, good_odt, good_ods, good_pptx, good_xlsx, good_epub), 'rtf': (good_rtf,),
+    groups = {'office': (good_docx, notes_docx, notes_odt, good_odt, good_ods, good_pptx, good_xlsx, good_epub), 'rtf': (good_rtf,),
               'mail': (good_mail,), 'table': (good_table,), 'hostile': (hostile,)}
     for g in (sys.argv[2:] or list(groups)):
         for f in groups[g]:

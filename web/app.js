@@ -158,7 +158,7 @@ function stepText(d) {
   const r = d.rec;
   if (d.step) return d.step;
   if (r.status === 'queued') return 'Waiting its turn';
-  if (r.status === 'unsupported' || r.status === 'failed') return r.error || '';
+  if (r.status === 'unsupported' || r.status === 'failed' || r.status === 'encrypted') return r.error || '';
   if (r.missing_since) return 'The file is gone from its folder';
   return '';
 }
@@ -207,7 +207,7 @@ function matchesList(rec) {
   return (!list.kind || rec.kind === list.kind) && (!list.status || rec.status === list.status);
 }
 
-const FINAL = new Set(['done', 'partial', 'failed', 'unsupported']);
+const FINAL = new Set(['done', 'partial', 'failed', 'encrypted', 'unsupported']);
 
 // weak: a snapshot (an upload's reply, a listing) that may be older than the
 // events already received; it never turns a finished document back to queued.
@@ -784,7 +784,7 @@ const handlers = {
     const d = docOf(e.document);
     d.step = '';
     d.progress = null;
-    upsertDoc({ id: e.document, path: e.path, status: 'failed', error: e.error });
+    upsertDoc({ id: e.document, path: e.path, status: e.status || 'failed', error: e.error });
   },
   document_deleted(e) {
     forget(e.document);

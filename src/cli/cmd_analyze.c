@@ -9,6 +9,7 @@
 #include "plan/planner.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "pipeline/children.h"
 #include "pipeline/ingest.h"
 #include "pipeline/kinds.h"
 #include "pipeline/reanalyze.h"
@@ -175,8 +176,10 @@ static int count_kind(const struct doc_rec *d, void *user)
 {
 	struct kind_counts *kc = user;
 	struct plan_kind_use *u = llm_setup_kind(kc->k, kc->n, d->kind);
-	if (u)
+	if (u) {
 		u->count++;
+		children_plan_scan(d->path, d->kind, kc->k, kc->n); /* its members, attachments, images */
+	}
 	return 0;
 }
 

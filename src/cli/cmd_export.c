@@ -279,7 +279,7 @@ static char *tags_joined(json_t *dj)
 
 static int valid_status(const char *s)
 {
-	static const char *const v[] = {"queued", "running", "done", "partial", "failed", "unsupported"};
+	static const char *const v[] = {"queued", "running", "done", "partial", "failed", "encrypted", "unsupported"};
 	for (size_t i = 0; i < sizeof v / sizeof *v; i++)
 		if (!strcmp(s, v[i]))
 			return 1;
@@ -329,8 +329,8 @@ static int run(int argc, char **argv)
 			break;
 		case OPT_STATUS:
 			if (!valid_status(optarg)) {
-				fprintf(stderr, "dossier export: --status %s: give done, partial, failed, queued, running or "
-				                "unsupported\n", optarg);
+				fprintf(stderr, "dossier export: --status %s: give done, partial, failed, encrypted, queued, "
+				                "running or unsupported\n", optarg);
 				return EXIT_USAGE;
 			}
 			status = optarg;

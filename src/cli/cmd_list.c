@@ -22,7 +22,7 @@ static const char usage[] =
 	"Options:\n"
 	"  --json                one JSON array of documents\n"
 	"  --status S            only documents with this status (queued running assembling done\n"
-	"                        partial failed unsupported duplicate); second copies of known\n"
+	"                        partial failed encrypted unsupported duplicate); second copies of known\n"
 	"                        content are listed under their original ('also at') unless\n"
 	"                        --status duplicate asks for them\n"
 	"  --kind K              only this kind (text pdf image audio video office epub rtf mail\n"
@@ -158,7 +158,8 @@ static int print_doc(const struct doc_rec *d, const char *title, void *user)
 	if (d->same_as > 0)
 		printf("%5s  the same content as document %lld\n", "", (long long)d->same_as);
 	store_doc_copies(c->st, d->id, copy_line, NULL, NULL);
-	if (d->error && (!strcmp(d->status, "failed") || !strcmp(d->status, "unsupported"))) {
+	if (d->error && (!strcmp(d->status, "failed") || !strcmp(d->status, "encrypted") ||
+	                 !strcmp(d->status, "unsupported"))) {
 		char *msg = str_escape(d->error, 1);
 		printf("%5s  %s\n", "", msg);
 		free(msg);

@@ -4,6 +4,7 @@
 #include "cli/common.h"
 #include "cli/llm_setup.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/children.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/util.h"
@@ -28,7 +29,10 @@ const struct cli_cmd cmd_plan = {
 	         "length + compute buffers, and prints the memory of each scenario (text, image,\n"
 	         "video transcription, video frames, swap transition; co-resident under the budget\n"
 	         "policy), then the peak against the budget. With PATHs, only the models their\n"
-	         "documents need are planned; without, every kind of document is assumed.\n"
+	         "documents need are planned; without, every kind of document is assumed. What the\n"
+	         "files hold is counted too (an archive's members, a mail's attachments, an office\n"
+	         "document's embedded images), from their headers, \"scanned\", or \"estimated\" from\n"
+	         "the first 256 MB (64 MB of a mail) or 2 s of a larger file.\n"
 	         "\n"
 	         "Options:\n"
 	         "  --profile dev|prod    model profile (default: prod, or dev when DEV_MODE=1)\n"
@@ -70,9 +74,10 @@ static void count_path(classifier *cls, const char *path, int depth, struct kind
 		/* by content, as analyze decides (libmagic) */
 		struct file_type ft;
 		struct plan_kind_use *k = classify_file(cls, path, &ft, NULL) == 0 ? llm_setup_kind(in->k, in->n, ft.kind) : NULL;
-		if (k)
+		if (k) {
 			k->count++;
-		else
+			children_plan_scan(path, ft.kind, in->k, in->n); /* what it holds: members, attachments, images */
+		} else
 			(*ignored)++;
 		return;
 	}

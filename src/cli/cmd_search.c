@@ -32,7 +32,7 @@ static const char usage[] =
 	"  --kind K              only this kind (text pdf image audio video office epub rtf mail\n"
 	"                        table unsupported)\n"
 	"  --status S            only this status (queued running assembling done partial failed\n"
-	"                        unsupported duplicate)\n"
+	"                        encrypted unsupported duplicate)\n"
 	"  --since DATE, --until DATE  only files modified in this range (YYYY-MM-DD, or YYYY-MM,\n"
 	"                        or YYYY; local time; --until includes the whole day)\n"
 	"  --taken-since DATE, --taken-until DATE  only content made in this range: a photo's\n"

@@ -79,7 +79,7 @@ int archive_unpack(const char *path, const char *dir, const struct archive_limit
 		return err_set(err, DOSSIER_EFORMAT, "%s: not an archive libarchive can read (damaged, or another type)",
 		               path);
 	json_t *skipped = json_array(), *notes = json_array();
-	size_t listed = 0, unpacked = 0;
+	size_t listed = 0, unpacked = 0, n_encrypted = 0;
 	uint64_t expanded = 0;
 	int truncated = 0, rc = 0, r;
 	char *buf = xcalloc(1, 65536);
@@ -101,6 +101,12 @@ int archive_unpack(const char *path, const char *dir, const struct archive_limit
 			continue;
 		if (archive_entry_is_encrypted(e)) {
 			skip(skipped, name, "encrypted");
+			n_encrypted++;
+			if (lim.on_encrypted &&
+			    (rc = lim.on_encrypted(name, archive_entry_size_is_set(e) ? (int64_t)archive_entry_size(e) : -1,
+			                           archive_entry_mtime_is_set(e) ? (int64_t)archive_entry_mtime(e) : 0,
+			                           lim.encrypted_user)))
+				break;
 			continue;
 		}
 		if (unpacked >= lim.max_members) {
@@ -195,11 +201,66 @@ int archive_unpack(const char *path, const char *dir, const struct archive_limit
 		                     (json_int_t)unpacked, "bytes", (json_int_t)expanded, "skipped", skipped, "truncated",
 		                     truncated);
 		skipped = NULL;
+		json_object_set_new(*summary, "encrypted", json_integer((json_int_t)n_encrypted));
 		if (json_array_size(notes))
 			json_object_set(*summary, "notes", notes);
 	}
 	json_decref(skipped);
 	json_decref(notes);
+	archive_read_free(a);
+	return rc;
+}
+
+int archive_list(const char *path, const struct archive_scan_limits *limits, archive_list_fn cb, void *user,
+                 double *fraction, struct err *err)
+{
+	if (fraction)
+		*fraction = 1;
+	struct archive_scan_limits lim = limits ? *limits : (struct archive_scan_limits){0};
+	if (!lim.max_read)
+		lim.max_read = ARCHIVE_SCAN_MAX_READ;
+	if (lim.max_seconds <= 0)
+		lim.max_seconds = ARCHIVE_SCAN_MAX_SECONDS;
+	if (!lim.max_members)
+		lim.max_members = ARCHIVE_SCAN_MAX_MEMBERS;
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return err_set(err, errno == EACCES ? DOSSIER_EPERM : DOSSIER_ENOTFOUND, "%s: %s", path, strerror(errno));
+	struct archive *a = open_any(path);
+	if (!a)
+		return err_set(err, DOSSIER_EFORMAT, "%s: not an archive libarchive can read (damaged, or another type)",
+		               path);
+	double t0 = clock_mono_s();
+	size_t listed = 0;
+	int r, rc = 0, bounded = 0;
+	struct archive_entry *e;
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		if (archive_entry_filetype(e) == AE_IFREG) {
+			const char *name = archive_entry_pathname_utf8(e);
+			if (!name)
+				name = archive_entry_pathname(e);
+			if ((rc = cb(name ? name : "", archive_entry_size_is_set(e) ? (int64_t)archive_entry_size(e) : -1,
+			             archive_entry_is_encrypted(e) != 0, user)))
+				break;
+		}
+		/* a ZIP's members are found by seeking, nothing decompressed: only
+		 * the other formats' bytes are bounded */
+		int zip = (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP;
+		if (++listed >= lim.max_members || clock_mono_s() - t0 > lim.max_seconds ||
+		    (!zip && (uint64_t)archive_filter_bytes(a, -1) > lim.max_read)) {
+			bounded = 1;
+			break;
+		}
+		if (archive_read_data_skip(a) == ARCHIVE_FATAL)
+			break;
+	}
+	if (r == ARCHIVE_FATAL && !listed)
+		rc = err_set(err, DOSSIER_EFORMAT, "%s: the archive cannot be read: it is damaged or of another type", path);
+	if (bounded && fraction && sb.st_size > 0) {
+		double f = (double)archive_filter_bytes(a, -1) / (double)sb.st_size;
+		/* libarchive reads ahead by a block: a bound reached is never the whole file */
+		*fraction = f <= 0 ? 1e-6 : f >= 1 ? 0.999 : f;
+	}
 	archive_read_free(a);
 	return rc;
 }

@@ -17,6 +17,16 @@
 
 struct err;
 
+/* Every message about an encrypted document or member says this (after the
+ * file's path), e.g. "x.docx: the document is password-protected (encrypted):
+ * ...": the pipeline gives such a document the status "encrypted". */
+#define MEDIA_ENCRYPTED_WORDS "is password-protected (encrypted)"
+
+/* An encrypted regular member, which is not unpacked: its name (as stored,
+ * never a path), its size and mtime as the archive states them (-1, 0 if not).
+ * A non-zero return stops the unpacking (and is returned). */
+typedef int (*archive_encrypted_fn)(const char *name, int64_t size, int64_t mtime, void *user);
+
 struct archive_limits {
 	size_t max_members;      /* regular members unpacked at most; 0 = 10000 */
 	uint64_t max_expanded;   /* bytes written in all, across members; 0 = 1 GiB */
@@ -27,6 +37,9 @@ struct archive_limits {
 	 * nor counted as skipped. */
 	int (*want)(const char *name, int64_t size, void *user);
 	void *want_user;
+	/* Called for each encrypted regular member `want` lets through (NULL = none). */
+	archive_encrypted_fn on_encrypted;
+	void *encrypted_user;
 };
 
 /* One member, unpacked: name is its path inside the archive (UTF-8, as
@@ -40,7 +53,8 @@ typedef int (*archive_member_fn)(const char *name, const char *file, uint64_t by
  * calling cb for each. Directories, links and devices are listed, not
  * unpacked. *summary (may be NULL; caller decrefs) is
  *   {"format": "ZIP"|"GNU tar format"|..., "filter": "gzip"|"none"|...,
- *    "members": n listed, "unpacked": n, "bytes": expanded bytes,
+ *    "members": n listed, "unpacked": n, "encrypted": n (regular members that need
+ *    a password, lim->on_encrypted called for each), "bytes": expanded bytes,
  *    "skipped": [{"name","why"}] (encrypted, links, over a limit; at most 100),
  *    "truncated": bool (a limit stopped it), "notes": ["..."]}.
  * A damaged archive gives what was read before the damage (a note says so),
@@ -48,6 +62,32 @@ typedef int (*archive_member_fn)(const char *name, const char *file, uint64_t by
  */
 int archive_unpack(const char *path, const char *dir, const struct archive_limits *lim, archive_member_fn cb,
                    void *user, json_t **summary, struct err *err);
+
+/* Bounds of archive_list: it stops at the first it reaches. */
+struct archive_scan_limits {
+	uint64_t max_read;     /* bytes of the file consumed; 0 = ARCHIVE_SCAN_MAX_READ */
+	double max_seconds;    /* wall time; 0 = ARCHIVE_SCAN_MAX_SECONDS */
+	size_t max_members;    /* members listed; 0 = ARCHIVE_SCAN_MAX_MEMBERS */
+};
+#define ARCHIVE_SCAN_MAX_READ    (256ull << 20)
+#define ARCHIVE_SCAN_MAX_SECONDS 2.0
+#define ARCHIVE_SCAN_MAX_MEMBERS 100000u
+
+/* One regular member seen by archive_list: its stored name (never a path),
+ * its size as the archive states it (-1 if it does not), whether it is
+ * encrypted. A non-zero return stops the listing. */
+typedef int (*archive_list_fn)(const char *name, int64_t size, int encrypted, void *user);
+
+/*
+ * Lists path's regular members without unpacking any: a ZIP's are read from
+ * its central directory and nothing is decompressed; a compressed TAR's data
+ * is decompressed to be skipped (never kept), which the bounds limit. When a
+ * bound stops it, *fraction (may be NULL) is the share of the file consumed
+ * by then (0 < f < 1), else 1. Memory: libarchive's state only.
+ * DOSSIER_EFORMAT when path is no archive libarchive reads.
+ */
+int archive_list(const char *path, const struct archive_scan_limits *lim, archive_list_fn cb, void *user,
+                 double *fraction, struct err *err);
 
 /* 1 if libarchive recognises path as an archive of a kind this reads. */
 int archive_is_archive(const char *path);

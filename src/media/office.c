@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "media/archive.h"
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -47,6 +48,9 @@ static void limits_fill(struct office_limits *l, const struct office_limits *in)
 			l->max_members = in->max_members;
 	}
 }
+
+/* what a message about an encrypted document tells the user to do */
+#define ENCRYPTED_FIX "open it with its password, save an unencrypted copy and analyse that copy"
 
 /* ---- the zip -------------------------------------------------------------- */
 
@@ -147,8 +151,7 @@ static int zip_stream(struct zip *z, const char *name, sink_fn sink, void *ctx, 
 			continue;
 		if (archive_entry_is_encrypted(e)) {
 			rc = err_set(err, DOSSIER_EPERM,
-			             "%s: the document is encrypted (member %s needs a password): save an unencrypted copy "
-			             "to analyse it",
+			             "%s: the document " MEDIA_ENCRYPTED_WORDS " (member %s needs a password): " ENCRYPTED_FIX,
 			             z->path, name);
 			break;
 		}
@@ -639,15 +642,198 @@ static void read_rels(struct zip *z, const char *member, struct rels *r)
 
 /* ---- DOCX ----------------------------------------------------------------- */
 
+/* Footnote or endnote marks in the order the body refers to them: the k-th
+ * note referred to (0-based) is ids[k] and shows as mark k + 1. An id's
+ * index is found through a small open-addressing table (slot = index + 1),
+ * so a document of many notes costs no quadratic search. */
+struct note_marks {
+	long *ids;
+	size_t n, cap;
+	size_t *slots;       /* 2 * cap entries, 0 = empty */
+	int roman;           /* endnotes: i, ii, iii as Word numbers them */
+};
+#define NOTE_MARKS_MAX 100000
+
+static size_t mark_hash(long id, size_t mask)
+{
+	uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull;
+	return (size_t)(h >> 32) & mask;
+}
+
+static void mark_text(const struct note_marks *m, size_t k, char *out, size_t cap)
+{
+	unsigned v = (unsigned)k + 1;
+	if (!m->roman || v >= 4000) {
+		snprintf(out, cap, "[%u]", v);
+		return;
+	}
+	static const unsigned val[] = {1000, 900, 500, 400, 100, 90, 50, 40, 10, 9, 5, 4, 1};
+	static const char *const sym[] = {"m", "cm", "d", "cd", "c", "xc", "l", "xl", "x", "ix", "v", "iv", "i"};
+	size_t o = 0;
+	out[o++] = '[';
+	for (size_t i = 0; i < 13; i++)
+		while (v >= val[i] && o + 4 < cap) {
+			for (const char *c = sym[i]; *c; c++)
+				out[o++] = *c;
+			v -= val[i];
+		}
+	out[o++] = ']';
+	out[o] = 0;
+}
+
+/* index of id, or -1: a note the body never refers to (a separator) is not shown */
+static long marks_find(const struct note_marks *m, long id)
+{
+	if (!m->n)
+		return -1;
+	size_t mask = 2 * m->cap - 1;
+	for (size_t h = mark_hash(id, mask);; h = (h + 1) & mask) {
+		size_t s = m->slots[h];
+		if (!s)
+			return -1;
+		if (m->ids[s - 1] == id)
+			return (long)(s - 1);
+	}
+}
+
+static void marks_insert(struct note_marks *m, size_t k)
+{
+	size_t mask = 2 * m->cap - 1;
+	size_t h = mark_hash(m->ids[k], mask);
+	while (m->slots[h])
+		h = (h + 1) & mask;
+	m->slots[h] = k + 1;
+}
+
+/* The mark of a reference to note id (added once). */
+static void marks_ref(struct note_marks *m, long id, char *out, size_t cap)
+{
+	long f = marks_find(m, id);
+	size_t k = f >= 0 ? (size_t)f : m->n;
+	if (f < 0 && m->n < NOTE_MARKS_MAX) {
+		if (m->n == m->cap) {
+			m->cap = m->cap ? m->cap * 2 : 16;
+			m->ids = xrealloc(m->ids, m->cap * sizeof *m->ids);
+			free(m->slots);
+			m->slots = calloc(2 * m->cap, sizeof *m->slots);
+			if (!m->slots)
+				abort();
+			for (size_t i = 0; i < m->n; i++)
+				marks_insert(m, i);
+		}
+		m->ids[m->n] = id;
+		marks_insert(m, m->n);
+		m->n++;
+	}
+	mark_text(m, k, out, cap);
+}
+
+enum docx_part { DP_BODY, DP_NOTES, DP_COMMENTS, DP_HF };
+
 struct docx {
 	int in_ppr, in_t, in_table, first_cell, paras_in_cell, in_del;
+	enum docx_part part;
+	struct note_marks *fn, *en; /* the body's footnote and endnote references */
+	struct note_marks *notes;   /* DP_NOTES: the marks of the part being read */
+	int skip;                   /* inside a note nobody refers to */
+	char mark[32];              /* the open note's mark, written at its w:footnoteRef */
+	int trim_lead;              /* drop the white space right after a written mark */
+	int *section_done;          /* the part's heading is written */
+	const char *section;        /* that heading */
+	/* fields: a page number's cached result ("1") is not text */
+	int fld_depth, fld_skip, in_instr, simple_skip;
+	char instr[32];
 };
+
+static int page_field(const char *instr)
+{
+	while (*instr == ' ')
+		instr++;
+	return !strncasecmp(instr, "PAGE", 4) || !strncasecmp(instr, "NUMPAGES", 8) ||
+	       !strncasecmp(instr, "SECTIONPAGES", 12);
+}
+
+static void section_heading(struct docx *d, struct out *o)
+{
+	if (!d->section_done || *d->section_done)
+		return;
+	*d->section_done = 1;
+	block_end(o);
+	block_begin(o, B_HEAD, 2);
+	out_text(o, d->section, strlen(d->section));
+	block_end(o);
+}
 
 static void docx_start(struct xml_job *j, const char *nm, const xmlChar **a, int n)
 {
 	struct docx *d = j->ud;
 	struct out *o = j->o;
 	char v[128];
+	if (d->skip) {
+		if (!strcmp(nm, "footnote") || !strcmp(nm, "endnote") || !strcmp(nm, "comment"))
+			d->skip++;
+		return;
+	}
+	if (d->part == DP_NOTES && (!strcmp(nm, "footnote") || !strcmp(nm, "endnote"))) {
+		char type[32];
+		attr(a, n, "type", type, sizeof type);
+		long k = marks_find(d->notes, atol(attr(a, n, "id", v, sizeof v)));
+		if ((*type && strcmp(type, "normal")) || k < 0) {
+			d->skip = 1;
+			return;
+		}
+		section_heading(d, o);
+		mark_text(d->notes, (size_t)k, d->mark, sizeof d->mark);
+		return;
+	}
+	if (d->part == DP_COMMENTS && !strcmp(nm, "comment")) {
+		section_heading(d, o);
+		attr(a, n, "author", v, sizeof v);
+		snprintf(d->mark, sizeof d->mark, "%.24s:", *v ? v : "Comment");
+		return;
+	}
+	if (d->in_del)
+		goto del_only;
+	if ((!strcmp(nm, "footnoteReference") || !strcmp(nm, "endnoteReference")) && d->part == DP_BODY) {
+		struct note_marks *m = nm[0] == 'f' ? d->fn : d->en;
+		attr(a, n, "customMarkFollows", v, sizeof v);
+		char mk[32];
+		if (m && !(!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "on"))) {
+			marks_ref(m, atol(attr(a, n, "id", v, sizeof v)), mk, sizeof mk);
+			out_text(o, mk, strlen(mk));
+		}
+		return;
+	}
+	if ((!strcmp(nm, "footnoteRef") || !strcmp(nm, "endnoteRef")) && d->part == DP_NOTES && d->mark[0]) {
+		out_text(o, d->mark, strlen(d->mark));
+		out_text(o, " ", 1);
+		d->mark[0] = 0;
+		d->trim_lead = 1;
+		return;
+	}
+	if (!strcmp(nm, "fldChar")) {
+		attr(a, n, "fldCharType", v, sizeof v);
+		if (!strcmp(v, "begin")) {
+			if (++d->fld_depth == 1)
+				d->instr[0] = 0;
+		} else if (!strcmp(v, "separate")) {
+			if (d->fld_depth == 1 && !d->fld_skip && page_field(d->instr))
+				d->fld_skip = 1;
+		} else if (!strcmp(v, "end") && d->fld_depth) {
+			if (--d->fld_depth == 0)
+				d->fld_skip = 0;
+		}
+		return;
+	}
+	if (!strcmp(nm, "instrText")) {
+		d->in_instr = 1;
+		return;
+	}
+	if (!strcmp(nm, "fldSimple")) {
+		if (d->simple_skip || page_field(attr(a, n, "instr", v, sizeof v)))
+			d->simple_skip++;
+		return;
+	}
 	if (!strcmp(nm, "p")) {
 		if (d->in_table) {
 			if (d->paras_in_cell++ && o->started)
@@ -675,8 +861,9 @@ static void docx_start(struct xml_job *j, const char *nm, const xmlChar **a, int
 		d->in_t = 1;
 	} else if (!strcmp(nm, "del")) {
 		d->in_del++;
+		return;
 	} else if (!d->in_ppr && !strcmp(nm, "tab")) {
-		if (o->in_block)
+		if (o->in_block && !d->trim_lead)
 			out_text(o, "\t", 1);
 	} else if (!d->in_ppr && (!strcmp(nm, "br") || !strcmp(nm, "cr"))) {
 		out_newline(o);
@@ -693,12 +880,29 @@ static void docx_start(struct xml_job *j, const char *nm, const xmlChar **a, int
 		d->first_cell = 0;
 		d->paras_in_cell = 0;
 	}
+	return;
+del_only:
+	if (!strcmp(nm, "del"))
+		d->in_del++;
 }
+
 
 static void docx_end(struct xml_job *j, const char *nm)
 {
 	struct docx *d = j->ud;
-	if (!strcmp(nm, "p") && !d->in_table)
+	if (d->skip) {
+		if (!strcmp(nm, "footnote") || !strcmp(nm, "endnote") || !strcmp(nm, "comment"))
+			d->skip--;
+		return;
+	}
+	if (!strcmp(nm, "instrText"))
+		d->in_instr = 0;
+	else if (!strcmp(nm, "fldSimple") && d->simple_skip)
+		d->simple_skip--;
+	else if ((!strcmp(nm, "footnote") || !strcmp(nm, "endnote") || !strcmp(nm, "comment")) && d->part != DP_BODY) {
+		block_end(j->o);
+		d->mark[0] = 0;
+	} else if (!strcmp(nm, "p") && !d->in_table)
 		block_end(j->o);
 	else if (!strcmp(nm, "pPr"))
 		d->in_ppr = 0;
@@ -716,8 +920,34 @@ static void docx_end(struct xml_job *j, const char *nm)
 static void docx_chars(struct xml_job *j, const char *s, size_t n)
 {
 	struct docx *d = j->ud;
-	if (d->in_t && !d->in_del)
-		out_text(j->o, s, n);
+	if (d->skip)
+		return;
+	if (d->in_instr && d->fld_depth == 1) {
+		size_t l = strlen(d->instr);
+		if (l + 1 < sizeof d->instr) {
+			size_t m = n < sizeof d->instr - 1 - l ? n : sizeof d->instr - 1 - l;
+			memcpy(d->instr + l, s, m);
+			d->instr[l + m] = 0;
+		}
+		return;
+	}
+	if (!d->in_t || d->in_del || d->fld_skip || d->simple_skip)
+		return;
+	if (d->mark[0] && d->part != DP_BODY) {
+		/* a note without its w:footnoteRef, or a comment: the mark leads its text */
+		out_text(j->o, d->mark, strlen(d->mark));
+		out_text(j->o, " ", 1);
+		d->mark[0] = 0;
+		d->trim_lead = 1;
+	}
+	if (d->trim_lead) {
+		while (n && (*s == ' ' || *s == '\t'))
+			s++, n--;
+		if (!n)
+			return;
+		d->trim_lead = 0;
+	}
+	out_text(j->o, s, n);
 }
 
 /* ---- PPTX ----------------------------------------------------------------- */
@@ -937,19 +1167,68 @@ struct odf {
 	long cell_repeat;
 	json_t *sheets;     /* [{name, rows}] */
 	int slides;
+	struct out *cur;    /* where text goes now, NULL: the job's out */
+	/* content.xml: a text:note's citation stays in the body as "[1]", its
+	 * body goes to notes, written after the document's body */
+	struct out *notes;
+	int in_cit, note_pending;
+	char cit[32];
+	struct {
+		int depth_text, list, table, first_cell, paras_in_cell;
+	} saved;
+	int in_note_body;
+	/* styles.xml: only the master pages' headers and footers, each into hf_tmp */
+	int hf_only, hf_depth;
+	struct out *hf_tmp;
+	struct hf_set *hf_seen;
 };
+
+struct hf_set;
+static void hf_flush(struct hf_set *h, struct out *o, struct out *tmp);
+
+static int odf_skipped(const char *nm)
+{
+	/* tracked changes, comments, speaker notes; a page number's cached value */
+	return !strcmp(nm, "tracked-changes") || !strcmp(nm, "annotation") || !strcmp(nm, "notes") ||
+	       !strcmp(nm, "page-number") || !strcmp(nm, "page-count") || !strcmp(nm, "sheet-name");
+}
+
+static int odf_hf(const char *nm)
+{
+	return !strncmp(nm, "header", 6) || !strncmp(nm, "footer", 6);
+}
 
 static void odf_start(struct xml_job *j, const char *nm, const xmlChar **a, int n)
 {
 	struct odf *d = j->ud;
-	struct out *o = j->o;
+	struct out *o = d->cur ? d->cur : j->o;
 	char v[256];
-	if (!strcmp(nm, "tracked-changes") || !strcmp(nm, "annotation") || !strcmp(nm, "notes")) {
+	if (d->hf_only) {
+		if (odf_hf(nm) && !d->hf_depth++)
+			d->cur = o = d->hf_tmp;
+		if (!d->hf_depth)
+			return;
+	}
+	if (odf_skipped(nm)) {
 		d->skip++;
 		return;
 	}
 	if (d->skip)
 		return;
+	if (d->notes && !d->in_note_body && !strcmp(nm, "note-citation")) {
+		d->in_cit = 1;
+		d->cit[0] = 0;
+		return;
+	}
+	if (d->notes && !d->in_note_body && !strcmp(nm, "note-body")) {
+		d->in_note_body = 1;
+		d->saved.depth_text = d->depth_text, d->saved.list = d->list, d->saved.table = d->table;
+		d->saved.first_cell = d->first_cell, d->saved.paras_in_cell = d->paras_in_cell;
+		d->depth_text = d->list = d->table = d->first_cell = d->paras_in_cell = 0;
+		d->cur = d->notes;
+		d->note_pending = 1;
+		return;
+	}
 	if (!strcmp(nm, "h") || !strcmp(nm, "p")) {
 		if (d->table) {
 			if (d->paras_in_cell++ && o->started)
@@ -961,6 +1240,12 @@ static void odf_start(struct xml_job *j, const char *nm, const xmlChar **a, int 
 				block_begin(o, B_HEAD, *v ? atoi(v) : 1);
 			} else {
 				block_begin(o, d->list ? B_LIST : B_PARA, 0);
+			}
+			if (d->note_pending && d->in_note_body) {
+				char mk[40];
+				int l = snprintf(mk, sizeof mk, "[%s] ", d->cit[0] ? d->cit : "*");
+				out_text(o, mk, (size_t)l);
+				d->note_pending = 0;
 			}
 		}
 		d->depth_text++;
@@ -1016,14 +1301,39 @@ static void odf_start(struct xml_job *j, const char *nm, const xmlChar **a, int 
 static void odf_end(struct xml_job *j, const char *nm)
 {
 	struct odf *d = j->ud;
-	struct out *o = j->o;
-	if (!strcmp(nm, "tracked-changes") || !strcmp(nm, "annotation") || !strcmp(nm, "notes")) {
+	struct out *o = d->cur ? d->cur : j->o;
+	if (d->hf_only) {
+		if (!d->hf_depth)
+			return;
+		if (odf_hf(nm) && !--d->hf_depth) {
+			hf_flush(d->hf_seen, j->o, d->hf_tmp);
+			d->cur = NULL;
+			d->depth_text = d->list = d->table = d->skip = 0;
+			return;
+		}
+	}
+	if (odf_skipped(nm)) {
 		if (d->skip)
 			d->skip--;
 		return;
 	}
 	if (d->skip)
 		return;
+	if (d->in_cit && !strcmp(nm, "note-citation")) {
+		d->in_cit = 0;
+		char mk[40];
+		int l = snprintf(mk, sizeof mk, "[%s]", d->cit[0] ? d->cit : "*");
+		out_text(o, mk, (size_t)l);
+		return;
+	}
+	if (d->in_note_body && !strcmp(nm, "note-body")) {
+		block_end(o);
+		d->in_note_body = 0;
+		d->depth_text = d->saved.depth_text, d->list = d->saved.list, d->table = d->saved.table;
+		d->first_cell = d->saved.first_cell, d->paras_in_cell = d->saved.paras_in_cell;
+		d->cur = NULL;
+		return;
+	}
 	if (!strcmp(nm, "h") || !strcmp(nm, "p")) {
 		if (d->depth_text && !--d->depth_text && !d->table)
 			block_end(o);
@@ -1051,8 +1361,15 @@ static void odf_end(struct xml_job *j, const char *nm)
 static void odf_chars(struct xml_job *j, const char *s, size_t n)
 {
 	struct odf *d = j->ud;
+	if (d->in_cit && !d->skip) {
+		size_t l = strlen(d->cit);
+		size_t m = n < sizeof d->cit - 1 - l ? n : sizeof d->cit - 1 - l;
+		memcpy(d->cit + l, s, m);
+		d->cit[l + m] = 0;
+		return;
+	}
 	if (d->depth_text && !d->skip)
-		out_text(j->o, s, n);
+		out_text(d->cur ? d->cur : j->o, s, n);
 }
 
 /* ---- (X)HTML (EPUB chapters, mail parts) ----------------------------------- */
@@ -1234,6 +1551,24 @@ static void opf_start(struct xml_job *j, const char *nm, const xmlChar **a, int 
 
 /* ---- sniffing --------------------------------------------------------------- */
 
+/* 1 if buf holds the UTF-16LE name of a CFB directory entry (32 UTF-16 units at most). */
+static int has_utf16_name(const unsigned char *buf, size_t n, const char *name)
+{
+	size_t l = strlen(name);
+	for (size_t i = 0; i + 2 * l <= n; i++) {
+		size_t k = 0;
+		while (k < l && buf[i + 2 * k] == (unsigned char)name[k] && buf[i + 2 * k + 1] == 0)
+			k++;
+		if (k == l)
+			return 1;
+	}
+	return 0;
+}
+
+/* A password-protected OOXML file (ECMA-376 encryption) is an OLE compound
+ * file whose directory holds an "EncryptedPackage" stream (and its
+ * "EncryptionInfo"). The directory is looked for in the first 64 kB and in
+ * the directory's first sector, which the header names. */
 static int ole_encrypted(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -1241,19 +1576,24 @@ static int ole_encrypted(const char *path)
 		return 0;
 	unsigned char buf[65536];
 	size_t n = fread(buf, 1, sizeof buf, f);
-	fclose(f);
 	static const unsigned char ole[8] = {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1};
-	if (n < 512 || memcmp(buf, ole, 8))
-		return 0;
-	static const char name[] = "EncryptedPackage";
-	for (size_t i = 0; i + 32 <= n; i++) {
-		size_t k = 0;
-		while (k < 16 && buf[i + 2 * k] == (unsigned char)name[k] && buf[i + 2 * k + 1] == 0)
-			k++;
-		if (k == 16)
-			return 1;
+	int found = 0;
+	if (n >= 512 && !memcmp(buf, ole, 8)) {
+		found = has_utf16_name(buf, n, "EncryptedPackage") || has_utf16_name(buf, n, "EncryptionInfo");
+		unsigned shift = (unsigned)buf[0x1E] | (unsigned)buf[0x1F] << 8;
+		uint32_t dir = (uint32_t)buf[0x30] | (uint32_t)buf[0x31] << 8 | (uint32_t)buf[0x32] << 16 |
+		               (uint32_t)buf[0x33] << 24;
+		if (!found && (shift == 9 || shift == 12) && dir < 0xFFFFFFFAu) {
+			size_t sector = (size_t)1 << shift;
+			long off = (long)(((uint64_t)dir + 1) * sector);
+			if (off > 0 && fseek(f, off, SEEK_SET) == 0) {
+				size_t m = fread(buf, 1, sector, f);
+				found = has_utf16_name(buf, m, "EncryptedPackage") || has_utf16_name(buf, m, "EncryptionInfo");
+			}
+		}
 	}
-	return 0;
+	fclose(f);
+	return found;
 }
 
 static const char *mimetype_format(const char *m)
@@ -1334,13 +1674,159 @@ static int need(int rc, struct zip *z, const char *member, struct err *err)
 	return rc;
 }
 
+/* ---- headers and footers, once each ---------------------------------------- */
+
+#define HF_MAX_TEXT (64u * 1024u) /* one header's or footer's text */
+#define ODF_MAX_NOTES (4u * 1024u * 1024u) /* an ODT's notes, kept while its body is read */
+#define HF_MAX_SEEN 256           /* distinct ones kept */
+#define HF_MAX_PARTS 64           /* DOCX header and footer parts read (each is a pass over the zip) */
+
+struct hf_set {
+	uint64_t seen[HF_MAX_SEEN];
+	size_t n;
+	int head_done;
+};
+
+static uint64_t fnv64(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+/* One header's or footer's text (collected in tmp) into o, unless it is empty
+ * or the same as one written before: a page header repeats on every page and
+ * section, and it is text once. */
+static void hf_flush(struct hf_set *h, struct out *o, struct out *tmp)
+{
+	block_end(tmp);
+	const char *t = tmp->text.data ? tmp->text.data : "";
+	size_t n = tmp->text.len;
+	while (n && isspace((unsigned char)t[n - 1]))
+		n--;
+	while (n && isspace((unsigned char)*t))
+		t++, n--;
+	if (!n)
+		goto done;
+	uint64_t k = fnv64(t, n);
+	for (size_t i = 0; i < h->n; i++)
+		if (h->seen[i] == k)
+			goto done;
+	if (h->n == HF_MAX_SEEN)
+		goto done;
+	h->seen[h->n++] = k;
+	block_end(o);
+	if (!h->head_done) {
+		h->head_done = 1;
+		block_begin(o, B_HEAD, 2);
+		out_text(o, "Headers and footers", 19);
+		block_end(o);
+	}
+	block_begin(o, B_PARA, 0);
+	/* a skipped page number leaves two spaces ("Page  of 3"): one is kept */
+	for (size_t i = 0; i < n;) {
+		size_t e = i;
+		while (e < n && !(t[e] == ' ' && e + 1 < n && t[e + 1] == ' '))
+			e++;
+		out_text(o, t + i, e - i);
+		if (e < n)
+			e++;
+		i = e;
+	}
+	block_end(o);
+done:
+	buf_reset(&tmp->text);
+	tmp->truncated = 0;
+	tmp->last_kind = B_PARA;
+	json_array_clear(tmp->headings);
+}
+
+static int cmp_hf_names(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	/* headers before footers, then by number */
+	int fx = strstr(x, "footer") != NULL, fy = strstr(y, "footer") != NULL;
+	if (fx != fy)
+		return fx - fy;
+	return cmp_slide_names(a, b);
+}
+
+/* ---- DOCX ------------------------------------------------------------------ */
+
+/* A part the text can do without (notes, comments, headers): missing or
+ * damaged costs only that part; a zip bomb still stops the document. */
+static int optional_part(int rc, struct err *err)
+{
+	if (rc && rc != DOSSIER_ETOOBIG) {
+		err_clear(err);
+		return 0;
+	}
+	return rc;
+}
+
+/* word/footnotes.xml or endnotes.xml: the notes the body refers to, in the
+ * part's order, each led by its mark. */
+static int docx_notes(struct zip *z, struct out *o, const char *member, struct note_marks *m, int *done,
+                      struct err *err)
+{
+	if (!m->n)
+		return 0;
+	struct docx d = {.part = DP_NOTES, .notes = m, .section_done = done, .section = "Notes"};
+	struct xml_job j = {.start = docx_start, .end = docx_end, .chars = docx_chars, .ud = &d, .o = o};
+	int rc = optional_part(xml_member(z, member, &j, err), err);
+	block_end(o);
+	return rc;
+}
+
 static int extract_docx(struct zip *z, struct out *o, json_t *r, struct err *err)
 {
-	(void)r;
-	struct docx d = {0};
+	struct note_marks fn = {0}, en = {.roman = 1};
+	struct docx d = {.fn = &fn, .en = &en};
 	struct xml_job j = {.start = docx_start, .end = docx_end, .chars = docx_chars, .ud = &d, .o = o};
 	int rc = need(xml_member(z, "word/document.xml", &j, err), z, "word/document.xml", err);
 	block_end(o);
+	/* after the body: the notes it refers to, the comments, then each
+	 * distinct page header and footer */
+	int notes_done = 0, comments_done = 0;
+	if (!rc && !o->truncated)
+		rc = docx_notes(z, o, "word/footnotes.xml", &fn, &notes_done, err);
+	if (!rc && !o->truncated)
+		rc = docx_notes(z, o, "word/endnotes.xml", &en, &notes_done, err);
+	if (!rc && !o->truncated && zip_has(z, "word/comments.xml")) {
+		struct docx dc = {.part = DP_COMMENTS, .section_done = &comments_done, .section = "Comments"};
+		struct xml_job jc = {.start = docx_start, .end = docx_end, .chars = docx_chars, .ud = &dc, .o = o};
+		rc = optional_part(xml_member(z, "word/comments.xml", &jc, err), err);
+		block_end(o);
+	}
+	const char **hf = NULL;
+	size_t nhf = 0;
+	for (size_t i = 0; i < z->n_names && nhf < HF_MAX_PARTS; i++) {
+		const char *nm = z->names[i];
+		if ((!strncmp(nm, "word/header", 11) || !strncmp(nm, "word/footer", 11)) && !strchr(nm + 5, '/') &&
+		    str_endswith_ci(nm, ".xml")) {
+			hf = xrealloc(hf, (nhf + 1) * sizeof *hf);
+			hf[nhf++] = nm;
+		}
+	}
+	if (nhf)
+		qsort(hf, nhf, sizeof *hf, cmp_hf_names);
+	struct hf_set seen = {0};
+	struct out tmp;
+	out_init(&tmp, HF_MAX_TEXT);
+	for (size_t i = 0; i < nhf && !rc && !o->truncated; i++) {
+		struct docx dh = {.part = DP_HF};
+		struct xml_job jh = {.start = docx_start, .end = docx_end, .chars = docx_chars, .ud = &dh, .o = &tmp};
+		rc = optional_part(xml_member(z, hf[i], &jh, err), err);
+		hf_flush(&seen, o, &tmp);
+	}
+	out_free(&tmp);
+	free(hf);
+	(void)r;
+	free(fn.ids);
+	free(en.ids);
+	free(fn.slots);
+	free(en.slots);
 	return rc;
 }
 
@@ -1459,15 +1945,41 @@ static int extract_odf(struct zip *z, const char *fmt, struct out *o, json_t *r,
 {
 	if (odf_encrypted(z))
 		return err_set(err, DOSSIER_EPERM,
-		               "%s: the document is encrypted with a password: save an unencrypted copy to analyse it",
-		               z->path);
+		               "%s: the document " MEDIA_ENCRYPTED_WORDS ": " ENCRYPTED_FIX, z->path);
 	struct odf d = {0};
 	d.is_sheet = !strcmp(fmt, "ods");
 	d.is_pres = !strcmp(fmt, "odp");
 	d.sheets = json_array();
+	struct out notes;
+	out_init(&notes, o->max < ODF_MAX_NOTES ? o->max : ODF_MAX_NOTES);
+	if (!d.is_sheet && !d.is_pres)
+		d.notes = &notes;
 	struct xml_job j = {.start = odf_start, .end = odf_end, .chars = odf_chars, .ud = &d, .o = o};
 	int rc = need(xml_member(z, "content.xml", &j, err), z, "content.xml", err);
 	block_end(o);
+	block_end(&notes);
+	if (!rc && notes.text.len) {
+		/* the notes after the body, each led by its citation */
+		block_begin(o, B_HEAD, 2);
+		out_text(o, "Notes", 5);
+		block_end(o);
+		block_begin(o, B_PARA, 0);
+		out_text(o, notes.text.data, notes.text.len);
+		block_end(o);
+		o->truncated |= notes.truncated;
+	}
+	out_free(&notes);
+	if (!rc && !o->truncated && !d.is_sheet && !d.is_pres) {
+		/* a text document's page headers and footers, each distinct one once */
+		struct hf_set seen = {0};
+		struct out tmp;
+		out_init(&tmp, HF_MAX_TEXT);
+		struct odf ds = {.hf_only = 1, .hf_tmp = &tmp, .hf_seen = &seen};
+		struct xml_job js = {.start = odf_start, .end = odf_end, .chars = odf_chars, .ud = &ds, .o = o};
+		rc = optional_part(xml_member(z, "styles.xml", &js, err), err);
+		block_end(o);
+		out_free(&tmp);
+	}
 	if (d.is_sheet)
 		json_object_set(r, "sheets", d.sheets);
 	if (d.is_pres)
@@ -1530,8 +2042,7 @@ int office_extract(const char *path, const struct office_limits *lim, json_t **o
 	fclose(f);
 	if (ole_encrypted(path))
 		return err_set(err, DOSSIER_EPERM,
-		               "%s: the document is encrypted with a password: save an unencrypted copy to analyse it",
-		               path);
+		               "%s: the document " MEDIA_ENCRYPTED_WORDS ": " ENCRYPTED_FIX, path);
 	struct zip z = {.path = path};
 	limits_fill(&z.lim, lim);
 	int rc = zip_list(&z, err);
@@ -1550,8 +2061,7 @@ int office_extract(const char *path, const struct office_limits *lim, json_t **o
 	if (z.encrypted) {
 		zip_clear(&z);
 		return err_set(err, DOSSIER_EPERM,
-		               "%s: the ZIP container is encrypted with a password: save an unencrypted copy to analyse it",
-		               path);
+		               "%s: the ZIP container " MEDIA_ENCRYPTED_WORDS ": " ENCRYPTED_FIX, path);
 	}
 	json_t *r = json_object();
 	struct out o;

@@ -55,8 +55,13 @@ int office_sniff(const char *path, char *fmt, size_t n);
  *    "engine": "dossier:office"}
  * Headings come out as "# " lines and list items as "- " lines in text;
  * spreadsheet rows as tab-separated cached cell values (never formulas).
+ * A text document's footnote and endnote references stay in the body as
+ * their marks ("[1]", endnotes "[i]" in DOCX; an ODT note's own citation),
+ * and after the body come "## Notes" (each note led by its mark), a DOCX's
+ * "## Comments" ("Author: text") and "## Headers and footers": each distinct
+ * page header and footer once, without a page number field's cached value.
  * Errors (the message names the file and what to do): DOSSIER_EPERM
- * (encrypted), DOSSIER_EFORMAT (not a zip of this kind, truncated, damaged),
+ * (encrypted: the message says MEDIA_ENCRYPTED_WORDS, media/archive.h), DOSSIER_EFORMAT (not a zip of this kind, truncated, damaged),
  * DOSSIER_ETOOBIG (the members expand past lim->max_expanded: a zip bomb),
  * DOSSIER_ENOTFOUND (no such file). lim may be NULL (defaults).
  */

@@ -8,6 +8,7 @@
 #include "backends/asr.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "media/archive.h"
 
 #include <math.h>
 #include <string.h>
@@ -257,13 +258,34 @@ static void add_notes(struct assembly *a)
 		json_decref(notes);
 }
 
-/* done when every step did; partial when something useful survived */
+/* 1 if a step failed because the file (or the member it is) needs a
+ * password: its message says MEDIA_ENCRYPTED_WORDS after the file's path. */
+static int failed_encrypted(const struct assembly *a)
+{
+	const char *path = a->doc->path ? a->doc->path : "";
+	size_t pl = strlen(path);
+	for (size_t i = 0; i < a->n; i++) {
+		const char *m = a->steps[i].last_error;
+		if (a->steps[i].state != STEP_FAILED || !m)
+			continue;
+		if (!strncmp(m, path, pl))
+			m += pl;
+		if (strstr(m, MEDIA_ENCRYPTED_WORDS))
+			return 1;
+	}
+	return 0;
+}
+
+/* done when every step did; partial when something useful survived;
+ * encrypted when nothing could be read for want of a password */
 static const char *decide_status(struct assembly *a)
 {
 	json_t *d = a->d;
 	int useful = json_object_get(d, "summary") || json_object_get(d, "text") || json_object_get(d, "transcript") ||
 	             json_object_get(d, "image");
 	const char *status = a->n_bad == 0 ? "done" : (useful && a->n_done) ? "partial" : "failed";
+	if (!strcmp(status, "failed") && failed_encrypted(a))
+		status = "encrypted";
 	char ts[32];
 	json_object_set_new(d, "status", json_string(status));
 	json_object_set_new(d, "errors", a->errors);

@@ -3,12 +3,18 @@
  */
 #include "pipeline/children.h"
 #include "pipeline/ingest.h"
+#include "pipeline/ingest_decide.h"
+#include "pipeline/kinds.h"
 #include "pipeline/forget.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "media/archive.h"
+#include "media/mail.h"
+#include "plan/planner.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +74,8 @@ static void safe_ext(const char *place, char *out, size_t n)
 	snprintf(out, n, "%s", dot);
 }
 
+static int adopt(struct children *c, int64_t id, const char *place, struct err *err);
+
 int children_add(struct children *c, const char *place, const char *file, int64_t *id_out, struct err *err)
 {
 	if (id_out)
@@ -111,6 +119,17 @@ int children_add(struct children *c, const char *place, const char *file, int64_
 		if ((rc = ingest_file(env->st, env->cls, env->bus, blob, &is, &id, err)))
 			return rc;
 	}
+	if (id_out)
+		*id_out = id;
+	return adopt(c, id, place, err);
+}
+
+/* id becomes (or stays) a child at place and is listed; a document another
+ * parent holds keeps that parent. */
+static int adopt(struct children *c, int64_t id, const char *place, struct err *err)
+{
+	struct step_env *env = c->env;
+	int rc;
 	int64_t parent = 0;
 	if (id && store_doc_parent(env->st, id, &parent, NULL, 0, NULL) == 0 && (!parent || parent == c->doc->id)) {
 		const char *slash = strrchr(place, '/');
@@ -131,9 +150,69 @@ int children_add(struct children *c, const char *place, const char *file, int64_
 			if (c->before[i] == id)
 				c->before[i] = 0;  /* still a child */
 	}
+	return 0;
+}
+
+int children_add_encrypted(struct children *c, const char *place, int64_t size, int64_t mtime, int64_t *id_out,
+                           struct err *err)
+{
+	if (id_out)
+		*id_out = 0;
+	struct step_env *env = c->env;
+	/* no bytes to address it by: this version of the member (its parent, its
+	 * place, the size and time the archive states) names it, and an empty
+	 * file at that name keeps 'prune' from taking it for gone */
+	char key[4200], hex[65], ext[16];
+	snprintf(key, sizeof key, "%lld\n%s\n%lld\n%lld", (long long)c->doc->id, place, (long long)size,
+	         (long long)mtime);
+	struct sha256 h;
+	sha256_init(&h);
+	sha256_update(&h, key, strlen(key));
+	sha256_final_hex(&h, hex);
+	safe_ext(place, ext, sizeof ext);
+	char dir[4200], path[4400];
+	snprintf(dir, sizeof dir, "%s/blobs/%.2s", env->data_dir ? env->data_dir : ".", hex);
+	int rc = mkdir_p(dir, err);
+	if (rc)
+		return rc;
+	char real[4096];
+	if (realpath(dir, real))
+		snprintf(dir, sizeof dir, "%s", real);
+	snprintf(path, sizeof path, "%s/%s.encrypted%s", dir, hex, ext);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_set(err, DOSSIER_EIO, "cannot record a member of %s in %s: %s", c->doc->path, dir, strerror(errno));
+	close(fd);
+	/* its kind, as its name says */
+	enum kind_match bm = KIND_MATCH_NO;
+	const char *kind = "unsupported";
+	for (size_t i = 0; i < kind_count(); i++) {
+		struct file_type ft = {0};
+		snprintf(ft.mime, sizeof ft.mime, "application/octet-stream");
+		enum kind_match m = kind_at(i)->recognise(ft.mime, path, &ft);
+		if (m > bm) {
+			bm = m;
+			kind = kind_at(i)->name;
+		}
+	}
+	char msg[ERR_MSG_MAX];
+	snprintf(msg, sizeof msg,
+	         "%s in %s: the member " MEDIA_ENCRYPTED_WORDS ": extract it from the archive with its password "
+	         "and analyse the extracted copy",
+	         place, c->doc->name ? c->doc->name : c->doc->path);
+	struct doc_input in = {.path = path, .sha256 = "", .mime = "application/octet-stream", .kind = kind,
+	                       .bytes = size > 0 ? size : 0, .mtime = mtime, .status = "encrypted", .error = msg};
+	int64_t id = 0;
+	enum ingest_outcome o;
+	if ((rc = ingest_decide(env->st, &in, NULL, 0, &id, &o, err)))
+		return rc;
+	if (env->bus)
+		bus_emit(env->bus, "document_failed", id,
+		         json_pack("{s:o,s:o,s:s}", "path", json_string_lossy(path), "error", json_string_lossy(msg), "status",
+		                   "encrypted"));
 	if (id_out)
 		*id_out = id;
-	return 0;
+	return adopt(c, id, place, err);
 }
 
 static void forget_gone(struct children *c, int64_t id)
@@ -174,9 +253,209 @@ static int on_member(const char *name, const char *file, uint64_t bytes, void *u
 	return u->kids->env->cancel && *u->kids->env->cancel ? DOSSIER_ECANCELLED : 0;
 }
 
+static int on_encrypted(const char *name, int64_t size, int64_t mtime, void *user)
+{
+	struct unpack_ctx *u = user;
+	return u->rc = children_add_encrypted(u->kids, name, size, mtime, NULL, u->err);
+}
+
 int children_unpack(struct children *c, const char *path, const struct archive_limits *lim, json_t **summary,
                     struct err *err)
 {
 	struct unpack_ctx u = {c, err, 0};
-	return archive_unpack(path, c->tmp_dir, lim, on_member, &u, summary, err);
+	struct archive_limits l = lim ? *lim : (struct archive_limits){0};
+	l.on_encrypted = on_encrypted;
+	l.encrypted_user = &u;
+	return archive_unpack(path, c->tmp_dir, &l, on_member, &u, summary, err);
+}
+
+/* ------------------------------------------------ counting before a run */
+
+/* The MIME type an extension stands for, for the kinds' recognisers. */
+static const char *mime_of_ext(const char *name)
+{
+	static const struct {
+		const char *ext, *mime;
+	} t[] = {
+		{".txt", "text/plain"}, {".text", "text/plain"}, {".log", "text/plain"}, {".md", "text/markdown"},
+		{".markdown", "text/markdown"}, {".html", "text/html"}, {".htm", "text/html"}, {".csv", "text/csv"},
+		{".tsv", "text/tab-separated-values"}, {".rtf", "text/rtf"}, {".pdf", "application/pdf"},
+		{".png", "image/png"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".gif", "image/gif"},
+		{".tif", "image/tiff"}, {".tiff", "image/tiff"}, {".bmp", "image/bmp"}, {".webp", "image/webp"},
+		{".heic", "image/heic"}, {".mp3", "audio/mpeg"}, {".wav", "audio/x-wav"}, {".ogg", "audio/ogg"},
+		{".oga", "audio/ogg"}, {".opus", "audio/ogg"}, {".flac", "audio/flac"}, {".m4a", "audio/mp4"},
+		{".mp4", "video/mp4"}, {".m4v", "video/mp4"}, {".mkv", "video/x-matroska"}, {".mov", "video/quicktime"},
+		{".avi", "video/x-msvideo"}, {".webm", "video/webm"},
+		{".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+		{".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+		{".pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"},
+		{".odt", "application/vnd.oasis.opendocument.text"},
+		{".ods", "application/vnd.oasis.opendocument.spreadsheet"},
+		{".odp", "application/vnd.oasis.opendocument.presentation"}, {".epub", "application/epub+zip"},
+		{".eml", "message/rfc822"}, {".mbox", "application/mbox"}, {".zip", "application/zip"},
+		{".tar", "application/x-tar"}, {".tgz", "application/gzip"}, {".gz", "application/gzip"},
+		{".xz", "application/x-xz"}, {".7z", "application/x-7z-compressed"},
+	};
+	const char *slash = strrchr(name, '/');
+	const char *dot = strrchr(slash ? slash + 1 : name, '.');
+	for (size_t i = 0; dot && i < sizeof t / sizeof t[0]; i++)
+		if (!strcasecmp(dot, t[i].ext))
+			return t[i].mime;
+	return "application/octet-stream";
+}
+
+void children_kind_of(const char *name, const char *mime, char *kind, size_t n)
+{
+	char m[128], fake[160], ext[16];
+	if (!mime || !*mime || !strcasecmp(mime, "application/octet-stream") || !strncasecmp(mime, "application/x-download", 22))
+		mime = mime_of_ext(name);
+	size_t i;
+	for (i = 0; mime[i] && mime[i] != ';' && !isspace((unsigned char)mime[i]) && i + 1 < sizeof m; i++)
+		m[i] = (char)tolower((unsigned char)mime[i]);
+	m[i] = 0;
+	/* the recognisers look at a path's extension; this one names no file a
+	 * member's name could point at */
+	safe_ext(name, ext, sizeof ext);
+	snprintf(fake, sizeof fake, "/proc/self/.dossier-no-such-dir/member%s", ext);
+	enum kind_match best = KIND_MATCH_NO;
+	snprintf(kind, n, "unsupported");
+	for (size_t k = 0; k < kind_count(); k++) {
+		struct file_type ft = {0};
+		snprintf(ft.mime, sizeof ft.mime, "%s", m);
+		enum kind_match km = kind_at(k)->recognise(m, fake, &ft);
+		if (km > best) {
+			best = km;
+			snprintf(kind, n, "%s", kind_at(k)->name);
+		}
+	}
+}
+
+struct scan {
+	struct plan_kind_use *kinds;
+	size_t n;
+	uint64_t seen;
+	/* counts by kind index before extrapolation */
+	uint64_t by[PLAN_MAX_KINDS];
+	int office;
+};
+
+static void scan_add(struct scan *s, const char *name, const char *mime)
+{
+	char kind[32];
+	children_kind_of(name, mime, kind, sizeof kind);
+	for (size_t i = 0; i < s->n && i < PLAN_MAX_KINDS; i++)
+		if (s->kinds[i].name && !strcmp(s->kinds[i].name, kind)) {
+			s->by[i]++;
+			s->seen++;
+			return;
+		}
+}
+
+static int scan_member(const char *name, int64_t size, int encrypted, void *user)
+{
+	struct scan *s = user;
+	if (encrypted) /* recorded as encrypted: no step, no model */
+		return 0;
+	if (s->office && !office_child_wanted(name, size, NULL))
+		return 0;
+	scan_add(s, name, NULL);
+	return 0;
+}
+
+/* case-insensitive strstr */
+static const char *ci_find(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (!strncasecmp(hay, needle, n))
+			return hay;
+	return NULL;
+}
+
+/* A mail too large to parse here: the attachment headers of its first
+ * CHILD_SCAN_MAX_MAIL bytes (Content-Disposition: attachment, with a file name). */
+static double scan_mail_headers(const char *path, struct scan *s, uint64_t size)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 1;
+	char line[1024];
+	uint64_t used = 0;
+	int pending = 0; /* an attachment's headers are open: its file name may follow */
+	while (used < CHILD_SCAN_MAX_MAIL && fgets(line, sizeof line, f)) {
+		used += strlen(line);
+		if (!strncasecmp(line, "Content-Disposition:", 20)) {
+			pending = ci_find(line, "attachment") != NULL;
+		} else if (pending && (line[0] == '\n' || line[0] == '\r')) {
+			scan_add(s, "", NULL); /* no name: of no known kind */
+			pending = 0;
+			continue;
+		} else if (!pending || !(line[0] == ' ' || line[0] == '\t' || strchr(line, ':'))) {
+			continue;
+		}
+		const char *fn = pending ? ci_find(line, "filename=") : NULL;
+		if (fn) {
+			fn += 9;
+			char name[256];
+			size_t k = 0;
+			if (*fn == '"')
+				fn++;
+			while (*fn && *fn != '"' && *fn != ';' && *fn != '\r' && *fn != '\n' && k + 1 < sizeof name)
+				name[k++] = *fn++;
+			name[k] = 0;
+			scan_add(s, name, NULL);
+			pending = 0;
+		}
+	}
+	fclose(f);
+	return size > used && used ? (double)used / (double)size : 1;
+}
+
+static double scan_mail(const char *path, struct scan *s)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return 1;
+	if ((uint64_t)sb.st_size > CHILD_SCAN_MAX_MAIL)
+		return scan_mail_headers(path, s, (uint64_t)sb.st_size);
+	struct mail_limits lim = {.max_text = 1};
+	json_t *r = NULL;
+	if (mail_extract(path, &lim, &r, NULL) == 0) {
+		size_t i;
+		json_t *a;
+		json_array_foreach(json_object_get(r, "attachments"), i, a) {
+			const char *name = json_string_value(json_object_get(a, "name"));
+			scan_add(s, name ? name : "", json_string_value(json_object_get(a, "type")));
+		}
+	}
+	json_decref(r);
+	return 1;
+}
+
+uint64_t children_plan_scan(const char *path, const char *kind, struct plan_kind_use *kinds, size_t n)
+{
+	struct scan s = {.kinds = kinds, .n = n};
+	double fraction = 1;
+	if (!strcmp(kind, "archive") || !strcmp(kind, "office")) {
+		s.office = !strcmp(kind, "office");
+		if (archive_list(path, NULL, scan_member, &s, &fraction, NULL))
+			return 0;
+	} else if (!strcmp(kind, "mail")) {
+		fraction = scan_mail(path, &s);
+	} else {
+		return 0;
+	}
+	uint64_t total = 0;
+	for (size_t i = 0; i < n && i < PLAN_MAX_KINDS; i++) {
+		if (!s.by[i])
+			continue;
+		uint64_t c = fraction < 1 ? (uint64_t)((double)s.by[i] / fraction + 0.5) : s.by[i];
+		kinds[i].children += c;
+		if (fraction < 1)
+			kinds[i].children_src = "estimated";
+		else if (!kinds[i].children_src)
+			kinds[i].children_src = "scanned";
+		total += c;
+	}
+	return total;
 }

@@ -39,8 +39,16 @@ int children_begin(struct step_env *env, const struct doc_rec *doc, struct child
  * Errors are the store's; a file that cannot be classified is recorded as
  * failed, as ingest does. */
 int children_add(struct children *c, const char *place, const char *file, int64_t *id_out, struct err *err);
+/* Records an encrypted member, which cannot be unpacked, as a child at place
+ * with the status "encrypted" and a message saying what to do (no steps: it
+ * is not tried again until its parent changes). size and mtime as the archive
+ * states them (-1, 0 if not) tell one version of the member from another.
+ * *id_out (may be NULL) = the child. */
+int children_add_encrypted(struct children *c, const char *place, int64_t size, int64_t mtime, int64_t *id_out,
+                           struct err *err);
 /* Unpacks the members of the archive at path that lim (may be NULL) lets
- * through, each a child (media/archive.h: archive_unpack with children_add).
+ * through, each a child (media/archive.h: archive_unpack with children_add;
+ * an encrypted member through children_add_encrypted).
  * *summary as archive_unpack gives it (may be NULL). */
 struct archive_limits;
 int children_unpack(struct children *c, const char *path, const struct archive_limits *lim, json_t **summary,
@@ -49,5 +57,37 @@ int children_unpack(struct children *c, const char *path, const struct archive_l
  * added again, and gives the list of children (caller decrefs; may be NULL).
  * Frees what begin allocated. */
 void children_end(struct children *c, json_t **list);
+
+/* 1 if an office document's zip member becomes a child document: an image
+ * in its media folders of at least 32 kB (size -1: unknown, taken). */
+int office_child_wanted(const char *name, int64_t size, void *user);
+
+/* The kind a member or an attachment would be given, judged before it is
+ * unpacked by its name and MIME type (mime NULL or generic: by the name's
+ * extension), into kind ("image", ..., or "unsupported"). */
+void children_kind_of(const char *name, const char *mime, char *kind, size_t n);
+
+/* A mail or mailbox larger than this is not parsed by the planner's scan:
+ * its attachments are estimated from the attachment headers in its first
+ * CHILD_SCAN_MAX_MAIL bytes. */
+#define CHILD_SCAN_MAX_MAIL (64ull << 20)
+
+/*
+ * Counts, before a run, what the file at path (of kind `kind`) holds that
+ * would become child documents, and adds it to kinds[i].children of the kind
+ * each would have (children_kind_of): an archive's regular members (from its
+ * headers through archive_list, nothing unpacked; encrypted ones need no model
+ * and are not counted), a mail's attachments (its MIME structure through
+ * GMime, nothing decoded) and an office document's embedded images (zip
+ * entries by name and size). kinds[i].children_src is "scanned", or
+ * "estimated" when a bound stopped the scan and the count was extrapolated
+ * from the share read. Bounds per file: archive_list's (256 MiB consumed,
+ * 2 s, 100,000 members) and CHILD_SCAN_MAX_MAIL; memory stays that of
+ * libarchive's or GMime's state. One level only: an archive inside is
+ * counted as an archive, not opened. Returns the children counted; never
+ * fails (a file that cannot be scanned adds nothing).
+ */
+struct plan_kind_use;
+uint64_t children_plan_scan(const char *path, const char *kind, struct plan_kind_use *kinds, size_t n);
 
 #endif

@@ -12,7 +12,7 @@
 #include <time.h>
 
 static const char *const statuses[] = {"queued", "running", "assembling", "done", "partial", "failed",
-                                       "unsupported", "duplicate"};
+                                       "encrypted", "unsupported", "duplicate"};
 #define N_STATUSES (sizeof statuses / sizeof statuses[0])
 
 const char *const *doc_statuses(size_t *n)

@@ -25,7 +25,9 @@ struct decide {
 
 static int is_finished(const char *status)
 {
-	return !strcmp(status, "done") || !strcmp(status, "partial") || !strcmp(status, "unsupported");
+	/* encrypted: tried again only when the file changes (a password is not guessed) */
+	return !strcmp(status, "done") || !strcmp(status, "partial") || !strcmp(status, "unsupported") ||
+	       !strcmp(status, "encrypted");
 }
 
 static int is_unfinished(const char *status)

@@ -83,6 +83,17 @@ static STEP_FN(unpack)
 		json_decref(summary);
 		return rc;
 	}
+	json_int_t n_enc = json_integer_value(json_object_get(summary, "encrypted"));
+	if (n_enc > 0 && json_integer_value(json_object_get(summary, "unpacked")) == 0) {
+		/* nothing but encrypted members: the archive itself is; its members
+		 * are listed under it, each encrypted too */
+		json_decref(list);
+		json_decref(summary);
+		return err_set(err, DOSSIER_EPERM,
+		               "%s: the archive " MEDIA_ENCRYPTED_WORDS " (%lld member%s need%s a password): extract it "
+		               "with its password (e.g. 7z x or unzip) and analyse the extracted copy",
+		               doc->path, (long long)n_enc, n_enc == 1 ? "" : "s", n_enc == 1 ? "s" : "");
+	}
 	/* the text is the listing, for search; the summary counts what it holds */
 	struct buf b;
 	buf_init(&b, CAP_TEXT);

@@ -44,8 +44,9 @@ static enum kind_match recognise(const char *mime, const char *path, struct file
 	    !strcmp(mime, "application/x-ole-storage") || !strcmp(mime, "application/encrypted") ||
 	    !strncmp(mime, "application/CDFV2", 17)) {
 		char fmt[16];
-		if (office_sniff(path, fmt, sizeof fmt) == 0 && strcmp(fmt, "epub") &&
-		    (strcmp(fmt, "encrypted") || path_has_ext(path, office_ext))) {
+		/* an OLE file holding an EncryptedPackage is a password-protected
+		 * DOCX, XLSX or PPTX whatever its name */
+		if (office_sniff(path, fmt, sizeof fmt) == 0 && strcmp(fmt, "epub")) {
 			snprintf(out->format, sizeof out->format, "%s", fmt);
 			return KIND_MATCH_CONTENT;
 		}
@@ -63,7 +64,7 @@ static enum kind_match recognise(const char *mime, const char *path, struct file
  * OOXML and ODF, at least OFFICE_CHILD_MIN_BYTES. */
 #define OFFICE_CHILD_MIN_BYTES (32 * 1024)
 
-static int image_wanted(const char *name, int64_t size, void *user)
+int office_child_wanted(const char *name, int64_t size, void *user)
 {
 	(void)user;
 	static const char *const dirs[] = {"word/media/", "ppt/media/", "xl/media/", "Pictures/", NULL};
@@ -84,7 +85,7 @@ static void add_images(struct step_env *env, const struct doc_rec *doc, json_t *
 		children_end(&kids, NULL);
 		return;
 	}
-	struct archive_limits alim = {.want = image_wanted, .max_members = 1000};
+	struct archive_limits alim = {.want = office_child_wanted, .max_members = 1000};
 	if (env->cfg && env->cfg->max_expanded_bytes)
 		alim.max_expanded = env->cfg->max_expanded_bytes;
 	json_t *summary = NULL, *list = NULL;

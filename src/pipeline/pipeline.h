@@ -79,7 +79,7 @@ int pipeline_run_step(struct step_env *env, const struct doc_rec *doc, const str
 
 /*
  * Builds the dossier from the document and its steps' results. *status_out is
- * "done", "partial" or "failed"; *dossier is a new object (caller decrefs).
+ * "done", "partial", "failed" or "encrypted" (it failed for want of a password); *dossier is a new object (caller decrefs).
  * fts_out's strings point into *dossier (valid while it lives) or into
  * fts_owned[0..1], which the caller frees with free().
  */

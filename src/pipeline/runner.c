@@ -181,10 +181,11 @@ int pipeline_finish_document(const struct config *cfg, bus *b, store *st, int64_
 	json_t *errs = json_object_get(d, "errors");
 	const char *first = json_string_value(json_object_get(json_array_get(errs, 0), "message"));
 	struct event *ev = NULL;
-	int failed = !strcmp(status, "failed");
+	int failed = !strcmp(status, "failed") || !strcmp(status, "encrypted");
 	if (failed) {
 		bus_event_new(b, "document_failed", doc_id,
-		              json_pack("{s:o,s:s}", "path", json_string_lossy(doc.path), "error", first ? first : "failed"),
+		              json_pack("{s:o,s:s,s:s}", "path", json_string_lossy(doc.path), "error", first ? first : "failed",
+		                        "status", status),
 		              &ev);
 	} else {
 		const char *title = json_string_value(json_object_get(d, "title"));

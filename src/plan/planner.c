@@ -125,7 +125,7 @@ int plan_role_footprint(const struct plan_params *p, enum model_role r, struct m
 /* 1 if the kind's documents are part of the run. */
 static int present(const plan *pl, const struct plan_kind_use *k)
 {
-	return pl->assumed || k->count > 0;
+	return pl->assumed || k->count > 0 || k->children > 0;
 }
 
 /* Bit (1u << role) for every role some present kind needs. */
@@ -569,6 +569,13 @@ json_t *plan_to_json(const plan *pl)
 	for (size_t k = 0; k < pl->n_kinds; k++)
 		json_object_set_new(inputs, pl->kinds[k].name, json_integer((json_int_t)pl->kinds[k].count));
 	json_object_set_new(o, "inputs", inputs);
+	json_t *kids = json_object();
+	for (size_t k = 0; k < pl->n_kinds && kids; k++)
+		if (pl->kinds[k].children)
+			json_object_set_new(kids, pl->kinds[k].name,
+			                    json_pack("{s:I,s:s}", "count", (json_int_t)pl->kinds[k].children, "source",
+			                              pl->kinds[k].children_src ? pl->kinds[k].children_src : "scanned"));
+	json_object_set_new(o, "children", kids ? kids : json_object());
 	for (int r = 0; r < ROLE_COUNT; r++)
 		if (pl->used[r])
 			json_array_append_new(models, model_json(pl, (enum model_role)r));
@@ -656,6 +663,15 @@ int plan_render_text(const plan *pl, struct buf *out)
 		for (size_t k = 0; k < pl->n_kinds && !rc; k++)
 			rc = buf_appendf(out, "%s %llu %s", k ? "," : "", (unsigned long long)pl->kinds[k].count, pl->kinds[k].name);
 		if (!rc)
+			rc = buf_appendc(out, '\n');
+		int any = 0;
+		for (size_t k = 0; k < pl->n_kinds && !rc; k++)
+			if (pl->kinds[k].children) {
+				rc = buf_appendf(out, "%s %llu %s (%s)", any ? "," : "inside them:", (unsigned long long)pl->kinds[k].children,
+				                 pl->kinds[k].name, pl->kinds[k].children_src ? pl->kinds[k].children_src : "scanned");
+				any = 1;
+			}
+		if (!rc && any)
 			rc = buf_appendc(out, '\n');
 	}
 	if (!rc)

@@ -44,6 +44,9 @@ struct plan_kind_use {
 	uint64_t count;        /* documents of the kind */
 	uint64_t lane_bytes;   /* dossier's working set for one such document on a cpu lane;
 	                          0 = from its roles (PLAN_LANE_BYTES_ASR, _IMAGES, _TEXT) */
+	uint64_t children;     /* more of the kind inside those documents (archive members, attachments,
+	                          embedded images), counted before the run; 0 = none */
+	const char *children_src; /* static: how children was found, "scanned" or "estimated"; NULL = none */
 };
 
 /* The cpu-lane working set of a kind that does not say (plan_kind_use.lane_bytes 0):

@@ -156,7 +156,7 @@ enum MHD_Result metrics_reply(server *s, struct MHD_Connection *c)
 	struct buf b;
 	buf_init(&b, 1024 * 1024);
 	struct err e = {0};
-	static const char *const statuses[] = {"queued", "running", "assembling", "done", "partial", "failed",
+	static const char *const statuses[] = {"queued", "running", "assembling", "done", "partial", "failed", "encrypted",
 	                                       "unsupported"};
 	store *st = pool_get(s, &e);
 	family(&b, "dossier_documents", "gauge", "Documents in the database by status.");

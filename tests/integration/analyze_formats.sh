@@ -13,11 +13,11 @@ printf 'From the desk of the editor, 2024\nDear reader, we walked, talked, and a
 out=$("$DOSSIER" analyze --offline "$T/in" 2>"$T/err"); rc=$?
 check_eq "analyze exits 1 (the encrypted and truncated files fail)" 1 "$rc"
 check_contains "every file analysed or failed, none unsupported" "unsupported 0" "$out"
-check_contains "three failed: two encrypted, one truncated" "failed 3" "$out"
+check_contains "four failed: three encrypted, one truncated" "failed 4" "$out"
 
 show() { "$DOSSIER" show "$T/in/$1" --json > "$T/$1.json"; }
 for f in report.docx notes.odt deck.pptx sales.xlsx budget.ods book.epub memo.rtf minutes.eml news.eml list.mbox \
-         people.csv stock.tsv laughs.docx xxe.docx xxe.epub encrypted.docx protected.docx truncated.docx; do show "$f"; done
+         people.csv stock.tsv laughs.docx xxe.docx xxe.epub encrypted.docx protected.docx locked-budget truncated.docx; do show "$f"; done
 
 check "every dossier validates against docs/dossier.schema.json" python3 -c '
 import json,sys,jsonschema
@@ -54,6 +54,21 @@ check_eq "XLSX never shows a formula" False "$(J '"SUM(" in d["text"] or "CONCAT
 check_eq "XLSX sheets listed" "['Sales', 'Costs']" "$(J '[s["name"] for s in d["document"]["sheets"]]' sales.xlsx)"
 check_eq "XLSX offline summary says what the workbook holds" "A workbook of 2 sheets: Sales (2 rows), Costs (1 row)." "$(J 'd["summary"]' sales.xlsx)"
 check_eq "ODS cached value, not its formula" True "$(J '"Paint\t42" in d["text"] and "of:=" not in d["text"]' budget.ods)"
+
+# notes, comments, page headers and footers
+show footnotes.docx; show footnotes.odt
+check_eq "DOCX footnote and endnote marks kept in the body" True \
+  "$(J '"older than thought[1] and needs repair." in d["text"] and "Costs are rising[i]." in d["text"]' footnotes.docx)"
+check_eq "DOCX notes after the body under Notes, with their marks" True \
+  "$(J 'd["text"].index("A second claim[2]") < d["text"].index("## Notes\n\n[1] Dated by the 1820 harbour map.\n\n[2] See the survey of 1998.\n\n[i] Figures from the council budget.")' footnotes.docx)"
+check_eq "DOCX comments after the notes" True "$(J '"## Comments\n\nGrace: Check the date." in d["text"]' footnotes.docx)"
+check_eq "DOCX header of three sections appears once" 1 "$(J 'd["text"].count("Port Authority internal")' footnotes.docx)"
+check_eq "DOCX footer kept, its cached page number dropped" True "$(J '"Page of the survey" in d["text"] and "7" not in d["text"]' footnotes.docx)"
+check_eq "ODT note citations kept in the body, bodies under Notes" True \
+  "$(J '"The water rose[1] overnight." in d["text"] and "## Notes\n\n[1] Measured at the old bridge.\n\n[i] By the harbour crew." in d["text"]' footnotes.odt)"
+check_eq "ODT header of two master pages once, footer without its page number" True \
+  "$(J 'd["text"].count("County water board") == 1 and "Page of the log" in d["text"]' footnotes.odt)"
+check_contains "search finds a DOCX by a word of its footnote" "footnotes.docx" "$("$DOSSIER" search 1820 2>&1)"
 
 # EPUB
 check_eq "EPUB title and author from the package" "The Lighthouse Keeper / Mary Shelley" "$(J 'd["title"] + " / " + d["author"]' book.epub)"
@@ -99,8 +114,15 @@ check_eq "TSV rows" 2 "$(J 'd["table"]["rows"]' stock.tsv)"
 check_eq "billion laughs in a DOCX: done, not expanded" True "$(J 'd["status"] == "done" and len(d["text"]) < 200' laughs.docx)"
 check_eq "XXE in a DOCX reads no file" False "$(J '"root:" in d.get("text", "")' xxe.docx)"
 check_eq "XXE in an EPUB reads no file" False "$(J '"root:" in d.get("text", "")' xxe.epub)"
-check_eq "encrypted ZIP: failed, saying encrypted" True "$(J 'd["status"] == "failed" and "encrypted" in d["errors"][0]["message"] and "encrypted.docx" in d["errors"][0]["message"]' encrypted.docx)"
-check_eq "password-protected DOCX: failed, saying encrypted" True "$(J 'd["status"] == "failed" and "encrypted" in d["errors"][0]["message"]' protected.docx)"
+check_eq "encrypted ZIP: status encrypted, saying so" True "$(J 'd["status"] == "encrypted" and "password-protected" in d["errors"][0]["message"] and "encrypted.docx" in d["errors"][0]["message"]' encrypted.docx)"
+check_eq "password-protected DOCX: status encrypted, saying what to do" True "$(J 'd["status"] == "encrypted" and "save an unencrypted copy and analyse that copy" in d["errors"][0]["message"]' protected.docx)"
+check_eq "a password-protected workbook is found by its content, not its name" "office encrypted" "$(J 'd["kind"] + " " + d["status"]' locked-budget)"
+check_eq "list --status encrypted lists the three" "encrypted.docx locked-budget protected.docx" \
+  "$("$DOSSIER" list --status encrypted --json | python3 -c 'import json,sys,os; print(" ".join(sorted(os.path.basename(d["path"]) for d in json.load(sys.stdin))))')"
+check_contains "list shows why" "password-protected" "$("$DOSSIER" list --status encrypted 2>&1)"
+out2=$("$DOSSIER" analyze --offline "$T/in" 2>&1)
+check_contains "an encrypted file is not tried again while it is unchanged" "analysed 0" "$out2"
+check_eq "and keeps its status" "encrypted" "$("$DOSSIER" show "$T/in/protected.docx" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')"
 check_eq "truncated archive fails clearly" True "$(J 'd["status"] == "failed" and "truncated or damaged" in d["errors"][0]["message"]' truncated.docx)"
 # the expansion cap is a setting
 mkdir -p "$XDG_CONFIG_HOME/dossier" && echo "max_expanded_bytes = 4MiB" > "$XDG_CONFIG_HOME/dossier/config"

@@ -41,6 +41,24 @@ with zipfile.ZipFile(os.path.join(T, "whole.zip"), "w") as z:
     z.writestr("second.txt", "x" * 5000)
 data = open(os.path.join(T, "whole.zip"), "rb").read()
 open(os.path.join(out, "damaged.zip"), "wb").write(data[: data.find(b"second.txt") + 40])
+# encrypted members: the "encrypted" flag set on the chosen members' local and central headers
+def lock(path, names):
+    b = bytearray(open(path, "rb").read())
+    for sig, flags, nlen, name in ((b"PK\x03\x04", 6, 26, 30), (b"PK\x01\x02", 8, 28, 46)):
+        i = b.find(sig)
+        while i >= 0:
+            n = int.from_bytes(b[i + nlen:i + nlen + 2], "little")
+            if bytes(b[i + name:i + name + n]).decode() in names:
+                b[i + flags] |= 1
+            i = b.find(sig, i + 4)
+    open(path, "wb").write(bytes(b))
+def locked_zip(path, members, names):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, t in members: z.writestr(n, t)
+    lock(path, names)
+locked_zip(os.path.join(out, "locked.zip"), [("open.txt", "The open member talks about tide tables and ferries.\n"),
+                                             ("minutes/secret.docx", "x" * 3000)], {"minutes/secret.docx"})
+locked_zip(os.path.join(out, "allsecret.zip"), [("a.txt", "alpha " * 100), ("b.pdf", "beta " * 100)], {"a.txt", "b.pdf"})
 PY
 # a Word document with a photo of a receipt (a child) and a small icon (not one)
 FONT=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
@@ -97,8 +115,37 @@ check_eq "a Word document is read as one" "office|done" "$(q "SELECT kind, statu
 check_eq "its embedded photo is a child image" "image|word/media/image1.png" "$(q "SELECT kind, place FROM documents WHERE parent_id=$docx")"
 check_contains "and is read by OCR like any image" "4711" "$(q "SELECT json FROM dossiers d JOIN documents x ON x.id=d.document_id WHERE x.place='word/media/image1.png'")"
 check_eq "a small icon is not a document" "0" "$(q "SELECT count(*) FROM documents WHERE place='word/media/image2.png'")"
+# encrypted members and an encrypted archive: a status of their own, and what to do
+lz=$(q "SELECT id FROM documents WHERE path LIKE '%/in/locked.zip'")
+check_eq "a zip with one encrypted member is done" "archive|done" "$(q "SELECT kind, status FROM documents WHERE id=$lz")"
+check_eq "its open member is read" "text|done" "$(q "SELECT kind, status FROM documents WHERE parent_id=$lz AND place='open.txt'")"
+check_eq "its encrypted member is a child with the status encrypted, of the kind its name says" "office|encrypted" \
+  "$(q "SELECT kind, status FROM documents WHERE parent_id=$lz AND place='minutes/secret.docx'")"
+msg=$(q "SELECT error FROM documents WHERE parent_id=$lz AND place='minutes/secret.docx'")
+check_contains "the member's message says it is password-protected" "password-protected" "$msg"
+check_contains "and what to do" "extract it from the archive with its password and analyse the extracted copy" "$msg"
+check_contains "and names the archive" "locked.zip" "$msg"
+check_contains "show says so" "is encrypted: minutes/secret.docx in $T/in/locked.zip" \
+  "$("$DOSSIER" show --db "$T/d.db" "$(q "SELECT id FROM documents WHERE place='minutes/secret.docx'")" 2>&1)"
+az=$(q "SELECT id FROM documents WHERE path LIKE '%/in/allsecret.zip'")
+check_eq "a zip whose every member is encrypted is encrypted" "archive|encrypted" "$(q "SELECT kind, status FROM documents WHERE id=$az")"
+"$DOSSIER" show --db "$T/d.db" --json "$az" > "$T/az.json"
+check_contains "its dossier says what to do" "extract it with its password" "$(json 'd["errors"][0]["message"]' "$T/az.json")"
+check_eq "its members are listed under it, each encrypted" "a.txt encrypted|b.pdf encrypted" \
+  "$(q "SELECT place || ' ' || status FROM documents WHERE parent_id=$az ORDER BY place" | paste -sd'|')"
+check_eq "list --status encrypted finds the four (a member, the archive and its two)" "4" "$("$DOSSIER" list --db "$T/d.db" --status encrypted --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+check "an encrypted member is not taken for gone by prune (its record has a file)" test -e "$(q "SELECT path FROM documents WHERE place='minutes/secret.docx'")"
 n1=$(q "SELECT count(*) FROM documents")
 "$DOSSIER" analyze --offline --db "$T/d.db" "$T/in" > "$T/out2" 2>&1
 check_eq "analysing again adds no document" "$n1" "$(q "SELECT count(*) FROM documents")"
-check_contains "and everything is unchanged" "analysed 0" "$(cat "$T/out2")"
+check_contains "and everything is unchanged (the encrypted ones are not tried again)" "analysed 0" "$(cat "$T/out2")"
+check_eq "the encrypted archive keeps its status" "encrypted" "$(q "SELECT status FROM documents WHERE id=$az")"
+# the archive changes (now one member is open): it is tried again
+python3 - "$T/in/allsecret.zip" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "a") as z: z.writestr("c.txt", "Now one member is open, about lighthouse keepers.\n")
+PY
+"$DOSSIER" analyze --offline --db "$T/d.db" "$T/in" > "$T/out3" 2>&1
+check_eq "a changed encrypted archive is tried again" "done" "$(q "SELECT status FROM documents WHERE id=$az")"
+check_eq "and its open member is read" "text|done" "$(q "SELECT kind, status FROM documents WHERE parent_id=$az AND place='c.txt'")"
 done_testing

@@ -6,7 +6,7 @@
 #   hang  = it did not finish within its deadline,
 #   lost  = a bad file with no record (no document row and no warning naming
 #           it), or a good document that did not complete.
-# Each must stay 0; a bad file must be recorded failed or unsupported (or be
+# Each must stay 0; a bad file must be recorded failed, encrypted or unsupported (or be
 # skipped with a warning naming it) with a message that names it.
 . "$(dirname "$0")/lib.bash"
 export OMP_THREAD_LIMIT=1
@@ -84,7 +84,10 @@ lost=$(python3 - "$T/d.db" "$T/e.ndjson" "$T/out" "$B" "${bad[@]}" <<'PY'
 import json, os, sqlite3, sys
 db, evf, outf, base, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 con = sqlite3.connect(db); con.text_factory = bytes
-rows = {os.path.basename(p): (s.decode(), e) for p, s, e in con.execute("SELECT path, status, error FROM documents")}
+by_id = {i: (s.decode(), e) for i, s, e in con.execute("SELECT id, status, error FROM documents")}
+# a second copy of content another document holds (an empty file under two names) is that document's
+rows = {os.path.basename(p): (by_id.get(o, ("copy of a forgotten document", None)) if s == b"duplicate" else (s.decode(), e))
+        for p, s, e, o in con.execute("SELECT path, status, error, same_as FROM documents")}
 out = open(outf, "rb").read()
 ev = [json.loads(l) for l in open(evf, "rb")]
 lost = []
@@ -93,9 +96,9 @@ for n in names:
     if b in rows:
         st, err = rows[b]
         # recorded: done (decoded what it could), failed or unsupported with a message naming it
-        if st not in ("done", "partial", "failed", "unsupported"):
+        if st not in ("done", "partial", "failed", "encrypted", "unsupported"):
             lost.append(f"{n}: left {st}")
-        elif st in ("failed", "unsupported") and not err:
+        elif st in ("failed", "encrypted", "unsupported") and not err:
             lost.append(f"{n}: {st} without a message")
         continue
     # not a document: skipped with a warning naming it
@@ -121,7 +124,7 @@ unnamed=$(python3 - "$T/d.db" <<'PY'
 import os, sqlite3, sys
 con = sqlite3.connect(sys.argv[1]); con.text_factory = bytes
 n = 0
-for p, s, e in con.execute("SELECT path, status, error FROM documents WHERE status IN ('failed','unsupported')"):
+for p, s, e in con.execute("SELECT path, status, error FROM documents WHERE status IN ('failed','encrypted','unsupported')"):
     base = os.path.basename(p).decode("utf-8", "replace")
     if not e or (base[:6] not in e.decode("utf-8", "replace") and "\\x" not in e.decode("utf-8", "replace")):
         n += 1; print(p, e, file=sys.stderr)

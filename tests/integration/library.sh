@@ -30,7 +30,7 @@ check_eq "list --json has the title" "Library renovation committee minutes" \
 check_eq "list --json says no file is missing" "[False, False, False, False]" "$(json '[x["missing"] for x in d]' "$T/list.json")"
 out=$("$DOSSIER" list --status bogus 2>&1); rc=$?
 check_eq "list --status bogus is a usage error" 2 "$rc"
-check_contains "the message lists the statuses" "queued, running, assembling, done, partial, failed, unsupported" "$out"
+check_contains "the message lists the statuses" "queued, running, assembling, done, partial, failed, encrypted, unsupported" "$out"
 out=$("$DOSSIER" list --kind pfd 2>&1); rc=$?
 check_eq "list --kind pfd is a usage error" 2 "$rc"
 check_contains "the message lists the kinds from the kind table" "text, pdf, image, audio, video, office" "$out"

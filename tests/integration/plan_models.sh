@@ -28,6 +28,55 @@ check "a folder of text plans the text model only" python3 -c '
 import json,sys; d=json.loads(sys.argv[1]); assert d["inputs"]["text"] == 1 and d["inputs"]["image"] == 0, d["inputs"]
 assert d["peak"]["bytes"] < 4e9 and not any(m["role"] == "vision" for m in d["models"]), d["peak"]' "$j"
 
+# what the files hold is counted before the run: a zip of images, a mail's attachment, a DOCX's photo
+mkdir -p "$T/mixed"
+python3 - "$T/mixed" "$SOURCE_DIR/tests" <<'PY'
+import base64, os, sys, zipfile
+d = sys.argv[1]; sys.path.insert(0, sys.argv[2]); import formats_fixtures as ff
+png = b"\x89PNG\r\n\x1a\n" + os.urandom(40000)
+with zipfile.ZipFile(os.path.join(d, "photos.zip"), "w") as z:
+    for i in range(3): z.writestr(f"holiday/img{i}.png", png)
+    z.writestr("holiday/notes.txt", "Notes about the beach.\n")
+open(os.path.join(d, "mail.eml"), "w").write(
+    "From: a@example.org\nSubject: Scan\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+    "--b\nContent-Type: text/plain\n\nThe scan is attached.\n--b\nContent-Type: image/jpeg; name=\"scan.jpg\"\n"
+    "Content-Disposition: attachment; filename=\"scan.jpg\"\nContent-Transfer-Encoding: base64\n\n"
+    + base64.encodebytes(os.urandom(3000)).decode() + "--b--\n")
+ff.docx(os.path.join(d, "report.docx"), ff.para("The photo of the receipt."),
+        extra=[("word/media/image1.png", png), ("word/media/image2.png", png[:2000])])
+PY
+j=$("$DOSSIER" plan --profile dev --json "$T/mixed")
+check "the children inside are counted by kind, with their source" python3 -c '
+import json,sys; d=json.loads(sys.argv[1])
+assert d["inputs"]["archive"] == 1 and d["inputs"]["mail"] == 1 and d["inputs"]["office"] == 1 and d["inputs"]["image"] == 0, d["inputs"]
+assert d["children"] == {"image": {"count": 5, "source": "scanned"}, "text": {"count": 1, "source": "scanned"}}, d["children"]' "$j"
+check "and their images plan the vision model" python3 -c '
+import json,sys; d=json.loads(sys.argv[1]); assert any(m["role"] == "vision" for m in d["models"]), d["models"]' "$j"
+out=$("$DOSSIER" plan --profile dev "$T/mixed")
+check_contains "the text says what is inside and how it was counted" "inside them: 1 text (scanned), 5 image (scanned)" "$out"
+# a mail larger than the scan's bound: its first 64 MiB are read and the count is an estimate
+python3 - "$T/big/huge.eml" <<'PY'
+import os, sys
+os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)
+with open(sys.argv[1], "w") as f:
+    f.write("From: a@example.org\nSubject: Huge\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n")
+    for i in range(2):
+        f.write(f"--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment;\n filename=\"photo{i}.jpg\"\n\n")
+        f.write(("A" * 76 + "\n") * 10)
+    f.write("--b\nContent-Type: text/plain\n\n")
+    line = "filler text of a very long mail body about nothing in particular at all\n"
+    f.write(line * (70 * 1024 * 1024 // len(line)))
+    f.write("--b--\n")
+PY
+t0=$(date +%s.%N)
+j=$("$DOSSIER" plan --profile dev --json "$T/big")
+t1=$(date +%s.%N)
+check "a mail over the bound: its attachments are estimated" python3 -c '
+import json,sys; d=json.loads(sys.argv[1]); c=d["children"]["image"]
+assert c["source"] == "estimated" and 2 <= c["count"] <= 3, c' "$j"
+check "and the scan is bounded in time (took $(python3 -c "print(round($t1-$t0,2))") s)" python3 -c "import sys; sys.exit(0 if $t1 - $t0 < 20 else 1)"
+rm -rf "$T/big"
+
 # facts from Ollama's model store, laid out here with generated GGUF files
 python3 - "$T/store" <<'PY'
 import hashlib, json, os, struct, sys

@@ -62,6 +62,48 @@ static void test_docx_text_in_order_with_headings_and_lists(void **s)
 	json_decref(r);
 }
 
+static void test_docx_notes_comments_headers_and_footers(void **s)
+{
+	(void)s;
+	json_t *r = extract_ok("footnotes.docx");
+	const char *t = ff_str(r, "text");
+	/* the reference marks stay in the body, numbered as Word shows them */
+	assert_true(pos(t, "The quay is older than thought[1] and needs repair.") >= 0);
+	assert_true(pos(t, "Costs are rising[i].") >= 0);
+	assert_true(pos(t, "A second claim[2]") >= 0);
+	/* the notes after the body, under one heading, each led by its mark */
+	assert_true(pos(t, "## Notes\n\n[1] Dated by the 1820 harbour map.\n\n[2] See the survey of 1998.\n\n"
+	                   "[i] Figures from the council budget.") > pos(t, "A second claim"));
+	assert_true(pos(t, "nobody cites") < 0); /* never referred to: not shown (nor the separators) */
+	assert_true(pos(t, "## Comments\n\nGrace: Check the date.") > pos(t, "## Notes"));
+	/* three sections' identical header once; the footer without its cached page number */
+	assert_true(pos(t, "## Headers and footers\n\nPort Authority internal\n\nPage") > pos(t, "## Comments"));
+	const char *h = strstr(t, "Port Authority internal");
+	assert_null(strstr(h + 1, "Port Authority internal"));
+	assert_true(pos(t, "of the survey") > 0);
+	assert_true(pos(t, "Page 7") < 0 && pos(t, "7 of") < 0);
+	json_decref(r);
+}
+
+static void test_odt_notes_headers_and_footers(void **s)
+{
+	(void)s;
+	json_t *r = extract_ok("footnotes.odt");
+	const char *t = ff_str(r, "text");
+	assert_true(pos(t, "The water rose[1] overnight.\n\nBoats were moved[i].") >= 0);
+	assert_true(pos(t, "## Notes\n\n[1] Measured at the old bridge.\n\n[i] By the harbour crew.") > pos(t, "overnight"));
+	assert_true(pos(t, "bridge.") > pos(t, "Boats")); /* the note's body is not inside the paragraph */
+	assert_true(pos(t, "## Headers and footers\n\nCounty water board\n\nPage") > pos(t, "## Notes"));
+	const char *h = strstr(t, "County water board");
+	assert_null(strstr(h + 1, "County water board"));
+	assert_true(pos(t, "of the log") > 0 && pos(t, "3 of") < 0);
+	json_decref(r);
+	/* a document without notes or headers is unchanged */
+	r = extract_ok("notes.odt");
+	assert_true(pos(ff_str(r, "text"), "Notes") < 0 && pos(ff_str(r, "text"), "Headers") < 0);
+	json_decref(r);
+}
+
 static void test_pptx_slides_in_presentation_order(void **s)
 {
 	(void)s;
@@ -287,6 +329,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_docx_text_in_order_with_headings_and_lists),
+		cmocka_unit_test(test_docx_notes_comments_headers_and_footers),
+		cmocka_unit_test(test_odt_notes_headers_and_footers),
 		cmocka_unit_test(test_pptx_slides_in_presentation_order),
 		cmocka_unit_test(test_xlsx_sheets_with_cached_values_not_formulas),
 		cmocka_unit_test(test_odt_and_ods),

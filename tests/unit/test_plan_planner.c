@@ -31,11 +31,11 @@ static struct plan_kind_use seed[K_COUNT];
 static void seed_reset(void)
 {
 	static const struct plan_kind_use init[K_COUNT] = {
-		{"text", R(TEXT), 0, 16 * MIB},
-		{"pdf", R(TEXT), 0, 52 * MIB},
-		{"image", R(VISION), 0, 72 * MIB},
-		{"audio", R(ASR) | R(TEXT), 0, 128 * MIB},
-		{"video", R(ASR) | R(TEXT) | R(VISION), 0, 128 * MIB},
+		{"text", R(TEXT), 0, 16 * MIB, 0, NULL},
+		{"pdf", R(TEXT), 0, 52 * MIB, 0, NULL},
+		{"image", R(VISION), 0, 72 * MIB, 0, NULL},
+		{"audio", R(ASR) | R(TEXT), 0, 128 * MIB, 0, NULL},
+		{"video", R(ASR) | R(TEXT) | R(VISION), 0, 128 * MIB, 0, NULL},
 	};
 	memcpy(seed, init, sizeof seed);
 }
@@ -273,7 +273,7 @@ static void a_new_kind_is_planned_from_its_roles(void **state)
 	struct config c;
 	struct plan_params p;
 	nominal(&c, &p, "dev");
-	struct plan_kind_use kinds[] = {{"spreadsheet", R(TEXT), 3, 0}, {"scan", R(VISION), 0, 0}};
+	struct plan_kind_use kinds[] = {{"spreadsheet", R(TEXT), 3, 0, 0, NULL}, {"scan", R(VISION), 0, 0, 0, NULL}};
 	p.inputs = (struct plan_inputs){.kinds = kinds, .n_kinds = 2, .assumed = 0};
 	plan *pl = build(&p);
 	assert_non_null(plan_model(pl, ROLE_TEXT));
@@ -290,13 +290,43 @@ static void a_new_kind_is_planned_from_its_roles(void **state)
 	plan_free(pl);
 
 	/* a kind that uses the speech model with the vision model: "video frames" applies */
-	struct plan_kind_use talk[] = {{"slides-with-voice", R(ASR) | R(VISION), 1, 0}};
+	struct plan_kind_use talk[] = {{"slides-with-voice", R(ASR) | R(VISION), 1, 0, 0, NULL}};
 	p.inputs = (struct plan_inputs){.kinds = talk, .n_kinds = 1, .assumed = 0};
 	pl = build(&p);
 	assert_true(SC_FRAMES(pl)->applies);
 	assert_false(SC_TRANSCRIPTION(pl)->applies);
 	assert_int_equal(SC_FRAMES(pl)->n_models, 2);
 	assert_int_equal(plan_working_bytes(pl), 64 * MIB + 2 * PLAN_LANE_BYTES_ASR + CAP_REQUEST_BODY + CAP_LLM_REPLY);
+	plan_free(pl);
+}
+
+/* Children counted before the run (an archive of photos: no image named)
+ * plan the models they need, and the plan says how they were counted. */
+static void children_inside_files_plan_their_models(void **state)
+{
+	(void)state;
+	struct config c;
+	struct plan_params p;
+	nominal(&c, &p, "dev");
+	struct plan_kind_use kinds[] = {{"archive", 0, 1, 0, 0, NULL}, {"image", R(VISION), 0, 0, 7, "estimated"},
+	                                {"text", R(TEXT), 0, 0, 0, NULL}};
+	p.inputs = (struct plan_inputs){.kinds = kinds, .n_kinds = 3, .assumed = 0};
+	plan *pl = build(&p);
+	assert_non_null(plan_model(pl, ROLE_VISION)); /* the photos inside need it */
+	assert_null(plan_model(pl, ROLE_TEXT));       /* nothing of text, named or inside */
+	assert_true(SC_IMAGE(pl)->applies);
+	json_t *j = plan_to_json(pl);
+	json_t *img = json_object_get(json_object_get(j, "children"), "image");
+	assert_int_equal(json_integer_value(json_object_get(img, "count")), 7);
+	assert_string_equal(json_string_value(json_object_get(img, "source")), "estimated");
+	assert_null(json_object_get(json_object_get(j, "children"), "text"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "inputs"), "image")), 0);
+	json_decref(j);
+	struct buf b;
+	buf_init(&b, 1u << 20);
+	assert_int_equal(plan_render_text(pl, &b), 0);
+	assert_non_null(strstr(b.data, "inside them: 7 image (estimated)\n"));
+	buf_free(&b);
 	plan_free(pl);
 }
 
@@ -395,6 +425,7 @@ int main(void)
 		cmocka_unit_test(budget_policy_keeps_models_together_when_they_fit),
 		cmocka_unit_test(only_the_models_the_documents_need_are_planned),
 		cmocka_unit_test(a_new_kind_is_planned_from_its_roles),
+		cmocka_unit_test(children_inside_files_plan_their_models),
 		cmocka_unit_test(api_hook_supplies_facts_when_the_store_cannot),
 		cmocka_unit_test(json_carries_scenarios_peak_and_sources),
 	};
