@@ -14,6 +14,9 @@ check_contains "the installed binary runs" "dossier " "$("$P/bin/dossier" --vers
 check "the full binary is installed (libexec/dossier/dossier-full)" test -x "$P/libexec/dossier/dossier-full"
 check_contains "a heavy command runs through the installed front" "usage: dossier analyze" \
   "$("$P/bin/dossier" analyze --help)"
+check_eq "the front's --help is dossier-full's" "$("$P/libexec/dossier/dossier-full" --help)" "$("$P/bin/dossier" --help)"
+check_eq "the front's 'help analyze' is dossier-full's" "$("$P/libexec/dossier/dossier-full" help analyze)" \
+  "$("$P/bin/dossier" help analyze)"
 if command -v ldd >/dev/null; then
   libs=$(ldd "$P/bin/dossier")
   check "the front (search, list, show) loads no media, OCR or speech library" \
