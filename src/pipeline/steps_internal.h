@@ -11,6 +11,9 @@ json_t *step_result_json(const struct step_rec *steps, size_t n, const char *kin
  * (backends/asr.h ASR_SURE), unless it is sure of none: then all of them, and
  * *uncertain (may be NULL) = 1. Text read by OCR alone hints its first line
  * as the title (a scan's heading), as for images. */
+/* The strings of a JSON array (or its objects' "term"s) joined by sep;
+ * caller frees (render.c). */
+char *assemble_join_strings(json_t *arr, const char *sep);
 char *step_input_text(const struct step_rec *steps, size_t n, const char **title_hint_out,
                       char **title_owned, int *uncertain);
 /* The first line of an OCR text as a title hint into out (n bytes), or NULL

@@ -41,11 +41,20 @@ static void count_outcome(sched *s, enum doc_outcome o)
 
 /* Finishes the document if all its steps have settled and no other lane (or
  * process) got there first. Returns the store's or the runner's code. */
+static int finish_won(sched *s, store *st, int64_t doc_id, struct err *err);
+
 static int finish_document(sched *s, store *st, int64_t doc_id, struct err *err)
 {
 	int won = 0, rc;
 	if ((rc = store_doc_try_finish(st, doc_id, &won, err)) || !won)
 		return rc;
+	return finish_won(s, st, doc_id, err);
+}
+
+/* Finishes a document whose store_doc_try_finish this lane won. */
+static int finish_won(sched *s, store *st, int64_t doc_id, struct err *err)
+{
+	int rc;
 	enum doc_outcome o = DOC_OUTCOME_FAILED;
 	const struct sched_runner *r = &s->p.runner;
 	if ((rc = r->ops->finish_document(r->user, st, doc_id, &o, err)))
@@ -174,47 +183,121 @@ static void record_unsuccessful(struct lane *l, struct step_rec *step, int rc, c
 	pthread_mutex_unlock(&s->mu);
 }
 
-int lane_execute(struct lane *l, struct step_rec *step)
+/* The step_started event of a claimed step (NULL when it cannot be built). */
+static struct event *started_event(struct lane *l, const struct step_rec *step)
 {
-	return lane_execute_msg(l, step, NULL);
+	struct event *ev = NULL;
+	bus_event_new(l->s->p.bus, "step_started", step->document_id,
+	              with_label(l->s, step, json_pack("{s:s,s:s,s:i,s:s,s:i}", "step", step->kind, "role",
+	                                               role_name(step->role), "step_id", (int)step->id, "lane", l->name,
+	                                               "attempt", step->attempts)),
+	              &ev);
+	return ev;
 }
 
-int lane_execute_msg(struct lane *l, struct step_rec *step, struct err *out)
+/* Claims a step of f and stores its step_started in the caller's open batch.
+ * *ev is the reserved event, for the caller to publish once the batch
+ * committed (or cancel). Returns store_step_claim's code. */
+static int claim_in_batch(struct lane *l, const struct claim_filter *f, struct step_rec *step, struct event **ev,
+                          struct err *e)
+{
+	*ev = NULL;
+	int rc = store_step_claim(l->st, f, NULL, 0, step, e);
+	if (rc)
+		return rc;
+	*ev = started_event(l, step);
+	if (*ev) {
+		struct store_event se = store_event_of(*ev);
+		store_events_put(l->st, &se, 1, NULL); /* if this fails the recorder stores it */
+	}
+	return 0;
+}
+
+/* A claim and its step_started in one transaction. */
+static int lane_claim(struct lane *l, const struct claim_filter *f, struct step_rec *step, struct err *e)
+{
+	bus *b = l->s->p.bus;
+	struct event *ev = NULL;
+	bus_seq_prefetch(b, 1); /* a seq refill inside our write transaction would wait for it */
+	int rc = store_batch_begin(l->st, e);
+	if (rc)
+		return rc;
+	rc = claim_in_batch(l, f, step, &ev, e);
+	int crc = store_batch_commit(l->st, rc ? NULL : e);
+	if (rc == 0 && crc) {
+		step_rec_clear(step);
+		bus_event_cancel(b, ev);
+		return crc;
+	}
+	bus_event_publish(b, ev);
+	return rc;
+}
+
+/*
+ * Runs a claimed step to its end (see lane_execute_msg). started: its
+ * step_started is stored already (lane_claim). next_f (may be NULL): after a
+ * success, the lane's next claim is made in the transaction that records the
+ * result, together with the document's finish: one write transaction per
+ * step. *have_next says whether *next was claimed (the caller owns it).
+ */
+static int execute(struct lane *l, struct step_rec *step, int started, const struct claim_filter *next_f,
+                   struct step_rec *next, int *have_next, struct err *out)
 {
 	sched *s = l->s;
 	bus *b = s->p.bus;
 	const struct sched_runner *r = &s->p.runner;
 	struct err e = {0};
 	char *result = NULL;
+	if (have_next)
+		*have_next = 0;
 
 	/* stored before the step runs, so the database's history never lacks the
 	 * start of a step whose outcome it has */
-	struct event *sev_ev = NULL;
-	bus_event_new(b, "step_started", step->document_id,
-	              with_label(s, step, json_pack("{s:s,s:s,s:i,s:s,s:i}", "step", step->kind, "role",
-	                                            role_name(step->role), "step_id", (int)step->id, "lane", l->name,
-	                                            "attempt", step->attempts)),
-	              &sev_ev);
-	if (sev_ev) {
-		struct store_event se0 = store_event_of(sev_ev);
-		store_events_put(l->st, &se0, 1, NULL); /* if this fails the recorder stores it */
-		bus_event_publish(b, sev_ev);
+	if (!started) {
+		struct event *sev_ev = started_event(l, step);
+		if (sev_ev) {
+			struct store_event se0 = store_event_of(sev_ev);
+			store_events_put(l->st, &se0, 1, NULL); /* if this fails the recorder stores it */
+			bus_event_publish(b, sev_ev);
+		}
 	}
 	double t0 = clock_mono_s();
 	int rc = r->ops->run_step(l->ctx, l->st, step, &result, &e);
 	double secs = clock_mono_s() - t0;
+	int tried_finish = 0, won = 0;
 
 	if (rc == 0) {
 		struct err se = {0};
-		struct event *ev = NULL;
+		struct event *ev = NULL, *next_ev = NULL;
 		struct store_event sev = {0};
 		bus_event_new(b, "step_finished", step->document_id,
 		              with_label(s, step, json_pack("{s:s,s:s,s:b,s:f}", "step", step->kind, "role",
 		                                            role_name(step->role), "ok", 1, "seconds", secs)), &ev);
 		if (ev)
 			sev = store_event_of(ev);
-		/* the result and its step_finished commit together */
-		int src = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), &se);
+		/* the result and its step_finished commit together; with them, in the
+		 * same transaction, the document's finish and the lane's next claim */
+		int src;
+		bus_seq_prefetch(b, 1);
+		if (store_batch_begin(l->st, NULL) == 0) {
+			src = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), &se);
+			if (src == 0)
+				tried_finish = store_doc_try_finish(l->st, step->document_id, &won, NULL) == 0;
+			if (src == 0 && next_f && have_next && !(s->p.cancel && *s->p.cancel))
+				*have_next = claim_in_batch(l, next_f, next, &next_ev, NULL) == 0;
+			int crc = store_batch_commit(l->st, src ? NULL : &se);
+			if (src == 0 && crc) {
+				src = crc;
+				tried_finish = won = 0;
+				if (*have_next)
+					step_rec_clear(next);
+				*have_next = 0;
+				bus_event_cancel(b, next_ev);
+				next_ev = NULL;
+			}
+		} else {
+			src = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), &se);
+		}
 		/* a busy database (another process writing) is worth a few more tries:
 		 * the work is done and costly to redo */
 		for (int t = 0; src && src != DOSSIER_ESTALE && t < 3 && !(s->p.cancel && *s->p.cancel); t++) {
@@ -223,6 +306,7 @@ int lane_execute_msg(struct lane *l, struct step_rec *step, struct err *out)
 			src = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), &se);
 		}
 		outbox_settle(b, ev, src);
+		bus_event_publish(b, next_ev);
 		if (src && src != DOSSIER_ESTALE) {
 			/* still not recorded: give the step back to the queue rather than
 			 * leave it running under our live lease, where no one would take it */
@@ -251,7 +335,9 @@ int lane_execute_msg(struct lane *l, struct step_rec *step, struct err *out)
 	}
 	free(result);
 	struct err fe = {0};
-	if (finish_document(s, l->st, step->document_id, &fe))
+	int frc = won ? finish_won(s, l->st, step->document_id, &fe)
+	              : tried_finish ? 0 : finish_document(s, l->st, step->document_id, &fe);
+	if (frc)
 		bus_emit(b, "document_unfinished", step->document_id, json_pack("{s:s}", "error", fe.msg));
 
 	pthread_mutex_lock(&s->mu);
@@ -260,6 +346,16 @@ int lane_execute_msg(struct lane *l, struct step_rec *step, struct err *out)
 	if (out && rc)
 		*out = e;
 	return rc;
+}
+
+int lane_execute(struct lane *l, struct step_rec *step)
+{
+	return execute(l, step, 0, NULL, NULL, NULL, NULL);
+}
+
+int lane_execute_msg(struct lane *l, struct step_rec *step, struct err *out)
+{
+	return execute(l, step, 0, NULL, NULL, NULL, out);
 }
 
 void lane_step_not_started(struct lane *l, struct step_rec *step, int rc, const char *msg)
@@ -322,40 +418,65 @@ int lane_wait(struct lane *l, int ms)
 	return stop;
 }
 
-/* cpu and asr lanes: take the oldest ready step of the lane's roles. */
+/* 1 when a step of the lane's roles may be claimable now, read from the
+ * trigger-kept counts without the write lock: a lane woken by another's step
+ * does not take the write lock only to find nothing. 1 when unsure. */
+static int lane_has_work(struct lane *l)
+{
+	struct steps_pending p;
+	if (store_steps_pending(l->st, l->s->holder, &p, NULL))
+		return 1;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if ((l->role_mask & (1u << r)) && p.ready[r])
+			return 1;
+	return 0;
+}
+
+/* cpu and asr lanes: take the oldest ready step of the lane's roles. A step's
+ * success is recorded in the transaction that claims the lane's next one. */
 static void *plain_lane_main(void *arg)
 {
 	struct lane *l = arg;
+	struct step_rec step;
+	int have = 0;
 	for (;;) {
 		if (l->s->p.cancel && *l->s->p.cancel)
-			break;
+			break; /* a step claimed already goes back to the queue with the lease */
 		struct claim_filter f = {.role_mask = l->role_mask, .prefer_role = -1, .holder = l->s->holder};
-		struct step_rec step;
 		struct err e = {0};
-		int rc = store_step_claim(l->st, &f, NULL, 0, &step, &e);
-		if (rc == 0) {
-			struct err se = {0};
-			int src = lane_execute_msg(l, &step, &se);
-			if (src == DOSSIER_EUNAVAILABLE && step.role != ROLE_NONE) {
-				/* the engine this role needs is down (a transcription server,
-				 * say): stop sending it work for this run; its steps wait */
-				unsigned bit = 1u << step.role;
-				l->role_mask &= ~bit;
-				pthread_mutex_lock(&l->s->mu);
-				l->s->runnable_roles &= ~bit;
-				l->s->stats.model_lane_down = 1;
-				snprintf(l->s->stats.model_lane_error, sizeof l->s->stats.model_lane_error, "%s", se.msg);
-				pthread_cond_broadcast(&l->s->cond);
-				pthread_mutex_unlock(&l->s->mu);
+		if (!have) {
+			int rc = lane_has_work(l) ? lane_claim(l, &f, &step, &e) : DOSSIER_ENOTFOUND;
+			if (rc) {
+				if (lane_wait(l, rc == DOSSIER_ENOTFOUND ? 200 : 1000))
+					break;
+				continue;
 			}
-			step_rec_clear(&step);
-			if (!l->role_mask)
-				break;
-			continue;
 		}
-		if (lane_wait(l, rc == DOSSIER_ENOTFOUND ? 200 : 1000))
+		struct err se = {0};
+		struct step_rec next;
+		int have_next = 0;
+		int src = execute(l, &step, 1, &f, &next, &have_next, &se);
+		if (src == DOSSIER_EUNAVAILABLE && step.role != ROLE_NONE) {
+			/* the engine this role needs is down (a transcription server,
+			 * say): stop sending it work for this run; its steps wait */
+			unsigned bit = 1u << step.role;
+			l->role_mask &= ~bit;
+			pthread_mutex_lock(&l->s->mu);
+			l->s->runnable_roles &= ~bit;
+			l->s->stats.model_lane_down = 1;
+			snprintf(l->s->stats.model_lane_error, sizeof l->s->stats.model_lane_error, "%s", se.msg);
+			pthread_cond_broadcast(&l->s->cond);
+			pthread_mutex_unlock(&l->s->mu);
+		}
+		step_rec_clear(&step);
+		have = have_next;
+		if (have)
+			step = next;
+		if (!l->role_mask)
 			break;
 	}
+	if (have)
+		step_rec_clear(&step);
 	return NULL;
 }
 
@@ -375,7 +496,7 @@ static void *heartbeat_main(void *arg)
 		struct timespec dl;
 		clock_gettime(CLOCK_MONOTONIC, &dl);
 		dl.tv_sec += 1;
-		pthread_cond_timedwait(&s->cond, &s->mu, &dl);
+		pthread_cond_timedwait(&s->hb_cond, &s->mu, &dl);
 		if (s->heartbeat_stop || clock_mono_s() < next)
 			continue;
 		pthread_mutex_unlock(&s->mu);
@@ -403,6 +524,7 @@ int sched_new(const struct sched_params *p, sched **out, struct err *err)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
+	pthread_cond_init(&s->hb_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	*out = s;
 	if (!p->runner.ops || !p->runner.ops->run_step || !p->runner.ops->finish_document) {
@@ -433,6 +555,7 @@ void sched_free(sched *s)
 	if (!s)
 		return;
 	pthread_cond_destroy(&s->cond);
+	pthread_cond_destroy(&s->hb_cond);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -539,7 +662,7 @@ int sched_run(sched *s, struct sched_stats *out, struct err *err)
 	if (heartbeat) {
 		pthread_mutex_lock(&s->mu);
 		s->heartbeat_stop = 1;
-		pthread_cond_broadcast(&s->cond);
+		pthread_cond_broadcast(&s->hb_cond);
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->heartbeat, NULL);
 	}

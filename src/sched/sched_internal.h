@@ -18,6 +18,7 @@ struct sched {
 	struct sched_stats stats;
 	char holder[STORE_HOLDER_MAX]; /* this run's lease holder id (store_lease_acquire) */
 	pthread_t heartbeat;           /* renews the lease every STORE_LEASE_HEARTBEAT_S */
+	pthread_cond_t hb_cond;        /* wakes the heartbeat (its own: a step's broadcast does not) */
 	int heartbeat_stop;            /* under mu */
 	uint64_t rng;                  /* retry jitter state, under mu */
 };

@@ -17,6 +17,7 @@ struct recorder {
 };
 
 #define RECORD_BATCH 64 /* events per commit at most: the lanes' claims wait for no longer */
+#define RECORD_GATHER_MS 50 /* how long a batch gathers after its first event */
 
 static void *recorder_main(void *arg)
 {
@@ -41,8 +42,16 @@ static void *recorder_main(void *arg)
 		 * while it waits for the write lock. */
 		int n = 0;
 		batch[n++] = ev;
-		while (n < RECORD_BATCH && bus_sub_next(r->sub, 0, &ev) == 0)
+		/* gather for up to RECORD_GATHER_MS: most events were stored with
+		 * their change already (the outbox), and a write transaction per
+		 * event would contend with the lanes' for the write lock */
+		double until = clock_mono_s() + RECORD_GATHER_MS / 1000.0;
+		while (n < RECORD_BATCH) {
+			int left = (int)((until - clock_mono_s()) * 1000.0);
+			if (bus_sub_next(r->sub, left > 0 ? left : 0, &ev) != 0)
+				break;
 			batch[n++] = ev;
+		}
 		store_batch_begin(r->st, NULL);
 		for (int i = 0; i < n; i++) {
 			struct err e = {0};

@@ -273,6 +273,35 @@ static int migrate(store *st, struct err *err)
 	return 0;
 }
 
+/*
+ * Checkpoints. SQLite's automatic one runs at every commit once the WAL holds
+ * 1000 pages; while other connections read (the lanes, the recorder) the WAL
+ * cannot start over, stays above that mark, and every commit paid for a
+ * checkpoint with two fsyncs. This hook checkpoints (PASSIVE, as SQLite's)
+ * past CKPT_PAGES at most every CKPT_EVERY_S per process, and at every commit
+ * past CKPT_FORCE_PAGES. A checkpoint moves committed pages into the database
+ * file: how often it runs changes neither what a commit guarantees nor what
+ * survives a kill -9 (the WAL holds every commit).
+ */
+#define CKPT_PAGES 1000
+#define CKPT_FORCE_PAGES 16000
+#define CKPT_EVERY_S 0.25
+
+static _Atomic long long last_ckpt_ms;
+
+static int wal_hook(void *user, sqlite3 *db, const char *name, int pages)
+{
+	(void)user;
+	if (pages < CKPT_PAGES)
+		return SQLITE_OK;
+	long long now = (long long)(clock_mono_s() * 1000.0), last = last_ckpt_ms;
+	if (pages < CKPT_FORCE_PAGES && now - last < (long long)(CKPT_EVERY_S * 1000.0))
+		return SQLITE_OK;
+	last_ckpt_ms = now;
+	sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
 const char *store_location(const store *st)
 {
 	return st->path;
@@ -315,6 +344,7 @@ int store_open(const char *path, store **out, struct err *err)
 	}
 	if ((rc = migrate(st, err)))
 		goto fail;
+	sqlite3_wal_hook(st->db, wal_hook, NULL);
 	*out = st;
 	return 0;
 fail:
@@ -333,10 +363,32 @@ void store_close(store *st)
 	free(st);
 }
 
+/* The transaction statements, prepared once per connection (stmt() keys its
+ * cache by these addresses): they run several times for every step. */
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT store_tx";
+static const char SQL_RELEASE[] = "RELEASE store_tx";
+
+static int tx_exec(store *st, const char *sql, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, sql, NULL);
+	if (!q)
+		return db_exec(st, sql, err);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(q);
+		return 0;
+	}
+	rc = db_err(st, err, sql);
+	sqlite3_reset(q);
+	return rc;
+}
+
 int store_tx(store *st, int (*fn)(store *st, void *user), void *user, struct err *err)
 {
 	if (st->batch) {
-		int rc = db_exec(st, "SAVEPOINT store_tx", err);
+		int rc = tx_exec(st, SQL_SAVEPOINT, err);
 		if (rc)
 			return rc;
 		rc = fn(st, user);
@@ -344,11 +396,11 @@ int store_tx(store *st, int (*fn)(store *st, void *user), void *user, struct err
 			db_exec(st, "ROLLBACK TO store_tx; RELEASE store_tx", NULL);
 			return rc;
 		}
-		if ((rc = db_exec(st, "RELEASE store_tx", err)))
+		if ((rc = tx_exec(st, SQL_RELEASE, err)))
 			db_exec(st, "ROLLBACK TO store_tx; RELEASE store_tx", NULL);
 		return rc;
 	}
-	int rc = db_exec(st, "BEGIN IMMEDIATE", err);
+	int rc = tx_exec(st, SQL_BEGIN, err);
 	if (rc)
 		return rc;
 	rc = fn(st, user);
@@ -356,7 +408,7 @@ int store_tx(store *st, int (*fn)(store *st, void *user), void *user, struct err
 		db_exec(st, "ROLLBACK", NULL);
 		return rc;
 	}
-	if ((rc = db_exec(st, "COMMIT", err))) {
+	if ((rc = tx_exec(st, SQL_COMMIT, err))) {
 		db_exec(st, "ROLLBACK", NULL);
 		return rc;
 	}
@@ -367,7 +419,7 @@ int store_batch_begin(store *st, struct err *err)
 {
 	if (st->batch)
 		return err_set(err, DOSSIER_EINVAL, "database %s: a batch is already open", st->path);
-	int rc = db_exec(st, "BEGIN IMMEDIATE", err);
+	int rc = tx_exec(st, SQL_BEGIN, err);
 	if (!rc)
 		st->batch = 1;
 	return rc;
@@ -378,7 +430,7 @@ int store_batch_commit(store *st, struct err *err)
 	if (!st->batch)
 		return 0;
 	st->batch = 0;
-	int rc = db_exec(st, "COMMIT", err);
+	int rc = tx_exec(st, SQL_COMMIT, err);
 	if (rc)
 		db_exec(st, "ROLLBACK", NULL);
 	return rc;

@@ -11,6 +11,17 @@ cmake --install "$BUILD_DIR" --prefix "$P" > "$T/install.log" 2>&1
 check "cmake --install succeeds" test $? -eq 0
 check "the binary is installed (bin/dossier)" test -x "$P/bin/dossier"
 check_contains "the installed binary runs" "dossier " "$("$P/bin/dossier" --version)"
+check "the full binary is installed (libexec/dossier/dossier-full)" test -x "$P/libexec/dossier/dossier-full"
+check_contains "a heavy command runs through the installed front" "usage: dossier analyze" \
+  "$("$P/bin/dossier" analyze --help)"
+check_eq "the front's --help is dossier-full's" "$("$P/libexec/dossier/dossier-full" --help)" "$("$P/bin/dossier" --help)"
+check_eq "the front's 'help analyze' is dossier-full's" "$("$P/libexec/dossier/dossier-full" help analyze)" \
+  "$("$P/bin/dossier" help analyze)"
+if command -v ldd >/dev/null; then
+  libs=$(ldd "$P/bin/dossier")
+  check "the front (search, list, show) loads no media, OCR or speech library" \
+    bash -c '! grep -qE "libavcodec|libtesseract|libpocketsphinx|libpoppler|libmicrohttpd" <<<"$1"' _ "$libs"
+fi
 check "the man page is installed (share/man/man1/dossier.1)" test -s "$P/share/man/man1/dossier.1"
 BASHC="$P/share/bash-completion/completions/dossier"
 ZSHC="$P/share/zsh/site-functions/_dossier"
