@@ -1,11 +1,12 @@
 /*
- * render.c — dossiers as Markdown and subtitles (pipeline.h). Apart from
+ * render.c — dossiers as Markdown and subtitles, and their copies (pipeline.h). Apart from
  * assemble.c so that the commands that only read dossiers (show, in the lean
  * front binary) link no step of the pipeline.
  */
 #include "pipeline/pipeline.h"
 #include "pipeline/steps_internal.h"
 #include "core/buf.h"
+#include "core/util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -202,4 +203,24 @@ char *dossier_transcript_subtitles(json_t *d, int srt)
 		buf_appendf(&b, "%s --> %s\n%s\n\n", t0, t1, json_string_value(json_object_get(s, "text")));
 	}
 	return buf_take(&b);
+}
+
+/* ------------------------------------------------------------ copies */
+
+static int add_copy(const struct doc_rec *c, void *user)
+{
+	json_array_append_new(user, json_pack("{s:I,s:o}", "id", (json_int_t)c->id, "path", json_string_lossy(c->path)));
+	return 0;
+}
+
+void pipeline_dossier_add_copies(store *st, int64_t id, json_t *d)
+{
+	json_t *arr = json_array();
+	store_doc_copies(st, id, add_copy, arr, NULL);
+	if (json_array_size(arr))
+		json_object_set_new(d, "copies", arr);
+	else {
+		json_object_del(d, "copies");
+		json_decref(arr);
+	}
 }

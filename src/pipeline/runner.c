@@ -109,24 +109,6 @@ static int add_child(const struct doc_child *c, void *user)
 }
 
 /* A child's parent and place, a parent's children, from the store. */
-static int add_copy(const struct doc_rec *c, void *user)
-{
-	json_array_append_new(user, json_pack("{s:I,s:o}", "id", (json_int_t)c->id, "path", json_string_lossy(c->path)));
-	return 0;
-}
-
-void pipeline_dossier_add_copies(store *st, int64_t id, json_t *d)
-{
-	json_t *arr = json_array();
-	store_doc_copies(st, id, add_copy, arr, NULL);
-	if (json_array_size(arr))
-		json_object_set_new(d, "copies", arr);
-	else {
-		json_object_del(d, "copies");
-		json_decref(arr);
-	}
-}
-
 static void add_family(store *st, const struct doc_rec *doc, json_t *d)
 {
 	int64_t parent = 0;
