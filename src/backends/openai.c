@@ -40,9 +40,10 @@ struct openai {
 	int connect_timeout_ms;
 	int load_timeout_ms;     /* a load; the first byte of a chat reply */
 	int idle_timeout_ms;     /* silence between chunks; small requests */
-	pthread_mutex_t mu;      /* guards memo */
+	pthread_mutex_t mu;      /* guards memo and swap */
 	struct memo memo[MEMO_MODELS];
 	int memo_next;
+	int swap;                /* llama-swap (GET /running answers): 1, no: 0, not asked yet: -1 */
 };
 
 void openai_root_url(const char *url, char *out, size_t n)
@@ -606,6 +607,189 @@ static int openai_chat(void *ctx, const struct llm_request *rq, char **text_out,
 	return 0;
 }
 
+/* ------------------------------------------------------------ llama-swap */
+
+/* GET /running: {"running": [{"model", "state"}, ...]}. *list borrowed from *reply. */
+static int swap_running(struct openai *o, json_t **reply, json_t **list, struct err *err)
+{
+	int rc = request_json(o, "/running", NULL, NULL, o->connect_timeout_ms + o->idle_timeout_ms, CAP_MODELS_BODY,
+	                      reply, err);
+	if (rc)
+		return rc;
+	*list = json_object_get(*reply, "running");
+	if (!json_is_array(*list)) {
+		json_decref(*reply);
+		*reply = NULL;
+		return err_set(err, DOSSIER_EFORMAT, "llama-swap at %s answered /running without a \"running\" list", o->root);
+	}
+	return 0;
+}
+
+/* 1 if the server is llama-swap: asked once (GET /running), then remembered.
+ * A server that does not answer is asked again next time. */
+static int is_swap(struct openai *o)
+{
+	pthread_mutex_lock(&o->mu);
+	int v = o->swap;
+	pthread_mutex_unlock(&o->mu);
+	if (v >= 0)
+		return v;
+	json_t *reply = NULL, *list;
+	struct err e = {0};
+	int rc = swap_running(o, &reply, &list, &e);
+	json_decref(reply);
+	if (rc == DOSSIER_EUNAVAILABLE || rc == DOSSIER_ETIMEOUT)
+		return 0;
+	pthread_mutex_lock(&o->mu);
+	o->swap = v = rc == 0;
+	pthread_mutex_unlock(&o->mu);
+	return v;
+}
+
+/* 1 if /running lists model as ready ("starting" counts when loading is set). */
+static int swap_listed(json_t *list, const char *model, int loading)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e) {
+		const char *m = json_string_value(json_object_get(e, "model"));
+		const char *st = json_string_value(json_object_get(e, "state"));
+		if (m && llm_model_name_eq(m, model) &&
+		    (!st || !strcmp(st, "ready") || (loading && !strcmp(st, "starting"))))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether /running lists model: 0/1 in *on, or the request's error. */
+static int swap_is_running(struct openai *o, const char *model, int *on, struct err *err)
+{
+	json_t *reply = NULL, *list;
+	int rc = swap_running(o, &reply, &list, err);
+	if (!rc)
+		*on = swap_listed(list, model, 0);
+	json_decref(reply);
+	return rc;
+}
+
+/* model percent-encoded for a path segment ('/' kept: llama-swap's route takes the rest). */
+static void path_escape(const char *in, char *out, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t k = 0;
+	for (; *in && k + 4 < n; in++) {
+		unsigned char ch = (unsigned char)*in;
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || strchr("-._~:/@", ch)) {
+			out[k++] = (char)ch;
+		} else {
+			out[k++] = '%';
+			out[k++] = hex[ch >> 4];
+			out[k++] = hex[ch & 15];
+		}
+	}
+	out[k] = '\0';
+}
+
+/* Polls /running until model is listed (want = 1) or gone (want = 0). */
+static int swap_wait(struct openai *o, const char *model, int want, int timeout_ms, struct err *err)
+{
+	double until = clock_mono_s() + timeout_ms / 1000.0;
+	for (;;) {
+		int on = 0;
+		int rc = swap_is_running(o, model, &on, err);
+		if (rc)
+			return rc;
+		if (on == want)
+			return 0;
+		if (clock_mono_s() >= until)
+			return err_set(err, DOSSIER_ETIMEOUT, "model '%s' at llama-swap %s was still %s after %d s", model,
+			               o->root, want ? "not running" : "running", timeout_ms / 1000);
+		nap_ms(POLL_MS);
+	}
+}
+
+/* llama-swap loads a model on its first request: GET /upstream/<model>/health
+ * (answered once the model's server is up), else a one-token chat. */
+static int swap_load(struct openai *o, const char *model, struct err *err)
+{
+	int on = 0;
+	int rc = swap_is_running(o, model, &on, err);
+	if (rc || on)
+		return rc;
+	char esc[400], path[480];
+	path_escape(model, esc, sizeof esc);
+	snprintf(path, sizeof path, "/upstream/%s/health", esc);
+	struct http_result res;
+	rc = xfer(o, path, model, NULL, CAP_ERROR_BODY, o->load_timeout_ms, o->load_timeout_ms, NULL, NULL, NULL, &res,
+	          err);
+	http_result_free(&res);
+	if (rc == DOSSIER_ENOTFOUND) { /* no /upstream route: a request loads it */
+		err_clear(err);
+		struct llm_request rq = {.model = model, .prompt = "ok", .max_tokens = 1};
+		char *text = NULL;
+		rc = openai_chat(o, &rq, &text, NULL, err);
+		free(text);
+	}
+	if (rc == DOSSIER_ETIMEOUT)
+		err_set(err, rc, "loading model '%s' took longer than %d s (load_timeout) at llama-swap %s: the machine may "
+		        "be short of memory", model, o->load_timeout_ms / 1000, o->root);
+	if (rc)
+		return rc;
+	return swap_wait(o, model, 1, o->load_timeout_ms, err);
+}
+
+/* POST /api/models/unload/<model>; an older llama-swap without it: GET /unload (all). */
+static int swap_unload(struct openai *o, const char *model, struct err *err)
+{
+	int on = 0;
+	int rc = swap_is_running(o, model, &on, err);
+	if (rc || !on)
+		return rc;
+	char esc[400], path[480];
+	path_escape(model, esc, sizeof esc);
+	snprintf(path, sizeof path, "/api/models/unload/%s", esc);
+	struct http_result res;
+	rc = xfer(o, path, model, "{}", CAP_ERROR_BODY, o->idle_timeout_ms, o->idle_timeout_ms, NULL, NULL, NULL, &res,
+	          err);
+	http_result_free(&res);
+	if (rc == DOSSIER_ENOTFOUND) {
+		err_clear(err);
+		rc = xfer(o, "/unload", model, NULL, CAP_ERROR_BODY, o->idle_timeout_ms, o->idle_timeout_ms, NULL, NULL, NULL,
+		          &res, err);
+		http_result_free(&res);
+	}
+	if (rc)
+		return rc;
+	return swap_wait(o, model, 0, o->idle_timeout_ms, err);
+}
+
+/* The models /running lists, as resident (unloadable: expires_at ""). */
+static int swap_ps(struct openai *o, struct llm_resident **out, size_t *n, struct err *err)
+{
+	json_t *reply = NULL, *list;
+	int rc = swap_running(o, &reply, &list, err);
+	if (rc)
+		return rc;
+	size_t cnt = json_array_size(list), k = 0, i;
+	struct llm_resident *r = calloc(cnt ? cnt : 1, sizeof *r);
+	if (!r) {
+		json_decref(reply);
+		return err_set(err, DOSSIER_ENOMEM, "out of memory reading /running");
+	}
+	json_t *e;
+	json_array_foreach(list, i, e) {
+		const char *m = json_string_value(json_object_get(e, "model"));
+		if (!m)
+			continue;
+		snprintf(r[k].name, sizeof r[k].name, "%s", m);
+		k++;
+	}
+	json_decref(reply);
+	*out = r;
+	*n = k;
+	return 0;
+}
+
 /* -------------------------------------------------------- load, unload */
 
 /* Polls /v1/models until model's status is want ("loaded" or "unloaded"),
@@ -671,6 +855,8 @@ static int openai_load(void *ctx, const char *model, int num_ctx, int64_t keep_a
 	int rc = status_of(o, model, &router, st, sizeof st, err);
 	if (rc)
 		return rc;
+	if (!router && is_swap(o) && (rc = swap_load(o, model, err)))
+		return rc;
 	if (router && strcmp(st, "loaded")) {
 		if (strcmp(st, "loading")) {
 			json_t *req = json_pack("{s:s}", "model", model), *rep = NULL;
@@ -702,6 +888,8 @@ static int openai_unload(void *ctx, const char *model, struct err *err)
 		err_clear(err); /* not there: not loaded */
 		return 0;
 	}
+	if (!rc && !router && is_swap(o))
+		return swap_unload(o, model, err);
 	if (rc || !router || !strcmp(st, "unloaded") || !*st)
 		return rc;
 	json_t *req = json_pack("{s:s}", "model", model), *rep = NULL;
@@ -721,6 +909,10 @@ static int openai_ps(void *ctx, struct llm_resident **out, size_t *n, struct err
 	if (rc)
 		return rc;
 	int router = is_router(data);
+	if (!router && is_swap(o)) {
+		json_decref(reply);
+		return swap_ps(o, out, n, err);
+	}
 	size_t cnt = json_array_size(data);
 	struct llm_resident *r = calloc(cnt ? cnt : 1, sizeof *r);
 	if (!r) {
@@ -849,7 +1041,7 @@ static int openai_ping(void *ctx, char *version, size_t n, struct err *err)
 	if (rc)
 		return rc;
 	if (version && n)
-		snprintf(version, n, "%s", is_router(data) ? "llama.cpp router" : "openai-compatible");
+		snprintf(version, n, "%s", is_router(data) ? "llama.cpp router" : is_swap(o) ? "llama-swap" : "openai-compatible");
 	json_decref(reply);
 	return 0;
 }
@@ -873,6 +1065,7 @@ static int openai_open(const struct config *cfg, const char *where, void **ctx, 
 	o->load_timeout_ms = cfg->load_timeout_ms > 0 ? cfg->load_timeout_ms : 300000;
 	o->idle_timeout_ms = cfg->idle_timeout_ms > 0 ? cfg->idle_timeout_ms : 120000;
 	pthread_mutex_init(&o->mu, NULL);
+	o->swap = -1;
 	*ctx = o;
 	return 0;
 }
