@@ -221,7 +221,40 @@ uint64_t residency_predict(residency *r, enum model_role role)
 	return bytes;
 }
 
-/* Replaces the prediction with what /api/ps says the loaded instance uses. */
+/*
+ * After role's model loaded: an engine that evicts on its own (llama.cpp's
+ * router with --models-max, llama-swap outside a group, Ollama at its
+ * limits) may have dropped another of our models. When the engine's list
+ * shows the new model (so it is current), a model it no longer lists is no
+ * longer resident: dossier follows the engine rather than fight it. Models
+ * that stay listed together (a llama-swap group) stay resident together.
+ */
+static void follow_engine(residency *r, enum model_role role, const struct llm_resident *list, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n && !llm_model_name_eq(list[i].name, model_of(r, role)); i++)
+		;
+	if (i == n)
+		return;
+	pthread_mutex_lock(&r->mu);
+	for (int o = 0; o < ROLE_COUNT; o++) {
+		if (!is_llm_role((enum model_role)o) || !r->s[o].resident || same_model(r, role, (enum model_role)o))
+			continue;
+		for (i = 0; i < n && !llm_model_name_eq(list[i].name, model_of(r, (enum model_role)o)); i++)
+			;
+		if (i < n || busy(r, (enum model_role)o))
+			continue;
+		mark(r, (enum model_role)o, 0, 0);
+		pthread_mutex_unlock(&r->mu);
+		emit(r, "model_evicted", json_pack("{s:s,s:s,s:s}", "model", model_of(r, (enum model_role)o), "role",
+		                                   role_name((enum model_role)o), "by", "engine"));
+		pthread_mutex_lock(&r->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Replaces the prediction with what /api/ps says the loaded instance uses,
+ * and follows the engine's evictions (one ps call). */
 static void measure(residency *r, enum model_role role)
 {
 	struct llm_resident *list = NULL;
@@ -239,45 +272,7 @@ static void measure(residency *r, enum model_role role)
 				}
 			pthread_mutex_unlock(&r->mu);
 		}
-	free(list);
-}
-
-/*
- * After role's model loaded: an engine that evicts on its own (llama.cpp's
- * router with --models-max, llama-swap outside a group, Ollama at its
- * limits) may have dropped another of our models. When the engine's list
- * shows the new model (so it is current), a model it no longer lists is no
- * longer resident: dossier follows the engine rather than fight it. Models
- * that stay listed together (a llama-swap group) stay resident together.
- */
-static void follow_engine(residency *r, enum model_role role)
-{
-	struct llm_resident *list = NULL;
-	size_t n = 0, i;
-	struct err e = {0};
-	if (llm_ps(r->llm, &list, &n, &e))
-		return;
-	for (i = 0; i < n && !llm_model_name_eq(list[i].name, model_of(r, role)); i++)
-		;
-	if (i == n) {
-		free(list);
-		return;
-	}
-	pthread_mutex_lock(&r->mu);
-	for (int o = 0; o < ROLE_COUNT; o++) {
-		if (!is_llm_role((enum model_role)o) || !r->s[o].resident || same_model(r, role, (enum model_role)o))
-			continue;
-		for (i = 0; i < n && !llm_model_name_eq(list[i].name, model_of(r, (enum model_role)o)); i++)
-			;
-		if (i < n || busy(r, (enum model_role)o))
-			continue;
-		mark(r, (enum model_role)o, 0, 0);
-		pthread_mutex_unlock(&r->mu);
-		emit(r, "model_evicted", json_pack("{s:s,s:s,s:s}", "model", model_of(r, (enum model_role)o), "role",
-		                                   role_name((enum model_role)o), "by", "engine"));
-		pthread_mutex_lock(&r->mu);
-	}
-	pthread_mutex_unlock(&r->mu);
+	follow_engine(r, role, list, n);
 	free(list);
 }
 
@@ -404,7 +399,6 @@ static int load(residency *r, enum model_role role, struct err *err)
 	emit(r, "model_loaded", json_pack("{s:s,s:s,s:I}", "model", model_of(r, role), "role", role_name(role),
 	                                  "load_ms", (json_int_t)(load_s * 1000.0 + 0.5)));
 	measure(r, role);
-	follow_engine(r, role);
 	pthread_mutex_lock(&r->mu);
 	mark(r, role, 1, 1);
 	r->st.loads++;
