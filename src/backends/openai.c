@@ -26,6 +26,7 @@
 #define CAP_MODELS_BODY (8u * 1024u * 1024u) /* a /v1/models reply */
 #define MEMO_MODELS 16                     /* models whose image support we remember */
 #define POLL_MS 100                        /* status polling while a router loads/unloads */
+#define SSE_WINDOW_MS 1000                 /* longest wait on GET /models/sse before the status is read again */
 
 /* ------------------------------------------------------------- context */
 
@@ -44,6 +45,7 @@ struct openai {
 	struct memo memo[MEMO_MODELS];
 	int memo_next;
 	int swap;                /* llama-swap (GET /running answers): 1, no: 0, not asked yet: -1 */
+	int sse;                 /* the router's GET /models/sse: 1 answers, 0 does not, -1 not asked yet */
 };
 
 void openai_root_url(const char *url, char *out, size_t n)
@@ -792,8 +794,89 @@ static int swap_ps(struct openai *o, struct llm_resident **out, size_t *n, struc
 
 /* -------------------------------------------------------- load, unload */
 
-/* Polls /v1/models until model's status is want ("loaded" or "unloaded"),
- * for at most timeout_ms. */
+/* ------------------------------------------------- following /models/sse */
+
+struct status_watch {
+	struct sse s;
+	const char *model;
+	double until;   /* the window ends (monotonic seconds) */
+};
+
+/* An event about model (or one that names no model) ends the wait: the
+ * caller reads the status again, so the event's own shape matters little. */
+static int on_status_event(void *ud, const struct sse_event *ev)
+{
+	struct status_watch *w = ud;
+	json_t *j = json_loadb(ev->data, ev->len, 0, NULL);
+	const char *m = json_string_value(json_object_get(j, "model"));
+	if (!m)
+		m = json_string_value(json_object_get(j, "name"));
+	if (!m)
+		m = json_string_value(json_object_get(j, "id"));
+	int ours = !m || llm_model_name_eq(m, w->model);
+	json_decref(j);
+	return ours ? DOSSIER_ECANCELLED : 0;
+}
+
+static int feed_status(void *ud, const char *data, size_t n)
+{
+	struct status_watch *w = ud;
+	if (clock_mono_s() >= w->until) /* a stream of pings without our model */
+		return DOSSIER_ETIMEOUT;
+	return sse_feed(&w->s, data, n);
+}
+
+static int sse_state(struct openai *o)
+{
+	pthread_mutex_lock(&o->mu);
+	int v = o->sse;
+	pthread_mutex_unlock(&o->mu);
+	return v;
+}
+
+static void sse_set(struct openai *o, int v)
+{
+	pthread_mutex_lock(&o->mu);
+	o->sse = v;
+	pthread_mutex_unlock(&o->mu);
+}
+
+/*
+ * Follows the router's GET /models/sse until an event about model arrives,
+ * at most window_ms (a change between the last status read and the
+ * subscription is then seen at the next read). Remembers whether the router
+ * has the route; without it the caller polls.
+ */
+static void sse_wait(struct openai *o, const char *model, int window_ms)
+{
+	char url[600];
+	snprintf(url, sizeof url, "%s/models/sse", o->root);
+	struct status_watch w = {.model = model, .until = clock_mono_s() + window_ms / 1000.0};
+	sse_init(&w.s, CAP_NDJSON_LINE, CAP_NDJSON_LINE, on_status_event, &w);
+	struct http_request rq;
+	http_request_default(&rq);
+	rq.url = url;
+	rq.bearer = o->key;
+	rq.connect_timeout_ms = o->connect_timeout_ms;
+	rq.first_byte_ms = window_ms;
+	rq.idle_ms = window_ms;
+	rq.error_cap = CAP_ERROR_BODY;
+	rq.on_data = feed_status;
+	rq.user_data = &w;
+	struct http_result res;
+	struct err e = {0};
+	http_run(&rq, &res, &e);
+	if (res.status >= 200 && res.status < 300)
+		sse_set(o, 1);
+	else if (res.status >= 400 && res.status != 401 && res.status != 403 && res.status != 429 && res.status < 500)
+		sse_set(o, 0);
+	http_result_free(&res);
+	sse_free(&w.s);
+}
+
+/* Reads /v1/models until model's status is want ("loaded" or "unloaded"),
+ * for at most timeout_ms: between two reads it follows GET /models/sse when
+ * the router has it, else sleeps POLL_MS. */
 static int wait_status(struct openai *o, const char *model, const char *want, int timeout_ms, struct err *err)
 {
 	double until = clock_mono_s() + timeout_ms / 1000.0;
@@ -821,6 +904,12 @@ static int wait_status(struct openai *o, const char *model, const char *want, in
 		if (clock_mono_s() >= until)
 			return err_set(err, DOSSIER_ETIMEOUT, "model '%s' at the router %s was still '%s' after %d s (waiting for "
 			               "'%s')", model, o->root, now, timeout_ms / 1000, want);
+		int left_ms = (int)((until - clock_mono_s()) * 1000.0);
+		if (sse_state(o) != 0 && left_ms > 0) {
+			sse_wait(o, model, left_ms < SSE_WINDOW_MS ? left_ms : SSE_WINDOW_MS);
+			if (sse_state(o) == 1)
+				continue;
+		}
 		nap_ms(POLL_MS);
 	}
 }
@@ -1065,7 +1154,7 @@ static int openai_open(const struct config *cfg, const char *where, void **ctx, 
 	o->load_timeout_ms = cfg->load_timeout_ms > 0 ? cfg->load_timeout_ms : 300000;
 	o->idle_timeout_ms = cfg->idle_timeout_ms > 0 ? cfg->idle_timeout_ms : 120000;
 	pthread_mutex_init(&o->mu, NULL);
-	o->swap = -1;
+	o->swap = o->sse = -1;
 	*ctx = o;
 	return 0;
 }

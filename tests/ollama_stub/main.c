@@ -93,6 +93,7 @@ static void usage(FILE *f)
 	        "  --single MODEL           play a plain llama-server -m MODEL (OpenAI API only)\n"
 	        "  --models-max N           router: keep at most N models, evicting the least recently used\n"
 	        "  --load-ms MS             router: how long a load takes (default 200)\n"
+	        "  --no-sse                 router: no GET /models/sse (clients poll /v1/models)\n"
 	        "  --swap                   play llama-swap (OpenAI API, /running, /unload, /api/models/unload/M,\n"
 	        "                           /upstream/M/...; a model loads on its first request)\n"
 	        "  --swap-group A,B         swap: a group whose members stay loaded together (repeatable, 4 at most);\n"
@@ -237,6 +238,8 @@ int main(int argc, char **argv)
 			cfg.oai_mode = OAI_SINGLE;
 			snprintf(cfg.single_model, sizeof cfg.single_model, "%s", v);
 			i++;
+		} else if (!strcmp(a, "--no-sse")) {
+			cfg.no_sse = 1;
 		} else if (!strcmp(a, "--swap")) {
 			cfg.oai_mode = OAI_SWAP;
 		} else if (!strcmp(a, "--swap-group") && v) {

@@ -9,6 +9,9 @@
  *                              "loading" and then, --load-ms later, "loaded".
  *                              --models-max N evicts the least recently used
  *   POST /models/unload        router: "unloaded" at once
+ *   GET  /models/sse           router: one event per status change,
+ *                              data {"model", "status": {"value"}}; a
+ *                              ": ping" comment each second (--no-sse: 404)
  *   POST /v1/chat/completions  streamed (SSE, [DONE]) or not; json_schema
  *                              replies satisfy the schema; image_url data URIs
  *                              only for vision models (else a 500)
@@ -670,6 +673,82 @@ out:
 	return ret;
 }
 
+/* ------------------------------------------------------------ /models/sse */
+
+struct status_feed {
+	struct stub_server *srv;
+	size_t idx;            /* next timeline entry to send */
+	int64_t last_ms;       /* last bytes sent */
+	char pending[STUB_NAME_MAX + 128];
+	size_t off, len;
+};
+
+/* The router's status changes as SSE events, as they happen. */
+static ssize_t status_cb(void *cls, uint64_t pos, char *dst, size_t max)
+{
+	struct status_feed *f = cls;
+	(void)pos;
+	while (f->off >= f->len) {
+		if (stub_is_stopping())
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		pthread_mutex_lock(&R_mu);
+		tick(f->srv->cat);
+		size_t n = R_timeline ? json_array_size(R_timeline) : 0;
+		if (f->idx < n) {
+			json_t *e = json_array_get(R_timeline, f->idx++);
+			const char *ev = json_string_value(json_object_get(e, "event"));
+			const char *v = !strcmp(ev, "loading") ? "loading" : !strcmp(ev, "loaded") ? "loaded" : "unloaded";
+			json_t *o = json_pack("{s:s,s:{s:s}}", "model", json_string_value(json_object_get(e, "model")), "status",
+			                      "value", v);
+			if (!strcmp(ev, "load_failed")) {
+				json_object_set_new(json_object_get(o, "status"), "failed", json_true());
+				json_object_set_new(json_object_get(o, "status"), "exit_code", json_integer(1));
+			}
+			char *j = json_dumps(o, JSON_COMPACT);
+			json_decref(o);
+			f->len = (size_t)snprintf(f->pending, sizeof f->pending, "data: %s\n\n", j);
+			if (f->len >= sizeof f->pending)
+				f->len = sizeof f->pending - 1;
+			free(j);
+			f->off = 0;
+		} else if (stub_t_ms() - f->last_ms >= 1000) {
+			f->len = (size_t)snprintf(f->pending, sizeof f->pending, ": ping\n\n");
+			f->off = 0;
+		}
+		pthread_mutex_unlock(&R_mu);
+		if (f->off >= f->len) {
+			struct timespec ts = {0, 10 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+	size_t l = f->len - f->off < max ? f->len - f->off : max;
+	memcpy(dst, f->pending + f->off, l);
+	f->off += l;
+	f->last_ms = stub_t_ms();
+	return (ssize_t)l;
+}
+
+static int api_models_sse(struct stub_server *srv, struct MHD_Connection *c)
+{
+	struct status_feed *f = calloc(1, sizeof *f);
+	if (!f)
+		return MHD_NO;
+	f->srv = srv;
+	f->last_ms = stub_t_ms();
+	pthread_mutex_lock(&R_mu);
+	f->idx = R_timeline ? json_array_size(R_timeline) : 0;
+	pthread_mutex_unlock(&R_mu);
+	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, status_cb, f, free);
+	if (!r) {
+		free(f);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CT_SSE);
+	int ret = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 /* ------------------------------------------------------------ llama-swap */
 
 static int send_text(struct MHD_Connection *c, unsigned status, const char *text)
@@ -766,6 +845,8 @@ int oai_route(struct stub_server *srv, struct MHD_Connection *c, const char *url
 		if (r >= 0)
 			return r;
 	}
+	if (srv->cfg->oai_mode == OAI_ROUTER && get && !srv->cfg->no_sse && !strcmp(url, "/models/sse"))
+		return api_models_sse(srv, c);
 	if (srv->cfg->oai_mode == OAI_ROUTER && post && !strcmp(url, "/models/load"))
 		return api_load(srv, c, body, n, 1);
 	if (srv->cfg->oai_mode == OAI_ROUTER && post && !strcmp(url, "/models/unload"))
