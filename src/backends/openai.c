@@ -1116,6 +1116,10 @@ static int openai_describe(void *ctx, const char *model, json_t **out, struct er
 		json_object_set_new(d, "mmproj_path", json_string(p));
 	if ((p = entry_arg(ent, "-c", "--ctx-size")))
 		json_object_set_new(d, "num_ctx", json_integer(atoi(p)));
+	if ((p = entry_arg(ent, "-fa", "--flash-attn")))
+		json_object_set_new(d, "flash_attn", json_string(p));
+	if (json_is_object(meta))
+		json_object_set_new(d, "meta", json_deep_copy(meta));
 	json_object_set_new(d, "router", json_boolean(router));
 	json_decref(reply);
 	*out = d;

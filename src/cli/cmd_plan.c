@@ -24,7 +24,8 @@ const struct cli_cmd cmd_plan = {
 	.usage = "usage: dossier plan [OPTIONS] [PATH...]\n"
 	         "\n"
 	         "Reads each model's size and architecture (GGUF metadata from Ollama's model store,\n"
-	         "else the profile's nominal sizes), computes weights + KV cache for the context\n"
+	         "else what the engine says: the GGUF a llama.cpp router's arguments name, its meta, or\n"
+	         "Ollama's /api/show; else the profile's nominal sizes), computes weights + KV cache for the context\n"
 	         "length + compute buffers, and prints the memory of each scenario (text, image,\n"
 	         "video transcription, video frames, swap transition; co-resident under the budget\n"
 	         "policy), then the peak against the budget. With PATHs, only the models their\n"
@@ -39,6 +40,8 @@ const struct cli_cmd cmd_plan = {
 	         "  --text-model NAME     text model (default: the profile's)\n"
 	         "  --vision-model NAME   vision model (default: the profile's)\n"
 	         "  --offline             plan a run without LLMs\n"
+	         CLI_ENGINE_HELP
+	         "  --db PATH             database whose measured loads correct the prediction\n"
 	         "  --json                one JSON object (docs/planner.md) instead of text\n"
 	         "  -h, --help            this help\n"
 	         "\n"
@@ -120,6 +123,10 @@ static int run(int argc, char **argv)
 		{"text-model", required_argument, NULL, OPT_TEXT_MODEL},
 		{"vision-model", required_argument, NULL, OPT_VISION_MODEL},
 		{"offline", no_argument, NULL, OPT_OFFLINE},
+		{"ollama", required_argument, NULL, OPT_OLLAMA},
+		{"engine", required_argument, NULL, OPT_ENGINE},
+		{"llm-url", required_argument, NULL, OPT_LLM_URL},
+		{"db", required_argument, NULL, OPT_DB},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},

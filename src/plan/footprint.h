@@ -39,6 +39,11 @@ struct footprint_params {
  * profile's): 1 slot, batch 512, f16 KV. */
 void footprint_params_default(struct footprint_params *p, const struct config *cfg);
 
+/* What llama-server uses beyond weights, KV and compute buffers (its own code,
+ * the HTTP server, the tokenizer): about 50 MiB measured. Counted in the
+ * compute item for models an OpenAI-compatible llama.cpp engine runs. */
+#define FOOTPRINT_ENGINE_OVERHEAD (50ull << 20)
+
 /* One number with where it came from. */
 struct fp_item {
 	uint64_t bytes;               /* bytes */

@@ -93,6 +93,7 @@ static void usage(FILE *f)
 	        "  --single MODEL           play a plain llama-server -m MODEL (OpenAI API only)\n"
 	        "  --models-max N           router: keep at most N models, evicting the least recently used\n"
 	        "  --load-ms MS             router: how long a load takes (default 200)\n"
+	        "  --models-dir DIR         router: the child arguments name DIR/MODEL.gguf (default /models)\n"
 	        "  --no-sse                 router: no GET /models/sse (clients poll /v1/models)\n"
 	        "  --swap                   play llama-swap (OpenAI API, /running, /unload, /api/models/unload/M,\n"
 	        "                           /upstream/M/...; a model loads on its first request)\n"
@@ -237,6 +238,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--single") && v) {
 			cfg.oai_mode = OAI_SINGLE;
 			snprintf(cfg.single_model, sizeof cfg.single_model, "%s", v);
+			i++;
+		} else if (!strcmp(a, "--models-dir") && v) {
+			snprintf(cfg.models_dir, sizeof cfg.models_dir, "%s", v);
 			i++;
 		} else if (!strcmp(a, "--no-sse")) {
 			cfg.no_sse = 1;

@@ -227,8 +227,8 @@ int oai_is_route(const char *url)
 
 static json_t *model_entry(struct stub_server *srv, const struct model *m, int router)
 {
-	char path[STUB_NAME_MAX + 32];
-	snprintf(path, sizeof path, "/models/%s.gguf", m->name);
+	char path[STUB_NAME_MAX + 300];
+	snprintf(path, sizeof path, "%s/%s.gguf", srv->cfg->models_dir[0] ? srv->cfg->models_dir : "/models", m->name);
 	json_t *mods = json_array();
 	json_array_append_new(mods, json_string("text"));
 	if (m->caps & CAP_VISION)

@@ -62,6 +62,7 @@ struct stub_config {
 	char api_key[128];           /* OpenAI routes want "Authorization: Bearer <key>"; "" = none */
 	char swap_groups[4][512];    /* OAI_SWAP: --swap-group "a,b": models llama-swap keeps together */
 	int n_swap_groups;
+	char models_dir[256];        /* OAI_ROUTER: --models-dir, where the child arguments' GGUF paths point ("/models") */
 	int no_sse;                  /* OAI_ROUTER: --no-sse, no GET /models/sse (404) */
 	int64_t router_rss_mib;      /* OAI_ROUTER: meta.size of a loaded model adds this (0 = weights only) */
 };

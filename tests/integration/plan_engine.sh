@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# dossier plan against the test server playing llama.cpp's router: the GGUF
+# the router's child arguments name is read when it is on this machine (the
+# same facts as Ollama's store), else the router's meta; the router's -c fixes
+# the context (not clamped to the trained length, as llama-server allocates it
+# all); flash attention and the engine's overhead shape the compute buffer.
+. "$(dirname "$0")/lib.bash"
+: "${OLLAMA_STUB:?run through ctest}"
+export OLLAMA_MODELS="$T/empty-store"; mkdir -p "$OLLAMA_MODELS" "$T/gguf"
+closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+
+# a GGUF for the text model where the router's arguments will point: 16 layers,
+# 16 KV heads of 128, vocabulary 32000, trained for 2048 tokens, 1.35 GB of f16
+python3 - "$T/gguf/llama3.2:3b.gguf" <<'PY'
+import struct, sys
+def s(x): b = x.encode(); return struct.pack("<Q", len(b)) + b
+def kv_u32(k, v): return s(k) + struct.pack("<I", 4) + struct.pack("<I", v)
+def kv_str(k, v): return s(k) + struct.pack("<I", 8) + s(v)
+kvs = [kv_str("general.architecture", "llama"), kv_u32("llama.block_count", 16), kv_u32("llama.attention.head_count", 16),
+       kv_u32("llama.attention.head_count_kv", 16), kv_u32("llama.embedding_length", 2048),
+       kv_u32("llama.context_length", 2048), kv_u32("llama.vocab_size", 32000)]
+data = 1_350_000_000
+t = s("token_embd.weight") + struct.pack("<I", 1) + struct.pack("<Q", data // 2) + struct.pack("<I", 1) + struct.pack("<Q", 0)
+hdr = b"GGUF" + struct.pack("<IQQ", 3, 1, len(kvs)) + b"".join(kvs) + t
+hdr += b"\0" * (-len(hdr) % 32)
+with open(sys.argv[1], "wb") as f:
+    f.write(hdr); f.truncate(len(hdr) + data)   # sparse
+PY
+
+"$OLLAMA_STUB" --listen 127.0.0.1:0 --router --models-dir "$T/gguf" --load-ms 50 > "$T/stub.out" 2> "$T/stub.err" &
+spid=$!; on_exit "kill $spid 2>/dev/null"
+for _ in $(seq 1 100); do grep -q '^listening' "$T/stub.out" && break; sleep 0.05; done
+URL=http://$(sed -n 's/^listening on //p' "$T/stub.out")
+
+j=$(DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" plan --llm-url "$URL" --json); rc=$?
+check_eq "plan against the router: exit 0" 0 "$rc"
+check "the GGUF the router names is read: weights, and KV for the router's -c 4096 beyond the trained 2048 (16 x 16 x 256 x 4096 x 2 = 512 MiB)" python3 -c '
+import json,sys; d=json.loads(sys.argv[1]); m=[x for x in d["models"] if x["role"]=="text"][0]
+assert m["weights"]["source"] == "gguf:" + sys.argv[2], m["weights"]
+assert m["weights"]["bytes"] == 1350000000, m["weights"]
+assert m["num_ctx"] == 4096 and m["num_ctx_source"].startswith("engine arguments"), m
+assert "above the trained 2048" in m["num_ctx_source"], m["num_ctx_source"]
+assert m["kv_cache"]["bytes"] == 512 * 2**20, m["kv_cache"]' "$j" "$T/gguf/llama3.2:3b.gguf"
+check "flash attention: the compute buffer has no context x context term (73.9 MB + 50 MiB overhead)" python3 -c '
+import json,sys; d=json.loads(sys.argv[1]); m=[x for x in d["models"] if x["role"]=="text"][0]
+c=m["compute"]; assert "flash-attn" in c["source"] and "engine overhead" in c["source"], c
+b=512; exp=max(4*b*(1+4*2048), 4*b*(2048+32000)) + 2*b*4096 + 50*2**20
+assert c["bytes"] == exp, (c["bytes"], exp)' "$j"
+check "the vision model has no GGUF here: the router's meta gives its size, and the plan says why" python3 -c '
+import json,sys; d=json.loads(sys.argv[1]); m=[x for x in d["models"] if x["role"]=="vision"][0]
+assert m["weights"]["source"] == "engine:meta", m["weights"]
+assert m["weights"]["bytes"] > 0, m' "$j"
+out=$(DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" plan --llm-url "$URL")
+check_contains "plan (text) shows the GGUF source" "gguf:$T/gguf/llama3.2:3b.gguf" "$out"
+check_contains "plan (text) says why the vision model's GGUF was not read" "is not on this machine" "$out"
+done_testing
