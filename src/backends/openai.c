@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -609,6 +610,64 @@ static int openai_chat(void *ctx, const struct llm_request *rq, char **text_out,
 	return 0;
 }
 
+/* ------------------------------------------- the serving process's memory */
+
+/* 1 if the server's address is this machine. */
+static int root_is_local(const char *root)
+{
+	const char *h = strstr(root, "://");
+	h = h ? h + 3 : root;
+	return !strncmp(h, "127.", 4) || !strncmp(h, "localhost", 9) || !strncmp(h, "[::1]", 5);
+}
+
+/* VmRSS of the process whose arguments hold want (the GGUF path a router's
+ * child was started with, or a plain server's -m path), in *bytes. 0 when
+ * found; -1 when no such process runs here or /proc cannot tell. */
+static int rss_of_process_with_arg(const char *want, uint64_t *bytes)
+{
+	DIR *d = opendir("/proc");
+	if (!d || !want || !*want) {
+		if (d)
+			closedir(d);
+		return -1;
+	}
+	struct dirent *de;
+	int found = -1;
+	while (found < 0 && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		char path[64], args[8192];
+		snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t n = fread(args, 1, sizeof args - 1, f);
+		fclose(f);
+		args[n] = '\0';
+		int match = 0;
+		for (size_t i = 0; i < n && !match; i += strlen(args + i) + 1)
+			match = !strcmp(args + i, want);
+		if (!match)
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/status", de->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		char line[256];
+		while (fgets(line, sizeof line, f))
+			if (!strncmp(line, "VmRSS:", 6)) {
+				unsigned long long kb = strtoull(line + 6, NULL, 10);
+				if (kb) {
+					*bytes = (uint64_t)kb * 1024;
+					found = 0;
+				}
+				break;
+			}
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
 /* ------------------------------------------------------------ llama-swap */
 
 /* GET /running: {"running": [{"model", "state"}, ...]}. *list borrowed from *reply. */
@@ -1017,6 +1076,15 @@ static int openai_ps(void *ctx, struct llm_resident **out, size_t *n, struct err
 		snprintf(r[k].name, sizeof r[k].name, "%s", entry_id(e));
 		json_t *meta = json_object_get(e, "meta");
 		r[k].size_bytes = (uint64_t)jint(meta, "size");
+		if (r[k].size_bytes)
+			snprintf(r[k].size_src, sizeof r[k].size_src, "engine:meta.size");
+		if (root_is_local(o->root)) { /* the child (router) or the server itself (plain) */
+			const char *path = entry_arg(e, "-m", "--model");
+			if (!path && (strchr(entry_id(e), '/') || strstr(entry_id(e), ".gguf")))
+				path = entry_id(e); /* a plain llama-server names its model by the -m path */
+			if (rss_of_process_with_arg(path, &r[k].rss_bytes))
+				r[k].rss_bytes = 0;
+		}
 		const char *c = entry_arg(e, "-c", "--ctx-size");
 		r[k].context_length = c ? atoi(c) : (int)jint(meta, "n_ctx");
 		/* a plain server's one model cannot be unloaded: pinned */

@@ -166,4 +166,21 @@ void footprint_compute(const struct model_facts *f, const struct footprint_param
 		snprintf(out->compute.source + l, sizeof out->compute.source - l, " + engine overhead");
 	}
 	out->total = out->weights.bytes + out->projector.bytes + out->kv.bytes + out->compute.bytes;
+	out->predicted = out->total;
+}
+
+void footprint_use_measured(struct model_footprint *m, uint64_t bytes, const char *src)
+{
+	if (!bytes)
+		return;
+	m->measured = bytes;
+	m->total = bytes;
+	snprintf(m->measured_src, sizeof m->measured_src, "%s", src ? src : "measured");
+}
+
+double footprint_error(const struct model_footprint *m)
+{
+	if (!m->measured || !m->predicted)
+		return 0;
+	return ((double)m->measured - (double)m->predicted) / (double)m->predicted;
 }

@@ -136,6 +136,12 @@ static const char *const migrations[] = {
 	"ALTER TABLE documents ADD COLUMN parent_id INTEGER REFERENCES documents(id) ON DELETE SET NULL;"
 	"ALTER TABLE documents ADD COLUMN place TEXT;"
 	"CREATE INDEX documents_parent ON documents(parent_id) WHERE parent_id IS NOT NULL;",
+	/* 7: what loading a model cost, per engine, model and context (store/measures.c) */
+	"CREATE TABLE measures("
+	"  engine TEXT NOT NULL, model TEXT NOT NULL, num_ctx INTEGER NOT NULL,"
+	"  load_s REAL, resident_bytes INTEGER NOT NULL, source TEXT NOT NULL,"
+	"  predicted_bytes INTEGER, loads INTEGER NOT NULL DEFAULT 1, measured_at REAL NOT NULL,"
+	"  PRIMARY KEY(engine, model, num_ctx));",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

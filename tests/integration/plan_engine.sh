@@ -53,4 +53,52 @@ assert m["weights"]["bytes"] > 0, m' "$j"
 out=$(DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" plan --llm-url "$URL")
 check_contains "plan (text) shows the GGUF source" "gguf:$T/gguf/llama3.2:3b.gguf" "$out"
 check_contains "plan (text) says why the vision model's GGUF was not read" "is not on this machine" "$out"
+
+# --- measured beats predicted: a router whose loaded model reports 700 MiB more
+# than the plan predicts; after one run, plan uses the measurement and warns
+"$OLLAMA_STUB" --listen 127.0.0.1:0 --router --models-dir "$T/gguf" --load-ms 50 --resident-extra 700 \
+  > "$T/stub2.out" 2> "$T/stub2.err" &
+spid2=$!; on_exit "kill $spid2 2>/dev/null"
+for _ in $(seq 1 100); do grep -q '^listening' "$T/stub2.out" && break; sleep 0.05; done
+URL2=http://$(sed -n 's/^listening on //p' "$T/stub2.out")
+mkdir -p "$T/docs"; echo "Report about the harbour. The ships waited for the pilot boat at noon." > "$T/docs/a.txt"
+j0=$(DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" plan --llm-url "$URL2" --db "$T/m.db" --json "$T/docs")
+check "before any run: predicted, nothing measured" python3 -c '
+import json,sys; d=json.loads(sys.argv[1]); m=[x for x in d["models"] if x["role"]=="text"][0]
+assert "measured" not in m and m["total_bytes"] == m["predicted_bytes"], m' "$j0"
+DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" analyze --llm-url "$URL2" --db "$T/m.db" --events "$T/m.ndjson" \
+  "$T/docs" > "$T/m.out" 2>&1; rc=$?
+check_eq "a run against it: exit 0" 0 "$rc"
+check "the load was measured (model_measured with engine, context, load time, resident size and source)" python3 - "$T/m.ndjson" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+m = [e for e in ev if e["event"] == "model_measured"]
+assert len(m) == 1, m
+m = m[0]
+assert m["engine"] == "openai" and m["model"] == "llama3.2:3b" and m["num_ctx"] == 4096, m
+assert m["resident_bytes"] == 2019393189 + 700 * 2**20 and m["resident_source"] == "engine:meta.size", m
+assert m["load_ms"] >= 50 and m["predicted_bytes"] > 0, m
+off = [e for e in ev if e["event"] == "prediction_off"]
+assert len(off) == 1 and off[0]["off_pct"] > 15, off
+PY
+j=$(DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" plan --llm-url "$URL2" --db "$T/m.db" --json "$T/docs")
+check "after one run: plan plans with the measurement (source measured), the prediction beside it" python3 -c '
+import json,sys; d=json.loads(sys.argv[1]); m=[x for x in d["models"] if x["role"]=="text"][0]
+assert m["measured"]["source"] == "measured" and m["measured"]["bytes"] == 2019393189 + 700 * 2**20, m
+assert m["total_bytes"] == m["measured"]["bytes"] and m["predicted_bytes"] < m["total_bytes"], m
+assert any("more than 15 % off" in w for w in d["warnings"]), d["warnings"]' "$j"
+out=$(DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" plan --llm-url "$URL2" --db "$T/m.db" "$T/docs")
+check_contains "plan (text) shows measured beside predicted" "measured (engine:meta.size, 1 load); predicted" "$out"
+check_contains "plan (text) reports the prediction more than 15 % off" "more than 15 % off" "$out"
+out=$(DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" models --llm-url "$URL2" --db "$T/m.db")
+check_contains "models lists the measured load" "Measured loads" "$out"
+check_contains "models shows the 15 % warning" "the prediction is more than 15 % off" "$out"
+j=$(DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" models --llm-url "$URL2" --db "$T/m.db" --json)
+check "models --json lists measured and predicted" python3 -c '
+import json,sys; d=json.loads(sys.argv[1]); m=d["measured"]
+assert len(m) == 1 and m[0]["off"] is True and m[0]["measured_bytes"] > m[0]["predicted_bytes"] > 0, m' "$j"
+j=$(DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" plan --llm-url "$URL2" --db "$T/m.db" --num-ctx 2048 --json "$T/docs")
+check "the router's -c fixes the context whatever --num-ctx asks, so the measurement still applies" python3 -c '
+import json,sys; d=json.loads(sys.argv[1]); m=[x for x in d["models"] if x["role"]=="text"][0]
+assert m["num_ctx"] == 4096 and "measured" in m, m' "$j"
 done_testing

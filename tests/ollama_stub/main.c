@@ -94,6 +94,8 @@ static void usage(FILE *f)
 	        "  --models-max N           router: keep at most N models, evicting the least recently used\n"
 	        "  --load-ms MS             router: how long a load takes (default 200)\n"
 	        "  --models-dir DIR         router: the child arguments name DIR/MODEL.gguf (default /models)\n"
+	        "  --resident-extra MIB     router: a loaded model's meta.size is MIB larger (a resident size that\n"
+	        "                           differs from the prediction)\n"
 	        "  --no-sse                 router: no GET /models/sse (clients poll /v1/models)\n"
 	        "  --swap                   play llama-swap (OpenAI API, /running, /unload, /api/models/unload/M,\n"
 	        "                           /upstream/M/...; a model loads on its first request)\n"
@@ -241,6 +243,10 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--models-dir") && v) {
 			snprintf(cfg.models_dir, sizeof cfg.models_dir, "%s", v);
+			i++;
+		} else if (!strcmp(a, "--resident-extra")) {
+			if (parse_i64(a, v, &cfg.resident_extra_mib))
+				return 2;
 			i++;
 		} else if (!strcmp(a, "--no-sse")) {
 			cfg.no_sse = 1;

@@ -235,8 +235,11 @@ static json_t *model_entry(struct stub_server *srv, const struct model *m, int r
 		json_array_append_new(mods, json_string("image"));
 	json_t *e = json_pack("{s:s,s:s,s:s,s:i,s:{s:o}}", "id", m->name, "object", "model", "owned_by", "llamacpp",
 	                      "created", 1700000000, "architecture", "input_modalities", mods);
+	json_int_t size = (json_int_t)m->size;
+	if (router && R[model_index(srv->cat, m)].state == ST_LOADED)
+		size += (json_int_t)(srv->cfg->resident_extra_mib << 20);
 	json_object_set_new(e, "meta", json_pack("{s:I,s:I,s:I,s:I}", "n_params", (json_int_t)m->parameter_count, "size",
-	                                         (json_int_t)m->size, "n_ctx_train", (json_int_t)m->context_length,
+	                                         size, "n_ctx_train", (json_int_t)m->context_length,
 	                                         "n_embd", (json_int_t)m->embedding_length));
 	if (!router)
 		return e;

@@ -64,7 +64,7 @@ struct stub_config {
 	int n_swap_groups;
 	char models_dir[256];        /* OAI_ROUTER: --models-dir, where the child arguments' GGUF paths point ("/models") */
 	int no_sse;                  /* OAI_ROUTER: --no-sse, no GET /models/sse (404) */
-	int64_t router_rss_mib;      /* OAI_ROUTER: meta.size of a loaded model adds this (0 = weights only) */
+	int64_t resident_extra_mib;  /* OAI_ROUTER: --resident-extra, a loaded model's meta.size is this much larger */
 };
 
 enum {
