@@ -101,4 +101,20 @@ j=$(DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" plan --llm-url "$URL2" -
 check "the router's -c fixes the context whatever --num-ctx asks, so the measurement still applies" python3 -c '
 import json,sys; d=json.loads(sys.argv[1]); m=[x for x in d["models"] if x["role"]=="text"][0]
 assert m["num_ctx"] == 4096 and "measured" in m, m' "$j"
+
+# --- the serving process runs here: its VmRSS is the measurement (found by
+# the GGUF path in its arguments, as a router's child is)
+python3 -c 'import sys, time; b = bytearray(64 << 20); time.sleep(120)' "$T/gguf/llama3.2:3b.gguf" &
+cpid=$!; on_exit "kill $cpid 2>/dev/null"
+sleep 0.5
+DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" analyze --llm-url "$URL2" --db "$T/rss.db" --events "$T/rss.ndjson" \
+  "$T/docs" > "$T/rss.out" 2>&1; rc=$?
+check_eq "a run with the child process here: exit 0" 0 "$rc"
+check "the measurement is the child's VmRSS from /proc (about 64 MiB here), not meta.size" python3 - "$T/rss.ndjson" $cpid <<'PY'
+import json, sys
+m = [json.loads(l) for l in open(sys.argv[1]) if '"model_measured"' in l][0]
+rss = [int(l.split()[1]) * 1024 for l in open(f"/proc/{sys.argv[2]}/status") if l.startswith("VmRSS:")][0]
+assert m["resident_source"] == "rss:/proc", m
+assert 60 << 20 < m["resident_bytes"] < 200 << 20 and abs(m["resident_bytes"] - rss) < 16 << 20, (m, rss)
+PY
 done_testing
