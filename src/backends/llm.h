@@ -93,6 +93,9 @@ struct llm_resident {
 	uint64_t size_vram;      /* part of size_bytes on a GPU */
 	char expires_at[40];     /* RFC 3339; far future when pinned */
 	int context_length;      /* num_ctx the instance runs with; 0 = unknown */
+	uint64_t rss_bytes;      /* resident set of the process serving it (/proc VmRSS), when that
+	                            process runs on this machine and was found; 0 = unknown */
+	char size_src[32];       /* where size_bytes came from: "api/ps", "engine:meta.size"; "" = none */
 };
 
 /* An engine. Each slot documents its contract; a NULL slot answers

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #define CAP_MODELS_BODY (8u * 1024u * 1024u) /* a /v1/models reply */
 #define MEMO_MODELS 16                     /* models whose image support we remember */
 #define POLL_MS 100                        /* status polling while a router loads/unloads */
+#define SSE_WINDOW_MS 1000                 /* longest wait on GET /models/sse before the status is read again */
 
 /* ------------------------------------------------------------- context */
 
@@ -40,9 +42,11 @@ struct openai {
 	int connect_timeout_ms;
 	int load_timeout_ms;     /* a load; the first byte of a chat reply */
 	int idle_timeout_ms;     /* silence between chunks; small requests */
-	pthread_mutex_t mu;      /* guards memo */
+	pthread_mutex_t mu;      /* guards memo and swap */
 	struct memo memo[MEMO_MODELS];
 	int memo_next;
+	int swap;                /* llama-swap (GET /running answers): 1, no: 0, not asked yet: -1 */
+	int sse;                 /* the router's GET /models/sse: 1 answers, 0 does not, -1 not asked yet */
 };
 
 void openai_root_url(const char *url, char *out, size_t n)
@@ -606,10 +610,332 @@ static int openai_chat(void *ctx, const struct llm_request *rq, char **text_out,
 	return 0;
 }
 
+/* ------------------------------------------- the serving process's memory */
+
+/* 1 if the server's address is this machine. */
+static int root_is_local(const char *root)
+{
+	const char *h = strstr(root, "://");
+	h = h ? h + 3 : root;
+	return !strncmp(h, "127.", 4) || !strncmp(h, "localhost", 9) || !strncmp(h, "[::1]", 5);
+}
+
+/* VmRSS of the process whose arguments hold want (the GGUF path a router's
+ * child was started with, or a plain server's -m path), in *bytes. 0 when
+ * found; -1 when no such process runs here or /proc cannot tell. */
+static int rss_of_process_with_arg(const char *want, uint64_t *bytes)
+{
+	DIR *d = opendir("/proc");
+	if (!d || !want || !*want) {
+		if (d)
+			closedir(d);
+		return -1;
+	}
+	struct dirent *de;
+	int found = -1;
+	while (found < 0 && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		char path[64], args[8192];
+		snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t n = fread(args, 1, sizeof args - 1, f);
+		fclose(f);
+		args[n] = '\0';
+		int match = 0;
+		for (size_t i = 0; i < n && !match; i += strlen(args + i) + 1)
+			match = !strcmp(args + i, want);
+		if (!match)
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/status", de->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		char line[256];
+		while (fgets(line, sizeof line, f))
+			if (!strncmp(line, "VmRSS:", 6)) {
+				unsigned long long kb = strtoull(line + 6, NULL, 10);
+				if (kb) {
+					*bytes = (uint64_t)kb * 1024;
+					found = 0;
+				}
+				break;
+			}
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/* ------------------------------------------------------------ llama-swap */
+
+/* GET /running: {"running": [{"model", "state"}, ...]}. *list borrowed from *reply. */
+static int swap_running(struct openai *o, json_t **reply, json_t **list, struct err *err)
+{
+	int rc = request_json(o, "/running", NULL, NULL, o->connect_timeout_ms + o->idle_timeout_ms, CAP_MODELS_BODY,
+	                      reply, err);
+	if (rc)
+		return rc;
+	*list = json_object_get(*reply, "running");
+	if (!json_is_array(*list)) {
+		json_decref(*reply);
+		*reply = NULL;
+		return err_set(err, DOSSIER_EFORMAT, "llama-swap at %s answered /running without a \"running\" list", o->root);
+	}
+	return 0;
+}
+
+/* 1 if the server is llama-swap: asked once (GET /running), then remembered.
+ * A server that does not answer is asked again next time. */
+static int is_swap(struct openai *o)
+{
+	pthread_mutex_lock(&o->mu);
+	int v = o->swap;
+	pthread_mutex_unlock(&o->mu);
+	if (v >= 0)
+		return v;
+	json_t *reply = NULL, *list;
+	struct err e = {0};
+	int rc = swap_running(o, &reply, &list, &e);
+	json_decref(reply);
+	if (rc == DOSSIER_EUNAVAILABLE || rc == DOSSIER_ETIMEOUT)
+		return 0;
+	pthread_mutex_lock(&o->mu);
+	o->swap = v = rc == 0;
+	pthread_mutex_unlock(&o->mu);
+	return v;
+}
+
+/* 1 if /running lists model as ready ("starting" counts when loading is set). */
+static int swap_listed(json_t *list, const char *model, int loading)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e) {
+		const char *m = json_string_value(json_object_get(e, "model"));
+		const char *st = json_string_value(json_object_get(e, "state"));
+		if (m && llm_model_name_eq(m, model) &&
+		    (!st || !strcmp(st, "ready") || (loading && !strcmp(st, "starting"))))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether /running lists model: 0/1 in *on, or the request's error. */
+static int swap_is_running(struct openai *o, const char *model, int *on, struct err *err)
+{
+	json_t *reply = NULL, *list;
+	int rc = swap_running(o, &reply, &list, err);
+	if (!rc)
+		*on = swap_listed(list, model, 0);
+	json_decref(reply);
+	return rc;
+}
+
+/* model percent-encoded for a path segment ('/' kept: llama-swap's route takes the rest). */
+static void path_escape(const char *in, char *out, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t k = 0;
+	for (; *in && k + 4 < n; in++) {
+		unsigned char ch = (unsigned char)*in;
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || strchr("-._~:/@", ch)) {
+			out[k++] = (char)ch;
+		} else {
+			out[k++] = '%';
+			out[k++] = hex[ch >> 4];
+			out[k++] = hex[ch & 15];
+		}
+	}
+	out[k] = '\0';
+}
+
+/* Polls /running until model is listed (want = 1) or gone (want = 0). */
+static int swap_wait(struct openai *o, const char *model, int want, int timeout_ms, struct err *err)
+{
+	double until = clock_mono_s() + timeout_ms / 1000.0;
+	for (;;) {
+		int on = 0;
+		int rc = swap_is_running(o, model, &on, err);
+		if (rc)
+			return rc;
+		if (on == want)
+			return 0;
+		if (clock_mono_s() >= until)
+			return err_set(err, DOSSIER_ETIMEOUT, "model '%s' at llama-swap %s was still %s after %d s", model,
+			               o->root, want ? "not running" : "running", timeout_ms / 1000);
+		nap_ms(POLL_MS);
+	}
+}
+
+/* llama-swap loads a model on its first request: GET /upstream/<model>/health
+ * (answered once the model's server is up), else a one-token chat. */
+static int swap_load(struct openai *o, const char *model, struct err *err)
+{
+	int on = 0;
+	int rc = swap_is_running(o, model, &on, err);
+	if (rc || on)
+		return rc;
+	char esc[400], path[480];
+	path_escape(model, esc, sizeof esc);
+	snprintf(path, sizeof path, "/upstream/%s/health", esc);
+	struct http_result res;
+	rc = xfer(o, path, model, NULL, CAP_ERROR_BODY, o->load_timeout_ms, o->load_timeout_ms, NULL, NULL, NULL, &res,
+	          err);
+	http_result_free(&res);
+	if (rc == DOSSIER_ENOTFOUND) { /* no /upstream route: a request loads it */
+		err_clear(err);
+		struct llm_request rq = {.model = model, .prompt = "ok", .max_tokens = 1};
+		char *text = NULL;
+		rc = openai_chat(o, &rq, &text, NULL, err);
+		free(text);
+	}
+	if (rc == DOSSIER_ETIMEOUT)
+		err_set(err, rc, "loading model '%s' took longer than %d s (load_timeout) at llama-swap %s: the machine may "
+		        "be short of memory", model, o->load_timeout_ms / 1000, o->root);
+	if (rc)
+		return rc;
+	return swap_wait(o, model, 1, o->load_timeout_ms, err);
+}
+
+/* POST /api/models/unload/<model>; an older llama-swap without it: GET /unload (all). */
+static int swap_unload(struct openai *o, const char *model, struct err *err)
+{
+	int on = 0;
+	int rc = swap_is_running(o, model, &on, err);
+	if (rc || !on)
+		return rc;
+	char esc[400], path[480];
+	path_escape(model, esc, sizeof esc);
+	snprintf(path, sizeof path, "/api/models/unload/%s", esc);
+	struct http_result res;
+	rc = xfer(o, path, model, "{}", CAP_ERROR_BODY, o->idle_timeout_ms, o->idle_timeout_ms, NULL, NULL, NULL, &res,
+	          err);
+	http_result_free(&res);
+	if (rc == DOSSIER_ENOTFOUND) {
+		err_clear(err);
+		rc = xfer(o, "/unload", model, NULL, CAP_ERROR_BODY, o->idle_timeout_ms, o->idle_timeout_ms, NULL, NULL, NULL,
+		          &res, err);
+		http_result_free(&res);
+	}
+	if (rc)
+		return rc;
+	return swap_wait(o, model, 0, o->idle_timeout_ms, err);
+}
+
+/* The models /running lists, as resident (unloadable: expires_at ""). */
+static int swap_ps(struct openai *o, struct llm_resident **out, size_t *n, struct err *err)
+{
+	json_t *reply = NULL, *list;
+	int rc = swap_running(o, &reply, &list, err);
+	if (rc)
+		return rc;
+	size_t cnt = json_array_size(list), k = 0, i;
+	struct llm_resident *r = calloc(cnt ? cnt : 1, sizeof *r);
+	if (!r) {
+		json_decref(reply);
+		return err_set(err, DOSSIER_ENOMEM, "out of memory reading /running");
+	}
+	json_t *e;
+	json_array_foreach(list, i, e) {
+		const char *m = json_string_value(json_object_get(e, "model"));
+		if (!m)
+			continue;
+		snprintf(r[k].name, sizeof r[k].name, "%s", m);
+		k++;
+	}
+	json_decref(reply);
+	*out = r;
+	*n = k;
+	return 0;
+}
+
 /* -------------------------------------------------------- load, unload */
 
-/* Polls /v1/models until model's status is want ("loaded" or "unloaded"),
- * for at most timeout_ms. */
+/* ------------------------------------------------- following /models/sse */
+
+struct status_watch {
+	struct sse s;
+	const char *model;
+	double until;   /* the window ends (monotonic seconds) */
+};
+
+/* An event about model (or one that names no model) ends the wait: the
+ * caller reads the status again, so the event's own shape matters little. */
+static int on_status_event(void *ud, const struct sse_event *ev)
+{
+	struct status_watch *w = ud;
+	json_t *j = json_loadb(ev->data, ev->len, 0, NULL);
+	const char *m = json_string_value(json_object_get(j, "model"));
+	if (!m)
+		m = json_string_value(json_object_get(j, "name"));
+	if (!m)
+		m = json_string_value(json_object_get(j, "id"));
+	int ours = !m || llm_model_name_eq(m, w->model);
+	json_decref(j);
+	return ours ? DOSSIER_ECANCELLED : 0;
+}
+
+static int feed_status(void *ud, const char *data, size_t n)
+{
+	struct status_watch *w = ud;
+	if (clock_mono_s() >= w->until) /* a stream of pings without our model */
+		return DOSSIER_ETIMEOUT;
+	return sse_feed(&w->s, data, n);
+}
+
+static int sse_state(struct openai *o)
+{
+	pthread_mutex_lock(&o->mu);
+	int v = o->sse;
+	pthread_mutex_unlock(&o->mu);
+	return v;
+}
+
+static void sse_set(struct openai *o, int v)
+{
+	pthread_mutex_lock(&o->mu);
+	o->sse = v;
+	pthread_mutex_unlock(&o->mu);
+}
+
+/*
+ * Follows the router's GET /models/sse until an event about model arrives,
+ * at most window_ms (a change between the last status read and the
+ * subscription is then seen at the next read). Remembers whether the router
+ * has the route; without it the caller polls.
+ */
+static void sse_wait(struct openai *o, const char *model, int window_ms)
+{
+	char url[600];
+	snprintf(url, sizeof url, "%s/models/sse", o->root);
+	struct status_watch w = {.model = model, .until = clock_mono_s() + window_ms / 1000.0};
+	sse_init(&w.s, CAP_NDJSON_LINE, CAP_NDJSON_LINE, on_status_event, &w);
+	struct http_request rq;
+	http_request_default(&rq);
+	rq.url = url;
+	rq.bearer = o->key;
+	rq.connect_timeout_ms = o->connect_timeout_ms;
+	rq.first_byte_ms = window_ms;
+	rq.idle_ms = window_ms;
+	rq.error_cap = CAP_ERROR_BODY;
+	rq.on_data = feed_status;
+	rq.user_data = &w;
+	struct http_result res;
+	struct err e = {0};
+	http_run(&rq, &res, &e);
+	if (res.status >= 200 && res.status < 300)
+		sse_set(o, 1);
+	else if (res.status >= 400 && res.status != 401 && res.status != 403 && res.status != 429 && res.status < 500)
+		sse_set(o, 0);
+	http_result_free(&res);
+	sse_free(&w.s);
+}
+
+/* Reads /v1/models until model's status is want ("loaded" or "unloaded"),
+ * for at most timeout_ms: between two reads it follows GET /models/sse when
+ * the router has it, else sleeps POLL_MS. */
 static int wait_status(struct openai *o, const char *model, const char *want, int timeout_ms, struct err *err)
 {
 	double until = clock_mono_s() + timeout_ms / 1000.0;
@@ -637,6 +963,12 @@ static int wait_status(struct openai *o, const char *model, const char *want, in
 		if (clock_mono_s() >= until)
 			return err_set(err, DOSSIER_ETIMEOUT, "model '%s' at the router %s was still '%s' after %d s (waiting for "
 			               "'%s')", model, o->root, now, timeout_ms / 1000, want);
+		int left_ms = (int)((until - clock_mono_s()) * 1000.0);
+		if (sse_state(o) != 0 && left_ms > 0) {
+			sse_wait(o, model, left_ms < SSE_WINDOW_MS ? left_ms : SSE_WINDOW_MS);
+			if (sse_state(o) == 1)
+				continue;
+		}
 		nap_ms(POLL_MS);
 	}
 }
@@ -671,6 +1003,8 @@ static int openai_load(void *ctx, const char *model, int num_ctx, int64_t keep_a
 	int rc = status_of(o, model, &router, st, sizeof st, err);
 	if (rc)
 		return rc;
+	if (!router && is_swap(o) && (rc = swap_load(o, model, err)))
+		return rc;
 	if (router && strcmp(st, "loaded")) {
 		if (strcmp(st, "loading")) {
 			json_t *req = json_pack("{s:s}", "model", model), *rep = NULL;
@@ -702,6 +1036,8 @@ static int openai_unload(void *ctx, const char *model, struct err *err)
 		err_clear(err); /* not there: not loaded */
 		return 0;
 	}
+	if (!rc && !router && is_swap(o))
+		return swap_unload(o, model, err);
 	if (rc || !router || !strcmp(st, "unloaded") || !*st)
 		return rc;
 	json_t *req = json_pack("{s:s}", "model", model), *rep = NULL;
@@ -721,6 +1057,10 @@ static int openai_ps(void *ctx, struct llm_resident **out, size_t *n, struct err
 	if (rc)
 		return rc;
 	int router = is_router(data);
+	if (!router && is_swap(o)) {
+		json_decref(reply);
+		return swap_ps(o, out, n, err);
+	}
 	size_t cnt = json_array_size(data);
 	struct llm_resident *r = calloc(cnt ? cnt : 1, sizeof *r);
 	if (!r) {
@@ -736,6 +1076,15 @@ static int openai_ps(void *ctx, struct llm_resident **out, size_t *n, struct err
 		snprintf(r[k].name, sizeof r[k].name, "%s", entry_id(e));
 		json_t *meta = json_object_get(e, "meta");
 		r[k].size_bytes = (uint64_t)jint(meta, "size");
+		if (r[k].size_bytes)
+			snprintf(r[k].size_src, sizeof r[k].size_src, "engine:meta.size");
+		if (root_is_local(o->root)) { /* the child (router) or the server itself (plain) */
+			const char *path = entry_arg(e, "-m", "--model");
+			if (!path && (strchr(entry_id(e), '/') || strstr(entry_id(e), ".gguf")))
+				path = entry_id(e); /* a plain llama-server names its model by the -m path */
+			if (rss_of_process_with_arg(path, &r[k].rss_bytes))
+				r[k].rss_bytes = 0;
+		}
 		const char *c = entry_arg(e, "-c", "--ctx-size");
 		r[k].context_length = c ? atoi(c) : (int)jint(meta, "n_ctx");
 		/* a plain server's one model cannot be unloaded: pinned */
@@ -835,6 +1184,10 @@ static int openai_describe(void *ctx, const char *model, json_t **out, struct er
 		json_object_set_new(d, "mmproj_path", json_string(p));
 	if ((p = entry_arg(ent, "-c", "--ctx-size")))
 		json_object_set_new(d, "num_ctx", json_integer(atoi(p)));
+	if ((p = entry_arg(ent, "-fa", "--flash-attn")))
+		json_object_set_new(d, "flash_attn", json_string(p));
+	if (json_is_object(meta))
+		json_object_set_new(d, "meta", json_deep_copy(meta));
 	json_object_set_new(d, "router", json_boolean(router));
 	json_decref(reply);
 	*out = d;
@@ -849,7 +1202,7 @@ static int openai_ping(void *ctx, char *version, size_t n, struct err *err)
 	if (rc)
 		return rc;
 	if (version && n)
-		snprintf(version, n, "%s", is_router(data) ? "llama.cpp router" : "openai-compatible");
+		snprintf(version, n, "%s", is_router(data) ? "llama.cpp router" : is_swap(o) ? "llama-swap" : "openai-compatible");
 	json_decref(reply);
 	return 0;
 }
@@ -873,6 +1226,7 @@ static int openai_open(const struct config *cfg, const char *where, void **ctx, 
 	o->load_timeout_ms = cfg->load_timeout_ms > 0 ? cfg->load_timeout_ms : 300000;
 	o->idle_timeout_ms = cfg->idle_timeout_ms > 0 ? cfg->idle_timeout_ms : 120000;
 	pthread_mutex_init(&o->mu, NULL);
+	o->swap = o->sse = -1;
 	*ctx = o;
 	return 0;
 }

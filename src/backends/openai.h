@@ -29,9 +29,14 @@
  *          a 500 saying image input is not supported is remembered per model.
  *          Token counts from "usage", durations from llama.cpp's "timings".
  *   load, unload  router: POST /models/load, then GET /v1/models until the
- *          model's status is "loaded" (load_timeout_ms); POST /models/unload,
- *          then until "unloaded". A plain server: nothing to do (0).
- *   ps     router: the models whose status is "loaded" or "loading"; a plain
+ *          model's status is "loaded" (load_timeout_ms), following GET
+ *          /models/sse between two reads when the router has it (else
+ *          polling); POST /models/unload, then until "unloaded".
+ *          llama-swap (GET /running answers): GET /upstream/<model>/health
+ *          loads, POST /api/models/unload/<model> (or GET /unload) unloads,
+ *          each until /running agrees. A plain server: nothing to do (0).
+ *   ps     router: the models whose status is "loaded" or "loading";
+ *          llama-swap: what /running lists; a plain
  *          server: the model it serves, pinned (expires_at far in the future).
  *   show, describe  from /v1/models: meta (n_params, size, n_ctx_train), the
  *          router's child arguments (-m path, -c, --mmproj), input modalities.

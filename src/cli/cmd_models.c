@@ -8,10 +8,13 @@
 #include "cli/common.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "plan/footprint.h"
+#include "store/store.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int run(int argc, char **argv);
 
@@ -22,7 +25,8 @@ const struct cli_cmd cmd_models = {
 	         "\n"
 	         "For each role (text, vision, speech) shows the model the profile chooses, whether\n"
 	         "Ollama has it pulled, its size, context length and capabilities, then the models\n"
-	         "Ollama holds in memory now (its /api/ps).\n"
+	         "Ollama holds in memory now (its /api/ps), then what earlier loads measured (the\n"
+	         "database's measures) beside what the planner predicted.\n"
 	         "\n"
 	         "Options:\n"
 	         "  --json                one JSON object instead of the table\n"
@@ -30,12 +34,69 @@ const struct cli_cmd cmd_models = {
 	         "  --ollama URL          Ollama's address (default: $OLLAMA_HOST or http://127.0.0.1:11434)\n"
 	         CLI_ENGINE_HELP
 	         "  --profile dev|prod    model profile (default: prod, or dev when DEV_MODE=1)\n"
+	         "  --db PATH             database with the measured loads (default: $DOSSIER_DB or the data dir's)\n"
 	         "  -h, --help            this help\n"
 	         "\n"
 	         "Exit status: 0 when Ollama answered (a missing model shows as PULLED NO),\n"
 	         "3 when Ollama is not reachable.\n",
 	.run = run,
 };
+
+/* ------------------------------------------------------- measured loads */
+
+struct measured_out {
+	json_t *list;   /* JSON rows, or NULL for text */
+	int n;
+};
+
+static double measure_error(const struct store_measure *m)
+{
+	return m->predicted_bytes ? ((double)m->resident_bytes - (double)m->predicted_bytes) / (double)m->predicted_bytes
+	                          : 0;
+}
+
+static int print_measure(const struct store_measure *m, void *user)
+{
+	struct measured_out *mo = user;
+	double off = measure_error(m);
+	int far = off > FOOTPRINT_TOLERANCE || off < -FOOTPRINT_TOLERANCE;
+	mo->n++;
+	if (mo->list) {
+		json_array_append_new(mo->list,
+		                      json_pack("{s:s,s:s,s:i,s:I,s:s,s:I,s:f,s:b,s:f,s:i}", "engine", m->engine, "model",
+		                                m->model, "num_ctx", m->num_ctx, "measured_bytes",
+		                                (json_int_t)m->resident_bytes, "source", m->source, "predicted_bytes",
+		                                (json_int_t)m->predicted_bytes, "error", off, "off", far, "load_s", m->load_s,
+		                                "loads", m->loads));
+		return 0;
+	}
+	char a[32], b[32] = "-";
+	size_format(m->resident_bytes, a, sizeof a);
+	if (m->predicted_bytes)
+		size_format(m->predicted_bytes, b, sizeof b);
+	if (mo->n == 1)
+		printf("\nMeasured loads (measured beats predicted in `dossier plan`):\n  %-7s %-22s %6s %9s %9s %6s %6s  %s\n",
+		       "ENGINE", "MODEL", "CTX", "MEASURED", "PREDICTED", "ERROR", "LOAD", "SOURCE");
+	printf("  %-7s %-22s %6d %9s %9s %+5.0f%% %5.1fs  %s, %d load%s%s\n", m->engine, m->model, m->num_ctx, a, b,
+	       off * 100.0, m->load_s, m->source, m->loads, m->loads == 1 ? "" : "s",
+	       far ? "  <- the prediction is more than 15 % off" : "");
+	return 0;
+}
+
+/* The measures in the database, when it exists (never created here). */
+static void show_measures(const char *db_path, json_t *top)
+{
+	struct stat st;
+	store *s;
+	struct err e = {0};
+	struct measured_out mo = {.list = top ? json_array() : NULL};
+	if (db_path && *db_path && !stat(db_path, &st) && !store_open(db_path, &s, &e)) {
+		store_measures_each(s, NULL, print_measure, &mo, &e);
+		store_close(s);
+	}
+	if (top)
+		json_object_set_new(top, "measured", mo.list);
+}
 
 struct role_row {
 	enum model_role role;
@@ -89,6 +150,7 @@ static int run(int argc, char **argv)
 		{"engine", required_argument, NULL, OPT_ENGINE},
 		{"llm-url", required_argument, NULL, OPT_LLM_URL},
 		{"profile", required_argument, NULL, OPT_PROFILE},
+		{"db", required_argument, NULL, OPT_DB},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -194,6 +256,7 @@ static int run(int argc, char **argv)
 		                                             found.kind, "url", llm_backend_url(b), "how", found.how));
 		if (ps_rc)
 			json_decref(jres);
+		show_measures(cfg.db_path, top);
 		char *s = json_dumps(top, JSON_INDENT(2));
 		puts(s);
 		free(s);
@@ -237,6 +300,7 @@ static int run(int argc, char **argv)
 				       res[i].expires_at);
 			}
 		}
+		show_measures(cfg.db_path, NULL);
 	}
 	free(res);
 	llm_backend_free(b);

@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "plan/footprint.h"
 #include "plan/planner.h"
+#include "store/store.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -25,7 +26,8 @@ const struct cli_cmd cmd_plan = {
 	.usage = "usage: dossier plan [OPTIONS] [PATH...]\n"
 	         "\n"
 	         "Reads each model's size and architecture (GGUF metadata from Ollama's model store,\n"
-	         "else the profile's nominal sizes), computes weights + KV cache for the context\n"
+	         "else what the engine says: the GGUF a llama.cpp router's arguments name, its meta, or\n"
+	         "Ollama's /api/show; else the profile's nominal sizes), computes weights + KV cache for the context\n"
 	         "length + compute buffers, and prints the memory of each scenario (text, image,\n"
 	         "video transcription, video frames, swap transition; co-resident under the budget\n"
 	         "policy), then the peak against the budget. With PATHs, only the models their\n"
@@ -43,6 +45,8 @@ const struct cli_cmd cmd_plan = {
 	         "  --text-model NAME     text model (default: the profile's)\n"
 	         "  --vision-model NAME   vision model (default: the profile's)\n"
 	         "  --offline             plan a run without LLMs\n"
+	         CLI_ENGINE_HELP
+	         "  --db PATH             database whose measured loads correct the prediction\n"
 	         "  --json                one JSON object (docs/planner.md) instead of text\n"
 	         "  -h, --help            this help\n"
 	         "\n"
@@ -97,6 +101,53 @@ static void count_path(classifier *cls, const char *path, int depth, struct kind
 	closedir(d);
 }
 
+/* ------------------------------------------------------- measured loads */
+
+struct measured {
+	struct store_measure *rows;
+	struct plan_measure *plan;
+	size_t n;
+};
+
+static int take_measure(const struct store_measure *m, void *user)
+{
+	struct measured *ms = user;
+	struct store_measure *nr = realloc(ms->rows, (ms->n + 1) * sizeof *nr);
+	if (!nr)
+		return 1;
+	ms->rows = nr;
+	ms->rows[ms->n++] = *m;
+	return 0;
+}
+
+/* What earlier loads measured, from the database when it exists (plan never
+ * creates one). */
+static void measured_load(const char *db_path, struct measured *ms)
+{
+	struct stat st;
+	store *s;
+	struct err e = {0};
+	memset(ms, 0, sizeof *ms);
+	if (!db_path || !*db_path || stat(db_path, &st) || store_open(db_path, &s, &e))
+		return;
+	store_measures_each(s, NULL, take_measure, ms, &e);
+	store_close(s);
+	if (!ms->n || !(ms->plan = calloc(ms->n, sizeof *ms->plan))) {
+		ms->n = 0;
+		return;
+	}
+	for (size_t i = 0; i < ms->n; i++)
+		ms->plan[i] = (struct plan_measure){.engine = ms->rows[i].engine, .model = ms->rows[i].model,
+		                                    .num_ctx = ms->rows[i].num_ctx, .bytes = ms->rows[i].resident_bytes,
+		                                    .source = ms->rows[i].source, .loads = ms->rows[i].loads};
+}
+
+static void measured_free(struct measured *ms)
+{
+	free(ms->rows);
+	free(ms->plan);
+}
+
 /* ------------------------------------------------------------------ command */
 
 static int env_settings(struct plan_params *pp)
@@ -125,6 +176,10 @@ static int run(int argc, char **argv)
 		{"text-model", required_argument, NULL, OPT_TEXT_MODEL},
 		{"vision-model", required_argument, NULL, OPT_VISION_MODEL},
 		{"offline", no_argument, NULL, OPT_OFFLINE},
+		{"ollama", required_argument, NULL, OPT_OLLAMA},
+		{"engine", required_argument, NULL, OPT_ENGINE},
+		{"llm-url", required_argument, NULL, OPT_LLM_URL},
+		{"db", required_argument, NULL, OPT_DB},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -162,13 +217,20 @@ static int run(int argc, char **argv)
 	if (!cfg.offline && llm_setup_open(&cfg, NULL, &llm, &e) == 0 && !llm.unavailable) {
 		pp.api_facts = llm_setup_facts;
 		pp.api_user = &llm;
+		pp.engine = llm_backend_name(llm.backend);
 	}
+	/* measured beats predicted: earlier loads of the same model, engine and context */
+	struct measured ms;
+	measured_load(cfg.db_path, &ms);
+	pp.measured = ms.plan;
+	pp.n_measured = ms.n;
 	uint64_t ignored = 0;
 	if (optind < argc) {
 		classifier *cls = NULL;
 		if (classifier_new(&cls, &e)) {
 			fprintf(stderr, "dossier plan: %s\n", e.msg);
 			llm_setup_close(&llm);
+			measured_free(&ms);
 			return EXIT_ENV;
 		}
 		pp.inputs.assumed = 0;
@@ -178,6 +240,7 @@ static int run(int argc, char **argv)
 				fprintf(stderr, "dossier plan: %s: no such file or directory\n", argv[i]);
 				classifier_free(cls);
 				llm_setup_close(&llm);
+				measured_free(&ms);
 				return EXIT_USAGE;
 			}
 			count_path(cls, argv[i], 0, &kc, &ignored);
@@ -188,6 +251,7 @@ static int run(int argc, char **argv)
 	plan *pl;
 	rc = plan_build(&pp, &pl, &e);
 	llm_setup_close(&llm);
+	measured_free(&ms);
 	if (rc) {
 		fprintf(stderr, "dossier plan: %s\n", e.msg);
 		return EXIT_ENV;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* --------------------------------------------------- vision encoder estimate */
 
@@ -241,9 +242,79 @@ static uint64_t tags_size(const json_t *tags, const char *name)
 	return 0;
 }
 
+/* ------------------------------------------ an OpenAI-compatible engine */
+
+static int readable_file(const char *path)
+{
+	struct stat st;
+	return path && *path && stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+}
+
+int model_facts_from_engine(const char *name, enum model_role role, const json_t *describe, struct model_facts *out,
+                            struct err *err)
+{
+	const char *gguf = json_string_value(json_object_get(describe, "gguf_path"));
+	const char *mmproj = json_string_value(json_object_get(describe, "mmproj_path"));
+	const json_t *meta = json_object_get(describe, "meta");
+	int llamacpp = json_is_true(json_object_get(describe, "router")) || gguf || json_is_object(meta);
+	char why[300] = "";
+	int have = 0;
+	if (readable_file(gguf)) {
+		struct err e = {0};
+		if (!model_facts_from_gguf(gguf, readable_file(mmproj) ? mmproj : NULL, role, out, &e))
+			have = 1;
+		else
+			snprintf(why, sizeof why, "%s", e.msg);
+	} else if (gguf) {
+		snprintf(why, sizeof why, "the engine's GGUF %s is not on this machine", gguf);
+	}
+	if (!have) {
+		memset(out, 0, sizeof *out);
+		uint64_t size = 0, v;
+		if (json_u64(meta, "size", &size) || !size)
+			json_u64(describe, "size", &size);
+		if (!size)
+			return err_set(err, DOSSIER_EFORMAT, "the engine's description of '%s' gives no size%s%s", name,
+			               why[0] ? ": " : "", why);
+		out->weights_bytes = size;
+		snprintf(out->weights_src, sizeof out->weights_src, "engine:meta");
+		if (!json_u64(meta, "n_ctx_train", &v))
+			out->context_length = v;
+		if (!json_u64(meta, "n_embd", &v))
+			out->embedding_length = clamp32(v);
+		if (!json_u64(meta, "n_vocab", &v))
+			out->vocab_size = clamp32(v);
+		if (why[0])
+			snprintf(out->note, sizeof out->note, "%s: sizes from the engine's meta", why);
+	}
+	out->role = role;
+	snprintf(out->name, sizeof out->name, "%s", name);
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(describe, "capabilities"), i, c)
+		if (json_is_string(c) && !strcmp(json_string_value(c), "vision"))
+			out->is_vision = 1;
+	if (out->is_vision && !out->vision_graph_bytes)
+		out->vision_graph_bytes = CLIP_DEFAULT_GRAPH;
+	if (llamacpp) {
+		snprintf(out->engine, sizeof out->engine, "llama.cpp");
+		uint64_t nctx = 0;
+		if (json_u64(describe, "num_ctx", &nctx) || !nctx)
+			json_u64(meta, "n_ctx", &nctx);
+		out->engine_num_ctx = nctx > 0 && nctx < (1u << 30) ? (int)nctx : 0;
+		/* llama.cpp's --flash-attn defaults to "auto", which is on for the CPU */
+		const char *fa = json_string_value(json_object_get(describe, "flash_attn"));
+		out->flash_attn = !fa || (strcmp(fa, "off") && strcmp(fa, "0") && strcmp(fa, "false"));
+	}
+	return 0;
+}
+
 int model_facts_from_api(const char *name, enum model_role role, const json_t *show, const json_t *tags,
                          struct model_facts *out, struct err *err)
 {
+	const char *engine = json_string_value(json_object_get(show, "engine"));
+	if (engine && !strcmp(engine, "openai"))
+		return model_facts_from_engine(name, role, show, out, err);
 	memset(out, 0, sizeof *out);
 	out->role = role;
 	snprintf(out->name, sizeof out->name, "%s", name);

@@ -6,6 +6,9 @@
  * Sources, best first:
  *   "gguf:<path>"       the weights GGUF in Ollama's store (model_facts_from_store)
  *   "api/show"          Ollama's /api/show and /api/tags replies (model_facts_from_api)
+ *   "engine:meta"       an OpenAI-compatible engine's /v1/models meta (size, n_params,
+ *                       n_ctx_train), when the GGUF its arguments name is not on this
+ *                       machine (model_facts_from_engine; the GGUF when it is)
  *   "nominal:seed"      the profile's nominal size from the config, with the
  *                       architecture of a few well-known models from a built-in table
  *                       ("nominal:shape-table") (model_facts_nominal)
@@ -52,6 +55,12 @@ struct model_facts {
 	uint64_t context_length;           /* trained maximum context; 0 if unknown */
 
 	int default_num_ctx;               /* num_ctx the model ships with (params layer); 0 = none */
+	/* How the engine runs it, when an OpenAI-compatible engine described it. */
+	char engine[24];                   /* "llama.cpp" (its router or llama-server); "" = Ollama's rules */
+	int engine_num_ctx;                /* context the engine runs it with whatever is asked (the router's -c,
+	                                      a loaded model's n_ctx); 0 = as asked */
+	int flash_attn;                    /* 1 = flash attention on (llama.cpp's default "auto" on CPU): no
+	                                      context x context scores in the compute buffer; 0 = off/unknown */
 	char note[256];                    /* why a better source was not used; "" if none */
 };
 
@@ -74,6 +83,18 @@ int model_facts_from_store(const char *root, const char *name, enum model_role r
  */
 int model_facts_from_api(const char *name, enum model_role role, const json_t *show, const json_t *tags,
                          struct model_facts *out, struct err *err);
+
+/*
+ * Facts from an OpenAI-compatible engine's description (llm_describe of
+ * backends/openai.c: "gguf_path", "mmproj_path", "num_ctx", "flash_attn",
+ * "meta", "router"). The GGUF its arguments name, when readable here, gives
+ * the same facts as Ollama's store ("gguf:<path>"); else meta.size and
+ * meta.n_ctx_train ("engine:meta"). The engine fields are filled either way.
+ * DOSSIER_EFORMAT when neither gives a size (then nominal sizes).
+ * model_facts_from_api hands such a description here.
+ */
+int model_facts_from_engine(const char *name, enum model_role role, const json_t *describe, struct model_facts *out,
+                            struct err *err);
 
 /* Facts from the config's nominal size ("nominal:seed"), with the architecture
  * filled from a built-in table when the name is a well-known model. Never fails. */

@@ -55,7 +55,11 @@ uint64_t kv_cache_bytes(const struct model_facts *f, uint64_t ctx_tokens, enum k
 
 static void resolve_ctx(const struct model_facts *f, const struct footprint_params *p, struct model_footprint *out)
 {
-	if (p->num_ctx > 0) {
+	if (f->engine_num_ctx > 0) {
+		/* the engine's own arguments fix it (llama.cpp's -c); what dossier asks is ignored */
+		out->num_ctx = f->engine_num_ctx;
+		snprintf(out->num_ctx_src, sizeof out->num_ctx_src, "engine arguments");
+	} else if (p->num_ctx > 0) {
 		out->num_ctx = p->num_ctx;
 		snprintf(out->num_ctx_src, sizeof out->num_ctx_src, "config");
 	} else if (f->default_num_ctx > 0) {
@@ -66,8 +70,12 @@ static void resolve_ctx(const struct model_facts *f, const struct footprint_para
 		snprintf(out->num_ctx_src, sizeof out->num_ctx_src, "ollama default");
 	}
 	/* Ollama clamps to the trained length, then raises vision models to
-	 * vision_min_num_ctx (2048; reference 4.3). */
-	if (f->context_length && (uint64_t)out->num_ctx > f->context_length) {
+	 * vision_min_num_ctx (2048; reference 4.3). llama-server does not clamp:
+	 * it warns and allocates the whole KV cache it was asked for. */
+	if (f->engine[0] && f->context_length && (uint64_t)out->num_ctx > f->context_length) {
+		snprintf(out->num_ctx_src, sizeof out->num_ctx_src, "%s, above the trained %llu",
+		         f->engine_num_ctx > 0 ? "engine arguments" : "config", (unsigned long long)f->context_length);
+	} else if (f->context_length && (uint64_t)out->num_ctx > f->context_length) {
 		out->num_ctx = (int)f->context_length;
 		snprintf(out->num_ctx_src, sizeof out->num_ctx_src, "clamped to trained length");
 	}
@@ -85,11 +93,22 @@ static void resolve_ctx(const struct model_facts *f, const struct footprint_para
  * with E embedding length, C context tokens, H heads, V vocabulary. Without a
  * vocabulary, Ollama's generic fallback (H / H_kv) x KV / 6; without any shape,
  * a 512 MiB rule of thumb (0.3 to 1 GiB at batch 512 for 7-13B models).
+ * With flash attention (llama.cpp's default on the CPU) the scores are never
+ * materialised: the C (1 + H) term goes, and what stays is the output
+ * logits, the activations and the f16 KQ mask (2 b C):
+ *   max(4 b (1 + 4E), 4 b (E + V)) + 2 b C
+ * Measured against llama-server (f16, one slot): 53 MiB reported at 4096 and
+ * 57 MiB at 8192, where the formula without flash attention said 152 and 288.
  */
 static void compute_estimate(const struct model_facts *f, uint64_t ctx, uint64_t batch, uint64_t kv,
                              struct fp_item *out)
 {
-	if (f->has_shape && f->vocab_size && f->embedding_length && f->head_count) {
+	if (f->flash_attn && f->has_shape && f->vocab_size && f->embedding_length) {
+		uint64_t b = ctx < batch ? ctx : batch, E = f->embedding_length, V = f->vocab_size;
+		uint64_t a = 4 * b * (1 + 4 * E), o = 4 * b * (E + V);
+		out->bytes = (a > o ? a : o) + 2 * b * ctx;
+		snprintf(out->source, sizeof out->source, "estimate:llama-graph-flash-attn");
+	} else if (f->has_shape && f->vocab_size && f->embedding_length && f->head_count) {
 		uint64_t b = ctx < batch ? ctx : batch, E = f->embedding_length, H = f->head_count, V = f->vocab_size;
 		uint64_t a = 4 * b * (1 + 4 * E + ctx * (1 + H));
 		uint64_t o = 4 * b * (E + V);
@@ -141,5 +160,27 @@ void footprint_compute(const struct model_facts *f, const struct footprint_param
 		size_t l = strlen(out->compute.source);
 		snprintf(out->compute.source + l, sizeof out->compute.source - l, " + clip-graph");
 	}
+	if (f->engine[0]) { /* llama-server's own memory beyond the model (measured about 50 MiB) */
+		out->compute.bytes += FOOTPRINT_ENGINE_OVERHEAD;
+		size_t l = strlen(out->compute.source);
+		snprintf(out->compute.source + l, sizeof out->compute.source - l, " + engine overhead");
+	}
 	out->total = out->weights.bytes + out->projector.bytes + out->kv.bytes + out->compute.bytes;
+	out->predicted = out->total;
+}
+
+void footprint_use_measured(struct model_footprint *m, uint64_t bytes, const char *src)
+{
+	if (!bytes)
+		return;
+	m->measured = bytes;
+	m->total = bytes;
+	snprintf(m->measured_src, sizeof m->measured_src, "%s", src ? src : "measured");
+}
+
+double footprint_error(const struct model_footprint *m)
+{
+	if (!m->measured || !m->predicted)
+		return 0;
+	return ((double)m->measured - (double)m->predicted) / (double)m->predicted;
 }

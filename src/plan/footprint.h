@@ -39,6 +39,11 @@ struct footprint_params {
  * profile's): 1 slot, batch 512, f16 KV. */
 void footprint_params_default(struct footprint_params *p, const struct config *cfg);
 
+/* What llama-server uses beyond weights, KV and compute buffers (its own code,
+ * the HTTP server, the tokenizer): about 50 MiB measured. Counted in the
+ * compute item for models an OpenAI-compatible llama.cpp engine runs. */
+#define FOOTPRINT_ENGINE_OVERHEAD (50ull << 20)
+
 /* One number with where it came from. */
 struct fp_item {
 	uint64_t bytes;               /* bytes */
@@ -55,7 +60,10 @@ struct model_footprint {
 	struct fp_item projector;     /* separate vision projector weights (0 if none/included) */
 	struct fp_item kv;            /* KV cache for num_ctx x num_parallel tokens */
 	struct fp_item compute;       /* compute buffers: text graph + image encoder */
-	uint64_t total;               /* sum of the four */
+	uint64_t total;               /* sum of the four; the measurement instead when there is one */
+	uint64_t predicted;           /* the sum of the four (kept when a measurement replaced total) */
+	uint64_t measured;            /* what a load of this model, engine and context used; 0 = never measured */
+	char measured_src[96];        /* how: "rss:/proc, 3 loads"; "" = never measured */
 };
 
 /*
@@ -67,5 +75,13 @@ uint64_t kv_cache_bytes(const struct model_facts *f, uint64_t ctx_tokens, enum k
 
 /* Fills out for facts f under params p. */
 void footprint_compute(const struct model_facts *f, const struct footprint_params *p, struct model_footprint *out);
+
+/* Measured beats predicted: total becomes bytes (what a load measured, src
+ * saying how), predicted keeps the formula's sum. bytes 0 is ignored. */
+void footprint_use_measured(struct model_footprint *m, uint64_t bytes, const char *src);
+/* How far the formula was off the measurement: (measured - predicted) / predicted; 0 when unmeasured. */
+double footprint_error(const struct model_footprint *m);
+/* A prediction more than this fraction off a measurement is reported. */
+#define FOOTPRINT_TOLERANCE 0.15
 
 #endif

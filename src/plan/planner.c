@@ -304,6 +304,8 @@ static void plan_scenarios(plan *pl)
 	pl->fits = pl->peak <= pl->budget;
 }
 
+static void use_measured(const struct plan_params *p, plan *pl, enum model_role r);
+
 static void add_warning(plan *pl, const char *model, const char *note)
 {
 	if (pl->n_warn < PLAN_MAX_WARNINGS)
@@ -347,10 +349,52 @@ static void plan_core(const struct plan_params *p, const struct config *cfg, str
 		footprint_compute(&pl->facts[r], &fp, &pl->fp[r]);
 		if (pl->facts[r].note[0])
 			add_warning(pl, cfg->models[r].name, pl->facts[r].note);
+		if (is_llm(r))
+			use_measured(p, pl, (enum model_role)r);
 	}
 	pl->working.bytes = working_estimate(cfg, pl, llm_used, &pl->lanes);
 	snprintf(pl->working.source, sizeof pl->working.source, "estimate:dossier");
 	plan_scenarios(pl);
+}
+
+/* ------------------------------------------------------- measured loads */
+
+/* "llava" and "llava:latest" name one model. */
+static int same_name(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la == lb)
+		return !strcmp(a, b);
+	const char *l = la > lb ? a : b, *s = la > lb ? b : a;
+	size_t ls = la > lb ? lb : la;
+	return !strncmp(l, s, ls) && !strcmp(l + ls, ":latest") && !strchr(s, ':');
+}
+
+/* Measured beats predicted: role r's model planned with an earlier load of
+ * the same model, engine and context, and a warning when the formula was
+ * more than FOOTPRINT_TOLERANCE off. */
+static void use_measured(const struct plan_params *p, plan *pl, enum model_role r)
+{
+	struct model_footprint *m = &pl->fp[r];
+	for (size_t i = 0; p->measured && i < p->n_measured; i++) {
+		const struct plan_measure *x = &p->measured[i];
+		if (!x->model || !same_name(x->model, m->name) || x->num_ctx != m->num_ctx || !x->bytes ||
+		    (p->engine && x->engine && strcmp(p->engine, x->engine)))
+			continue;
+		char src[96], a[32], b[32], note[256];
+		snprintf(src, sizeof src, "%s, %d load%s", x->source ? x->source : "measured", x->loads,
+		         x->loads == 1 ? "" : "s");
+		footprint_use_measured(m, x->bytes, src);
+		double off = footprint_error(m);
+		if (off > FOOTPRINT_TOLERANCE || off < -FOOTPRINT_TOLERANCE) {
+			size_format(m->predicted, a, sizeof a);
+			size_format(m->measured, b, sizeof b);
+			snprintf(note, sizeof note, "predicted %s but a load measured %s (%+.0f %%, more than %.0f %% off): "
+			         "planning with the measurement", a, b, off * 100.0, FOOTPRINT_TOLERANCE * 100.0);
+			add_warning(pl, m->name, note);
+		}
+		return;
+	}
 }
 
 /* ------------------------------------------------------------ suggestions */
@@ -540,6 +584,11 @@ static json_t *model_json(const plan *pl, enum model_role r)
 		json_object_set_new(o, "kv_cache", item_json(&m->kv));
 		json_object_set_new(o, "compute", item_json(&m->compute));
 		json_object_set_new(o, "vision", json_boolean(f->is_vision));
+		json_object_set_new(o, "predicted_bytes", json_integer((json_int_t)m->predicted));
+		if (m->measured)
+			json_object_set_new(o, "measured", json_pack("{s:I,s:s,s:s,s:f}", "bytes", (json_int_t)m->measured,
+			                                             "source", "measured", "how", m->measured_src, "error",
+			                                             footprint_error(m)));
 		if (f->has_shape)
 			json_object_set_new(o, "architecture",
 			                    json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:s}", "name", f->arch, "layers",
@@ -641,6 +690,9 @@ static int render_models(const plan *pl, struct buf *out)
 			                 strcmp(m->kv.source, m->weights.source) ? ", " : "",
 			                 strcmp(m->kv.source, m->weights.source) ? m->kv.source : "", sz(m->compute.bytes, d),
 			                 m->compute.source);
+		if (!rc && m->measured)
+			rc = buf_appendf(out, "  %-28s %8s measured (%s); predicted %s (%+.0f %%)\n", "", sz(m->measured, a),
+			                 m->measured_src, sz(m->predicted, b), footprint_error(m) * 100.0);
 	}
 	if (!rc && pl->used[ROLE_ASR])
 		rc = buf_appendf(out, "  %-7s %-20s %8s (%s)\n", "asr", pl->fp[ROLE_ASR].name, sz(pl->fp[ROLE_ASR].total, a),

@@ -72,6 +72,17 @@ struct plan_inputs {
 typedef int (*plan_facts_fn)(void *user_data, enum model_role role, const char *model_name,
                              struct model_facts *out, struct err *err);
 
+/* What an earlier load of a model cost (the store's measures table, passed in
+ * by the caller: the planner reads no database). Strings borrowed. */
+struct plan_measure {
+	const char *engine;       /* "ollama", "openai" */
+	const char *model;        /* model name */
+	int num_ctx;              /* context it ran with */
+	uint64_t bytes;           /* what it used */
+	const char *source;       /* "rss:/proc", "api/ps", "engine:meta.size" */
+	int loads;                /* loads measured */
+};
+
 struct plan_params {
 	const struct config *cfg;      /* borrowed: models, num_ctx, policy, budget, swap delay, lanes */
 	struct plan_inputs inputs;     /* documents by kind */
@@ -81,6 +92,11 @@ struct plan_params {
 	plan_facts_fn api_facts;       /* NULL = none; tried when the store cannot answer */
 	void *api_user;                /* passed to api_facts */
 	int suggest;                   /* 1 = when the peak exceeds the budget, try alternatives */
+	const struct plan_measure *measured; /* borrowed during plan_build: earlier loads; NULL = none. A model
+	                                        measured with the same engine and context plans with the
+	                                        measurement (source "measured"), the formula kept beside it */
+	size_t n_measured;             /* entries in measured */
+	const char *engine;            /* the engine the run uses, to match measured; NULL = any */
 };
 /* Defaults: no kinds (set inputs.kinds), inputs assumed, f16 KV, 1 slot, batch
  * 512, default store and speech model dir, no API hook, suggest = 1. cfg is borrowed. */

@@ -31,6 +31,7 @@ struct slot {
 	uint64_t bytes;      /* predicted resident bytes */
 	int predicted;       /* 1 once bytes is known */
 	int bytes_measured;  /* 1 if bytes came from /api/ps (weights + KV + buffers) */
+	uint64_t formula;    /* the planner's formula for it (plan_bytes), for model_measured; 0 = not yet */
 };
 
 struct residency {
@@ -221,24 +222,98 @@ uint64_t residency_predict(residency *r, enum model_role role)
 	return bytes;
 }
 
-/* Replaces the prediction with what /api/ps says the loaded instance uses. */
-static void measure(residency *r, enum model_role role)
+/*
+ * After role's model loaded: an engine that evicts on its own (llama.cpp's
+ * router with --models-max, llama-swap outside a group, Ollama at its
+ * limits) may have dropped another of our models. When the engine's list
+ * shows the new model (so it is current), a model it no longer lists is no
+ * longer resident: dossier follows the engine rather than fight it. Models
+ * that stay listed together (a llama-swap group) stay resident together.
+ */
+static void follow_engine(residency *r, enum model_role role, const struct llm_resident *list, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n && !llm_model_name_eq(list[i].name, model_of(r, role)); i++)
+		;
+	if (i == n)
+		return;
+	pthread_mutex_lock(&r->mu);
+	for (int o = 0; o < ROLE_COUNT; o++) {
+		if (!is_llm_role((enum model_role)o) || !r->s[o].resident || same_model(r, role, (enum model_role)o))
+			continue;
+		for (i = 0; i < n && !llm_model_name_eq(list[i].name, model_of(r, (enum model_role)o)); i++)
+			;
+		if (i < n || busy(r, (enum model_role)o))
+			continue;
+		mark(r, (enum model_role)o, 0, 0);
+		pthread_mutex_unlock(&r->mu);
+		emit(r, "model_evicted", json_pack("{s:s,s:s,s:s}", "model", model_of(r, (enum model_role)o), "role",
+		                                   role_name((enum model_role)o), "by", "engine"));
+		pthread_mutex_lock(&r->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* The engine's best number for a loaded instance: the serving process's
+ * resident set when it runs here, else what the engine reports. 0 = none. */
+static uint64_t resident_of(const residency *r, const struct llm_resident *e, const char **src)
+{
+	if (e->rss_bytes) {
+		*src = "rss:/proc";
+		return e->rss_bytes;
+	}
+	*src = e->size_src[0] ? e->size_src : strcmp(llm_backend_name(r->llm), "ollama") ? "engine" : "api/ps";
+	return e->size_bytes;
+}
+
+/*
+ * After role's model loaded (load_s took): replaces the prediction with what
+ * the engine says the instance uses, follows the engine's evictions (one ps
+ * call), and reports what the load cost (`model_measured`, stored by the
+ * recorder for the planner; `prediction_off` when the planner's formula was
+ * more than 15 % off).
+ */
+static void measure(residency *r, enum model_role role, double load_s)
 {
 	struct llm_resident *list = NULL;
 	size_t n = 0;
 	struct err e = {0};
 	if (llm_ps(r->llm, &list, &n, &e))
 		return;
-	for (size_t i = 0; i < n; i++)
-		if (llm_model_name_eq(list[i].name, model_of(r, role)) && list[i].size_bytes) {
+	for (size_t i = 0; i < n; i++) {
+		const char *src;
+		uint64_t bytes = resident_of(r, &list[i], &src);
+		if (!llm_model_name_eq(list[i].name, model_of(r, role)) || !bytes)
+			continue;
+		pthread_mutex_lock(&r->mu);
+		for (int o = 0; o < ROLE_COUNT; o++)
+			if (is_llm_role((enum model_role)o) && same_model(r, role, (enum model_role)o)) {
+				r->s[o].bytes = bytes;
+				r->s[o].predicted = r->s[o].bytes_measured = 1;
+			}
+		uint64_t formula = r->s[role].formula;
+		pthread_mutex_unlock(&r->mu);
+		if (!formula) {
+			formula = plan_bytes(r, role);
 			pthread_mutex_lock(&r->mu);
-			for (int o = 0; o < ROLE_COUNT; o++)
-				if (is_llm_role((enum model_role)o) && same_model(r, role, (enum model_role)o)) {
-					r->s[o].bytes = list[i].size_bytes;
-					r->s[o].predicted = r->s[o].bytes_measured = 1;
-				}
+			r->s[role].formula = formula;
 			pthread_mutex_unlock(&r->mu);
 		}
+		int ctx = list[i].context_length > 0 ? list[i].context_length : r->cfg->models[role].num_ctx;
+		emit(r, "model_measured",
+		     json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:s,s:I}", "engine", llm_backend_name(r->llm), "model",
+		               model_of(r, role), "role", role_name(role), "num_ctx", ctx, "load_ms",
+		               (json_int_t)(load_s * 1000.0 + 0.5), "resident_bytes", (json_int_t)bytes, "resident_source", src,
+		               "predicted_bytes", (json_int_t)formula));
+		double off = formula ? ((double)bytes - (double)formula) / (double)formula : 0;
+		if (off > RESIDENCY_PREDICTION_TOLERANCE || off < -RESIDENCY_PREDICTION_TOLERANCE)
+			emit(r, "prediction_off",
+			     json_pack("{s:s,s:s,s:I,s:I,s:i}", "model", model_of(r, role), "role", role_name(role),
+			               "predicted_bytes", (json_int_t)formula, "measured_bytes", (json_int_t)bytes, "off_pct",
+			               (int)(off * 100.0 + (off < 0 ? -0.5 : 0.5))));
+		break;
+	}
+	follow_engine(r, role, list, n);
 	free(list);
 }
 
@@ -364,7 +439,7 @@ static int load(residency *r, enum model_role role, struct err *err)
 		return rc;
 	emit(r, "model_loaded", json_pack("{s:s,s:s,s:I}", "model", model_of(r, role), "role", role_name(role),
 	                                  "load_ms", (json_int_t)(load_s * 1000.0 + 0.5)));
-	measure(r, role);
+	measure(r, role, load_s);
 	pthread_mutex_lock(&r->mu);
 	mark(r, role, 1, 1);
 	r->st.loads++;

@@ -52,6 +52,9 @@ typedef struct residency residency;
 #define RESIDENCY_KEEP_ALIVE_EXIT_S (5 * 60)
 /* How long an unloaded model may stay in /api/ps before a swap gives up. */
 #define RESIDENCY_UNLOAD_WAIT_MS 30000
+/* A measured load more than this fraction off the planner's formula is
+ * reported (`prediction_off`; `dossier plan` and `models` say it too). */
+#define RESIDENCY_PREDICTION_TOLERANCE 0.15
 /* How often /api/ps is polled while waiting. */
 #define RESIDENCY_POLL_MS 100
 

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct recorder {
 	bus *bus;
@@ -56,6 +57,8 @@ static void *recorder_main(void *arg)
 		for (int i = 0; i < n; i++) {
 			struct err e = {0};
 			store_event_put(r->st, batch[i]->seq, batch[i]->name, batch[i]->document, batch[i]->line, &e);
+			if (!strcmp(batch[i]->name, "model_measured")) /* the planner learns from it */
+				store_measure_from_event(r->st, batch[i]->line, &e);
 		}
 		store_batch_commit(r->st, NULL);
 		uint64_t seq = batch[n - 1]->seq;

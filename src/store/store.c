@@ -140,6 +140,12 @@ static const char *const migrations[] = {
 	 * and no dossier of its own, pointing at the document that has them */
 	"ALTER TABLE documents ADD COLUMN same_as INTEGER REFERENCES documents(id) ON DELETE SET NULL;"
 	"CREATE INDEX documents_same_as ON documents(same_as) WHERE same_as IS NOT NULL;",
+	/* 8: what loading a model cost, per engine, model and context (store/measures.c) */
+	"CREATE TABLE measures("
+	"  engine TEXT NOT NULL, model TEXT NOT NULL, num_ctx INTEGER NOT NULL,"
+	"  load_s REAL, resident_bytes INTEGER NOT NULL, source TEXT NOT NULL,"
+	"  predicted_bytes INTEGER, loads INTEGER NOT NULL DEFAULT 1, measured_at REAL NOT NULL,"
+	"  PRIMARY KEY(engine, model, num_ctx));",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

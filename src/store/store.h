@@ -427,6 +427,32 @@ int store_events_since(store *st, uint64_t after, int limit,
                        int (*cb)(uint64_t seq, const char *json, void *user), void *user,
                        struct err *err);
 
+/* ------------------------------------------------------------- measures */
+
+/* What one load of a model cost, per engine, model and context (schema 7,
+ * table measures; store/measures.c). The planner prefers these numbers. */
+struct store_measure {
+	char engine[32];           /* "ollama", "openai" */
+	char model[128];           /* model name as configured */
+	int num_ctx;               /* context the instance ran with */
+	double load_s;             /* the load's wall time (last one) */
+	uint64_t resident_bytes;   /* what it used, by the best source below */
+	char source[64];           /* "rss:/proc", "api/ps", "engine:meta.size" */
+	uint64_t predicted_bytes;  /* what the planner's formula said (0 = unknown) */
+	int loads;                 /* loads measured so far */
+	double measured_at;        /* wall-clock seconds of the last one */
+};
+/* Records a load: the row for (engine, model, num_ctx) takes the new numbers,
+ * loads counts up. */
+int store_measure_put(store *st, const struct store_measure *m, struct err *err);
+/* The row from a `model_measured` event's JSON (docs/events.md); 0 and nothing
+ * done for another event; DOSSIER_EFORMAT for a malformed one. */
+int store_measure_from_event(store *st, const char *event_json, struct err *err);
+/* Calls cb with each row (engine NULL = every engine), by model then context;
+ * cb returns non-zero to stop. */
+int store_measures_each(store *st, const char *engine, int (*cb)(const struct store_measure *m, void *user),
+                        void *user, struct err *err);
+
 /* Runs fn inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on a non-zero return).
  * Inside a batch it runs in a savepoint instead: a failure undoes only fn's
  * changes, and its changes commit with the batch. */

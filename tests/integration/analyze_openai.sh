@@ -59,6 +59,25 @@ check "sequential: each swap names the right from/to" swaps_ok "$T/seq.ndjson"
 check_eq "sequential: all 8 documents done" 8 "$(grep -c '"event":"document_done"' "$T/seq.ndjson")"
 check_contains "the run says which engine it found" '"engine":"openai"' "$(grep '"event":"llm_backend"' "$T/seq.ndjson")"
 
+# --- load status followed by GET /models/sse: few /v1/models reads; without it, polling
+count_reads() { curl -s "$1/_stub/requests" | python3 -c '
+import json,sys; rs=json.load(sys.stdin)
+print(sum(1 for r in rs if r["path"]=="/v1/models"), sum(1 for r in rs if r["path"]=="/models/sse"))'; }
+start_stub sse --router --load-ms 700 --api-key "$KEY"
+run_policy sequential sse "$URL_sse"; rc=$?
+read -r reads_sse subs_sse <<< "$(count_reads "$URL_sse")"
+start_stub poll --router --load-ms 700 --no-sse --api-key "$KEY"
+run_policy sequential poll "$URL_poll"; rc2=$?
+read -r reads_poll subs_poll <<< "$(count_reads "$URL_poll")"
+check_eq "sse: exit 0" 0 "$rc"
+check_eq "no sse: exit 0 (falls back to polling)" 0 "$rc2"
+check_eq "sse: never two models loaded or loading at once" 1 "$(router "$URL_sse" | max_resident)"
+check_eq "no sse: never two models loaded or loading at once" 1 "$(router "$URL_poll" | max_resident)"
+check "sse: the load status was followed on /models/sse ($subs_sse subscriptions)" test "$subs_sse" -ge 8
+check "sse: at least 3 fewer /v1/models reads per load than polling ($reads_sse against $reads_poll for 8 loads)" \
+  test $((reads_poll - reads_sse)) -ge 24
+check "no sse: asked for /models/sse once, then polled ($subs_poll)" test "$subs_poll" -le 1
+
 # --- grouped
 start_stub grp --router --load-ms 100 --api-key "$KEY"
 run_policy grouped grp "$URL_grp"; rc=$?

@@ -93,6 +93,14 @@ static void usage(FILE *f)
 	        "  --single MODEL           play a plain llama-server -m MODEL (OpenAI API only)\n"
 	        "  --models-max N           router: keep at most N models, evicting the least recently used\n"
 	        "  --load-ms MS             router: how long a load takes (default 200)\n"
+	        "  --models-dir DIR         router: the child arguments name DIR/MODEL.gguf (default /models)\n"
+	        "  --resident-extra MIB     router: a loaded model's meta.size is MIB larger (a resident size that\n"
+	        "                           differs from the prediction)\n"
+	        "  --no-sse                 router: no GET /models/sse (clients poll /v1/models)\n"
+	        "  --swap                   play llama-swap (OpenAI API, /running, /unload, /api/models/unload/M,\n"
+	        "                           /upstream/M/...; a model loads on its first request)\n"
+	        "  --swap-group A,B         swap: a group whose members stay loaded together (repeatable, 4 at most);\n"
+	        "                           loading a model unloads every model outside its group\n"
 	        "  --api-key KEY            OpenAI routes want Authorization: Bearer KEY\n"
 	        "  --help                   this text\n\n"
 	        "Environment: OLLAMA_KEEP_ALIVE (default 5m), OLLAMA_CONTEXT_LENGTH (default 4096),\n"
@@ -232,6 +240,24 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--single") && v) {
 			cfg.oai_mode = OAI_SINGLE;
 			snprintf(cfg.single_model, sizeof cfg.single_model, "%s", v);
+			i++;
+		} else if (!strcmp(a, "--models-dir") && v) {
+			snprintf(cfg.models_dir, sizeof cfg.models_dir, "%s", v);
+			i++;
+		} else if (!strcmp(a, "--resident-extra")) {
+			if (parse_i64(a, v, &cfg.resident_extra_mib))
+				return 2;
+			i++;
+		} else if (!strcmp(a, "--no-sse")) {
+			cfg.no_sse = 1;
+		} else if (!strcmp(a, "--swap")) {
+			cfg.oai_mode = OAI_SWAP;
+		} else if (!strcmp(a, "--swap-group") && v) {
+			if (cfg.n_swap_groups >= 4) {
+				fprintf(stderr, "ollama-stub: at most 4 --swap-group\n");
+				return 2;
+			}
+			snprintf(cfg.swap_groups[cfg.n_swap_groups++], sizeof cfg.swap_groups[0], "%s", v);
 			i++;
 		} else if (!strcmp(a, "--models-max")) {
 			if (parse_i64(a, v, &x))

@@ -9,10 +9,19 @@
  *                              "loading" and then, --load-ms later, "loaded".
  *                              --models-max N evicts the least recently used
  *   POST /models/unload        router: "unloaded" at once
+ *   GET  /models/sse           router: one event per status change,
+ *                              data {"model", "status": {"value"}}; a
+ *                              ": ping" comment each second (--no-sse: 404)
  *   POST /v1/chat/completions  streamed (SSE, [DONE]) or not; json_schema
  *                              replies satisfy the schema; image_url data URIs
  *                              only for vision models (else a 500)
  *   GET  /health               {"status":"ok"}
+ *   llama-swap (--swap): GET /running (the loaded models), GET|POST /unload
+ *                              (all), POST /api/models/unload/M, any
+ *                              /upstream/M/... (loads M first); a model
+ *                              loads on its first request, and loading
+ *                              one unloads every model outside its
+ *                              --swap-group
  *
  * The router's state lives here, apart from sched.c (Ollama's scheduler). A
  * chat to a router model that is not loaded loads it first (autoload).
@@ -86,6 +95,34 @@ static int model_index(const struct catalog *cat, const struct model *m)
 	return (int)(m - cat->models);
 }
 
+/* llama-swap: the --swap-group that holds model i, or -1 (the default group,
+ * whose members swap). */
+static int swap_group(const struct stub_server *srv, int i)
+{
+	const struct stub_config *cfg = srv->cfg;
+	for (int g = 0; g < cfg->n_swap_groups; g++) {
+		char list[sizeof cfg->swap_groups[0]], *save = NULL;
+		snprintf(list, sizeof list, "%s", cfg->swap_groups[g]);
+		for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			if (catalog_find(srv->cat, t) == &srv->cat->models[i])
+				return g;
+	}
+	return -1;
+}
+
+/* llama-swap (R_mu held): loading model i first stops every model outside
+ * its group (groups are exclusive; the default group swaps its members). */
+static void swap_evict_for(struct stub_server *srv, int i)
+{
+	int g = swap_group(srv, i);
+	for (int k = 0; k < srv->cat->n; k++)
+		if (k != i && R[k].state != ST_UNLOADED && (g < 0 || swap_group(srv, k) != g)) {
+			R[k].state = ST_UNLOADED;
+			R_evictions++;
+			timeline("evicted", &srv->cat->models[k]);
+		}
+}
+
 /* Starts loading model i (R_mu held): evicts the least recently used loaded
  * model first when --models-max is reached. 0, or -1 for an injected oom. */
 static int start_load(struct stub_server *srv, int i)
@@ -99,6 +136,8 @@ static int start_load(struct stub_server *srv, int i)
 		timeline("load_failed", &cat->models[i]);
 		return -1;
 	}
+	if (srv->cfg->oai_mode == OAI_SWAP)
+		swap_evict_for(srv, i);
 	int max = srv->cfg->models_max;
 	while (max > 0 && resident_count() >= max) {
 		int lru = -1;
@@ -180,23 +219,27 @@ const char *oai_auth(const struct stub_config *cfg, struct MHD_Connection *c)
 int oai_is_route(const char *url)
 {
 	return !strncmp(url, "/v1/", 4) || !strcmp(url, "/models") || !strncmp(url, "/models/", 8) ||
-	       !strcmp(url, "/health");
+	       !strcmp(url, "/health") || !strcmp(url, "/running") || !strcmp(url, "/unload") ||
+	       !strncmp(url, "/upstream/", 10) || !strncmp(url, "/api/models/unload", 18);
 }
 
 /* ------------------------------------------------------------ /v1/models */
 
 static json_t *model_entry(struct stub_server *srv, const struct model *m, int router)
 {
-	char path[STUB_NAME_MAX + 32];
-	snprintf(path, sizeof path, "/models/%s.gguf", m->name);
+	char path[STUB_NAME_MAX + 300];
+	snprintf(path, sizeof path, "%s/%s.gguf", srv->cfg->models_dir[0] ? srv->cfg->models_dir : "/models", m->name);
 	json_t *mods = json_array();
 	json_array_append_new(mods, json_string("text"));
 	if (m->caps & CAP_VISION)
 		json_array_append_new(mods, json_string("image"));
 	json_t *e = json_pack("{s:s,s:s,s:s,s:i,s:{s:o}}", "id", m->name, "object", "model", "owned_by", "llamacpp",
 	                      "created", 1700000000, "architecture", "input_modalities", mods);
+	json_int_t size = (json_int_t)m->size;
+	if (router && R[model_index(srv->cat, m)].state == ST_LOADED)
+		size += (json_int_t)(srv->cfg->resident_extra_mib << 20);
 	json_object_set_new(e, "meta", json_pack("{s:I,s:I,s:I,s:I}", "n_params", (json_int_t)m->parameter_count, "size",
-	                                         (json_int_t)m->size, "n_ctx_train", (json_int_t)m->context_length,
+	                                         size, "n_ctx_train", (json_int_t)m->context_length,
 	                                         "n_embd", (json_int_t)m->embedding_length));
 	if (!router)
 		return e;
@@ -533,7 +576,8 @@ static int api_chat(struct stub_server *srv, struct MHD_Connection *c, const cha
 		                     f.message[0] ? f.message : "an error occurred: injected fault");
 		goto out;
 	}
-	if (srv->cfg->oai_mode == OAI_ROUTER && router_ready(srv, model_index(srv->cat, m), fd, msg, sizeof msg)) {
+	if ((srv->cfg->oai_mode == OAI_ROUTER || srv->cfg->oai_mode == OAI_SWAP) &&
+	    router_ready(srv, model_index(srv->cat, m), fd, msg, sizeof msg)) {
 		ret = send_oai_error(c, 500, "server_error", msg);
 		goto out;
 	}
@@ -632,6 +676,159 @@ out:
 	return ret;
 }
 
+/* ------------------------------------------------------------ /models/sse */
+
+struct status_feed {
+	struct stub_server *srv;
+	size_t idx;            /* next timeline entry to send */
+	int64_t last_ms;       /* last bytes sent */
+	char pending[STUB_NAME_MAX + 128];
+	size_t off, len;
+};
+
+/* The router's status changes as SSE events, as they happen. */
+static ssize_t status_cb(void *cls, uint64_t pos, char *dst, size_t max)
+{
+	struct status_feed *f = cls;
+	(void)pos;
+	while (f->off >= f->len) {
+		if (stub_is_stopping())
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		pthread_mutex_lock(&R_mu);
+		tick(f->srv->cat);
+		size_t n = R_timeline ? json_array_size(R_timeline) : 0;
+		if (f->idx < n) {
+			json_t *e = json_array_get(R_timeline, f->idx++);
+			const char *ev = json_string_value(json_object_get(e, "event"));
+			const char *v = !strcmp(ev, "loading") ? "loading" : !strcmp(ev, "loaded") ? "loaded" : "unloaded";
+			json_t *o = json_pack("{s:s,s:{s:s}}", "model", json_string_value(json_object_get(e, "model")), "status",
+			                      "value", v);
+			if (!strcmp(ev, "load_failed")) {
+				json_object_set_new(json_object_get(o, "status"), "failed", json_true());
+				json_object_set_new(json_object_get(o, "status"), "exit_code", json_integer(1));
+			}
+			char *j = json_dumps(o, JSON_COMPACT);
+			json_decref(o);
+			f->len = (size_t)snprintf(f->pending, sizeof f->pending, "data: %s\n\n", j);
+			if (f->len >= sizeof f->pending)
+				f->len = sizeof f->pending - 1;
+			free(j);
+			f->off = 0;
+		} else if (stub_t_ms() - f->last_ms >= 1000) {
+			f->len = (size_t)snprintf(f->pending, sizeof f->pending, ": ping\n\n");
+			f->off = 0;
+		}
+		pthread_mutex_unlock(&R_mu);
+		if (f->off >= f->len) {
+			struct timespec ts = {0, 10 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+	size_t l = f->len - f->off < max ? f->len - f->off : max;
+	memcpy(dst, f->pending + f->off, l);
+	f->off += l;
+	f->last_ms = stub_t_ms();
+	return (ssize_t)l;
+}
+
+static int api_models_sse(struct stub_server *srv, struct MHD_Connection *c)
+{
+	struct status_feed *f = calloc(1, sizeof *f);
+	if (!f)
+		return MHD_NO;
+	f->srv = srv;
+	f->last_ms = stub_t_ms();
+	pthread_mutex_lock(&R_mu);
+	f->idx = R_timeline ? json_array_size(R_timeline) : 0;
+	pthread_mutex_unlock(&R_mu);
+	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, status_cb, f, free);
+	if (!r) {
+		free(f);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CT_SSE);
+	int ret = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* ------------------------------------------------------------ llama-swap */
+
+static int send_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+	return send_bytes(c, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+/* The model a path names: "M" or "M/rest" (names may hold '/'); the longest match. */
+static int swap_model_at(const struct stub_server *srv, const char *p)
+{
+	int best = -1;
+	size_t best_len = 0;
+	for (int i = 0; i < srv->cat->n; i++) {
+		const char *name = srv->cat->models[i].name;
+		size_t l = strlen(name);
+		if (!strncmp(p, name, l) && (p[l] == '\0' || p[l] == '/') && l > best_len) {
+			best = i;
+			best_len = l;
+		}
+	}
+	if (best < 0) { /* "llava" for "llava:latest" */
+		char head[STUB_NAME_MAX];
+		snprintf(head, sizeof head, "%s", p);
+		char *slash = strchr(head, '/');
+		if (slash)
+			*slash = '\0';
+		const struct model *m = catalog_find(srv->cat, head);
+		best = m ? (int)(m - srv->cat->models) : -1;
+	}
+	return best;
+}
+
+/* llama-swap's own routes; -1 when url is none of them. */
+static int swap_route(struct stub_server *srv, struct MHD_Connection *c, const char *url, const char *method, int fd)
+{
+	int get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
+	if (!strcmp(url, "/running") && get) {
+		json_t *run = json_array();
+		pthread_mutex_lock(&R_mu);
+		tick(srv->cat);
+		for (int i = 0; i < srv->cat->n; i++)
+			if (R[i].state == ST_LOADED)
+				json_array_append_new(run, json_pack("{s:s,s:s,s:s}", "model", srv->cat->models[i].name, "state",
+				                                     "ready", "cmd", "llama-server --port ${PORT}"));
+		pthread_mutex_unlock(&R_mu);
+		return send_json(c, 200, json_pack("{s:o}", "running", run));
+	}
+	int all = !strcmp(url, "/unload") && (get || post), one = post && !strncmp(url, "/api/models/unload/", 19);
+	if (all || (post && !strcmp(url, "/api/models/unload")))
+		all = 1;
+	if (all || one) {
+		int i = one ? swap_model_at(srv, url + 19) : -1;
+		if (one && i < 0)
+			return send_text(c, 404, "Model not found");
+		pthread_mutex_lock(&R_mu);
+		tick(srv->cat);
+		for (int k = 0; k < srv->cat->n; k++)
+			if ((all || k == i) && R[k].state != ST_UNLOADED) {
+				R[k].state = ST_UNLOADED;
+				R_unloads++;
+				timeline("unloaded", &srv->cat->models[k]);
+			}
+		pthread_mutex_unlock(&R_mu);
+		return send_text(c, 200, "OK");
+	}
+	if (!strncmp(url, "/upstream/", 10)) {
+		int i = swap_model_at(srv, url + 10);
+		char msg[STUB_MSG_MAX];
+		if (i < 0)
+			return send_text(c, 404, "model not found");
+		if (router_ready(srv, i, fd, msg, sizeof msg))
+			return send_oai_error(c, 502, "server_error", msg);
+		return send_json(c, 200, json_pack("{s:s}", "status", "ok"));
+	}
+	return -1;
+}
+
 /* ------------------------------------------------------------ routing */
 
 int oai_route(struct stub_server *srv, struct MHD_Connection *c, const char *url, const char *method,
@@ -646,6 +843,13 @@ int oai_route(struct stub_server *srv, struct MHD_Connection *c, const char *url
 		return api_models(srv, c);
 	if (!strcmp(url, "/v1/chat/completions") && post)
 		return api_chat(srv, c, body, n, fd);
+	if (srv->cfg->oai_mode == OAI_SWAP) {
+		int r = swap_route(srv, c, url, method, fd);
+		if (r >= 0)
+			return r;
+	}
+	if (srv->cfg->oai_mode == OAI_ROUTER && get && !srv->cfg->no_sse && !strcmp(url, "/models/sse"))
+		return api_models_sse(srv, c);
 	if (srv->cfg->oai_mode == OAI_ROUTER && post && !strcmp(url, "/models/load"))
 		return api_load(srv, c, body, n, 1);
 	if (srv->cfg->oai_mode == OAI_ROUTER && post && !strcmp(url, "/models/unload"))

@@ -60,12 +60,18 @@ struct stub_config {
 	int models_max;              /* OAI_ROUTER: --models-max (0 = no limit) */
 	int64_t router_load_ms;      /* OAI_ROUTER: how long a load takes */
 	char api_key[128];           /* OpenAI routes want "Authorization: Bearer <key>"; "" = none */
+	char swap_groups[4][512];    /* OAI_SWAP: --swap-group "a,b": models llama-swap keeps together */
+	int n_swap_groups;
+	char models_dir[256];        /* OAI_ROUTER: --models-dir, where the child arguments' GGUF paths point ("/models") */
+	int no_sse;                  /* OAI_ROUTER: --no-sse, no GET /models/sse (404) */
+	int64_t resident_extra_mib;  /* OAI_ROUTER: --resident-extra, a loaded model's meta.size is this much larger */
 };
 
 enum {
 	OAI_OLLAMA = 0,  /* Ollama, with its OpenAI compatibility layer (/v1/chat/completions, /v1/models) */
 	OAI_ROUTER,      /* llama.cpp's router: OpenAI API + /models/load, /models/unload; no /api/ */
 	OAI_SINGLE,      /* a plain llama-server -m MODEL: OpenAI API only */
+	OAI_SWAP,        /* llama-swap: OpenAI API + /running, /unload, /api/models/unload/M, /upstream/M/...; groups */
 };
 
 /* ------------------------------------------------------------- gocompat.c */
