@@ -22,7 +22,7 @@
 #define GB 1000000000ull
 #define R(x) (1u << ROLE_##x)
 
-static struct plan_kind_use kinds[] = {{"text", R(TEXT), 1, 16u << 20}};
+static struct plan_kind_use kinds[] = {{.name = "text", .role_mask = R(TEXT), .count = 1, .lane_bytes = 16u << 20}};
 
 static void setup(struct config *c, struct plan_params *p)
 {
