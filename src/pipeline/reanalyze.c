@@ -79,6 +79,8 @@ int reanalyze_step_due(const struct step_rec *s, const struct made_by_now *now, 
 		return 0;
 	if (s->state != STEP_DONE)
 		return 0;  /* failed or skipped steps are ingest's retries, not re-analysis */
+	if (role_info(s->role)->optional && (!now->model[s->role] || !now->model[s->role][0]))
+		return 0;  /* no model for it this run (embed without an embedding model): nothing would change */
 	json_t *r = s->result ? json_loads(s->result, 0, NULL) : NULL;
 	if (!r)
 		return 0;

@@ -136,6 +136,26 @@ static const char *const migrations[] = {
 	"ALTER TABLE documents ADD COLUMN parent_id INTEGER REFERENCES documents(id) ON DELETE SET NULL;"
 	"ALTER TABLE documents ADD COLUMN place TEXT;"
 	"CREATE INDEX documents_parent ON documents(parent_id) WHERE parent_id IS NOT NULL;",
+	/* 7: chunks of a document's text with one embedding each (store/vectors.c):
+	 * where the chunk is (source text|transcript|ocr, seconds or page), the
+	 * model and dimension that made the vector, the vector as int8 with its
+	 * scale (the scan) and as float32 (the re-rank) */
+	"CREATE TABLE chunks("
+	"  id INTEGER PRIMARY KEY,"
+	"  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  start_s REAL,"
+	"  end_s REAL,"
+	"  page INTEGER,"
+	"  text TEXT NOT NULL,"
+	"  model TEXT NOT NULL,"
+	"  dim INTEGER NOT NULL,"
+	"  scale REAL NOT NULL,"
+	"  q8 BLOB NOT NULL,"
+	"  f32 BLOB NOT NULL,"
+	"  UNIQUE(document_id, seq));"
+	"CREATE INDEX chunks_model ON chunks(model, dim);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
