@@ -280,6 +280,7 @@ static int run_common(int argc, char **argv, int reanalyze)
 		rc = EXIT_ENV;
 		goto out;
 	}
+	llm_setup_embed(&cfg, &llm, b, NULL);
 
 	double t0 = clock_mono_s();
 	classifier *cls = NULL;

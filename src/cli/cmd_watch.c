@@ -293,6 +293,7 @@ static int run(int argc, char **argv)
 		rc = EXIT_ENV;
 		goto out;
 	}
+	llm_setup_embed(&cfg, &llm, b, NULL);
 	if (llm.unavailable)
 		fprintf(stderr, "dossier: Ollama is not reachable (%s); text and image steps wait until it is\n",
 		        llm.unavailable_msg);

@@ -425,6 +425,11 @@ int store_chunk_info(store *st, int64_t id, struct vec_chunk_info *info, struct 
 /* The mean of document doc_id's float32 vectors of model (dim floats into
  * out, not normalised); DOSSIER_ENOTFOUND when it has none. */
 int store_doc_vector(store *st, int64_t doc_id, const char *model, int dim, float *out, struct err *err);
+/* Document id into *d (doc_rec_clear it) and its dossier's title into
+ * *title (caller frees; NULL when none) when f (NULL = all) keeps it;
+ * DOSSIER_ENOTFOUND when it is not there or f does not keep it. */
+int store_doc_brief(store *st, int64_t id, const struct doc_filter *f, struct doc_rec *d, char **title,
+                    struct err *err);
 /* The dimension of model's stored vectors into *dim (0 = none stored). */
 int store_vectors_dim(store *st, const char *model, int *dim, struct err *err);
 

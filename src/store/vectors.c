@@ -219,3 +219,27 @@ int store_doc_vector(store *st, int64_t doc_id, const char *model, int dim, floa
 		               "embedding model first)", (long long)doc_id, model);
 	return 0;
 }
+
+int store_doc_brief(store *st, int64_t id, const struct doc_filter *f, struct doc_rec *d, char **title,
+                    struct err *err)
+{
+	*title = NULL;
+	sqlite3_stmt *q = stmt(st, "SELECT " DOC_COLS ", (SELECT f.title FROM dossier_fts f WHERE f.rowid = d.id)"
+	                           " FROM documents d WHERE d.id = ?1 AND" DOC_FILTER_WHERE, err);
+	if (!q)
+		return DOSSIER_EDB;
+	sqlite3_bind_int64(q, 1, id);
+	bind_doc_filter(q, f);
+	int s = sqlite3_step(q), rc = 0;
+	if (s == SQLITE_ROW) {
+		doc_from_row(q, d);
+		*title = col_dup(q, 12);
+	} else if (s == SQLITE_DONE) {
+		rc = DOSSIER_ENOTFOUND;
+		err_set(err, rc, "document %lld is not there or not kept by the filter", (long long)id);
+	} else {
+		rc = db_err(st, err, "reading a document");
+	}
+	stmt_done(q);
+	return rc;
+}
