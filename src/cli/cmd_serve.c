@@ -363,6 +363,7 @@ static int run(int argc, char **argv)
 	sp.bus = b;
 	sp.sched = s;
 	sp.res = llm.unavailable ? NULL : llm.res;
+	sp.llm = llm.unavailable ? NULL : llm.backend;
 	sp.llm_message = llm.unavailable ? llm.unavailable_msg : NULL;
 	server *srv = NULL;
 	if (server_start(&sp, &srv, &e)) {

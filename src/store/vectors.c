@@ -217,6 +217,8 @@ int store_doc_vector(store *st, int64_t doc_id, const char *model, int dim, floa
 	if (!n)
 		return err_set(err, DOSSIER_ENOTFOUND, "document %lld has no vectors of model '%s' (analyse it with an "
 		               "embedding model first)", (long long)doc_id, model);
+	for (int i = 0; i < dim; i++)
+		out[i] /= (float)n;
 	return 0;
 }
 
