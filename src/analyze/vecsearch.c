@@ -20,6 +20,46 @@ void vec_normalise(float *v, int dim)
 		v[i] *= inv;
 }
 
+/* SSE2 is part of every x86-64: the two inner loops use it there (16 int8 or
+ * 4 float products per instruction); elsewhere the plain loops. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+float vec_dot(const float *a, const float *b, int dim)
+{
+	__m128 s0 = _mm_setzero_ps(), s1 = _mm_setzero_ps();
+	int i = 0;
+	for (; i + 8 <= dim; i += 8) {
+		s0 = _mm_add_ps(s0, _mm_mul_ps(_mm_loadu_ps(a + i), _mm_loadu_ps(b + i)));
+		s1 = _mm_add_ps(s1, _mm_mul_ps(_mm_loadu_ps(a + i + 4), _mm_loadu_ps(b + i + 4)));
+	}
+	float t[4];
+	_mm_storeu_ps(t, _mm_add_ps(s0, s1));
+	float s = (t[0] + t[1]) + (t[2] + t[3]);
+	for (; i < dim; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+int32_t vec_dot_q8(const signed char *a, const signed char *b, int dim)
+{
+	__m128i acc = _mm_setzero_si128(), zero = _mm_setzero_si128();
+	int i = 0;
+	for (; i + 16 <= dim; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(a + i));
+		__m128i y = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+		__m128i xs = _mm_cmpgt_epi8(zero, x), ys = _mm_cmpgt_epi8(zero, y); /* sign bytes */
+		acc = _mm_add_epi32(acc, _mm_madd_epi16(_mm_unpacklo_epi8(x, xs), _mm_unpacklo_epi8(y, ys)));
+		acc = _mm_add_epi32(acc, _mm_madd_epi16(_mm_unpackhi_epi8(x, xs), _mm_unpackhi_epi8(y, ys)));
+	}
+	int32_t t[4];
+	_mm_storeu_si128((__m128i *)(void *)t, acc);
+	int32_t s = t[0] + t[1] + t[2] + t[3];
+	for (; i < dim; i++)
+		s += (int16_t)a[i] * (int16_t)b[i];
+	return s;
+}
+#else
 float vec_dot(const float *a, const float *b, int dim)
 {
 	float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -42,6 +82,7 @@ int32_t vec_dot_q8(const signed char *a, const signed char *b, int dim)
 		s += (int16_t)a[i] * (int16_t)b[i];
 	return s;
 }
+#endif
 
 void vec_quantise(const float *v, int dim, signed char *q, float *scale)
 {

@@ -138,8 +138,9 @@ static const char *const migrations[] = {
 	"CREATE INDEX documents_parent ON documents(parent_id) WHERE parent_id IS NOT NULL;",
 	/* 7: chunks of a document's text with one embedding each (store/vectors.c):
 	 * where the chunk is (source text|transcript|ocr, seconds or page), the
-	 * model and dimension that made the vector, the vector as int8 with its
-	 * scale (the scan) and as float32 (the re-rank) */
+	 * model and dimension that made the vector, the vector as float32 (the
+	 * re-rank); and apart, small rows that a query scans whole: the int8
+	 * vector with its scale */
 	"CREATE TABLE chunks("
 	"  id INTEGER PRIMARY KEY,"
 	"  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,"
@@ -151,11 +152,16 @@ static const char *const migrations[] = {
 	"  text TEXT NOT NULL,"
 	"  model TEXT NOT NULL,"
 	"  dim INTEGER NOT NULL,"
-	"  scale REAL NOT NULL,"
-	"  q8 BLOB NOT NULL,"
 	"  f32 BLOB NOT NULL,"
 	"  UNIQUE(document_id, seq));"
-	"CREATE INDEX chunks_model ON chunks(model, dim);",
+	"CREATE INDEX chunks_model ON chunks(model, dim);"
+	"CREATE TABLE chunk_q8("
+	"  chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,"
+	"  document_id INTEGER NOT NULL,"
+	"  model TEXT NOT NULL,"
+	"  dim INTEGER NOT NULL,"
+	"  scale REAL NOT NULL,"
+	"  q8 BLOB NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -52,8 +52,8 @@ static int replace_tx(store *st, void *user)
 		const struct vec_chunk *k = &c->c[i];
 		float scale;
 		quantise(k->vec, c->dim, c->f32, c->q8, &scale);
-		q = stmt(st, "INSERT INTO chunks(document_id, seq, source, start_s, end_s, page, text, model, dim, scale, q8, f32)"
-		             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", c->err);
+		q = stmt(st, "INSERT INTO chunks(document_id, seq, source, start_s, end_s, page, text, model, dim, f32)"
+		             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", c->err);
 		if (!q)
 			return DOSSIER_EDB;
 		sqlite3_bind_int64(q, 1, c->doc_id);
@@ -68,11 +68,24 @@ static int replace_tx(store *st, void *user)
 		bind_text(q, 7, k->text ? k->text : "");
 		bind_text(q, 8, c->model);
 		sqlite3_bind_int(q, 9, c->dim);
-		sqlite3_bind_double(q, 10, scale);
-		sqlite3_bind_blob(q, 11, c->q8, c->dim, SQLITE_STATIC);
-		sqlite3_bind_blob(q, 12, c->f32, c->dim * (int)sizeof(float), SQLITE_STATIC);
+		sqlite3_bind_blob(q, 10, c->f32, c->dim * (int)sizeof(float), SQLITE_STATIC);
 		int s = sqlite3_step(q);
 		stmt_done(q);
+		if (s == SQLITE_DONE) {
+			int64_t chunk_id = sqlite3_last_insert_rowid(st->db);
+			q = stmt(st, "INSERT INTO chunk_q8(chunk_id, document_id, model, dim, scale, q8) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+			         c->err);
+			if (!q)
+				return DOSSIER_EDB;
+			sqlite3_bind_int64(q, 1, chunk_id);
+			sqlite3_bind_int64(q, 2, c->doc_id);
+			bind_text(q, 3, c->model);
+			sqlite3_bind_int(q, 4, c->dim);
+			sqlite3_bind_double(q, 5, scale);
+			sqlite3_bind_blob(q, 6, c->q8, c->dim, SQLITE_STATIC);
+			s = sqlite3_step(q);
+			stmt_done(q);
+		}
 		if (s != SQLITE_DONE)
 			return db_err(st, c->err, "storing a chunk's vector");
 	}
@@ -134,7 +147,8 @@ int store_vectors_scan(store *st, const char *model, int dim,
                        int (*cb)(int64_t id, int64_t doc_id, const signed char *q8, float scale, void *user),
                        void *user, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT id, document_id, scale, q8 FROM chunks WHERE model = ?1 AND dim = ?2", err);
+	/* the whole small table, in rowid order: no index lookups per row */
+	sqlite3_stmt *q = stmt(st, "SELECT chunk_id, document_id, scale, q8 FROM chunk_q8 WHERE model = ?1 AND dim = ?2", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, model);

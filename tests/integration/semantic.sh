@@ -6,6 +6,7 @@
 # model re-embeds and never mixes vectors; offline, search says it is
 # full-text only; an engine without the embedding model keeps documents done.
 . "$(dirname "$0")/lib.bash"
+. "$(dirname "$0")/serve_lib.bash"
 : "${OLLAMA_STUB:?run through ctest}"
 
 start_stub() { # start_stub NAME [flags] -> sets URL_<NAME>
@@ -119,5 +120,25 @@ D analyze --db "$T/x.db" --embed-model nomic-embed-text --reanalyze all --events
 check_eq "a 500 from the embedding model is retried: exit 0" 0 $?
 check_eq "... the embed step failed once and was retried" 1 "$(python3 -c 'import json,sys; print(sum(1 for e in map(json.loads, open(sys.argv[1])) if e["event"]=="step_finished" and e["step"]=="embed" and not e["ok"] and not e.get("final")))' "$T/x.ndjson")"
 check_eq "... and the vectors are there" "nomic-embed-text" "$(models_in_db "$T/x.db")"
+
+# 7. the API: GET /api/search?mode=semantic|hybrid|text
+DEV_MODE=1 OLLAMA_HOST=$URL_e start_server api --db "$T/d.db" --embed-model all-minilm || bad "the server starts"
+curl -s "$URL/api/search?q=automobile&mode=semantic" > "$T/api1.json"
+check_eq "api: mode=semantic finds the car" 1 "$(json 'int(d["results"][0]["name"] in ("garage.txt","insurance.txt"))' "$T/api1.json")"
+check_eq "api: the hit says which chunk matched" "text" "$(json 'd["results"][0]["chunk"]["source"]' "$T/api1.json")"
+check_eq "api: the reply says the mode that ran" "semantic" "$(json 'd["mode"]' "$T/api1.json")"
+curl -s "$URL/api/search?q=feline" > "$T/api2.json"
+check_eq "api: without mode, hybrid when vectors exist" "hybrid" "$(json 'd["mode"]' "$T/api2.json")"
+check_eq "api: hybrid finds the kitten by a word it lacks" "pet.txt" "$(json 'd["results"][0]["name"]' "$T/api2.json")"
+curl -s "$URL/api/search?q=feline&mode=text" > "$T/api3.json"
+check_eq "api: mode=text finds nothing for a word no document has" 0 "$(json 'len(d["results"])' "$T/api3.json")"
+check_eq "api: an unknown mode is 400" 400 "$(code GET "$URL/api/search?q=cat&mode=fuzzy")"
+stop_server "$PID"
+DEV_MODE=1 start_server off --db "$T/d.db" --offline || bad "the offline server starts"
+check_eq "api offline: mode=semantic is 503" 503 "$(code GET "$URL/api/search?q=automobile&mode=semantic")"
+curl -s "$URL/api/search?q=mechanic&mode=hybrid" > "$T/api4.json"
+check_eq "api offline: hybrid falls back to text" "text" "$(json 'd["mode"]' "$T/api4.json")"
+check_contains "api offline: and says it is full-text only" "full-text only" "$(json 'd["note"]' "$T/api4.json")"
+stop_server "$PID"
 
 done_testing
