@@ -617,6 +617,16 @@ function setupSearchFilters() {
   $('search-filters').addEventListener('submit', (e) => e.preventDefault());
 }
 
+
+// Where a chunk that matched by meaning is: "page 3", "0:12–0:25 of the recording", "the text".
+function chunkPlace(c) {
+  const t = (s) => Math.floor(s / 60) + ':' + String(Math.floor(s % 60)).padStart(2, '0');
+  if (c.start != null) return `${t(c.start)}–${t(c.end)} of the recording`;
+  if (c.page != null) return `page ${c.page}` + (c.source === 'ocr' ? ' (read by OCR)' : '');
+  return c.source === 'ocr' ? 'the text read by OCR' : 'the text';
+}
+
+
 async function search(q, f = {}) {
   const box = $('results'), ol = $('results-list');
   box.hidden = false;
@@ -633,13 +643,17 @@ async function search(q, f = {}) {
       ol.replaceChildren(el('li', { class: 'note' }, `Nothing matches “${q}”.`));
       return;
     }
+    // the server searches words and meaning together (hybrid) when it has vectors
+    $('results-h').textContent = `Search results for “${q}”` +
+      (r.mode === 'hybrid' ? ' (words and meaning)' : r.mode === 'semantic' ? ' (by meaning)' : '');
     ol.replaceChildren(...r.results.map((h) => {
       const rec = Object.assign({ id: h.id, path: h.path, kind: h.kind, status: 'done' }, (docs.get(h.id) || {}).rec || {});
       return el('li', null, thumb(rec),
         el('div', null,
           el('a', { href: '#/doc/' + h.id }, h.title || displayName(rec)),
           fileName(rec) ? el('span', { class: 'file' }, fileName(rec)) : null,
-          el('p', { class: 'snippet' }, highlighted(h.snippet || ''))));
+          el('p', { class: 'snippet' }, highlighted(h.snippet || '')),
+          h.chunk ? el('p', { class: 'file' }, 'matched by meaning: ' + chunkPlace(h.chunk)) : null));
     }));
   } catch (e) {
     ol.replaceChildren(el('li', { class: 'errors' }, e.message));

@@ -91,6 +91,12 @@ int llm_chat(llm_backend *b, const struct llm_request *rq, char **text_out, stru
 	return b->ops->chat ? b->ops->chat(b->ctx, rq, text_out, m, err) : unsupported(b, "chat", err);
 }
 
+int llm_embed(llm_backend *b, const struct llm_embed_request *rq, float **vectors, int *dim,
+              struct llm_metrics *m, struct err *err)
+{
+	return b->ops->embed ? b->ops->embed(b->ctx, rq, vectors, dim, m, err) : unsupported(b, "embed text", err);
+}
+
 int llm_load(llm_backend *b, const char *model, int num_ctx, int64_t keep_alive_s, double *load_s,
              struct err *err)
 {

@@ -56,6 +56,16 @@ struct llm_request {
 	volatile int *cancel;                 /* borrowed; set *cancel != 0 to abort; may be NULL */
 };
 
+/* One batch of texts to embed (llm_embed). */
+struct llm_embed_request {
+	const char *model;            /* borrowed; engine model name */
+	const char *const *texts;     /* borrowed; n_texts UTF-8 strings */
+	size_t n_texts;               /* at least 1 */
+	int num_ctx;                  /* context window; 0 = engine default */
+	int64_t keep_alive_s;         /* as in llm_request */
+	volatile int *cancel;         /* borrowed; may be NULL */
+};
+
 /* What one call cost. Engine-reported durations in nanoseconds (missing = 0). */
 struct llm_metrics {
 	int64_t prompt_eval_count;  /* prompt tokens */
@@ -73,6 +83,7 @@ struct llm_model_info {
 	int vision;              /* 1 if the model accepts images */
 	int thinking;            /* 1 if the model has a thinking mode */
 	int completion;          /* 1 if the model can chat/generate */
+	int embedding;           /* 1 if the model embeds text (an embedding model) */
 	int block_count;         /* layers; 0 = unknown */
 	int head_count;          /* attention heads (largest if per layer) */
 	int head_count_kv;       /* KV heads (smallest if per layer) */
@@ -113,6 +124,12 @@ struct llm_backend_ops {
 	 * properly is DOSSIER_EAGAIN, never a result. */
 	int (*chat)(void *ctx, const struct llm_request *rq, char **text_out, struct llm_metrics *m,
 	            struct err *err);
+	/* Embeds rq->n_texts texts in one request. On success *vectors is
+	 * n_texts x *dim floats, row i the vector of texts[i] (caller frees with
+	 * free()); *m (may be NULL) the metrics. A reply whose count or dimensions
+	 * do not match is DOSSIER_EFORMAT. */
+	int (*embed)(void *ctx, const struct llm_embed_request *rq, float **vectors, int *dim, struct llm_metrics *m,
+	             struct err *err);
 	/* Makes a model resident without generating; *load_s (may be NULL) gets the
 	 * wall time the load took. keep_alive_s as in llm_request. */
 	int (*load)(void *ctx, const char *model, int num_ctx, int64_t keep_alive_s, double *load_s,
@@ -161,6 +178,8 @@ const char *llm_backend_url(const llm_backend *b);
 /* Dispatchers: see the slot of the same name in struct llm_backend_ops. */
 int llm_chat(llm_backend *b, const struct llm_request *rq, char **text_out, struct llm_metrics *m,
              struct err *err);
+int llm_embed(llm_backend *b, const struct llm_embed_request *rq, float **vectors, int *dim,
+              struct llm_metrics *m, struct err *err);
 int llm_load(llm_backend *b, const char *model, int num_ctx, int64_t keep_alive_s, double *load_s,
              struct err *err);
 int llm_unload(llm_backend *b, const char *model, struct err *err);

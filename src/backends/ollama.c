@@ -458,6 +458,106 @@ static int ollama_chat(void *ctx, const struct llm_request *rq, char **text_out,
 	return 0;
 }
 
+/* ---------------------------------------------------------------- embed */
+
+/* Parses {"embeddings": [[...], ...]} into n x *dim floats (caller frees). */
+static int parse_embeddings(struct ollama *o, const char *model, json_t *rep, size_t n, float **vectors, int *dim,
+                            struct err *err)
+{
+	json_t *arr = json_object_get(rep, "embeddings");
+	if (!json_is_array(arr) || json_array_size(arr) != n)
+		return err_set(err, DOSSIER_EFORMAT, "Ollama at %s answered /api/embed for model '%s' with %zu vectors for %zu "
+		               "texts", o->url, model, json_is_array(arr) ? json_array_size(arr) : 0, n);
+	size_t d = json_array_size(json_array_get(arr, 0));
+	if (d == 0 || d > 65536)
+		return err_set(err, DOSSIER_EFORMAT, "Ollama at %s answered /api/embed for model '%s' with vectors of %zu "
+		               "dimensions", o->url, model, d);
+	float *v = malloc(n * d * sizeof *v);
+	if (!v)
+		return err_set(err, DOSSIER_ENOMEM, "out of memory reading %zu vectors", n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *row = json_array_get(arr, i);
+		if (!json_is_array(row) || json_array_size(row) != d) {
+			free(v);
+			return err_set(err, DOSSIER_EFORMAT, "Ollama at %s answered /api/embed for model '%s' with vectors of "
+			               "different dimensions", o->url, model);
+		}
+		for (size_t k = 0; k < d; k++) {
+			json_t *x = json_array_get(row, k);
+			if (!json_is_number(x)) {
+				free(v);
+				return err_set(err, DOSSIER_EFORMAT, "Ollama at %s sent a vector with a non-number for model '%s'",
+				               o->url, model);
+			}
+			v[i * d + k] = (float)json_number_value(x);
+		}
+	}
+	*vectors = v;
+	*dim = (int)d;
+	return 0;
+}
+
+/* POST /api/embed; n == 0 only loads (or, keep_alive 0, unloads) the model. */
+static int embed_request(struct ollama *o, const char *model, const char *const *texts, size_t n, int num_ctx,
+                         json_t *ka, int timeout_ms, json_t **rep, struct err *err)
+{
+	json_t *input = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(input, json_string(texts[i] ? texts[i] : ""));
+	json_t *req = json_pack("{s:s,s:o,s:b}", "model", model, "input", input, "truncate", 1);
+	if (num_ctx > 0)
+		json_object_set_new(req, "options", json_pack("{s:i}", "num_ctx", num_ctx));
+	if (ka)
+		json_object_set(req, "keep_alive", ka);
+	int rc = request_json(o, "/api/embed", model, req, timeout_ms, CAP_LLM_REPLY, rep, err);
+	json_decref(req);
+	return rc;
+}
+
+static int ollama_embed(void *ctx, const struct llm_embed_request *rq, float **vectors, int *dim,
+                        struct llm_metrics *m, struct err *err)
+{
+	struct ollama *o = ctx;
+	if (!rq || !rq->model || !rq->texts || !rq->n_texts)
+		return err_set(err, DOSSIER_EINVAL, "nothing to embed");
+	json_t *ka = ollama_keep_alive_json(rq->keep_alive_s);
+	json_t *rep = NULL;
+	double t0 = clock_mono_s();
+	int rc = embed_request(o, rq->model, rq->texts, rq->n_texts, rq->num_ctx, ka, o->load_timeout_ms, &rep, err);
+	json_decref(ka);
+	if (rc == DOSSIER_EINVAL || (rc == DOSSIER_EMODEL && err && strstr(err->msg, "does not support")))
+		err_set(err, DOSSIER_EMODEL, "model '%s' at Ollama %s cannot embed text (%s): set embed_model to an embedding "
+		        "model such as nomic-embed-text (`ollama pull nomic-embed-text`), or embed_model = none", rq->model,
+		        o->url, err ? err->msg : "");
+	if (rc)
+		return rc == DOSSIER_EINVAL ? DOSSIER_EMODEL : rc;
+	rc = parse_embeddings(o, rq->model, rep, rq->n_texts, vectors, dim, err);
+	if (!rc && m) {
+		memset(m, 0, sizeof *m);
+		m->prompt_eval_count = jint(rep, "prompt_eval_count");
+		m->total_ns = jint(rep, "total_duration");
+		m->load_ns = jint(rep, "load_duration");
+		m->wall_s = clock_mono_s() - t0;
+	}
+	json_decref(rep);
+	return rc;
+}
+
+/* 1 if model is the configured embedding model: it loads through /api/embed
+ * (Ollama refuses chat for an embedding-only model). */
+static int is_embed_model(const struct ollama *o, const char *model)
+{
+	return o->models[ROLE_EMBED].name[0] && llm_model_name_eq(o->models[ROLE_EMBED].name, model);
+}
+
+static int embed_load(struct ollama *o, const char *model, int num_ctx, json_t *ka, int timeout_ms, struct err *err)
+{
+	json_t *rep = NULL;
+	int rc = embed_request(o, model, NULL, 0, num_ctx, ka, timeout_ms, &rep, err);
+	json_decref(rep);
+	return rc;
+}
+
 /* -------------------------------------------------------- load, unload */
 
 static int empty_chat(struct ollama *o, const char *model, int num_ctx, json_t *ka, int timeout_ms,
@@ -487,7 +587,8 @@ static int ollama_load(void *ctx, const char *model, int num_ctx, int64_t keep_a
 	struct ollama *o = ctx;
 	json_t *ka = ollama_keep_alive_json(keep_alive_s);
 	double t0 = clock_mono_s();
-	int rc = empty_chat(o, model, num_ctx, ka, o->load_timeout_ms, "load", err);
+	int rc = is_embed_model(o, model) ? embed_load(o, model, num_ctx, ka, o->load_timeout_ms, err)
+	                                  : empty_chat(o, model, num_ctx, ka, o->load_timeout_ms, "load", err);
 	json_decref(ka);
 	if (rc == DOSSIER_ETIMEOUT)
 		err_set(err, rc, "loading model '%s' took longer than %d s (load_timeout) at Ollama %s: the machine may be "
@@ -501,7 +602,8 @@ static int ollama_unload(void *ctx, const char *model, struct err *err)
 {
 	struct ollama *o = ctx;
 	json_t *ka = ollama_keep_alive_json(LLM_KEEP_ALIVE_NOW);
-	int rc = empty_chat(o, model, model_num_ctx(o, model), ka, o->idle_timeout_ms, "unload", err);
+	int rc = is_embed_model(o, model) ? embed_load(o, model, model_num_ctx(o, model), ka, o->idle_timeout_ms, err)
+	                                  : empty_chat(o, model, model_num_ctx(o, model), ka, o->idle_timeout_ms, "unload", err);
 	json_decref(ka);
 	return rc;
 }
@@ -610,6 +712,7 @@ static int ollama_show(void *ctx, const char *model, struct llm_model_info *out,
 			in.vision |= !strcmp(s, "vision");
 			in.thinking |= !strcmp(s, "thinking");
 			in.completion |= !strcmp(s, "completion");
+			in.embedding |= !strcmp(s, "embedding");
 		}
 	} else {
 		/* Before capabilities existed: a projector means vision. */
@@ -732,6 +835,7 @@ const struct llm_backend_ops ollama_ops = {
 	.open = ollama_open,
 	.url = ollama_url,
 	.chat = ollama_chat,
+	.embed = ollama_embed,
 	.load = ollama_load,
 	.unload = ollama_unload,
 	.ps = ollama_ps,

@@ -304,6 +304,69 @@ static int request_json(struct openai *o, const char *path, const char *model, j
 	return rc;
 }
 
+/* ------------------------------------------------------- /v1/embeddings */
+
+static int64_t jint(json_t *o, const char *key);
+
+/* POST /v1/embeddings {model, input: [...]}: data[i].embedding, in data[i].index order. */
+static int openai_embed(void *ctx, const struct llm_embed_request *rq, float **vectors, int *dim,
+                        struct llm_metrics *m, struct err *err)
+{
+	struct openai *o = ctx;
+	if (!rq || !rq->model || !rq->texts || !rq->n_texts)
+		return err_set(err, DOSSIER_EINVAL, "nothing to embed");
+	json_t *input = json_array();
+	for (size_t i = 0; i < rq->n_texts; i++)
+		json_array_append_new(input, json_string(rq->texts[i] ? rq->texts[i] : ""));
+	json_t *req = json_pack("{s:s,s:o,s:s}", "model", rq->model, "input", input, "encoding_format", "float");
+	json_t *rep = NULL;
+	double t0 = clock_mono_s();
+	int rc = request_json(o, "/v1/embeddings", rq->model, req, o->load_timeout_ms, CAP_LLM_REPLY, &rep, err);
+	json_decref(req);
+	if (rc)
+		return rc;
+	json_t *data = json_object_get(rep, "data");
+	size_t n = rq->n_texts, d = 0;
+	if (!json_is_array(data) || json_array_size(data) != n) {
+		json_decref(rep);
+		return err_set(err, DOSSIER_EFORMAT, "the server at %s answered /v1/embeddings for model '%s' with %zu vectors "
+		               "for %zu texts", o->root, rq->model, json_is_array(data) ? json_array_size(data) : 0, n);
+	}
+	d = json_array_size(json_object_get(json_array_get(data, 0), "embedding"));
+	float *v = d && d <= 65536 ? calloc(n * d, sizeof *v) : NULL;
+	unsigned char *seen = v ? calloc(n, 1) : NULL;
+	rc = v && seen ? 0 : d ? err_set(err, DOSSIER_ENOMEM, "out of memory reading %zu vectors", n)
+	                       : err_set(err, DOSSIER_EFORMAT, "the server at %s sent empty vectors for model '%s'",
+	                                 o->root, rq->model);
+	for (size_t i = 0; !rc && i < n; i++) {
+		json_t *ent = json_array_get(data, i), *emb = json_object_get(ent, "embedding");
+		json_t *ix = json_object_get(ent, "index");
+		size_t at = json_is_integer(ix) ? (size_t)json_integer_value(ix) : i;
+		if (at >= n || seen[at] || !json_is_array(emb) || json_array_size(emb) != d) {
+			rc = err_set(err, DOSSIER_EFORMAT, "the server at %s answered /v1/embeddings for model '%s' with a "
+			             "missing, repeated or differently sized vector", o->root, rq->model);
+			break;
+		}
+		seen[at] = 1;
+		for (size_t k = 0; k < d; k++)
+			v[at * d + k] = (float)json_number_value(json_array_get(emb, k));
+	}
+	if (!rc && m) {
+		memset(m, 0, sizeof *m);
+		m->prompt_eval_count = jint(json_object_get(rep, "usage"), "prompt_tokens");
+		m->wall_s = clock_mono_s() - t0;
+	}
+	free(seen);
+	json_decref(rep);
+	if (rc) {
+		free(v);
+		return rc;
+	}
+	*vectors = v;
+	*dim = (int)d;
+	return 0;
+}
+
 /* ------------------------------------------------------- /v1/models */
 
 /* The "data" array of /v1/models in *out (caller decrefs the whole reply, *reply). */
@@ -1251,6 +1314,7 @@ const struct llm_backend_ops openai_ops = {
 	.open = openai_open,
 	.url = openai_url,
 	.chat = openai_chat,
+	.embed = openai_embed,
 	.load = openai_load,
 	.unload = openai_unload,
 	.ps = openai_ps,

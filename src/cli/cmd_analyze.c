@@ -42,6 +42,8 @@ static const char usage[] =
 	"                        wait until Ollama's /api/ps no longer lists it)\n"
 	"  --text-model NAME     text model (default llama3.2:3b dev, llama3.1:8b prod)\n"
 	"  --vision-model NAME   vision model (default llava:latest dev, llava:13b prod)\n"
+	"  --embed-model NAME    embedding model for semantic search (default nomic-embed-text;\n"
+	"                        none = no vectors); a changed model re-embeds\n"
 	"  --num-ctx N           context length sent with every LLM request\n"
 	"  --ollama URL          Ollama's address (default $OLLAMA_HOST or 127.0.0.1:11434)\n"
 	CLI_ENGINE_HELP
@@ -77,6 +79,7 @@ static const char usage_re[] =
 	"  --full                re-run every step, not only the model steps\n"
 	"  --offline             use the offline analysers (no LLM)\n"
 	"  --text-model NAME     text model;  --vision-model NAME  vision model\n"
+	"  --embed-model NAME    embedding model (none = no vectors)\n"
 	CLI_ENGINE_HELP
 	"  --events FILE|-       write every event as one JSON line to FILE (- = stdout)\n"
 	"  --force               run even if the planned peak memory exceeds the budget\n"
@@ -283,6 +286,7 @@ static int run_common(int argc, char **argv, int reanalyze)
 		rc = EXIT_ENV;
 		goto out;
 	}
+	llm_setup_embed(&cfg, &llm, b, NULL);
 
 	double t0 = clock_mono_s();
 	classifier *cls = NULL;

@@ -203,12 +203,17 @@ static int run(int argc, char **argv)
 	for (int i = 0; i < nrows; i++) {
 		struct err ei = {0};
 		const char *name = cfg.models[rows[i].role].name;
+		if (!name[0]) { /* an optional role with no model (embed_model = none) */
+			rows[i].pulled = -1;
+			snprintf(rows[i].problem, sizeof rows[i].problem, "no model configured: search is full-text only");
+			continue;
+		}
 		int r = llm_show(b, name, &rows[i].info, &ei);
 		rows[i].pulled = r == 0 ? 1 : r == DOSSIER_EMODEL ? 0 : -1;
 		if (r)
 			snprintf(rows[i].problem, sizeof rows[i].problem, "%s", ei.msg);
-		if (rows[i].pulled != 1)
-			missing = 1;
+		if (rows[i].pulled != 1 && !role_info(rows[i].role)->optional)
+			missing = 1;  /* an optional role's model (embed) missing only keeps search full-text */
 		if (r == 0 && role_info(rows[i].role)->reads_images && !rows[i].info.vision) {
 			snprintf(rows[i].problem, sizeof rows[i].problem,
 			         "'%s' has no \"vision\" capability: images cannot be described with it", name);

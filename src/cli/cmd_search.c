@@ -1,6 +1,7 @@
-/* cmd_search.c — `dossier search`: full-text search over the dossiers. */
+/* cmd_search.c — `dossier search`: full-text, semantic and hybrid search over the dossiers. */
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "cli/search_modes.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "pipeline/filter.h"
@@ -28,6 +29,7 @@ static const char usage[] =
 	"  A query that starts with '-' goes after '--': dossier search -- -draft report\n"
 	"\n"
 	"Options:\n"
+	SEARCH_MODES_HELP
 	"  --limit N             at most N results (default 20)\n"
 	"  --kind K              only this kind (text pdf image audio video office epub rtf mail\n"
 	"                        table unsupported)\n"
@@ -105,8 +107,10 @@ static int run(int argc, char **argv)
 		{"limit", required_argument, NULL, OPT_LIMIT}, {"json", no_argument, NULL, OPT_JSON},
 		{"db", required_argument, NULL, OPT_DB},       {"profile", required_argument, NULL, OPT_PROFILE},
 		CLI_FILTER_LONGOPTS,
+		SEARCH_MODES_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
 	};
+	struct search_modes sm = {0};
 	struct cli_opts o = {0};
 	struct search_ctx c = {0};
 	struct doc_filter f = {0};
@@ -115,6 +119,8 @@ static int run(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (cli_opts_take(&o, opt, optarg))
+			continue;
+		if (search_modes_take(&sm, opt, optarg))
 			continue;
 		int taken = cli_filter_take(&f, opt, optarg, "search");
 		if (taken < 0)
@@ -152,6 +158,12 @@ static int run(int argc, char **argv)
 	int rc = cli_config(&o, &cfg);
 	if (rc || (rc = cli_open_store(&cfg, &st)))
 		return rc;
+	int sw = search_modes_wanted(&sm, &cfg, st);
+	if (sw) {
+		rc = sw < 0 ? EXIT_USAGE : search_modes_run(&sm, &cfg, st, query, &f, limit, c.json);
+		store_close(st);
+		return rc;
+	}
 	c.arr = json_array();
 	c.color = cli_color(stdout);
 	if (store_search_filtered(st, query, &f, limit, print_hit, &c, &e)) {

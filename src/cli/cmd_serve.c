@@ -56,6 +56,7 @@ static const char usage[] =
 	"  --swap-delay SECONDS  fixed wait after unloading a model (default: poll /api/ps)\n"
 	"  --text-model NAME     text model (default llama3.2:3b dev, llama3.1:8b prod)\n"
 	"  --vision-model NAME   vision model (default llava:latest dev, llava:13b prod)\n"
+	"  --embed-model NAME    embedding model for semantic search (default nomic-embed-text; none)\n"
 	"  --num-ctx N           context length sent with every LLM request\n"
 	"  --ollama URL          Ollama's address (default $OLLAMA_HOST or 127.0.0.1:11434)\n"
 	CLI_ENGINE_HELP
@@ -330,6 +331,7 @@ static int run(int argc, char **argv)
 		rc = EXIT_ENV;
 		goto out_rec;
 	}
+	llm_setup_embed(&cfg, &llm, b, NULL);
 	if (llm.unavailable)
 		fprintf(stderr, "dossier: Ollama is not reachable (%s); text and image steps wait until it is\n",
 		        llm.unavailable_msg);
@@ -375,6 +377,7 @@ static int run(int argc, char **argv)
 	sp.bus = b;
 	sp.sched = s;
 	sp.res = llm.unavailable ? NULL : llm.res;
+	sp.llm = llm.unavailable ? NULL : llm.backend;
 	sp.llm_message = llm.unavailable ? llm.unavailable_msg : NULL;
 	server *srv = NULL;
 	if (server_start(&sp, &srv, &e)) {

@@ -19,6 +19,7 @@ int cli_opts_take(struct cli_opts *o, int opt, const char *arg)
 	case OPT_OFFLINE: o->offline = 1; return 1;
 	case OPT_SWAP_DELAY: o->swap_delay = arg; return 1;
 	case OPT_TEXT_MODEL: o->text_model = arg; return 1;
+	case OPT_EMBED_MODEL: o->embed_model = arg; return 1;
 	case OPT_VISION_MODEL: o->vision_model = arg; return 1;
 	case OPT_NUM_CTX: o->num_ctx = arg; return 1;
 	case OPT_TRANSCRIBER: o->transcriber = arg; return 1;
@@ -59,6 +60,7 @@ int cli_config(const struct cli_opts *o, struct config *cfg)
 		{offsetof(struct cli_opts, swap_delay), "swap_delay", "--swap-delay"},
 		{offsetof(struct cli_opts, text_model), "text_model", "--text-model"},
 		{offsetof(struct cli_opts, vision_model), "vision_model", "--vision-model"},
+		{offsetof(struct cli_opts, embed_model), "embed_model", "--embed-model"},
 		{offsetof(struct cli_opts, transcriber), "transcriber", "--transcriber"},
 		{offsetof(struct cli_opts, ocr_lang), "ocr_lang", "--ocr-lang"},
 		{offsetof(struct cli_opts, max_frames), "max_frames", "--max-frames"},

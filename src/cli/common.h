@@ -16,6 +16,7 @@ enum {
 	OPT_STATUS, OPT_KIND, OPT_MAX_FRAMES, OPT_QUIET, OPT_OLLAMA, OPT_IDLE_TIMEOUT, OPT_ENGINE, OPT_LLM_URL,
 	OPT_SINCE, OPT_UNTIL, OPT_TAG, OPT_LANG, OPT_TAKEN_SINCE, OPT_TAKEN_UNTIL, OPT_PARENT,
 	OPT_DATA_DIR,
+	OPT_EMBED_MODEL,
 };
 
 /* Flags collected before the config is built (so the profile is known first). */
@@ -23,6 +24,7 @@ struct cli_opts {
 	const char *profile, *policy, *budget, *db, *swap_delay, *text_model, *vision_model;
 	const char *num_ctx, *transcriber, *ocr_lang, *max_frames, *ollama, *idle_timeout, *engine, *llm_url;
 	const char *data_dir;
+	const char *embed_model;  /* --embed-model NAME ("none" = no embedding model) */
 	int offline;
 };
 
@@ -51,6 +53,7 @@ int cli_color(FILE *f);
 	{"swap-delay", required_argument, NULL, OPT_SWAP_DELAY}, \
 	{"text-model", required_argument, NULL, OPT_TEXT_MODEL}, \
 	{"vision-model", required_argument, NULL, OPT_VISION_MODEL}, \
+	{"embed-model", required_argument, NULL, OPT_EMBED_MODEL}, \
 	{"num-ctx", required_argument, NULL, OPT_NUM_CTX}, \
 	{"ollama", required_argument, NULL, OPT_OLLAMA}, \
 	{"engine", required_argument, NULL, OPT_ENGINE}, \

@@ -12,6 +12,7 @@
 #include "plan/planner.h"
 #include "sched/residency.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, struct err *err)
@@ -131,6 +132,46 @@ int llm_setup_check_plan_any(const struct config *cfg, struct llm_setup *l, int 
 	for (size_t i = 0; i < n; i++)
 		k[i].count = 1;
 	return llm_setup_check_plan(cfg, l, k, n, force, err);
+}
+
+int llm_setup_embed(struct config *cfg, struct llm_setup *l, bus *b, FILE *out)
+{
+	char *name = cfg->models[ROLE_EMBED].name;
+	if (cfg->offline || !name[0])
+		return 0;
+	if (!l->backend || l->unavailable)
+		return 1; /* the engine is down: the embed steps wait with the others */
+	struct llm_model_info info;
+	struct err e = {0};
+	int rc = llm_show(l->backend, name, &info, &e);
+	char why[ERR_MSG_MAX + 64] = "";
+	if (rc == DOSSIER_EMODEL)
+		snprintf(why, sizeof why, "%s", e.msg);
+	else if (!rc && !info.embedding && info.completion && !strcmp(llm_backend_name(l->backend), "ollama"))
+		snprintf(why, sizeof why, "'%s' is not an embedding model (no \"embedding\" capability): set embed_model to one, "
+		         "e.g. nomic-embed-text", name);
+	if (!why[0] && !rc && strcmp(llm_backend_name(l->backend), "ollama")) {
+		/* an OpenAI-compatible server lists no capabilities (a plain server answers
+		 * to any name for its one model): one short text says whether it embeds */
+		const char *probe[1] = {"dossier"};
+		struct llm_embed_request rq = {.model = name, .texts = probe, .n_texts = 1,
+		                               .keep_alive_s = LLM_KEEP_ALIVE_UNSET};
+		float *v = NULL;
+		int d = 0;
+		struct err pe = {0};
+		if (llm_embed(l->backend, &rq, &v, &d, NULL, &pe))
+			snprintf(why, sizeof why, "the server at %s does not embed with '%s' (%s)", llm_backend_url(l->backend),
+			         name, pe.msg);
+		free(v);
+	}
+	if (!why[0])
+		return 1;
+	if (b)
+		bus_emit(b, "embed_unavailable", 0, json_pack("{s:s,s:s}", "model", name, "reason", why));
+	if (out)
+		fprintf(out, "dossier: no embedding model, search stays full-text: %s\n", why);
+	name[0] = '\0';
+	return 0;
 }
 
 int llm_setup_finish(struct llm_setup *l, struct err *err)

@@ -53,6 +53,15 @@ int llm_setup_check_plan_any(const struct config *cfg, struct llm_setup *l, int 
 struct model_facts;
 int llm_setup_facts(void *user, enum model_role role, const char *model, struct model_facts *out,
                     struct err *err);
+/*
+ * The embedding model of the run (the embed role): when the engine answers
+ * and does not have cfg's embed_model, or it cannot embed, the model is
+ * cleared from cfg so the embed steps record that search stays full-text;
+ * an `embed_unavailable` event {model, reason} (b may be NULL) and, with
+ * out (may be NULL), one line there say why and what to do. Returns 1 when
+ * the run embeds, 0 otherwise.
+ */
+int llm_setup_embed(struct config *cfg, struct llm_setup *l, bus *b, FILE *out);
 /* Leaves models as the policy says. */
 int llm_setup_finish(struct llm_setup *l, struct err *err);
 /* Prints loads, swaps and predicted vs. observed peak. */

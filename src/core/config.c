@@ -50,6 +50,11 @@ void config_defaults(struct config *c, const char *profile)
 	c->models[ROLE_VISION].num_ctx = dev ? 4096 : 2048;
 	snprintf(c->models[ROLE_ASR].name, sizeof c->models[0].name, "%s", "pocketsphinx:en-us");
 	c->models[ROLE_ASR].nominal_bytes = dev ? GB(0.075) : GB(0.15);
+	/* the embedding model, both profiles: nomic-embed-text (137M parameters,
+	 * f16, ~274 MB); "" = none (search stays full-text) */
+	snprintf(c->models[ROLE_EMBED].name, sizeof c->models[0].name, "%s", "nomic-embed-text");
+	c->models[ROLE_EMBED].nominal_bytes = GB(0.274);
+	c->models[ROLE_EMBED].num_ctx = 2048;
 	c->swap_delay_s = -1;
 	snprintf(c->llm_engine, sizeof c->llm_engine, "auto");
 	/* What Ollama does with num_ctx (its envconfig and server/sched.go): 4096
@@ -384,7 +389,9 @@ static int row_set(struct config *c, const struct key_row *k, const char *value,
 		return 0;
 	}
 	case T_ROLE_MODEL:
-		snprintf(c->models[k->role].name, sizeof c->models[0].name, "%s", value);
+		/* an optional role (embed) may have no model: "none" */
+		snprintf(c->models[k->role].name, sizeof c->models[0].name, "%s",
+		         role_info((enum model_role)k->role)->optional && !strcmp(value, "none") ? "" : value);
 		return 0;
 	case T_ROLE_CTX:
 		c->models[k->role].num_ctx = atoi(value);

@@ -7,12 +7,16 @@
 #include <string.h>
 
 static const struct role_info roles[ROLE_COUNT] = {
-	[ROLE_NONE] = {ROLE_NONE, "none", ROLE_LANE_CPU, 0, 0, NULL, NULL, 0, NULL, NULL},
-	[ROLE_ASR] = {ROLE_ASR, "asr", ROLE_LANE_ASR, 0, 0, "asr_model", NULL, 0, NULL, NULL},
+	[ROLE_NONE] = {ROLE_NONE, "none", ROLE_LANE_CPU, 0, 0, NULL, NULL, 0, NULL, NULL, 0},
+	[ROLE_ASR] = {ROLE_ASR, "asr", ROLE_LANE_ASR, 0, 0, "asr_model", NULL, 0, NULL, NULL, 0},
 	[ROLE_TEXT] = {ROLE_TEXT, "text", ROLE_LANE_MODEL, 1, 1, "text_model", "DOSSIER_TEXT_MODEL", 0, "text",
-	               "video transcription"},
+	               "video transcription", 0},
 	[ROLE_VISION] = {ROLE_VISION, "vision", ROLE_LANE_MODEL, 1, 1, "vision_model", "DOSSIER_VISION_MODEL", 1, "image",
-	                 "video frames"},
+	                 "video frames", 0},
+	/* offline_cpu: with --offline (or no embedding model) its step runs on a cpu
+	 * lane and records that the document has no vectors: search stays full-text */
+	[ROLE_EMBED] = {ROLE_EMBED, "embed", ROLE_LANE_MODEL, 1, 1, "embed_model", "DOSSIER_EMBED_MODEL", 0, "embedding",
+	                "embedding beside speech", 1},
 };
 
 const struct role_info *role_info(enum model_role r)

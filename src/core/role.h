@@ -6,7 +6,7 @@
  *   for (int r = 0; r < ROLE_COUNT; r++)
  *       if (role_info(r)->is_llm) ...;          // every LLM role, whatever they are
  *
- * Adding a role (an embedding model, say) is one enum value and one row in
+ * Adding a role (as the embedding model was) is one enum value and one row in
  * role.c; residency, the model lane, the planner and `dossier models` iterate
  * the table. Thread safe: the table is static and read-only.
  */
@@ -18,6 +18,7 @@ enum model_role {
 	ROLE_ASR,       /* the in-process speech model */
 	ROLE_TEXT,      /* the text LLM */
 	ROLE_VISION,    /* the vision LLM */
+	ROLE_EMBED,     /* the embedding model: one vector per chunk of a document's text */
 	ROLE_COUNT
 };
 
@@ -30,7 +31,7 @@ enum role_lane {
 
 struct role_info {
 	enum model_role role;   /* the row's own value */
-	const char *name;       /* "none", "asr", "text", "vision": stored in the queue, shown to people */
+	const char *name;       /* "none", "asr", "text", "vision", "embed": stored in the queue, shown to people */
 	enum role_lane lane;    /* who runs its steps */
 	int is_llm;             /* 1 = served by the LLM engine (residency applies) */
 	int offline_cpu;        /* 1 = with --offline its steps run on cpu lanes (offline analysers) */
@@ -39,6 +40,8 @@ struct role_info {
 	int reads_images;       /* 1 = its model must accept images (the engine's "vision" capability) */
 	const char *scenario;     /* LLM roles: the planner's name for its model resident alone ("text") */
 	const char *scenario_asr; /* LLM roles: ... beside the speech model ("video transcription") */
+	int optional;           /* 1 = a run without its model is complete: its steps record that they had
+	                           none (the embed role: search stays full-text), never fail for it */
 };
 
 /* The row for r (never NULL: an out-of-range r gives ROLE_NONE's row). */

@@ -20,8 +20,9 @@ static enum kind_match recognise(const char *mime, const char *path, struct file
 static const struct step_decl steps[] = {
 	{"ocr", ROLE_NONE, 0},
 	{"describe_image", ROLE_VISION, DEP(0)},
+	{"embed", ROLE_EMBED, DEP(0)},
 };
-static const step_fn run[] = {step_run_ocr_image, step_run_describe_image};
+static const step_fn run[] = {step_run_ocr_image, step_run_describe_image, step_run_embed};
 
 const struct kind_def kind_image = {
 	.name = "image",

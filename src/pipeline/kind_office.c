@@ -116,8 +116,9 @@ STEP_FN(step_run_extract_office)
 static const struct step_decl steps[] = {
 	{"extract_text", ROLE_NONE, 0},
 	{"analyze_text", ROLE_TEXT, DEP(0)},
+	{"embed", ROLE_EMBED, DEP(0)},
 };
-static const step_fn run[] = {step_run_extract_office, step_run_analyze_hinted};
+static const step_fn run[] = {step_run_extract_office, step_run_analyze_hinted, step_run_embed};
 
 const struct kind_def kind_office = {
 	.name = "office",

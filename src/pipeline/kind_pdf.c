@@ -20,8 +20,9 @@ static const struct step_decl steps[] = {
 	{"extract_text", ROLE_NONE, 0},
 	{"ocr", ROLE_NONE, DEP(0)},
 	{"analyze_text", ROLE_TEXT, DEP(0) | DEP(1)},
+	{"embed", ROLE_EMBED, DEP(0) | DEP(1)},
 };
-static const step_fn run[] = {step_run_extract_pdf, step_run_ocr_pages, step_run_analyze_text};
+static const step_fn run[] = {step_run_extract_pdf, step_run_ocr_pages, step_run_analyze_text, step_run_embed};
 
 const struct kind_def kind_pdf = {
 	.name = "pdf",

@@ -30,8 +30,9 @@ static STEP_FN(extract)
 static const struct step_decl steps[] = {
 	{"extract_text", ROLE_NONE, 0},
 	{"analyze_text", ROLE_TEXT, DEP(0)},
+	{"embed", ROLE_EMBED, DEP(0)},
 };
-static const step_fn run[] = {extract, step_run_analyze_text};
+static const step_fn run[] = {extract, step_run_analyze_text, step_run_embed};
 
 const struct kind_def kind_rtf = {
 	.name = "rtf",

@@ -69,8 +69,9 @@ static STEP_FN(analyze)
 static const struct step_decl steps[] = {
 	{"extract_text", ROLE_NONE, 0},
 	{"analyze_text", ROLE_TEXT, DEP(0)},
+	{"embed", ROLE_EMBED, DEP(0)},
 };
-static const step_fn run[] = {extract, analyze};
+static const step_fn run[] = {extract, analyze, step_run_embed};
 
 const struct kind_def kind_table = {
 	.name = "table",

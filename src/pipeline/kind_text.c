@@ -63,8 +63,9 @@ static enum kind_match recognise(const char *mime, const char *path, struct file
 static const struct step_decl steps[] = {
 	{"extract_text", ROLE_NONE, 0},
 	{"analyze_text", ROLE_TEXT, DEP(0)},
+	{"embed", ROLE_EMBED, DEP(0)},
 };
-static const step_fn run[] = {step_run_extract_plain, step_run_analyze_text};
+static const step_fn run[] = {step_run_extract_plain, step_run_analyze_text, step_run_embed};
 
 const struct kind_def kind_text = {
 	.name = "text",

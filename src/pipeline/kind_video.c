@@ -21,10 +21,11 @@ static const struct step_decl steps[] = {
 	{"sample_frames", ROLE_NONE, 0},
 	{"describe_frames", ROLE_VISION, DEP(1) | DEP(2)},
 	{"synthesize", ROLE_TEXT, DEP(1) | DEP(3)},
+	{"embed", ROLE_EMBED, DEP(0)},
 };
 /* a video without sound still has frames to look at: no audio is no speech */
 static const step_fn run[] = {step_run_transcribe_optional, step_run_analyze_text, step_run_sample_frames,
-                              step_run_describe_frames, step_run_synthesize};
+                              step_run_describe_frames, step_run_synthesize, step_run_embed};
 
 const struct kind_def kind_video = {
 	.name = "video",

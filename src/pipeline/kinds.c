@@ -128,6 +128,7 @@ static const struct {
 	{"sample_frames", "picking frames from the video"},
 	{"describe_frames", "describing the video's frames"},
 	{"synthesize", "putting the video's dossier together"},
+	{"embed", "indexing the text for semantic search"},
 };
 
 const char *step_label(const char *step_kind)

@@ -68,6 +68,8 @@ int reanalyze_step_due(const struct step_rec *s, const struct made_by_now *now, 
 {
 	if (mode == REANALYZE_NONE)
 		return 0;
+	if (role_info(s->role)->optional && (!now->model[s->role] || !now->model[s->role][0]))
+		return 0;  /* no model for it this run (embed without an embedding model): nothing would change */
 	if (mode == REANALYZE_FULL)
 		return 1;
 	if (!role_info(s->role)->is_llm)
@@ -138,7 +140,9 @@ int reanalyze_document(store *st, bus *b, int64_t id, const struct made_by_now *
 		grew = 0;
 		for (size_t i = 0; i < n; i++) {
 			uint64_t bit = steps[i].idx >= 0 && steps[i].idx < 64 ? 1ull << steps[i].idx : 0;
-			if (bit && !(mask & bit) && (steps[i].deps & mask)) {
+			int idle = role_info(steps[i].role)->optional &&
+			           (!now->model[steps[i].role] || !now->model[steps[i].role][0]); /* no model: it would do nothing */
+			if (bit && !(mask & bit) && (steps[i].deps & mask) && !idle) {
 				mask |= bit;
 				grew = 1;
 			}

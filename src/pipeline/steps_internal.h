@@ -69,5 +69,6 @@ STEP_FN(step_run_transcribe_optional); /* media without an audio stream has no s
 STEP_FN(step_run_sample_frames);
 STEP_FN(step_run_describe_frames);
 STEP_FN(step_run_synthesize);
+STEP_FN(step_run_embed);             /* chunks of the text, OCR and transcript, one vector each (steps_embed.c) */
 
 #endif

@@ -226,8 +226,8 @@ static void plan_scenarios(plan *pl)
 	 * it may sit beside any LLM. */
 	for (int pass = 0; pass < 2; pass++)
 		for (int r = 0; r < ROLE_COUNT; r++) {
-			if (!is_llm(r))
-				continue;
+			if (!is_llm(r) || (role_info((enum model_role)r)->optional && !pl->used[r]))
+				continue; /* an optional role the run does not use (embed) is no scenario */
 			const struct role_info *ri = role_info((enum model_role)r);
 			enum model_role two[] = {(enum model_role)r, ROLE_ASR};
 			s = sc_add(pl, pass ? PLAN_SC_WITH_ASR : PLAN_SC_ALONE, (enum model_role)r,
@@ -337,7 +337,8 @@ static void plan_core(const struct plan_params *p, const struct config *cfg, str
 	for (int r = 0; r < ROLE_COUNT; r++) {
 		if (r == ROLE_NONE)
 			continue;
-		pl->used[r] = (need & (1u << r)) && !(cfg->offline && is_llm(r));
+		pl->used[r] = (need & (1u << r)) && !(cfg->offline && is_llm(r)) &&
+		              !(role_info((enum model_role)r)->optional && !cfg->models[r].name[0]);
 		llm_used |= pl->used[r] && is_llm(r);
 	}
 	for (int r = 0; r < ROLE_COUNT; r++) {

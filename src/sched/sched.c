@@ -603,6 +603,13 @@ int sched_run(sched *s, struct sched_stats *out, struct err *err)
 	/* the lane topology, from the role table */
 	unsigned llm_roles = role_mask_lane(ROLE_LANE_MODEL);
 	unsigned offline_roles = s->p.offline ? role_mask_offline_cpu() : 0;
+	/* an optional role without a model this run (embed: none configured, or the
+	 * engine lacks it) runs on cpu lanes, where its step records that */
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (role_info((enum model_role)r)->optional && !cfg->models[r].name[0]) {
+			offline_roles |= 1u << r;
+			llm_roles &= ~(1u << r);
+		}
 	int with_model_lane = !s->p.offline && s->p.res;
 	s->preparing_roles = role_mask_lane(ROLE_LANE_CPU) | role_mask_lane(ROLE_LANE_ASR);
 	s->runnable_roles = role_mask_lane(ROLE_LANE_CPU) | role_mask_lane(ROLE_LANE_ASR) | offline_roles |

@@ -297,6 +297,9 @@ enum MHD_Result api_search(server *s, struct MHD_Connection *c, const char *q, l
 	struct err e = {0};
 	if (filter_from_query(c, &f, &e))
 		return reply_error(c, 400, "%s", e.msg);
+	const char *mode = query_arg(c, "mode");
+	if (api_search_wants_modes(s, mode))
+		return api_search_modes(s, c, q, limit, &f, mode);
 	return search_run(s, c, q, limit, &f);
 }
 

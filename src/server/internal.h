@@ -141,6 +141,12 @@ enum MHD_Result api_document_reanalyze(server *s, struct MHD_Connection *c, int6
 enum MHD_Result api_document_frame(server *s, struct MHD_Connection *c, int64_t id, long n);
 enum MHD_Result api_search(server *s, struct MHD_Connection *c, const char *q, long limit);
 enum MHD_Result api_search_post(server *s, struct MHD_Connection *c, struct request *r);
+/* api_search.c: /api/search with mode=semantic|hybrid|text (or hybrid by
+ * default when vectors of the embedding model are stored). mode may be NULL.
+ * 1 if the search goes through api_search_modes, 0 for the plain full-text one. */
+int api_search_wants_modes(server *s, const char *mode);
+enum MHD_Result api_search_modes(server *s, struct MHD_Connection *c, const char *q, long limit,
+                                 const struct doc_filter *f, const char *mode);
 enum MHD_Result api_models(server *s, struct MHD_Connection *c);
 enum MHD_Result api_healthz(server *s, struct MHD_Connection *c);
 

@@ -41,6 +41,7 @@
 
 struct err;
 struct residency;
+struct llm_backend;
 typedef struct server server;
 
 /* A parsed --listen value. */
@@ -64,6 +65,7 @@ struct server_params {
 	bus *bus;                    /* borrowed; events for SSE and /metrics */
 	sched *sched;                /* borrowed; notified after each upload; NULL = none */
 	struct residency *res;       /* borrowed; NULL when offline or Ollama is unavailable */
+	struct llm_backend *llm;     /* borrowed; embeds search queries (api_search.c); NULL = full-text only */
 	const char *llm_message;     /* borrowed; why the LLM is unavailable, or NULL */
 	struct server_addr addr;     /* where to listen (server_listen_parse) */
 	const char *token;           /* borrowed; NULL or "" = no token (loopback only) */

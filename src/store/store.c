@@ -146,6 +146,32 @@ static const char *const migrations[] = {
 	"  load_s REAL, resident_bytes INTEGER NOT NULL, source TEXT NOT NULL,"
 	"  predicted_bytes INTEGER, loads INTEGER NOT NULL DEFAULT 1, measured_at REAL NOT NULL,"
 	"  PRIMARY KEY(engine, model, num_ctx));",
+	/* 9: chunks of a document's text with one embedding each (store/vectors.c):
+	 * where the chunk is (source text|transcript|ocr, seconds or page), the
+	 * model and dimension that made the vector, the vector as float32 (the
+	 * re-rank); and apart, small rows that a query scans whole: the int8
+	 * vector with its scale */
+	"CREATE TABLE chunks("
+	"  id INTEGER PRIMARY KEY,"
+	"  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  start_s REAL,"
+	"  end_s REAL,"
+	"  page INTEGER,"
+	"  text TEXT NOT NULL,"
+	"  model TEXT NOT NULL,"
+	"  dim INTEGER NOT NULL,"
+	"  f32 BLOB NOT NULL,"
+	"  UNIQUE(document_id, seq));"
+	"CREATE INDEX chunks_model ON chunks(model, dim);"
+	"CREATE TABLE chunk_q8("
+	"  chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,"
+	"  document_id INTEGER NOT NULL,"
+	"  model TEXT NOT NULL,"
+	"  dim INTEGER NOT NULL,"
+	"  scale REAL NOT NULL,"
+	"  q8 BLOB NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -411,6 +411,57 @@ int store_search(store *st, const char *query, int limit,
  * NULL with DOSSIER_EINVAL when the query has no word; for tests. */
 char *store_search_expr(const char *query, struct err *err);
 
+/* ----------------------------------------------------------------- vectors */
+
+/* One chunk of a document's text and its embedding (store/vectors.c). */
+struct vec_chunk {
+	int seq;                 /* its place among the document's chunks, from 0 */
+	const char *source;      /* borrowed: "text", "transcript" or "ocr" */
+	double start_s, end_s;   /* transcript: seconds into the recording; < 0 = none */
+	int page;                /* the page it is on (1-based); 0 = none */
+	const char *text;        /* borrowed: the chunk */
+	const float *vec;        /* borrowed: dim floats, unit length (vectors.c normalises) */
+};
+/* A chunk as stored: what search shows for a hit. */
+struct vec_chunk_info {
+	int64_t id, document_id;
+	int seq, page;
+	char source[16];
+	double start_s, end_s;   /* < 0 = none */
+	char *text;              /* owned: free() it */
+};
+/*
+ * Replaces document doc_id's chunks by these n (n = 0 deletes them), made by
+ * model with vectors of dim floats, in one transaction. Each vector is stored
+ * twice: int8 with a per-vector scale (q = round(x / scale), scale =
+ * max|x| / 127; the scan) and float32 (the re-rank). Vectors of another model
+ * for this document go too: a document's chunks are of one model.
+ */
+int store_vectors_replace(store *st, int64_t doc_id, const char *model, int dim, const struct vec_chunk *c,
+                          size_t n, struct err *err);
+/* How many chunks there are of model (NULL = any) and, with other (may be
+ * NULL), how many of other models. */
+int store_vectors_count(store *st, const char *model, int64_t *n, int64_t *other, struct err *err);
+/* Calls cb for every chunk of model with dimension dim: its id, its document,
+ * the int8 vector and its scale (borrowed for the call). Nonzero from cb stops. */
+int store_vectors_scan(store *st, const char *model, int dim,
+                       int (*cb)(int64_t id, int64_t doc_id, const signed char *q8, float scale, void *user),
+                       void *user, struct err *err);
+/* The float32 vector (dim floats into out) of chunk id. DOSSIER_ENOTFOUND if none. */
+int store_vector_get(store *st, int64_t id, int dim, float *out, struct err *err);
+/* Chunk id's place and text (free info->text). DOSSIER_ENOTFOUND if none. */
+int store_chunk_info(store *st, int64_t id, struct vec_chunk_info *info, struct err *err);
+/* The mean of document doc_id's float32 vectors of model (dim floats into
+ * out, not normalised); DOSSIER_ENOTFOUND when it has none. */
+int store_doc_vector(store *st, int64_t doc_id, const char *model, int dim, float *out, struct err *err);
+/* Document id into *d (doc_rec_clear it) and its dossier's title into
+ * *title (caller frees; NULL when none) when f (NULL = all) keeps it;
+ * DOSSIER_ENOTFOUND when it is not there or f does not keep it. */
+int store_doc_brief(store *st, int64_t id, const struct doc_filter *f, struct doc_rec *d, char **title,
+                    struct err *err);
+/* The dimension of model's stored vectors into *dim (0 = none stored). */
+int store_vectors_dim(store *st, const char *model, int *dim, struct err *err);
+
 /* ------------------------------------------------------------------ events */
 
 /* Stores one event unless its seq is stored already (INSERT OR IGNORE). */

@@ -522,6 +522,71 @@ static int take_image_urls(const json_t *msgs, struct image_info **list, int *n,
 	return 0;
 }
 
+/* POST /v1/embeddings {model, input}: {object: "list", data: [{object:
+ * "embedding", index, embedding}], model, usage}. Vectors by embed.c's rule;
+ * the router loads the model first as for chat. Faults: not_found, busy,
+ * error_before. */
+static int api_embeddings(struct stub_server *srv, struct MHD_Connection *c, const char *body, size_t n, int fd)
+{
+	char msg[STUB_MSG_MAX];
+	json_error_t je;
+	json_t *root = json_loadb(body ? body : "", n, 0, &je);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return send_oai_error(c, 400, "invalid_request_error", "the request body is not a JSON object");
+	}
+	int ret;
+	const char **texts = NULL;
+	size_t nt = 0;
+	struct fault f;
+	const char *name = json_string_value(json_object_get(root, "model"));
+	const struct model *m = name ? catalog_find(srv->cat, name) : NULL;
+	if (m && fault_take(FAULT_NOT_FOUND, m->name, &f))
+		m = NULL;
+	if (!m) {
+		snprintf(msg, sizeof msg, "model '%s' not found", name ? name : "");
+		ret = send_oai_error(c, srv->cfg->oai_mode == OAI_ROUTER ? 400 : 404, "invalid_request_error", msg);
+		goto out;
+	}
+	if (embed_inputs(json_object_get(root, "input"), &texts, &nt, msg, sizeof msg) || !nt) {
+		ret = send_oai_error(c, 400, "invalid_request_error", nt ? msg : "'input' must be a non-empty string or array");
+		goto out;
+	}
+	if (!(m->caps & CAP_EMBEDDING)) {
+		ret = send_oai_error(c, 501, "not_supported_error",
+		                     "This server does not support embeddings. Start it with `--embeddings`");
+		goto out;
+	}
+	if (fault_take(FAULT_BUSY, m->name, &f)) {
+		ret = send_oai_error(c, 503, "unavailable_error", f.message[0] ? f.message : "Loading model");
+		goto out;
+	}
+	if (fault_take(FAULT_ERROR_BEFORE, m->name, &f)) {
+		ret = send_oai_error(c, (unsigned)f.status, "server_error", f.message[0] ? f.message : "an error occurred: injected fault");
+		goto out;
+	}
+	if (srv->cfg->oai_mode == OAI_ROUTER && router_ready(srv, model_index(srv->cat, m), fd, msg, sizeof msg)) {
+		ret = send_oai_error(c, 500, "server_error", msg);
+		goto out;
+	}
+	int dim = embed_dim(m);
+	json_t *data = json_array();
+	json_int_t words = 0;
+	for (size_t i = 0; i < nt; i++) {
+		json_array_append_new(data, json_pack("{s:s,s:I,s:o}", "object", "embedding", "index", (json_int_t)i,
+		                                      "embedding", embed_json(texts[i], dim)));
+		for (const char *p = texts[i]; *p; p++)
+			words += *p == ' ';
+		words++;
+	}
+	ret = send_json(c, 200, json_pack("{s:s,s:o,s:s,s:{s:I,s:I}}", "object", "list", "data", data, "model", name,
+	                                  "usage", "prompt_tokens", words, "total_tokens", words));
+out:
+	free(texts);
+	json_decref(root);
+	return ret;
+}
+
 static int api_chat(struct stub_server *srv, struct MHD_Connection *c, const char *body, size_t n, int fd)
 {
 	char msg[STUB_MSG_MAX];
@@ -843,6 +908,8 @@ int oai_route(struct stub_server *srv, struct MHD_Connection *c, const char *url
 		return api_models(srv, c);
 	if (!strcmp(url, "/v1/chat/completions") && post)
 		return api_chat(srv, c, body, n, fd);
+	if (!strcmp(url, "/v1/embeddings") && post)
+		return api_embeddings(srv, c, body, n, fd);
 	if (srv->cfg->oai_mode == OAI_SWAP) {
 		int r = swap_route(srv, c, url, method, fd);
 		if (r >= 0)

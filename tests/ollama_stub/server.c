@@ -1024,6 +1024,108 @@ static enum MHD_Result control(struct stub_server *srv, struct MHD_Connection *c
 	return send_error(c, 404, "unknown /_stub/ endpoint; see docs/ollama-stub.md");
 }
 
+/* ------------------------------------------------------------ /api/embed */
+
+/* POST /api/embed: {model, input: string | [string], keep_alive, options,
+ * truncate} -> {model, embeddings, total_duration, load_duration,
+ * prompt_eval_count}. The model loads through the scheduler as for chat; an
+ * empty input only loads it (keep_alive 0: unloads). Faults: not_found, busy,
+ * error_before, oom and slow_load (through the scheduler). */
+static enum MHD_Result api_embed(struct stub_server *srv, struct MHD_Connection *c, struct conn *cx)
+{
+	char msg[STUB_MSG_MAX];
+	int64_t t_start = stub_mono_ns();
+	json_error_t je;
+	json_t *root = cx->body.len ? json_loadb(cx->body.data, cx->body.len, 0, &je) : NULL;
+	if (!cx->body.len)
+		return send_error(c, 400, "missing request body");
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return send_error(c, 400, root ? "json: cannot unmarshal into Go value of type api.EmbedRequest" : je.text);
+	}
+	enum MHD_Result ret;
+	const char **texts = NULL;
+	size_t n = 0;
+	struct runner *runner = NULL;
+	const char *model_name = json_string_value(json_object_get(root, "model"));
+	if (!model_name || !*model_name) {
+		ret = send_error(c, 400, "model is required");
+		goto out;
+	}
+	int ka_set;
+	int64_t ka_ns;
+	if (go_keep_alive(json_object_get(root, "keep_alive"), &ka_set, &ka_ns, msg, sizeof msg) ||
+	    embed_inputs(json_object_get(root, "input"), &texts, &n, msg, sizeof msg)) {
+		ret = send_error(c, 400, msg);
+		goto out;
+	}
+	struct fault f;
+	const struct model *m = catalog_find(srv->cat, model_name);
+	if (m && fault_take(FAULT_NOT_FOUND, model_name, &f))
+		m = NULL;
+	if (!m) {
+		snprintf(msg, sizeof msg, "model '%s' not found", model_name);
+		ret = send_error(c, 404, msg);
+		goto out;
+	}
+	if (!(m->caps & CAP_EMBEDDING)) {
+		snprintf(msg, sizeof msg, "\"%s\" does not support embeddings", model_name);
+		ret = send_error(c, 400, msg);
+		goto out;
+	}
+	if (n == 0 && ka_set && ka_ns == 0) {
+		sched_expire(srv->sched, m);
+		ret = send_json(c, 200, json_pack("{s:s,s:[]}", "model", model_name, "embeddings"));
+		goto out;
+	}
+	struct sched_request rq = {.model = m, .keep_alive_set = ka_set, .keep_alive_ns = ka_ns,
+	                           .gone = conn_gone, .gone_data = cx};
+	int64_t num_predict;
+	json_t *opts = json_object_get(root, "options");
+	if (parse_options(json_is_object(opts) ? opts : NULL, m, srv->cfg->default_num_ctx, &rq.opts, &num_predict, msg,
+	                  sizeof msg)) {
+		ret = send_error(c, 500, msg);
+		goto out;
+	}
+	if (fault_take(FAULT_BUSY, model_name, &f)) {
+		ret = send_error(c, 503, f.message[0] ? f.message : "server busy, please try again.  maximum pending requests exceeded");
+		goto out;
+	}
+	if (fault_take(FAULT_ERROR_BEFORE, model_name, &f)) {
+		ret = send_error(c, (unsigned)f.status, f.message[0] ? f.message : "an error was encountered while running the model: injected fault");
+		goto out;
+	}
+	int rc = sched_acquire(srv->sched, &rq, &runner, msg, sizeof msg);
+	if (rc != SCHED_OK) {
+		ret = rc == SCHED_OOM ? send_error(c, 500, msg)
+		      : rc == SCHED_BUSY ? send_error(c, 503, "server busy, please try again.  maximum pending requests exceeded")
+		      : rc == SCHED_CANCELLED ? send_error(c, 499, "request canceled")
+		                              : send_error(c, 500, "server is shutting down");
+		runner = NULL;
+		goto out;
+	}
+	int64_t t_loaded = stub_mono_ns();
+	int dim = embed_dim(m);
+	json_t *vecs = json_array();
+	int64_t words = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(vecs, embed_json(texts[i], dim));
+		for (const char *p = texts[i]; *p; p++)
+			words += *p == ' ';
+		words++;
+	}
+	int64_t t_end = stub_mono_ns();
+	ret = send_json(c, 200, json_pack("{s:s,s:o,s:I,s:I,s:I}", "model", model_name, "embeddings", vecs,
+	                                  "total_duration", (json_int_t)(t_end - t_start), "load_duration",
+	                                  (json_int_t)(t_loaded - t_start), "prompt_eval_count", (json_int_t)words));
+out:
+	if (runner)
+		sched_release(srv->sched, runner);
+	free(texts);
+	json_decref(root);
+	return ret;
+}
+
 /* ------------------------------------------------------------ routing */
 
 enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
@@ -1035,7 +1137,7 @@ static const struct route {
 	{"/", M_GET | M_HEAD},           {"/api/version", M_GET | M_HEAD},
 	{"/api/tags", M_GET | M_HEAD},   {"/api/ps", M_GET},
 	{"/api/show", M_POST},           {"/api/generate", M_POST},
-	{"/api/chat", M_POST},
+	{"/api/chat", M_POST},           {"/api/embed", M_POST},
 };
 
 static enum MHD_Result route(struct stub_server *srv, struct MHD_Connection *c,
@@ -1082,6 +1184,8 @@ static enum MHD_Result route(struct stub_server *srv, struct MHD_Connection *c,
 		return send_json(c, 200, sched_ps_json(srv->sched));
 	if (!strcmp(url, "/api/show"))
 		return api_show(srv, c, cx);
+	if (!strcmp(url, "/api/embed"))
+		return api_embed(srv, c, cx);
 	return api_infer(srv, c, cx, !strcmp(url, "/api/chat"));
 }
 

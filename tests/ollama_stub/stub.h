@@ -281,6 +281,17 @@ void image_inspect(const unsigned char *p, size_t n, struct image_info *out);
 /* 1 if format is acceptable (absent, null, "", "json" or an object). */
 int reply_format_valid(const json_t *format);
 
+/* --------------------------------------------------------------- embed.c */
+
+/* The fake embedding of text (README.md, "Embeddings"): dim floats into out, unit length. */
+void embed_vector(const char *text, int dim, float *out);
+/* The model's vector size: its embedding_length, else 64. */
+int embed_dim(const struct model *m);
+/* "input" (string or array of strings) as borrowed texts; caller frees *texts. -1 + msg if neither. */
+int embed_inputs(const json_t *input, const char ***texts, size_t *n, char *msg, size_t msg_n);
+/* New JSON array: text's vector. */
+json_t *embed_json(const char *text, int dim);
+
 /* -------------------------------------------------------------- server.c */
 
 struct stub_server {
