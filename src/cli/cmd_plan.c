@@ -101,53 +101,6 @@ static void count_path(classifier *cls, const char *path, int depth, struct kind
 	closedir(d);
 }
 
-/* ------------------------------------------------------- measured loads */
-
-struct measured {
-	struct store_measure *rows;
-	struct plan_measure *plan;
-	size_t n;
-};
-
-static int take_measure(const struct store_measure *m, void *user)
-{
-	struct measured *ms = user;
-	struct store_measure *nr = realloc(ms->rows, (ms->n + 1) * sizeof *nr);
-	if (!nr)
-		return 1;
-	ms->rows = nr;
-	ms->rows[ms->n++] = *m;
-	return 0;
-}
-
-/* What earlier loads measured, from the database when it exists (plan never
- * creates one). */
-static void measured_load(const char *db_path, struct measured *ms)
-{
-	struct stat st;
-	store *s;
-	struct err e = {0};
-	memset(ms, 0, sizeof *ms);
-	if (!db_path || !*db_path || stat(db_path, &st) || store_open(db_path, &s, &e))
-		return;
-	store_measures_each(s, NULL, take_measure, ms, &e);
-	store_close(s);
-	if (!ms->n || !(ms->plan = calloc(ms->n, sizeof *ms->plan))) {
-		ms->n = 0;
-		return;
-	}
-	for (size_t i = 0; i < ms->n; i++)
-		ms->plan[i] = (struct plan_measure){.engine = ms->rows[i].engine, .model = ms->rows[i].model,
-		                                    .num_ctx = ms->rows[i].num_ctx, .bytes = ms->rows[i].resident_bytes,
-		                                    .source = ms->rows[i].source, .loads = ms->rows[i].loads};
-}
-
-static void measured_free(struct measured *ms)
-{
-	free(ms->rows);
-	free(ms->plan);
-}
-
 /* ------------------------------------------------------------------ command */
 
 static int env_settings(struct plan_params *pp)
@@ -220,8 +173,8 @@ static int run(int argc, char **argv)
 		pp.engine = llm_backend_name(llm.backend);
 	}
 	/* measured beats predicted: earlier loads of the same model, engine and context */
-	struct measured ms;
-	measured_load(cfg.db_path, &ms);
+	struct llm_measured ms;
+	llm_measured_load(cfg.db_path, &ms);
 	pp.measured = ms.plan;
 	pp.n_measured = ms.n;
 	uint64_t ignored = 0;
@@ -230,7 +183,7 @@ static int run(int argc, char **argv)
 		if (classifier_new(&cls, &e)) {
 			fprintf(stderr, "dossier plan: %s\n", e.msg);
 			llm_setup_close(&llm);
-			measured_free(&ms);
+			llm_measured_free(&ms);
 			return EXIT_ENV;
 		}
 		pp.inputs.assumed = 0;
@@ -240,7 +193,7 @@ static int run(int argc, char **argv)
 				fprintf(stderr, "dossier plan: %s: no such file or directory\n", argv[i]);
 				classifier_free(cls);
 				llm_setup_close(&llm);
-				measured_free(&ms);
+				llm_measured_free(&ms);
 				return EXIT_USAGE;
 			}
 			count_path(cls, argv[i], 0, &kc, &ignored);
@@ -251,7 +204,7 @@ static int run(int argc, char **argv)
 	plan *pl;
 	rc = plan_build(&pp, &pl, &e);
 	llm_setup_close(&llm);
-	measured_free(&ms);
+	llm_measured_free(&ms);
 	if (rc) {
 		fprintf(stderr, "dossier plan: %s\n", e.msg);
 		return EXIT_ENV;

@@ -11,9 +11,11 @@
 #include "pipeline/kinds.h"
 #include "plan/planner.h"
 #include "sched/residency.h"
+#include "store/store.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, struct err *err)
 {
@@ -83,6 +85,46 @@ struct plan_kind_use *llm_setup_kind(struct plan_kind_use *kinds, size_t n, cons
 	return NULL;
 }
 
+/* ------------------------------------------------------- measured loads */
+
+static int take_measure(const struct store_measure *m, void *user)
+{
+	struct llm_measured *ms = user;
+	struct store_measure *nr = realloc(ms->rows, (ms->n + 1) * sizeof *nr);
+	if (!nr)
+		return 1;
+	ms->rows = nr;
+	ms->rows[ms->n++] = *m;
+	return 0;
+}
+
+void llm_measured_load(const char *db_path, struct llm_measured *ms)
+{
+	struct stat st;
+	store *s;
+	struct err e = {0};
+	memset(ms, 0, sizeof *ms);
+	if (!db_path || !*db_path || stat(db_path, &st) || store_open(db_path, &s, &e))
+		return;
+	store_measures_each(s, NULL, take_measure, ms, &e);
+	store_close(s);
+	if (!ms->n || !(ms->plan = calloc(ms->n, sizeof *ms->plan))) {
+		ms->n = 0;
+		return;
+	}
+	for (size_t i = 0; i < ms->n; i++)
+		ms->plan[i] = (struct plan_measure){.engine = ms->rows[i].engine, .model = ms->rows[i].model,
+		                                    .num_ctx = ms->rows[i].num_ctx, .bytes = ms->rows[i].resident_bytes,
+		                                    .source = ms->rows[i].source, .loads = ms->rows[i].loads};
+}
+
+void llm_measured_free(struct llm_measured *ms)
+{
+	free(ms->rows);
+	free(ms->plan);
+	memset(ms, 0, sizeof *ms);
+}
+
 int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const struct plan_kind_use *kinds,
                          size_t n_kinds, int force, struct err *err)
 {
@@ -96,8 +138,15 @@ int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const st
 		return 0;
 	pp.api_facts = llm_setup_facts;
 	pp.api_user = l;
+	/* measured beats predicted: earlier loads of the same model, engine and context */
+	struct llm_measured ms;
+	llm_measured_load(cfg->db_path, &ms);
+	pp.measured = ms.plan;
+	pp.n_measured = ms.n;
+	pp.engine = l->backend ? llm_backend_name(l->backend) : NULL;
 	plan *pl = NULL;
 	int rc = plan_build(&pp, &pl, err);
+	llm_measured_free(&ms);
 	if (rc)
 		return rc;
 	l->planned_peak = plan_peak_bytes(pl);

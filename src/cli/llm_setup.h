@@ -43,6 +43,19 @@ struct plan_kind_use *llm_setup_kind(struct plan_kind_use *kinds, size_t n, cons
  */
 int llm_setup_check_plan(const struct config *cfg, struct llm_setup *l, const struct plan_kind_use *kinds,
                          size_t n_kinds, int force, struct err *err);
+struct store_measure;
+struct plan_measure;
+/* What earlier loads of models measured (the store's measures table), as the
+ * planner takes them (plan_params.measured); empty when the database does not
+ * exist (it is never created here). Free with llm_measured_free. */
+struct llm_measured {
+	struct store_measure *rows;   /* owned */
+	struct plan_measure *plan;    /* owned; n entries borrowing rows' strings */
+	size_t n;
+};
+void llm_measured_load(const char *db_path, struct llm_measured *ms);
+void llm_measured_free(struct llm_measured *ms);
+
 /* llm_setup_check_plan for a long-running command (watch, serve) that cannot
  * know what will arrive: one document of every kind, so every model a file
  * may need is planned and budgeted. A no-op offline or without an engine. */
