@@ -235,7 +235,8 @@ int mp_feed(mp *m, const char *data, size_t n)
 	if (m->error)
 		return m->error;
 	if (m->hold_len + n > m->hold_cap) {
-		size_t cap = m->hold_len + n + 256;
+		/* doubled, so a header line that drips in is not copied again and again */
+		size_t cap = 2 * m->hold_cap > m->hold_len + n ? 2 * m->hold_cap : m->hold_len + n + 256;
 		char *h = realloc(m->hold, cap);
 		if (!h)
 			return m->error = MP_E_NOMEM;
