@@ -111,7 +111,44 @@ struct request {
 	char path[200];             /* the path (no query: a token never reaches the log), printable */
 };
 
+/* ---- a request without its socket (request.c) ---- */
+/* A request's method and headers, from libmicrohttpd (server.c) or a test. */
+struct req_in {
+	const char *method;                                     /* "POST", ...; borrowed */
+	const char *(*header)(void *user, const char *name);    /* a header's value (name in any case),
+	                                                           or NULL; borrowed for the request */
+	const char *(*query)(void *user, const char *key);      /* a query argument, or NULL; may be NULL */
+	void *user;                                             /* borrowed */
+};
+/* A reply to send: a status and a JSON body. */
+struct reply_out {
+	unsigned status;            /* 0 = none yet */
+	json_t *body;               /* owned; NULL = out of memory (sent as such) */
+	int www_authenticate;       /* a 401: say "Bearer" in WWW-Authenticate */
+};
+/* A header of rq, or NULL. */
+const char *req_header(const struct req_in *rq, const char *name);
+/* The guards every request passes before its route: the Host it names (DNS
+ * rebinding), a state-changing method sent by another site (Origin,
+ * Sec-Fetch-Site), the token unless is_public. 0 = go on; 1 = refused, with
+ * *out set (421, 403 or 401). */
+int request_guard(server *s, const struct req_in *rq, int is_public, struct reply_out *out);
+/* Sets the reply; consumes body (NULL = out of memory). */
+void reply_out_json(struct reply_out *o, unsigned status, json_t *body);
+/* Sets {"error": msg}: the message printf'd, then made printable UTF-8. */
+void reply_out_error(struct reply_out *o, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The body as compact JSON text (owned by the caller; never NULL unless out of memory). */
+char *reply_out_text(const struct reply_out *o);
+/* Frees the body; the reply is empty again. */
+void reply_out_clear(struct reply_out *o);
+/* Copies text into out (n bytes) as valid UTF-8: control characters and
+ * bytes that are not UTF-8 (a client's %ff, say) are written as \xHH. */
+void text_printable(const char *text, char *out, size_t n);
+
 /* ---- replies (server.c) ---- */
+/* Sends o (status, JSON body, headers); consumes its body. */
+enum MHD_Result reply_send(struct MHD_Connection *c, struct reply_out *o);
 /* Queues a JSON reply; consumes body. */
 enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body);
 /* Queues {"error": msg} with status. */
@@ -174,16 +211,27 @@ void server_log(server *s, const char *fmt, ...) __attribute__((format(printf, 2
  * (a new object), or NULL. */
 json_t *server_speech_model(server *s);
 
-/* ---- uploads (upload.c) ---- */
-/* First call of POST /api/documents: checks limits (may queue 413/429/415). */
-enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request *r);
-/* Body chunks. */
-enum MHD_Result upload_data(server *s, struct MHD_Connection *c, struct request *r, const char *data,
-                            size_t n);
-/* The body is complete: store, ingest, reply. */
-enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct request *r);
-/* Frees the upload; deletes its temp file unless it was kept. NULL is a no-op. */
-void upload_free(server *s, struct upload *up);
+/* ---- uploads (upload.c): POST /api/documents without its socket ---- */
+/* The headers are in (Content-Length, Content-Type, X-Filename; the guards
+ * passed): 0 = read the body into *out (free it with upload_free); else the
+ * request is answered with *reply (413, 415, 429, 400, 500). */
+int upload_begin(server *s, const struct req_in *rq, struct upload **out, struct reply_out *reply);
+/* The next chunk of the body. 0 = go on; -1 = cut the connection off (a
+ * refused body that goes on for too long). */
+int upload_data(struct upload *up, const char *data, size_t n);
+/* The body is complete: the file is stored and recorded (upload_record), and
+ * *reply says what became of it (201, 200, 415, 422) or why not (4xx, 5xx). */
+void upload_finish(server *s, struct upload *up, struct reply_out *reply);
+/* Frees the upload; deletes its temp file unless it was kept, frees its
+ * upload slot. NULL is a no-op. */
+void upload_free(struct upload *up);
+/* What the store made of a stored upload (the document, *d, to clear with
+ * doc_rec_clear; *queued: it was new and is queued; *unsupported: recorded as
+ * unsupported by this ingest): ingests path, gives the document the client's
+ * name (when named and it has none yet), wakes the scheduler
+ * (upload_record.c; the fuzz target has its own). */
+int upload_record(server *s, const char *path, const char *filename, int named, struct doc_rec *d, int *queued,
+                  int *unsupported, struct err *err);
 /* Deletes partial uploads older than an hour left by a killed server. */
 void upload_sweep(server *s);
 /* The client's file name as stored in documents.name: its last path component

@@ -26,6 +26,8 @@ struct mp {
 	size_t hold_len, hold_cap;
 	char hdr[MP_HEADERS_MAX + 1];        /* this part's header lines, '\n'-separated */
 	size_t hdr_len;
+	size_t scanned;                      /* MP_HEADERS: bytes of the line in hold known to hold no
+	                                        line break (so a line dripping in is not searched anew) */
 	int parts;                           /* parts begun */
 };
 
@@ -108,22 +110,32 @@ static long disposition_param(const char *line, const char *key, char *out, size
 	return -1;
 }
 
+/* The field name (into name) and the file name (into fname, cut to
+ * MP_NAME_MAX bytes) of the header lines in hdr ('\n'-separated, NUL-ended;
+ * the line breaks are overwritten): the last Content-Disposition line decides.
+ * Returns the file name's full length, -1 when there is none. */
+static long header_fields(char *hdr, char name[256], char fname[MP_NAME_MAX + 1])
+{
+	long fname_len = -1;
+	for (char *line = hdr; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (!strncasecmp(line, "content-disposition:", 20)) {
+			disposition_param(line, "name", name, 256);
+			fname_len = disposition_param(line, "filename", fname, MP_NAME_MAX + 1);
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return fname_len;
+}
+
 /* A part's headers are complete: which field is it? */
 static int part_begin(mp *m)
 {
 	m->hdr[m->hdr_len] = '\0';
 	char name[256] = "", fname[MP_NAME_MAX + 1];
-	long fname_len = -1;
-	for (char *line = m->hdr; line && *line;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		if (!strncasecmp(line, "content-disposition:", 20)) {
-			disposition_param(line, "name", name, sizeof name);
-			fname_len = disposition_param(line, "filename", fname, sizeof fname);
-		}
-		line = nl ? nl + 1 : NULL;
-	}
+	long fname_len = header_fields(m->hdr, name, fname);
 	if (fname_len > (long)MP_NAME_MAX)
 		return MP_E_NAME;
 	if (m->cb->part && m->cb->part(m->user, name, fname_len >= 0 ? fname : NULL) != 0)
@@ -131,12 +143,22 @@ static int part_begin(mp *m)
 	return MP_OK;
 }
 
-/* The header block passed its cap: is it a file name that is too long? */
-static int headers_error(const char *line, size_t n)
+/*
+ * The header block passes its cap with the line at `line`, of which at least
+ * the first MP_HEADERS_MAX - hdr_len bytes have arrived. Which limit was
+ * crossed first decides: the file name's, if a file name read from the lines
+ * so far and those bytes (exactly the block up to the cap) is already over
+ * MP_NAME_MAX; the block's otherwise. The bytes past the cap are not looked
+ * at, as they may not have arrived yet: so the verdict is the same however
+ * the body is cut into chunks.
+ */
+static int headers_error(mp *m, const char *line)
 {
-	if (n >= 20 && !strncasecmp(line, "content-disposition:", 20) && find_bytes(line, n, "filename", 8))
-		return MP_E_NAME;
-	return MP_E_HEADERS;
+	size_t k = MP_HEADERS_MAX - m->hdr_len;
+	memcpy(m->hdr + m->hdr_len, line, k);
+	m->hdr[MP_HEADERS_MAX] = '\0';
+	char name[256], fname[MP_NAME_MAX + 1];
+	return header_fields(m->hdr, name, fname) > (long)MP_NAME_MAX ? MP_E_NAME : MP_E_HEADERS;
 }
 
 /* Consumes what it can of m->hold. Returns an enum mp_error. */
@@ -180,10 +202,14 @@ static int run(mp *m)
 				rc = MP_E_SYNTAX;
 			}
 		} else { /* MP_HEADERS: one line at a time */
-			const char *eol = find_bytes(p, n, "\r\n", 2);
+			const char *eol = find_bytes(p + m->scanned, n - m->scanned, "\r\n", 2);
 			size_t len = eol ? (size_t)(eol - p) : n;
+			m->scanned = eol ? 0 : n - 1; /* the last byte may be a '\r' */
+			/* a '\r' the chunk ends with may begin the line break: not counted yet */
+			if (!eol && len && p[len - 1] == '\r')
+				len--;
 			if (m->hdr_len + len + 1 > MP_HEADERS_MAX) {
-				rc = headers_error(p, len); /* the line being read decides the message */
+				rc = headers_error(m, p);
 				break;
 			}
 			if (!eol)
@@ -209,7 +235,8 @@ int mp_feed(mp *m, const char *data, size_t n)
 	if (m->error)
 		return m->error;
 	if (m->hold_len + n > m->hold_cap) {
-		size_t cap = m->hold_len + n + 256;
+		/* doubled, so a header line that drips in is not copied again and again */
+		size_t cap = 2 * m->hold_cap > m->hold_len + n ? 2 * m->hold_cap : m->hold_len + n + 256;
 		char *h = realloc(m->hold, cap);
 		if (!h)
 			return m->error = MP_E_NOMEM;

@@ -110,23 +110,6 @@ int server_listen_parse(const char *spec, struct server_addr *out, struct err *e
 
 /* --------------------------------------------------------------- replies */
 
-static const char *status_text(unsigned status)
-{
-	switch (status) {
-	case 400: return "bad request";
-	case 401: return "unauthorized";
-	case 403: return "forbidden";
-	case 404: return "not found";
-	case 405: return "method not allowed";
-	case 413: return "too large";
-	case 414: return "request URI too long";
-	case 415: return "unsupported media type";
-	case 421: return "misdirected request";
-	case 429: return "too many requests";
-	default: return "error";
-	}
-}
-
 enum MHD_Result reply_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
 {
 	if (!r)
@@ -138,12 +121,12 @@ enum MHD_Result reply_queue(struct MHD_Connection *c, unsigned status, struct MH
 	return rc;
 }
 
-enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
+enum MHD_Result reply_send(struct MHD_Connection *c, struct reply_out *o)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-	json_decref(body);
-	if (!text)
-		text = strdup("{\"error\":\"out of memory\"}");
+	char *text = reply_out_text(o);
+	unsigned status = o->status ? o->status : 500;
+	int www = o->www_authenticate;
+	reply_out_clear(o);
 	if (!text)
 		return MHD_NO;
 	size_t n = strlen(text);
@@ -154,71 +137,28 @@ enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *bo
 	}
 	MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (www)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"dossier\"");
 	return reply_queue(c, status, r);
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
+enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body)
 {
-	size_t len;
-	unsigned min;
-	unsigned cp;
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0)
-		len = 2, min = 0x80, cp = p[0] & 0x1f;
-	else if ((p[0] & 0xf0) == 0xe0)
-		len = 3, min = 0x800, cp = p[0] & 0x0f;
-	else if ((p[0] & 0xf8) == 0xf0)
-		len = 4, min = 0x10000, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/* Copies text into out as valid UTF-8: control characters and bytes that are
- * not UTF-8 (a client's %ff, say) are written as \xHH. */
-static void text_printable(const char *text, char *out, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)text;
-	size_t left = strlen(text), j = 0;
-	while (left && j + 5 < n) {
-		size_t k = p[0] >= 0x20 && p[0] != 0x7f ? utf8_seq(p, left) : 0;
-		if (k) {
-			if (j + k + 1 > n)
-				break;
-			memcpy(out + j, p, k);
-			j += k;
-		} else {
-			k = 1;
-			j += (size_t)snprintf(out + j, n - j, "\\x%02x", p[0]);
-		}
-		p += k;
-		left -= k;
-	}
-	out[j] = '\0';
+	struct reply_out o = {0};
+	reply_out_json(&o, status, body);
+	return reply_send(c, &o);
 }
 
 enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 {
-	char msg[1024], clean[1024];
+	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (!*msg)
-		snprintf(msg, sizeof msg, "%s", status_text(status));
-	text_printable(msg, clean, sizeof clean);
-	return reply_json(c, status, json_pack("{s:s}", "error", clean));
+	struct reply_out o = {0};
+	reply_out_error(&o, status, "%s", msg);
+	return reply_send(c, &o);
 }
 
 unsigned http_status_for(int rc)
@@ -391,167 +331,25 @@ static int method_allowed(int route, const char *method)
 	return 0;
 }
 
-/* ---------------------------------------------------------------- auth */
-
-/* Compares without an early exit, so timing does not tell how much matched. */
-static int token_equal(const char *a, size_t alen, const char *b)
-{
-	size_t blen = strlen(b);
-	unsigned diff = (unsigned)(alen ^ blen);
-	for (size_t i = 0; i < blen; i++)
-		diff |= (unsigned char)(i < alen ? a[i] : 0) ^ (unsigned char)b[i];
-	return diff == 0;
-}
-
-static int authorized(server *s, struct MHD_Connection *c)
-{
-	if (!*s->token)
-		return 1;
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (h && !strncasecmp(h, "Bearer ", 7)) {
-		h += 7;
-		while (*h == ' ')
-			h++;
-		size_t n = strlen(h);
-		while (n && h[n - 1] == ' ')
-			n--;
-		if (token_equal(h, n, s->token))
-			return 1;
-	}
-	const char *q = query_arg(c, "token");
-	return q && token_equal(q, strlen(q), s->token);
-}
-
 static int route_is_public(int route)
 {
 	return route == R_STATIC || route == R_HEALTH;
 }
 
-/* ------------------------------------------- Host and Origin (browsers) */
-
-/* Splits a Host value ("name", "name:port", "[v6]:port") into a lower-case
- * name without a trailing dot and a port (0 when absent). -1 if malformed. */
-static int host_split(const char *host, char *name, size_t n, long *port)
+/* A request's headers and query, as request.c and upload.c take them. */
+static const char *mhd_header(void *user, const char *name)
 {
-	const char *end, *p;
-	if (host[0] == '[') {
-		end = strchr(host, ']');
-		if (!end)
-			return -1;
-		host++;
-		p = end + 1;
-	} else {
-		end = strchr(host, ':');
-		if (!end)
-			end = host + strlen(host);
-		p = end;
-	}
-	size_t len = (size_t)(end - host);
-	if (len == 0 || len >= n)
-		return -1;
-	for (size_t i = 0; i < len; i++)
-		name[i] = (char)tolower((unsigned char)host[i]);
-	name[len] = '\0';
-	if (len > 1 && name[len - 1] == '.')
-		name[len - 1] = '\0';
-	*port = 0;
-	if (*p == ':') {
-		char *e;
-		errno = 0;
-		*port = strtol(p + 1, &e, 10);
-		if (!p[1] || *e || errno || *port < 1 || *port > 65535)
-			return -1;
-	} else if (*p) {
-		return -1;
-	}
-	return 0;
+	return MHD_lookup_connection_value(user, MHD_HEADER_KIND, name);
 }
 
-/* 1 if `name` is one of the --allow-host names (an entry "NAME" takes any
- * port, "NAME:PORT" that port only), or the list is "*". */
-static int host_listed(server *s, const char *name, long port)
+static const char *mhd_query(void *user, const char *key)
 {
-	if (!strcmp(s->allow_hosts, "*"))
-		return 1;
-	for (const char *p = s->allow_hosts; *p;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		char entry[256], ename[256];
-		long eport;
-		if (len && len < sizeof entry) {
-			memcpy(entry, p, len);
-			entry[len] = '\0';
-			int has_port = entry[0] == '[' ? strstr(entry, "]:") != NULL : strchr(entry, ':') != NULL;
-			if (host_split(entry, ename, sizeof ename, &eport) == 0 && !strcmp(ename, name) &&
-			    (!has_port || eport == port))
-				return 1;
-		}
-		p = comma ? comma + 1 : p + len;
-	}
-	return 0;
+	return MHD_lookup_connection_value(user, MHD_GET_ARGUMENT_KIND, key);
 }
 
-/*
- * The Host a request names. A page on another site can point its own domain
- * at 127.0.0.1 (DNS rebinding) and its script then talks to this server as
- * to its own origin; the Host header still carries that domain. So a Host is
- * accepted only when it is a loopback address or localhost on the bound port,
- * an IP address on the bound port when a token is set (no domain name can be
- * rebound to those), or a name given with --allow-host.
- */
-static int host_ok(server *s, const char *host)
+static struct req_in req_of(struct MHD_Connection *c, const char *method)
 {
-	if (!host)
-		return 1; /* HTTP/1.0 without Host (libmicrohttpd refuses HTTP/1.1 without one): not a browser */
-	char name[256];
-	long port;
-	if (host_split(host, name, sizeof name, &port) != 0)
-		return 0;
-	if (host_listed(s, name, port))
-		return 1;
-	/* an explicit port must be ours; a client that leaves it out (some
-	 * scripts do; browsers never do for a port other than 80) means us */
-	if (port && port != s->port)
-		return 0;
-	if (!strcmp(name, "localhost"))
-		return 1;
-	struct in_addr a4;
-	struct in6_addr a6;
-	if (inet_pton(AF_INET, name, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127 || *s->token;
-	if (inet_pton(AF_INET6, name, &a6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127) || *s->token;
-	return 0;
-}
-
-static int method_changes_state(const char *method)
-{
-	return !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH") ||
-	       !strcmp(method, "DELETE");
-}
-
-/*
- * A state-changing request sent by a page of another origin: its Origin is
- * not this server's own (http:// or https:// and the Host it was sent to), or
- * the browser says Sec-Fetch-Site: cross-site or same-site (same-site is
- * another origin of the same site, e.g. another port on 127.0.0.1). Clients
- * that send neither header (curl, scripts) are not browsers and pass.
- */
-static int cross_site(struct MHD_Connection *c, const char **why)
-{
-	const char *sfs = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
-	if (sfs && (!strcasecmp(sfs, "cross-site") || !strcasecmp(sfs, "same-site"))) {
-		*why = sfs;
-		return 1;
-	}
-	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-	if (!origin)
-		return 0;
-	*why = origin;
-	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	const char *rest = !strncasecmp(origin, "http://", 7) ? origin + 7
-	                   : !strncasecmp(origin, "https://", 8) ? origin + 8 : NULL;
-	return !rest || !host || strcasecmp(rest, host) != 0;
+	return (struct req_in){.method = method, .header = mhd_header, .query = mhd_query, .user = c};
 }
 
 static enum MHD_Result refuse(struct MHD_Connection *c, struct request *r, unsigned status, const char *fmt, ...)
@@ -622,8 +420,11 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, struct requ
 	case R_MODELS: return api_models(s, c);
 	case R_EVENTS: return sse_open(s, c);
 	case R_DOCS:
-		if (!strcmp(method, "POST"))
-			return upload_finish(s, c, r);
+		if (!strcmp(method, "POST")) {
+			struct reply_out o = {0};
+			upload_finish(s, r->up, &o);
+			return reply_send(c, &o);
+		}
 		return api_documents_list(s, c);
 	case R_DOC:
 		if (!strcmp(method, "DELETE"))
@@ -656,34 +457,11 @@ static enum MHD_Result first_call(server *s, struct MHD_Connection *c, struct re
 	if (r->uri_len > CAP_URI)
 		return refuse(c, r, 414, "the request URI is %zu bytes; this server takes at most %u (send a long "
 		              "search as POST /api/search with a JSON body)", r->uri_len, CAP_URI);
-	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	if (!host_ok(s, host)) {
-		metrics_count(s, &s->m.refused_host, 1);
-		if (*s->token)
-			return refuse(c, r, 421, "this server does not answer to the name '%.200s' (a guard against DNS "
-			              "rebinding); use %s, or start it with --allow-host NAME for each name it is "
-			              "reached by", host, s->url);
-		return refuse(c, r, 421, "this server answers only to the address it printed at start (%s) or "
-		              "localhost:%d, not to '%.200s' (a guard against DNS rebinding); open that address, "
-		              "or set --token (and --allow-host NAME) to serve other names", s->url, s->port, host);
-	}
-	const char *why = NULL;
-	if (method_changes_state(method) && cross_site(c, &why)) {
-		metrics_count(s, &s->m.refused_cross_site, 1);
-		return refuse(c, r, 403, "refused: a %s from another site (%.200s); this server takes changes only "
-		              "from its own page (%s) or from clients that are not browsers", method, why, s->url);
-	}
-	if (!route_is_public(r->route) && !authorized(s, c)) {
-		struct MHD_Response *resp;
-		static const char msg[] =
-			"{\"error\":\"this server needs its token: send 'Authorization: Bearer TOKEN' (or ?token=TOKEN)\"}";
-		resp = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
-		if (!resp)
-			return MHD_NO;
-		MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"dossier\"");
+	struct req_in rq = req_of(c, method);
+	struct reply_out o = {0};
+	if (request_guard(s, &rq, route_is_public(r->route), &o)) {
 		r->answered = 1;
-		return reply_queue(c, 401, resp);
+		return reply_send(c, &o);
 	}
 	if (r->route == R_API_NONE || r->route == R_API_BAD_ID)
 		return MHD_YES; /* answered as 404/400 once the request is read */
@@ -700,8 +478,13 @@ static enum MHD_Result first_call(server *s, struct MHD_Connection *c, struct re
 		r->answered = 1;
 		return reply_queue(c, 405, resp);
 	}
-	if (r->route == R_DOCS && !strcmp(method, "POST"))
-		return upload_begin(s, c, r);
+	if (r->route == R_DOCS && !strcmp(method, "POST")) {
+		if (upload_begin(s, &rq, &r->up, &o)) {
+			r->answered = 1;
+			return reply_send(c, &o);
+		}
+		return MHD_YES;
+	}
 	if (r->route == R_SEARCH && !strcmp(method, "POST")) {
 		const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 		if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
@@ -896,7 +679,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (r->answered)
 			return MHD_YES;
 		if (r->up)
-			return upload_data(s, c, r, data, n);
+			return upload_data(r->up, data, n) ? MHD_NO : MHD_YES;
 		if (!r->body_too_big && buf_append(&r->body, data, n) != 0)
 			r->body_too_big = 1;
 		return MHD_YES;
@@ -918,7 +701,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, en
 	if (!r)
 		return;
 	log_request(s, c, r, toe);
-	upload_free(s, r->up); /* a client that went away (or timed out) mid-upload leaves no temp file, and its
+	upload_free(r->up); /* a client that went away (or timed out) mid-upload leaves no temp file, and its
 	                          upload slot is free again */
 	buf_free(&r->body);
 	free(r);

@@ -9,10 +9,14 @@
  * wrong gets its own message: no boundary in the header, a body that never
  * closes, part headers or a file name over their caps, too many parts. A body
  * that is cut short is never stored.
+ *
+ * Nothing here knows libmicrohttpd: the headers come as a struct req_in, the
+ * body as chunks, and the answer goes out as a struct reply_out (server.c
+ * sends it; tests/fuzz/fuzz_upload.c drives the same path with its own). What
+ * the store makes of the file is upload_record's (upload_record.c).
  */
 #include "server/internal.h"
 #include "core/err.h"
-#include "pipeline/ingest.h"
 #include "server/multipart.h"
 
 #include <ctype.h>
@@ -62,9 +66,8 @@ static void release_slot(struct upload *up)
 	up->holds_slot = 0;
 }
 
-void upload_free(server *s, struct upload *up)
+void upload_free(struct upload *up)
 {
-	(void)s;
 	if (!up)
 		return;
 	mp_free(up->mp);
@@ -227,32 +230,34 @@ static int raw_type_needs_name(const char *ct)
 	return 0;
 }
 
-enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request *r)
+int upload_begin(server *s, const struct req_in *rq, struct upload **out, struct reply_out *reply)
 {
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	*out = NULL;
+	const char *cl = req_header(rq, "Content-Length");
 	char limit[32];
 	size_format(s->p.max_upload_bytes, limit, sizeof limit);
 	if (cl && strtoull(cl, NULL, 10) > s->p.max_upload_bytes + UPLOAD_FRAMING_SLACK) {
-		r->answered = 1;
 		metrics_count(s, &s->m.uploads_rejected, 1);
-		return reply_error(c, 413, "the upload is %s bytes; this server takes files up to %s (--max-upload)", cl,
-		                   limit);
+		reply_out_error(reply, 413, "the upload is %s bytes; this server takes files up to %s (--max-upload)", cl,
+		                limit);
+		return 1;
 	}
-	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	const char *xname = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Filename");
+	const char *ct = req_header(rq, "Content-Type");
+	const char *xname = req_header(rq, "X-Filename");
 	int multipart = ct && !strncasecmp(ct, "multipart/form-data", 19);
 	/* A raw body names itself with X-Filename. Without one, only a content type
 	 * that names a kind of file will do: text/plain, JSON and urlencoded bodies
 	 * are what a form or a script on another page sends, not a file (curl
 	 * --data-binary sends urlencoded). */
 	if (!multipart && !xname && raw_type_needs_name(ct)) {
-		r->answered = 1;
 		if (ct && !strncasecmp(ct, "application/json", 16))
-			return reply_error(c, 415, "POST /api/documents takes a file, not a JSON request: send it as "
-			                           "multipart/form-data (field 'file') or as the raw body with an "
-			                           "X-Filename header");
-		return reply_error(c, 415, "send the file as multipart/form-data (field 'file') or as the raw body "
-		                           "with an X-Filename header");
+			reply_out_error(reply, 415, "POST /api/documents takes a file, not a JSON request: send it as "
+			                            "multipart/form-data (field 'file') or as the raw body with an "
+			                            "X-Filename header");
+		else
+			reply_out_error(reply, 415, "send the file as multipart/form-data (field 'file') or as the raw "
+			                            "body with an X-Filename header");
+		return 1;
 	}
 
 	pthread_mutex_lock(&s->pool_mu);
@@ -261,17 +266,16 @@ enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request
 		s->uploads_active++;
 	pthread_mutex_unlock(&s->pool_mu);
 	if (busy) {
-		r->answered = 1;
 		metrics_count(s, &s->m.uploads_rejected, 1);
-		return reply_error(c, 429, "%d uploads are in progress already; try again when one has finished",
-		                   s->p.max_uploads);
+		reply_out_error(reply, 429, "%d uploads are in progress already; try again when one has finished",
+		                s->p.max_uploads);
+		return 1;
 	}
 	struct upload *up = xcalloc(1, sizeof *up);
 	up->s = s;
 	up->holds_slot = 1;
 	up->fd = -1;
 	sha256_init(&up->sha);
-	r->up = up;
 
 	snprintf(up->tmp, sizeof up->tmp, "%s/" UPLOAD_TMP_PREFIX "XXXXXX", s->uploads_dir);
 	up->fd = mkstemp(up->tmp);
@@ -280,14 +284,16 @@ enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request
 	if (up->fd < 0) {
 		int e = errno;
 		*up->tmp = '\0';
-		r->answered = 1;
-		return reply_error(c, 500, "cannot create a file in %s: %s", s->uploads_dir, strerror(e));
+		reply_out_error(reply, 500, "cannot create a file in %s: %s", s->uploads_dir, strerror(e));
+		upload_free(up);
+		return 1;
 	}
 	if (multipart) {
 		if (mp_new(ct, &upload_form, up, &up->mp) != 0) {
-			r->answered = 1;
-			return reply_error(c, 400, "the multipart/form-data Content-Type has no usable boundary (a "
-			                           "boundary=... parameter of 1 to %d characters)", MP_BOUNDARY_MAX);
+			reply_out_error(reply, 400, "the multipart/form-data Content-Type has no usable boundary (a "
+			                            "boundary=... parameter of 1 to %d characters)", MP_BOUNDARY_MAX);
+			upload_free(up);
+			return 1;
 		}
 	} else {
 		upload_display_name(xname ? xname : "", up->filename, sizeof up->filename);
@@ -296,29 +302,27 @@ enum MHD_Result upload_begin(server *s, struct MHD_Connection *c, struct request
 			snprintf(up->filename, sizeof up->filename, "upload");
 		up->part = 1;
 	}
-	return MHD_YES;
+	*out = up;
+	return 0;
 }
 
-enum MHD_Result upload_data(server *s, struct MHD_Connection *c, struct request *r, const char *data, size_t n)
+int upload_data(struct upload *up, const char *data, size_t n)
 {
-	struct upload *up = r->up;
-	(void)c;
 	if (up->too_big || up->form_error) {
 		up->discarded += n;
 		/* without Content-Length a client could stream forever: cut it off */
-		return up->discarded > UPLOAD_DISCARD_MAX ? MHD_NO : MHD_YES;
+		return up->discarded > UPLOAD_DISCARD_MAX ? -1 : 0;
 	}
 	if (up->mp) {
-		if (!up->form_error && !up->io_errno) {
+		if (!up->io_errno) {
 			int e = mp_feed(up->mp, data, n);
 			if (e && e != MP_E_CALLBACK) /* a callback stops only for io_errno */
 				up->form_error = e;
 		}
-		return MHD_YES;
+		return 0;
 	}
 	write_file(up, data, n);
-	(void)s;
-	return MHD_YES;
+	return 0;
 }
 
 /* The stored copy of this content, if an earlier upload kept one. */
@@ -340,9 +344,8 @@ static int find_existing(server *s, const char *hex, char *out, size_t n)
 	return found;
 }
 
-enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct request *r)
+void upload_finish(server *s, struct upload *up, struct reply_out *reply)
 {
-	struct upload *up = r->up;
 	char limit[32];
 	int form_error = MP_OK;
 	if (up->mp && !up->too_big && !up->io_errno)
@@ -350,21 +353,31 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 	size_format(s->p.max_upload_bytes, limit, sizeof limit);
 	if (up->too_big) {
 		metrics_count(s, &s->m.uploads_rejected, 1);
-		return reply_error(c, 413, "the file is larger than this server takes (%s, --max-upload)", limit);
+		reply_out_error(reply, 413, "the file is larger than this server takes (%s, --max-upload)", limit);
+		return;
 	}
-	if (up->io_errno)
-		return reply_error(c, up->io_errno == ENOSPC ? 507 : 500, "cannot store the upload in %s: %s",
-		                   s->uploads_dir, strerror(up->io_errno));
-	if (form_error)
-		return reply_error(c, 400, "%s", mp_message(form_error));
-	if (up->part == 0)
-		return reply_error(c, 400, "no file in the form: send it as the multipart field 'file' "
-		                           "(curl -F file=@NAME)");
-	if (up->bytes == 0)
-		return reply_error(c, 400, "the uploaded file '%s' is empty", up->filename);
+	if (up->io_errno) {
+		reply_out_error(reply, up->io_errno == ENOSPC ? 507 : 500, "cannot store the upload in %s: %s",
+		                s->uploads_dir, strerror(up->io_errno));
+		return;
+	}
+	if (form_error) {
+		reply_out_error(reply, 400, "%s", mp_message(form_error));
+		return;
+	}
+	if (up->part == 0) {
+		reply_out_error(reply, 400, "no file in the form: send it as the multipart field 'file' "
+		                            "(curl -F file=@NAME)");
+		return;
+	}
+	if (up->bytes == 0) {
+		reply_out_error(reply, 400, "the uploaded file '%s' is empty", up->filename);
+		return;
+	}
 	if (close(up->fd) != 0) {
 		up->fd = -1;
-		return reply_error(c, 500, "cannot store the upload in %s: %s", s->uploads_dir, strerror(errno));
+		reply_out_error(reply, 500, "cannot store the upload in %s: %s", s->uploads_dir, strerror(errno));
+		return;
 	}
 	up->fd = -1;
 
@@ -376,41 +389,27 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 		unlink(up->tmp);
 	} else {
 		snprintf(path, sizeof path, "%s/%s%s", s->uploads_dir, hex, ext);
-		if (rename(up->tmp, path) != 0)
-			return reply_error(c, 500, "cannot move the upload to %s: %s", path, strerror(errno));
+		if (rename(up->tmp, path) != 0) {
+			reply_out_error(reply, 500, "cannot move the upload to %s: %s", path, strerror(errno));
+			return;
+		}
 	}
 	*up->tmp = '\0';
 	release_slot(up);
 
 	struct err e = {0};
-	struct ingest_stats stats = {0};
-	int64_t id = 0;
-	store *st = pool_get(s, &e);
-	if (!st)
-		return reply_error(c, 500, "%s", e.msg);
-	pthread_mutex_lock(&s->ingest_mu);
-	int rc = ingest_file(st, s->cls, s->p.bus, path, &stats, &id, &e);
-	pthread_mutex_unlock(&s->ingest_mu);
 	struct doc_rec d;
-	if (rc == 0 && id > 0)
-		rc = store_doc_get(st, id, &d, &e);
-	else if (rc == 0) /* recorded without steps (unsupported, failed): found by its path */
-		rc = store_doc_by_path(st, path, &d, &e);
-	/* the name the client gave: other browsers show it instead of the hash
-	 * path. The first name a content arrived with stays. */
-	if (rc == 0 && up->named && !d.name && store_doc_set_name(st, d.id, up->filename, NULL) == 0)
-		d.name = xstrdup(up->filename);
-	pool_put(s, st);
-	if (rc)
-		return reply_error(c, 500, "%s", e.msg);
-	if (s->p.sched)
-		sched_notify(s->p.sched);
+	int queued = 0, unsupported = 0;
+	if (upload_record(s, path, up->filename, up->named, &d, &queued, &unsupported, &e) != 0) {
+		reply_out_error(reply, 500, "%s", e.msg);
+		return;
+	}
 	metrics_count(s, &s->m.uploads, 1);
 
-	unsigned status = stats.queued ? 201 : 200;
+	unsigned status = queued ? 201 : 200;
 	if (!strcmp(d.status, "unsupported")) {
 		status = 415;
-		if (stats.queued || stats.unsupported) /* new: the event's log line waited for the name */
+		if (queued || unsupported) /* new: the event's log line waited for the name */
 			server_log(s, "%-11s | document %lld %s: %s files are not supported (recorded, not analysed)",
 			           "unsupported", (long long)d.id, up->filename, d.mime && *d.mime ? d.mime : "such");
 	}
@@ -428,5 +427,5 @@ enum MHD_Result upload_finish(server *s, struct MHD_Connection *c, struct reques
 	else if (status == 415)
 		json_object_set_new(body, "error", json_string("this kind of file is not supported (recorded, not analysed)"));
 	doc_rec_clear(&d);
-	return reply_json(c, status, body);
+	reply_out_json(reply, status, body);
 }

@@ -7,7 +7,10 @@
 # Targets: gguf (the GGUF reader), splitters (NDJSON and SSE, whole against
 # chunked), text (normaliser, sentence splitter, offline analysis and entity
 # matcher), config (the config file and EXIF), multipart (the server's upload
-# form reader, whole against chunked). Each is built with ASan, UBSan
+# form reader, whole against chunked), upload (POST /api/documents through the
+# server's request path: the Host/Origin/token guards, the limits, the form
+# or raw body, the temp file and the stored file in a real temp directory,
+# the reply; whole against chunked). Each is built with ASan, UBSan
 # and libFuzzer from the sources it needs (no generated header, no other
 # library) into build-fuzz/ (FUZZ_OUT). FUZZ_SEED fixes libFuzzer's seed (the
 # suite uses 1, so a run on the same machine explores the same inputs in the
@@ -23,7 +26,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(gguf splitters text config multipart)
+[ ${#targets[@]} -gt 0 ] || targets=(gguf splitters text config multipart upload)
 out=${FUZZ_OUT:-build-fuzz}
 
 if ! command -v clang >/dev/null; then
@@ -73,7 +76,15 @@ for t in "${targets[@]}"; do
     multipart)
       printf '\003multipart/form-data; boundary=XyZ\n--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n' > "$out/corpus-$t/form"
       build multipart tests/fuzz/fuzz_multipart.c src/server/multipart.c ;;
-    *) echo "run.sh: no target '$t' (gguf splitters text config multipart)" >&2; exit 2 ;;
+    upload)
+      printf '\003\000Host: 127.0.0.1:8080\nContent-Type: multipart/form-data; boundary=XyZ\nContent-Length: 120\n\n--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n' > "$out/corpus-$t/form"
+      printf '\007\001Host: 192.168.1.5:8080\nAuthorization: Bearer t0k3n\nX-Filename: notes.md\nContent-Type: application/octet-stream\n\n# notes\nsome text\n' > "$out/corpus-$t/raw"
+      printf '\001\000Host: localhost:8080\nOrigin: http://evil.example\nSec-Fetch-Site: cross-site\nContent-Type: text/plain\n\nx' > "$out/corpus-$t/cross"
+      printf '\020\006Host: files.lan\nX-Filename: big.bin\n\n%0400d' 0 > "$out/corpus-$t/big"
+      # shellcheck disable=SC2086
+      build upload tests/fuzz/fuzz_upload.c src/server/request.c src/server/upload.c src/server/multipart.c $core \
+        $jansson $glib -lpthread ;;
+    *) echo "run.sh: no target '$t' (gguf splitters text config multipart upload)" >&2; exit 2 ;;
   esac
   echo "== fuzz_$t: $secs s"
   # -rss_limit_mb catches an input that makes a reader allocate a lot

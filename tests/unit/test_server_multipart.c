@@ -174,6 +174,87 @@ static void long_headers_and_long_file_names_have_their_own_errors(void **state)
 	assert_non_null(strstr(mp_message(MP_E_NAME), "file name too long"));
 }
 
+/* Feeds body in two pieces, cut at `at`. */
+static int read_split(const char *body, size_t n, size_t at, struct seen *s)
+{
+	memset(s, 0, sizeof *s);
+	mp *m;
+	assert_int_equal(mp_new(CT, &cb, s, &m), 0);
+	int rc = mp_feed(m, body, at);
+	if (rc == MP_OK)
+		rc = mp_feed(m, body + at, n - at);
+	if (rc == MP_OK)
+		rc = mp_end(m);
+	mp_free(m);
+	return rc;
+}
+
+/* Every way of cutting body gives `want`: whole, in chunks of 1 to 70 bytes
+ * and of 4 KB, and in two pieces cut anywhere. */
+static void one_verdict_however_split(const char *body, size_t n, int want)
+{
+	struct seen s;
+	assert_int_equal(read_form(CT, body, n, n, &s), want);
+	for (size_t chunk = 1; chunk <= 70; chunk++)
+		assert_int_equal(read_form(CT, body, n, chunk, &s), want);
+	assert_int_equal(read_form(CT, body, n, 4096, &s), want);
+	for (size_t at = 0; at <= n; at++)
+		assert_int_equal(read_split(body, n, at, &s), want);
+}
+
+/* One part: `pad` bytes of an X-Pad header, then a Content-Disposition line
+ * with `junk` bytes of another parameter before a file name of `name_len`. */
+static char *capped_form(size_t pad, size_t junk, size_t name_len, size_t *n)
+{
+	char *b = malloc(pad + junk + name_len + 512), *p = b;
+	p += sprintf(p, "--" B "\r\n");
+	if (pad) {
+		p += sprintf(p, "X-Pad: ");
+		memset(p, 'p', pad);
+		p += pad;
+		p += sprintf(p, "\r\n");
+	}
+	p += sprintf(p, "Content-Disposition: form-data; name=\"file\"; x=\"");
+	memset(p, 'j', junk);
+	p += junk;
+	p += sprintf(p, "\"; filename=\"");
+	memset(p, 'n', name_len);
+	p += name_len;
+	p += sprintf(p, "\"\r\n\r\nhello\r\n--" B "--\r\n");
+	*n = (size_t)(p - b);
+	return b;
+}
+
+static void the_verdict_on_long_headers_does_not_depend_on_the_chunks(void **state)
+{
+	(void)state;
+	size_t n;
+	/* the header cap is passed before the (long) file name begins: the headers
+	 * are too long, whether or not the rest of the line has arrived (the fuzz
+	 * find: whole it said "file name too long", in 4-byte chunks "headers") */
+	char *b = capped_form(0, MP_HEADERS_MAX, MP_NAME_MAX + 100, &n);
+	one_verdict_however_split(b, n, MP_E_HEADERS);
+	free(b);
+	/* the file name passes its cap before the block does: the name */
+	b = capped_form(0, 100, 3 * MP_NAME_MAX, &n);
+	one_verdict_however_split(b, n, MP_E_NAME);
+	free(b);
+	/* the block's cap comes first, 600 bytes into a 2 KB name: the headers */
+	b = capped_form(MP_HEADERS_MAX - 700, 0, 2 * MP_NAME_MAX, &n);
+	one_verdict_however_split(b, n, MP_E_HEADERS);
+	free(b);
+	/* lines of exactly MP_HEADERS_MAX bytes with their line breaks: one too
+	 * many (a cut just after a line's '\r' once counted it as a byte of the
+	 * line), and one byte less is fine */
+	size_t line = strlen("Content-Disposition: form-data; name=\"file\"; x=\"\"; filename=\"\"") + 5;
+	b = capped_form(MP_HEADERS_MAX - strlen("X-Pad: ") - 2 - line, 0, 5, &n);
+	one_verdict_however_split(b, n, MP_E_HEADERS);
+	free(b);
+	b = capped_form(MP_HEADERS_MAX - strlen("X-Pad: ") - 2 - line - 1, 0, 5, &n);
+	one_verdict_however_split(b, n, MP_OK);
+	free(b);
+}
+
 static void too_many_parts_and_junk_after_a_boundary_are_errors(void **state)
 {
 	(void)state;
@@ -202,6 +283,7 @@ int main(void)
 		cmocka_unit_test(a_content_type_without_a_usable_boundary_is_refused),
 		cmocka_unit_test(a_body_cut_short_is_unclosed_and_one_without_its_boundary_says_so),
 		cmocka_unit_test(long_headers_and_long_file_names_have_their_own_errors),
+		cmocka_unit_test(the_verdict_on_long_headers_does_not_depend_on_the_chunks),
 		cmocka_unit_test(too_many_parts_and_junk_after_a_boundary_are_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
