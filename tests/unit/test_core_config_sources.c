@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 static const struct config_origin *origin(const struct config *c, const char *key)
@@ -118,12 +120,30 @@ static void test_the_data_dir_rule(void **st)
 	config_defaults(&c, "prod");
 	assert_int_equal(config_data_dir(&c, out, sizeof out), CONFIG_DATA_XDG);
 	assert_string_equal(out, "/x/data/dossier");
+	/* a database given explicitly: a directory of its own under XDG, never beside it */
 	assert_int_equal(config_set_from(&c, "db", "/srv/lib/my.db", CONFIG_SOURCE_FLAG, "--db", 0, &e), 0);
-	assert_int_equal(config_data_dir(&c, out, sizeof out), CONFIG_DATA_BESIDE_DB);
-	assert_string_equal(out, "/srv/lib");
-	assert_int_equal(config_set_from(&c, "db", "here.db", CONFIG_SOURCE_ENV, NULL, 0, &e), 0);
+	assert_int_equal(config_data_dir(&c, out, sizeof out), CONFIG_DATA_STORE);
+	assert_int_equal(strncmp(out, "/x/data/dossier/stores/my-", 26), 0);
+	assert_int_equal(strlen(out), 26 + 8);
+	char first[4096];
+	snprintf(first, sizeof first, "%s", out);
+	assert_int_equal(config_set_from(&c, "db", "/srv/other/my.db", CONFIG_SOURCE_FLAG, "--db", 0, &e), 0);
 	config_data_dir(&c, out, sizeof out);
-	assert_string_equal(out, ".");
+	assert_string_not_equal(out, first);
+	/* the default database's path given explicitly is the default's directory */
+	assert_int_equal(config_set_from(&c, "db", "/x/data/dossier/dossier.db", CONFIG_SOURCE_ENV, NULL, 0, &e), 0);
+	assert_int_equal(config_data_dir(&c, out, sizeof out), CONFIG_DATA_XDG);
+	/* a database that already keeps its frames beside it keeps them there */
+	char dir[] = "/tmp/dd-rule-XXXXXX", frames[64], dbp[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(frames, sizeof frames, "%s/frames", dir);
+	snprintf(dbp, sizeof dbp, "%s/old.db", dir);
+	assert_int_equal(mkdir(frames, 0700), 0);
+	assert_int_equal(config_set_from(&c, "db", dbp, CONFIG_SOURCE_FLAG, "--db", 0, &e), 0);
+	assert_int_equal(config_data_dir(&c, out, sizeof out), CONFIG_DATA_BESIDE_DB);
+	assert_string_equal(out, dir);
+	rmdir(frames);
+	rmdir(dir);
 	assert_int_equal(config_set_from(&c, "data_dir", "/var/dossier", CONFIG_SOURCE_FILE, NULL, 2, &e), 0);
 	assert_int_equal(config_data_dir(&c, out, sizeof out), CONFIG_DATA_SET);
 	assert_string_equal(out, "/var/dossier");

@@ -83,7 +83,7 @@ static void vectors_replace_count_scan_and_never_mix(void **state)
 	(void)state;
 	store *st;
 	assert_int_equal(store_open(db, &st, NULL), 0);
-	assert_int_equal(store_schema_version(), 7);
+	assert_true(store_schema_version() >= 9);
 	int64_t a = put_doc(st, "/a.txt", "text"), b = put_doc(st, "/b.pdf", "pdf");
 	float va[2][DIM] = {{3, 0, 0, 0, 0, 0, 0, 4}, {0, 1, 0, 0, 0, 0, 0, 0}};
 	float vb[DIM] = {0, 0, 2, 0, 0, 0, 0, 0};
