@@ -63,8 +63,11 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2) {
 		for (size_t i = 0; local[i]; i++)
-			if (!strcmp(argv[1], local[i]->name))
-				return local[i]->run(argc - 1, argv + 1);
+			if (!strcmp(argv[1], local[i]->name)) {
+				int rc = local[i]->run(argc - 1, argv + 1);
+				/* a search by meaning needs the engines: dossier-full runs it */
+				return rc == CLI_RUN_IN_FULL ? run_full(argv) : rc;
+			}
 		if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 		    (!strcmp(argv[1], "help") && (argc == 2 || !strcmp(argv[2], "help")))) {
 			fputs(front_usage, stdout);

@@ -14,6 +14,7 @@ enum {
 	EXIT_DOCS_FAILED = 1,/* some documents failed */
 	EXIT_USAGE = 2,      /* bad usage */
 	EXIT_ENV = 3,        /* environment problem: database, Ollama unusable, ... */
+	CLI_RUN_IN_FULL = 0x100, /* never an exit status: the lean front's command asks dossier-full to run it */
 };
 
 struct cli_cmd {

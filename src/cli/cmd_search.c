@@ -160,7 +160,9 @@ static int run(int argc, char **argv)
 		return rc;
 	int sw = search_modes_wanted(&sm, &cfg, st);
 	if (sw) {
-		rc = sw < 0 ? EXIT_USAGE : search_modes_run(&sm, &cfg, st, query, &f, limit, c.json);
+		/* the lean front links no engine: dossier-full embeds the query */
+		rc = sw < 0 ? EXIT_USAGE : !search_modes_runner ? CLI_RUN_IN_FULL
+		                                                : search_modes_runner(&sm, &cfg, st, query, &f, limit, c.json);
 		store_close(st);
 		return rc;
 	}

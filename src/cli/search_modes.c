@@ -3,9 +3,9 @@
  */
 #include "cli/search_modes.h"
 #include "cli/cli.h"
-#include "backends/engines.h"
-#include "backends/http.h"
-#include "backends/llm.h"
+
+/* set by dossier-full (search_engine.c); NULL in the lean front */
+search_modes_run_fn search_modes_runner;
 #include "core/err.h"
 #include "core/util.h"
 
@@ -42,20 +42,6 @@ int search_modes_wanted(const struct search_modes *m, struct config *cfg, store 
 		return 0;
 	int64_t n = 0;
 	return store_vectors_count(st, cfg->models[ROLE_EMBED].name, &n, NULL, NULL) == 0 && n > 0;
-}
-
-struct llm_backend *search_modes_engine(const struct config *cfg)
-{
-	if (cfg->offline || !cfg->models[ROLE_EMBED].name[0] || http_global_init())
-		return NULL;
-	llm_backend *b = NULL;
-	struct err e = {0};
-	char version[64];
-	if (llm_backend_from_config(cfg, &b, &e) || llm_backend_check(&b, cfg, version, sizeof version, &e)) {
-		llm_backend_free(b);
-		return NULL;
-	}
-	return b;
 }
 
 static void print_where(const struct vec_chunk_info *c, char *out, size_t n)
@@ -132,28 +118,4 @@ void search_modes_print(const struct search_result *r, int json)
 			printf("       matched by meaning: chunk %d (%s), similarity %.2f\n", h->chunk.seq + 1, where, h->cosine);
 		}
 	}
-}
-
-int search_modes_run(const struct search_modes *m, struct config *cfg, store *st, const char *query,
-                     const struct doc_filter *f, int limit, int json)
-{
-	struct err e = {0};
-	enum search_mode mode = m->mode;
-	struct llm_backend *b = mode == SEARCH_TEXT ? NULL : search_modes_engine(cfg);
-	struct search_request rq = {.query = query, .f = f, .limit = limit, .mode = mode};
-	struct search_result r;
-	int rc = search_run(st, b, cfg, &rq, &r, &e);
-	llm_backend_free(b);
-	if (rc) {
-		fprintf(stderr, "dossier search: %s\n", e.msg);
-		return rc == DOSSIER_EINVAL ? EXIT_USAGE : EXIT_ENV;
-	}
-	if (r.note[0] && (m->mode != SEARCH_AUTO || m->offline || r.vectors))
-		fprintf(stderr, "dossier search: %s\n", r.note);
-	search_modes_print(&r, json);
-	rc = r.n ? 0 : EXIT_DOCS_FAILED;
-	if (!r.n && !json)
-		printf("no matches for '%s'\n", query);
-	search_result_clear(&r);
-	return rc;
 }

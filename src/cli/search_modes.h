@@ -41,8 +41,15 @@ int search_modes_take(struct search_modes *m, int opt, const char *arg);
 int search_modes_wanted(const struct search_modes *m, struct config *cfg, store *st);
 /* Runs and prints the search; returns the exit status (0 found, 1 none, 2
  * usage, 3 environment). cfg is changed by --embed-model / --offline. */
+/* A semantic or hybrid search and its printing (search_engine.c). */
 int search_modes_run(const struct search_modes *m, struct config *cfg, store *st, const char *query,
                      const struct doc_filter *f, int limit, int json);
+typedef int (*search_modes_run_fn)(const struct search_modes *m, struct config *cfg, store *st, const char *query,
+                                   const struct doc_filter *f, int limit, int json);
+/* search_modes_run once search_engine_install ran (dossier-full's main); NULL in
+ * the lean front, whose `search` then answers CLI_RUN_IN_FULL. */
+extern search_modes_run_fn search_modes_runner;
+void search_engine_install(void);
 /* Prints r as search prints its hits. */
 void search_modes_print(const struct search_result *r, int json);
 /* The engine for the embedding model, or NULL (offline, unreachable); free with llm_backend_free. */

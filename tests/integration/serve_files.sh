@@ -95,7 +95,8 @@ while i < len(b):
 PY
 )
 check "…whose long side is at most 320 px (got $dims)" test "${dims:-9999}" -le 320
-check "…cached under the data dir" bash -c "ls '$T'/db/thumbs/*-320.jpg >/dev/null"
+THUMBS="$(data_dir_of)/thumbs"
+check "…cached under the data dir ($THUMBS)" bash -c "ls '$THUMBS'/*-320.jpg >/dev/null"
 check_eq "a PDF's first page is its thumbnail" 200 "$(code GET "$URL/api/documents/$pid/thumbnail")"
 check_eq "a text document has none (404)" 404 "$(code GET "$URL/api/documents/$id/thumbnail")"
 [ "$(wait_doc "$URL" "$vid")" != "" ] || true
