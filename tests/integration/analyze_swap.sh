@@ -6,14 +6,6 @@
 . "$(dirname "$0")/lib.bash"
 : "${OLLAMA_STUB:?run through ctest}"
 
-start_stub() { # start_stub NAME [flags] -> sets URL_<NAME>
-  local name=$1; shift
-  "$OLLAMA_STUB" --listen 127.0.0.1:0 "$@" > "$T/stub-$name.out" 2> "$T/stub-$name.err" &
-  local pid=$!
-  for _ in $(seq 1 100); do grep -q '^listening on' "$T/stub-$name.out" && break; sleep 0.05; done
-  eval "URL_$name=http://$(sed -n 's/^listening on //p' "$T/stub-$name.out")"
-  on_exit "kill $pid 2>/dev/null"
-}
 router() { curl -s "$1/_stub/router"; }
 closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 

@@ -41,6 +41,16 @@ skip_all() {
   echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
   exit 77
 }
+# start_stub NAME [FLAGS...] : starts the LLM test server ($OLLAMA_STUB) on a
+# free port with FLAGS; sets URL_<NAME>; stopped when the test exits.
+start_stub() { # start_stub NAME [flags] -> sets URL_<NAME>
+  local name=$1; shift
+  "$OLLAMA_STUB" --listen 127.0.0.1:0 "$@" > "$T/stub-$name.out" 2> "$T/stub-$name.err" &
+  local pid=$!
+  for _ in $(seq 1 100); do grep -q '^listening on' "$T/stub-$name.out" && break; sleep 0.05; done
+  eval "URL_$name=http://$(sed -n 's/^listening on //p' "$T/stub-$name.out")"
+  on_exit "kill $pid 2>/dev/null"
+}
 # data_dir_of [ARGS...] : the data directory dossier uses (frames/, uploads/,
 # blobs/, ocr/), as `dossier config` reports it for these arguments.
 data_dir_of() {

@@ -7,14 +7,6 @@
 . "$(dirname "$0")/lib.bash"
 : "${OLLAMA_STUB:?run through ctest}"
 
-start_stub() { # start_stub NAME [flags] -> sets URL_<NAME>
-  local name=$1; shift
-  "$OLLAMA_STUB" --listen 127.0.0.1:0 "$@" > "$T/stub-$name.out" 2> "$T/stub-$name.err" &
-  local pid=$!
-  for _ in $(seq 1 100); do grep -q '^listening on' "$T/stub-$name.out" && break; sleep 0.05; done
-  eval "URL_$name=http://$(sed -n 's/^listening on //p' "$T/stub-$name.out")"
-  on_exit "kill $pid 2>/dev/null"
-}
 fault() { curl -s -X POST -d "$2" "$1/_stub/fault" >/dev/null; }
 # llm_count DB : documents whose summary the LLM wrote
 llm_count() { python3 - "$1" <<'PY'

@@ -9,14 +9,6 @@
 . "$(dirname "$0")/serve_lib.bash"
 : "${OLLAMA_STUB:?run through ctest}"
 
-start_stub() { # start_stub NAME [flags] -> sets URL_<NAME>
-  local name=$1; shift
-  "$OLLAMA_STUB" --listen 127.0.0.1:0 "$@" > "$T/stub-$name.out" 2> "$T/stub-$name.err" &
-  local pid=$!
-  for _ in $(seq 1 100); do grep -q '^listening on' "$T/stub-$name.out" && break; sleep 0.05; done
-  eval "URL_$name=http://$(sed -n 's/^listening on //p' "$T/stub-$name.out")"
-  on_exit "kill $pid 2>/dev/null"
-}
 cat > "$T/models.json" <<'JSON'
 [{"name":"llama3.2:3b","family":"llama","parameter_size":"3.2B","size":2019393189,"parameter_count":3212749888,
   "context_length":131072,"block_count":28,"head_count":24,"head_count_kv":8,"embedding_length":3072,

@@ -14,32 +14,8 @@
 #include "core/err.h"
 #include "store/store.h"
 
-static char db[512];
-
-static void rm_db(void)
-{
-	char p[600];
-	unlink(db);
-	snprintf(p, sizeof p, "%s-wal", db);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", db);
-	unlink(p);
-}
-
-static int setup(void **state)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(db, sizeof db, "%s/batch-%d-%p.db", tmp && *tmp ? tmp : "/tmp", (int)getpid(), (void *)state);
-	rm_db();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	rm_db();
-	return 0;
-}
+#define STORE_FIXTURE_NAME "batch"
+#include "store_fixture.h"
 
 static const struct step_decl two[] = {{"extract_text", ROLE_NONE, 0}, {"analyze_text", ROLE_TEXT, 1}};
 

@@ -15,32 +15,8 @@
 #include "core/err.h"
 #include "store/store.h"
 
-static char db[512];
-
-static void rm_db(void)
-{
-	char p[600];
-	unlink(db);
-	snprintf(p, sizeof p, "%s-wal", db);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", db);
-	unlink(p);
-}
-
-static int setup(void **state)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(db, sizeof db, "%s/measures-%d-%p.db", tmp && *tmp ? tmp : "/tmp", (int)getpid(), (void *)state);
-	rm_db();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	rm_db();
-	return 0;
-}
+#define STORE_FIXTURE_NAME "measures"
+#include "store_fixture.h"
 
 struct rows {
 	struct store_measure m[8];

@@ -16,32 +16,8 @@
 #include "core/err.h"
 #include "store/store.h"
 
-static char db[512];
-
-static void rm_db(void)
-{
-	char p[600];
-	unlink(db);
-	snprintf(p, sizeof p, "%s-wal", db);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", db);
-	unlink(p);
-}
-
-static int setup(void **state)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(db, sizeof db, "%s/ready-%d-%p.db", tmp && *tmp ? tmp : "/tmp", (int)getpid(), (void *)state);
-	rm_db();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	rm_db();
-	return 0;
-}
+#define STORE_FIXTURE_NAME "ready"
+#include "store_fixture.h"
 
 /* extract (none) -> analyze (text) -> describe (vision, needs both) */
 static const struct step_decl three[] = {

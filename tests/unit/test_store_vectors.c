@@ -17,32 +17,8 @@
 #include "core/err.h"
 #include "store/store.h"
 
-static char db[512];
-
-static void rm_db(void)
-{
-	char p[600];
-	unlink(db);
-	snprintf(p, sizeof p, "%s-wal", db);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", db);
-	unlink(p);
-}
-
-static int setup(void **state)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(db, sizeof db, "%s/vectors-%d-%p.db", tmp && *tmp ? tmp : "/tmp", (int)getpid(), (void *)state);
-	rm_db();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	rm_db();
-	return 0;
-}
+#define STORE_FIXTURE_NAME "vectors"
+#include "store_fixture.h"
 
 static const struct step_decl one[] = {{"extract_text", ROLE_NONE, 0}};
 
