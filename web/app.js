@@ -599,7 +599,7 @@ function say(text) {
 // The search's filters (GET /api/search takes the same words); they live in
 // the URL, #/search?q=WORDS&kind=pdf&taken_since=2024-07-01, so a filtered
 // search has its own address and Back undoes a filter.
-const SEARCH_FILTERS = ['kind', 'since', 'until', 'taken_since', 'taken_until', 'tag', 'lang'];
+const SEARCH_FILTERS = ['kind', 'since', 'until', 'taken_since', 'taken_until', 'tag', 'lang', 'parent'];
 
 function searchHash(q, f) {
   const p = new URLSearchParams({ q });
