@@ -599,7 +599,7 @@ function say(text) {
 // The search's filters (GET /api/search takes the same words); they live in
 // the URL, #/search?q=WORDS&kind=pdf&taken_since=2024-07-01, so a filtered
 // search has its own address and Back undoes a filter.
-const SEARCH_FILTERS = ['kind', 'since', 'until', 'taken_since', 'taken_until', 'tag', 'lang', 'parent'];
+const SEARCH_FILTERS = ['kind', 'status', 'since', 'until', 'taken_since', 'taken_until', 'tag', 'lang', 'parent'];
 
 function searchHash(q, f) {
   const p = new URLSearchParams({ q });
@@ -608,7 +608,8 @@ function searchHash(q, f) {
 }
 
 function setupSearchFilters() {
-  $('s-kind').replaceChildren(...[...$('f-kind').options].map((o) => el('option', { value: o.value }, o.textContent)));
+  for (const k of ['kind', 'status'])
+    $('s-' + k).replaceChildren(...[...$('f-' + k).options].map((o) => el('option', { value: o.value }, o.textContent)));
   $('search-filters').addEventListener('change', () => {
     const f = {};
     for (const k of SEARCH_FILTERS) f[k] = $('s-' + k).value.trim();
