@@ -268,15 +268,23 @@ static int search_cb(const struct search_hit *h, void *user)
 	return 0;
 }
 
+const char *search_query_bad(const char *q)
+{
+	if (!q || !*q)
+		return "give the words to search for: /api/search?q=WORDS";
+	if (strlen(q) > 1000)
+		return "the query is too long (at most 1000 characters)";
+	if (!utf8_valid(q, strlen(q)))
+		return "the query is not valid UTF-8";
+	return NULL;
+}
+
 static enum MHD_Result search_run(server *s, struct MHD_Connection *c, const char *q, long limit,
                                   const struct doc_filter *f)
 {
-	if (!q || !*q)
-		return reply_error(c, 400, "give the words to search for: /api/search?q=WORDS");
-	if (strlen(q) > 1000)
-		return reply_error(c, 400, "the query is too long (at most 1000 characters)");
-	if (!utf8_valid(q, strlen(q)))
-		return reply_error(c, 400, "the query is not valid UTF-8");
+	const char *bad = search_query_bad(q);
+	if (bad)
+		return reply_error(c, 400, "%s", bad);
 	struct err e = {0};
 	store *st = pool_get(s, &e);
 	if (!st)

@@ -59,12 +59,9 @@ enum MHD_Result api_search_modes(server *s, struct MHD_Connection *c, const char
 	enum search_mode m = SEARCH_AUTO;
 	if (mode && *mode && (search_mode_parse(mode, &m) || m == SEARCH_AUTO))
 		return reply_error(c, 400, "mode must be one of semantic, hybrid, text (not '%s')", mode);
-	if (!q || !*q)
-		return reply_error(c, 400, "give the words to search for: /api/search?q=WORDS");
-	if (strlen(q) > 1000)
-		return reply_error(c, 400, "the query is too long (at most 1000 characters)");
-	if (!utf8_valid(q, strlen(q)))
-		return reply_error(c, 400, "the query is not valid UTF-8");
+	const char *bad = search_query_bad(q);
+	if (bad)
+		return reply_error(c, 400, "%s", bad);
 	struct err e = {0};
 	store *st = pool_get(s, &e);
 	if (!st)

@@ -152,6 +152,9 @@ enum MHD_Result reply_send(struct MHD_Connection *c, struct reply_out *o);
 /* Queues a JSON reply; consumes body. */
 enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body);
 /* Queues {"error": msg} with status. */
+/* Why a search query cannot be run (empty, over 1,000 bytes, not UTF-8), or
+ * NULL when it can; the words are the 400 reply's. Static storage. */
+const char *search_query_bad(const char *q);
 enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Maps a dossier error code to an HTTP status (ENOTFOUND 404, EINVAL 400, ...). */
