@@ -37,6 +37,17 @@ static struct archive *open_any(const char *path)
 	return a;
 }
 
+/* path's archive, opened (*a) after stat (*sb); an error names the file. */
+static int open_path(const char *path, struct stat *sb, struct archive **a, struct err *err)
+{
+	if (stat(path, sb) != 0)
+		return err_set(err, errno == EACCES ? DOSSIER_EPERM : DOSSIER_ENOTFOUND, "%s: %s", path, strerror(errno));
+	if (!(*a = open_any(path)))
+		return err_set(err, DOSSIER_EFORMAT, "%s: not an archive libarchive can read (damaged, or another type)",
+		               path);
+	return 0;
+}
+
 int archive_is_archive(const char *path)
 {
 	struct archive *a = open_any(path);
@@ -72,12 +83,10 @@ int archive_unpack(const char *path, const char *dir, const struct archive_limit
 	if (lim.max_ratio <= 0)
 		lim.max_ratio = 200;
 	struct stat sb;
-	if (stat(path, &sb) != 0)
-		return err_set(err, errno == EACCES ? DOSSIER_EPERM : DOSSIER_ENOTFOUND, "%s: %s", path, strerror(errno));
-	struct archive *a = open_any(path);
-	if (!a)
-		return err_set(err, DOSSIER_EFORMAT, "%s: not an archive libarchive can read (damaged, or another type)",
-		               path);
+	struct archive *a;
+	int orc = open_path(path, &sb, &a, err);
+	if (orc)
+		return orc;
 	json_t *skipped = json_array(), *notes = json_array();
 	size_t listed = 0, unpacked = 0, n_encrypted = 0;
 	uint64_t expanded = 0;
@@ -224,12 +233,10 @@ int archive_list(const char *path, const struct archive_scan_limits *limits, arc
 	if (!lim.max_members)
 		lim.max_members = ARCHIVE_SCAN_MAX_MEMBERS;
 	struct stat sb;
-	if (stat(path, &sb) != 0)
-		return err_set(err, errno == EACCES ? DOSSIER_EPERM : DOSSIER_ENOTFOUND, "%s: %s", path, strerror(errno));
-	struct archive *a = open_any(path);
-	if (!a)
-		return err_set(err, DOSSIER_EFORMAT, "%s: not an archive libarchive can read (damaged, or another type)",
-		               path);
+	struct archive *a;
+	int orc = open_path(path, &sb, &a, err);
+	if (orc)
+		return orc;
 	double t0 = clock_mono_s();
 	size_t listed = 0;
 	int r, rc = 0, bounded = 0;
