@@ -145,4 +145,20 @@ check_contains "analyze over budget: says so and how to proceed" "--force" "$out
 check_eq "analyze over budget: the document stays queued" queued "$("$DOSSIER" list --db "$T/r.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["status"])')"
 OLLAMA_HOST=$URL "$DOSSIER" analyze --profile prod --budget 4G --force --db "$T/r.db" "$T/imgs" >/dev/null 2>&1
 check_eq "analyze --force runs it anyway" done "$("$DOSSIER" list --db "$T/r.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["status"])')"
+# the plan analyze checks counts what the files hold: images inside a zip need the vision model
+mkdir -p "$T/zimg" "$T/ztxt"
+python3 - "$T" "$SOURCE_DIR" <<'PY'
+import os, sys, zipfile
+t = sys.argv[1]
+png = open(os.path.join(sys.argv[2], "samples", "cafe-receipt.png"), "rb").read()
+with zipfile.ZipFile(os.path.join(t, "zimg", "scans.zip"), "w") as z:
+    for i in range(2): z.writestr(f"scan{i}.png", png)
+with zipfile.ZipFile(os.path.join(t, "ztxt", "notes.zip"), "w") as z:
+    z.writestr("a.txt", "Notes about the harbour and its ships.\n")
+PY
+out=$(OLLAMA_HOST=$URL "$DOSSIER" analyze --profile dev --budget 4.5G --db "$T/z.db" "$T/ztxt" 2>&1); rc=$?
+check_eq "analyze: a zip of text fits a 4.5 GB budget (dev)" 0 "$rc"
+out=$(OLLAMA_HOST=$URL "$DOSSIER" analyze --profile dev --budget 4.5G --db "$T/z2.db" "$T/zimg" 2>&1); rc=$?
+check_eq "analyze: a zip of scans over the same budget is refused (the images inside are planned)" 3 "$rc"
+check_contains "analyze: the refusal says how to proceed" "--force" "$out"
 done_testing
