@@ -1,6 +1,7 @@
 /*
- * doc.c — turns normalised text into sentences and word tokens (struct an_doc), and
- * guesses its language from stop-word frequencies.
+ * doc.c — turns normalised text into sentences and word tokens (struct an_doc), stems
+ * its words (stem.c), and guesses its language from stop-word frequencies (the
+ * fallback of lang.c's classifier).
  *
  * Tokens are runs of letters and digits; inner hyphens and underscores join a word
  * ("state-of-the-art"), inner dots and commas join a number ("1,234.56"), and an
@@ -54,29 +55,6 @@ static size_t url_or_email_len(const char *s, size_t n)
 	if (at > 0 && memchr(s + at, '.', run - at))
 		return run;
 	return 0;
-}
-
-/* The stem used by TextRank: the lower-case word without a plural 's', cut to 6 letters. */
-static size_t stem_of(const char *w, size_t n, char *out)
-{
-	size_t cps = 0, i = 0;
-	while (i < n) {
-		size_t adv;
-		an_utf8_decode(w + i, n - i, &adv);
-		i += adv;
-		cps++;
-	}
-	if (cps >= 4 && w[n - 1] == 's' && w[n - 2] != 's' && w[n - 2] != 'u' && w[n - 2] != 'i')
-		n--;
-	size_t k = 0, c = 0;
-	while (k < n && c < 6) {
-		size_t adv;
-		an_utf8_decode(w + k, n - k, &adv);
-		k += adv;
-		c++;
-	}
-	memcpy(out, w, k);
-	return k;
 }
 
 struct tok_vec {
@@ -271,17 +249,9 @@ int an_doc_build(struct an_doc *doc, const char *text, size_t len)
 	doc->word_lower_count = calloc(nw, sizeof *doc->word_lower_count);
 	if (!doc->word_stem || !doc->word_stop || !doc->word_mask || !doc->word_lower_count)
 		goto fail;
-	for (uint32_t w = 0; w < doc->words.count; w++) {
-		const char *s = an_intern_str(&doc->words, w);
-		size_t n = doc->words.len[w];
-		char st[TOK_TMP_MAX + 4];
-		size_t sl = stem_of(s, n, st);
-		uint32_t sid = an_intern_add(&doc->stems, st, sl);
-		if (sid == UINT32_MAX)
-			goto fail;
-		doc->word_stem[w] = sid;
-		doc->word_mask[w] = (uint8_t)an_stopword_mask(s, n);
-	}
+	for (uint32_t w = 0; w < doc->words.count; w++)
+		doc->word_mask[w] = (uint8_t)an_stopword_mask(an_intern_str(&doc->words, w),
+							      doc->words.len[w]);
 	for (size_t k = 0; k < doc->ntoks; k++) {
 		const struct an_tok *tk = &doc->toks[k];
 		size_t adv;
@@ -295,6 +265,22 @@ fail:
 	free(tv.v);
 	an_doc_free(doc);
 	return DOSSIER_ENOMEM;
+}
+
+int an_doc_stem(struct an_doc *doc, struct an_stemmer *st)
+{
+	an_intern_free(&doc->stems);
+	an_intern_init(&doc->stems);
+	for (uint32_t w = 0; w < doc->words.count; w++) {
+		char out[TOK_TMP_MAX + 4];
+		size_t sl = an_stem(st, an_intern_str(&doc->words, w), doc->words.len[w], out,
+				    TOK_TMP_MAX);
+		uint32_t sid = an_intern_add(&doc->stems, out, sl);
+		if (sid == UINT32_MAX)
+			return DOSSIER_ENOMEM;
+		doc->word_stem[w] = sid;
+	}
+	return 0;
 }
 
 void an_doc_set_stop_langs(struct an_doc *doc, unsigned mask)

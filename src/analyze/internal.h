@@ -94,12 +94,17 @@ struct an_doc {
 				      (or a single character) */
 	uint8_t *word_mask;        /* owned, per word id: an_stopword_mask of the word */
 	uint32_t *word_lower_count;/* owned, per word id: occurrences starting lower case */
-	struct an_intern stems;    /* stems (plural s dropped, truncated to 6 letters) */
+	struct an_intern stems;    /* stems, from an_doc_stem (Snowball or the neutral stem) */
 	unsigned stop_langs;       /* language mask used for word_stop */
 };
 
-/* Splits and tokenises text. DOSSIER_ENOMEM on allocation failure. */
+/* Splits and tokenises text. DOSSIER_ENOMEM on allocation failure. The stems are
+ * filled by an_doc_stem, which must run before an_textrank. */
 int an_doc_build(struct an_doc *doc, const char *text, size_t len);
+struct an_stemmer;
+/* Fills doc->stems and doc->word_stem with st's stems (st NULL: the neutral stem).
+ * DOSSIER_ENOMEM. */
+int an_doc_stem(struct an_doc *doc, struct an_stemmer *st);
 /* Marks stop words for the language mask (AN_LANG_ALL when unsure). */
 void an_doc_set_stop_langs(struct an_doc *doc, unsigned mask);
 void an_doc_free(struct an_doc *doc);
@@ -107,6 +112,40 @@ void an_doc_free(struct an_doc *doc);
 /* Guesses the language from stop-word frequencies; returns an index of enum an_lang
  * or -1 for "und" (too short or ambiguous). */
 int an_lang_guess(const struct an_doc *doc);
+
+/* ---- language identification (lang.c, libexttextcat) ---- */
+struct an_lang_result {
+	int lang;            /* enum an_lang, or -1 (und, or a language outside the seven) */
+	char code[4];        /* ISO 639-1 code, or "und" */
+	const char *method;  /* static: "offline:textcat" or "offline:stopwords" */
+};
+/* The document's language: exttextcat where it is confident, else the stop-word
+ * guess (see lang.c for the rule). Thread safe. */
+void an_lang_detect(const struct an_doc *doc, struct an_lang_result *r);
+/* Loads exttextcat's models once per process (thread safe); 1 when loaded, 0 when
+ * they cannot be read (the stop-word guess then decides alone). *load_s (may be NULL)
+ * gets the seconds the load took. */
+int an_textcat_ready(double *load_s);
+/* Classifies n bytes of UTF-8: returns exttextcat's number of candidates (> 0), 0 for
+ * too short or unknown, -1 when the models are not loaded or on out-of-memory. The
+ * first max candidates with an ISO 639-1 code go into codes, their count in *ncodes. */
+int an_textcat_classify(const char *s, size_t n, char codes[][4], int max, int *ncodes);
+/* enum an_lang of an ISO 639-1 code, -1 when not one of the seven. */
+int an_lang_index(const char *code);
+
+/* ---- stemming (stem.c, Snowball) ---- */
+/* A stemmer for an ISO 639-1 code: Snowball's when it has one, else (and for "und" or
+ * NULL) the neutral stem. One per analysis: not safe to share between threads. NULL
+ * on out-of-memory. Free with an_stemmer_free (NULL-safe). */
+struct an_stemmer *an_stemmer_new(const char *code);
+void an_stemmer_free(struct an_stemmer *s);
+/* 1 when s stems with Snowball, 0 for the neutral stem. */
+int an_stemmer_snowball(const struct an_stemmer *s);
+/* Writes the stem of the lower-case UTF-8 word w (n bytes, n <= cap) into out (cap + 4
+ * bytes) and returns its length. s NULL: the neutral stem. */
+size_t an_stem(struct an_stemmer *s, const char *w, size_t n, char *out, size_t cap);
+/* The neutral stem: w without a plural 's', cut to 6 characters (into out, n bytes). */
+size_t an_stem_neutral(const char *w, size_t n, char *out);
 
 /* ---- rankers (results are indices / ids owned by the caller, free with free()) ---- */
 

@@ -150,7 +150,7 @@ static int word_part_of(const char *a, const char *b)
 }
 
 static json_t *build(const struct an_doc *doc, const char *title_hint, const struct offline_params *p,
-		     int lang, uint32_t *order, size_t norder, const struct an_keyword *kws,
+		     const struct an_lang_result *lang, uint32_t *order, size_t norder, const struct an_keyword *kws,
 		     size_t nkw)
 {
 	json_t *o = json_object();
@@ -270,7 +270,7 @@ static json_t *build(const struct an_doc *doc, const char *title_hint, const str
 
 	json_t *ents = an_entities(doc);
 	json_object_set_new(o, "entities", ents ? ents : json_array());
-	json_object_set_new(o, "language", json_string(lang >= 0 ? an_lang_code(lang) : "und"));
+	json_object_set_new(o, "language", json_string(lang->code));
 	size_t words = doc->ntoks + doc->code_words;
 	json_object_set_new(o, "word_count", json_integer((json_int_t)words));
 	json_object_set_new(o, "reading_time_s",
@@ -282,7 +282,7 @@ static json_t *build(const struct an_doc *doc, const char *title_hint, const str
 	json_object_set_new(sources, "tags", json_string("offline:yake"));
 	json_object_set_new(sources, "keywords", json_string("offline:yake"));
 	json_object_set_new(sources, "entities", json_string("offline:patterns"));
-	json_object_set_new(sources, "language", json_string("offline:stopwords"));
+	json_object_set_new(sources, "language", json_string(lang->method));
 	json_object_set_new(o, "sources", sources);
 
 	/* a failed allocation above leaves a key missing: report it as out of memory */
@@ -337,15 +337,24 @@ int offline_analyze(const char *text, size_t len, const char *title_hint,
 		an_doc_free(&doc);
 		return err_set(err, DOSSIER_EEMPTY, "the text contains no words to analyse");
 	}
-	int lang = an_lang_guess(&doc);
+	struct an_lang_result lr;
+	an_lang_detect(&doc, &lr);
+	int lang = lr.lang;
 	an_doc_set_stop_langs(&doc, lang >= 0 ? (1u << lang) | (1u << AN_LANG_EN) : AN_LANG_ALL);
+	struct an_stemmer *stemmer = an_stemmer_new(lr.code);
+	rc = stemmer ? an_doc_stem(&doc, stemmer) : DOSSIER_ENOMEM;
+	an_stemmer_free(stemmer);
+	if (rc) {
+		an_doc_free(&doc);
+		return err_set(err, rc, "out of memory while analysing a %zu-byte text", len);
+	}
 
 	size_t want_kw = (size_t)(p.max_keywords > p.max_tags ? p.max_keywords : p.max_tags) * 3 + 10;
 	rc = an_textrank(&doc, p.max_sentences, &order, &norder);
 	if (rc == 0)
 		rc = an_yake(&doc, want_kw, &kws, &nkw);
 	if (rc == 0) {
-		*out = build(&doc, title_hint, &p, lang, order, norder, kws, nkw);
+		*out = build(&doc, title_hint, &p, &lr, order, norder, kws, nkw);
 		if (!*out)
 			rc = DOSSIER_ENOMEM;
 	}

@@ -1,7 +1,8 @@
 /*
  * offline.h — extractive analysis of a text with no language model: a summary and key
  * points by TextRank, keywords and tags by a YAKE-style statistic, pattern-based
- * entities, and a stop-word language guess.
+ * entities, the language by libexttextcat's n-grams and a stop-word guess, and Snowball
+ * stems for the sentence graph.
  *
  *   struct offline_params p;
  *   offline_params_default(&p);
@@ -50,14 +51,16 @@ void offline_params_default(struct offline_params *p);
  *                          in (0, 1]: the best keyword's YAKE score divided by this one's
  *   "entities": [{"text": string, "type": "email"|"url"|"date"|"money"|"phone"|"name"}]
  *                          at most 100, in order of appearance per kind
- *   "language": string     ISO 639-1 (en de fr es it pt nl) or "und" when unsure
+ *   "language": string     ISO 639-1 code or "und" when unsure: one of the seven
+ *                          languages of the stop lists (en de fr es it pt nl), or another
+ *                          that libexttextcat recognises with confidence (ru, pl, sv...)
  *   "word_count": integer, "reading_time_s": integer (at 230 words per minute)
  *   "sources": {"title": "offline:heading"|"offline:textrank", "summary":
  *               "offline:textrank", "key_points": "offline:textrank", "tags": "offline:yake",
  *               "keywords": "offline:yake", "entities": "offline:patterns",
- *               "language": "offline:stopwords"}
+ *               "language": "offline:textcat"|"offline:stopwords" (which method decided)}
  * Keywords are never stop words of the detected language or English (of any of the
- * seven languages when the language is "und"), numbers, or single characters.
+ * seven languages when the language is "und" or outside them), numbers, or single characters.
  * Returns 0; DOSSIER_EEMPTY (no words); DOSSIER_EFORMAT (not valid UTF-8: normalise it
  * first); DOSSIER_ETOOBIG (len > CAP_TEXT); DOSSIER_EINVAL (text or out NULL, negative
  * parameter); DOSSIER_ENOMEM. On failure *out is NULL.
