@@ -338,8 +338,9 @@ static const struct {
 
 #define LANG_SAMPLE_TOKENS 20000   /* tokens looked at; enough for any document */
 
-int an_lang_guess(const struct an_doc *doc)
+int an_lang_guess_sure(const struct an_doc *doc, int *sure)
 {
+	*sure = 0;
 	double score[AN_LANG_COUNT] = { 0 };
 	size_t words = 0, hits = 0;
 	size_t lim = doc->ntoks < LANG_SAMPLE_TOKENS ? doc->ntoks : LANG_SAMPLE_TOKENS;
@@ -386,5 +387,15 @@ int an_lang_guess(const struct an_doc *doc)
 		return -1;
 	if (score[best] < 1.25 * score[second])
 		return -1;
+	/* sure: a page's worth of words, a function-word share a text in that language
+	 * has (a text in another language hits the lists by chance, far less often), and
+	 * a clear lead */
+	*sure = words >= 40 && hits * 3 >= words && score[best] >= 3.0 * score[second];
 	return best;
+}
+
+int an_lang_guess(const struct an_doc *doc)
+{
+	int sure;
+	return an_lang_guess_sure(doc, &sure);
 }

@@ -112,6 +112,9 @@ void an_doc_free(struct an_doc *doc);
 /* Guesses the language from stop-word frequencies; returns an index of enum an_lang
  * or -1 for "und" (too short or ambiguous). */
 int an_lang_guess(const struct an_doc *doc);
+/* The same guess; *sure = 1 when the text is long enough and its function words
+ * frequent and one-sided enough that no n-gram classifier needs asking. */
+int an_lang_guess_sure(const struct an_doc *doc, int *sure);
 
 /* ---- language identification (lang.c, libexttextcat) ---- */
 struct an_lang_result {

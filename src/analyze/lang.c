@@ -141,10 +141,13 @@ static char *lang_sample(const struct an_doc *doc, size_t *len, size_t *letters)
 
 void an_lang_detect(const struct an_doc *doc, struct an_lang_result *r)
 {
-	int sw = an_lang_guess(doc);
+	int sure = 0;
+	int sw = an_lang_guess_sure(doc, &sure);
 	r->lang = sw;
 	strcpy(r->code, sw >= 0 ? an_lang_code((enum an_lang)sw) : "und");
 	r->method = "offline:stopwords";
+	if (sure)
+		return;   /* a clear case for the stop lists: the classifier (~1 ms) is not asked */
 
 	size_t n = 0, letters = 0;
 	char *sample = lang_sample(doc, &n, &letters);
