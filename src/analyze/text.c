@@ -23,6 +23,11 @@
 #define TEXT_STAGE_CAP (4u * CAP_TEXT)   /* intermediate buffers: markup shrinks later */
 #define TITLE_MAX 1000                   /* bytes of a title kept */
 #define HTML_CHUNK (1u << 20)            /* bytes handed to libxml2's push parser at a time */
+/* Elements open at once before the HTML parser is restarted on the rest of the input:
+ * libxml2 2.9 scans its whole stack of open elements for every unmatched end tag (and
+ * every <body>), so "<b>" x n then "</i>" x n would take n^2 steps. Real pages nest
+ * a few dozen deep; past this, the nesting is dropped and the text kept. */
+#define HTML_MAX_DEPTH 256
 
 /* ------------------------------------------------------------ small writer ---- */
 
@@ -401,6 +406,8 @@ struct html_sax {
 	int raw;               /* depth inside script, style, template, svg, math */
 	int head;              /* depth inside head */
 	int in_title, pre, title_done;
+	int depth;             /* elements open in the current parser */
+	long restart_at;       /* >= 0: the parser stopped there (bytes into its input) */
 	htmlParserCtxtPtr ctxt;
 };
 
@@ -409,6 +416,11 @@ static void hs_start(void *ud, const xmlChar *tag, const xmlChar **atts)
 	(void)atts;
 	struct html_sax *h = ud;
 	const char *name = (const char *)tag;
+	if (++h->depth > HTML_MAX_DEPTH && h->restart_at < 0) {
+		h->restart_at = xmlByteConsumed(h->ctxt);
+		xmlStopParser(h->ctxt);
+		return;
+	}
 	if (tag_in(name, html_raw)) {
 		h->raw++;
 		return;
@@ -441,6 +453,8 @@ static void hs_end(void *ud, const xmlChar *tag)
 {
 	struct html_sax *h = ud;
 	const char *name = (const char *)tag;
+	if (h->depth > 0)
+		h->depth--;
 	if (tag_in(name, html_raw)) {
 		if (h->raw)
 			h->raw--;
@@ -513,12 +527,10 @@ static void hs_quiet(void *ud, const char *msg, ...)
 	(void)msg;
 }
 
-/* HTML -> text through libxml2's HTML parser (SAX: no tree is built). The input is
- * UTF-8 already (decode()), so libxml2 is told so and ignores <meta charset>. */
-static void html_to_text(const char *s, size_t n, struct writer *w, char **title)
+/* Runs one libxml2 HTML push parser over s[0..n) into h; returns the bytes read
+ * when it stopped at HTML_MAX_DEPTH (h->restart_at), or n. */
+static size_t html_parse_run(struct html_sax *h, const char *s, size_t n)
 {
-	struct html_sax h = { .w = w, .title = title };
-	buf_init(&h.tbuf, 0);
 	htmlSAXHandler sax;
 	memset(&sax, 0, sizeof sax);
 	sax.startElement = hs_start;
@@ -529,26 +541,60 @@ static void html_to_text(const char *s, size_t n, struct writer *w, char **title
 	sax.warning = hs_quiet;
 	sax.error = hs_quiet;
 	sax.fatalError = hs_quiet;
-	htmlParserCtxtPtr c = htmlCreatePushParserCtxt(&sax, &h, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
+	struct writer *w = h->w;
+	htmlParserCtxtPtr c = htmlCreatePushParserCtxt(&sax, h, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
 	if (!c) {
 		w->rc = DOSSIER_ENOMEM;
-		return;
+		return n;
 	}
+	/* no network, no external entities (HTML has none), no messages; the input is
+	 * UTF-8 already, so a <meta charset> must not switch the decoder */
 	htmlCtxtUseOptions(c, HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER |
-			      HTML_PARSE_IGNORE_ENC | HTML_PARSE_NODEFDTD | HTML_PARSE_NOBLANKS);
-	h.ctxt = c;
-	while (n > 0 && w->rc == 0) {
-		int chunk = n > HTML_CHUNK ? (int)HTML_CHUNK : (int)n;
-		htmlParseChunk(c, s, chunk, 0);
-		s += chunk;
-		n -= (size_t)chunk;
+			      HTML_PARSE_IGNORE_ENC | HTML_PARSE_NODEFDTD);
+	h->ctxt = c;
+	h->depth = 0;
+	h->restart_at = -1;
+	size_t fed = 0;
+	while (fed < n && w->rc == 0 && h->restart_at < 0) {
+		size_t chunk = n - fed > HTML_CHUNK ? HTML_CHUNK : n - fed;
+		htmlParseChunk(c, s + fed, (int)chunk, 0);
+		fed += chunk;
 	}
-	if (w->rc == 0)
+	if (w->rc == 0 && h->restart_at < 0)
 		htmlParseChunk(c, NULL, 0, 1);
 	if (c->myDoc)
 		xmlFreeDoc(c->myDoc);
 	c->myDoc = NULL;
 	htmlFreeParserCtxt(c);
+	h->ctxt = NULL;
+	if (h->restart_at < 0)
+		return n;
+	size_t at = (size_t)h->restart_at;
+	if (at > n)
+		at = n;
+	/* the parser stopped in a start tag, before its '>' */
+	while (at < n && s[at] != '>' && s[at] != '<')
+		at++;
+	if (at < n && s[at] == '>')
+		at++;
+	return at > 0 ? at : n;   /* always progress */
+}
+
+/* HTML -> text through libxml2's HTML parser (SAX: no tree is built). The input is
+ * UTF-8 already (decode()), so libxml2 is told so and ignores <meta charset>. */
+static void html_to_text(const char *s, size_t n, struct writer *w, char **title)
+{
+	struct html_sax h = { .w = w, .title = title, .restart_at = -1 };
+	buf_init(&h.tbuf, 0);
+	while (n > 0 && w->rc == 0) {
+		size_t used = html_parse_run(&h, s, n);
+		s += used;
+		n -= used;
+		/* a fresh parser knows nothing of what was open */
+		h.raw = h.head = h.in_title = h.pre = 0;
+		if (h.tbuf.len)
+			h.title_done = 1;
+	}
 	if (title && !*title && h.tbuf.len)
 		*title = fold_title(h.tbuf.data, h.tbuf.len);
 	buf_free(&h.tbuf);
