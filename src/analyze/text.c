@@ -377,24 +377,74 @@ verbatim:
 
 /* -------------------------------------------------------------------- HTML ---- */
 
-static int tag_in(const char *name, const char *const *list)
+/* What an element does to the text (the names libxml2 reports, lower case). */
+enum tag_kind { T_NONE, T_PARA, T_LINE, T_CELL, T_RAW, T_HEAD, T_TITLE };
+
+/* Sorted by name, for bsearch: paragraph breaks, line breaks, cell separators,
+ * dropped content (script, style, template, svg, math), head and title. */
+static const struct tag_entry {
+	const char *name;
+	enum tag_kind kind;
+} tag_table[] = {
+	{ "address", T_PARA },
+	{ "article", T_PARA },
+	{ "aside", T_PARA },
+	{ "blockquote", T_PARA },
+	{ "body", T_LINE },
+	{ "br", T_LINE },
+	{ "caption", T_LINE },
+	{ "dd", T_LINE },
+	{ "details", T_PARA },
+	{ "div", T_LINE },
+	{ "dl", T_PARA },
+	{ "dt", T_LINE },
+	{ "fieldset", T_PARA },
+	{ "figcaption", T_LINE },
+	{ "figure", T_PARA },
+	{ "footer", T_PARA },
+	{ "form", T_PARA },
+	{ "h1", T_PARA },
+	{ "h2", T_PARA },
+	{ "h3", T_PARA },
+	{ "h4", T_PARA },
+	{ "h5", T_PARA },
+	{ "h6", T_PARA },
+	{ "head", T_HEAD },
+	{ "header", T_PARA },
+	{ "hr", T_PARA },
+	{ "li", T_LINE },
+	{ "main", T_PARA },
+	{ "math", T_RAW },
+	{ "nav", T_PARA },
+	{ "ol", T_PARA },
+	{ "option", T_LINE },
+	{ "p", T_PARA },
+	{ "pre", T_PARA },
+	{ "script", T_RAW },
+	{ "section", T_PARA },
+	{ "style", T_RAW },
+	{ "summary", T_PARA },
+	{ "svg", T_RAW },
+	{ "table", T_PARA },
+	{ "td", T_CELL },
+	{ "template", T_RAW },
+	{ "th", T_CELL },
+	{ "title", T_TITLE },
+	{ "tr", T_LINE },
+	{ "ul", T_PARA },
+};
+
+static int tag_cmp(const void *k, const void *e)
 {
-	for (int i = 0; list[i]; i++)
-		if (strcmp(name, list[i]) == 0)
-			return 1;
-	return 0;
+	return strcmp(k, ((const struct tag_entry *)e)->name);
 }
 
-static const char *const html_para[] = {
-	"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol", "dl",
-	"table", "section", "article", "header", "footer", "nav", "aside", "hr", "figure",
-	"main", "address", "form", "fieldset", "details", "summary", "title", NULL
-};
-static const char *const html_line[] = {
-	"br", "div", "li", "tr", "dd", "dt", "figcaption", "caption", "option", "body", NULL
-};
-static const char *const html_cell[] = { "td", "th", NULL };
-static const char *const html_raw[] = { "script", "style", "template", "svg", "math", NULL };
+static enum tag_kind tag_kind(const char *name)
+{
+	const struct tag_entry *e = bsearch(name, tag_table, sizeof tag_table / sizeof tag_table[0],
+					    sizeof tag_table[0], tag_cmp);
+	return e ? e->kind : T_NONE;
+}
 
 static char *fold_title(const char *s, size_t n);
 
@@ -421,32 +471,27 @@ static void hs_start(void *ud, const xmlChar *tag, const xmlChar **atts)
 		xmlStopParser(h->ctxt);
 		return;
 	}
-	if (tag_in(name, html_raw)) {
+	enum tag_kind k = tag_kind(name);
+	if (k == T_RAW)
 		h->raw++;
-		return;
-	}
 	if (h->raw)
 		return;
-	if (strcmp(name, "head") == 0) {
+	if (k == T_HEAD) {
 		h->head++;
-		return;
-	}
-	if (strcmp(name, "title") == 0) {
+	} else if (k == T_TITLE) {
 		h->in_title++;
-		return;
+	} else if (!h->head) {
+		if (k == T_PARA && strcmp(name, "pre") == 0)
+			h->pre++;
+		if (k == T_PARA)
+			w_break(h->w, 2);
+		else if (k == T_LINE)
+			w_break(h->w, 1);
+		else if (k == T_CELL)
+			w_char(h->w, ' ');
+		if (h->w->rc)
+			xmlStopParser(h->ctxt);
 	}
-	if (strcmp(name, "pre") == 0)
-		h->pre++;
-	if (h->head)
-		return;
-	if (tag_in(name, html_para))
-		w_break(h->w, 2);
-	else if (tag_in(name, html_line))
-		w_break(h->w, 1);
-	else if (tag_in(name, html_cell))
-		w_char(h->w, ' ');
-	if (h->w->rc)
-		xmlStopParser(h->ctxt);
 }
 
 static void hs_end(void *ud, const xmlChar *tag)
@@ -455,33 +500,30 @@ static void hs_end(void *ud, const xmlChar *tag)
 	const char *name = (const char *)tag;
 	if (h->depth > 0)
 		h->depth--;
-	if (tag_in(name, html_raw)) {
+	enum tag_kind k = tag_kind(name);
+	if (k == T_RAW) {
 		if (h->raw)
 			h->raw--;
 		return;
 	}
 	if (h->raw)
 		return;
-	if (strcmp(name, "head") == 0) {
+	if (k == T_HEAD) {
 		if (h->head)
 			h->head--;
-		return;
-	}
-	if (strcmp(name, "title") == 0) {
+	} else if (k == T_TITLE) {
 		if (h->in_title && !--h->in_title)
 			h->title_done = 1;
-		return;
+	} else if (!h->head) {
+		if (k == T_PARA && strcmp(name, "pre") == 0 && h->pre)
+			h->pre--;
+		if (k == T_PARA)
+			w_break(h->w, 2);
+		else if (k == T_LINE)
+			w_break(h->w, 1);
+		else if (k == T_CELL)
+			w_char(h->w, ' ');
 	}
-	if (strcmp(name, "pre") == 0 && h->pre)
-		h->pre--;
-	if (h->head)
-		return;
-	if (tag_in(name, html_para))
-		w_break(h->w, 2);
-	else if (tag_in(name, html_line))
-		w_break(h->w, 1);
-	else if (tag_in(name, html_cell))
-		w_char(h->w, ' ');
 }
 
 static void hs_text(void *ud, const xmlChar *ch, int len)
