@@ -12,6 +12,7 @@
 
 #include <libxml/HTMLparser.h>
 #include <md4c.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uchardet/uchardet.h>
@@ -467,7 +468,8 @@ static void hs_start(void *ud, const xmlChar *tag, const xmlChar **atts)
 	struct html_sax *h = ud;
 	const char *name = (const char *)tag;
 	if (++h->depth > HTML_MAX_DEPTH && h->restart_at < 0) {
-		h->restart_at = xmlByteConsumed(h->ctxt);
+		long at = xmlByteConsumed(h->ctxt);
+		h->restart_at = at > 0 ? at : 0;   /* 0 (unknown): the rest is dropped */
 		xmlStopParser(h->ctxt);
 		return;
 	}
@@ -624,8 +626,16 @@ static size_t html_parse_run(struct html_sax *h, const char *s, size_t n)
 
 /* HTML -> text through libxml2's HTML parser (SAX: no tree is built). The input is
  * UTF-8 already (decode()), so libxml2 is told so and ignores <meta charset>. */
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init(void)
+{
+	xmlInitParser();   /* libxml2 2.9's first-use set-up is not thread safe */
+}
+
 static void html_to_text(const char *s, size_t n, struct writer *w, char **title)
 {
+	pthread_once(&xml_once, xml_init);
 	struct html_sax h = { .w = w, .title = title, .restart_at = -1 };
 	buf_init(&h.tbuf, 0);
 	while (n > 0 && w->rc == 0) {
@@ -748,7 +758,8 @@ static int md_leave_block(MD_BLOCKTYPE type, void *detail, void *ud)
 	struct md_state *m = ud;
 	switch (type) {
 	case MD_BLOCK_H:
-		if (m->title_at >= 0 && m->title && !*m->title && m->w->rc == 0)
+		if (m->title_at >= 0 && m->title && !*m->title && m->w->rc == 0 &&
+		    m->w->b.len > (size_t)m->title_at)
 			*m->title = fold_title(m->w->b.data + m->title_at, m->w->b.len - (size_t)m->title_at);
 		m->title_at = -1;
 		md_owe(m, 2);
@@ -800,8 +811,9 @@ static int md_text(MD_TEXTTYPE type, const MD_CHAR *s, MD_SIZE n, void *ud)
 	struct writer *w = m->w;
 	if (type == MD_TEXT_HTML) {
 		/* an HTML block goes through the HTML path whole; inline tags are dropped */
-		if (m->in_html && buf_append(&m->html, s, n) != 0)
-			w->rc = DOSSIER_ETOOBIG;
+		int rc = m->in_html ? buf_append(&m->html, s, n) : 0;
+		if (rc && w->rc == 0)
+			w->rc = rc;
 		return w->rc ? 1 : 0;
 	}
 	md_flush(m, s);

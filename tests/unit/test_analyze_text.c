@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analyze/text.h"
 #include "core/buf.h"
@@ -354,7 +355,7 @@ static void html_malformed_is_recovered(void **state)
 static void html_deep_nesting_keeps_text(void **state)
 {
 	(void)state;
-	size_t depth = 200000;
+	size_t depth = 60000;   /* unguarded, libxml2 takes about a minute on this */
 	char *html = malloc(depth * 7 + 64);
 	assert_non_null(html);
 	size_t k = 0;
@@ -364,15 +365,15 @@ static void html_deep_nesting_keeps_text(void **state)
 	for (size_t i = 0; i < depth; i++)
 		memcpy(html + k, "</i>", 4), k += 4;
 	k += (size_t)sprintf(html + k, "<p>after</p>");
-	double t0 = clock_mono_s();
+	clock_t t0 = clock();   /* CPU time: a busy machine does not make it fail */
 	struct result r = norm(html, k, TEXT_FORMAT_HTML);
-	double dt = clock_mono_s() - t0;
+	double dt = (double)(clock() - t0) / CLOCKS_PER_SEC;
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.text, "deep text"));
 	assert_non_null(strstr(r.text, "after"));
 	assert_null(strchr(r.text, '<'));
 	assert_null(strchr(r.text, '>'));
-	assert_true(dt < 10.0);   /* quadratic, it would take minutes */
+	assert_true(dt < 5.0);
 	result_free(&r);
 	free(html);
 }
@@ -430,6 +431,14 @@ static void markdown_commonmark_headings(void **state)
 	assert_string_equal(r.title, "Real one");
 	assert_non_null(strstr(r.text, "# not a heading"));
 	assert_non_null(strstr(r.text, "#5 neither"));
+	result_free(&r);
+
+	/* an empty heading is no title; the next one is (found by the fuzzer) */
+	md = "#\n`co`e.\n\n## Second\n";
+	r = norm(md, strlen(md), TEXT_FORMAT_MARKDOWN);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.title, "Second");
+	assert_string_equal(r.text, "coe.\n\nSecond");
 	result_free(&r);
 }
 
