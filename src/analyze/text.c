@@ -2,6 +2,7 @@
  * text.c — text_normalize: encoding detection and decoding, HTML and Markdown
  * stripping, white-space folding. Three passes, each into a fresh buffer:
  *   decode (bytes -> UTF-8 with LF line ends) -> format (HTML/Markdown -> text) -> fold.
+ * HTML is read by libxml2's HTML parser (SAX, no tree), Markdown by md4c.
  */
 #include "analyze/text.h"
 #include "analyze/internal.h"
@@ -9,6 +10,9 @@
 #include "core/err.h"
 #include "core/util.h"
 
+#include <libxml/HTMLparser.h>
+#include <md4c.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uchardet/uchardet.h>
@@ -19,7 +23,12 @@
 
 #define TEXT_STAGE_CAP (4u * CAP_TEXT)   /* intermediate buffers: markup shrinks later */
 #define TITLE_MAX 1000                   /* bytes of a title kept */
-#define MD_INLINE_WINDOW 2048            /* bytes searched for a closing ], ), ` or > */
+#define HTML_CHUNK (1u << 20)            /* bytes handed to libxml2's push parser at a time */
+/* Elements open at once before the HTML parser is restarted on the rest of the input:
+ * libxml2 2.9 scans its whole stack of open elements for every unmatched end tag (and
+ * every <body>), so "<b>" x n then "</i>" x n would take n^2 steps. Real pages nest
+ * a few dozen deep; past this, the nesting is dropped and the text kept. */
+#define HTML_MAX_DEPTH 256
 
 /* ------------------------------------------------------------ small writer ---- */
 
@@ -322,578 +331,530 @@ static int decode(const char *in, size_t n, struct writer *w, char enc[16], stru
 
 /* ---------------------------------------------------------------- entities ---- */
 
-static const struct {
-	const char *name;
-	uint32_t cp;
-} entities[] = {
-	{ "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' }, { "apos", '\'' },
-	{ "nbsp", ' ' }, { "copy", 0xA9 }, { "reg", 0xAE }, { "trade", 0x2122 },
-	{ "euro", 0x20AC }, { "pound", 0xA3 }, { "yen", 0xA5 }, { "cent", 0xA2 },
-	{ "sect", 0xA7 }, { "deg", 0xB0 }, { "plusmn", 0xB1 }, { "micro", 0xB5 },
-	{ "para", 0xB6 }, { "middot", 0xB7 }, { "laquo", 0xAB }, { "raquo", 0xBB },
-	{ "iexcl", 0xA1 }, { "iquest", 0xBF }, { "shy", 0xAD }, { "ordf", 0xAA },
-	{ "ordm", 0xBA }, { "sup1", 0xB9 }, { "sup2", 0xB2 }, { "sup3", 0xB3 },
-	{ "frac12", 0xBD }, { "frac14", 0xBC }, { "frac34", 0xBE }, { "times", 0xD7 },
-	{ "divide", 0xF7 }, { "szlig", 0xDF }, { "yuml", 0xFF }, { "mdash", 0x2014 },
-	{ "ndash", 0x2013 }, { "hellip", 0x2026 }, { "lsquo", 0x2018 }, { "rsquo", 0x2019 },
-	{ "sbquo", 0x201A }, { "ldquo", 0x201C }, { "rdquo", 0x201D }, { "bdquo", 0x201E },
-	{ "bull", 0x2022 }, { "dagger", 0x2020 }, { "Dagger", 0x2021 }, { "permil", 0x2030 },
-	{ "prime", 0x2032 }, { "lsaquo", 0x2039 }, { "rsaquo", 0x203A }, { "OElig", 0x152 },
-	{ "oelig", 0x153 }, { "Scaron", 0x160 }, { "scaron", 0x161 }, { "Yuml", 0x178 },
-	{ "fnof", 0x192 }, { "circ", 0x2C6 }, { "tilde", 0x2DC }, { "ensp", ' ' },
-	{ "emsp", ' ' }, { "thinsp", ' ' }, { "zwnj", 0x200C }, { "zwj", 0x200D },
-	{ "lrm", 0x200E }, { "rlm", 0x200F }, { "larr", 0x2190 }, { "rarr", 0x2192 },
-	{ "uarr", 0x2191 }, { "darr", 0x2193 }, { "harr", 0x2194 }, { "minus", 0x2212 },
-	{ "le", 0x2264 }, { "ge", 0x2265 }, { "ne", 0x2260 }, { "infin", 0x221E },
-	{ "alpha", 0x3B1 }, { "beta", 0x3B2 }, { "gamma", 0x3B3 }, { "delta", 0x3B4 },
-	{ "pi", 0x3C0 }, { "mu", 0x3BC }, { "sigma", 0x3C3 }, { "omega", 0x3C9 },
-	{ "Omega", 0x3A9 }, { "Delta", 0x394 }, { "hearts", 0x2665 }, { "star", 0x2606 },
-	{ "check", 0x2713 },
-};
-
-/* Latin-1 letters U+00C0..U+00DE by entity name; the lower-case name (all letters
- * lowered) is the letter 0x20 higher. */
-static const char *const latin1_upper[31] = {
-	"Agrave", "Aacute", "Acirc", "Atilde", "Auml", "Aring", "AElig", "Ccedil",
-	"Egrave", "Eacute", "Ecirc", "Euml", "Igrave", "Iacute", "Icirc", "Iuml",
-	"ETH", "Ntilde", "Ograve", "Oacute", "Ocirc", "Otilde", "Ouml", NULL,
-	"Oslash", "Ugrave", "Uacute", "Ucirc", "Uuml", "Yacute", "THORN",
-};
-
-static uint32_t entity_lookup(const char *name, size_t n)
+/* Numeric character references as browsers read them: 0x80-0x9F as Windows-1252,
+ * 0, surrogates and values past U+10FFFF as U+FFFD. */
+static uint32_t charref_fix(uint32_t v)
 {
-	for (size_t i = 0; i < sizeof entities / sizeof entities[0]; i++)
-		if (strlen(entities[i].name) == n && memcmp(entities[i].name, name, n) == 0)
-			return entities[i].cp;
-	for (int i = 0; i < 31; i++) {
-		const char *u = latin1_upper[i];
-		if (!u || strlen(u) != n)
-			continue;
-		if (memcmp(u, name, n) == 0)
-			return 0xC0 + (uint32_t)i;
-		if (strncasecmp(u, name, n) == 0) {
-			int lower = 1;
-			for (size_t k = 0; k < n; k++)
-				lower &= !(name[k] >= 'A' && name[k] <= 'Z');
-			if (lower)
-				return 0xE0 + (uint32_t)i;
-		}
-	}
-	return 0;
+	if (v >= 0x80 && v < 0xA0 && cp1252_high[v - 0x80])
+		return cp1252_high[v - 0x80];
+	if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+		return 0xFFFD;
+	return v;
 }
 
-/* Decodes an entity at s[0] == '&'. Returns the bytes consumed (0 = not an entity). */
-static size_t entity_decode(const char *s, size_t n, uint32_t *cp)
+/* Decodes the entity s[0..n) ("&name;" or "&#...;", as md4c reports it) into w:
+ * named ones through libxml2's HTML entity table, unknown ones kept as written. */
+static void w_entity(struct writer *w, const char *s, size_t n)
 {
-	size_t lim = n < 40 ? n : 40;
-	const char *semi = memchr(s, ';', lim);
-	if (!semi || semi == s + 1)
-		return 0;
-	size_t len = (size_t)(semi - s) - 1;
-	const char *name = s + 1;
-	if (name[0] == '#') {
+	if (n >= 4 && s[1] == '#') {
+		int hex = s[2] == 'x' || s[2] == 'X';
 		uint32_t v = 0;
-		int hex = len > 1 && (name[1] == 'x' || name[1] == 'X');
-		size_t k = hex ? 2 : 1;
-		if (k >= len)
-			return 0;
-		for (; k < len; k++) {
-			char c = name[k];
-			int d;
-			if (c >= '0' && c <= '9')
-				d = c - '0';
-			else if (hex && (c | 32) >= 'a' && (c | 32) <= 'f')
-				d = (c | 32) - 'a' + 10;
-			else
-				return 0;
-			v = v * (hex ? 16 : 10) + (uint32_t)d;
+		for (size_t k = hex ? 3 : 2; k + 1 < n; k++) {
+			char c = s[k];
+			uint32_t d = c >= '0' && c <= '9' ? (uint32_t)(c - '0')
+				   : hex && (c | 32) >= 'a' && (c | 32) <= 'f' ? (uint32_t)((c | 32) - 'a' + 10) : 99;
+			if (d == 99)
+				goto verbatim;
+			v = v * (hex ? 16 : 10) + d;
 			if (v > 0x10FFFF)
 				v = 0x110000;
 		}
-		if (v >= 0x80 && v < 0xA0 && cp1252_high[v - 0x80])
-			v = cp1252_high[v - 0x80];   /* as browsers do */
-		if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-			v = 0xFFFD;
-		*cp = v;
-		return len + 2;
+		w_cp(w, charref_fix(v));
+		return;
 	}
-	uint32_t v = entity_lookup(name, len);
-	if (!v)
-		return 0;
-	*cp = v;
-	return len + 2;
+	if (n >= 3 && n < 40) {
+		char name[40];
+		memcpy(name, s + 1, n - 2);
+		name[n - 2] = '\0';
+		const htmlEntityDesc *d = htmlEntityLookup((const xmlChar *)name);
+		if (d && d->value) {
+			w_cp(w, d->value);
+			return;
+		}
+	}
+verbatim:
+	w_bytes(w, s, n);
 }
 
 /* -------------------------------------------------------------------- HTML ---- */
 
-static size_t find_ci(const char *s, size_t n, size_t from, const char *needle)
+/* What an element does to the text (the names libxml2 reports, lower case). */
+enum tag_kind { T_NONE, T_PARA, T_LINE, T_CELL, T_RAW, T_HEAD, T_TITLE };
+
+/* Sorted by name, for bsearch: paragraph breaks, line breaks, cell separators,
+ * dropped content (script, style, template, svg, math), head and title. */
+static const struct tag_entry {
+	const char *name;
+	enum tag_kind kind;
+} tag_table[] = {
+	{ "address", T_PARA },
+	{ "article", T_PARA },
+	{ "aside", T_PARA },
+	{ "blockquote", T_PARA },
+	{ "body", T_LINE },
+	{ "br", T_LINE },
+	{ "caption", T_LINE },
+	{ "dd", T_LINE },
+	{ "details", T_PARA },
+	{ "div", T_LINE },
+	{ "dl", T_PARA },
+	{ "dt", T_LINE },
+	{ "fieldset", T_PARA },
+	{ "figcaption", T_LINE },
+	{ "figure", T_PARA },
+	{ "footer", T_PARA },
+	{ "form", T_PARA },
+	{ "h1", T_PARA },
+	{ "h2", T_PARA },
+	{ "h3", T_PARA },
+	{ "h4", T_PARA },
+	{ "h5", T_PARA },
+	{ "h6", T_PARA },
+	{ "head", T_HEAD },
+	{ "header", T_PARA },
+	{ "hr", T_PARA },
+	{ "li", T_LINE },
+	{ "main", T_PARA },
+	{ "math", T_RAW },
+	{ "nav", T_PARA },
+	{ "ol", T_PARA },
+	{ "option", T_LINE },
+	{ "p", T_PARA },
+	{ "pre", T_PARA },
+	{ "script", T_RAW },
+	{ "section", T_PARA },
+	{ "style", T_RAW },
+	{ "summary", T_PARA },
+	{ "svg", T_RAW },
+	{ "table", T_PARA },
+	{ "td", T_CELL },
+	{ "template", T_RAW },
+	{ "th", T_CELL },
+	{ "title", T_TITLE },
+	{ "tr", T_LINE },
+	{ "ul", T_PARA },
+};
+
+static int tag_cmp(const void *k, const void *e)
 {
-	size_t m = strlen(needle);
-	for (size_t i = from; i + m <= n; i++)
-		if (strncasecmp(s + i, needle, m) == 0)
-			return i;
-	return n;
+	return strcmp(k, ((const struct tag_entry *)e)->name);
 }
 
-static int tag_in(const char *name, const char *const *list)
+static enum tag_kind tag_kind(const char *name)
 {
-	for (int i = 0; list[i]; i++)
-		if (strcmp(name, list[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static const char *const html_para[] = {
-	"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol", "dl",
-	"table", "section", "article", "header", "footer", "nav", "aside", "hr", "figure",
-	"main", "address", "form", "fieldset", "details", "summary", "title", NULL
-};
-static const char *const html_line[] = {
-	"br", "div", "li", "tr", "dd", "dt", "figcaption", "caption", "option", "body", NULL
-};
-static const char *const html_cell[] = { "td", "th", NULL };
-static const char *const html_raw[] = { "script", "style", "template", "svg", "math", NULL };
-
-/* Appends text with entities decoded, white space folded to single spaces. */
-static void html_text_into(struct writer *w, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		size_t m;
-		if (s[i] == '&' && (m = entity_decode(s + i, n - i, &cp))) {
-			w_cp(w, cp);
-			i += m;
-		} else if (s[i] == '\n' || s[i] == '\t') {
-			w_char(w, ' ');
-			i++;
-		} else {
-			w_char(w, s[i]);
-			i++;
-		}
-	}
+	const struct tag_entry *e = bsearch(name, tag_table, sizeof tag_table / sizeof tag_table[0],
+					    sizeof tag_table[0], tag_cmp);
+	return e ? e->kind : T_NONE;
 }
 
 static char *fold_title(const char *s, size_t n);
 
+/* The state of one HTML conversion, fed by libxml2's SAX callbacks. */
+struct html_sax {
+	struct writer *w;
+	char **title;          /* NULL: no title wanted */
+	struct buf tbuf;       /* text of the first <title> */
+	int raw;               /* depth inside script, style, template, svg, math */
+	int head;              /* depth inside head */
+	int in_title, pre, title_done;
+	int depth;             /* elements open in the current parser */
+	long restart_at;       /* >= 0: the parser stopped there (bytes into its input) */
+	htmlParserCtxtPtr ctxt;
+};
+
+static void hs_start(void *ud, const xmlChar *tag, const xmlChar **atts)
+{
+	(void)atts;
+	struct html_sax *h = ud;
+	const char *name = (const char *)tag;
+	if (++h->depth > HTML_MAX_DEPTH && h->restart_at < 0) {
+		long at = xmlByteConsumed(h->ctxt);
+		h->restart_at = at > 0 ? at : 0;   /* 0 (unknown): the rest is dropped */
+		xmlStopParser(h->ctxt);
+		return;
+	}
+	enum tag_kind k = tag_kind(name);
+	if (k == T_RAW)
+		h->raw++;
+	if (h->raw)
+		return;
+	if (k == T_HEAD) {
+		h->head++;
+	} else if (k == T_TITLE) {
+		h->in_title++;
+	} else if (!h->head) {
+		if (k == T_PARA && strcmp(name, "pre") == 0)
+			h->pre++;
+		if (k == T_PARA)
+			w_break(h->w, 2);
+		else if (k == T_LINE)
+			w_break(h->w, 1);
+		else if (k == T_CELL)
+			w_char(h->w, ' ');
+		if (h->w->rc)
+			xmlStopParser(h->ctxt);
+	}
+}
+
+static void hs_end(void *ud, const xmlChar *tag)
+{
+	struct html_sax *h = ud;
+	const char *name = (const char *)tag;
+	if (h->depth > 0)
+		h->depth--;
+	enum tag_kind k = tag_kind(name);
+	if (k == T_RAW) {
+		if (h->raw)
+			h->raw--;
+		return;
+	}
+	if (h->raw)
+		return;
+	if (k == T_HEAD) {
+		if (h->head)
+			h->head--;
+	} else if (k == T_TITLE) {
+		if (h->in_title && !--h->in_title)
+			h->title_done = 1;
+	} else if (!h->head) {
+		if (k == T_PARA && strcmp(name, "pre") == 0 && h->pre)
+			h->pre--;
+		if (k == T_PARA)
+			w_break(h->w, 2);
+		else if (k == T_LINE)
+			w_break(h->w, 1);
+		else if (k == T_CELL)
+			w_char(h->w, ' ');
+	}
+}
+
+static void hs_text(void *ud, const xmlChar *ch, int len)
+{
+	struct html_sax *h = ud;
+	const char *s = (const char *)ch;
+	size_t n = len > 0 ? (size_t)len : 0;
+	if (h->raw)
+		return;
+	if (h->in_title) {
+		if (h->title && !h->title_done && h->tbuf.len < TITLE_MAX * 4)
+			buf_append(&h->tbuf, s, n);   /* capped: the title is cut later anyway */
+		return;
+	}
+	if (h->head)
+		return;
+	struct writer *w = h->w;
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		/* U+0080-U+009F (from &#128; to &#159;) are Windows-1252 in browsers */
+		int c1 = c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] < 0xA0;
+		int ws = !h->pre && (c == '\n' || c == '\t');
+		if (!c1 && !ws)
+			continue;
+		w_bytes(w, s + run, i - run);
+		if (c1) {
+			w_cp(w, charref_fix((unsigned char)s[i + 1]));
+			i++;
+		} else {
+			w_char(w, ' ');
+		}
+		run = i + 1;
+	}
+	w_bytes(w, s + run, n - run);
+	if (w->rc)
+		xmlStopParser(h->ctxt);
+}
+
+static void hs_quiet(void *ud, const char *msg, ...)
+{
+	(void)ud;
+	(void)msg;
+}
+
+/* Runs one libxml2 HTML push parser over s[0..n) into h; returns the bytes read
+ * when it stopped at HTML_MAX_DEPTH (h->restart_at), or n. */
+static size_t html_parse_run(struct html_sax *h, const char *s, size_t n)
+{
+	htmlSAXHandler sax;
+	memset(&sax, 0, sizeof sax);
+	sax.startElement = hs_start;
+	sax.endElement = hs_end;
+	sax.characters = hs_text;
+	sax.ignorableWhitespace = hs_text;
+	sax.cdataBlock = hs_text;   /* script and style bodies: dropped in hs_text */
+	sax.warning = hs_quiet;
+	sax.error = hs_quiet;
+	sax.fatalError = hs_quiet;
+	struct writer *w = h->w;
+	htmlParserCtxtPtr c = htmlCreatePushParserCtxt(&sax, h, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
+	if (!c) {
+		w->rc = DOSSIER_ENOMEM;
+		return n;
+	}
+	/* no network, no external entities (HTML has none), no messages; the input is
+	 * UTF-8 already, so a <meta charset> must not switch the decoder */
+	htmlCtxtUseOptions(c, HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER |
+			      HTML_PARSE_IGNORE_ENC | HTML_PARSE_NODEFDTD);
+	h->ctxt = c;
+	h->depth = 0;
+	h->restart_at = -1;
+	size_t fed = 0;
+	while (fed < n && w->rc == 0 && h->restart_at < 0) {
+		size_t chunk = n - fed > HTML_CHUNK ? HTML_CHUNK : n - fed;
+		htmlParseChunk(c, s + fed, (int)chunk, 0);
+		fed += chunk;
+	}
+	if (w->rc == 0 && h->restart_at < 0)
+		htmlParseChunk(c, NULL, 0, 1);
+	if (c->myDoc)
+		xmlFreeDoc(c->myDoc);
+	c->myDoc = NULL;
+	htmlFreeParserCtxt(c);
+	h->ctxt = NULL;
+	if (h->restart_at < 0)
+		return n;
+	size_t at = (size_t)h->restart_at;
+	if (at > n)
+		at = n;
+	/* the parser stopped in a start tag, before its '>' */
+	while (at < n && s[at] != '>' && s[at] != '<')
+		at++;
+	if (at < n && s[at] == '>')
+		at++;
+	return at > 0 ? at : n;   /* always progress */
+}
+
+/* HTML -> text through libxml2's HTML parser (SAX: no tree is built). The input is
+ * UTF-8 already (decode()), so libxml2 is told so and ignores <meta charset>. */
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init(void)
+{
+	xmlInitParser();   /* libxml2 2.9's first-use set-up is not thread safe */
+}
+
 static void html_to_text(const char *s, size_t n, struct writer *w, char **title)
 {
-	int in_head = 0, in_pre = 0;
-	size_t i = 0;
-	while (i < n && w->rc == 0) {
-		char c = s[i];
-		if (c == '<') {
-			if (n - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
-				size_t e = i + 4;
-				while (e + 3 <= n && memcmp(s + e, "-->", 3) != 0)
-					e++;
-				i = e + 3 <= n ? e + 3 : n;
-				continue;
-			}
-			if (n - i >= 9 && memcmp(s + i, "<![CDATA[", 9) == 0) {
-				size_t e = i + 9;
-				while (e + 3 <= n && memcmp(s + e, "]]>", 3) != 0)
-					e++;
-				if (e + 3 > n)
-					e = n;  /* unterminated: the rest is its content (not cut inside a character) */
-				if (!in_head)
-					w_bytes(w, s + i + 9, e - (i + 9));
-				i = e + 3 <= n ? e + 3 : n;
-				continue;
-			}
-			if (i + 1 < n && (s[i + 1] == '!' || s[i + 1] == '?')) {
-				const char *gt = memchr(s + i, '>', n - i);
-				i = gt ? (size_t)(gt - s) + 1 : n;
-				continue;
-			}
-			size_t j = i + 1;
-			int closing = 0;
-			if (j < n && s[j] == '/') {
-				closing = 1;
-				j++;
-			}
-			char name[16];
-			size_t k = 0;
-			while (j < n && (((s[j] | 32) >= 'a' && (s[j] | 32) <= 'z') ||
-					 (k > 0 && ((s[j] >= '0' && s[j] <= '9') || s[j] == '-')))) {
-				if (k < sizeof name - 1)
-					name[k++] = (char)(s[j] | 32);
-				j++;
-			}
-			name[k] = '\0';
-			if (k == 0) {                  /* a lone '<' is text */
-				if (!in_head)
-					w_char(w, '<');
-				i++;
-				continue;
-			}
-			char quote = 0;
-			while (j < n) {
-				if (quote) {
-					if (s[j] == quote)
-						quote = 0;
-				} else if (s[j] == '"' || s[j] == '\'') {
-					quote = s[j];
-				} else if (s[j] == '>') {
-					break;
-				}
-				j++;
-			}
-			size_t after = j < n ? j + 1 : n;
-			if (!closing && tag_in(name, html_raw)) {
-				char end[16];
-				snprintf(end, sizeof end, "</%s", name);
-				size_t e = find_ci(s, n, after, end);
-				const char *gt = e < n ? memchr(s + e, '>', n - e) : NULL;
-				i = gt ? (size_t)(gt - s) + 1 : n;
-				continue;
-			}
-			if (!closing && strcmp(name, "title") == 0) {
-				size_t e = find_ci(s, n, after, "</title");
-				if (title && !*title)
-					*title = fold_title(s + after, e - after);
-				const char *gt = e < n ? memchr(s + e, '>', n - e) : NULL;
-				i = gt ? (size_t)(gt - s) + 1 : n;
-				continue;
-			}
-			if (strcmp(name, "head") == 0)
-				in_head = !closing;
-			else if (strcmp(name, "pre") == 0)
-				in_pre = !closing;
-			if (tag_in(name, html_para)) {
-				in_head = 0;
-				w_break(w, 2);
-			} else if (tag_in(name, html_line)) {
-				in_head = 0;
-				w_break(w, 1);
-			} else if (tag_in(name, html_cell)) {
-				w_char(w, ' ');
-			}
-			i = after;
-			continue;
-		}
-		if (in_head) {
-			i++;
-			continue;
-		}
-		uint32_t cp;
-		size_t m;
-		if (c == '&' && (m = entity_decode(s + i, n - i, &cp))) {
-			w_cp(w, cp);
-			i += m;
-			continue;
-		}
-		if (!in_pre && (c == '\n' || c == '\t'))
-			c = ' ';
-		w_char(w, c);
-		i++;
+	pthread_once(&xml_once, xml_init);
+	struct html_sax h = { .w = w, .title = title, .restart_at = -1 };
+	buf_init(&h.tbuf, 0);
+	while (n > 0 && w->rc == 0) {
+		size_t used = html_parse_run(&h, s, n);
+		s += used;
+		n -= used;
+		/* a fresh parser knows nothing of what was open */
+		h.raw = h.head = h.in_title = h.pre = 0;
+		if (h.tbuf.len)
+			h.title_done = 1;
 	}
+	if (title && !*title && h.tbuf.len)
+		*title = fold_title(h.tbuf.data, h.tbuf.len);
+	buf_free(&h.tbuf);
 }
 
 /* ---------------------------------------------------------------- Markdown ---- */
 
-static int is_blank_line(const char *s, size_t n)
+/* The state of one Markdown conversion, fed by md4c's callbacks. */
+struct md_state {
+	struct writer *w;
+	char **title;
+	const char *doc;       /* the source, to see blank lines between blocks */
+	size_t doc_len;
+	const char *seen;      /* the source up to here is accounted for */
+	int pend;              /* line breaks owed before the next text (0, 1, 2) */
+	int title_at;          /* -1, or the output offset where the first heading began */
+	int col;               /* cell index in the current table row */
+	int in_html;           /* inside an HTML block: its text goes to html */
+	struct buf html;
+};
+
+static void md_owe(struct md_state *m, int count)
 {
-	for (size_t i = 0; i < n; i++)
-		if (s[i] != ' ' && s[i] != '\t')
-			return 0;
-	return 1;
+	if (m->pend < count)
+		m->pend = count;
 }
 
-static int md_is_fence(const char *s, size_t n, char *fc)
+/* Pays the breaks owed before text at src (a pointer into the source, or not): one
+ * owed break becomes two when the source has a blank line in between. */
+static void md_flush(struct md_state *m, const char *src)
 {
-	if (n >= 3 && (s[0] == '`' || s[0] == '~') && s[1] == s[0] && s[2] == s[0]) {
-		*fc = s[0];
-		return 1;
-	}
-	return 0;
-}
-
-/* A line of one repeated '-', '*', '_' or '=' (spaces allowed), 3 or more. */
-static int md_rule_char(const char *s, size_t n)
-{
-	char c = 0;
-	size_t count = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == ' ' || s[i] == '\t')
-			continue;
-		if (!c && strchr("-*_=", s[i]))
-			c = s[i];
-		if (s[i] != c)
-			return 0;
-		count++;
-	}
-	return count >= 3 ? c : 0;
-}
-
-static int is_ascii_punct(char c)
-{
-	return c > 32 && c < 127 && !((c | 32) >= 'a' && (c | 32) <= 'z') && !(c >= '0' && c <= '9');
-}
-
-static int is_space_or_none(const char *s, size_t n, long i)
-{
-	return i < 0 || (size_t)i >= n || s[i] == ' ' || s[i] == '\t';
-}
-
-static int is_alnum_at(const char *s, size_t n, long i)
-{
-	if (i < 0 || (size_t)i >= n)
-		return 0;
-	char c = s[i];
-	return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') ||
-	       (unsigned char)c >= 0x80;
-}
-
-/* Index of the ']' closing the '[' at s[i], or n. */
-static size_t md_close_bracket(const char *s, size_t n, size_t i, char open, char close)
-{
-	int depth = 0;
-	size_t lim = n - i > MD_INLINE_WINDOW ? i + MD_INLINE_WINDOW : n;
-	if (!memchr(s + i, close, lim - i))
-		return n;   /* the common case of a lone bracket, without the walk */
-	for (size_t k = i; k < lim; k++) {
-		if (s[k] == '\\') {
-			k++;
-			continue;
-		}
-		if (s[k] == open)
-			depth++;
-		else if (s[k] == close && --depth == 0)
-			return k;
-	}
-	return n;
-}
-
-static void md_inline(const char *s, size_t n, struct writer *w)
-{
-	size_t i = 0;
-	while (i < n) {
-		char c = s[i];
-		if (c == '\\' && i + 1 < n && is_ascii_punct(s[i + 1])) {
-			w_char(w, s[i + 1]);
-			i += 2;
-			continue;
-		}
-		if (c == '`') {
-			size_t r = i;
-			while (r < n && s[r] == '`')
-				r++;
-			size_t run = r - i, k = r;
-			size_t lim = n - r > MD_INLINE_WINDOW ? r + MD_INLINE_WINDOW : n;
-			while (k < lim) {
-				if (s[k] == '`') {
-					size_t e = k;
-					while (e < n && s[e] == '`')
-						e++;
-					if (e - k == run)
-						break;
-					k = e;
-				} else {
-					k++;
-				}
-			}
-			if (k < lim) {
-				w_bytes(w, s + r, k - r);
-				i = k + run;
-			} else {
-				w_bytes(w, s + i, run);
-				i = r;
-			}
-			continue;
-		}
-		if ((c == '[' || (c == '!' && i + 1 < n && s[i + 1] == '['))) {
-			size_t open = c == '!' ? i + 1 : i;
-			size_t close = md_close_bracket(s, n, open, '[', ']');
-			if (close < n) {
-				if (close + 1 < n && s[close + 1] == '(') {
-					size_t pe = md_close_bracket(s, n, close + 1, '(', ')');
-					if (pe < n) {
-						md_inline(s + open + 1, close - open - 1, w);
-						i = pe + 1;
-						continue;
-					}
-				} else if (close + 1 < n && s[close + 1] == '[') {
-					size_t re = md_close_bracket(s, n, close + 1, '[', ']');
-					if (re < n) {
-						md_inline(s + open + 1, close - open - 1, w);
-						i = re + 1;
-						continue;
-					}
-				}
-			}
-			w_char(w, c);
-			i++;
-			continue;
-		}
-		if (c == '<') {
-			size_t lim = n - i > MD_INLINE_WINDOW ? MD_INLINE_WINDOW : n - i;
-			const char *gt = memchr(s + i, '>', lim);
-			if (gt) {
-				size_t e = (size_t)(gt - s);
-				const char *in = s + i + 1;
-				size_t ilen = e - i - 1;
-				if ((ilen > 7 && (strncmp(in, "http://", 7) == 0 || strncmp(in, "https://", 8) == 0)) ||
-				    (ilen > 3 && memchr(in, '@', ilen) && !memchr(in, ' ', ilen))) {
-					w_bytes(w, in, ilen);   /* autolink */
-					i = e + 1;
-					continue;
-				}
-				size_t k = (ilen > 0 && in[0] == '/') ? 1 : 0;
-				if (k < ilen && ((in[k] | 32) >= 'a' && (in[k] | 32) <= 'z')) {
-					i = e + 1;                 /* inline HTML tag */
-					continue;
-				}
+	uintptr_t p = (uintptr_t)src, a = (uintptr_t)m->doc, e = a + m->doc_len;
+	int in_doc = src && p >= a && p <= e;
+	if (m->pend == 1 && in_doc && p > (uintptr_t)m->seen) {
+		const char *q = m->seen;
+		int nl = 0;
+		for (; q < src && m->pend < 2; q++) {
+			if (*q == '\n') {
+				if (nl)
+					m->pend = 2;
+				nl = 1;
+			} else if (*q != ' ' && *q != '\t' && *q != '>') {
+				nl = 0;
 			}
 		}
-		if (c == '*' || c == '_' || c == '~') {
-			size_t r = i;
-			while (r < n && s[r] == c)
-				r++;
-			size_t run = r - i;
-			int left = !is_space_or_none(s, n, (long)r);     /* opens emphasis */
-			int right = !is_space_or_none(s, n, (long)i - 1); /* closes emphasis */
-			int intraword = is_alnum_at(s, n, (long)i - 1) && is_alnum_at(s, n, (long)r);
-			int drop = (left || right) && run <= 3;
-			if (c == '_' && intraword)
-				drop = 0;                  /* snake_case */
-			if (c == '~' && run != 2)
-				drop = 0;
-			if (!drop)
-				w_bytes(w, s + i, run);
-			i = r;
-			continue;
-		}
-		w_char(w, c);
-		i++;
 	}
+	if (in_doc && p > (uintptr_t)m->seen)
+		m->seen = src;
+	if (m->pend)
+		w_break(m->w, m->pend);
+	m->pend = 0;
 }
 
+static int md_enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
+{
+	struct md_state *m = ud;
+	switch (type) {
+	case MD_BLOCK_H:
+		md_owe(m, 2);
+		md_flush(m, NULL);
+		if (m->title && !*m->title && m->title_at < 0)
+			m->title_at = (int)m->w->b.len;
+		break;
+	case MD_BLOCK_CODE: {
+		const MD_BLOCK_CODE_DETAIL *d = detail;
+		md_owe(m, 2);
+		if (d->fence_char) {
+			md_flush(m, NULL);
+			for (int i = 0; i < 3; i++)
+				w_char(m->w, d->fence_char);
+			w_bytes(m->w, d->info.text, d->info.size);
+			w_char(m->w, '\n');
+		}
+		break;
+	}
+	case MD_BLOCK_HTML:
+		md_owe(m, 1);
+		m->in_html = 1;
+		m->html.len = 0;
+		break;
+	case MD_BLOCK_TABLE:
+	case MD_BLOCK_HR:
+		md_owe(m, 2);
+		break;
+	case MD_BLOCK_TR:
+		md_owe(m, 1);
+		m->col = 0;
+		break;
+	case MD_BLOCK_TH:
+	case MD_BLOCK_TD:
+		if (m->col++ > 0) {
+			md_flush(m, NULL);
+			w_char(m->w, ' ');
+		}
+		break;
+	case MD_BLOCK_DOC:
+	case MD_BLOCK_THEAD:
+	case MD_BLOCK_TBODY:
+		break;
+	default:   /* paragraphs, lists, items, quotes */
+		md_owe(m, 1);
+		break;
+	}
+	return m->w->rc ? 1 : 0;
+}
+
+static int md_leave_block(MD_BLOCKTYPE type, void *detail, void *ud)
+{
+	struct md_state *m = ud;
+	switch (type) {
+	case MD_BLOCK_H:
+		if (m->title_at >= 0 && m->title && !*m->title && m->w->rc == 0 &&
+		    m->w->b.len > (size_t)m->title_at)
+			*m->title = fold_title(m->w->b.data + m->title_at, m->w->b.len - (size_t)m->title_at);
+		m->title_at = -1;
+		md_owe(m, 2);
+		break;
+	case MD_BLOCK_CODE: {
+		const MD_BLOCK_CODE_DETAIL *d = detail;
+		if (d->fence_char) {
+			md_flush(m, NULL);
+			for (int i = 0; i < 3; i++)
+				w_char(m->w, d->fence_char);
+		}
+		md_owe(m, 2);
+		break;
+	}
+	case MD_BLOCK_HTML:
+		m->in_html = 0;
+		md_flush(m, NULL);
+		if (m->html.len)
+			html_to_text(m->html.data, m->html.len, m->w, NULL);
+		md_owe(m, 1);
+		break;
+	case MD_BLOCK_TABLE:
+		md_owe(m, 2);
+		break;
+	case MD_BLOCK_DOC:
+	case MD_BLOCK_THEAD:
+	case MD_BLOCK_TBODY:
+	case MD_BLOCK_TH:
+	case MD_BLOCK_TD:
+		break;
+	default:
+		md_owe(m, 1);
+		break;
+	}
+	return m->w->rc ? 1 : 0;
+}
+
+static int md_span(MD_SPANTYPE type, void *detail, void *ud)
+{
+	(void)type;
+	(void)detail;
+	(void)ud;
+	return 0;   /* emphasis, links, images, code: only their text matters */
+}
+
+static int md_text(MD_TEXTTYPE type, const MD_CHAR *s, MD_SIZE n, void *ud)
+{
+	struct md_state *m = ud;
+	struct writer *w = m->w;
+	if (type == MD_TEXT_HTML) {
+		/* an HTML block goes through the HTML path whole; inline tags are dropped */
+		int rc = m->in_html ? buf_append(&m->html, s, n) : 0;
+		if (rc && w->rc == 0)
+			w->rc = rc;
+		return w->rc ? 1 : 0;
+	}
+	md_flush(m, s);
+	switch (type) {
+	case MD_TEXT_NULLCHAR:
+		w_cp(w, 0xFFFD);
+		break;
+	case MD_TEXT_BR:
+	case MD_TEXT_SOFTBR:
+		w_char(w, '\n');
+		break;
+	case MD_TEXT_ENTITY:
+		w_entity(w, s, n);
+		break;
+	default:
+		w_bytes(w, s, n);
+		break;
+	}
+	return w->rc ? 1 : 0;
+}
+
+/* Markdown -> text through md4c (CommonMark with GitHub's tables, strike-through and
+ * task lists). */
 static void md_to_text(const char *s, size_t n, struct writer *w, char **title)
 {
-	size_t pos = 0, prev_a = 0, prev_b = 0;
-	int in_code = 0, prev_text = 0;
-	char fence = 0;
-	while (pos < n && w->rc == 0) {
-		const char *nl = memchr(s + pos, '\n', n - pos);
-		size_t le = nl ? (size_t)(nl - s) : n;
-		size_t next = nl ? le + 1 : n;
-		size_t p = pos;
-		while (p < le && (s[p] == ' ' || s[p] == '\t'))
-			p++;
-		const char *line = s + p;
-		size_t ll = le - p;
-		char fc;
-		int was_text = prev_text;
-		prev_text = 0;
-
-		if (in_code) {
-			w_bytes(w, s + pos, le - pos);
-			w_char(w, '\n');
-			if (md_is_fence(line, ll, &fc) && fc == fence)
-				in_code = 0;
-			pos = next;
-			continue;
-		}
-		if (md_is_fence(line, ll, &fc)) {
-			in_code = 1;
-			fence = fc;
-			w_bytes(w, line, ll);
-			w_char(w, '\n');
-			pos = next;
-			continue;
-		}
-		if (is_blank_line(line, ll)) {
-			w_char(w, '\n');
-			pos = next;
-			continue;
-		}
-		char rule = (char)md_rule_char(line, ll);
-		if (rule) {
-			/* "Title\n=====" or "Title\n-----": the previous line was a heading */
-			if (was_text && (rule == '=' || rule == '-') && title && !*title) {
-				struct writer tw = { { 0 }, 0 };
-				buf_init(&tw.b, TITLE_MAX * 4);
-				md_inline(s + prev_a, prev_b - prev_a, &tw);
-				*title = fold_title(tw.b.data ? tw.b.data : "", tw.b.len);
-				buf_free(&tw.b);
-			}
-			w_bytes(w, "\n\n", 2);
-			pos = next;
-			continue;
-		}
-		/* [ref]: http://... */
-		if (line[0] == '[') {
-			size_t close = md_close_bracket(line, ll, 0, '[', ']');
-			if (close + 1 < ll && line[close + 1] == ':') {
-				pos = next;
-				continue;
-			}
-		}
-		size_t h = 0;
-		while (h < ll && h < 7 && line[h] == '#')
-			h++;
-		if (h >= 1 && h <= 6 && (h == ll || line[h] == ' ' || line[h] == '\t')) {
-			size_t a = h, b = ll;
-			while (a < b && (line[a] == ' ' || line[a] == '\t'))
-				a++;
-			while (b > a && (line[b - 1] == '#' || line[b - 1] == ' ' || line[b - 1] == '\t'))
-				b--;
-			size_t start = w->b.len;
-			w_bytes(w, "\n\n", 2);
-			md_inline(line + a, b - a, w);
-			if (title && !*title && w->rc == 0)
-				*title = fold_title(w->b.data + start, w->b.len - start);
-			w_bytes(w, "\n\n", 2);
-			pos = next;
-			continue;
-		}
-		/* block quotes, list markers, task boxes */
-		size_t a = 0;
-		while (a < ll && line[a] == '>') {
-			a++;
-			while (a < ll && (line[a] == ' ' || line[a] == '\t'))
-				a++;
-		}
-		if (a + 1 < ll && strchr("-*+", line[a]) && (line[a + 1] == ' ' || line[a + 1] == '\t')) {
-			a += 2;
-		} else {
-			size_t d = a;
-			while (d < ll && d - a < 9 && line[d] >= '0' && line[d] <= '9')
-				d++;
-			if (d > a && d + 1 < ll && (line[d] == '.' || line[d] == ')') && line[d + 1] == ' ')
-				a = d + 2;
-		}
-		while (a < ll && (line[a] == ' ' || line[a] == '\t'))
-			a++;
-		if (ll - a >= 4 && line[a] == '[' && strchr(" xX", line[a + 1]) && line[a + 2] == ']' &&
-		    line[a + 3] == ' ')
-			a += 4;
-		/* tables: separator rows vanish, pipes become spaces */
-		if (line[0] == '|' || memchr(line, '|', ll)) {
-			int sep = 1;
-			for (size_t k = 0; k < ll; k++)
-				if (!strchr("|-: \t", line[k]))
-					sep = 0;
-			if (sep) {
-				pos = next;
-				continue;
-			}
-		}
-		size_t start = w->b.len;
-		md_inline(line + a, ll - a, w);
-		if (w->rc == 0 && memchr(line, '|', ll) && line[0] == '|') {
-			for (size_t k = start; k < w->b.len; k++)
-				if (w->b.data[k] == '|')
-					w->b.data[k] = ' ';
-		}
-		w_char(w, '\n');
-		prev_text = 1;
-		prev_a = p;
-		prev_b = le;
-		pos = next;
-	}
+	struct md_state m = { .w = w, .title = title, .doc = s, .doc_len = n, .seen = s, .title_at = -1 };
+	buf_init(&m.html, TEXT_STAGE_CAP);
+	MD_PARSER p;
+	memset(&p, 0, sizeof p);
+	p.abi_version = 0;
+	p.flags = MD_FLAG_TABLES | MD_FLAG_STRIKETHROUGH | MD_FLAG_TASKLISTS;
+	p.enter_block = md_enter_block;
+	p.leave_block = md_leave_block;
+	p.enter_span = md_span;
+	p.leave_span = md_span;
+	p.text = md_text;
+	int rc = md_parse(s, (MD_SIZE)n, &p, &m);
+	if (rc < 0 && w->rc == 0)
+		w->rc = DOSSIER_ENOMEM;   /* md4c fails only when out of memory */
+	buf_free(&m.html);
 }
-
 /* ---------------------------------------------------------------- folding ---- */
 
 static int is_dropped(uint32_t cp)
@@ -953,12 +914,7 @@ static char *fold_title(const char *s, size_t n)
 {
 	struct writer w = { { 0 }, 0 };
 	buf_init(&w.b, 0);
-	struct writer dec = { { 0 }, 0 };
-	buf_init(&dec.b, 0);
-	html_text_into(&dec, s, n);    /* titles come from HTML or Markdown: decode entities */
-	if (dec.rc == 0 && dec.b.data)
-		fold(dec.b.data, dec.b.len, &w);
-	buf_free(&dec.b);
+	fold(s, n, &w);   /* entities are decoded already, by libxml2 or md_text */
 	if (w.rc || !w.b.data || w.b.len == 0) {
 		buf_free(&w.b);
 		return NULL;

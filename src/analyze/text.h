@@ -32,14 +32,20 @@ enum text_format {
  *   encoding_out (may be NULL) receives "utf-8", "utf-16le", "utf-16be" or "windows-1252".
  * - Binary data (a NUL byte outside UTF-16, or more than 5% control characters) is
  *   refused with DOSSIER_EFORMAT ("looks binary, not text").
- * - HTML: <script>, <style>, <head> contents and comments removed, tags stripped
- *   (block tags such as p, div, br, li, h1-h6, tr become line breaks, p and headings
- *   paragraph breaks), entities decoded (common named ones, Latin-1 letters, &#NNN;,
- *   &#xHH;), &nbsp; becomes a plain space. *title_out gets the <title>.
- * - Markdown: leading #, list bullets and numbers, block-quote '>', emphasis markers,
- *   inline-code backticks, link and image URLs ([text](url) -> text, ![alt](u) -> alt),
- *   reference definitions, table pipes and rules dropped; headings are set off by blank
- *   lines; fenced code blocks (``` or ~~~) are kept verbatim, fences included.
+ * - HTML (libxml2's HTML parser, which recovers from malformed markup): <script>,
+ *   <style>, <template>, <svg>, <math> and <head> contents and comments removed, tags
+ *   stripped (block tags such as p, div, br, li, h1-h6, tr become line breaks, p and
+ *   headings paragraph breaks, td/th a space), entities decoded (HTML 4's named ones,
+ *   &#NNN;, &#xHH;, 128-159 as Windows-1252; names libxml2 does not know stay as
+ *   written), &nbsp; becomes a plain space; a <meta charset> is ignored (the bytes are
+ *   UTF-8 by then). Nesting past 256 open elements is dropped, its text kept.
+ *   *title_out gets the first <title>.
+ * - Markdown (md4c: CommonMark with tables, strike-through and task lists): heading,
+ *   list, quote, emphasis and code markers dropped; links and images keep their text
+ *   (or alt text), not their URL; reference definitions dropped; table rows become
+ *   lines, cells separated by a space; HTML blocks go through the HTML path, inline
+ *   tags are dropped; entities decoded as in HTML; headings are set off by blank
+ *   lines; fenced code blocks are kept verbatim, fences included.
  *   *title_out gets the first heading (ATX or setext).
  * - White space: CRLF and CR -> LF; runs of spaces, tabs and Unicode spaces -> one
  *   space; spaces at line starts and ends dropped; 3+ line breaks -> 2; form feed -> a

@@ -67,7 +67,8 @@ for t in "${targets[@]}"; do
       printf '\001# Title\n\n*Some* [link](http://x.y) and `code`.\n' > "$out/corpus-$t/md"
       printf '\002<html><title>T</title><p>Caf&eacute; &amp; tea</p><script>x</script></html>' > "$out/corpus-$t/html"
       # shellcheck disable=SC2086
-      build text tests/fuzz/fuzz_text.c src/analyze/*.c $core $jansson $glib $(pkg-config --cflags --libs uchardet) -lm $(pkg-config --cflags --libs libexttextcat) -lstemmer ;;
+      build text tests/fuzz/fuzz_text.c src/analyze/*.c $core $jansson $glib \
+        $(pkg-config --cflags --libs uchardet libxml-2.0 md4c libexttextcat) -lstemmer -lm ;;
     config)
       printf '\000profile = dev\ntext_model = llama3.2:3b\nbudget = 8G\n' > "$out/corpus-$t/conf"
       printf '\001MM\000\052\000\000\000\010\000\001\001\022\000\003\000\000\000\001\000\006\000\000' > "$out/corpus-$t/exif"

@@ -8,8 +8,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analyze/text.h"
 #include "core/buf.h"
@@ -302,6 +304,159 @@ static void markdown_unclosed_markup_is_linear(void **state)
 	free(md);
 }
 
+/* ---- HTML through libxml2, Markdown through md4c ---- */
+
+/* Named entities the old hand-written table did not know (HTML 4's full set). */
+static void html_entities_beyond_the_old_table(void **state)
+{
+	(void)state;
+	const char *html = "<p>&spades; &forall;x &sum; &lambda; &rArr; &Sigma; &clubs; &there4;</p>";
+	struct result r = norm(html, strlen(html), TEXT_FORMAT_HTML);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.text, "♠ ∀x ∑ λ ⇒ Σ ♣ ∴");
+	result_free(&r);
+
+	/* &#150; is Windows-1252's en dash, as in browsers; &#0; is U+FFFD or dropped */
+	html = "<p>a &#150; b &#x2605;</p>";
+	r = norm(html, strlen(html), TEXT_FORMAT_HTML);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.text, "a – b ★");
+	result_free(&r);
+}
+
+/* The input is UTF-8 after decoding: a <meta charset> must not make libxml2 re-decode it. */
+static void html_meta_charset_does_not_redecode(void **state)
+{
+	(void)state;
+	const char *html = "<html><head><meta charset=\"iso-8859-1\"><title>Grüße</title></head>"
+			   "<body><p>Café 東京</p></body></html>";
+	struct result r = norm(html, strlen(html), TEXT_FORMAT_HTML);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.title, "Grüße");
+	assert_string_equal(r.text, "Café 東京");
+	result_free(&r);
+}
+
+/* Unclosed paragraphs, cells and divs, stray end tags: the text comes out in order. */
+static void html_malformed_is_recovered(void **state)
+{
+	(void)state;
+	const char *html = "<title>T</title><p>one<p>two</span></b><table><tr><td>a<td>b<tr><td>c</table>"
+			   "<div>unclosed <i>italic <b>bold</i> tail";
+	struct result r = norm(html, strlen(html), TEXT_FORMAT_HTML);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.title, "T");
+	assert_string_equal(r.text, "one\n\ntwo\n\na b\nc\n\nunclosed italic bold tail");
+	result_free(&r);
+}
+
+/* Nesting deeper than the parser keeps is dropped, not the text in it; and it
+ * stays fast (libxml2 scans its open elements for every stray end tag). */
+static void html_deep_nesting_keeps_text(void **state)
+{
+	(void)state;
+	size_t depth = 60000;   /* unguarded, libxml2 takes about a minute on this */
+	char *html = malloc(depth * 7 + 64);
+	assert_non_null(html);
+	size_t k = 0;
+	for (size_t i = 0; i < depth; i++)
+		memcpy(html + k, "<b>", 3), k += 3;
+	k += (size_t)sprintf(html + k, "deep text");
+	for (size_t i = 0; i < depth; i++)
+		memcpy(html + k, "</i>", 4), k += 4;
+	k += (size_t)sprintf(html + k, "<p>after</p>");
+	clock_t t0 = clock();   /* CPU time: a busy machine does not make it fail */
+	struct result r = norm(html, k, TEXT_FORMAT_HTML);
+	double dt = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.text, "deep text"));
+	assert_non_null(strstr(r.text, "after"));
+	assert_null(strchr(r.text, '<'));
+	assert_null(strchr(r.text, '>'));
+	assert_true(dt < 5.0);
+	result_free(&r);
+	free(html);
+}
+
+static void markdown_table_cells_are_rows(void **state)
+{
+	(void)state;
+	const char *md = "Prices:\n\n| Name | Age | City |\n|------|----:|:----:|\n| Ann | 31 | Oslo |\n"
+			 "| Bob | 42 | *Rome* |\n\nAfter.";
+	struct result r = norm(md, strlen(md), TEXT_FORMAT_MARKDOWN);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.text, "Prices:\n\nName Age City\nAnn 31 Oslo\nBob 42 Rome\n\nAfter.");
+	result_free(&r);
+}
+
+static void markdown_nested_lists_are_lines(void **state)
+{
+	(void)state;
+	const char *md = "- fruit\n  - apple\n    1. green\n    2. red\n  - pear\n- vegetables\n\n  loose part\n";
+	struct result r = norm(md, strlen(md), TEXT_FORMAT_MARKDOWN);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.text, "fruit\napple\ngreen\nred\npear\nvegetables\n\nloose part");
+	result_free(&r);
+}
+
+static void markdown_links_keep_text_not_url(void **state)
+{
+	(void)state;
+	const char *md = "Read [the *manual*](https://example.com/secret-path \"Title\") and "
+			 "![the logo](logo.png), see [ref][r] or <mailto:a@b.org>.\n\n[r]: https://example.net/x\n";
+	struct result r = norm(md, strlen(md), TEXT_FORMAT_MARKDOWN);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.text, "Read the manual and the logo, see ref or mailto:a@b.org.");
+	assert_null(strstr(r.text, "example"));
+	assert_null(strstr(r.text, "logo.png"));
+	result_free(&r);
+}
+
+/* CommonMark's rules decide what a heading is. */
+static void markdown_commonmark_headings(void **state)
+{
+	(void)state;
+	/* a setext heading may span lines; the title is all of it */
+	const char *md = "A long title\nover two lines\n---\n\nBody &amp; more.\n";
+	struct result r = norm(md, strlen(md), TEXT_FORMAT_MARKDOWN);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.title, "A long title over two lines");
+	assert_string_equal(r.text, "A long title\nover two lines\n\nBody & more.");
+	result_free(&r);
+
+	/* a rule after a blank line is a rule; an indented '#' is code; '#5' is no heading */
+	md = "Just text\n\n---\n\n    # not a heading\n\n#5 neither\n\n## Real one ##\n";
+	r = norm(md, strlen(md), TEXT_FORMAT_MARKDOWN);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.title, "Real one");
+	assert_non_null(strstr(r.text, "# not a heading"));
+	assert_non_null(strstr(r.text, "#5 neither"));
+	result_free(&r);
+
+	/* an empty heading is no title; the next one is (found by the fuzzer) */
+	md = "#\n`co`e.\n\n## Second\n";
+	r = norm(md, strlen(md), TEXT_FORMAT_MARKDOWN);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.title, "Second");
+	assert_string_equal(r.text, "coe.\n\nSecond");
+	result_free(&r);
+}
+
+/* HTML blocks go through the HTML path: tags, comments and scripts vanish,
+ * entities are decoded; inline tags are dropped, their text kept. */
+static void markdown_html_blocks_and_entities(void **state)
+{
+	(void)state;
+	const char *md = "# Caf&eacute; &spades;\n\n<div class=\"note\">\n<p>inside &amp; out</p>\n"
+			 "<script>hidden()</script>\n</div>\n\n<!-- a comment -->\n\n"
+			 "Some <b>bold</b> &#x2605; text.\n";
+	struct result r = norm(md, strlen(md), TEXT_FORMAT_MARKDOWN);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.title, "Café ♠");
+	assert_string_equal(r.text, "Café ♠\n\ninside & out\n\nSome bold ★ text.");
+	result_free(&r);
+}
+
 /* ---- caps and arguments ---- */
 
 static void too_large_output_is_refused(void **state)
@@ -347,6 +502,15 @@ int main(void)
 		cmocka_unit_test(markdown_noise_is_dropped),
 		cmocka_unit_test(markdown_setext_title),
 		cmocka_unit_test(markdown_unclosed_markup_is_linear),
+		cmocka_unit_test(html_entities_beyond_the_old_table),
+		cmocka_unit_test(html_meta_charset_does_not_redecode),
+		cmocka_unit_test(html_malformed_is_recovered),
+		cmocka_unit_test(html_deep_nesting_keeps_text),
+		cmocka_unit_test(markdown_table_cells_are_rows),
+		cmocka_unit_test(markdown_nested_lists_are_lines),
+		cmocka_unit_test(markdown_links_keep_text_not_url),
+		cmocka_unit_test(markdown_commonmark_headings),
+		cmocka_unit_test(markdown_html_blocks_and_entities),
 		cmocka_unit_test(too_large_output_is_refused),
 		cmocka_unit_test(optional_outputs_may_be_null),
 	};
