@@ -140,6 +140,10 @@ int archive_unpack(const char *path, const char *dir, const struct archive_limit
 				stop = 1;
 				break;
 			}
+			if (lim.charge && lim.charge((uint64_t)got, lim.charge_user)) {
+				stop = 3;
+				break;
+			}
 			if (write(fd, buf, (size_t)got) != got) {
 				werr = errno ? errno : EIO;
 				break;
@@ -159,10 +163,14 @@ int archive_unpack(const char *path, const char *dir, const struct archive_limit
 		}
 		if (stop) {
 			unlink(tmpl);
-			char note[256];
+			char note[640];
 			if (stop == 2)
 				snprintf(note, sizeof note, "unpacking stopped at %s: it expands more than %.0f times its size "
 				         "(a zip bomb?)", name, lim.max_ratio);
+			else if (stop == 3)
+				snprintf(note, sizeof note, "unpacking stopped at %s: the archives of the same top-level file "
+				         "have expanded %llu bytes in all, across their levels (max_expanded_bytes; a nested "
+				         "zip bomb?)", name, (unsigned long long)lim.max_expanded);
 			else
 				snprintf(note, sizeof note, "unpacking stopped at %s: past %llu expanded bytes "
 				         "(max_expanded_bytes)", name, (unsigned long long)lim.max_expanded);

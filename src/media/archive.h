@@ -30,6 +30,12 @@ typedef int (*archive_encrypted_fn)(const char *name, int64_t size, int64_t mtim
 struct archive_limits {
 	size_t max_members;      /* regular members unpacked at most; 0 = 10000 */
 	uint64_t max_expanded;   /* bytes written in all, across members; 0 = 1 GiB */
+	/* Called before each block of a member is written, with its size (NULL =
+	 * none): a non-zero return means the archives around this one (inside one
+	 * top-level file) have used the budget, and the unpacking stops with a
+	 * note saying so. charge_user says how many bytes (for the note). */
+	int (*charge)(uint64_t bytes, void *user);
+	void *charge_user;
 	uint64_t max_member;     /* bytes of one member; 0 = max_expanded */
 	double max_ratio;        /* expanded / archive bytes past which it stops (once over 16 MiB); 0 = 200 */
 	/* Which regular members to unpack (name, size as the archive states it,

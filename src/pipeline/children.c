@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,25 +32,71 @@ static int collect_before(const struct doc_child *ch, void *user)
 	return 0;
 }
 
+struct id_list {
+	int64_t *v;
+	size_t n, cap;
+	int64_t skip;   /* a subtree left out */
+};
+
+static int collect_id(const struct doc_child *ch, void *user)
+{
+	struct id_list *l = user;
+	if (ch->id == l->skip)
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->v = realloc(l->v, l->cap * sizeof *l->v);
+		if (!l->v)
+			abort();
+	}
+	l->v[l->n++] = ch->id;
+	return 0;
+}
+
+#define CHILD_BUDGET_MAX_DOCS 200000  /* documents visited to sum a top-level file's expanded bytes */
+
+/* The bytes of every document inside root, the subtree of skip aside. */
+static uint64_t bytes_inside(store *st, int64_t root, int64_t skip)
+{
+	struct id_list l = {.skip = skip};
+	uint64_t sum = 0;
+	store_doc_children(st, root, collect_id, &l, NULL);
+	for (size_t i = 0; i < l.n && i < CHILD_BUDGET_MAX_DOCS; i++) {
+		int64_t id = l.v[i];
+		struct doc_rec d;
+		if (store_doc_get(st, id, &d, NULL) == 0) {
+			sum += d.bytes > 0 ? (uint64_t)d.bytes : 0;
+			doc_rec_clear(&d);
+		}
+		store_doc_children(st, id, collect_id, &l, NULL);   /* appends: a walk by levels */
+	}
+	free(l.v);
+	return sum;
+}
+
 int children_begin(struct step_env *env, const struct doc_rec *doc, struct children *out, struct err *err)
 {
 	memset(out, 0, sizeof *out);
 	out->env = env;
 	out->doc = doc;
+	out->max_depth = env->cfg && env->cfg->max_nesting_depth > 0 ? env->cfg->max_nesting_depth : CHILD_MAX_DEPTH;
 	if (!env->st)
 		return err_set(err, DOSSIER_EINVAL, "%s: no store to record its members in", doc->path);
-	/* how deep this document already is */
+	/* how deep this document already is, and the top-level file it is in */
 	int64_t id = doc->id, parent = 0;
-	for (int d = 0; d <= CHILD_MAX_DEPTH + 1; d++) {
+	for (int d = 0; d <= out->max_depth + 1; d++) {
 		if (store_doc_parent(env->st, id, &parent, NULL, 0, NULL) || !parent)
 			break;
 		out->depth++;
 		id = parent;
 	}
-	if (out->depth >= CHILD_MAX_DEPTH)
+	if (out->depth >= out->max_depth)
 		return err_set(err, DOSSIER_ETOOBIG,
-		               "%s: nested %d levels deep; members deeper than %d levels are not unpacked", doc->path,
-		               out->depth, CHILD_MAX_DEPTH);
+		               "%s: nested %d levels deep; members deeper than %d levels are not unpacked "
+		               "(max_nesting_depth)", doc->name ? doc->name : doc->path, out->depth, out->max_depth);
+	out->root = out->depth > 0 ? id : doc->id;
+	if (out->depth > 0)
+		out->expanded_before = bytes_inside(env->st, id, doc->id);
 	snprintf(out->tmp_dir, sizeof out->tmp_dir, "%s/tmp", env->data_dir ? env->data_dir : ".");
 	int rc = mkdir_p(out->tmp_dir, err);
 	if (rc)
@@ -259,14 +306,62 @@ static int on_encrypted(const char *name, int64_t size, int64_t mtime, void *use
 	return u->rc = children_add_encrypted(u->kids, name, size, mtime, NULL, u->err);
 }
 
+/* The bytes expanded under each top-level file while unpacks under it run in
+ * this process (lanes run siblings at once): one budget for all its levels. */
+#define BUDGET_SLOTS 64
+static pthread_mutex_t budget_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct budget {
+	int64_t root;
+	uint64_t expanded;
+	int users;
+} budgets[BUDGET_SLOTS];
+
+struct charge_ctx {
+	struct budget *b;      /* NULL when every slot was taken: local counting */
+	uint64_t local, max;
+};
+
+static int charge(uint64_t bytes, void *user)
+{
+	struct charge_ctx *cc = user;
+	int over;
+	pthread_mutex_lock(&budget_mu);
+	uint64_t *n = cc->b ? &cc->b->expanded : &cc->local;
+	over = *n + bytes > cc->max;
+	if (!over)
+		*n += bytes;
+	pthread_mutex_unlock(&budget_mu);
+	return over;
+}
+
 int children_unpack(struct children *c, const char *path, const struct archive_limits *lim, json_t **summary,
                     struct err *err)
 {
 	struct unpack_ctx u = {c, err, 0};
 	struct archive_limits l = lim ? *lim : (struct archive_limits){0};
+	struct charge_ctx cc = {.local = c->expanded_before, .max = l.max_expanded ? l.max_expanded : 1ull << 30};
+	pthread_mutex_lock(&budget_mu);
+	for (int i = 0; i < BUDGET_SLOTS && !cc.b; i++)
+		if (budgets[i].users && budgets[i].root == c->root)
+			cc.b = &budgets[i];
+	for (int i = 0; i < BUDGET_SLOTS && !cc.b; i++)
+		if (!budgets[i].users) {
+			cc.b = &budgets[i];
+			*cc.b = (struct budget){.root = c->root, .expanded = c->expanded_before};
+		}
+	if (cc.b)
+		cc.b->users++;
+	pthread_mutex_unlock(&budget_mu);
+	l.charge = charge;
+	l.charge_user = &cc;
 	l.on_encrypted = on_encrypted;
 	l.encrypted_user = &u;
-	return archive_unpack(path, c->tmp_dir, &l, on_member, &u, summary, err);
+	int rc = archive_unpack(path, c->tmp_dir, &l, on_member, &u, summary, err);
+	pthread_mutex_lock(&budget_mu);
+	if (cc.b)
+		cc.b->users--;
+	pthread_mutex_unlock(&budget_mu);
+	return rc;
 }
 
 /* ------------------------------------------------ counting before a run */
