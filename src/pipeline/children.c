@@ -432,18 +432,53 @@ struct scan {
 	/* counts by kind index before extrapolation */
 	uint64_t by[PLAN_MAX_KINDS];
 	int office;
+	classifier *cls;   /* for attachments' content, made on first use (owned) */
+	int cls_failed;
 };
 
-static void scan_add(struct scan *s, const char *name, const char *mime)
+static void scan_count(struct scan *s, const char *kind)
 {
-	char kind[32];
-	children_kind_of(name, mime, kind, sizeof kind);
 	for (size_t i = 0; i < s->n && i < PLAN_MAX_KINDS; i++)
 		if (s->kinds[i].name && !strcmp(s->kinds[i].name, kind)) {
 			s->by[i]++;
 			s->seen++;
 			return;
 		}
+}
+
+static void scan_add(struct scan *s, const char *name, const char *mime)
+{
+	char kind[32];
+	children_kind_of(name, mime, kind, sizeof kind);
+	scan_count(s, kind);
+}
+
+/* An attachment's first bytes: its kind by its content (the classifier
+ * ingest uses, on a copy of the head), unless the content says nothing more
+ * than its name and type do. */
+static void scan_head(const char *name, const char *type, const void *head, size_t n, void *user)
+{
+	struct scan *s = user;
+	char kind[32];
+	children_kind_of(name, type, kind, sizeof kind);
+	if (!s->cls && !s->cls_failed && classifier_new(&s->cls, NULL))
+		s->cls_failed = 1;
+	const char *td = getenv("TMPDIR");
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s/dossier-head-XXXXXX", td && *td ? td : "/tmp");
+	int fd = s->cls ? mkstemp(tmp) : -1;
+	if (fd >= 0) {
+		int ok = write(fd, head, n) == (ssize_t)n;
+		close(fd);
+		struct file_type ft;
+		/* content wins, except a zip or text that its name or type tells better
+		 * (a .docx whose head looks like any zip, a .csv that is text) */
+		if (ok && classify_file(s->cls, tmp, &ft, NULL) == 0 && strcmp(ft.kind, "unsupported") &&
+		    (!strcmp(kind, "unsupported") || (strcmp(ft.kind, "archive") && strcmp(ft.kind, "text"))))
+			snprintf(kind, sizeof kind, "%s", ft.kind);
+		unlink(tmp);
+	}
+	scan_count(s, kind);
 }
 
 static int scan_member(const char *name, int64_t size, int encrypted, void *user)
@@ -513,14 +548,17 @@ static double scan_mail(const char *path, struct scan *s)
 		return 1;
 	if ((uint64_t)sb.st_size > CHILD_SCAN_MAX_MAIL)
 		return scan_mail_headers(path, s, (uint64_t)sb.st_size);
-	struct mail_limits lim = {.max_text = 1};
+	/* each attachment part counted by its content (scan_head); a forwarded
+	 * message, which has no head, by its type */
+	struct mail_limits lim = {.max_text = 1, .on_head = scan_head, .user = s};
 	json_t *r = NULL;
 	if (mail_extract(path, &lim, &r, NULL) == 0) {
 		size_t i;
 		json_t *a;
 		json_array_foreach(json_object_get(r, "attachments"), i, a) {
-			const char *name = json_string_value(json_object_get(a, "name"));
-			scan_add(s, name ? name : "", json_string_value(json_object_get(a, "type")));
+			const char *type = json_string_value(json_object_get(a, "type"));
+			if (type && !strcasecmp(type, "message/rfc822"))
+				scan_add(s, "", type);
 		}
 	}
 	json_decref(r);
@@ -537,6 +575,7 @@ uint64_t children_plan_scan(const char *path, const char *kind, struct plan_kind
 			return 0;
 	} else if (!strcmp(kind, "mail")) {
 		fraction = scan_mail(path, &s);
+		classifier_free(s.cls);
 	} else {
 		return 0;
 	}
