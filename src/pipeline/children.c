@@ -481,13 +481,21 @@ static void scan_head(const char *name, const char *type, const void *head, size
 	scan_count(s, kind);
 }
 
-static int scan_member(const char *name, int64_t size, int encrypted, void *user)
+static int scan_member(const char *name, int64_t size, int encrypted, int is_archive, void *user)
 {
 	struct scan *s = user;
 	if (encrypted) /* recorded as encrypted: no step, no model */
 		return 0;
 	if (s->office && !office_child_wanted(name, size, NULL))
 		return 0;
+	if (is_archive) {
+		/* an archive by its content; a zip container (.docx, .epub, ...) by its name */
+		char kind[32];
+		children_kind_of(name, NULL, kind, sizeof kind);
+		int doc = !strcmp(kind, "office") || !strcmp(kind, "epub");
+		scan_count(s, doc ? kind : "archive");
+		return doc ? ARCHIVE_LIST_NO_OPEN : 0;
+	}
 	scan_add(s, name, NULL);
 	return 0;
 }
@@ -571,7 +579,9 @@ uint64_t children_plan_scan(const char *path, const char *kind, struct plan_kind
 	double fraction = 1;
 	if (!strcmp(kind, "archive") || !strcmp(kind, "office")) {
 		s.office = !strcmp(kind, "office");
-		if (archive_list(path, NULL, scan_member, &s, &fraction, NULL))
+		/* an archive's archives are counted with their members, as the run opens them */
+		struct archive_scan_limits sl = {.max_depth = s.office ? 1 : CHILD_MAX_DEPTH};
+		if (archive_list(path, &sl, scan_member, &s, &fraction, NULL))
 			return 0;
 	} else if (!strcmp(kind, "mail")) {
 		fraction = scan_mail(path, &s);

@@ -93,8 +93,9 @@ void children_kind_of(const char *name, const char *mime, char *kind, size_t n);
  * "estimated" when a bound stopped the scan and the count was extrapolated
  * from the share read. Bounds per file: archive_list's (256 MiB consumed,
  * 2 s, 100,000 members) and CHILD_SCAN_MAX_MAIL; memory stays that of
- * libarchive's or GMime's state. One level only: an archive inside is
- * counted as an archive, not opened. Returns the children counted; never
+ * libarchive's or GMime's state (and a nested archive's bytes, at most 64 MiB
+ * each: an archive inside an archive is opened in memory and its members
+ * counted too, down to CHILD_MAX_DEPTH levels, as the run does). Returns the children counted; never
  * fails (a file that cannot be scanned adds nothing).
  */
 struct plan_kind_use;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Archives inside archives: a member that is an archive by its content (even
-# named .bin) is opened, its members are grandchildren found by search and by
-# list --parent; nesting stops at max_nesting_depth (3, or as configured) and
+# named .bin) is opened (and counted so by the plan), its members are
+# grandchildren found by search and by list --parent; nesting stops at max_nesting_depth (3, or as configured) and
 # the dossier of the deepest archive says so; the expanded bytes of one
 # top-level file are counted across all its levels, so a nested bomb stops
 # early with a note while the other documents are done.
@@ -40,6 +40,11 @@ con = sqlite3.connect(sys.argv[1]); r = con.execute(sys.argv[2]).fetchall()
 print("\n".join("|".join("" if v is None else str(v) for v in row) for row in r))
 PY
 }
+# the plan counts what the run will open: mid.bin as an archive, leaf.txt inside it
+mkdir -p "$T/in3" && cp "$T/in/top.zip" "$T/in3/"
+"$DOSSIER" plan --offline --json "$T/in3" > "$T/plan.json" 2>"$T/plan.err"
+check_eq "the plan counts the nested archive and the grandchild (archive 1, text 2)" "1 2" \
+  "$(json 'str(d["children"].get("archive", {}).get("count", 0)) + " " + str(d["children"].get("text", {}).get("count", 0))' "$T/plan.json")"
 echo "max_expanded_bytes = 3MiB" > "$XDG_CONFIG_HOME/dossier/config"
 "$DOSSIER" analyze --offline --db "$T/d.db" "$T/in" > "$T/out" 2>&1; rc=$?
 check "analyze ends (0 or 1), exit $rc" test "$rc" -le 1
