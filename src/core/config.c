@@ -75,6 +75,7 @@ void config_defaults(struct config *c, const char *profile)
 	c->max_image_side_px = 1344;
 	c->max_image_pixels = 100u * 1000u * 1000u;
 	c->max_expanded_bytes = 1024ull * 1024u * 1024u;
+	c->max_nesting_depth = 3;
 	c->cpu_lanes = 0;
 	c->fairness = 64;
 	snprintf(c->ocr_engine, sizeof c->ocr_engine, "tesseract");
@@ -254,6 +255,8 @@ static const struct key_row static_keys[] = {
 	 "is not a number (e.g. 100000000)", 0},
 	{{"max_expanded_bytes", NULL, "a zip (office file, EPUB) stops past this many bytes", 1}, T_SIZE,
 	 F(max_expanded_bytes), 1, 0, "is not a size (e.g. 1GiB)", 0},
+	{{"max_nesting_depth", NULL, "archives and mails inside others are opened this many levels deep", 1}, T_INT,
+	 F(max_nesting_depth), 1, 64, "is not a number from 1 to 64", 0},
 	{{"max_ocr_pages", NULL, "pages without a text layer OCRed per PDF at most", 1}, T_INT, F(max_ocr_pages), 1,
 	 INT_MAX, "is not a positive number", 0},
 	{{"max_attempts", NULL, "tries per step in one run", 1}, T_INT, F(max_attempts), 1, 100,

@@ -98,6 +98,7 @@ struct config {
 	int max_image_side_px;                 /* long side of images sent to the vision model */
 	uint64_t max_image_pixels;             /* larger images are refused */
 	uint64_t max_expanded_bytes;           /* a zip (office file, EPUB) stops past this many decompressed bytes */
+	int max_nesting_depth;                 /* archives inside archives are opened this many levels deep */
 	int cpu_lanes;                         /* worker threads for steps that need no model; 0 = cores */
 	int fairness;                          /* most steps of the resident model run while another
 	                                          model's ready steps wait; then it swaps (default 64) */

@@ -17,7 +17,8 @@
 #define SKIPPED_MAX 100
 #define RATIO_FLOOR (16ull << 20) /* below this many expanded bytes the ratio is not checked */
 
-static struct archive *open_any(const char *path)
+/* A reader of the formats this reads. */
+static struct archive *new_reader(void)
 {
 	struct archive *a = archive_read_new();
 	if (!a)
@@ -30,6 +31,14 @@ static struct archive *open_any(const char *path)
 	archive_read_support_format_cpio(a);
 	archive_read_support_format_iso9660(a);
 	archive_read_support_format_ar(a);
+	return a;
+}
+
+static struct archive *open_any(const char *path)
+{
+	struct archive *a = new_reader();
+	if (!a)
+		return NULL;
 	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
 		archive_read_free(a);
 		return NULL;
@@ -140,6 +149,10 @@ int archive_unpack(const char *path, const char *dir, const struct archive_limit
 				stop = 1;
 				break;
 			}
+			if (lim.charge && lim.charge((uint64_t)got, lim.charge_user)) {
+				stop = 3;
+				break;
+			}
 			if (write(fd, buf, (size_t)got) != got) {
 				werr = errno ? errno : EIO;
 				break;
@@ -159,10 +172,14 @@ int archive_unpack(const char *path, const char *dir, const struct archive_limit
 		}
 		if (stop) {
 			unlink(tmpl);
-			char note[256];
+			char note[640];
 			if (stop == 2)
 				snprintf(note, sizeof note, "unpacking stopped at %s: it expands more than %.0f times its size "
 				         "(a zip bomb?)", name, lim.max_ratio);
+			else if (stop == 3)
+				snprintf(note, sizeof note, "unpacking stopped at %s: the archives of the same top-level file "
+				         "have expanded %llu bytes in all, across their levels (max_expanded_bytes; a nested "
+				         "zip bomb?)", name, (unsigned long long)lim.max_expanded);
 			else
 				snprintf(note, sizeof note, "unpacking stopped at %s: past %llu expanded bytes "
 				         "(max_expanded_bytes)", name, (unsigned long long)lim.max_expanded);
@@ -220,50 +237,145 @@ int archive_unpack(const char *path, const char *dir, const struct archive_limit
 	return rc;
 }
 
-int archive_list(const char *path, const struct archive_scan_limits *limits, archive_list_fn cb, void *user,
-                 double *fraction, struct err *err)
+/* 1 if p (a member's first n bytes) starts like an archive or a compressed file. */
+static int looks_like_archive(const unsigned char *p, size_t n)
 {
-	if (fraction)
-		*fraction = 1;
-	struct archive_scan_limits lim = limits ? *limits : (struct archive_scan_limits){0};
-	if (!lim.max_read)
-		lim.max_read = ARCHIVE_SCAN_MAX_READ;
-	if (lim.max_seconds <= 0)
-		lim.max_seconds = ARCHIVE_SCAN_MAX_SECONDS;
-	if (!lim.max_members)
-		lim.max_members = ARCHIVE_SCAN_MAX_MEMBERS;
-	struct stat sb;
-	struct archive *a;
-	int orc = open_path(path, &sb, &a, err);
-	if (orc)
-		return orc;
-	double t0 = clock_mono_s();
-	size_t listed = 0;
-	int r, rc = 0, bounded = 0;
+	return (n >= 4 && !memcmp(p, "PK\3\4", 4)) || (n >= 6 && !memcmp(p, "7z\xBC\xAF\x27\x1C", 6)) ||
+	       (n >= 2 && p[0] == 0x1F && p[1] == 0x8B) || (n >= 6 && !memcmp(p, "\xFD" "7zXZ\0", 6)) ||
+	       (n >= 3 && !memcmp(p, "BZh", 3)) || (n >= 262 && !memcmp(p + 257, "ustar", 5)) ||
+	       (n >= 6 && (!memcmp(p, "070707", 6) || !memcmp(p, "070701", 6)));
+}
+
+struct list_state {
+	struct archive_scan_limits lim;
+	archive_list_fn cb;
+	void *user;
+	double t0;
+	size_t listed;
+	uint64_t nested_read;   /* bytes of nested archives read into memory, against lim.max_read */
+	int bounded;
+};
+
+/* Reads the rest of the current member (head already read) into a new buffer,
+ * if it fits the bounds; NULL otherwise. */
+static unsigned char *read_member(struct archive *a, const unsigned char *head, size_t n_head, struct list_state *s,
+                                  size_t *len)
+{
+	uint64_t cap = s->lim.max_nested_bytes;
+	size_t cap_n = 1 << 16, n = n_head;
+	unsigned char *buf = malloc(cap_n);
+	if (!buf)
+		return NULL;
+	memcpy(buf, head, n_head);
+	for (;;) {
+		if (n == cap_n) {
+			if (cap_n >= cap || s->nested_read + cap_n >= s->lim.max_read)
+				break;
+			unsigned char *nb = realloc(buf, cap_n * 2);
+			if (!nb)
+				break;
+			buf = nb;
+			cap_n *= 2;
+		}
+		la_ssize_t got = archive_read_data(a, buf + n, cap_n - n);
+		if (got == 0) {
+			s->nested_read += n;
+			*len = n;
+			return buf;
+		}
+		if (got < 0)
+			break;
+		n += (size_t)got;
+		if (n > cap)
+			break;
+	}
+	free(buf);
+	return NULL;
+}
+
+static int list_level(struct archive *a, struct list_state *s, int depth, const char *prefix, int *fatal)
+{
+	int r, rc = 0;
 	struct archive_entry *e;
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
 		if (archive_entry_filetype(e) == AE_IFREG) {
 			const char *name = archive_entry_pathname_utf8(e);
 			if (!name)
 				name = archive_entry_pathname(e);
-			if ((rc = cb(name ? name : "", archive_entry_size_is_set(e) ? (int64_t)archive_entry_size(e) : -1,
-			             archive_entry_is_encrypted(e) != 0, user)))
+			char full[4096];
+			snprintf(full, sizeof full, "%s%s%s", prefix ? prefix : "", prefix ? "/" : "", name ? name : "");
+			int enc = archive_entry_is_encrypted(e) != 0;
+			int64_t size = archive_entry_size_is_set(e) ? (int64_t)archive_entry_size(e) : -1;
+			/* a member that is an archive by its first bytes is listed too, from memory */
+			if (!enc && depth + 1 < s->lim.max_depth && (size < 0 || (uint64_t)size <= s->lim.max_nested_bytes)) {
+				unsigned char head[512];
+				la_ssize_t got = archive_read_data(a, head, sizeof head);
+				int is_archive = got > 0 && looks_like_archive(head, (size_t)got);
+				if ((rc = s->cb(full, size, 0, is_archive, s->user)) == ARCHIVE_LIST_NO_OPEN)
+					is_archive = rc = 0;
+				if (rc)
+					break;
+				size_t len = 0;
+				unsigned char *buf = is_archive ? read_member(a, head, (size_t)got, s, &len) : NULL;
+				if (buf) {
+					struct archive *b = new_reader();
+					if (b) {
+						int inner_fatal = 0;
+						if (archive_read_open_memory(b, buf, len) == ARCHIVE_OK)
+							rc = list_level(b, s, depth + 1, full, &inner_fatal);
+						archive_read_free(b);
+					}
+					free(buf);
+					if (rc || s->bounded)
+						break;
+				}
+			} else if ((rc = s->cb(full, size, enc, 0, s->user)) && rc != ARCHIVE_LIST_NO_OPEN) {
 				break;
+			}
+			rc = 0;
 		}
 		/* a ZIP's members are found by seeking, nothing decompressed: only
 		 * the other formats' bytes are bounded */
 		int zip = (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP;
-		if (++listed >= lim.max_members || clock_mono_s() - t0 > lim.max_seconds ||
-		    (!zip && (uint64_t)archive_filter_bytes(a, -1) > lim.max_read)) {
-			bounded = 1;
+		if (++s->listed >= s->lim.max_members || clock_mono_s() - s->t0 > s->lim.max_seconds ||
+		    (depth == 0 && !zip && (uint64_t)archive_filter_bytes(a, -1) > s->lim.max_read)) {
+			s->bounded = 1;
 			break;
 		}
 		if (archive_read_data_skip(a) == ARCHIVE_FATAL)
 			break;
 	}
-	if (r == ARCHIVE_FATAL && !listed)
+	*fatal = r == ARCHIVE_FATAL;
+	return rc;
+}
+
+int archive_list(const char *path, const struct archive_scan_limits *limits, archive_list_fn cb, void *user,
+                 double *fraction, struct err *err)
+{
+	if (fraction)
+		*fraction = 1;
+	struct list_state s = {.lim = limits ? *limits : (struct archive_scan_limits){0}, .cb = cb, .user = user};
+	if (!s.lim.max_read)
+		s.lim.max_read = ARCHIVE_SCAN_MAX_READ;
+	if (s.lim.max_seconds <= 0)
+		s.lim.max_seconds = ARCHIVE_SCAN_MAX_SECONDS;
+	if (!s.lim.max_members)
+		s.lim.max_members = ARCHIVE_SCAN_MAX_MEMBERS;
+	if (s.lim.max_depth < 1)
+		s.lim.max_depth = 1;
+	if (!s.lim.max_nested_bytes)
+		s.lim.max_nested_bytes = ARCHIVE_SCAN_MAX_NESTED;
+	struct stat sb;
+	struct archive *a;
+	int orc = open_path(path, &sb, &a, err);
+	if (orc)
+		return orc;
+	s.t0 = clock_mono_s();
+	int fatal = 0;
+	int rc = list_level(a, &s, 0, NULL, &fatal);
+	if (fatal && !s.listed)
 		rc = err_set(err, DOSSIER_EFORMAT, "%s: the archive cannot be read: it is damaged or of another type", path);
-	if (bounded && fraction && sb.st_size > 0) {
+	if (s.bounded && fraction && sb.st_size > 0) {
 		double f = (double)archive_filter_bytes(a, -1) / (double)sb.st_size;
 		/* libarchive reads ahead by a block: a bound reached is never the whole file */
 		*fraction = f <= 0 ? 1e-6 : f >= 1 ? 0.999 : f;

@@ -7,119 +7,66 @@
  * block's length before it is read. Only IFD0 and the Exif sub-IFD are
  * visited, each once, so a looping file cannot make us spin.
  */
+/*
+ * exif.c — EXIF fields through libexif.
+ *
+ * EXIF is a TIFF structure (byte order, IFD0, the Exif and GPS sub-IFDs).
+ * libexif parses it; this file finds the block inside the image container
+ * (JPEG APP1, PNG eXIf, WebP EXIF chunk, or a TIFF file itself), reads that
+ * block alone into memory, and copies the few fields dossier uses out of
+ * libexif's entries, checking each entry's format and size first.
+ */
 #include "media/exif.h"
 #include "core/err.h"
 
+#include <libexif/exif-data.h>
+
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 
-#define EXIF_MAX_ENTRIES   1024          /* entries read per IFD */
 #define EXIF_MAX_BLOCK     (1u << 20)    /* an eXIf / EXIF chunk we are willing to read */
+#define TIFF_MAX_WHOLE     (8u << 20)    /* a TIFF file read whole up to this size */
 #define JPEG_MAX_SEGMENTS  512
 #define PNG_MAX_CHUNKS     4096
 #define WEBP_MAX_CHUNKS    64
 
-enum {
-	TAG_MAKE = 0x010F,
-	TAG_MODEL = 0x0110,
-	TAG_ORIENTATION = 0x0112,
-	TAG_EXIF_IFD = 0x8769,
-	TAG_DATETIME_ORIGINAL = 0x9003,
-};
+/* libexif takes a block beginning with the APP1 identifier */
+static const unsigned char exif_id[6] = { 'E', 'x', 'i', 'f', 0, 0 };
 
-/* Where the TIFF block lives: in memory, or at [base, base+len) of a file. */
-struct tsrc {
-	const unsigned char *mem;
-	FILE *f;
-	uint64_t base;
-	uint64_t len;
-	int big_endian;
-};
-
-static int src_read(const struct tsrc *s, uint64_t off, void *buf, size_t n)
+/* The entry t of IFD i when it has format fmt (or fmt2) and at least n components. */
+static ExifEntry *entry_of(ExifData *d, ExifIfd i, ExifTag t, ExifFormat fmt, ExifFormat fmt2, unsigned long n)
 {
-	if (off > s->len || n > s->len - off)
-		return -1;
-	if (s->mem) {
-		memcpy(buf, s->mem + off, n);
-		return 0;
-	}
-	if (fseeko(s->f, (off_t)(s->base + off), SEEK_SET) != 0)
-		return -1;
-	return fread(buf, 1, n, s->f) == n ? 0 : -1;
+	ExifEntry *e = exif_content_get_entry(d->ifd[i], t);
+	if (!e || !e->data || e->components < n || (e->format != fmt && e->format != fmt2))
+		return NULL;
+	if (e->size < n * (unsigned long)exif_format_get_size(e->format))
+		return NULL;
+	return e;
 }
 
-static unsigned u16(const struct tsrc *s, const unsigned char *p)
+static long entry_uint(ExifData *d, ExifIfd i, ExifTag t)
 {
-	return s->big_endian ? (unsigned)p[0] << 8 | p[1] : (unsigned)p[1] << 8 | p[0];
-}
-
-static uint32_t u32(const struct tsrc *s, const unsigned char *p)
-{
-	return s->big_endian
-		? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
-		: (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-}
-
-static unsigned type_size(unsigned type)
-{
-	switch (type) {
-	case 1: case 2: case 6: case 7: return 1;   /* BYTE ASCII SBYTE UNDEFINED */
-	case 3: case 8: return 2;                   /* SHORT SSHORT */
-	case 4: case 9: case 11: case 13: return 4; /* LONG SLONG FLOAT IFD */
-	case 5: case 10: case 12: return 8;         /* RATIONAL SRATIONAL DOUBLE */
-	default: return 0;
-	}
-}
-
-/* Reads up to n bytes of an entry's value into buf; returns the byte count or -1. */
-static long entry_value(const struct tsrc *s, const unsigned char *e, void *buf, size_t n)
-{
-	unsigned ts = type_size(u16(s, e + 2));
-	uint64_t count = u32(s, e + 4);
-	if (!ts)
+	ExifEntry *e = entry_of(d, i, t, EXIF_FORMAT_SHORT, EXIF_FORMAT_LONG, 1);
+	if (!e)
 		return -1;
-	uint64_t size = count * ts;
-	if (size > n)
-		size = n;
-	if (count * ts <= 4) {
-		memcpy(buf, e + 8, (size_t)size);
-		return (long)size;
-	}
-	if (src_read(s, u32(s, e + 8), buf, (size_t)size) != 0)
-		return -1;
-	return (long)size;
-}
-
-static long entry_uint(const struct tsrc *s, const unsigned char *e)
-{
-	unsigned type = u16(s, e + 2);
-	if (u32(s, e + 4) < 1)
-		return -1;
-	if (type == 3)
-		return (long)u16(s, e + 8);
-	if (type == 4 || type == 13)
-		return (long)u32(s, e + 8);
-	return -1;
+	ExifByteOrder bo = exif_data_get_byte_order(d);
+	return e->format == EXIF_FORMAT_SHORT ? (long)exif_get_short(e->data, bo) : (long)exif_get_long(e->data, bo);
 }
 
 /* Copies printable ASCII of an ASCII/UNDEFINED entry, trimmed, into dst. */
-static void entry_text(const struct tsrc *s, const unsigned char *e, char *dst, size_t n)
+static void entry_text(ExifData *d, ExifIfd i, ExifTag t, char *dst, size_t n)
 {
-	unsigned char raw[256];
-	unsigned type = u16(s, e + 2);
+	ExifEntry *e = entry_of(d, i, t, EXIF_FORMAT_ASCII, EXIF_FORMAT_UNDEFINED, 1);
 	size_t k = 0;
 
 	dst[0] = '\0';
-	if (type != 2 && type != 7)
+	if (!e)
 		return;
-	long got = entry_value(s, e, raw, n - 1 < sizeof raw ? n - 1 : sizeof raw);
-	if (got <= 0)
-		return;
-	for (long i = 0; i < got && raw[i]; i++)
-		dst[k++] = raw[i] >= 0x20 && raw[i] < 0x7f ? (char)raw[i] : '?';
+	for (unsigned int j = 0; j < e->size && k + 1 < n && e->data[j]; j++)
+		dst[k++] = e->data[j] >= 0x20 && e->data[j] < 0x7f ? (char)e->data[j] : '?';
 	while (k > 0 && dst[k - 1] == ' ')
 		k--;
 	dst[k] = '\0';
@@ -145,38 +92,29 @@ static void exif_date(const char *in, char out[32])
 	snprintf(out, 32, "%.4s-%.2s-%.2sT%.8s", in, in + 5, in + 8, in + 11);
 }
 
-/* Visits one IFD; *sub receives the Exif sub-IFD offset when seen. */
-static void read_ifd(const struct tsrc *s, uint32_t off, int is_exif_ifd, struct exif *out, uint32_t *sub)
+/* Degrees from a GPS coordinate (three rationals: degrees, minutes, seconds)
+ * and its reference ("N"/"S", "E"/"W"); 0 when absent or malformed. */
+static int gps_coord(ExifData *d, ExifTag tag, ExifTag ref_tag, char neg, double limit, double *out)
 {
-	unsigned char b[12];
-	if (src_read(s, off, b, 2) != 0)
-		return;
-	unsigned n = u16(s, b);
-	if (n > EXIF_MAX_ENTRIES)
-		n = EXIF_MAX_ENTRIES;
-	for (unsigned i = 0; i < n; i++) {
-		if (src_read(s, (uint64_t)off + 2 + 12ull * i, b, 12) != 0)
-			return;
-		unsigned tag = u16(s, b);
-		if (!is_exif_ifd) {
-			if (tag == TAG_ORIENTATION) {
-				long o = entry_uint(s, b);
-				out->orientation = o >= 1 && o <= 8 ? (int)o : 1;
-			} else if (tag == TAG_MAKE) {
-				entry_text(s, b, out->make, sizeof out->make);
-			} else if (tag == TAG_MODEL) {
-				entry_text(s, b, out->model, sizeof out->model);
-			} else if (tag == TAG_EXIF_IFD && sub) {
-				long v = entry_uint(s, b);
-				if (v > 0)
-					*sub = (uint32_t)v;
-			}
-		} else if (tag == TAG_DATETIME_ORIGINAL) {
-			char raw[32];
-			entry_text(s, b, raw, sizeof raw);
-			exif_date(raw, out->datetime_original);
-		}
+	ExifEntry *e = entry_of(d, EXIF_IFD_GPS, tag, EXIF_FORMAT_RATIONAL, EXIF_FORMAT_RATIONAL, 3);
+	char ref[4];
+	if (!e)
+		return 0;
+	ExifByteOrder bo = exif_data_get_byte_order(d);
+	double v = 0, scale = 1;
+	for (int k = 0; k < 3; k++, scale *= 60) {
+		ExifRational r = exif_get_rational(e->data + 8 * k, bo);
+		if (r.denominator == 0)
+			return 0;
+		v += (double)r.numerator / r.denominator / scale;
 	}
+	entry_text(d, EXIF_IFD_GPS, ref_tag, ref, sizeof ref);
+	if (ref[0] == neg)
+		v = -v;
+	if (v > limit || v < -limit)
+		return 0;
+	*out = v;
+	return 1;
 }
 
 static void exif_reset(struct exif *out)
@@ -185,49 +123,92 @@ static void exif_reset(struct exif *out)
 	out->orientation = 1;
 }
 
-static int parse_src(struct tsrc *s, struct exif *out)
+/* Parses block[0..len), which begins with exif_id, into out. */
+static int parse_block(const unsigned char *block, size_t len, struct exif *out)
 {
-	unsigned char h[8];
-	if (src_read(s, 0, h, 8) != 0)
-		return DOSSIER_EFORMAT;
-	if (h[0] == 'I' && h[1] == 'I')
-		s->big_endian = 0;
-	else if (h[0] == 'M' && h[1] == 'M')
-		s->big_endian = 1;
-	else
-		return DOSSIER_EFORMAT;
-	if (u16(s, h + 2) != 42)
+	ExifData *d = exif_data_new();
+	if (!d)
+		return DOSSIER_ENOMEM;
+	/* keep the block as it is: no entries invented to follow the standard */
+	exif_data_unset_option(d, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
+	exif_data_load_data(d, block, (unsigned int)len);
+
+	long o = entry_uint(d, EXIF_IFD_0, EXIF_TAG_ORIENTATION);
+	out->orientation = o >= 1 && o <= 8 ? (int)o : 1;
+	entry_text(d, EXIF_IFD_0, EXIF_TAG_MAKE, out->make, sizeof out->make);
+	entry_text(d, EXIF_IFD_0, EXIF_TAG_MODEL, out->model, sizeof out->model);
+	char raw[32];
+	entry_text(d, EXIF_IFD_EXIF, EXIF_TAG_DATE_TIME_ORIGINAL, raw, sizeof raw);
+	exif_date(raw, out->datetime_original);
+	if (!out->datetime_original[0]) {
+		entry_text(d, EXIF_IFD_0, EXIF_TAG_DATE_TIME, raw, sizeof raw);
+		exif_date(raw, out->datetime_original);
+	}
+	double lat, lon;
+	if (gps_coord(d, EXIF_TAG_GPS_LATITUDE, EXIF_TAG_GPS_LATITUDE_REF, 'S', 90, &lat) &&
+	    gps_coord(d, EXIF_TAG_GPS_LONGITUDE, EXIF_TAG_GPS_LONGITUDE_REF, 'W', 180, &lon)) {
+		out->has_gps = 1;
+		out->gps_lat = lat;
+		out->gps_lon = lon;
+	}
+	long w = entry_uint(d, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_X_DIMENSION);
+	long h = entry_uint(d, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_Y_DIMENSION);
+	if (w > 0 && h > 0 && w <= INT_MAX && h <= INT_MAX) {
+		out->pixel_width = (int)w;
+		out->pixel_height = (int)h;
+	}
+	exif_data_unref(d);
+	return DOSSIER_OK;
+}
+
+static int tiff_header_ok(const unsigned char *h, size_t len)
+{
+	return len >= 8 && ((h[0] == 'I' && h[1] == 'I' && h[2] == 42 && h[3] == 0) ||
+	                    (h[0] == 'M' && h[1] == 'M' && h[2] == 0 && h[3] == 42));
+}
+
+/* Parses block, a TIFF structure of len bytes preceded by exif_id (block - 6
+ * is the identifier), after checking the header. */
+static int parse_prefixed(unsigned char *block, size_t len, struct exif *out)
+{
+	if (!tiff_header_ok(block + 6, len - 6))
 		return DOSSIER_EFORMAT;
 	out->found = 1;
-	uint32_t sub = 0, ifd0 = u32(s, h + 4);
-	read_ifd(s, ifd0, 0, out, &sub);
-	if (sub && sub != ifd0)
-		read_ifd(s, sub, 1, out, NULL);
-	return DOSSIER_OK;
+	return parse_block(block, len, out);
 }
 
 int exif_parse_mem(const void *tiff, size_t len, struct exif *out)
 {
-	struct tsrc s = { .mem = tiff, .len = len };
 	exif_reset(out);
-	if (!tiff)
+	if (!tiff || !tiff_header_ok(tiff, len))
 		return DOSSIER_EFORMAT;
-	return parse_src(&s, out);
+	if (len > TIFF_MAX_WHOLE)
+		len = TIFF_MAX_WHOLE;
+	unsigned char *p = malloc(len + sizeof exif_id);
+	if (!p)
+		return DOSSIER_ENOMEM;
+	memcpy(p, exif_id, sizeof exif_id);
+	memcpy(p + sizeof exif_id, tiff, len);
+	int rc = parse_prefixed(p, len + sizeof exif_id, out);
+	free(p);
+	return rc;
 }
 
-/* Reads n bytes at the current position into a new buffer and parses it as
- * EXIF, skipping an optional "Exif\0\0" prefix. */
+/* Reads n bytes at the current position (a TIFF structure, after an optional
+ * "Exif\0\0") and parses them. */
 static int parse_block_at(FILE *f, uint64_t n, struct exif *out)
 {
-	if (n < 8 || n > EXIF_MAX_BLOCK)
+	if (n < 8 || n > TIFF_MAX_WHOLE)
 		return DOSSIER_EFORMAT;
-	unsigned char *p = malloc((size_t)n);
+	unsigned char *p = malloc((size_t)n + sizeof exif_id);
 	if (!p)
 		return DOSSIER_ENOMEM;
 	int rc = DOSSIER_EFORMAT;
-	if (fread(p, 1, (size_t)n, f) == n) {
-		size_t skip = n >= 14 && memcmp(p, "Exif\0\0", 6) == 0 ? 6 : 0;
-		rc = exif_parse_mem(p + skip, (size_t)n - skip, out);
+	memcpy(p, exif_id, sizeof exif_id);
+	if (fread(p + sizeof exif_id, 1, (size_t)n, f) == n) {
+		/* a PNG eXIf or WebP EXIF chunk may repeat the identifier */
+		size_t skip = n >= 14 && memcmp(p + sizeof exif_id, exif_id, sizeof exif_id) == 0 ? 6 : 0;
+		rc = parse_prefixed(p + skip, (size_t)n + sizeof exif_id - skip, out);
 	}
 	free(p);
 	return rc;
@@ -258,7 +239,7 @@ static int read_jpeg(FILE *f, struct exif *out)
 			if (fread(b, 1, 6, f) != 6)
 				return DOSSIER_OK;
 			if (memcmp(b, "Exif\0\0", 6) == 0)
-				return parse_block_at(f, len - 2 - 6, out);
+				return parse_block_at(f, len - 2 - 6, out);   /* the APP1 body alone */
 		}
 		if (body < 0 || fseeko(f, body + (off_t)(len - 2), SEEK_SET) != 0)
 			return DOSSIER_OK;
@@ -288,7 +269,7 @@ static int read_png(FILE *f, struct exif *out)
 		if (memcmp(b + 4, "IDAT", 4) == 0 || memcmp(b + 4, "IEND", 4) == 0)
 			return DOSSIER_OK;   /* eXIf must come before the image data */
 		if (memcmp(b + 4, "eXIf", 4) == 0)
-			return parse_block_at(f, len, out);
+			return len <= EXIF_MAX_BLOCK ? parse_block_at(f, len, out) : DOSSIER_EFORMAT;
 		if (len > 0x7FFFFFFFu || fseeko(f, (off_t)len + 4, SEEK_CUR) != 0)
 			return DOSSIER_OK;
 	}
@@ -305,7 +286,7 @@ static int read_webp(FILE *f, struct exif *out)
 			return DOSSIER_OK;
 		uint32_t len = le32(b + 4);
 		if (memcmp(b, "EXIF", 4) == 0)
-			return parse_block_at(f, len, out);
+			return len <= EXIF_MAX_BLOCK ? parse_block_at(f, len, out) : DOSSIER_EFORMAT;
 		if (fseeko(f, (off_t)len + (len & 1), SEEK_CUR) != 0)
 			return DOSSIER_OK;
 	}
@@ -325,14 +306,15 @@ int exif_read_file(FILE *f, struct exif *out)
 	if (memcmp(h, "RIFF", 4) == 0 && memcmp(h + 8, "WEBP", 4) == 0)
 		return read_webp(f, out);
 	if (memcmp(h, "II*\0", 4) == 0 || memcmp(h, "MM\0*", 4) == 0) {
-		/* a TIFF file is itself the TIFF structure; its IFDs may sit anywhere */
+		/* a TIFF file is itself the TIFF structure; its IFDs may sit anywhere,
+		 * so a small one is read whole and a large one by its head */
 		if (fseeko(f, 0, SEEK_END) != 0)
 			return DOSSIER_OK;
 		off_t size = ftello(f);
-		if (size < 8)
+		if (size < 8 || fseeko(f, 0, SEEK_SET) != 0)
 			return DOSSIER_OK;
-		struct tsrc s = { .f = f, .base = 0, .len = (uint64_t)size };
-		return parse_src(&s, out);
+		uint64_t n = (uint64_t)size <= TIFF_MAX_WHOLE ? (uint64_t)size : EXIF_MAX_BLOCK;
+		return parse_block_at(f, n, out);
 	}
 	return DOSSIER_OK;
 }

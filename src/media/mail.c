@@ -131,6 +131,21 @@ static gint64 part_size(GMimePart *part)
 	return n;
 }
 
+/* Decodes an attachment in memory and hands its first bytes to on_head; its size. */
+static gint64 part_head(struct walk *w, GMimePart *part, const char *name, const char *type)
+{
+	GMimeDataWrapper *dw = g_mime_part_get_content(part);
+	if (!dw)
+		return 0;
+	GMimeStream *mem = g_mime_stream_mem_new();
+	g_mime_data_wrapper_write_to_stream(dw, mem);
+	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	size_t n = ba ? ba->len : 0, cap = w->lim.head_bytes ? w->lim.head_bytes : 65536;
+	w->lim.on_head(name, type, ba && ba->data ? ba->data : (const guint8 *)"", n < cap ? n : cap, w->lim.user);
+	g_object_unref(mem);
+	return (gint64)n;
+}
+
 static void walk_object(struct walk *w, GMimeObject *o, int depth);
 
 /* Decodes attachment o into a new file of save_dir and hands it to
@@ -187,6 +202,8 @@ static void list_attachment(struct walk *w, GMimeObject *o, const char *name)
 		}
 		size = save_attachment(w, o, save_name);
 		g_free(save_name);
+	} else if (GMIME_IS_PART(o) && w->lim.on_head) {
+		size = part_head(w, GMIME_PART(o), vname, type ? type : "");
 	} else if (GMIME_IS_PART(o)) {
 		size = part_size(GMIME_PART(o));
 	}

@@ -29,6 +29,12 @@ struct mail_limits {
 	const char *save_dir;
 	int (*on_attachment)(const char *name, const char *file, unsigned long long bytes, void *user);
 	void *user;
+	/* Without saving: when on_head is set, each attachment part is decoded
+	 * (in memory, one at a time) and on_head is called with its name, its
+	 * declared type and its first head_bytes (0 = 64 KiB) decoded bytes, so
+	 * the caller can tell its kind by its content. */
+	void (*on_head)(const char *name, const char *type, const void *head, size_t n, void *user);
+	size_t head_bytes;
 };
 
 /* 1 if the file starts like an mbox: a "From sender date" line whose date

@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,25 +32,71 @@ static int collect_before(const struct doc_child *ch, void *user)
 	return 0;
 }
 
+struct id_list {
+	int64_t *v;
+	size_t n, cap;
+	int64_t skip;   /* a subtree left out */
+};
+
+static int collect_id(const struct doc_child *ch, void *user)
+{
+	struct id_list *l = user;
+	if (ch->id == l->skip)
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->v = realloc(l->v, l->cap * sizeof *l->v);
+		if (!l->v)
+			abort();
+	}
+	l->v[l->n++] = ch->id;
+	return 0;
+}
+
+#define CHILD_BUDGET_MAX_DOCS 200000  /* documents visited to sum a top-level file's expanded bytes */
+
+/* The bytes of every document inside root, the subtree of skip aside. */
+static uint64_t bytes_inside(store *st, int64_t root, int64_t skip)
+{
+	struct id_list l = {.skip = skip};
+	uint64_t sum = 0;
+	store_doc_children(st, root, collect_id, &l, NULL);
+	for (size_t i = 0; i < l.n && i < CHILD_BUDGET_MAX_DOCS; i++) {
+		int64_t id = l.v[i];
+		struct doc_rec d;
+		if (store_doc_get(st, id, &d, NULL) == 0) {
+			sum += d.bytes > 0 ? (uint64_t)d.bytes : 0;
+			doc_rec_clear(&d);
+		}
+		store_doc_children(st, id, collect_id, &l, NULL);   /* appends: a walk by levels */
+	}
+	free(l.v);
+	return sum;
+}
+
 int children_begin(struct step_env *env, const struct doc_rec *doc, struct children *out, struct err *err)
 {
 	memset(out, 0, sizeof *out);
 	out->env = env;
 	out->doc = doc;
+	out->max_depth = env->cfg && env->cfg->max_nesting_depth > 0 ? env->cfg->max_nesting_depth : CHILD_MAX_DEPTH;
 	if (!env->st)
 		return err_set(err, DOSSIER_EINVAL, "%s: no store to record its members in", doc->path);
-	/* how deep this document already is */
+	/* how deep this document already is, and the top-level file it is in */
 	int64_t id = doc->id, parent = 0;
-	for (int d = 0; d <= CHILD_MAX_DEPTH + 1; d++) {
+	for (int d = 0; d <= out->max_depth + 1; d++) {
 		if (store_doc_parent(env->st, id, &parent, NULL, 0, NULL) || !parent)
 			break;
 		out->depth++;
 		id = parent;
 	}
-	if (out->depth >= CHILD_MAX_DEPTH)
+	if (out->depth >= out->max_depth)
 		return err_set(err, DOSSIER_ETOOBIG,
-		               "%s: nested %d levels deep; members deeper than %d levels are not unpacked", doc->path,
-		               out->depth, CHILD_MAX_DEPTH);
+		               "%s: nested %d levels deep; members deeper than %d levels are not unpacked "
+		               "(max_nesting_depth)", doc->name ? doc->name : doc->path, out->depth, out->max_depth);
+	out->root = out->depth > 0 ? id : doc->id;
+	if (out->depth > 0)
+		out->expanded_before = bytes_inside(env->st, id, doc->id);
 	snprintf(out->tmp_dir, sizeof out->tmp_dir, "%s/tmp", env->data_dir ? env->data_dir : ".");
 	int rc = mkdir_p(out->tmp_dir, err);
 	if (rc)
@@ -259,14 +306,62 @@ static int on_encrypted(const char *name, int64_t size, int64_t mtime, void *use
 	return u->rc = children_add_encrypted(u->kids, name, size, mtime, NULL, u->err);
 }
 
+/* The bytes expanded under each top-level file while unpacks under it run in
+ * this process (lanes run siblings at once): one budget for all its levels. */
+#define BUDGET_SLOTS 64
+static pthread_mutex_t budget_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct budget {
+	int64_t root;
+	uint64_t expanded;
+	int users;
+} budgets[BUDGET_SLOTS];
+
+struct charge_ctx {
+	struct budget *b;      /* NULL when every slot was taken: local counting */
+	uint64_t local, max;
+};
+
+static int charge(uint64_t bytes, void *user)
+{
+	struct charge_ctx *cc = user;
+	int over;
+	pthread_mutex_lock(&budget_mu);
+	uint64_t *n = cc->b ? &cc->b->expanded : &cc->local;
+	over = *n + bytes > cc->max;
+	if (!over)
+		*n += bytes;
+	pthread_mutex_unlock(&budget_mu);
+	return over;
+}
+
 int children_unpack(struct children *c, const char *path, const struct archive_limits *lim, json_t **summary,
                     struct err *err)
 {
 	struct unpack_ctx u = {c, err, 0};
 	struct archive_limits l = lim ? *lim : (struct archive_limits){0};
+	struct charge_ctx cc = {.local = c->expanded_before, .max = l.max_expanded ? l.max_expanded : 1ull << 30};
+	pthread_mutex_lock(&budget_mu);
+	for (int i = 0; i < BUDGET_SLOTS && !cc.b; i++)
+		if (budgets[i].users && budgets[i].root == c->root)
+			cc.b = &budgets[i];
+	for (int i = 0; i < BUDGET_SLOTS && !cc.b; i++)
+		if (!budgets[i].users) {
+			cc.b = &budgets[i];
+			*cc.b = (struct budget){.root = c->root, .expanded = c->expanded_before};
+		}
+	if (cc.b)
+		cc.b->users++;
+	pthread_mutex_unlock(&budget_mu);
+	l.charge = charge;
+	l.charge_user = &cc;
 	l.on_encrypted = on_encrypted;
 	l.encrypted_user = &u;
-	return archive_unpack(path, c->tmp_dir, &l, on_member, &u, summary, err);
+	int rc = archive_unpack(path, c->tmp_dir, &l, on_member, &u, summary, err);
+	pthread_mutex_lock(&budget_mu);
+	if (cc.b)
+		cc.b->users--;
+	pthread_mutex_unlock(&budget_mu);
+	return rc;
 }
 
 /* ------------------------------------------------ counting before a run */
@@ -337,12 +432,12 @@ struct scan {
 	/* counts by kind index before extrapolation */
 	uint64_t by[PLAN_MAX_KINDS];
 	int office;
+	classifier *cls;   /* for attachments' content, made on first use (owned) */
+	int cls_failed;
 };
 
-static void scan_add(struct scan *s, const char *name, const char *mime)
+static void scan_count(struct scan *s, const char *kind)
 {
-	char kind[32];
-	children_kind_of(name, mime, kind, sizeof kind);
 	for (size_t i = 0; i < s->n && i < PLAN_MAX_KINDS; i++)
 		if (s->kinds[i].name && !strcmp(s->kinds[i].name, kind)) {
 			s->by[i]++;
@@ -351,13 +446,56 @@ static void scan_add(struct scan *s, const char *name, const char *mime)
 		}
 }
 
-static int scan_member(const char *name, int64_t size, int encrypted, void *user)
+static void scan_add(struct scan *s, const char *name, const char *mime)
+{
+	char kind[32];
+	children_kind_of(name, mime, kind, sizeof kind);
+	scan_count(s, kind);
+}
+
+/* An attachment's first bytes: its kind by its content (the classifier
+ * ingest uses, on a copy of the head), unless the content says nothing more
+ * than its name and type do. */
+static void scan_head(const char *name, const char *type, const void *head, size_t n, void *user)
+{
+	struct scan *s = user;
+	char kind[32];
+	children_kind_of(name, type, kind, sizeof kind);
+	if (!s->cls && !s->cls_failed && classifier_new(&s->cls, NULL))
+		s->cls_failed = 1;
+	const char *td = getenv("TMPDIR");
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s/dossier-head-XXXXXX", td && *td ? td : "/tmp");
+	int fd = s->cls ? mkstemp(tmp) : -1;
+	if (fd >= 0) {
+		int ok = write(fd, head, n) == (ssize_t)n;
+		close(fd);
+		struct file_type ft;
+		/* content wins, except a zip or text that its name or type tells better
+		 * (a .docx whose head looks like any zip, a .csv that is text) */
+		if (ok && classify_file(s->cls, tmp, &ft, NULL) == 0 && strcmp(ft.kind, "unsupported") &&
+		    (!strcmp(kind, "unsupported") || (strcmp(ft.kind, "archive") && strcmp(ft.kind, "text"))))
+			snprintf(kind, sizeof kind, "%s", ft.kind);
+		unlink(tmp);
+	}
+	scan_count(s, kind);
+}
+
+static int scan_member(const char *name, int64_t size, int encrypted, int is_archive, void *user)
 {
 	struct scan *s = user;
 	if (encrypted) /* recorded as encrypted: no step, no model */
 		return 0;
 	if (s->office && !office_child_wanted(name, size, NULL))
 		return 0;
+	if (is_archive) {
+		/* an archive by its content; a zip container (.docx, .epub, ...) by its name */
+		char kind[32];
+		children_kind_of(name, NULL, kind, sizeof kind);
+		int doc = !strcmp(kind, "office") || !strcmp(kind, "epub");
+		scan_count(s, doc ? kind : "archive");
+		return doc ? ARCHIVE_LIST_NO_OPEN : 0;
+	}
 	scan_add(s, name, NULL);
 	return 0;
 }
@@ -418,14 +556,17 @@ static double scan_mail(const char *path, struct scan *s)
 		return 1;
 	if ((uint64_t)sb.st_size > CHILD_SCAN_MAX_MAIL)
 		return scan_mail_headers(path, s, (uint64_t)sb.st_size);
-	struct mail_limits lim = {.max_text = 1};
+	/* each attachment part counted by its content (scan_head); a forwarded
+	 * message, which has no head, by its type */
+	struct mail_limits lim = {.max_text = 1, .on_head = scan_head, .user = s};
 	json_t *r = NULL;
 	if (mail_extract(path, &lim, &r, NULL) == 0) {
 		size_t i;
 		json_t *a;
 		json_array_foreach(json_object_get(r, "attachments"), i, a) {
-			const char *name = json_string_value(json_object_get(a, "name"));
-			scan_add(s, name ? name : "", json_string_value(json_object_get(a, "type")));
+			const char *type = json_string_value(json_object_get(a, "type"));
+			if (type && !strcasecmp(type, "message/rfc822"))
+				scan_add(s, "", type);
 		}
 	}
 	json_decref(r);
@@ -438,10 +579,13 @@ uint64_t children_plan_scan(const char *path, const char *kind, struct plan_kind
 	double fraction = 1;
 	if (!strcmp(kind, "archive") || !strcmp(kind, "office")) {
 		s.office = !strcmp(kind, "office");
-		if (archive_list(path, NULL, scan_member, &s, &fraction, NULL))
+		/* an archive's archives are counted with their members, as the run opens them */
+		struct archive_scan_limits sl = {.max_depth = s.office ? 1 : CHILD_MAX_DEPTH};
+		if (archive_list(path, &sl, scan_member, &s, &fraction, NULL))
 			return 0;
 	} else if (!strcmp(kind, "mail")) {
 		fraction = scan_mail(path, &s);
+		classifier_free(s.cls);
 	} else {
 		return 0;
 	}

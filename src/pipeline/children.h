@@ -19,12 +19,16 @@
 
 #include "pipeline/pipeline.h"
 
-#define CHILD_MAX_DEPTH 3  /* a child of a child of a child is the deepest unpacked */
+#define CHILD_MAX_DEPTH 3  /* default of max_nesting_depth: a child of a child of a child is the deepest unpacked */
 
 struct children {
 	struct step_env *env;        /* borrowed */
 	const struct doc_rec *doc;   /* the parent, borrowed */
 	int depth;                   /* the parent's depth: 0 = a file the user named */
+	int max_depth;               /* max_nesting_depth (config), else CHILD_MAX_DEPTH */
+	int64_t root;                /* the top-level file doc is inside (doc itself at depth 0) */
+	uint64_t expanded_before;    /* bytes of the other documents inside root, counted against
+	                                max_expanded_bytes by children_unpack */
 	json_t *list;                /* [{"id","place","name"}] of the children added (owned) */
 	int64_t *before;             /* ids of the children an earlier run recorded (owned) */
 	size_t n_before;
@@ -32,7 +36,10 @@ struct children {
 };
 
 /* Prepares to add children to doc (creating <data_dir>/tmp). A document
- * already CHILD_MAX_DEPTH deep gets DOSSIER_ETOOBIG with a message saying so. */
+ * already max_nesting_depth deep (config; CHILD_MAX_DEPTH without one) gets
+ * DOSSIER_ETOOBIG with a message saying so. Sums the bytes of the documents
+ * already inside doc's top-level file (doc's own earlier children aside)
+ * into out->expanded_before. */
 int children_begin(struct step_env *env, const struct doc_rec *doc, struct children *out, struct err *err);
 /* Moves file (in out->tmp_dir) to the blob store and ingests it as a child at
  * place (its path or name in the parent). *id_out (may be NULL) = the child.
@@ -48,7 +55,10 @@ int children_add_encrypted(struct children *c, const char *place, int64_t size, 
                            struct err *err);
 /* Unpacks the members of the archive at path that lim (may be NULL) lets
  * through, each a child (media/archive.h: archive_unpack with children_add;
- * an encrypted member through children_add_encrypted).
+ * an encrypted member through children_add_encrypted). Archives nested in
+ * one top-level file share one budget of lim->max_expanded: the bytes kept
+ * inside it before (c->expanded_before) and those the unpacks under it in
+ * this process write, concurrent ones included, count against it.
  * *summary as archive_unpack gives it (may be NULL). */
 struct archive_limits;
 int children_unpack(struct children *c, const char *path, const struct archive_limits *lim, json_t **summary,
@@ -83,8 +93,9 @@ void children_kind_of(const char *name, const char *mime, char *kind, size_t n);
  * "estimated" when a bound stopped the scan and the count was extrapolated
  * from the share read. Bounds per file: archive_list's (256 MiB consumed,
  * 2 s, 100,000 members) and CHILD_SCAN_MAX_MAIL; memory stays that of
- * libarchive's or GMime's state. One level only: an archive inside is
- * counted as an archive, not opened. Returns the children counted; never
+ * libarchive's or GMime's state (and a nested archive's bytes, at most 64 MiB
+ * each: an archive inside an archive is opened in memory and its members
+ * counted too, down to CHILD_MAX_DEPTH levels, as the run does). Returns the children counted; never
  * fails (a file that cannot be scanned adds nothing).
  */
 struct plan_kind_use;

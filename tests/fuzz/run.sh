@@ -73,7 +73,8 @@ for t in "${targets[@]}"; do
       printf '\000profile = dev\ntext_model = llama3.2:3b\nbudget = 8G\n' > "$out/corpus-$t/conf"
       printf '\001MM\000\052\000\000\000\010\000\001\001\022\000\003\000\000\000\001\000\006\000\000' > "$out/corpus-$t/exif"
       # shellcheck disable=SC2086
-      build config tests/fuzz/fuzz_config.c src/core/config.c src/core/role.c src/media/exif.c $core $jansson $glib -lm ;;
+      build config tests/fuzz/fuzz_config.c src/core/config.c src/core/role.c src/media/exif.c $core $jansson $glib \
+        $(pkg-config --cflags --libs libexif) -lm ;;
     multipart)
       printf '\003multipart/form-data; boundary=XyZ\n--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n' > "$out/corpus-$t/form"
       build multipart tests/fuzz/fuzz_multipart.c src/server/multipart.c ;;
