@@ -1378,7 +1378,14 @@ struct html {
 	int skip;   /* inside head, script, style */
 	int pre;
 	int list;
+	int depth;        /* elements open in the current parser */
+	long restart_at;  /* >= 0: the parser stopped there (bytes into its input) */
 };
+
+/* libxml2 2.9's HTML parser scans its whole stack of open elements for every
+ * unmatched end tag, so deep nesting costs quadratic time: past this many open
+ * elements the parser stops and a fresh one goes on from that byte. */
+#define HTML_MAX_DEPTH 256
 
 static int is_block(const char *nm)
 {
@@ -1459,11 +1466,62 @@ static void hsax_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 {
 	(void)atts;
 	struct xml_job *j = ctx;
+	struct html *h = j->ud;
+	if (++h->depth > HTML_MAX_DEPTH && h->restart_at < 0) {
+		long at = xmlByteConsumed(j->ctxt);
+		h->restart_at = at > 0 ? at : 0;   /* 0 (unknown): the rest is dropped */
+		xmlStopParser(j->ctxt);
+		return;
+	}
 	html_start(j, (const char *)name, NULL, 0);
 }
 static void hsax_end(void *ctx, const xmlChar *name)
 {
+	struct html *h = ((struct xml_job *)ctx)->ud;
+	if (h->depth > 0)
+		h->depth--;
 	html_end(ctx, (const char *)name);
+}
+
+/* One HTML push parser over s[0..n) into j; returns the bytes read when it
+ * stopped at HTML_MAX_DEPTH, or n. */
+static size_t html_parse_run(htmlSAXHandler *sh, struct xml_job *j, const char *s, size_t n)
+{
+	struct html *h = j->ud;
+	htmlParserCtxtPtr c = htmlCreatePushParserCtxt(sh, j, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
+	if (!c)
+		return n;
+	htmlCtxtUseOptions(c, HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER |
+	                      HTML_PARSE_IGNORE_ENC | HTML_PARSE_NODEFDTD);
+	j->ctxt = c;
+	h->depth = 0;
+	h->restart_at = -1;
+	size_t fed = 0;
+	while (fed < n && !j->o->truncated && h->restart_at < 0) {
+		size_t chunk = n - fed > (1u << 20) ? (1u << 20) : n - fed;
+		htmlParseChunk(c, s + fed, (int)chunk, 0);
+		fed += chunk;
+	}
+	if (!j->o->truncated && h->restart_at < 0)
+		htmlParseChunk(c, NULL, 0, 1);
+	if (c->myDoc)
+		xmlFreeDoc(c->myDoc);
+	c->myDoc = NULL;
+	htmlFreeParserCtxt(c);
+	j->ctxt = NULL;
+	if (h->restart_at < 0)
+		return n;
+	size_t at = (size_t)h->restart_at < n ? (size_t)h->restart_at : n;
+	while (at < n && s[at] != '>' && s[at] != '<')   /* it stopped inside a start tag */
+		at++;
+	if (at < n && s[at] == '>')
+		at++;
+	return at > 0 ? at : n;   /* always progress */
+}
+
+void office_process_init(void)
+{
+	xmlInitParser();
 }
 
 int office_html_to_text(const char *html, size_t n, size_t max, char **out, struct err *err)
@@ -1484,22 +1542,11 @@ int office_html_to_text(const char *html, size_t n, size_t max, char **out, stru
 	sh.error = sax_quiet;
 	sh.fatalError = sax_quiet;
 	j.chars = html_chars;
-	htmlParserCtxtPtr c = htmlCreatePushParserCtxt(&sh, &j, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
-	if (c) {
-		htmlCtxtUseOptions(c, HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER);
-		j.ctxt = c;
-		while (n > 0 && !o.truncated) {
-			int chunk = n > (1u << 20) ? (1 << 20) : (int)n;
-			htmlParseChunk(c, html, chunk, 0);
-			html += chunk;
-			n -= (size_t)chunk;
-		}
-		if (!o.truncated)
-			htmlParseChunk(c, NULL, 0, 1);
-		if (c->myDoc)
-			xmlFreeDoc(c->myDoc);
-		c->myDoc = NULL;
-		htmlFreeParserCtxt(c);
+	while (n > 0 && !o.truncated) {
+		size_t used = html_parse_run(&sh, &j, html, n);
+		html += used;
+		n -= used;
+		h.skip = h.pre = h.list = 0;   /* a fresh parser knows nothing of what was open */
 	}
 	block_end(&o);
 	*out = buf_take(&o.text);

@@ -72,4 +72,8 @@ int office_extract(const char *path, const struct office_limits *lim, json_t **o
  * *out. Never fails on malformed markup (it takes what it can). */
 int office_html_to_text(const char *html, size_t n, size_t max, char **out, struct err *err);
 
+/* Sets up libxml2 for the process; call once, before any thread parses (libxml2
+ * 2.9's first-use set-up is not thread safe). Later calls do nothing. */
+void office_process_init(void);
+
 #endif
