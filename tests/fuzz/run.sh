@@ -16,7 +16,8 @@
 # suite uses 1, so a run on the same machine explores the same inputs in the
 # same order and a red run is reproducible; unset, every run explores anew).
 # FUZZ_RUNS=N stops each target after N executions (or SECONDS, whichever is
-# first): `FUZZ_RUNS=10000000 tests/fuzz/run.sh 7200` is the long run.
+# first): `FUZZ_RUNS=10000000 tests/fuzz/run.sh 7200` is the long run. FUZZ_MAX_LEN
+# caps an input's size (default 65536 bytes).
 # The inputs under tests/fuzz/regress/TARGET/ (each one a crash found once)
 # are run first, every time. Needs clang (installed through apt when
 # missing and running as root). Prints each target's executions and time.
@@ -95,7 +96,7 @@ for t in "${targets[@]}"; do
   [ -z "${FUZZ_RUNS:-}" ] || seed+=(-runs="$FUZZ_RUNS")
   regress=()
   [ ! -d "tests/fuzz/regress/$t" ] || regress=("tests/fuzz/regress/$t")
-  if ! "$out/fuzz_$t" "${seed[@]}" -max_total_time="$secs" -rss_limit_mb=1024 -malloc_limit_mb=256 -max_len=65536 \
+  if ! "$out/fuzz_$t" "${seed[@]}" -max_total_time="$secs" -rss_limit_mb=1024 -malloc_limit_mb=256 -max_len="${FUZZ_MAX_LEN:-65536}" \
        -timeout=10 -artifact_prefix="$out/artifacts-$t/" -print_final_stats=1 "$out/corpus-$t" "${regress[@]}" \
        2> "$out/fuzz_$t.log"; then
     status=1
