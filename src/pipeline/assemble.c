@@ -368,7 +368,7 @@ int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, s
 	/* each result is parsed once, here, and read by every part below */
 	for (size_t i = 0; i < n; i++)
 		if (steps[i].state == STEP_DONE && steps[i].result)
-			a.res[i] = json_loads(steps[i].result, 0, NULL);
+			a.res[i] = step_result_parse(&steps[i]);
 	a.ex = result_of(&a, "extract_text");
 	a.ocr = result_of(&a, "ocr");
 	a.an = result_of(&a, "analyze_text");
