@@ -39,8 +39,19 @@ struct assembly {
 	size_t n;
 	json_t *d, *errors, *sources, *timings;  /* owned until handed to d */
 	int n_done, n_bad;                         /* steps that succeeded, problems found */
-	json_t *ex, *ocr, *an, *img, *tr, *fr, *fd, *sy; /* step results, owned; NULL if none */
+	json_t **res;                              /* owned: res[i] is steps[i]'s parsed result, NULL if none */
+	json_t *ex, *ocr, *an, *img, *tr, *fr, *fd, *sy; /* borrowed from res; NULL if none */
 };
+
+/* The parsed result of the first done step of this kind (steps_result's
+ * choice), borrowed from a->res; NULL if none. */
+static json_t *result_of(const struct assembly *a, const char *kind)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (!strcmp(a->steps[i].kind, kind) && a->steps[i].state == STEP_DONE)
+			return a->res[i];
+	return NULL;
+}
 
 static void add_identity(struct assembly *a)
 {
@@ -65,7 +76,7 @@ static void add_steps(struct assembly *a)
 			json_object_set_new(t, "seconds", json_real(round((s->finished_at - s->started_at) * 1000) / 1000));
 		if (s->state == STEP_DONE) {
 			a->n_done++;
-			json_t *r = s->result ? json_loads(s->result, 0, NULL) : NULL;
+			json_t *r = a->res[i];
 			json_t *lt = json_object_get(r, "timings");
 			if (json_is_object(lt))
 				json_object_update(t, lt);
@@ -74,7 +85,6 @@ static void add_steps(struct assembly *a)
 				json_object_set(t, "made_by", by);
 			if (s->last_error)  /* re-analysis failed: this is the earlier result */
 				json_object_set_new(t, "kept", json_string_lossy(s->last_error));
-			json_decref(r);
 		} else {
 			a->n_bad++;
 			json_array_append_new(a->errors, json_pack("{s:s,s:s}", "step", s->kind, "message",
@@ -223,7 +233,7 @@ static void add_notes(struct assembly *a)
 	json_t *notes = json_array();
 	for (size_t i = 0; i < a->n; i++) {
 		const struct step_rec *s = &a->steps[i];
-		json_t *r = s->state == STEP_DONE && s->result ? json_loads(s->result, 0, NULL) : NULL;
+		json_t *r = s->state == STEP_DONE ? a->res[i] : NULL;
 		const char *note = json_string_value(json_object_get(r, "note"));
 		if (note)
 			json_array_append_new(notes, json_pack("{s:s,s:s}", "step", s->kind, "message", note));
@@ -232,7 +242,6 @@ static void add_notes(struct assembly *a)
 		json_array_foreach(json_object_get(r, "notes"), k, v)
 			if (json_is_string(v))
 				json_array_append_new(notes, json_pack("{s:s,s:O}", "step", s->kind, "message", v));
-		json_decref(r);
 	}
 	if (json_array_size(notes))
 		json_object_set_new(a->d, "notes", notes);
@@ -354,15 +363,20 @@ int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, s
 	struct assembly a = {
 		.doc = doc, .steps = steps, .n = n,
 		.d = json_object(), .errors = json_array(), .sources = json_object(), .timings = json_object(),
-		.ex = step_result_json(steps, n, "extract_text"),
-		.ocr = step_result_json(steps, n, "ocr"),
-		.an = step_result_json(steps, n, "analyze_text"),
-		.img = step_result_json(steps, n, "describe_image"),
-		.tr = step_result_json(steps, n, "transcribe"),
-		.fr = step_result_json(steps, n, "sample_frames"),
-		.fd = step_result_json(steps, n, "describe_frames"),
-		.sy = step_result_json(steps, n, "synthesize"),
+		.res = xcalloc(n ? n : 1, sizeof(json_t *)),
 	};
+	/* each result is parsed once, here, and read by every part below */
+	for (size_t i = 0; i < n; i++)
+		if (steps[i].state == STEP_DONE && steps[i].result)
+			a.res[i] = step_result_parse(&steps[i]);
+	a.ex = result_of(&a, "extract_text");
+	a.ocr = result_of(&a, "ocr");
+	a.an = result_of(&a, "analyze_text");
+	a.img = result_of(&a, "describe_image");
+	a.tr = result_of(&a, "transcribe");
+	a.fr = result_of(&a, "sample_frames");
+	a.fd = result_of(&a, "describe_frames");
+	a.sy = result_of(&a, "synthesize");
 	add_identity(&a);
 	add_steps(&a);
 	add_analyses(&a);
@@ -372,9 +386,9 @@ int pipeline_assemble(const struct doc_rec *doc, const struct step_rec *steps, s
 	add_notes(&a);
 	*status_out = decide_status(&a);
 	fill_index(&a, fts, fts_owned);
-	json_t *parsed[] = {a.ex, a.ocr, a.an, a.img, a.tr, a.fr, a.fd, a.sy};
-	for (size_t i = 0; i < sizeof parsed / sizeof parsed[0]; i++)
-		json_decref(parsed[i]);
+	for (size_t i = 0; i < n; i++)
+		json_decref(a.res[i]);
+	free(a.res);
 	*dossier = a.d;
 	return 0;
 }

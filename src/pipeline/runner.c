@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "pipeline/kinds.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/steps_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -88,9 +89,11 @@ static int run_step(void *lane_ctx, store *st, const struct step_rec *step, char
 		struct made_by_now now;
 		reanalyze_now(env->cfg, env->llm, env->offline_models, &now);
 		reanalyze_stamp(result, step->role, &now);
-		*result_json = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(10));
+		*result_json = json_dumps(result, JSON_COMPACT | JSON_REAL_PRECISION(STEP_RESULT_PRECISION));
 		if (!*result_json)
 			rc = err_set(err, DOSSIER_ENOMEM, "%s: out of memory writing the %s result", doc.path, step->kind);
+		else  /* the steps after it and the assembly read it from here, unparsed */
+			step_result_keep(step->id, *result_json, result);
 	}
 	json_decref(result);
 	step_recs_free(steps, n);

@@ -13,14 +13,113 @@
 #include "core/err.h"
 #include "core/util.h"
 
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* --------------------------------------------- results kept parsed */
+
+/* The results this process stored lately, parsed, so the steps after them
+ * and the document's assembly read them without parsing the stored text
+ * again. An entry serves a step only when its text is the step's stored text
+ * byte for byte, and what it hands out is a copy: a reader may change it. */
+#define KEPT_RESULTS 64
+#define KEPT_MAX_BYTES (64u << 10) /* larger results are parsed each time */
+
+static struct kept {
+	int64_t step_id;
+	char *text;    /* owned: the stored text */
+	size_t len;
+	json_t *j;     /* owned: what parsing text gives */
+} kept[KEPT_RESULTS];
+static size_t kept_next;
+static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Makes j what parsing its text gives: reals as their printed digits read
+ * back. Returns 0 if j holds what the text cannot give back (a string with
+ * a NUL, which json_loads refuses): such a result is not kept. */
+static int kept_normalize(json_t *j)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		json_object_foreach(j, k, v)
+			if (!kept_normalize(v))
+				return 0;
+		return 1;
+	case JSON_ARRAY:
+		json_array_foreach(j, i, v)
+			if (!kept_normalize(v))
+				return 0;
+		return 1;
+	case JSON_STRING:
+		return strlen(json_string_value(j)) == json_string_length(j);
+	case JSON_REAL: {
+		char digits[64];
+		snprintf(digits, sizeof digits, "%.*g", STEP_RESULT_PRECISION, json_real_value(j));
+		json_real_set(j, strtod(digits, NULL));
+		return 1;
+	}
+	default:
+		return 1;
+	}
+}
+
+void step_result_keep(int64_t step_id, const char *text, json_t *result)
+{
+	size_t len = text ? strlen(text) : 0;
+	if (!text || !result || len > KEPT_MAX_BYTES)
+		return;
+	/* the caller's result is its own (refcount 1): kept as it is, else copied */
+	json_t *j = result->refcount == 1 ? json_incref(result) : json_deep_copy(result);
+	if (!j || !kept_normalize(j)) {
+		json_decref(j);
+		return;
+	}
+	struct kept k = {step_id, xstrdup(text), len, j}, old = {0};
+	pthread_mutex_lock(&kept_mu);
+	size_t slot = kept_next;
+	for (size_t i = 0; i < KEPT_RESULTS; i++)
+		if (kept[i].j && kept[i].step_id == step_id)
+			slot = i;  /* a step run again replaces its entry */
+	if (slot == kept_next)
+		kept_next = (kept_next + 1) % KEPT_RESULTS;
+	old = kept[slot];
+	kept[slot] = k;
+	pthread_mutex_unlock(&kept_mu);
+	free(old.text);
+	json_decref(old.j);
+}
+
+json_t *step_result_parse(const struct step_rec *s)
+{
+	if (!s->result)
+		return NULL;
+	size_t len = strlen(s->result);
+	json_t *hit = NULL;
+	pthread_mutex_lock(&kept_mu);
+	for (size_t i = 0; i < KEPT_RESULTS && !hit; i++)
+		if (kept[i].j && kept[i].step_id == s->id && kept[i].len == len && !memcmp(kept[i].text, s->result, len))
+			hit = json_incref(kept[i].j);
+	pthread_mutex_unlock(&kept_mu);
+	if (!hit)
+		return json_loads(s->result, 0, NULL);
+	json_t *copy = json_deep_copy(hit);
+	json_decref(hit);
+	return copy;
+}
 
 /* ------------------------------------------------------------ helpers */
 
 json_t *step_result_json(const struct step_rec *steps, size_t n, const char *kind)
 {
-	const char *s = steps_result(steps, n, kind);
-	return s ? json_loads(s, 0, NULL) : NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(steps[i].kind, kind) && steps[i].state == STEP_DONE)
+			return step_result_parse(&steps[i]);
+	return NULL;
 }
 
 /* Gathers the text a document's analysis works on: extracted text, OCR text,

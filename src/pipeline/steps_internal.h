@@ -6,6 +6,16 @@
 
 /* The named step's result parsed (caller decrefs), or NULL. */
 json_t *step_result_json(const struct step_rec *steps, size_t n, const char *kind);
+/* A step's stored result parsed (caller decrefs), or NULL: a copy of the one
+ * step_result_keep kept when it is the same text, else json_loads of it. */
+json_t *step_result_parse(const struct step_rec *s);
+/* The digits of reals in a stored result (runner.c's JSON_REAL_PRECISION). */
+#define STEP_RESULT_PRECISION 10
+/* Keeps a step's result, stored as text (borrowed), for step_result_parse;
+ * bounded (the last few, none over 64 KB). Thread-safe. result is borrowed,
+ * but when the caller holds its only reference it is kept itself (its reals
+ * rounded to the stored digits): the caller must not change it afterwards. */
+void step_result_keep(int64_t step_id, const char *text, json_t *result);
 /* Extracted + OCR + transcript text (caller frees); *title_hint_out borrows
  * *title_owned. Of a transcript only the segments the recogniser is sure of
  * (backends/asr.h ASR_SURE), unless it is sure of none: then all of them, and
