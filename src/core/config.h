@@ -98,6 +98,8 @@ struct config {
 	int max_image_side_px;                 /* long side of images sent to the vision model */
 	uint64_t max_image_pixels;             /* larger images are refused */
 	uint64_t max_expanded_bytes;           /* a zip (office file, EPUB) stops past this many decompressed bytes */
+	uint64_t vector_cache_bytes;           /* the int8 vectors `serve` keeps in memory for semantic search
+	                                          (pipeline/veccache.h), counted in the reserve; 0 = none */
 	int cpu_lanes;                         /* worker threads for steps that need no model; 0 = cores */
 	int fairness;                          /* most steps of the resident model run while another
 	                                          model's ready steps wait; then it swaps (default 64) */
