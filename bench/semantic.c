@@ -309,7 +309,7 @@ int main(int argc, char **argv)
 		pct(t_cs + 1, cq - 1, &s_p50, &s_p95);
 		printf("  vector cache       p50 %7.2f ms  p95 %7.2f ms  (scan alone p50 %.2f p95 %.2f; %d queries after the "
 		       "first) recall@10 %.3f\n", c_p50, c_p95, s_p50, s_p95, cq - 1, recall_c / cq);
-		printf("    load on the first query %.0f ms (that query %.0f ms); held %.1f MB for %lld chunks = %zu B/chunk "
+		printf("    load on the first query %.0f ms wall (that query, load included, %.0f ms); held %.1f MB for %lld chunks = %zu B/chunk "
 		       "(VmRSS +%ld MB)\n", vs.last_load_s * 1e3, t_first * 1e3, vs.bytes / 1e6, (long long)vs.chunks,
 		       VECCACHE_ROW_BYTES(dim), (rss_after - rss_before) / 1024);
 		printf("    memory bandwidth (memcpy) %.1f GB/s: the %.0f MB int8 matrix read once takes %.2f ms;\n"
