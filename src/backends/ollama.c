@@ -7,6 +7,7 @@
 #include "backends/ollama.h"
 #include "backends/http.h"
 #include "backends/ndjson.h"
+#include "backends/procrss.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/err.h"
@@ -27,6 +28,7 @@
 struct cached_info {
 	int used;
 	struct llm_model_info info;
+	char blob[512];          /* the weights file its modelfile names (FROM /...), "" = none */
 };
 
 struct ollama {
@@ -352,6 +354,7 @@ json_t *ollama_keep_alive_json(int64_t keep_alive_s)
 	return json_string(d);
 }
 
+static int cache_blob(struct ollama *o, const char *model, char *out, size_t n);
 static int ollama_show(void *ctx, const char *model, struct llm_model_info *out, struct err *err);
 
 static int ollama_chat(void *ctx, const struct llm_request *rq, char **text_out, struct llm_metrics *m,
@@ -610,6 +613,14 @@ static int ollama_unload(void *ctx, const char *model, struct err *err)
 
 /* ------------------------------------------------------ ps, show, ping */
 
+/* 1 if the base URL's host is this machine. */
+static int url_is_local(const char *url)
+{
+	const char *h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	return !strncmp(h, "127.", 4) || !strncmp(h, "localhost", 9) || !strncmp(h, "[::1]", 5);
+}
+
 static int ollama_ps(void *ctx, struct llm_resident **out, size_t *n, struct err *err)
 {
 	struct ollama *o = ctx;
@@ -637,6 +648,18 @@ static int ollama_ps(void *ctx, struct llm_resident **out, size_t *n, struct err
 		r[i].context_length = (int)jint(m, "context_length");
 	}
 	json_decref(rep);
+	/* a local Ollama runs each model in a child (`ollama runner --model
+	 * <blob>`): its resident set is what the model really takes */
+	for (size_t i = 0; url_is_local(o->url) && i < cnt; i++) {
+		char blob[512] = "";
+		struct llm_model_info info;
+		if (!r[i].name[0] || (!cache_blob(o, r[i].name, blob, sizeof blob) &&
+		                      (ollama_show(o, r[i].name, &info, NULL) || !cache_blob(o, r[i].name, blob, sizeof blob))))
+			continue;
+		uint64_t rss = 0;
+		if (blob[0] && proc_ollama_runner_rss("/proc", blob, &rss) == 0)
+			r[i].rss_bytes = rss;
+	}
 	*out = r;
 	*n = cnt;
 	return 0;
@@ -679,11 +702,26 @@ static int cache_get(struct ollama *o, const char *model, struct llm_model_info 
 	return hit;
 }
 
-static void cache_put(struct ollama *o, const struct llm_model_info *info)
+/* The weights file of a cached model into out (n bytes); 1 if cached. */
+static int cache_blob(struct ollama *o, const char *model, char *out, size_t n)
+{
+	int hit = 0;
+	pthread_mutex_lock(&o->mu);
+	for (int i = 0; i < CAPS_CACHED && !hit; i++)
+		if (o->cache[i].used && !strcmp(o->cache[i].info.name, model)) {
+			snprintf(out, n, "%s", o->cache[i].blob);
+			hit = 1;
+		}
+	pthread_mutex_unlock(&o->mu);
+	return hit;
+}
+
+static void cache_put(struct ollama *o, const struct llm_model_info *info, const char *blob)
 {
 	pthread_mutex_lock(&o->mu);
 	o->cache[o->cache_next].used = 1;
 	o->cache[o->cache_next].info = *info;
+	snprintf(o->cache[o->cache_next].blob, sizeof o->cache[0].blob, "%s", blob);
 	o->cache_next = (o->cache_next + 1) % CAPS_CACHED;
 	pthread_mutex_unlock(&o->mu);
 }
@@ -719,6 +757,16 @@ static int ollama_show(void *ctx, const char *model, struct llm_model_info *out,
 		in.completion = 1;
 		in.vision = json_object_size(json_object_get(rep, "projector_info")) > 0;
 	}
+	/* the weights file, for the runner's resident set (ollama_ps): "FROM /path" */
+	char blob[512] = "";
+	const char *mf = json_string_value(json_object_get(rep, "modelfile"));
+	for (const char *l = mf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, "FROM /", 6)) {
+			size_t k = strcspn(l + 5, "\r\n");
+			if (k < sizeof blob)
+				snprintf(blob, sizeof blob, "%.*s", (int)k, l + 5);
+			break;
+		}
 	json_t *det = json_object_get(rep, "details");
 	const char *s;
 	if ((s = json_string_value(json_object_get(det, "family"))))
@@ -755,7 +803,7 @@ static int ollama_show(void *ctx, const char *model, struct llm_model_info *out,
 		}
 		json_decref(rep);
 	}
-	cache_put(o, &in);
+	cache_put(o, &in, blob);
 	*out = in;
 	return 0;
 }

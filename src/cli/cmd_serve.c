@@ -52,6 +52,8 @@ static const char usage[] =
 	"  --policy P            sequential | grouped (default) | budget: how models share memory\n"
 	"  --budget SIZE         memory budget, e.g. 12G (default: total RAM minus 2 GB)\n"
 	"  --force               start even if the models a file may need do not fit the budget\n"
+	"  --vector-cache SIZE   memory for the vectors of semantic search, loaded on the first\n"
+	"                        query (default 256M, 0 = read them from the database per query)\n"
 	"  --offline             never call Ollama: OCR, speech and the offline analysers only\n"
 	"  --swap-delay SECONDS  fixed wait after unloading a model (default: poll /api/ps)\n"
 	"  --text-model NAME     text model (default llama3.2:3b dev, llama3.1:8b prod)\n"
@@ -76,7 +78,8 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 stopped cleanly; 2 usage; 3 environment (database, address).\n";
 
-enum { OPT_MAX_UPLOAD = 2000, OPT_MAX_UPLOADS, OPT_HEARTBEAT, OPT_ALLOW_HOST, OPT_WATCH, OPT_PRUNE, OPT_SETTLE };
+enum { OPT_MAX_UPLOAD = 2000, OPT_MAX_UPLOADS, OPT_HEARTBEAT, OPT_ALLOW_HOST, OPT_WATCH, OPT_PRUNE, OPT_SETTLE,
+       OPT_VECTOR_CACHE };
 
 /* serve --watch: folders consumed on a thread of their own, each batch ingested
  * and the scheduler poked, as after an upload. */
@@ -182,6 +185,7 @@ static int run(int argc, char **argv)
 		{"prune", no_argument, NULL, OPT_PRUNE},
 		{"settle", required_argument, NULL, OPT_SETTLE},
 		{"force", no_argument, NULL, OPT_FORCE},
+		{"vector-cache", required_argument, NULL, OPT_VECTOR_CACHE},
 		CLI_ANALYSIS_LONGOPTS,
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -195,6 +199,7 @@ static int run(int argc, char **argv)
 	struct err e = {0};
 	char allow_hosts[1024] = "";
 	int opt, prune = 0, force = 0, n_watch = 0;
+	const char *vector_cache = NULL;
 	char *watch_dirs[64];
 	struct watch_opts wo;
 	watch_opts_default(&wo);
@@ -228,6 +233,7 @@ static int run(int argc, char **argv)
 			watch_dirs[n_watch++] = optarg;
 			break;
 		case OPT_PRUNE: prune = 1; break;
+		case OPT_VECTOR_CACHE: vector_cache = optarg; break;
 		case OPT_SETTLE:
 			if (watch_cli_settle("serve", optarg, &wo.settle_s))
 				return EXIT_USAGE;
@@ -282,6 +288,11 @@ static int run(int argc, char **argv)
 	int rc = cli_config(&o, &cfg);
 	if (rc)
 		return rc;
+	if (vector_cache &&
+	    config_set_from(&cfg, "vector_cache", vector_cache, CONFIG_SOURCE_FLAG, "--vector-cache", 0, &e)) {
+		fprintf(stderr, "dossier serve: --vector-cache: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
 	store *st = NULL;
 	if ((rc = cli_open_store(&cfg, &st)))
 		return rc;

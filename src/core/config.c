@@ -38,6 +38,8 @@ void config_defaults(struct config *c, const char *profile)
 	snprintf(c->profile, sizeof c->profile, "%s", dev ? "dev" : "prod");
 	c->policy = POLICY_GROUPED;
 	c->reserve_bytes = GB(2);
+	/* 256 MiB: 330,000 chunks of 768 dimensions, inside the 2 GB reserve */
+	c->vector_cache_bytes = (uint64_t)256 << 20;
 	/* The seed's models and nominal sizes (seed.md, "Model Loading Architecture"). */
 	snprintf(c->models[ROLE_TEXT].name, sizeof c->models[0].name, "%s", dev ? "llama3.2:3b" : "llama3.1:8b");
 	c->models[ROLE_TEXT].nominal_bytes = dev ? GB(2.0) : GB(5.0);
@@ -257,6 +259,8 @@ static const struct key_row static_keys[] = {
 	 F(max_expanded_bytes), 1, 0, "is not a size (e.g. 1GiB)", 0},
 	{{"max_nesting_depth", NULL, "archives and mails inside others are opened this many levels deep", 1}, T_INT,
 	 F(max_nesting_depth), 1, 64, "is not a number from 1 to 64", 0},
+	{{"vector_cache", NULL, "memory for the vectors serve keeps for semantic search (0 = read them from the "
+	  "database per query)", 1}, T_SIZE, F(vector_cache_bytes), 0, 0, "is not a size (e.g. 256M)", 0},
 	{{"max_ocr_pages", NULL, "pages without a text layer OCRed per PDF at most", 1}, T_INT, F(max_ocr_pages), 1,
 	 INT_MAX, "is not a positive number", 0},
 	{{"max_attempts", NULL, "tries per step in one run", 1}, T_INT, F(max_attempts), 1, 100,

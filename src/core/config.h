@@ -99,6 +99,8 @@ struct config {
 	uint64_t max_image_pixels;             /* larger images are refused */
 	uint64_t max_expanded_bytes;           /* a zip (office file, EPUB) stops past this many decompressed bytes */
 	int max_nesting_depth;                 /* archives inside archives are opened this many levels deep */
+	uint64_t vector_cache_bytes;           /* the int8 vectors `serve` keeps in memory for semantic search
+	                                          (pipeline/veccache.h), counted in the reserve; 0 = none */
 	int cpu_lanes;                         /* worker threads for steps that need no model; 0 = cores */
 	int fairness;                          /* most steps of the resident model run while another
 	                                          model's ready steps wait; then it swaps (default 64) */

@@ -3,6 +3,7 @@
  */
 #include "pipeline/semantic.h"
 #include "analyze/vecsearch.h"
+#include "pipeline/veccache.h"
 #include "backends/llm.h"
 #include "core/err.h"
 #include "core/util.h"
@@ -116,8 +117,8 @@ static int on_vector(int64_t id, int64_t doc_id, const signed char *v, float sca
 
 /* The documents nearest the unit vector q, best first, each with its best
  * chunk: at most max_docs into *docs (caller frees), excluding `exclude`. */
-static int nearest(store *st, const char *model, int dim, const float *q, int64_t exclude, size_t max_docs,
-                   struct vec_hit **docs, size_t *n_docs, struct err *err)
+static int nearest(store *st, veccache *cache, const char *model, int dim, const float *q, int64_t exclude,
+                   size_t max_docs, struct vec_hit **docs, size_t *n_docs, struct err *err)
 {
 	*docs = NULL;
 	*n_docs = 0;
@@ -126,7 +127,9 @@ static int nearest(store *st, const char *model, int dim, const float *q, int64_
 	vec_quantise(q, dim, qq, &s.qscale);
 	struct vec_hit *cand = xcalloc(SEMANTIC_RERANK, sizeof *cand);
 	vec_topk_init(&s.top, cand, SEMANTIC_RERANK);
-	int rc = store_vectors_scan(st, model, dim, on_vector, &s, err);
+	int rc = cache ? veccache_topk(cache, st, model, dim, qq, s.qscale, &s.top, err) : DOSSIER_EUNAVAILABLE;
+	if (rc == DOSSIER_EUNAVAILABLE) /* no cache, or the vectors do not fit it */
+		rc = store_vectors_scan(st, model, dim, on_vector, &s, err);
 	free(qq);
 	/* re-rank the candidates with their float32 vectors: exact cosine */
 	float *v = xmalloc((size_t)dim * sizeof *v);
@@ -285,7 +288,7 @@ int search_run(store *st, struct llm_backend *llm, const struct config *cfg, con
 
 	struct vec_hit *docs = NULL;
 	size_t nd = 0;
-	int rc = nearest(st, out->model, out->dim, q, rq->similar_to, SEARCH_FUSE_DEPTH * 2, &docs, &nd, err);
+	int rc = nearest(st, rq->cache, out->model, out->dim, q, rq->similar_to, SEARCH_FUSE_DEPTH * 2, &docs, &nd, err);
 	free(q);
 	if (rc) {
 		out->hits = tl.h;

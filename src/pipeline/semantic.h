@@ -22,6 +22,7 @@
 
 struct err;
 struct llm_backend;
+struct veccache;
 
 enum search_mode {
 	SEARCH_AUTO = 0,   /* hybrid when vectors of the configured model exist and it answers, else text */
@@ -55,6 +56,8 @@ struct search_request {
 	int limit;                   /* hits at most (<= 0: 20) */
 	enum search_mode mode;
 	int64_t similar_to;          /* > 0: the documents nearest this one's mean vector (semantic) */
+	struct veccache *cache;      /* borrowed; the int8 vectors in memory (pipeline/veccache.h), or NULL:
+	                                scan them through SQLite. Results are the same either way */
 };
 
 struct search_result {

@@ -66,7 +66,7 @@ enum MHD_Result api_search_modes(server *s, struct MHD_Connection *c, const char
 	store *st = pool_get(s, &e);
 	if (!st)
 		return reply_error(c, 500, "%s", e.msg);
-	struct search_request rq = {.query = q, .f = f, .limit = (int)limit, .mode = m};
+	struct search_request rq = {.query = q, .f = f, .limit = (int)limit, .mode = m, .cache = s->vcache};
 	struct search_result r;
 	int rc = search_run(st, s->p.llm, s->p.cfg, &rq, &r, &e);
 	pool_put(s, st);

@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/util.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/veccache.h"
 #include "server/server.h"
 #include "store/store.h"
 
@@ -76,6 +77,8 @@ struct server {
 	store *pool[16];                    /* idle store connections */
 	int pool_n;
 	int uploads_active;
+
+	veccache *vcache;                   /* the semantic search's vectors in memory (api_search.c) */
 
 	pthread_mutex_t ingest_mu;          /* one classifier (libmagic is not thread safe) */
 	classifier *cls;

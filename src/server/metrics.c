@@ -231,6 +231,17 @@ enum MHD_Result metrics_reply(server *s, struct MHD_Connection *c)
 	buf_appendf(&b, "dossier_memory_predicted_bytes %llu\n", (unsigned long long)predicted);
 	family(&b, "dossier_memory_budget_bytes", "gauge", "The memory budget in force.");
 	buf_appendf(&b, "dossier_memory_budget_bytes %llu\n", (unsigned long long)config_budget(s->p.cfg));
+	struct veccache_stats vs;
+	veccache_stats(s->vcache, &vs);
+	family(&b, "dossier_vector_cache_bytes", "gauge",
+	       "Memory of the semantic search's vectors held by this server (within the reserve, not the budget).");
+	buf_appendf(&b, "dossier_vector_cache_bytes %zu\n", vs.bytes);
+	family(&b, "dossier_vector_cache_limit_bytes", "gauge", "The vector cache's limit (vector_cache).");
+	buf_appendf(&b, "dossier_vector_cache_limit_bytes %zu\n", vs.limit);
+	family(&b, "dossier_vector_cache_chunks", "gauge", "Chunks whose vectors the cache holds.");
+	buf_appendf(&b, "dossier_vector_cache_chunks %lld\n", (long long)vs.chunks);
+	family(&b, "dossier_vector_cache_over_limit", "gauge", "1 = the vectors do not fit: searches read the database.");
+	buf_appendf(&b, "dossier_vector_cache_over_limit %d\n", vs.over_limit);
 	family(&b, "dossier_model_load_seconds_total", "counter", "Wall time spent loading models.");
 	buf_appendf(&b, "dossier_model_load_seconds_total %.3f\n", rs.load_s);
 

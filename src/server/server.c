@@ -971,6 +971,10 @@ int server_start(const struct server_params *p, server **out, struct err *err)
 	pool_put(s, st);
 	if ((rc = classifier_new(&s->cls, err)))
 		goto fail;
+	if (veccache_new((size_t)p->cfg->vector_cache_bytes, s->p.log, s->p.log_user, &s->vcache)) {
+		rc = err_set(err, DOSSIER_ENOMEM, "out of memory starting the server");
+		goto fail;
+	}
 	upload_sweep(s);
 	if ((fd = open_listener(s, err)) < 0) {
 		rc = err ? err->code : DOSSIER_EIO;
@@ -1023,6 +1027,7 @@ fail_fd:
 	close(fd);
 fail:
 	classifier_free(s->cls);
+	veccache_free(s->vcache);
 	for (int i = 0; i < s->pool_n; i++)
 		store_close(s->pool[i]);
 	pthread_mutex_destroy(&s->pool_mu);
@@ -1065,6 +1070,7 @@ void server_stop(server *s)
 	MHD_stop_daemon(s->daemon);
 	metrics_stop(s);
 	classifier_free(s->cls);
+	veccache_free(s->vcache);
 	for (int i = 0; i < s->pool_n; i++)
 		store_close(s->pool[i]);
 	free(s->m.memory_json);

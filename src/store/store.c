@@ -172,6 +172,26 @@ static const char *const migrations[] = {
 	"  dim INTEGER NOT NULL,"
 	"  scale REAL NOT NULL,"
 	"  q8 BLOB NOT NULL);",
+	/* 10: a generation per document whose vectors changed (store/vectors.c,
+	 * store_vectors_gen): every row added to or deleted from chunk_q8, by
+	 * store_vectors_replace or by a document's deletion, gives its document
+	 * the next generation, so a process caching the vectors learns with one
+	 * indexed read what another process changed, and which documents */
+	"CREATE TABLE vector_docs("
+	"  document_id INTEGER PRIMARY KEY,"
+	"  gen INTEGER NOT NULL);"
+	"CREATE INDEX vector_docs_gen ON vector_docs(gen);"
+	"INSERT INTO vector_docs(document_id, gen) SELECT DISTINCT document_id, 1 FROM chunk_q8;"
+	"CREATE TRIGGER chunk_q8_added AFTER INSERT ON chunk_q8 BEGIN"
+	"  INSERT INTO vector_docs(document_id, gen)"
+	"    VALUES(NEW.document_id, COALESCE((SELECT MAX(gen) FROM vector_docs), 0) + 1)"
+	"    ON CONFLICT(document_id) DO UPDATE SET gen = excluded.gen;"
+	"END;"
+	"CREATE TRIGGER chunk_q8_deleted AFTER DELETE ON chunk_q8 BEGIN"
+	"  INSERT INTO vector_docs(document_id, gen)"
+	"    VALUES(OLD.document_id, COALESCE((SELECT MAX(gen) FROM vector_docs), 0) + 1)"
+	"    ON CONFLICT(document_id) DO UPDATE SET gen = excluded.gen;"
+	"END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

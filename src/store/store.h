@@ -461,6 +461,19 @@ int store_doc_brief(store *st, int64_t id, const struct doc_filter *f, struct do
                     struct err *err);
 /* The dimension of model's stored vectors into *dim (0 = none stored). */
 int store_vectors_dim(store *st, const char *model, int *dim, struct err *err);
+/* The vectors' generation into *gen: it grows with every chunk_q8 row added
+ * or deleted, by any process (schema v10's triggers); 0 = never changed. One
+ * indexed read: what a cache of the vectors checks per query. */
+int store_vectors_gen(store *st, int64_t *gen, struct err *err);
+/* Calls cb with each document whose vectors changed after generation since
+ * (added, replaced or deleted), with the generation of its last change.
+ * Nonzero from cb stops. */
+int store_vectors_changed(store *st, int64_t since,
+                          int (*cb)(int64_t doc_id, int64_t gen, void *user), void *user, struct err *err);
+/* store_vectors_scan for one document's chunks (through the chunks index). */
+int store_vectors_scan_doc(store *st, int64_t doc_id, const char *model, int dim,
+                           int (*cb)(int64_t id, int64_t doc_id, const signed char *q8, float scale, void *user),
+                           void *user, struct err *err);
 
 /* ------------------------------------------------------------------ events */
 

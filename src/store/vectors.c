@@ -165,6 +165,56 @@ int store_vectors_scan(store *st, const char *model, int dim,
 	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : db_err(st, err, "reading vectors");
 }
 
+int store_vectors_scan_doc(store *st, int64_t doc_id, const char *model, int dim,
+                           int (*cb)(int64_t id, int64_t doc_id, const signed char *q8, float scale, void *user),
+                           void *user, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT q.chunk_id, q.document_id, q.scale, q.q8 FROM chunks c"
+	                           " JOIN chunk_q8 q ON q.chunk_id = c.id"
+	                           " WHERE c.document_id = ?1 AND q.model = ?2 AND q.dim = ?3", err);
+	if (!q)
+		return DOSSIER_EDB;
+	sqlite3_bind_int64(q, 1, doc_id);
+	bind_text(q, 2, model);
+	sqlite3_bind_int(q, 3, dim);
+	int s;
+	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+		const void *b = sqlite3_column_blob(q, 3);
+		if (!b || sqlite3_column_bytes(q, 3) != dim)
+			continue;
+		if (cb(sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), b, (float)sqlite3_column_double(q, 2), user))
+			break;
+	}
+	stmt_done(q);
+	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : db_err(st, err, "reading a document's vectors");
+}
+
+int store_vectors_gen(store *st, int64_t *gen, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT COALESCE(MAX(gen), 0) FROM vector_docs", err);
+	if (!q)
+		return DOSSIER_EDB;
+	int rc = sqlite3_step(q) == SQLITE_ROW ? 0 : db_err(st, err, "reading the vectors' generation");
+	*gen = rc ? 0 : sqlite3_column_int64(q, 0);
+	stmt_done(q);
+	return rc;
+}
+
+int store_vectors_changed(store *st, int64_t since,
+                          int (*cb)(int64_t doc_id, int64_t gen, void *user), void *user, struct err *err)
+{
+	sqlite3_stmt *q = stmt(st, "SELECT document_id, gen FROM vector_docs WHERE gen > ?1 ORDER BY gen", err);
+	if (!q)
+		return DOSSIER_EDB;
+	sqlite3_bind_int64(q, 1, since);
+	int s;
+	while ((s = sqlite3_step(q)) == SQLITE_ROW)
+		if (cb(sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), user))
+			break;
+	stmt_done(q);
+	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : db_err(st, err, "reading which vectors changed");
+}
+
 int store_vector_get(store *st, int64_t id, int dim, float *out, struct err *err)
 {
 	sqlite3_stmt *q = stmt(st, "SELECT f32 FROM chunks WHERE id = ?1", err);

@@ -4,7 +4,9 @@
 # together, not between the text model's; a document is found by a word it
 # does not contain but its neighbour does; `similar`; a changed embedding
 # model re-embeds and never mixes vectors; offline, search says it is
-# full-text only; an engine without the embedding model keeps documents done.
+# full-text only; an engine without the embedding model keeps documents done;
+# serve's vectors in memory follow what another process embeds, and a cache
+# too small for them falls back to the database.
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/serve_lib.bash"
 : "${OLLAMA_STUB:?run through ctest}"
@@ -125,6 +127,27 @@ check_eq "api: hybrid finds the kitten by a word it lacks" "pet.txt" "$(json 'd[
 curl -s "$URL/api/search?q=feline&mode=text" > "$T/api3.json"
 check_eq "api: mode=text finds nothing for a word no document has" 0 "$(json 'len(d["results"])' "$T/api3.json")"
 check_eq "api: an unknown mode is 400" 400 "$(code GET "$URL/api/search?q=cat&mode=fuzzy")"
+# the server keeps the vectors in memory: loaded once, then kept up to date
+# when `dossier analyze` in another process embeds a new document
+check_eq "api: the vector cache was loaded once, on the first semantic query" 1 "$(grep -c 'vector cache: .* loaded in' "$T/api.err")"
+curl -s "$URL/api/search?q=zeppelin&mode=semantic" > "$T/api5.json"
+check_eq "api: no document about a zeppelin yet" 0 "$(json 'sum(1 for h in d["results"] if h["name"]=="airship.txt")' "$T/api5.json")"
+mkdir -p "$T/z"; printf 'The zeppelin airship floated slowly above the harbour.\n' > "$T/z/airship.txt"
+D analyze --db "$T/d.db" --embed-model all-minilm "$T/z" > "$T/z.out" 2>&1
+check_eq "analyze in another process while serve runs: exit 0" 0 $?
+curl -s "$URL/api/search?q=zeppelin&mode=semantic" > "$T/api6.json"
+check_eq "api: serve's next semantic query finds the new document" "airship.txt" "$(json 'd["results"][0]["name"]' "$T/api6.json")"
+curl -s "$URL/api/search?q=zeppelin&mode=semantic&kind=pdf" > "$T/api7.json"
+check_eq "api: the cached search keeps the filters (kind=pdf: no text file)" 0 "$(json 'len(d["results"])' "$T/api7.json")"
+check_eq "api: the cache was updated, not loaded again" 1 "$(grep -c 'vector cache: .* loaded in' "$T/api.err")"
+stop_server "$PID"
+# a cache too small for the vectors: the same answers from the database, said once
+DEV_MODE=1 OLLAMA_HOST=$URL_e start_server small --db "$T/d.db" --embed-model all-minilm --vector-cache 1K || bad "the server starts"
+curl -s "$URL/api/search?q=zeppelin&mode=semantic" > "$T/api8.json"
+curl -s "$URL/api/search?q=automobile&mode=semantic" > "$T/api9.json"
+check_eq "small cache: the same first hit" "airship.txt" "$(json 'd["results"][0]["name"]' "$T/api8.json")"
+check_eq "small cache: the same results as the cached search" "$(json '[h["id"] for h in d["results"]]' "$T/api1.json")" "$(json '[h["id"] for h in d["results"]]' "$T/api9.json")"
+check_eq "small cache: the log says once that the vectors do not fit" 1 "$(grep -c 'more than vector_cache' "$T/small.err")"
 stop_server "$PID"
 DEV_MODE=1 start_server off --db "$T/d.db" --offline || bad "the offline server starts"
 check_eq "api offline: mode=semantic is 503" 503 "$(code GET "$URL/api/search?q=automobile&mode=semantic")"
