@@ -145,7 +145,10 @@ static int print_doc(const struct doc_rec *d, const char *title, void *user)
 	char *path = str_escape(d->name ? d->name : d->path, 1);
 	printf("%5lld  %-10s %8s  %-11s %-11s %s%s\n", (long long)d->id, date, size, d->status, d->kind, path, gone);
 	free(path);
-	if (d->name) {
+	if (d->name && d->parent_id > 0) {
+		/* a member or an attachment: where it was found (show names the parent) */
+		printf("%5s  inside document %lld\n", "", (long long)d->parent_id);
+	} else if (d->name) {
 		char *name = str_escape(d->name, 1);
 		printf("%5s  uploaded as %s\n", "", name);
 		free(name);

@@ -30,6 +30,13 @@ open(os.path.join(out, "level1.zip"), "wb").write(inner)
 with zipfile.ZipFile(os.path.join(out, "escape.zip"), "w") as z:
     z.writestr("../../outside.txt", "A member that wants to be written outside the folder, about ships.\n")
     z.writestr("/etc/evil.txt", "An absolute member name about ferries.\n")
+# names that are not UTF-8 (a Windows zip's Latin-1) or hold a NUL: patched into both headers
+with zipfile.ZipFile(os.path.join(out, "oddnames.zip"), "w") as z:
+    z.writestr("cafX-menu.txt", "A member whose name is Latin-1, about the harbour cafe menu.\n")
+    z.writestr("nulYname.txt", "A member whose name holds a NUL byte, about the lighthouse keeper.\n")
+b = open(os.path.join(out, "oddnames.zip"), "rb").read()
+b = b.replace(b"cafX-menu.txt", b"caf\xe9-menu.txt").replace(b"nulYname.txt", b"nul\x00name.txt")
+open(os.path.join(out, "oddnames.zip"), "wb").write(b)
 # a zip bomb: 300 MB of zeros in about 300 kB
 with zipfile.ZipFile(os.path.join(out, "bomb.zip"), "w", zipfile.ZIP_DEFLATED) as z:
     with z.open("zeros.txt", "w", force_zip64=True) as f:
@@ -102,6 +109,12 @@ check_eq "the fourth is recorded, not unpacked" "0" "$(q "SELECT count(*) FROM d
 check_contains "and its dossier says why" "deeper than 3 levels" "$(q "SELECT json FROM dossiers d JOIN documents x ON x.id=d.document_id WHERE x.place='level4.zip'")"
 check "member names never choose a path: nothing was written outside" test ! -e "$T/outside.txt" -a ! -e /etc/evil.txt
 check_eq "the odd names are members like any other" "2" "$(q "SELECT count(*) FROM documents WHERE place IN ('../../outside.txt','/etc/evil.txt')")"
+check_eq "a Latin-1 member name: the member is analysed" done "$(q "SELECT status FROM documents WHERE hex(place) = '636166E92D6D656E752E747874'")"
+out=$("$DOSSIER" list --db "$T/d.db" 2>&1)
+check_contains "a Latin-1 member name is shown escaped, not dropped" 'caf\xe9-menu.txt' "$out"
+check_contains "list says a member was found inside another document" "inside document" "$out"
+check "list calls no member an upload" test "$(grep -c "uploaded as" <<< "$out")" = 0
+check_eq "a member name with a NUL: the member is still a document, done" 1 "$(q "SELECT count(*) FROM documents WHERE status = 'done' AND place LIKE 'nul%'")"
 bomb=$(q "SELECT id FROM documents WHERE path LIKE '%/in/bomb.zip'")
 "$DOSSIER" show --db "$T/d.db" --json "$bomb" > "$T/bomb.json"
 check_contains "the zip bomb stops early and says so" "zip bomb" "$(json '[n["message"] for n in d.get("notes", [])]' "$T/bomb.json")"
