@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# bench/formats.sh [MB] — text-extraction speed of dossier's DOCX, ODT, RTF
-# and EML readers on generated inputs of about MB megabytes of text (default
-# 10), next to Debian's reference tools where installed (pandoc for DOCX,
-# odt2txt for ODT, unrtf for RTF). Speeds are MB of extracted text per second
+# bench/formats.sh [MB] — text-extraction speed of dossier's readers (DOCX, ODT,
+# RTF, EML, EPUB, PPTX, XLSX, ODS, CSV, mbox) on generated inputs of about MB
+# megabytes of text (default 10), next to Debian's reference tools where
+# installed (pandoc for DOCX, EPUB and CSV, odt2txt for ODT and ODS, unrtf for
+# RTF; Debian has none for PPTX, XLSX, EML or mbox). Speeds are MB of extracted text per second
 # (the zipped inputs are small: their text repeats), and the ratio
 # ours/reference on the same input. Timings are printed, never asserted.
 set -euo pipefail
@@ -26,7 +27,7 @@ print(best)' "$@"
 }
 
 printf '%-6s %8s %8s %10s %10s %12s %10s %10s %8s\n' format file_MB text_MB ours_s ours_MB/s reference ref_s ref_MB/s ratio
-for f in docx odt rtf eml; do
+for f in docx odt rtf eml epub pptx xlsx ods csv mbox; do
   in="$D/big.$f"
   size=$(stat -c %s "$in")
   read -r _ _ ours _ tbytes < <("$B/bench_formats" "$in")
@@ -35,6 +36,9 @@ for f in docx odt rtf eml; do
     docx) command -v pandoc >/dev/null && { ref=pandoc; rs=$(best_of3 pandoc -f docx -t plain "$in"); } ;;
     odt)  command -v odt2txt >/dev/null && { ref=odt2txt; rs=$(best_of3 odt2txt "$in"); } ;;
     rtf)  command -v unrtf >/dev/null && { ref=unrtf; rs=$(best_of3 unrtf --text "$in"); } ;;
+    epub) command -v pandoc >/dev/null && { ref=pandoc; rs=$(best_of3 pandoc -f epub -t plain "$in"); } ;;
+    csv)  command -v pandoc >/dev/null && { ref=pandoc; rs=$(best_of3 pandoc -f csv -t plain "$in"); } ;;
+    ods)  command -v odt2txt >/dev/null && { ref=odt2txt; rs=$(best_of3 odt2txt "$in"); } ;;
   esac
   python3 - "$f" "$size" "$tbytes" "$ours" "${ref:--}" "${rs:-}" <<'PY'
 import sys

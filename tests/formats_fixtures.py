@@ -3,7 +3,8 @@
 and table fixtures (and the hostile ones) into DIR from their XML/text, with
 Python's zipfile. No office file made elsewhere is committed. GROUPs (office,
 rtf, mail, table, hostile; default all) choose what is written; `--big N`
-writes big.docx, big.odt, big.rtf, big.eml of about N MB (bench/formats.sh)."""
+writes big.docx, .odt, .rtf, .eml, .epub, .pptx, .xlsx, .ods, .csv and .mbox of about
+N MB of text each (bench/formats.sh)."""
 import os
 import struct
 import sys
@@ -356,6 +357,27 @@ def hostile(d):
     open(os.path.join(d, 'nested.eml'), 'w').write(nest)
 
 
+def many(d):
+    """many-N.pptx and many-N.epub: N slides or chapters, in an order that is not the
+    archive's, for N = 600 and 1200 (reading them must cost linear time)."""
+    P = ('xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" '
+         'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"')
+    for n in (600, 1200):
+        ids = list(reversed(range(n)))   # the deck shows the last file first
+        pres = (f'<?xml version="1.0"?><p:presentation {P}><p:sldIdLst>' +
+                ''.join(f'<p:sldId id="{256 + k}" r:id="rId{i + 1}"/>' for k, i in enumerate(ids)) + '</p:sldIdLst></p:presentation>')
+        rels = ('<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+                ''.join(f'<Relationship Id="rId{i + 1}" Target="slides/slide{i + 1}.xml" Type="slide"/>' for i in range(n)) +
+                '</Relationships>')
+        write_zip(os.path.join(d, f'many-{n}.pptx'), [('[Content_Types].xml', CT), ('docProps/core.xml', core('Many', 'Bench')),
+                                                     ('ppt/presentation.xml', pres), ('ppt/_rels/presentation.xml.rels', rels)] + [
+            (f'ppt/slides/slide{i + 1}.xml', f'<?xml version="1.0"?><p:sld {P}><p:cSld><p:spTree><p:sp><p:txBody>'
+             f'<a:p><a:r><a:t>slide file {i + 1}</a:t></a:r></a:p></p:txBody></p:sp></p:spTree></p:cSld></p:sld>')
+            for i in range(n)])
+        epub(os.path.join(d, f'many-{n}.epub'), [f'<p>chapter file {i}</p>' for i in range(n)])
+
+
 def big(d, mb):
     n = mb * 1024 * 1024
     words = 'the harbour project moved forward again with new cranes and quays '
@@ -374,6 +396,44 @@ def big(d, mb):
         r'\pard ' + t.replace('harbour', r'harb\'f6ur') + r'\par' + '\n' for t in body) + '}')
     open(os.path.join(d, 'big.eml'), 'w').write('From: a@example.org\nSubject: Big\nContent-Type: text/plain\n\n' +
                                                 '\n\n'.join(body) + '\n')
+    # the other formats, with the same paragraphs: chapters, slides, sheet rows, CSV rows, messages
+    epub(os.path.join(d, 'big.epub'), [''.join(f'<p>{t}</p>' for t in body[k:k + 200]) for k in range(0, len(body), 200)])
+    P = ('xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" '
+         'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"')
+    slides = [body[k:k + 20] for k in range(0, len(body), 20)]
+    pres = (f'<?xml version="1.0"?><p:presentation {P}><p:sldIdLst>' +
+            ''.join(f'<p:sldId id="{256 + i}" r:id="rId{i + 1}"/>' for i in range(len(slides))) + '</p:sldIdLst></p:presentation>')
+    rels = ('<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+            ''.join(f'<Relationship Id="rId{i + 1}" Target="slides/slide{i + 1}.xml" Type="slide"/>' for i in range(len(slides))) +
+            '</Relationships>')
+    write_zip(os.path.join(d, 'big.pptx'), [('[Content_Types].xml', CT), ('docProps/core.xml', core('Big', 'Bench')),
+                                            ('ppt/presentation.xml', pres), ('ppt/_rels/presentation.xml.rels', rels)] + [
+        (f'ppt/slides/slide{i + 1}.xml', f'<?xml version="1.0"?><p:sld {P}><p:cSld><p:spTree><p:sp><p:txBody>' +
+         ''.join(f'<a:p><a:r><a:t>{t}</a:t></a:r></a:p>' for t in sl) + '</p:txBody></p:sp></p:spTree></p:cSld></p:sld>')
+        for i, sl in enumerate(slides)])
+    S = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    write_zip(os.path.join(d, 'big.xlsx'), [
+        ('[Content_Types].xml', CT), ('docProps/core.xml', core('Big', 'Bench')),
+        ('xl/workbook.xml', f'<?xml version="1.0"?><workbook {S}><sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        ('xl/_rels/workbook.xml.rels', '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                                       '<Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>'),
+        ('xl/worksheets/sheet1.xml', f'<?xml version="1.0"?><worksheet {S}><sheetData>' +
+         ''.join(f'<row r="{i + 1}"><c r="A{i + 1}"><v>{i}</v></c><c r="B{i + 1}" t="inlineStr"><is><t>{t}</t></is></c></row>'
+                 for i, t in enumerate(body)) + '</sheetData></worksheet>')])
+    odf(os.path.join(d, 'big.ods'), 'application/vnd.oasis.opendocument.spreadsheet',
+        '<office:spreadsheet><table:table table:name="Data">' + ''.join(
+            f'<table:table-row><table:table-cell office:value-type="float" office:value="{i}"><text:p>{i}</text:p></table:table-cell>'
+            f'<table:table-cell office:value-type="string"><text:p>{t}</text:p></table:table-cell></table:table-row>'
+            for i, t in enumerate(body)) + '</table:table></office:spreadsheet>', 'Big', 'Bench')
+    with open(os.path.join(d, 'big.csv'), 'w') as f:
+        f.write('id,place,note\n')
+        for i, t in enumerate(body):
+            f.write(f'{i},Harbour {i % 17},"{t}"\n')
+    with open(os.path.join(d, 'big.mbox'), 'w') as f:
+        for k in range(0, len(body), 10):
+            f.write(f'From a@example.org Mon Jan  1 00:00:00 2024\nFrom: a@example.org\nSubject: Part {k}\n'
+                    'Content-Type: text/plain\n\n' + '\n\n'.join(body[k:k + 10]) + '\n\n')
 
 
 def main():
@@ -383,8 +443,8 @@ def main():
         big(d, int(sys.argv[3]))
         return
     groups = {'office': (good_docx, notes_docx, notes_odt, good_odt, good_ods, good_pptx, good_xlsx, good_epub), 'rtf': (good_rtf,),
-              'mail': (good_mail,), 'table': (good_table,), 'hostile': (hostile,)}
-    for g in (sys.argv[2:] or list(groups)):
+              'mail': (good_mail,), 'table': (good_table,), 'hostile': (hostile,), 'many': (many,)}
+    for g in (sys.argv[2:] or [g for g in groups if g != 'many']):  # 'many' only when asked
         for f in groups[g]:
             f(d)
 

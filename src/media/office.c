@@ -135,6 +135,33 @@ typedef int (*sink_fn)(void *ctx, const char *data, size_t n); /* non-zero: stop
 
 /* Streams member `name` into sink. 0 if done (or sink stopped), DOSSIER_ENOTFOUND
  * if absent, DOSSIER_ETOOBIG past the expansion cap, DOSSIER_EPERM encrypted. */
+/* Streams the current entry's data (named `name`) into sink, counting it against
+ * the expansion cap. 0, DOSSIER_EPERM (encrypted), DOSSIER_ETOOBIG or DOSSIER_EFORMAT. */
+static int entry_pump(struct zip *z, struct archive *a, struct archive_entry *e, const char *name, sink_fn sink,
+                      void *ctx, struct err *err)
+{
+	if (archive_entry_is_encrypted(e))
+		return err_set(err, DOSSIER_EPERM,
+		               "%s: the document " MEDIA_ENCRYPTED_WORDS " (member %s needs a password): " ENCRYPTED_FIX,
+		               z->path, name);
+	char blk[65536];
+	for (;;) {
+		la_ssize_t got = archive_read_data(a, blk, sizeof blk);
+		if (got == 0)
+			return 0;
+		if (got < 0)
+			return zip_fail(z, a, err);
+		z->expanded += (uint64_t)got;
+		if (z->expanded > z->lim.max_expanded)
+			return err_set(err, DOSSIER_ETOOBIG,
+			               "%s: member %s expands past the cap of %llu decompressed bytes (a zip bomb?); "
+			               "reading stopped there: raise the limit only for a file you trust",
+			               z->path, name, (unsigned long long)z->lim.max_expanded);
+		if (sink(ctx, blk, (size_t)got))
+			return 0;
+	}
+}
+
 static int zip_stream(struct zip *z, const char *name, sink_fn sink, void *ctx, struct err *err)
 {
 	struct archive *a = zip_open(z->path, err);
@@ -149,33 +176,7 @@ static int zip_stream(struct zip *z, const char *name, sink_fn sink, void *ctx, 
 		const char *p = archive_entry_pathname(e);
 		if (!p || strcmp(p, name))
 			continue;
-		if (archive_entry_is_encrypted(e)) {
-			rc = err_set(err, DOSSIER_EPERM,
-			             "%s: the document " MEDIA_ENCRYPTED_WORDS " (member %s needs a password): " ENCRYPTED_FIX,
-			             z->path, name);
-			break;
-		}
-		char blk[65536];
-		rc = 0;
-		for (;;) {
-			la_ssize_t got = archive_read_data(a, blk, sizeof blk);
-			if (got == 0)
-				break;
-			if (got < 0) {
-				rc = zip_fail(z, a, err);
-				break;
-			}
-			z->expanded += (uint64_t)got;
-			if (z->expanded > z->lim.max_expanded) {
-				rc = err_set(err, DOSSIER_ETOOBIG,
-				             "%s: member %s expands past the cap of %llu decompressed bytes (a zip bomb?); "
-				             "reading stopped there: raise the limit only for a file you trust",
-				             z->path, name, (unsigned long long)z->lim.max_expanded);
-				break;
-			}
-			if (sink(ctx, blk, (size_t)got))
-				break;
-		}
+		rc = entry_pump(z, a, e, name, sink, ctx, err);
 		break;
 	}
 	if (r == ARCHIVE_FATAL && rc == DOSSIER_ENOTFOUND)
@@ -488,6 +489,133 @@ static int xml_member(struct zip *z, const char *name, struct xml_job *j, struct
 	int rc = zip_stream(z, name, xml_sink, j, err);
 	xml_finish(j);
 	return rc;
+}
+
+/* ---- parts read in one pass ------------------------------------------------ */
+
+/* Slides, sheets and chapters come in an order of their own (the presentation's,
+ * the workbook's, the spine's), not the archive's. Looking each one up from the
+ * start of the archive costs a scan per part, quadratic in the parts; instead one
+ * pass reads each wanted member as it comes, each into its own text, and the
+ * texts are then written in the wanted order. What they hold together is capped
+ * at the output's room, so memory stays bounded as for one stream. */
+typedef void (*part_setup_fn)(void *ctx, size_t i, struct xml_job *j); /* sets j's handlers and ud */
+
+struct part_texts {
+	struct out *v;   /* one per wanted name, in the caller's order */
+	int *found;      /* 1 when the member was read */
+	size_t n;
+};
+
+struct part_key {
+	const char *name;
+	size_t i;
+};
+static int part_cmp(const void *a, const void *b)
+{
+	const struct part_key *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static void part_texts_free(struct part_texts *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		out_free(&t->v[i]);
+	free(t->v);
+	free(t->found);
+	memset(t, 0, sizeof *t);
+}
+
+/* Reads the members names[0..n) in one pass into t (caller frees with
+ * part_texts_free). A missing member is left out; 0 or the first error. */
+static int zip_parts(struct zip *z, char *const *names, size_t n, size_t room, part_setup_fn setup, void *ctx,
+                     struct part_texts *t, struct err *err)
+{
+	memset(t, 0, sizeof *t);
+	t->v = xcalloc(n ? n : 1, sizeof *t->v);
+	t->found = xcalloc(n ? n : 1, sizeof *t->found);
+	t->n = n;
+	for (size_t i = 0; i < n; i++)
+		out_init(&t->v[i], 0);
+	struct part_key *idx = xcalloc(n ? n : 1, sizeof *idx);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = (struct part_key){names[i], i};
+	qsort(idx, n, sizeof *idx, part_cmp);
+	struct archive *a = zip_open(z->path, err);
+	if (!a) {
+		free(idx);
+		return DOSSIER_EFORMAT;
+	}
+	struct archive_entry *e;
+	int r = ARCHIVE_OK, rc = 0;
+	size_t seen = 0, held = 0, left = n;
+	while (left && held < room) {
+		r = archive_read_next_header(a, &e);
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+			break;
+		if (++seen > z->lim.max_members)
+			break;
+		const char *p = archive_entry_pathname(e);
+		if (!p)
+			continue;
+		/* the first of the wanted names equal to p that is not read yet */
+		size_t lo = 0, hi = n;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (strcmp(idx[mid].name, p) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		int took = 0;
+		for (size_t k = lo; k < n && !strcmp(idx[k].name, p) && !took; k++) {
+			size_t i = idx[k].i;
+			if (t->found[i])
+				continue;
+			took = 1;
+			struct out *o = &t->v[i];
+			out_free(o);
+			out_init(o, room - held);
+			struct xml_job j = {.o = o};
+			setup(ctx, i, &j);
+			rc = entry_pump(z, a, e, p, xml_sink, &j, err);
+			xml_finish(&j);
+			block_end(o);
+			t->found[i] = 1;
+			left--;
+			held += o->text.len;
+		}
+		if (rc)
+			break;
+	}
+	if (r == ARCHIVE_FATAL && !rc)
+		rc = zip_fail(z, a, err);
+	archive_read_free(a);
+	free(idx);
+	return rc;
+}
+
+/* Appends a part's text (already laid out in blocks) to o as blocks of its own. */
+static void out_part(struct out *o, struct out *part)
+{
+	block_end(o);
+	const char *t = part->text.data ? part->text.data : "";
+	size_t n = part->text.len;
+	while (n && t[n - 1] == '\n')
+		n--;
+	while (n && *t == '\n')
+		t++, n--;
+	if (n) {
+		if (o->text.len)
+			out_raw(o, o->text.data[o->text.len - 1] == '\n' ? "\n" : "\n\n", o->text.data[o->text.len - 1] == '\n' ? 1 : 2);
+		out_raw(o, t, n);
+		o->last_kind = part->last_kind;
+	}
+	for (size_t i = 0; i < json_array_size(part->headings) && json_array_size(o->headings) < 2000; i++)
+		json_array_append(o->headings, json_array_get(part->headings, i));
+	if (part->truncated)
+		o->truncated = 1;
 }
 
 /* ---- document properties -------------------------------------------------- */
@@ -1877,6 +2005,13 @@ static int extract_docx(struct zip *z, struct out *o, json_t *r, struct err *err
 	return rc;
 }
 
+static void pptx_setup(void *ctx, size_t i, struct xml_job *j)
+{
+	(void)i;
+	memset(ctx, 0, sizeof(struct pptx));
+	j->start = pptx_start, j->end = pptx_end, j->chars = pptx_chars, j->ud = ctx;
+}
+
 static int extract_pptx(struct zip *z, struct out *o, json_t *r, struct err *err)
 {
 	struct rels rl = {0};
@@ -1904,23 +2039,21 @@ static int extract_pptx(struct zip *z, struct out *o, json_t *r, struct err *err
 			}
 		qsort(order, n, sizeof *order, cmp_slide_names);
 	}
-	int rc = 0;
-	for (size_t i = 0; i < n && !rc && !o->truncated; i++) {
+	struct pptx p;
+	struct part_texts t;
+	size_t room = o->max > o->text.len ? o->max - o->text.len : 0;
+	int rc = zip_parts(z, order, n, room, pptx_setup, &p, &t, err);
+	for (size_t i = 0; i < n && !o->truncated; i++) {
 		char h[64];
 		snprintf(h, sizeof h, "Slide %zu", i + 1);
 		block_end(o);
 		block_begin(o, B_HEAD, 2);
 		out_text(o, h, strlen(h));
 		block_end(o);
-		struct pptx p = {0};
-		struct xml_job j = {.start = pptx_start, .end = pptx_end, .chars = pptx_chars, .ud = &p, .o = o};
-		rc = xml_member(z, order[i], &j, err);
-		if (rc == DOSSIER_ENOTFOUND) {
-			err_clear(err);
-			rc = 0;
-		}
-		block_end(o);
+		if (t.found[i])
+			out_part(o, &t.v[i]);
 	}
+	part_texts_free(&t);
 	json_object_set_new(r, "slides", json_integer((json_int_t)n));
 	for (size_t i = 0; i < n; i++)
 		free(order[i]);
@@ -2035,6 +2168,19 @@ static int extract_odf(struct zip *z, const char *fmt, struct out *o, json_t *r,
 	return rc;
 }
 
+static int cmp_item_id(const void *a, const void *b)
+{
+	return strcmp(((const struct opf_item *)a)->id, ((const struct opf_item *)b)->id);
+}
+
+static void chapter_setup(void *ctx, size_t i, struct xml_job *j)
+{
+	(void)i;
+	memset(ctx, 0, sizeof(struct html));
+	j->o->collapse = 1;
+	j->start = html_start, j->end = html_end, j->chars = html_chars, j->ud = ctx;
+}
+
 static int extract_epub(struct zip *z, struct out *o, json_t *r, struct props *pr, struct err *err)
 {
 	struct opf p = {0};
@@ -2052,28 +2198,40 @@ static int extract_epub(struct zip *z, struct out *o, json_t *r, struct props *p
 	const char *slash = strrchr(p.rootfile, '/');
 	if (slash)
 		snprintf(dir, sizeof dir, "%.*s/", (int)(slash - p.rootfile), p.rootfile);
-	int chapters = 0;
-	for (size_t i = 0; !rc && i < p.ns && !o->truncated; i++) {
-		const struct opf_item *it = NULL;
-		for (size_t k = 0; k < p.n; k++)
-			if (!strcmp(p.items[k].id, p.spine[i]))
-				it = &p.items[k];
+	/* the spine's chapters, read in one pass (items looked up by id in a sorted copy) */
+	char **order = xcalloc(p.ns ? p.ns : 1, sizeof *order);
+	size_t n = 0;
+	struct opf_item *byid = p.n ? xcalloc(p.n, sizeof *byid) : NULL;
+	if (byid)
+		memcpy(byid, p.items, p.n * sizeof *byid);
+	qsort(byid, p.n, sizeof *byid, cmp_item_id);
+	for (size_t i = 0; !rc && i < p.ns; i++) {
+		struct opf_item key;
+		snprintf(key.id, sizeof key.id, "%s", p.spine[i]);
+		const struct opf_item *it = byid ? bsearch(&key, byid, p.n, sizeof *byid, cmp_item_id) : NULL;
 		if (!it)
 			continue;
 		char path[1024];
 		join_path(dir, it->href, path, sizeof path);
-		struct html h = {0};
-		o->collapse = 1;
-		struct xml_job j = {.start = html_start, .end = html_end, .chars = html_chars, .ud = &h, .o = o};
-		block_end(o);
-		rc = xml_member(z, path, &j, err);
-		block_end(o);
-		o->collapse = 0;
-		if (rc == DOSSIER_ENOTFOUND)
-			err_clear(err), rc = 0;
-		else if (!rc)
-			chapters++;
+		order[n++] = xstrdup(path);
 	}
+	free(byid);
+	int chapters = 0;
+	if (!rc && n) {
+		struct html h;
+		struct part_texts t;
+		size_t room = o->max > o->text.len ? o->max - o->text.len : 0;
+		rc = zip_parts(z, order, n, room, chapter_setup, &h, &t, err);
+		for (size_t i = 0; i < n && !o->truncated; i++)
+			if (t.found[i]) {
+				out_part(o, &t.v[i]);
+				chapters++;
+			}
+		part_texts_free(&t);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(order[i]);
+	free(order);
 	json_object_set_new(r, "chapters", json_integer(chapters));
 	free(p.items);
 	free(p.spine);

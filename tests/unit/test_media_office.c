@@ -323,7 +323,7 @@ static void test_html_to_text(void **s)
 static int setup(void **s)
 {
 	(void)s;
-	return ff_make("office table hostile");
+	return ff_make("office table hostile many");
 }
 
 /* An e-mail's HTML part nested 60,000 deep: the text inside and after it is kept,
@@ -353,11 +353,57 @@ static void test_html_deep_nesting_keeps_text(void **s)
 	free(h);
 }
 
+/* CPU seconds of the fastest of three office_extract runs on name; its text length. */
+static double extract_cpu(const char *name, size_t *len)
+{
+	double best = 1e9;
+	for (int k = 0; k < 3; k++) {
+		json_t *r = NULL;
+		clock_t t0 = clock();
+		assert_int_equal(office_extract(ff_path(name), NULL, &r, NULL), 0);
+		double dt = (double)(clock() - t0) / CLOCKS_PER_SEC;
+		if (dt < best)
+			best = dt;
+		*len = strlen(json_string_value(json_object_get(r, "text")));
+		json_decref(r);
+	}
+	return best;
+}
+
+/* Slides and chapters come in the presentation's or the spine's order, here the
+ * reverse of the archive's: twice the parts must cost about twice the time (a
+ * lookup from the archive's start per part was quadratic: 4x and more). */
+static void test_many_parts_cost_linear_time(void **s)
+{
+	(void)s;
+	const char *kinds[] = {"pptx", "epub"};
+	for (int k = 0; k < 2; k++) {
+		char a[32], b[32];
+		snprintf(a, sizeof a, "many-600.%s", kinds[k]);
+		snprintf(b, sizeof b, "many-1200.%s", kinds[k]);
+		size_t la, lb;
+		double ta = extract_cpu(a, &la), tb = extract_cpu(b, &lb);
+		print_message("%s: 600 parts %.4f s, 1200 parts %.4f s (ratio %.2f)\n", kinds[k], ta, tb, tb / (ta > 1e-6 ? ta : 1e-6));
+		assert_true(lb > la * 19 / 10);
+		assert_true(tb < 3.0 * (ta > 0.002 ? ta : 0.002));
+	}
+	/* and in the presentation's order: the deck's first slide is the last file */
+	json_t *r = NULL;
+	assert_int_equal(office_extract(ff_path("many-600.pptx"), NULL, &r, NULL), 0);
+	const char *t = json_string_value(json_object_get(r, "text"));
+	const char *first = strstr(t, "slide file 600"), *last = strstr(t, "slide file 1\n");
+	assert_non_null(first);
+	assert_true(!last || first < last);
+	assert_int_equal(json_integer_value(json_object_get(r, "slides")), 600);
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_docx_text_in_order_with_headings_and_lists),
 		cmocka_unit_test(test_html_deep_nesting_keeps_text),
+		cmocka_unit_test(test_many_parts_cost_linear_time),
 		cmocka_unit_test(test_docx_notes_comments_headers_and_footers),
 		cmocka_unit_test(test_odt_notes_headers_and_footers),
 		cmocka_unit_test(test_pptx_slides_in_presentation_order),
