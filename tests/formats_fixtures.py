@@ -358,7 +358,7 @@ def hostile(d):
 
 
 def many(d):
-    """many-N.pptx and many-N.epub: N slides or chapters, in an order that is not the
+    """many-N.pptx, .epub and .xlsx: N slides, chapters or sheets, in an order that is not the
     archive's, for N = 600 and 1200 (reading them must cost linear time)."""
     P = ('xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" '
          'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
@@ -376,6 +376,15 @@ def many(d):
              f'<a:p><a:r><a:t>slide file {i + 1}</a:t></a:r></a:p></p:txBody></p:sp></p:spTree></p:cSld></p:sld>')
             for i in range(n)])
         epub(os.path.join(d, f'many-{n}.epub'), [f'<p>chapter file {i}</p>' for i in range(n)])
+        S = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+        wb = (f'<?xml version="1.0"?><workbook {S}><sheets>' +
+              ''.join(f'<sheet name="S{i + 1}" sheetId="{k + 1}" r:id="rId{i + 1}"/>' for k, i in enumerate(ids)) + '</sheets></workbook>')
+        rels = ('<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+                ''.join(f'<Relationship Id="rId{i + 1}" Target="worksheets/sheet{i + 1}.xml"/>' for i in range(n)) + '</Relationships>')
+        write_zip(os.path.join(d, f'many-{n}.xlsx'), [('[Content_Types].xml', CT), ('docProps/core.xml', core('Many', 'Bench')),
+                                                     ('xl/workbook.xml', wb), ('xl/_rels/workbook.xml.rels', rels)] + [
+            (f'xl/worksheets/sheet{i + 1}.xml', f'<?xml version="1.0"?><worksheet {S}><sheetData><row r="1">'
+             f'<c r="A1" t="inlineStr"><is><t>sheet file {i + 1}</t></is></c></row></sheetData></worksheet>') for i in range(n)])
 
 
 def big(d, mb):

@@ -690,6 +690,7 @@ static void read_props(struct zip *z, const char *member, struct props *p)
 struct rel {
 	char id[64];
 	char target[512];
+	size_t order;   /* its place in the file: equal ids keep it */
 };
 struct rels {
 	struct rel *v;
@@ -710,12 +711,26 @@ static void rels_start(struct xml_job *j, const char *name, const xmlChar **a, i
 	r->n++;
 }
 
+static int cmp_rel_order(const void *a, const void *b)
+{
+	const struct rel *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+	return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* The target of relationship id (rels sorted by read_rels): a binary search, so a
+ * deck of many slides costs no quadratic lookup. The first of equal ids wins. */
 static const char *rels_target(const struct rels *r, const char *id)
 {
-	for (size_t i = 0; i < r->n; i++)
-		if (!strcmp(r->v[i].id, id))
-			return r->v[i].target;
-	return NULL;
+	size_t lo = 0, hi = r->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(r->v[mid].id, id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->n && !strcmp(r->v[lo].id, id) ? r->v[lo].target : NULL;
 }
 
 /* base dir ("ppt/") + relative target, "../" and "./" folded; a leading '/' is
@@ -766,6 +781,10 @@ static void read_rels(struct zip *z, const char *member, struct rels *r)
 {
 	struct xml_job j = {.start = rels_start, .ud = r};
 	xml_member(z, member, &j, NULL);
+	/* by id, keeping the file's order among equal ids (a stable sort by index) */
+	for (size_t i = 0; i < r->n; i++)
+		r->v[i].order = i;
+	qsort(r->v, r->n, sizeof *r->v, cmp_rel_order);
 }
 
 /* ---- DOCX ----------------------------------------------------------------- */
@@ -2063,6 +2082,30 @@ static int extract_pptx(struct zip *z, struct out *o, json_t *r, struct err *err
 	return rc;
 }
 
+/* One sheet at a time through the same state; each sheet's row count kept. */
+struct sheet_pass {
+	struct xlsx_sheet s;
+	long *rows;       /* per sheet, the workbook's order */
+	size_t cur;
+	int started;
+};
+
+static void sheet_setup(void *ctx, size_t i, struct xml_job *j)
+{
+	struct sheet_pass *sp = ctx;
+	if (sp->started)
+		sp->rows[sp->cur] = sp->s.rows;
+	sp->started = 1;
+	sp->cur = i;
+	struct buf val = sp->s.val;
+	const struct xlsx_shared *sst = sp->s.sst;
+	memset(&sp->s, 0, sizeof sp->s);
+	sp->s.sst = sst;
+	sp->s.val = val;
+	buf_reset(&sp->s.val);
+	j->start = sheet_start, j->end = sheet_end, j->chars = sheet_chars, j->ud = &sp->s;
+}
+
 static int extract_xlsx(struct zip *z, struct out *o, json_t *r, struct err *err)
 {
 	struct rels rl = {0};
@@ -2079,28 +2122,43 @@ static int extract_xlsx(struct zip *z, struct out *o, json_t *r, struct err *err
 			err_clear(err), rc = 0;
 	}
 	json_t *sheets = json_array();
-	for (size_t i = 0; i < w.n && !rc && !o->truncated; i++) {
+	/* the workbook's sheets, read in one pass, written in the workbook's order */
+	char **order = xcalloc(w.n ? w.n : 1, sizeof *order);
+	for (size_t i = 0; i < w.n; i++) {
 		const char *t = rels_target(&rl, w.v[i].rid);
 		char p[1024];
 		if (t)
 			join_path("xl/", t, p, sizeof p);
 		else
 			snprintf(p, sizeof p, "xl/worksheets/sheet%zu.xml", i + 1);
+		order[i] = xstrdup(p);
+	}
+	struct sheet_pass sp = {.rows = xcalloc(w.n ? w.n : 1, sizeof *sp.rows)};
+	sp.s.sst = &sst;
+	buf_init(&sp.s.val, 1u << 20);
+	struct part_texts pt = {0};
+	if (!rc && w.n) {
+		size_t room = o->max > o->text.len ? o->max - o->text.len : 0;
+		rc = zip_parts(z, order, w.n, room, sheet_setup, &sp, &pt, err);
+		if (sp.started)
+			sp.rows[sp.cur] = sp.s.rows;
+	}
+	for (size_t i = 0; i < w.n && pt.n && !o->truncated; i++) {
 		block_end(o);
 		block_begin(o, B_HEAD, 2);
 		out_text(o, "Sheet: ", 7);
 		out_text(o, w.v[i].name, strlen(w.v[i].name));
 		block_end(o);
-		struct xlsx_sheet s = {.sst = &sst};
-		buf_init(&s.val, 1u << 20);
-		struct xml_job j = {.start = sheet_start, .end = sheet_end, .chars = sheet_chars, .ud = &s, .o = o};
-		rc = xml_member(z, p, &j, err);
-		if (rc == DOSSIER_ENOTFOUND)
-			err_clear(err), rc = 0;
-		block_end(o);
-		buf_free(&s.val);
-		json_array_append_new(sheets, json_pack("{s:s,s:I}", "name", w.v[i].name, "rows", (json_int_t)s.rows));
+		if (pt.found[i])
+			out_part(o, &pt.v[i]);
+		json_array_append_new(sheets, json_pack("{s:s,s:I}", "name", w.v[i].name, "rows", (json_int_t)sp.rows[i]));
 	}
+	part_texts_free(&pt);
+	buf_free(&sp.s.val);
+	free(sp.rows);
+	for (size_t i = 0; i < w.n; i++)
+		free(order[i]);
+	free(order);
 	json_object_set_new(r, "sheets", sheets);
 	for (size_t i = 0; i < sst.n; i++)
 		free(sst.v[i]);

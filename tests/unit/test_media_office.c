@@ -370,14 +370,14 @@ static double extract_cpu(const char *name, size_t *len)
 	return best;
 }
 
-/* Slides and chapters come in the presentation's or the spine's order, here the
+/* Slides, chapters and sheets come in the presentation's, spine's or workbook's order, here the
  * reverse of the archive's: twice the parts must cost about twice the time (a
  * lookup from the archive's start per part was quadratic: 4x and more). */
 static void test_many_parts_cost_linear_time(void **s)
 {
 	(void)s;
-	const char *kinds[] = {"pptx", "epub"};
-	for (int k = 0; k < 2; k++) {
+	const char *kinds[] = {"pptx", "epub", "xlsx"};
+	for (int k = 0; k < 3; k++) {
 		char a[32], b[32];
 		snprintf(a, sizeof a, "many-600.%s", kinds[k]);
 		snprintf(b, sizeof b, "many-1200.%s", kinds[k]);
@@ -395,6 +395,15 @@ static void test_many_parts_cost_linear_time(void **s)
 	assert_non_null(first);
 	assert_true(!last || first < last);
 	assert_int_equal(json_integer_value(json_object_get(r, "slides")), 600);
+	json_decref(r);
+	/* sheets in the workbook's order, each with its row count */
+	assert_int_equal(office_extract(ff_path("many-600.xlsx"), NULL, &r, NULL), 0);
+	t = json_string_value(json_object_get(r, "text"));
+	assert_true(strstr(t, "Sheet: S600") < strstr(t, "Sheet: S1\n"));
+	json_t *sh = json_object_get(r, "sheets");
+	assert_int_equal(json_array_size(sh), 600);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sh, 0), "name")), "S600");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(sh, 0), "rows")), 1);
 	json_decref(r);
 }
 
