@@ -353,21 +353,16 @@ static void test_html_deep_nesting_keeps_text(void **s)
 	free(h);
 }
 
-/* CPU seconds of the fastest of three office_extract runs on name; its text length. */
+/* CPU seconds of one office_extract run on name; its text length into *len. */
 static double extract_cpu(const char *name, size_t *len)
 {
-	double best = 1e9;
-	for (int k = 0; k < 3; k++) {
-		json_t *r = NULL;
-		clock_t t0 = clock();
-		assert_int_equal(office_extract(ff_path(name), NULL, &r, NULL), 0);
-		double dt = (double)(clock() - t0) / CLOCKS_PER_SEC;
-		if (dt < best)
-			best = dt;
-		*len = strlen(json_string_value(json_object_get(r, "text")));
-		json_decref(r);
-	}
-	return best;
+	json_t *r = NULL;
+	clock_t t0 = clock();
+	assert_int_equal(office_extract(ff_path(name), NULL, &r, NULL), 0);
+	double dt = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	*len = strlen(json_string_value(json_object_get(r, "text")));
+	json_decref(r);
+	return dt;
 }
 
 /* Slides, chapters and sheets come in the presentation's, spine's or workbook's order, here the
@@ -382,10 +377,15 @@ static void test_many_parts_cost_linear_time(void **s)
 		snprintf(a, sizeof a, "many-600.%s", kinds[k]);
 		snprintf(b, sizeof b, "many-1200.%s", kinds[k]);
 		size_t la, lb;
-		double ta = extract_cpu(a, &la), tb = extract_cpu(b, &lb);
+		double ta = 1e9, tb = 1e9;
+		for (int round = 0; round < 5; round++) {   /* alternated, the fastest of each */
+			double x = extract_cpu(a, &la), y = extract_cpu(b, &lb);
+			ta = x < ta ? x : ta;
+			tb = y < tb ? y : tb;
+		}
 		print_message("%s: 600 parts %.4f s, 1200 parts %.4f s (ratio %.2f)\n", kinds[k], ta, tb, tb / (ta > 1e-6 ? ta : 1e-6));
 		assert_true(lb > la * 19 / 10);
-		assert_true(tb < 3.0 * (ta > 0.002 ? ta : 0.002));
+		assert_true(tb < 3.2 * (ta > 0.002 ? ta : 0.002));   /* quadratic: 4 */
 	}
 	/* and in the presentation's order: the deck's first slide is the last file */
 	json_t *r = NULL;
