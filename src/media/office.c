@@ -784,7 +784,8 @@ static void read_rels(struct zip *z, const char *member, struct rels *r)
 	/* by id, keeping the file's order among equal ids (a stable sort by index) */
 	for (size_t i = 0; i < r->n; i++)
 		r->v[i].order = i;
-	qsort(r->v, r->n, sizeof *r->v, cmp_rel_order);
+	if (r->n)   /* qsort must not be given NULL, even for no elements */
+		qsort(r->v, r->n, sizeof *r->v, cmp_rel_order);
 }
 
 /* ---- DOCX ----------------------------------------------------------------- */
@@ -2056,7 +2057,8 @@ static int extract_pptx(struct zip *z, struct out *o, json_t *r, struct err *err
 				order = xrealloc(order, (n + 1) * sizeof *order);
 				order[n++] = xstrdup(z->names[i]);
 			}
-		qsort(order, n, sizeof *order, cmp_slide_names);
+		if (n)
+			qsort(order, n, sizeof *order, cmp_slide_names);
 	}
 	struct pptx p;
 	struct part_texts t;
@@ -2262,7 +2264,8 @@ static int extract_epub(struct zip *z, struct out *o, json_t *r, struct props *p
 	struct opf_item *byid = p.n ? xcalloc(p.n, sizeof *byid) : NULL;
 	if (byid)
 		memcpy(byid, p.items, p.n * sizeof *byid);
-	qsort(byid, p.n, sizeof *byid, cmp_item_id);
+	if (byid)
+		qsort(byid, p.n, sizeof *byid, cmp_item_id);
 	for (size_t i = 0; !rc && i < p.ns; i++) {
 		struct opf_item key;
 		snprintf(key.id, sizeof key.id, "%s", p.spine[i]);
