@@ -9,6 +9,7 @@
 #include "backends/openai.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/role.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -362,9 +363,25 @@ static const struct llm_backend_ops down_ops = {
 	.ps = down_ps, .show = down_show, .describe = down_describe, .ping = down_ping, .close = down_close,
 };
 
-int llm_backend_check(llm_backend **b, const struct config *cfg, char *version, size_t n, struct err *err)
+/* A server that answers every name with its one model: the LLM roles are
+ * that model, so plans, residency and the dossier's sources name what ran
+ * and a "swap" between two names of the same model never happens. */
+static void serve_roles(llm_backend *b, struct config *cfg)
+{
+	char model[sizeof cfg->models[0].name];
+	struct err e = {0};
+	if (llm_served(b, model, sizeof model, &e))
+		return;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (role_info((enum model_role)r)->is_llm && cfg->models[r].name[0])
+			snprintf(cfg->models[r].name, sizeof cfg->models[r].name, "%s", model);
+}
+
+int llm_backend_check(llm_backend **b, struct config *cfg, char *version, size_t n, struct err *err)
 {
 	int rc = llm_ping(*b, version, n, err);
+	if (!rc)
+		serve_roles(*b, cfg);
 	if (!rc || rc == DOSSIER_EUNAVAILABLE || rc == DOSSIER_ECANCELLED || rc == DOSSIER_ETIMEOUT)
 		return rc;
 	struct llm_engine_found f;

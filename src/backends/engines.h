@@ -102,9 +102,10 @@ int llm_backend_from_found(const struct config *cfg, const struct llm_engine_fou
  * run with --engine openai (or --engine auto)"). Then *b is replaced (the old
  * one freed) by a backend that answers every call with DOSSIER_EUNAVAILABLE
  * and that sentence, so steps wait queued instead of failing. version as
- * llm_ping.
+ * llm_ping. A server that serves one model whatever the name (llm_served)
+ * becomes the model of every LLM role in cfg that names one.
  */
-int llm_backend_check(llm_backend **b, const struct config *cfg, char *version, size_t n, struct err *err);
+int llm_backend_check(llm_backend **b, struct config *cfg, char *version, size_t n, struct err *err);
 /* The OCR engine cfg->ocr_engine names, opened for cfg->ocr_lang. Errors as
  * ocr_backend_new, or DOSSIER_EINVAL for an unknown name. Caller frees *out
  * with ocr_backend_free. */

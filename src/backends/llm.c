@@ -130,6 +130,13 @@ int llm_ping(llm_backend *b, char *version, size_t n, struct err *err)
 	return b->ops->ping ? b->ops->ping(b->ctx, version, n, err) : unsupported(b, "report its version", err);
 }
 
+int llm_served(llm_backend *b, char *model, size_t n, struct err *err)
+{
+	if (!b->ops->served)
+		return err_set(err, DOSSIER_ENOTFOUND, "the engine at %s serves models by name", llm_backend_url(b));
+	return b->ops->served(b->ctx, model, n, err);
+}
+
 int llm_model_name_eq(const char *a, const char *b)
 {
 	if (!a || !b)

@@ -148,6 +148,11 @@ struct llm_backend_ops {
 	int (*describe)(void *ctx, const char *model, json_t **out, struct err *err);
 	/* Liveness; writes the engine version (NUL-terminated, at most n bytes). */
 	int (*ping)(void *ctx, char *version, size_t n, struct err *err);
+	/* The one model the engine serves whatever name a request gives (a plain
+	 * llama-server, or vLLM serving one model): its name in model (at most n
+	 * bytes) and 0. DOSSIER_ENOTFOUND when the engine serves models by name.
+	 * NULL = serves by name. */
+	int (*served)(void *ctx, char *model, size_t n, struct err *err);
 	/* Frees ctx. NULL is a no-op. */
 	void (*close)(void *ctx);
 };
@@ -187,6 +192,7 @@ int llm_ps(llm_backend *b, struct llm_resident **out, size_t *n, struct err *err
 int llm_show(llm_backend *b, const char *model, struct llm_model_info *out, struct err *err);
 int llm_describe(llm_backend *b, const char *model, json_t **out, struct err *err);
 int llm_ping(llm_backend *b, char *version, size_t n, struct err *err);
+int llm_served(llm_backend *b, char *model, size_t n, struct err *err);
 
 /* 1 if the two names are the same model ("llava" and "llava:latest" are). */
 int llm_model_name_eq(const char *a, const char *b);

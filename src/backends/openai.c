@@ -1270,6 +1270,24 @@ static int openai_ping(void *ctx, char *version, size_t n, struct err *err)
 	return 0;
 }
 
+/* A plain server (neither a router nor llama-swap, one model listed)
+ * answers every request with its one model, whatever the name. */
+static int openai_served(void *ctx, char *model, size_t n, struct err *err)
+{
+	struct openai *o = ctx;
+	json_t *reply = NULL, *data;
+	int rc = list_models(o, &reply, &data, err);
+	if (rc)
+		return rc;
+	const char *id = json_array_size(data) == 1 && !is_router(data) ? entry_id(json_array_get(data, 0)) : NULL;
+	if (id && *id && !is_swap(o))
+		snprintf(model, n, "%s", id);
+	else
+		rc = err_set(err, DOSSIER_ENOTFOUND, "the server at %s serves models by name", o->root);
+	json_decref(reply);
+	return rc;
+}
+
 /* ------------------------------------------------------------- vtable */
 
 static int openai_open(const struct config *cfg, const char *where, void **ctx, struct err *err)
@@ -1321,5 +1339,6 @@ const struct llm_backend_ops openai_ops = {
 	.show = openai_show,
 	.describe = openai_describe,
 	.ping = openai_ping,
+	.served = openai_served,
 	.close = openai_close,
 };

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, struct err *err)
+int llm_setup_open(struct config *cfg, bus *b, struct llm_setup *out, struct err *err)
 {
 	memset(out, 0, sizeof *out);
 	struct err e = {0};

@@ -24,9 +24,10 @@ struct llm_setup {
 	uint64_t budget;               /* the budget it was checked against */
 };
 
-/* Connects to Ollama. Unreachable is not an error: documents wait (unavailable = 1).
- * b may be NULL (planning only): then no residency manager is made. */
-int llm_setup_open(const struct config *cfg, bus *b, struct llm_setup *out, struct err *err);
+/* Connects to the LLM engine. Unreachable is not an error: documents wait (unavailable = 1).
+ * b may be NULL (planning only): then no residency manager is made. A server
+ * with one model serving every name gives cfg's LLM roles that model's name. */
+int llm_setup_open(struct config *cfg, bus *b, struct llm_setup *out, struct err *err);
 /*
  * Every kind of the registry (pipeline/kinds.h) as the planner takes it: name,
  * role mask, count 0. Fills at most max entries of out; returns how many.

@@ -13,7 +13,7 @@
 
 #include <stdio.h>
 
-struct llm_backend *search_modes_engine(const struct config *cfg)
+struct llm_backend *search_modes_engine(struct config *cfg)
 {
 	if (cfg->offline || !cfg->models[ROLE_EMBED].name[0] || http_global_init())
 		return NULL;

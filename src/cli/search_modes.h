@@ -53,6 +53,6 @@ void search_engine_install(void);
 /* Prints r as search prints its hits. */
 void search_modes_print(const struct search_result *r, int json);
 /* The engine for the embedding model, or NULL (offline, unreachable); free with llm_backend_free. */
-struct llm_backend *search_modes_engine(const struct config *cfg);
+struct llm_backend *search_modes_engine(struct config *cfg);
 
 #endif

@@ -330,7 +330,7 @@ static void sync_once(residency *r)
 		return; /* try again at the next acquire */
 	r->synced = 1;
 	pthread_mutex_lock(&r->mu);
-	int changed = 0;
+	int changed = 0, pinned = -1;
 	for (size_t i = 0; i < n; i++)
 		for (int o = 0; o < ROLE_COUNT; o++)
 			if (is_llm_role((enum model_role)o) && llm_model_name_eq(list[i].name, model_of(r, (enum model_role)o))) {
@@ -339,12 +339,18 @@ static void sync_once(residency *r)
 					r->s[o].bytes = list[i].size_bytes;
 					r->s[o].predicted = r->s[o].bytes_measured = 1;
 				}
+				if (pinned < 0 && !strcmp(list[i].expires_at, LLM_EXPIRES_PINNED))
+					pinned = o;
 				changed = 1;
 			}
 	if (changed)
 		memory_changed(r);
 	pthread_mutex_unlock(&r->mu);
 	free(list);
+	/* a model the engine keeps loaded for good (a plain server's one model)
+	 * is never loaded by us: what it uses is measured here, once, instead */
+	if (pinned >= 0)
+		measure(r, (enum model_role)pinned, 0);
 }
 
 /* -------------------------------------------------------- unload / load */

@@ -173,6 +173,17 @@ imgs = [r for r in rs if r["path"] == "/v1/chat/completions" and any(isinstance(
 assert len(imgs) == 1, len(imgs)
 PY
 check_contains "plain server: the image document says the model cannot read images" "cannot read images" "$("$DOSSIER" show --db "$T/one.db" "$T/plain/d2b.png" --json)"
+# the server answers every name with its one model: every role is that model,
+# so no swap between two names of it, and messages name what really ran
+check_eq "plain server: no swap between two names of its one model" 0 "$(grep -c '"event":"swapping_model"' "$T/one.ndjson")"
+check_contains "plain server: the image's refusal names the served model" "model 'llama3.2:3b' cannot read images" "$("$DOSSIER" show --db "$T/one.db" "$T/plain/d2b.png" --json)"
+check "plain server: the pinned model is measured once, as it runs" python3 - "$T/one.ndjson" <<'PY'
+import json, sys
+ms = [e for e in map(json.loads, open(sys.argv[1])) if e["event"] == "model_measured"]
+assert len(ms) == 1 and ms[0]["model"] == "llama3.2:3b" and ms[0]["resident_bytes"] > 0, ms
+PY
+out=$(DEV_MODE=1 "$DOSSIER" models --llm-url "$URL_one" 2>&1)
+check "plain server: \`models\` shows the served model in every LLM role" bash -c '! grep -E "^(vision|embed) " <<<"$1" | grep -vq "llama3.2:3b"' _ "$out"
 
 check "the key is stored nowhere in the database" bash -c '! grep -aq "$1" "$2"' _ "$KEY" "$T/grp.db"
 done_testing

@@ -235,6 +235,8 @@ static json_t *model_entry(struct stub_server *srv, const struct model *m, int r
 		json_array_append_new(mods, json_string("image"));
 	json_t *e = json_pack("{s:s,s:s,s:s,s:i,s:{s:o}}", "id", m->name, "object", "model", "owned_by", "llamacpp",
 	                      "created", 1700000000, "architecture", "input_modalities", mods);
+	if (srv->cfg->oai_mode == OAI_SINGLE)
+		json_object_del(e, "architecture"); /* a plain llama-server lists no input modalities */
 	json_int_t size = (json_int_t)m->size;
 	if (router && R[model_index(srv->cat, m)].state == ST_LOADED)
 		size += (json_int_t)(srv->cfg->resident_extra_mib << 20);
