@@ -146,7 +146,8 @@ struct llm_backend_ops {
 	 * parameters) with "size" (on-disk bytes) added, for plan/facts.c
 	 * (model_facts_from_api). *out: caller decrefs. DOSSIER_EMODEL if not pulled. */
 	int (*describe)(void *ctx, const char *model, json_t **out, struct err *err);
-	/* Liveness; writes the engine version (NUL-terminated, at most n bytes). */
+	/* Liveness; writes the engine version (NUL-terminated, at most n bytes).
+	 * A llama.cpp router's ends in ", --models-max N" when it keeps at most N. */
 	int (*ping)(void *ctx, char *version, size_t n, struct err *err);
 	/* The one model the engine serves whatever name a request gives (a plain
 	 * llama-server, or vLLM serving one model): its name in model (at most n

@@ -1175,10 +1175,24 @@ static int entry_of(struct openai *o, const char *model, json_t **reply, json_t 
 	if (!*ent && !*router && json_array_size(data) == 1)
 		*ent = json_array_get(data, 0); /* a plain server answers for its one model whatever the name */
 	if (!*ent) {
+		char has[512] = "";
+		size_t i, l = 0;
+		json_t *e;
+		json_array_foreach(data, i, e) {
+			if (l + 8 >= sizeof has) {
+				snprintf(has + l, sizeof has - l, ", ...");
+				break;
+			}
+			l += (size_t)snprintf(has + l, sizeof has - l, "%s%s", i ? ", " : "", entry_id(e));
+			if (l >= sizeof has)
+				l = sizeof has - 1;
+		}
 		json_decref(*reply);
 		*reply = NULL;
-		return err_set(err, DOSSIER_EMODEL, "model '%s' is not on the server at %s: see `dossier models`", model,
-		               o->root);
+		return err_set(err, DOSSIER_EMODEL,
+		               "model '%s' is not on the server at %s, which has: %s; choose one of them (--text-model,"
+		               " --vision-model or --embed-model, or text_model, vision_model or embed_model in the config)",
+		               model, o->root, has[0] ? has : "no models");
 	}
 	return 0;
 }
@@ -1264,9 +1278,20 @@ static int openai_ping(void *ctx, char *version, size_t n, struct err *err)
 	int rc = list_models(o, &reply, &data, err);
 	if (rc)
 		return rc;
-	if (version && n)
-		snprintf(version, n, "%s", is_router(data) ? "llama.cpp router" : is_swap(o) ? "llama-swap" : "openai-compatible");
+	int router = is_router(data);
 	json_decref(reply);
+	if (version && n)
+		snprintf(version, n, "%s", router ? "llama.cpp router" : is_swap(o) ? "llama-swap" : "openai-compatible");
+	/* a router says in /props how many models it keeps (--models-max, default 4) */
+	json_t *props = NULL;
+	struct err e = {0};
+	if (router && version && n && !request_json(o, "/props", NULL, NULL, o->connect_timeout_ms + 2000, CAP_MODELS_BODY,
+	                                            &props, &e)) {
+		json_int_t max = json_integer_value(json_object_get(props, "max_instances"));
+		if (max > 0)
+			snprintf(version, n, "llama.cpp router, --models-max %lld", (long long)max);
+	}
+	json_decref(props);
 	return 0;
 }
 

@@ -34,6 +34,8 @@ const struct cli_cmd cmd_models = {
 	         "  --ollama URL          Ollama's address (default: $OLLAMA_HOST or http://127.0.0.1:11434)\n"
 	         CLI_ENGINE_HELP
 	         "  --profile dev|prod    model profile (default: prod, or dev when DEV_MODE=1)\n"
+	         "  --text-model NAME, --vision-model NAME, --embed-model NAME\n"
+	         "                        the models a run with the same flags would use (default: the profile's)\n"
 	         "  --db PATH             database with the measured loads (default: $DOSSIER_DB or the data dir's)\n"
 	         "  -h, --help            this help\n"
 	         "\n"
@@ -151,6 +153,9 @@ static int run(int argc, char **argv)
 		{"llm-url", required_argument, NULL, OPT_LLM_URL},
 		{"profile", required_argument, NULL, OPT_PROFILE},
 		{"db", required_argument, NULL, OPT_DB},
+		{"text-model", required_argument, NULL, OPT_TEXT_MODEL},
+		{"vision-model", required_argument, NULL, OPT_VISION_MODEL},
+		{"embed-model", required_argument, NULL, OPT_EMBED_MODEL},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -271,7 +276,13 @@ static int run(int argc, char **argv)
 			printf("Ollama %s at %s, profile %s\n", version, llm_backend_url(b), cfg.profile);
 		else
 			printf("%s at %s, profile %s\n", found.kind[0] ? found.kind : version, llm_backend_url(b), cfg.profile);
-		printf("Engine %s (%s)\n\n", llm_backend_name(b), found.how);
+		printf("Engine %s (%s)\n", llm_backend_name(b), found.how);
+		const char *mm = strstr(version, "--models-max ");
+		if (mm)
+			printf("The router keeps at most %d model(s) loaded (%s) and evicts the least recently used on its own:\n"
+			       "dossier follows its evictions and does not load against them.\n",
+			       atoi(mm + 13), mm);
+		printf("\n");
 		printf("%-7s %-22s %-7s %9s %8s  %s\n", "ROLE", "MODEL", "PULLED", "SIZE", "NUM_CTX", "CAPABILITIES");
 		for (int i = 0; i < nrows; i++) {
 			const struct role_row *r = &rows[i];

@@ -138,6 +138,10 @@ run_policy budget max "$URL_max" --budget 24G; rc=$?
 check_eq "models-max 1 under budget: exit 0" 0 "$rc"
 check_eq "models-max 1 under budget: all 8 documents done" 8 "$(grep -c '"event":"document_done"' "$T/max.ndjson")"
 check_eq "models-max 1: the router never held two models" 1 "$(router "$URL_max" | max_resident)"
+out=$(DEV_MODE=1 OPENAI_API_KEY=$KEY "$DOSSIER" models --llm-url "$URL_max")
+check_contains "models-max 1: \`models\` says the router evicts on its own" "keeps at most 1 model(s) loaded (--models-max 1)" "$out"
+out=$(DEV_MODE=1 OPENAI_API_KEY=$KEY "$DOSSIER" models --llm-url "$URL_max" --text-model no-such-model 2>&1)
+check_contains "models: a model the router lacks is named with the ones it has" "'no-such-model' is not on the server at $URL_max, which has: llama3.2:3b" "$out"
 
 # --- dossier models says what it found and how
 out=$(DEV_MODE=1 OPENAI_API_KEY=$KEY "$DOSSIER" models --llm-url "$URL_grp"); rc=$?

@@ -16,6 +16,7 @@
  *                              replies satisfy the schema; image_url data URIs
  *                              only for vision models (else a 500)
  *   GET  /health               {"status":"ok"}
+ *   GET  /props                the router's role and max_instances (--models-max)
  *   llama-swap (--swap): GET /running (the loaded models), GET|POST /unload
  *                              (all), POST /api/models/unload/M, any
  *                              /upstream/M/... (loads M first); a model
@@ -219,7 +220,7 @@ const char *oai_auth(const struct stub_config *cfg, struct MHD_Connection *c)
 int oai_is_route(const char *url)
 {
 	return !strncmp(url, "/v1/", 4) || !strcmp(url, "/models") || !strncmp(url, "/models/", 8) ||
-	       !strcmp(url, "/health") || !strcmp(url, "/running") || !strcmp(url, "/unload") ||
+	       !strcmp(url, "/health") || !strcmp(url, "/props") || !strcmp(url, "/running") || !strcmp(url, "/unload") ||
 	       !strncmp(url, "/upstream/", 10) || !strncmp(url, "/api/models/unload", 18);
 }
 
@@ -908,6 +909,12 @@ int oai_route(struct stub_server *srv, struct MHD_Connection *c, const char *url
 		return send_oai_error(c, 401, "authentication_error", "Invalid API Key");
 	if ((!strcmp(url, "/v1/models") || !strcmp(url, "/models")) && get)
 		return api_models(srv, c);
+	if (!strcmp(url, "/props") && get) /* the router's own settings, as llama-server b10587 answers */
+		return srv->cfg->oai_mode == OAI_ROUTER
+		               ? send_json(c, 200, json_pack("{s:s,s:i,s:b,s:s}", "role", "router", "max_instances",
+		                                             srv->cfg->models_max, "models_autoload", 1, "model_path", "none"))
+		               : send_json(c, 200, json_pack("{s:s,s:{s:i}}", "model_path", single_model(srv)->name,
+		                                             "default_generation_settings", "n_ctx", 2048));
 	if (!strcmp(url, "/v1/chat/completions") && post)
 		return api_chat(srv, c, body, n, fd);
 	if (!strcmp(url, "/v1/embeddings") && post)
