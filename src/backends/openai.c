@@ -175,6 +175,10 @@ static int map_http_error(struct openai *o, long status, const char *body, const
 		               "with a vision projector (llama-server: --mmproj)",
 		               m, o->root, msg);
 	}
+	if (status >= 400 && (contains_ci(msg, "too large to process") || contains_ci(msg, "maximum context length") ||
+	                      contains_ci(msg, "exceeds the context") || contains_ci(msg, "too many tokens")))
+		return err_set(err, DOSSIER_ETOOBIG, "the server at %s says a text is too long for model '%s' (HTTP %ld: %s)",
+		               o->root, m, status, msg); /* the same request fails again: shorter texts may not */
 	if (status == 503)
 		return err_set(err, DOSSIER_EAGAIN, "the server at %s is loading or busy (HTTP 503: %s) for model '%s'; "
 		               "the step will be retried", o->root, msg, m);

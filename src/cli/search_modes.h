@@ -22,7 +22,9 @@ struct search_modes {
 #define SEARCH_MODES_LONGOPTS \
 	{"semantic", no_argument, NULL, OPT_SM_SEMANTIC}, {"hybrid", no_argument, NULL, OPT_SM_HYBRID}, \
 	{"text", no_argument, NULL, OPT_SM_TEXT}, {"offline", no_argument, NULL, OPT_SM_OFFLINE}, \
-	{"embed-model", required_argument, NULL, OPT_SM_EMBED_MODEL}
+	{"embed-model", required_argument, NULL, OPT_SM_EMBED_MODEL}, \
+	{"engine", required_argument, NULL, OPT_ENGINE}, {"llm-url", required_argument, NULL, OPT_LLM_URL}, \
+	{"ollama", required_argument, NULL, OPT_OLLAMA}
 
 #define SEARCH_MODES_HELP \
 	"  --hybrid              words and meaning, fused by reciprocal rank fusion (the default\n" \
@@ -30,7 +32,9 @@ struct search_modes {
 	"  --semantic            by meaning only: the query embedded, cosine over the stored chunks\n" \
 	"  --text                by words only (full-text search, the default without vectors)\n" \
 	"  --embed-model NAME    the embedding model (default: embed_model, nomic-embed-text)\n" \
-	"  --offline             never ask the engine: full-text only, and say so\n"
+	"  --offline             never ask the engine: full-text only, and say so\n" \
+	"  --engine ollama|openai|auto, --llm-url URL, --ollama URL  the engine that embeds the query,\n" \
+	"                        as for analyze (default: the config's, else Ollama's address)\n"
 
 /* 1 if opt was one of these options. */
 int search_modes_take(struct search_modes *m, int opt, const char *arg);

@@ -14,10 +14,71 @@
 #include "core/util.h"
 #include "sched/residency.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define EMBED_BATCH 16  /* texts per embedding request */
+#define EMBED_MIN_TOKENS 16  /* chunks are never made shorter than this */
+
+/*
+ * The chunk bound per model, lowered when an engine says a text is too long
+ * for it (llama-server: "input (804 tokens) is too large to process. increase
+ * the physical batch size (current batch size: 512)"; OpenAI: "maximum
+ * context length"). Learned once per process, so the next documents start
+ * with the bound that worked.
+ */
+static struct {
+	char model[128];
+	size_t tokens;
+} learned[8];
+static size_t n_learned;
+static pthread_mutex_t learned_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t bound_of(const char *model)
+{
+	size_t t = EMBED_CHUNK_TOKENS;
+	pthread_mutex_lock(&learned_mu);
+	for (size_t i = 0; i < n_learned; i++)
+		if (!strcmp(learned[i].model, model))
+			t = learned[i].tokens;
+	pthread_mutex_unlock(&learned_mu);
+	return t;
+}
+
+static void learn(const char *model, size_t tokens)
+{
+	pthread_mutex_lock(&learned_mu);
+	size_t i;
+	for (i = 0; i < n_learned && strcmp(learned[i].model, model); i++)
+		;
+	if (i == n_learned && n_learned < sizeof learned / sizeof learned[0])
+		n_learned++;
+	if (i < n_learned) {
+		snprintf(learned[i].model, sizeof learned[i].model, "%s", model);
+		learned[i].tokens = tokens;
+	}
+	pthread_mutex_unlock(&learned_mu);
+}
+
+/* The number after `key` in msg, or 0. */
+static size_t number_after(const char *msg, const char *key)
+{
+	const char *p = strstr(msg, key);
+	return p ? (size_t)strtoul(p + strlen(key), NULL, 10) : 0;
+}
+
+/* A smaller bound after the engine refused a chunk made with `bound`: scaled
+ * by the engine's limit over the tokens it counted when it says both, else
+ * halved. 0 when the bound cannot go lower. */
+size_t embed_shrink_bound(size_t bound, const char *msg)
+{
+	if (bound <= EMBED_MIN_TOKENS)
+		return 0;
+	size_t counted = number_after(msg, "input ("), limit = number_after(msg, "batch size: ");
+	size_t next = counted > limit && limit ? bound * limit * 9 / (counted * 10) : bound / 2;
+	return next < EMBED_MIN_TOKENS ? EMBED_MIN_TOKENS : next >= bound ? bound / 2 : next;
+}
 
 static int no_vectors(struct step_env *env, const struct doc_rec *doc, const char *why, json_t **result,
                       struct err *err)
@@ -39,9 +100,11 @@ STEP_FN(step_run_embed)
 		                  result, err);
 	if (!env->st)
 		return err_set(err, DOSSIER_EINVAL, "the embed step needs the store");
+	size_t bound = bound_of(model);
 	struct embed_chunks ch;
-	int rc = embed_chunks_make(steps, n, EMBED_CHUNK_TOKENS, EMBED_MAX_CHUNKS, &ch, err);
-	if (rc)
+	int rc;
+again:
+	if ((rc = embed_chunks_make(steps, n, bound, EMBED_MAX_CHUNKS, &ch, err)))
 		return rc;
 	if (!ch.n) {
 		embed_chunks_free(&ch);
@@ -69,9 +132,23 @@ STEP_FN(step_run_embed)
 		float *v = NULL;
 		int d = 0;
 		struct llm_metrics m = {0};
-		rc = llm_embed(env->llm, &rq, &v, &d, &m, err);
-		if (rc)
+		struct err le = {0};
+		rc = llm_embed(env->llm, &rq, &v, &d, &m, &le);
+		if (rc == DOSSIER_ETOOBIG) {
+			size_t next = embed_shrink_bound(bound, le.msg);
+			if (next) { /* shorter chunks, from the start: the vectors are stored only at the end */
+				free(all);
+				embed_chunks_free(&ch);
+				learn(model, next);
+				bound = next;
+				goto again;
+			}
+			err_prefix(&le, "even chunks of %zu tokens: ", bound);
+		}
+		if (rc) {
+			err_set(err, rc, "%s", le.msg);
 			break;
+		}
 		if (!all) {
 			dim = d;
 			all = malloc(ch.n * (size_t)dim * sizeof *all);
@@ -112,6 +189,8 @@ STEP_FN(step_run_embed)
 		                    by_source, "truncated", ch.truncated, "sources", "vectors", "embed", "timings", "calls", calls,
 		                    "prompt_eval_count", (json_int_t)sum.prompt_eval_count, "total_ns", (json_int_t)sum.total_ns,
 		                    "load_ns", (json_int_t)sum.load_ns, "wall_s", sum.wall_s);
+		if (bound != EMBED_CHUNK_TOKENS) /* the engine refused longer chunks */
+			json_object_set_new(*result, "chunk_tokens", json_integer((json_int_t)bound));
 		/* sources names the engine and model as the other model steps do */
 		char src[200];
 		snprintf(src, sizeof src, "%s:%s", llm_backend_name(env->llm), model);

@@ -156,4 +156,32 @@ check_eq "api offline: hybrid falls back to text" "text" "$(json 'd["mode"]' "$T
 check_contains "api offline: and says it is full-text only" "full-text only" "$(json 'd["note"]' "$T/api4.json")"
 stop_server "$PID"
 
+# 8. an engine that refuses a chunk as too long (llama-server past its physical
+# batch size): the chunks are made shorter at once, and the next document
+# starts with the bound that worked
+start_stub b --router --load-ms 10 --models "$T/models.json" --embed-batch 64
+mkdir -p "$T/long"
+python3 - "$T/long" <<'PY'
+import sys
+w = "river meadow heron willow bridge lantern orchard harvest pebble meander".split()
+for k in range(2):
+    open(f"{sys.argv[1]}/long{k}.txt", "w").write(" ".join(f"The {w[(i+k) % 10]} by the {w[(i*3+k) % 10]} was quiet." for i in range(120)) + "\n")
+PY
+DEV_MODE=1 "$DOSSIER" analyze --llm-url "$URL_b" --db "$T/b.db" --events "$T/b.ndjson" "$T/long" > "$T/b.out" 2>&1
+check_eq "too-long chunks: exit 0" 0 $?
+check_eq "... both documents done" 2 "$(grep -c '"event":"document_done"' "$T/b.ndjson")"
+check_eq "... the embed steps did not fail: the step made shorter chunks itself" 0 "$(python3 -c 'import json,sys; print(sum(1 for e in map(json.loads, open(sys.argv[1])) if e["event"]=="step_finished" and e["step"]=="embed" and not e["ok"]))' "$T/b.ndjson")"
+check "... every stored chunk fits the engine's 64 tokens (128 bytes)" python3 - "$T/b.db" <<'PY'
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute("SELECT length(text) FROM chunks").fetchall()
+assert len(rows) >= 20 and max(r[0] for r in rows) <= 128, (len(rows), max(r[0] for r in rows))
+PY
+curl -s "$URL_b/_stub/requests" > "$T/b-reqs.json"
+check "... refused at most once per lane: the bound is learned, not re-found per document" python3 - "$T/b-reqs.json" <<'PY'
+import json, sys
+rs = [r for r in json.load(open(sys.argv[1])) if r["path"] == "/v1/embeddings"]
+long_ = [r for r in rs if max(len(t) for t in (r["body"]["input"] if isinstance(r["body"]["input"], list) else [r["body"]["input"]])) > 128]
+assert 1 <= len(long_) <= 2, len(long_)
+PY
+
 done_testing

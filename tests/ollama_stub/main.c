@@ -92,6 +92,8 @@ static void usage(FILE *f)
 	        "  --router                 play llama.cpp's router (OpenAI API, /models/load, no /api/)\n"
 	        "  --single MODEL           play a plain llama-server -m MODEL (OpenAI API only)\n"
 	        "  --models-max N           router: keep at most N models, evicting the least recently used\n"
+	        "  --embed-batch N          /v1/embeddings refuses an input over N tokens (one per 2 bytes) as\n"
+	        "                           llama-server does past its physical batch size (default: no limit)\n"
 	        "  --load-ms MS             router: how long a load takes (default 200)\n"
 	        "  --models-dir DIR         router: the child arguments name DIR/MODEL.gguf (default /models)\n"
 	        "  --resident-extra MIB     router: a loaded model's meta.size is MIB larger (a resident size that\n"
@@ -258,6 +260,11 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			snprintf(cfg.swap_groups[cfg.n_swap_groups++], sizeof cfg.swap_groups[0], "%s", v);
+			i++;
+		} else if (!strcmp(a, "--embed-batch")) {
+			if (parse_i64(a, v, &x))
+				return 2;
+			cfg.embed_batch = (int)x;
 			i++;
 		} else if (!strcmp(a, "--models-max")) {
 			if (parse_i64(a, v, &x))

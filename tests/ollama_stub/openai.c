@@ -572,6 +572,15 @@ static int api_embeddings(struct stub_server *srv, struct MHD_Connection *c, con
 		ret = send_oai_error(c, 500, "server_error", msg);
 		goto out;
 	}
+	for (size_t i = 0; srv->cfg->embed_batch > 0 && i < nt; i++) {
+		size_t tokens = (strlen(texts[i]) + 1) / 2; /* a byte-level tokenizer's count, roughly */
+		if (tokens > (size_t)srv->cfg->embed_batch) {
+			snprintf(msg, sizeof msg, "input (%zu tokens) is too large to process. increase the physical batch size "
+			         "(current batch size: %d)", tokens, srv->cfg->embed_batch);
+			ret = send_oai_error(c, 500, "server_error", msg);
+			goto out;
+		}
+	}
 	int dim = embed_dim(m);
 	json_t *data = json_array();
 	json_int_t words = 0;

@@ -58,6 +58,7 @@ struct stub_config {
 	int oai_mode;                /* OAI_* : which OpenAI-compatible server it plays */
 	char single_model[STUB_NAME_MAX]; /* OAI_SINGLE: the model it serves */
 	int models_max;              /* OAI_ROUTER: --models-max (0 = no limit) */
+	int embed_batch;             /* --embed-batch: longest input /v1/embeddings takes, in tokens (0 = any) */
 	int64_t router_load_ms;      /* OAI_ROUTER: how long a load takes */
 	char api_key[128];           /* OpenAI routes want "Authorization: Bearer <key>"; "" = none */
 	char swap_groups[4][512];    /* OAI_SWAP: --swap-group "a,b": models llama-swap keeps together */
