@@ -117,4 +117,24 @@ rss = [int(l.split()[1]) * 1024 for l in open(f"/proc/{sys.argv[2]}/status") if 
 assert m["resident_source"] == "rss:/proc", m
 assert 60 << 20 < m["resident_bytes"] < 200 << 20 and abs(m["resident_bytes"] - rss) < 16 << 20, (m, rss)
 PY
+
+# --- Ollama: the runner that serves the model runs here (`ollama runner --model
+# <blob>`, the blob its /api/show modelfile names): its VmRSS is the measurement
+start_stub ol
+blob=$(curl -s "$URL_ol/api/show" -d '{"model":"llama3.2:3b"}' | python3 -c 'import json,sys; print([l[5:] for l in json.load(sys.stdin)["modelfile"].splitlines() if l.startswith("FROM /")][0])')
+printf 'import time\nb = bytearray(96 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\ntime.sleep(120)\n' > "$T/runner"
+py=$(command -v /usr/bin/python3 || command -v python3)  # a real binary: a shim would exec again and lose argv[0]
+(cd "$T" && exec -a ollama "$py" runner --model "$blob") &
+rpid=$!; on_exit "kill $rpid 2>/dev/null"
+sleep 0.5
+mkdir -p "$T/one"; printf 'A short note about the river.\n' > "$T/one/n.txt"
+DEV_MODE=1 OLLAMA_HOST=$URL_ol "$DOSSIER" analyze --embed-model none --db "$T/ol.db" --events "$T/ol.ndjson" "$T/one" > "$T/ol.out" 2>&1
+check_eq "Ollama with its runner here: exit 0" 0 $?
+check "Ollama: the measurement is the runner's VmRSS from /proc (about 96 MiB), not /api/ps's size" python3 - "$T/ol.ndjson" $rpid <<'PY'
+import json, sys
+m = [json.loads(l) for l in open(sys.argv[1]) if '"model_measured"' in l][0]
+rss = [int(l.split()[1]) * 1024 for l in open(f"/proc/{sys.argv[2]}/status") if l.startswith("VmRSS:")][0]
+assert m["resident_source"] == "rss:/proc", m
+assert 90 << 20 < m["resident_bytes"] < 200 << 20 and abs(m["resident_bytes"] - rss) < 16 << 20, (m, rss)
+PY
 done_testing
