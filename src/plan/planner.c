@@ -214,13 +214,13 @@ static void plan_scenarios(plan *pl)
 	const struct config *cfg = &pl->cfg;
 	int asr = pl->used[ROLE_ASR];
 	enum model_role llms[ROLE_COUNT + 1];
-	int n_llm = 0; /* the distinct models: roles that name the same model share one instance */
+	int n_llm = 0; /* the distinct models: roles naming one model share its instance, as in residency.c */
 	for (int r = 0; r < ROLE_COUNT; r++) {
 		if (!is_llm(r) || !pl->used[r])
 			continue;
 		int seen = 0;
 		for (int j = 0; j < n_llm && !seen; j++)
-			seen = !strcmp(pl->fp[llms[j]].name, pl->fp[r].name) && pl->fp[llms[j]].num_ctx == pl->fp[r].num_ctx;
+			seen = !strcmp(pl->fp[llms[j]].name, pl->fp[r].name);
 		if (!seen)
 			llms[n_llm++] = (enum model_role)r;
 	}

@@ -186,6 +186,8 @@ import json, sys
 ms = [e for e in map(json.loads, open(sys.argv[1])) if e["event"] == "model_measured"]
 assert len(ms) == 1 and ms[0]["model"] == "llama3.2:3b" and ms[0]["resident_bytes"] > 0, ms
 PY
+out=$(DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" plan --llm-url "$URL_one" --db "$T/one.db" 2>&1)
+check_contains "plain server: the plan counts one instance, no swap transition" "(only one LLM is used)" "$out"
 out=$(DEV_MODE=1 "$DOSSIER" models --llm-url "$URL_one" 2>&1)
 check "plain server: \`models\` shows the served model in every LLM role" bash -c '! grep -E "^(vision|embed) " <<<"$1" | grep -vq "llama3.2:3b"' _ "$out"
 
