@@ -344,7 +344,7 @@ static int run(int argc, char **argv)
 	}
 	llm_setup_embed(&cfg, &llm, b, NULL);
 	if (llm.unavailable)
-		fprintf(stderr, "dossier: Ollama is not reachable (%s); text and image steps wait until it is\n",
+		fprintf(stderr, "dossier: %s; text, image and embed steps wait until the engine answers\n",
 		        llm.unavailable_msg);
 	/* uploads and watched folders may bring any kind: every model one could need must fit */
 	e.code = 0;
