@@ -96,7 +96,8 @@ cat >"$TMP/models.json" <<'EOF'
   "context_length":8192,"block_count":16,"head_count":16,"head_count_kv":4,"embedding_length":2048,
   "capabilities":["completion"]}]
 EOF
-OLLAMA_KEEP_ALIVE=1s OLLAMA_MAX_QUEUE=1 start_stub env --models "$TMP/models.json" --load-ms-per-gb 600 --unload-linger-ms 0
+# a 2 s load: the third request must arrive while the first still loads, even on a busy machine
+OLLAMA_KEEP_ALIVE=1s OLLAMA_MAX_QUEUE=1 start_stub env --models "$TMP/models.json" --load-ms-per-gb 2000 --unload-linger-ms 0
 req GET /api/tags
 check "--models replaces the catalogue (tiny:latest only)" py '[m["name"] for m in d["models"]] == ["tiny:latest"] and d["models"][0]["details"]["quantization_level"] == "Q8_0"'
 req POST /api/generate '{"model":"llama3.2:3b"}'
