@@ -264,7 +264,9 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 	double t0 = clock_mono_s();
 	int rc = r->ops->run_step(l->ctx, l->st, step, &result, &e);
 	double secs = clock_mono_s() - t0;
-	int tried_finish = 0, won = 0;
+	int tried_finish = 0, won = 0, finished = 0, finish_rc = 0;
+	enum doc_outcome outcome = DOC_OUTCOME_FAILED;
+	struct err fe = {0};
 
 	if (rc == 0) {
 		struct err se = {0};
@@ -278,17 +280,25 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 		/* the result and its step_finished commit together; with them, in the
 		 * same transaction, the document's finish and the lane's next claim */
 		int src;
-		bus_seq_prefetch(b, 1);
+		bus_seq_prefetch(b, 3); /* step_finished, document_done, the next step_started */
 		if (store_batch_begin(l->st, NULL) == 0) {
 			src = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), &se);
 			if (src == 0)
 				tried_finish = store_doc_try_finish(l->st, step->document_id, &won, NULL) == 0;
+			if (won) {
+				/* the document's dossier commits with its last step's result
+				 * (its document_done is published after the commit) */
+				const struct sched_runner *rr = &s->p.runner;
+				finish_rc = rr->ops->finish_document(rr->user, l->st, step->document_id, &outcome, &fe);
+				won = 0;
+				finished = 1;
+			}
 			if (src == 0 && next_f && have_next && !(s->p.cancel && *s->p.cancel))
 				*have_next = claim_in_batch(l, next_f, next, &next_ev, NULL) == 0;
 			int crc = store_batch_commit(l->st, src ? NULL : &se);
 			if (src == 0 && crc) {
 				src = crc;
-				tried_finish = won = 0;
+				tried_finish = won = finished = 0;
 				if (*have_next)
 					step_rec_clear(next);
 				*have_next = 0;
@@ -334,9 +344,16 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 		record_unsuccessful(l, step, rc, e.msg, secs);
 	}
 	free(result);
-	struct err fe = {0};
-	int frc = won ? finish_won(s, l->st, step->document_id, &fe)
-	              : tried_finish ? 0 : finish_document(s, l->st, step->document_id, &fe);
+	int frc;
+	if (finished) {
+		/* finished in the step's batch, which committed */
+		if (!(frc = finish_rc))
+			count_outcome(s, outcome);
+	} else {
+		err_clear(&fe);
+		frc = won ? finish_won(s, l->st, step->document_id, &fe)
+		          : tried_finish ? 0 : finish_document(s, l->st, step->document_id, &fe);
+	}
 	if (frc)
 		bus_emit(b, "document_unfinished", step->document_id, json_pack("{s:s}", "error", fe.msg));
 
