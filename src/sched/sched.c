@@ -39,6 +39,48 @@ static void count_outcome(sched *s, enum doc_outcome o)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* Wakes the waiting lanes: all of them (roles ~0u), or those serving one
+ * of roles (steps of theirs became ready). Takes s->mu. */
+static void wake_lanes(sched *s, unsigned roles)
+{
+	pthread_mutex_lock(&s->mu);
+	int anyone = roles == ~0u || s->waiting_ungated;
+	if (roles == ~0u)
+		s->wake_gen++;
+	else
+		for (int r = 0; r < ROLE_COUNT; r++)
+			if (roles & (1u << r)) {
+				s->role_gen[r]++;
+				anyone |= s->waiting_role[r] > 0;
+			}
+	if (anyone)
+		pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* What a gated lane's wait compares (under s->mu): changes whenever a wake-up
+ * for all lanes or for one of the lane's roles was announced. */
+static uint64_t wake_key(const sched *s, const struct lane *l)
+{
+	uint64_t k = s->wake_gen;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (l->role_mask & (1u << r))
+			k += s->role_gen[r];
+	return k;
+}
+
+/* Counts the lane in (+1) or out of (-1) the waiting ones; under s->mu. */
+static void waiting(sched *s, const struct lane *l, int d)
+{
+	if (!l->gated) {
+		s->waiting_ungated += (unsigned)d;
+		return;
+	}
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (l->role_mask & (1u << r))
+			s->waiting_role[r] += (unsigned)d;
+}
+
 /* Finishes the document if all its steps have settled and no other lane (or
  * process) got there first. Returns the store's or the runner's code. */
 static int finish_won(sched *s, store *st, int64_t doc_id, struct err *err);
@@ -233,6 +275,22 @@ static int lane_claim(struct lane *l, const struct claim_filter *f, struct step_
 	return rc;
 }
 
+/* Inside a step's batch, after its result and the lane's next claim: the
+ * roles with a step ready now (their lanes are woken), or ~0u (every lane:
+ * to see whether the run is over) when nothing is running or the counts
+ * cannot be read. */
+static unsigned ready_roles(struct lane *l)
+{
+	struct steps_pending p;
+	if (store_steps_pending(l->st, l->s->holder, &p, NULL) || !p.running)
+		return ~0u;
+	unsigned roles = 0;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (p.ready[r])
+			roles |= 1u << r;
+	return roles;
+}
+
 /*
  * Runs a claimed step to its end (see lane_execute_msg). started: its
  * step_started is stored already (lane_claim). next_f (may be NULL): after a
@@ -265,6 +323,7 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 	int rc = r->ops->run_step(l->ctx, l->st, step, &result, &e);
 	double secs = clock_mono_s() - t0;
 	int tried_finish = 0, won = 0, finished = 0, finish_rc = 0;
+	unsigned wake = ~0u; /* the lanes to wake at the end: all unless the batch said */
 	enum doc_outcome outcome = DOC_OUTCOME_FAILED;
 	struct err fe = {0};
 
@@ -295,9 +354,12 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 			}
 			if (src == 0 && next_f && have_next && !(s->p.cancel && *s->p.cancel))
 				*have_next = claim_in_batch(l, next_f, next, &next_ev, NULL) == 0;
+			if (src == 0)
+				wake = ready_roles(l);
 			int crc = store_batch_commit(l->st, src ? NULL : &se);
 			if (src == 0 && crc) {
 				src = crc;
+				wake = ~0u;
 				tried_finish = won = finished = 0;
 				if (*have_next)
 					step_rec_clear(next);
@@ -357,9 +419,7 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 	if (frc)
 		bus_emit(b, "document_unfinished", step->document_id, json_pack("{s:s}", "error", fe.msg));
 
-	pthread_mutex_lock(&s->mu);
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->mu);
+	wake_lanes(s, frc ? ~0u : wake);
 	if (out && rc)
 		*out = e;
 	return rc;
@@ -382,9 +442,7 @@ void lane_step_not_started(struct lane *l, struct step_rec *step, int rc, const 
 	struct err fe = {0};
 	if (rc != DOSSIER_EUNAVAILABLE && finish_document(s, l->st, step->document_id, &fe))
 		bus_emit(s->p.bus, "document_unfinished", step->document_id, json_pack("{s:s}", "error", fe.msg));
-	pthread_mutex_lock(&s->mu);
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->mu);
+	wake_lanes(s, ~0u);
 }
 
 int lane_run_is_idle(struct lane *l)
@@ -417,9 +475,7 @@ int lane_wait(struct lane *l, int ms)
 	if (stop)
 		return 1;
 	if (!s->p.keep_running && lane_run_is_idle(l)) {
-		pthread_mutex_lock(&s->mu);
-		pthread_cond_broadcast(&s->cond);
-		pthread_mutex_unlock(&s->mu);
+		wake_lanes(s, ~0u);
 		return 1;
 	}
 	struct timespec dl;
@@ -428,8 +484,17 @@ int lane_wait(struct lane *l, int ms)
 	dl.tv_sec += dl.tv_nsec / 1000000000L;
 	dl.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&s->mu);
-	if (!s->stop)
-		pthread_cond_timedwait(&s->cond, &s->mu, &dl);
+	/* a gated lane sleeps through the wake-ups that are not for it (another
+	 * role's steps became ready), each of which would cost it a look at the
+	 * database; any wake-up counts once it waited since it last looked */
+	waiting(s, l, 1);
+	while (!s->stop) {
+		if (l->gated && (wake_key(s, l) != l->seen || s->runnable_roles != l->seen_roles))
+			break;
+		if (pthread_cond_timedwait(&s->cond, &s->mu, &dl) != 0 || !l->gated)
+			break;
+	}
+	waiting(s, l, -1);
 	stop = s->stop;
 	pthread_mutex_unlock(&s->mu);
 	return stop;
@@ -456,12 +521,17 @@ static void *plain_lane_main(void *arg)
 	struct lane *l = arg;
 	struct step_rec step;
 	int have = 0;
+	l->gated = 1;
 	for (;;) {
 		if (l->s->p.cancel && *l->s->p.cancel)
 			break; /* a step claimed already goes back to the queue with the lease */
 		struct claim_filter f = {.role_mask = l->role_mask, .prefer_role = -1, .holder = l->s->holder};
 		struct err e = {0};
 		if (!have) {
+			pthread_mutex_lock(&l->s->mu);
+			l->seen = wake_key(l->s, l);
+			l->seen_roles = l->s->runnable_roles;
+			pthread_mutex_unlock(&l->s->mu);
 			int rc = lane_has_work(l) ? lane_claim(l, &f, &step, &e) : DOSSIER_ENOTFOUND;
 			if (rc) {
 				if (lane_wait(l, rc == DOSSIER_ENOTFOUND ? 200 : 1000))
@@ -482,6 +552,7 @@ static void *plain_lane_main(void *arg)
 			l->s->runnable_roles &= ~bit;
 			l->s->stats.model_lane_down = 1;
 			snprintf(l->s->stats.model_lane_error, sizeof l->s->stats.model_lane_error, "%s", se.msg);
+			l->s->wake_gen++;
 			pthread_cond_broadcast(&l->s->cond);
 			pthread_mutex_unlock(&l->s->mu);
 		}
@@ -524,8 +595,10 @@ static void *heartbeat_main(void *arg)
 		if (store_recover(st, &recovered, NULL) == 0 && recovered)
 			bus_emit(s->p.bus, "steps_recovered", 0, json_pack("{s:i}", "count", recovered));
 		pthread_mutex_lock(&s->mu);
-		if (recovered)
+		if (recovered) {
+			s->wake_gen++;
 			pthread_cond_broadcast(&s->cond);
+		}
 	}
 	pthread_mutex_unlock(&s->mu);
 	store_close(st);
@@ -554,9 +627,7 @@ int sched_new(const struct sched_params *p, sched **out, struct err *err)
 
 void sched_notify(sched *s)
 {
-	pthread_mutex_lock(&s->mu);
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->mu);
+	wake_lanes(s, ~0u);
 }
 
 void sched_stop(sched *s)
