@@ -244,12 +244,22 @@ static const char *label_of(void *user, const char *step_kind)
 	return step_label(step_kind);
 }
 
+/* The embed step with no embedding model (steps_embed.c: it only drops the
+ * document's vectors and says search is full-text). */
+static int step_instant(void *user, const struct step_rec *step)
+{
+	pipeline_runner *r = user;
+	return !strcmp(step->kind, "embed") &&
+	       (r->p.offline_models || !r->p.llm || !r->p.cfg->models[ROLE_EMBED].name[0]);
+}
+
 static const struct sched_runner_ops pipeline_runner_ops = {
 	.lane_new = lane_new,
 	.lane_free = lane_free,
 	.run_step = run_step,
 	.finish_document = finish_document,
 	.step_label = label_of,
+	.step_instant = step_instant,
 };
 
 struct sched_runner pipeline_runner_iface(pipeline_runner *r)

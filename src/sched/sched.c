@@ -291,6 +291,95 @@ static unsigned ready_roles(struct lane *l)
 	return roles;
 }
 
+/* An event published once the lane's batch has committed, cancelled if it
+ * did not (store_batch_after). */
+struct at_commit {
+	bus *bus;
+	struct event *ev;
+};
+
+static void at_commit_end(void *user, int committed)
+{
+	struct at_commit *a = user;
+	if (committed)
+		bus_event_publish(a->bus, a->ev);
+	else
+		bus_event_cancel(a->bus, a->ev);
+	free(a);
+}
+
+static void publish_at_commit(struct lane *l, struct event *ev)
+{
+	if (!ev)
+		return;
+	struct at_commit *a = xcalloc(1, sizeof *a);
+	a->bus = l->s->p.bus;
+	a->ev = ev;
+	if (store_batch_after(l->st, at_commit_end, a, NULL)) {
+		bus_event_cancel(a->bus, ev); /* stored with its change; only not announced live */
+		free(a);
+	}
+}
+
+/* At most this many instant steps run inside one step's batch. */
+#define INLINE_MAX 4
+
+/* What the instant steps run inside a batch did, applied once it committed. */
+struct inlined {
+	int steps;                         /* steps done */
+	int docs;                          /* documents they finished */
+	int64_t doc[INLINE_MAX];
+	int frc[INLINE_MAX];               /* the runner's finish_document codes */
+	enum doc_outcome outcome[INLINE_MAX];
+	struct err err[INLINE_MAX];
+};
+
+static int step_instant(const sched *s, const struct step_rec *step)
+{
+	const struct sched_runner *r = &s->p.runner;
+	return r->ops->step_instant && r->ops->step_instant(r->user, step);
+}
+
+/* Runs an instant step (the runner's step_instant) that this lane claimed in
+ * its open batch, records its result, and finishes its document if it was
+ * the last: all in the batch. started is its step_started (reserved). 0 when
+ * it is done; else it stays claimed (and started with it) for the caller to
+ * run the usual way. */
+static int run_inline(struct lane *l, const struct step_rec *step, struct event *started, struct inlined *il)
+{
+	sched *s = l->s;
+	bus *b = s->p.bus;
+	const struct sched_runner *r = &s->p.runner;
+	char *result = NULL;
+	struct err e = {0};
+	double t0 = clock_mono_s();
+	if (r->ops->run_step(l->ctx, l->st, step, &result, &e)) {
+		free(result);
+		return 1;
+	}
+	struct event *ev = NULL;
+	bus_event_new(b, "step_finished", step->document_id,
+	              with_label(s, step, json_pack("{s:s,s:s,s:b,s:f}", "step", step->kind, "role", role_name(step->role),
+	                                            "ok", 1, "seconds", clock_mono_s() - t0)), &ev);
+	struct store_event sev = ev ? store_event_of(ev) : (struct store_event){0};
+	int rc = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), NULL);
+	free(result);
+	if (rc) {
+		bus_event_cancel(b, ev);
+		return 1;
+	}
+	publish_at_commit(l, started);
+	publish_at_commit(l, ev);
+	il->steps++;
+	int won = 0;
+	if (store_doc_try_finish(l->st, step->document_id, &won, NULL) == 0 && won) {
+		int k = il->docs++;
+		il->doc[k] = step->document_id;
+		il->frc[k] = r->ops->finish_document(r->user, l->st, step->document_id, &il->outcome[k], &il->err[k]);
+	}
+	return 0;
+}
+
 /*
  * Runs a claimed step to its end (see lane_execute_msg). started: its
  * step_started is stored already (lane_claim). next_f (may be NULL): after a
@@ -323,6 +412,8 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 	int rc = r->ops->run_step(l->ctx, l->st, step, &result, &e);
 	double secs = clock_mono_s() - t0;
 	int tried_finish = 0, won = 0, finished = 0, finish_rc = 0;
+	struct inlined il;
+	memset(&il, 0, sizeof il);
 	unsigned wake = ~0u; /* the lanes to wake at the end: all unless the batch said */
 	enum doc_outcome outcome = DOC_OUTCOME_FAILED;
 	struct err fe = {0};
@@ -339,7 +430,8 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 		/* the result and its step_finished commit together; with them, in the
 		 * same transaction, the document's finish and the lane's next claim */
 		int src;
-		bus_seq_prefetch(b, 3); /* step_finished, document_done, the next step_started */
+		/* step_finished, document_done, the next step_started; those of the instant steps */
+		bus_seq_prefetch(b, 3 + 3 * INLINE_MAX);
 		if (store_batch_begin(l->st, NULL) == 0) {
 			src = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), &se);
 			if (src == 0)
@@ -352,8 +444,16 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 				won = 0;
 				finished = 1;
 			}
-			if (src == 0 && next_f && have_next && !(s->p.cancel && *s->p.cancel))
+			if (src == 0 && next_f && have_next && !(s->p.cancel && *s->p.cancel)) {
 				*have_next = claim_in_batch(l, next_f, next, &next_ev, NULL) == 0;
+				/* an instant step claimed next runs now, in this transaction */
+				while (*have_next && il.steps < INLINE_MAX && step_instant(s, next) &&
+				       run_inline(l, next, next_ev, &il) == 0) {
+					next_ev = NULL; /* published with the batch */
+					step_rec_clear(next);
+					*have_next = claim_in_batch(l, next_f, next, &next_ev, NULL) == 0;
+				}
+			}
 			if (src == 0)
 				wake = ready_roles(l);
 			int crc = store_batch_commit(l->st, src ? NULL : &se);
@@ -361,7 +461,8 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 				src = crc;
 				wake = ~0u;
 				tried_finish = won = finished = 0;
-				if (*have_next)
+				memset(&il, 0, sizeof il); /* undone with the batch */
+				if (have_next && *have_next)
 					step_rec_clear(next);
 				*have_next = 0;
 				bus_event_cancel(b, next_ev);
@@ -387,8 +488,13 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 		}
 		if (src == 0) {
 			pthread_mutex_lock(&s->mu);
-			s->stats.steps_done++;
+			s->stats.steps_done += 1 + il.steps;
 			pthread_mutex_unlock(&s->mu);
+			for (int k = 0; k < il.docs; k++)
+				if (il.frc[k])
+					bus_emit(b, "document_unfinished", il.doc[k], json_pack("{s:s}", "error", il.err[k].msg));
+				else
+					count_outcome(s, il.outcome[k]);
 		} else {
 			/* the work was done but not recorded (a lost lease, a failed
 			 * write): never announce it done; the step is recovered and run
