@@ -384,8 +384,9 @@ static int run_inline(struct lane *l, const struct step_rec *step, struct event 
  * Runs a claimed step to its end (see lane_execute_msg). started: its
  * step_started is stored already (lane_claim). next_f (may be NULL): after a
  * success, the lane's next claim is made in the transaction that records the
- * result, together with the document's finish: one write transaction per
- * step. *have_next says whether *next was claimed (the caller owns it).
+ * result, together with the document's finish (the dossier too) and any
+ * instant steps claimed next (run_inline): one write transaction per step.
+ * *have_next says whether *next was claimed (the caller owns it).
  */
 static int execute(struct lane *l, struct step_rec *step, int started, const struct claim_filter *next_f,
                    struct step_rec *next, int *have_next, struct err *out)
