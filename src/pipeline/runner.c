@@ -136,6 +136,23 @@ static void add_family(store *st, const struct doc_rec *doc, json_t *d)
 		json_decref(kids);
 }
 
+/* An event whose change is in the caller's open batch: published once the
+ * batch committed, cancelled if it did not (store_batch_after). */
+struct after_put {
+	bus *bus;
+	struct event *ev;
+};
+
+static void publish_after_batch(void *user, int committed)
+{
+	struct after_put *ap = user;
+	if (committed)
+		bus_event_publish(ap->bus, ap->ev);
+	else
+		bus_event_cancel(ap->bus, ap->ev);
+	free(ap);
+}
+
 int pipeline_finish_document(const struct config *cfg, bus *b, store *st, int64_t doc_id,
                              enum doc_outcome *outcome, struct err *err)
 {
@@ -185,10 +202,22 @@ int pipeline_finish_document(const struct config *cfg, bus *b, store *st, int64_
 	struct store_event se = ev ? store_event_of(ev) : (struct store_event){0};
 	rc = store_dossier_put(st, doc_id, status, failed ? first : NULL, json, &fts, ev ? &se : NULL, ev ? 1 : 0, err);
 	if (ev) {
-		if (rc)
+		/* inside the caller's batch (sched.c finishes a document in the
+		 * transaction of its last step) the event waits for the batch's end */
+		struct after_put *ap = !rc && store_in_batch(st) ? xcalloc(1, sizeof *ap) : NULL;
+		if (ap) {
+			ap->bus = b;
+			ap->ev = ev;
+			if (store_batch_after(st, publish_after_batch, ap, err)) {
+				free(ap);
+				bus_event_cancel(b, ev);
+				rc = DOSSIER_ENOMEM;
+			}
+		} else if (rc) {
 			bus_event_cancel(b, ev);
-		else
+		} else {
 			bus_event_publish(b, ev);
+		}
 	}
 	if (rc)
 		goto out;
@@ -215,12 +244,22 @@ static const char *label_of(void *user, const char *step_kind)
 	return step_label(step_kind);
 }
 
+/* The embed step with no embedding model (steps_embed.c: it only drops the
+ * document's vectors and says search is full-text). */
+static int step_instant(void *user, const struct step_rec *step)
+{
+	pipeline_runner *r = user;
+	return !strcmp(step->kind, "embed") &&
+	       (r->p.offline_models || !r->p.llm || !r->p.cfg->models[ROLE_EMBED].name[0]);
+}
+
 static const struct sched_runner_ops pipeline_runner_ops = {
 	.lane_new = lane_new,
 	.lane_free = lane_free,
 	.run_step = run_step,
 	.finish_document = finish_document,
 	.step_label = label_of,
+	.step_instant = step_instant,
 };
 
 struct sched_runner pipeline_runner_iface(pipeline_runner *r)

@@ -57,6 +57,12 @@ struct sched_runner_ops {
 	/* Optional (may be NULL): a step kind in a person's words, sent as "label"
 	 * with step_started and step_finished. Static storage; NULL = no label. */
 	const char *(*step_label)(void *user, const char *step_kind);
+	/* Optional (may be NULL): 1 for a step that takes no time and writes only
+	 * through st, the same each time it runs (the embed step with no model:
+	 * it drops the document's vectors). The scheduler may run it inside the
+	 * transaction that claims it and records its result: a kill -9 leaves
+	 * neither its claim nor anything it did. */
+	int (*step_instant)(void *user, const struct step_rec *step);
 };
 
 struct sched_runner {

@@ -39,6 +39,48 @@ static void count_outcome(sched *s, enum doc_outcome o)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* Wakes the waiting lanes: all of them (roles ~0u), or those serving one
+ * of roles (steps of theirs became ready). Takes s->mu. */
+static void wake_lanes(sched *s, unsigned roles)
+{
+	pthread_mutex_lock(&s->mu);
+	int anyone = roles == ~0u || s->waiting_ungated;
+	if (roles == ~0u)
+		s->wake_gen++;
+	else
+		for (int r = 0; r < ROLE_COUNT; r++)
+			if (roles & (1u << r)) {
+				s->role_gen[r]++;
+				anyone |= s->waiting_role[r] > 0;
+			}
+	if (anyone)
+		pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* What a gated lane's wait compares (under s->mu): changes whenever a wake-up
+ * for all lanes or for one of the lane's roles was announced. */
+static uint64_t wake_key(const sched *s, const struct lane *l)
+{
+	uint64_t k = s->wake_gen;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (l->role_mask & (1u << r))
+			k += s->role_gen[r];
+	return k;
+}
+
+/* Counts the lane in (+1) or out of (-1) the waiting ones; under s->mu. */
+static void waiting(sched *s, const struct lane *l, int d)
+{
+	if (!l->gated) {
+		s->waiting_ungated += (unsigned)d;
+		return;
+	}
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (l->role_mask & (1u << r))
+			s->waiting_role[r] += (unsigned)d;
+}
+
 /* Finishes the document if all its steps have settled and no other lane (or
  * process) got there first. Returns the store's or the runner's code. */
 static int finish_won(sched *s, store *st, int64_t doc_id, struct err *err);
@@ -233,12 +275,118 @@ static int lane_claim(struct lane *l, const struct claim_filter *f, struct step_
 	return rc;
 }
 
+/* Inside a step's batch, after its result and the lane's next claim: the
+ * roles with a step ready now (their lanes are woken), or ~0u (every lane:
+ * to see whether the run is over) when nothing is running or the counts
+ * cannot be read. */
+static unsigned ready_roles(struct lane *l)
+{
+	struct steps_pending p;
+	if (store_steps_pending(l->st, l->s->holder, &p, NULL) || !p.running)
+		return ~0u;
+	unsigned roles = 0;
+	for (int r = 0; r < ROLE_COUNT; r++)
+		if (p.ready[r])
+			roles |= 1u << r;
+	return roles;
+}
+
+/* An event published once the lane's batch has committed, cancelled if it
+ * did not (store_batch_after). */
+struct at_commit {
+	bus *bus;
+	struct event *ev;
+};
+
+static void at_commit_end(void *user, int committed)
+{
+	struct at_commit *a = user;
+	if (committed)
+		bus_event_publish(a->bus, a->ev);
+	else
+		bus_event_cancel(a->bus, a->ev);
+	free(a);
+}
+
+static void publish_at_commit(struct lane *l, struct event *ev)
+{
+	if (!ev)
+		return;
+	struct at_commit *a = xcalloc(1, sizeof *a);
+	a->bus = l->s->p.bus;
+	a->ev = ev;
+	if (store_batch_after(l->st, at_commit_end, a, NULL)) {
+		bus_event_cancel(a->bus, ev); /* stored with its change; only not announced live */
+		free(a);
+	}
+}
+
+/* At most this many instant steps run inside one step's batch. */
+#define INLINE_MAX 4
+
+/* What the instant steps run inside a batch did, applied once it committed. */
+struct inlined {
+	int steps;                         /* steps done */
+	int docs;                          /* documents they finished */
+	int64_t doc[INLINE_MAX];
+	int frc[INLINE_MAX];               /* the runner's finish_document codes */
+	enum doc_outcome outcome[INLINE_MAX];
+	struct err err[INLINE_MAX];
+};
+
+static int step_instant(const sched *s, const struct step_rec *step)
+{
+	const struct sched_runner *r = &s->p.runner;
+	return r->ops->step_instant && r->ops->step_instant(r->user, step);
+}
+
+/* Runs an instant step (the runner's step_instant) that this lane claimed in
+ * its open batch, records its result, and finishes its document if it was
+ * the last: all in the batch. started is its step_started (reserved). 0 when
+ * it is done; else it stays claimed (and started with it) for the caller to
+ * run the usual way. */
+static int run_inline(struct lane *l, const struct step_rec *step, struct event *started, struct inlined *il)
+{
+	sched *s = l->s;
+	bus *b = s->p.bus;
+	const struct sched_runner *r = &s->p.runner;
+	char *result = NULL;
+	struct err e = {0};
+	double t0 = clock_mono_s();
+	if (r->ops->run_step(l->ctx, l->st, step, &result, &e)) {
+		free(result);
+		return 1;
+	}
+	struct event *ev = NULL;
+	bus_event_new(b, "step_finished", step->document_id,
+	              with_label(s, step, json_pack("{s:s,s:s,s:b,s:f}", "step", step->kind, "role", role_name(step->role),
+	                                            "ok", 1, "seconds", clock_mono_s() - t0)), &ev);
+	struct store_event sev = ev ? store_event_of(ev) : (struct store_event){0};
+	int rc = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), NULL);
+	free(result);
+	if (rc) {
+		bus_event_cancel(b, ev);
+		return 1;
+	}
+	publish_at_commit(l, started);
+	publish_at_commit(l, ev);
+	il->steps++;
+	int won = 0;
+	if (store_doc_try_finish(l->st, step->document_id, &won, NULL) == 0 && won) {
+		int k = il->docs++;
+		il->doc[k] = step->document_id;
+		il->frc[k] = r->ops->finish_document(r->user, l->st, step->document_id, &il->outcome[k], &il->err[k]);
+	}
+	return 0;
+}
+
 /*
  * Runs a claimed step to its end (see lane_execute_msg). started: its
  * step_started is stored already (lane_claim). next_f (may be NULL): after a
  * success, the lane's next claim is made in the transaction that records the
- * result, together with the document's finish: one write transaction per
- * step. *have_next says whether *next was claimed (the caller owns it).
+ * result, together with the document's finish (the dossier too) and any
+ * instant steps claimed next (run_inline): one write transaction per step.
+ * *have_next says whether *next was claimed (the caller owns it).
  */
 static int execute(struct lane *l, struct step_rec *step, int started, const struct claim_filter *next_f,
                    struct step_rec *next, int *have_next, struct err *out)
@@ -264,7 +412,12 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 	double t0 = clock_mono_s();
 	int rc = r->ops->run_step(l->ctx, l->st, step, &result, &e);
 	double secs = clock_mono_s() - t0;
-	int tried_finish = 0, won = 0;
+	int tried_finish = 0, won = 0, finished = 0, finish_rc = 0;
+	struct inlined il;
+	memset(&il, 0, sizeof il);
+	unsigned wake = ~0u; /* the lanes to wake at the end: all unless the batch said */
+	enum doc_outcome outcome = DOC_OUTCOME_FAILED;
+	struct err fe = {0};
 
 	if (rc == 0) {
 		struct err se = {0};
@@ -278,18 +431,39 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 		/* the result and its step_finished commit together; with them, in the
 		 * same transaction, the document's finish and the lane's next claim */
 		int src;
-		bus_seq_prefetch(b, 1);
+		/* step_finished, document_done, the next step_started; those of the instant steps */
+		bus_seq_prefetch(b, 3 + 3 * INLINE_MAX);
 		if (store_batch_begin(l->st, NULL) == 0) {
 			src = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), &se);
 			if (src == 0)
 				tried_finish = store_doc_try_finish(l->st, step->document_id, &won, NULL) == 0;
-			if (src == 0 && next_f && have_next && !(s->p.cancel && *s->p.cancel))
+			if (won) {
+				/* the document's dossier commits with its last step's result
+				 * (its document_done is published after the commit) */
+				const struct sched_runner *rr = &s->p.runner;
+				finish_rc = rr->ops->finish_document(rr->user, l->st, step->document_id, &outcome, &fe);
+				won = 0;
+				finished = 1;
+			}
+			if (src == 0 && next_f && have_next && !(s->p.cancel && *s->p.cancel)) {
 				*have_next = claim_in_batch(l, next_f, next, &next_ev, NULL) == 0;
+				/* an instant step claimed next runs now, in this transaction */
+				while (*have_next && il.steps < INLINE_MAX && step_instant(s, next) &&
+				       run_inline(l, next, next_ev, &il) == 0) {
+					next_ev = NULL; /* published with the batch */
+					step_rec_clear(next);
+					*have_next = claim_in_batch(l, next_f, next, &next_ev, NULL) == 0;
+				}
+			}
+			if (src == 0)
+				wake = ready_roles(l);
 			int crc = store_batch_commit(l->st, src ? NULL : &se);
 			if (src == 0 && crc) {
 				src = crc;
-				tried_finish = won = 0;
-				if (*have_next)
+				wake = ~0u;
+				tried_finish = won = finished = 0;
+				memset(&il, 0, sizeof il); /* undone with the batch */
+				if (have_next && *have_next)
 					step_rec_clear(next);
 				*have_next = 0;
 				bus_event_cancel(b, next_ev);
@@ -315,8 +489,13 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 		}
 		if (src == 0) {
 			pthread_mutex_lock(&s->mu);
-			s->stats.steps_done++;
+			s->stats.steps_done += 1 + il.steps;
 			pthread_mutex_unlock(&s->mu);
+			for (int k = 0; k < il.docs; k++)
+				if (il.frc[k])
+					bus_emit(b, "document_unfinished", il.doc[k], json_pack("{s:s}", "error", il.err[k].msg));
+				else
+					count_outcome(s, il.outcome[k]);
 		} else {
 			/* the work was done but not recorded (a lost lease, a failed
 			 * write): never announce it done; the step is recovered and run
@@ -334,15 +513,20 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 		record_unsuccessful(l, step, rc, e.msg, secs);
 	}
 	free(result);
-	struct err fe = {0};
-	int frc = won ? finish_won(s, l->st, step->document_id, &fe)
-	              : tried_finish ? 0 : finish_document(s, l->st, step->document_id, &fe);
+	int frc;
+	if (finished) {
+		/* finished in the step's batch, which committed */
+		if (!(frc = finish_rc))
+			count_outcome(s, outcome);
+	} else {
+		err_clear(&fe);
+		frc = won ? finish_won(s, l->st, step->document_id, &fe)
+		          : tried_finish ? 0 : finish_document(s, l->st, step->document_id, &fe);
+	}
 	if (frc)
 		bus_emit(b, "document_unfinished", step->document_id, json_pack("{s:s}", "error", fe.msg));
 
-	pthread_mutex_lock(&s->mu);
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->mu);
+	wake_lanes(s, frc ? ~0u : wake);
 	if (out && rc)
 		*out = e;
 	return rc;
@@ -365,9 +549,7 @@ void lane_step_not_started(struct lane *l, struct step_rec *step, int rc, const 
 	struct err fe = {0};
 	if (rc != DOSSIER_EUNAVAILABLE && finish_document(s, l->st, step->document_id, &fe))
 		bus_emit(s->p.bus, "document_unfinished", step->document_id, json_pack("{s:s}", "error", fe.msg));
-	pthread_mutex_lock(&s->mu);
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->mu);
+	wake_lanes(s, ~0u);
 }
 
 int lane_run_is_idle(struct lane *l)
@@ -400,9 +582,7 @@ int lane_wait(struct lane *l, int ms)
 	if (stop)
 		return 1;
 	if (!s->p.keep_running && lane_run_is_idle(l)) {
-		pthread_mutex_lock(&s->mu);
-		pthread_cond_broadcast(&s->cond);
-		pthread_mutex_unlock(&s->mu);
+		wake_lanes(s, ~0u);
 		return 1;
 	}
 	struct timespec dl;
@@ -411,8 +591,17 @@ int lane_wait(struct lane *l, int ms)
 	dl.tv_sec += dl.tv_nsec / 1000000000L;
 	dl.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&s->mu);
-	if (!s->stop)
-		pthread_cond_timedwait(&s->cond, &s->mu, &dl);
+	/* a gated lane sleeps through the wake-ups that are not for it (another
+	 * role's steps became ready), each of which would cost it a look at the
+	 * database; any wake-up counts once it waited since it last looked */
+	waiting(s, l, 1);
+	while (!s->stop) {
+		if (l->gated && (wake_key(s, l) != l->seen || s->runnable_roles != l->seen_roles))
+			break;
+		if (pthread_cond_timedwait(&s->cond, &s->mu, &dl) != 0 || !l->gated)
+			break;
+	}
+	waiting(s, l, -1);
 	stop = s->stop;
 	pthread_mutex_unlock(&s->mu);
 	return stop;
@@ -439,12 +628,17 @@ static void *plain_lane_main(void *arg)
 	struct lane *l = arg;
 	struct step_rec step;
 	int have = 0;
+	l->gated = 1;
 	for (;;) {
 		if (l->s->p.cancel && *l->s->p.cancel)
 			break; /* a step claimed already goes back to the queue with the lease */
 		struct claim_filter f = {.role_mask = l->role_mask, .prefer_role = -1, .holder = l->s->holder};
 		struct err e = {0};
 		if (!have) {
+			pthread_mutex_lock(&l->s->mu);
+			l->seen = wake_key(l->s, l);
+			l->seen_roles = l->s->runnable_roles;
+			pthread_mutex_unlock(&l->s->mu);
 			int rc = lane_has_work(l) ? lane_claim(l, &f, &step, &e) : DOSSIER_ENOTFOUND;
 			if (rc) {
 				if (lane_wait(l, rc == DOSSIER_ENOTFOUND ? 200 : 1000))
@@ -465,6 +659,7 @@ static void *plain_lane_main(void *arg)
 			l->s->runnable_roles &= ~bit;
 			l->s->stats.model_lane_down = 1;
 			snprintf(l->s->stats.model_lane_error, sizeof l->s->stats.model_lane_error, "%s", se.msg);
+			l->s->wake_gen++;
 			pthread_cond_broadcast(&l->s->cond);
 			pthread_mutex_unlock(&l->s->mu);
 		}
@@ -507,8 +702,10 @@ static void *heartbeat_main(void *arg)
 		if (store_recover(st, &recovered, NULL) == 0 && recovered)
 			bus_emit(s->p.bus, "steps_recovered", 0, json_pack("{s:i}", "count", recovered));
 		pthread_mutex_lock(&s->mu);
-		if (recovered)
+		if (recovered) {
+			s->wake_gen++;
 			pthread_cond_broadcast(&s->cond);
+		}
 	}
 	pthread_mutex_unlock(&s->mu);
 	store_close(st);
@@ -537,9 +734,7 @@ int sched_new(const struct sched_params *p, sched **out, struct err *err)
 
 void sched_notify(sched *s)
 {
-	pthread_mutex_lock(&s->mu);
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->mu);
+	wake_lanes(s, ~0u);
 }
 
 void sched_stop(sched *s)

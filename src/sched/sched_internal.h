@@ -21,6 +21,16 @@ struct sched {
 	pthread_cond_t hb_cond;        /* wakes the heartbeat (its own: a step's broadcast does not) */
 	int heartbeat_stop;            /* under mu */
 	uint64_t rng;                  /* retry jitter state, under mu */
+	/* What a step's end announced, under mu: wake_gen counts the wake-ups of
+	 * every lane, role_gen[r] those of the lanes serving role r (a step of r
+	 * became ready). A waiting cpu or asr lane sleeps through the others. */
+	uint64_t wake_gen;
+	uint64_t role_gen[ROLE_COUNT];
+	/* the lanes in lane_wait, under mu: gated ones per role they serve, the
+	 * others (the model lane) counted apart; a wake-up none of them would
+	 * act on is not broadcast (each would cost two context switches) */
+	unsigned waiting_role[ROLE_COUNT];
+	unsigned waiting_ungated;
 };
 
 struct lane {
@@ -30,6 +40,9 @@ struct lane {
 	store *st;                     /* the lane's own connection */
 	void *ctx;                     /* the runner's lane context (owned via runner.lane_free) */
 	pthread_t thread;
+	int gated;                     /* lane_wait wakes only for what concerns it (plain lanes) */
+	uint64_t seen;                 /* gated: wake_key when the lane last looked for work */
+	unsigned seen_roles;           /* gated: runnable_roles then */
 };
 
 /* Runs one claimed step to its end: executes it through the runner, records

@@ -25,6 +25,11 @@ struct store {
 	} cache[STMT_CACHE_MAX];
 	int n_cache;                         /* used slots of cache */
 	int batch;                           /* 1 inside store_batch_begin .. _commit */
+	struct {
+		void (*fn)(void *user, int committed);
+		void *user;                      /* borrowed: fn's */
+	} *after;                            /* owned: store_batch_after's calls, in order */
+	int n_after, cap_after;
 };
 
 /* The prepared statement for `sql` (a string literal), reset and unbound;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct recorder {
 	bus *bus;
@@ -46,12 +47,15 @@ static void *recorder_main(void *arg)
 		/* gather for up to RECORD_GATHER_MS: most events were stored with
 		 * their change already (the outbox), and a write transaction per
 		 * event would contend with the lanes' for the write lock */
-		double until = clock_mono_s() + RECORD_GATHER_MS / 1000.0;
-		while (n < RECORD_BATCH) {
-			int left = (int)((until - clock_mono_s()) * 1000.0);
-			if (bus_sub_next(r->sub, left > 0 ? left : 0, &ev) != 0)
-				break;
+		while (n < RECORD_BATCH && bus_sub_next(r->sub, 0, &ev) == 0)
 			batch[n++] = ev;
+		if (n < RECORD_BATCH) {
+			/* asleep, not waiting on the bus: a wait would be woken (two
+			 * context switches) by every event published meanwhile */
+			struct timespec ts = {0, RECORD_GATHER_MS * 1000000L};
+			nanosleep(&ts, NULL);
+			while (n < RECORD_BATCH && bus_sub_next(r->sub, 0, &ev) == 0)
+				batch[n++] = ev;
 		}
 		store_batch_begin(r->st, NULL);
 		for (int i = 0; i < n; i++) {

@@ -202,6 +202,8 @@ int store_schema_version(void)
 
 /* ============================================================ helpers */
 
+static void batch_ended(store *st, int committed);
+
 int db_err(store *st, struct err *err, const char *what)
 {
 	return err_set(err, DOSSIER_EDB, "database %s: %s failed: %s", st->path, what,
@@ -408,6 +410,8 @@ void store_close(store *st)
 {
 	if (!st)
 		return;
+	batch_ended(st, 0); /* a batch still open rolls back with the connection */
+	free(st->after);
 	for (int i = 0; i < st->n_cache; i++)
 		sqlite3_finalize(st->cache[i].q);
 	sqlite3_close_v2(st->db);
@@ -467,6 +471,32 @@ int store_tx(store *st, int (*fn)(store *st, void *user), void *user, struct err
 	return 0;
 }
 
+/* Runs and forgets the calls of store_batch_after (the batch has ended). */
+static void batch_ended(store *st, int committed)
+{
+	for (int i = 0; i < st->n_after; i++)
+		st->after[i].fn(st->after[i].user, committed);
+	st->n_after = 0;
+}
+
+int store_batch_after(store *st, void (*fn)(void *user, int committed), void *user, struct err *err)
+{
+	if (!st->batch)
+		return err_set(err, DOSSIER_EINVAL, "database %s: no batch is open", st->path);
+	if (st->n_after == st->cap_after) {
+		int cap = st->cap_after ? 2 * st->cap_after : 4;
+		void *nv = realloc(st->after, (size_t)cap * sizeof *st->after);
+		if (!nv)
+			return err_set(err, DOSSIER_ENOMEM, "out of memory");
+		st->after = nv;
+		st->cap_after = cap;
+	}
+	st->after[st->n_after].fn = fn;
+	st->after[st->n_after].user = user;
+	st->n_after++;
+	return 0;
+}
+
 int store_batch_begin(store *st, struct err *err)
 {
 	if (st->batch)
@@ -485,6 +515,7 @@ int store_batch_commit(store *st, struct err *err)
 	int rc = tx_exec(st, SQL_COMMIT, err);
 	if (rc)
 		db_exec(st, "ROLLBACK", NULL);
+	batch_ended(st, rc == 0);
 	return rc;
 }
 
@@ -494,6 +525,7 @@ void store_batch_rollback(store *st)
 		return;
 	st->batch = 0;
 	db_exec(st, "ROLLBACK", NULL);
+	batch_ended(st, 0);
 }
 
 void store_busy_timeout(store *st, int ms)

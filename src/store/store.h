@@ -529,6 +529,11 @@ int store_batch_begin(store *st, struct err *err);
 int store_batch_commit(store *st, struct err *err);  /* rolls back (and reports) when the commit fails */
 void store_batch_rollback(store *st);                /* no-op outside a batch */
 int store_in_batch(const store *st);                 /* 1 inside a batch */
+/* Calls fn(user, committed) once the open batch ends, in the order of the
+ * calls: committed is 1 after its commit, 0 after a rollback (or a commit that
+ * failed). For what announces a change made inside the batch (an event to
+ * publish or cancel). DOSSIER_EINVAL and no call outside a batch. */
+int store_batch_after(store *st, void (*fn)(void *user, int committed), void *user, struct err *err);
 /* How long a statement waits for another connection's write lock before
  * DOSSIER_EDB "database is locked" (default 10000 ms). */
 void store_busy_timeout(store *st, int ms);

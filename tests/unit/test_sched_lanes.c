@@ -134,6 +134,10 @@ struct runner_log {
 	int stolen;                 /* the takeover happened (once) */
 	int64_t unfinishable_doc;   /* finish_document fails for it while this is set */
 	const char *db;             /* the database, for the takeover */
+	int ticks_in_batch;         /* "tick" steps (instant) run inside a lane's batch */
+	int ticks_alone;            /* ... and outside one */
+	int64_t tick_fail_doc;      /* its tick fails once (0 = none) */
+	int tick_failed;
 };
 
 struct lane_ctx {
@@ -182,6 +186,16 @@ static int r_run_step(void *ctx, store *st, const struct step_rec *step, char **
 	}
 	if (step->role == ROLE_NONE && step->document_id == g->slow_doc)
 		usleep((useconds_t)g->prep_ms * 1000);
+	if (!strcmp(step->kind, "tick")) {
+		pthread_mutex_lock(&g->mu);
+		int in_batch = store_in_batch(st);
+		g->ticks_in_batch += in_batch;
+		g->ticks_alone += !in_batch;
+		int fail = step->document_id == g->tick_fail_doc && !g->tick_failed++;
+		pthread_mutex_unlock(&g->mu);
+		if (fail)
+			return err_set(err, DOSSIER_EAGAIN, "document %lld: not now", (long long)step->document_id);
+	}
 	pthread_mutex_lock(&g->mu);
 	if (step->role == ROLE_TEXT || step->role == ROLE_VISION) {
 		if (g->n < MAX_LOG) {
@@ -222,8 +236,16 @@ static int r_finish(void *user, store *st, int64_t doc_id, enum doc_outcome *out
 	return store_dossier_put(st, doc_id, bad ? "failed" : "done", NULL, "{}", NULL, NULL, 0, err);
 }
 
+/* "tick" is an instant step: it may run inside the transaction that claims it */
+static int r_instant(void *user, const struct step_rec *step)
+{
+	(void)user;
+	return !strcmp(step->kind, "tick");
+}
+
 static const struct sched_runner_ops runner_ops = {
 	.lane_new = r_lane_new, .lane_free = r_lane_free, .run_step = r_run_step, .finish_document = r_finish,
+	.step_instant = r_instant,
 };
 
 /* --------------------------------------------------------------- fixtures */
@@ -544,6 +566,59 @@ static void test_offline_runs_model_roles_on_cpu_lanes(void **state)
 	assert_int_equal(st.docs_done, 4);
 }
 
+static const struct step_decl prep_tick[] = {{"prep", ROLE_NONE, 0}, {"tick", ROLE_NONE, 1}};
+
+static void test_an_instant_step_runs_in_the_transaction_of_the_step_before(void **state)
+{
+	struct fixture *f = *state;
+	int64_t doc[6];
+	for (int i = 0; i < 6; i++)
+		doc[i] = add_doc(f, prep_tick, 2);
+	f->log.tick_fail_doc = doc[2];
+	bus_sub *sub;
+	assert_int_equal(bus_subscribe(f->bus, 4096, &sub), 0);
+	struct sched_stats st = {0};
+	assert_int_equal(run(f, POLICY_GROUPED, 1, &st), 0);
+	assert_int_equal(st.steps_done, 12);
+	assert_int_equal(st.docs_done, 6);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(f->log.finished[doc[i]], 1);
+		assert_int_equal(f->log.outcome[doc[i]], DOC_OUTCOME_DONE);
+	}
+	/* each tick ran in the batch that recorded its prep (and claimed it); the
+	 * one that failed there was left claimed and ran again the usual way */
+	assert_int_equal(f->log.ticks_in_batch, 6);
+	assert_int_equal(f->log.ticks_alone, 1);
+	/* the events say what the database says: started, then finished once */
+	int started[64] = {0}, ok[64] = {0}, order_ok = 1;
+	struct event *ev;
+	while (bus_sub_next(sub, 0, &ev) == 0) {
+		int64_t d = ev->document;
+		if (d > 0 && d < 64 && strstr(ev->line, "\"step\":\"tick\"")) {
+			if (!strcmp(ev->name, "step_started"))
+				started[d]++;
+			else if (!strcmp(ev->name, "step_finished") && strstr(ev->line, "\"ok\":true")) {
+				order_ok &= started[d] > 0;
+				ok[d]++;
+			}
+		}
+		event_release(ev);
+	}
+	bus_unsubscribe(sub);
+	assert_true(order_ok);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(ok[doc[i]], 1);
+		assert_int_equal(started[doc[i]], 1);
+	}
+	struct step_rec *steps = NULL;
+	size_t n = 0;
+	assert_int_equal(store_doc_steps(f->st, doc[2], &steps, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(steps[1].state, STEP_DONE);
+	assert_int_equal(steps[1].attempts, 1);
+	step_recs_free(steps, n);
+}
+
 static void test_no_engine_leaves_model_steps_queued(void **state)
 {
 	struct fixture *f = *state;
@@ -586,6 +661,8 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_offline_runs_model_roles_on_cpu_lanes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_engine_leaves_model_steps_queued, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_an_instant_step_runs_in_the_transaction_of_the_step_before, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_a_scheduler_without_a_runner_is_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

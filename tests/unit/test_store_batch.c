@@ -91,11 +91,70 @@ static void a_rolled_back_or_abandoned_batch_keeps_nothing(void **state)
 	store_close(st);
 }
 
+/* A store_batch_after call: what it was told, and how often. */
+struct after {
+	int calls, committed, seen_docs;
+	store *other;  /* reads what the other connections see when it runs */
+};
+
+static void after_fn(void *user, int committed)
+{
+	struct after *a = user;
+	a->calls++;
+	a->committed = committed;
+	a->seen_docs = (int)count(a->other);
+}
+
+static void what_waits_for_the_batch_runs_once_after_its_commit_or_rollback(void **state)
+{
+	(void)state;
+	store *st, *other;
+	struct err e = {0};
+	assert_int_equal(store_open(db, &st, &e), 0);
+	assert_int_equal(store_open(db, &other, &e), 0);
+	struct after a = {.other = other}, b = {.other = other};
+	/* outside a batch there is nothing to wait for */
+	assert_int_equal(store_batch_after(st, after_fn, &a, &e), DOSSIER_EINVAL);
+	assert_int_equal(a.calls, 0);
+
+	/* committed: called once, when the change is visible to others */
+	assert_int_equal(store_batch_begin(st, &e), 0);
+	struct ins x = {"/x", 0}, y = {"/y", 0};
+	assert_int_equal(store_tx(st, ins_tx, &x, &e), 0);
+	assert_int_equal(store_batch_after(st, after_fn, &a, &e), 0);
+	assert_int_equal(store_batch_after(st, after_fn, &b, &e), 0);
+	assert_int_equal(a.calls, 0);
+	assert_int_equal(store_batch_commit(st, &e), 0);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.committed, 1);
+	assert_int_equal(a.seen_docs, 1);
+	assert_int_equal(b.calls, 1);
+	assert_int_equal(store_batch_commit(st, &e), 0); /* no batch: nothing runs again */
+	assert_int_equal(a.calls, 1);
+
+	/* rolled back, or abandoned with the connection: called with 0 */
+	assert_int_equal(store_batch_begin(st, &e), 0);
+	assert_int_equal(store_tx(st, ins_tx, &y, &e), 0);
+	assert_int_equal(store_batch_after(st, after_fn, &a, &e), 0);
+	store_batch_rollback(st);
+	assert_int_equal(a.calls, 2);
+	assert_int_equal(a.committed, 0);
+	assert_int_equal(a.seen_docs, 1);
+	assert_int_equal(store_batch_begin(st, &e), 0);
+	assert_int_equal(store_batch_after(st, after_fn, &b, &e), 0);
+	store_close(st);
+	assert_int_equal(b.calls, 2);
+	assert_int_equal(b.committed, 0);
+	store_close(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(a_batch_commits_once_and_a_failed_tx_inside_undoes_only_itself, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_rolled_back_or_abandoned_batch_keeps_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(what_waits_for_the_batch_runs_once_after_its_commit_or_rollback, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
