@@ -56,11 +56,19 @@ static struct pgs *s_of(struct dbl_stmt *q)
 
 /* ============================================================ errors */
 
-static void trim(char *s)
+/* libpq's messages on one line: newlines and tabs to single spaces, none at the end. */
+static void one_line(char *s)
 {
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
-		s[--n] = '\0';
+	char *o = s;
+	for (const char *p = s; *p; p++) {
+		char ch = *p == '\n' || *p == '\t' ? ' ' : *p;
+		if (ch == ' ' && (o == s || o[-1] == ' '))
+			continue;
+		*o++ = ch;
+	}
+	while (o > s && o[-1] == ' ')
+		o--;
+	*o = '\0';
 }
 
 static int lost_state(const char *state)
@@ -73,10 +81,7 @@ static int unreachable(struct dbl_conn *c, const char *why, struct err *err)
 {
 	char msg[300];
 	snprintf(msg, sizeof msg, "%s", why && *why ? why : "no answer");
-	trim(msg);
-	for (char *p = msg; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
+	one_line(msg);
 	return err_set(err, DOSSIER_EUNAVAILABLE,
 	               "database %s is unreachable (%s): is the PostgreSQL server running? "
 	               "The connection is tried again on the next call: retry later", c->name, msg);
@@ -91,11 +96,13 @@ static int fail(struct dbl_conn *c, const char *sql, PGresult *res, struct err *
 	int code = state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) ? DOSSIER_EAGAIN : DOSSIER_EDB;
 	char ex[96], msg[320];
 	dbl_sql_excerpt(sql, ex, sizeof ex);
-	snprintf(msg, sizeof msg, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(pg_of(c)));
-	trim(msg);
-	for (char *p = msg; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	if (primary)
+		snprintf(msg, sizeof msg, "%s%s%s", primary, detail ? ": " : "", detail ? detail : "");
+	else
+		snprintf(msg, sizeof msg, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(pg_of(c)));
+	one_line(msg);
 	return err_set(err, code, "database %s: \"%s\": %s%s%s%s", c->name, ex, msg, state ? " (SQLSTATE " : "",
 	               state ? state : "", state ? ")" : "");
 }
@@ -451,13 +458,10 @@ int dbl_pg_connect(struct dbl_conn *c, const char *conninfo, struct err *err)
 	if (PQstatus(pg) != CONNECTION_OK) {
 		char msg[300];
 		snprintf(msg, sizeof msg, "%s", PQerrorMessage(pg));
-		trim(msg);
-		for (char *q = msg; *q; q++)
-			if (*q == '\n')
-				*q = ' ';
+		one_line(msg);
 		return err_set(err, DOSSIER_EUNAVAILABLE,
-		               "cannot connect to database %s: %s (is the server running? check the URL given with --db, "
-		               "or the PG* variables)", c->name, msg);
+		               "cannot connect to database %s: %s (check the URL given with --db, or the PG* variables; "
+		               "retry when the server is up)", c->name, msg);
 	}
 	PQsetNoticeProcessor(pg, quiet, NULL);
 	return 0;

@@ -5,8 +5,11 @@
 #                                    /tmp (or $PG_TEST_TMP), on a Unix socket only;
 #                                    prints the connection URL, also kept in STATE/url
 #   tests/pg/server.sh stop STATE    stops that server and removes its directory
+#   tests/pg/server.sh down STATE    stops that server, keeping its data (a server outage)
+#   tests/pg/server.sh up STATE      starts it again, at the same URL
 #   tests/pg/server.sh run STATE CMD...
-#                                    runs CMD with DOSSIER_TEST_PG set to the URL;
+#                                    runs CMD with DOSSIER_TEST_PG set to the URL (and
+#                                    DOSSIER_TEST_PG_CTL to "down"/"up" this server);
 #                                    exits 77 (skipped) when no server was started
 #   tests/pg/server.sh --help
 #
@@ -17,7 +20,7 @@
 # `trust` over a socket only that user's directory holds; nothing listens on TCP.
 set -euo pipefail
 
-usage() { sed -n '2,17p' "$0"; }
+usage() { sed -n '2,20p' "$0"; }
 
 skip() {
   echo "!! SKIPPED: $*" >&2
@@ -116,19 +119,33 @@ EOF
   echo "$url"
 }
 
+# pg_ctl_as_owner STATE ARGS... : pg_ctl on the server STATE names
+pg_ctl_as_owner() {
+  local state=$1 dir bin
+  shift
+  [ -f "$state/dir" ] || { echo "tests/pg/server.sh: no server in $state" >&2; exit 1; }
+  dir=$(cat "$state/dir")
+  bin=$(cat "$state/bindir")
+  OWNER=$(cat "$state/owner")
+  (cd "$dir" && as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 "$@" > /dev/null)
+}
+
 cmd_run() {
   local state=$1
   shift
   [ -n "$(bindir)" ] || skip "no PostgreSQL server binaries (install the Debian package postgresql)"
   [ -s "$state/url" ] || skip "no test server running (tests/pg/server.sh start $state did not run or failed)"
   DOSSIER_TEST_PG=$(cat "$state/url")
-  export DOSSIER_TEST_PG
+  DOSSIER_TEST_PG_CTL="bash $(cd "$(dirname "$0")" && pwd)/$(basename "$0") %s $(cd "$state" && pwd)"
+  export DOSSIER_TEST_PG DOSSIER_TEST_PG_CTL
   exec "$@"
 }
 
 case "${1:-}" in
   start) [ $# = 2 ] || { usage >&2; exit 2; }; cmd_start "$2" ;;
   stop) [ $# = 2 ] || { usage >&2; exit 2; }; cmd_stop "$2" ;;
+  down) [ $# = 2 ] || { usage >&2; exit 2; }; pg_ctl_as_owner "$2" -m fast stop ;;
+  up) [ $# = 2 ] || { usage >&2; exit 2; }; pg_ctl_as_owner "$2" start ;;
   run) [ $# -ge 3 ] || { usage >&2; exit 2; }; shift; cmd_run "$@" ;;
   -h|--help) usage ;;
   *) usage >&2; exit 2 ;;

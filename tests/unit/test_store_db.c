@@ -594,6 +594,61 @@ static void a_lost_connection_is_reported_as_unreachable_then_recovered(void **s
 	assert_non_null(strstr(e.msg, "nonexistent-dossier-dir"));
 }
 
+/* DOSSIER_TEST_PG_CTL is a command with %s for "down" or "up" (server.sh run sets it). */
+static int server_down;
+
+static void pg_ctl(const char *verb)
+{
+	const char *fmt = getenv("DOSSIER_TEST_PG_CTL"), *at = fmt ? strstr(fmt, "%s") : NULL;
+	assert_non_null(at);
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd, "%.*s%s%s", (int)(at - fmt), fmt, verb, at + 2);
+	assert_int_equal(system(cmd), 0);
+	server_down = strcmp(verb, "down") == 0;
+}
+
+static int teardown_up(void **state)
+{
+	if (server_down)
+		pg_ctl("up");
+	return teardown(state);
+}
+
+static int fail_tx(struct dbl_conn *c, void *user, struct err *err)
+{
+	int *runs = user, rc;
+	++*runs;
+	one_plus(c, 1, &rc, err);
+	return rc == DBL_ROW ? 0 : rc;
+}
+
+static void a_stopped_server_is_unreachable_until_it_starts_again(void **state)
+{
+	(void)state;
+	if (!is_pg() || !getenv("DOSSIER_TEST_PG_CTL"))
+		skip();
+	struct dbl_conn *c = open_conn();
+	struct err e = {0};
+	int rc, runs = 0;
+	assert_int_equal(one_plus(c, 1, &rc, &e), 2);
+	pg_ctl("down");
+	for (int i = 0; i < 3; i++) {  /* the session's loss, then each failed reconnect */
+		err_clear(&e);
+		one_plus(c, 1, &rc, &e);
+		assert_int_equal(rc, DOSSIER_EUNAVAILABLE);
+		assert_non_null(strstr(e.msg, "unreachable"));
+	}
+	assert_int_equal(dbl_tx(c, 0, fail_tx, &runs, &e), DOSSIER_EUNAVAILABLE);
+	assert_int_equal(runs, 0);  /* BEGIN itself could not reach the server: no retry loop */
+	assert_int_equal(dbl_tx_retries(c), 0);
+	pg_ctl("up");
+	err_clear(&e);
+	assert_int_equal(one_plus(c, 41, &rc, &e), 42);
+	assert_int_equal(dbl_tx(c, 0, fail_tx, &runs, &e), 0);
+	assert_int_equal(runs, 1);
+	dbl_close(c);
+}
+
 /* ============================================================ SQLite only */
 
 static void an_open_sqlite_handle_is_wrapped_and_left_open(void **state)
@@ -636,6 +691,8 @@ int main(void)
 		T(two_migrators_at_once_apply_each_step_exactly_once),
 		T(a_lost_connection_is_reported_as_unreachable_then_recovered),
 		T(an_open_sqlite_handle_is_wrapped_and_left_open),
+		cmocka_unit_test_setup_teardown(a_stopped_server_is_unreachable_until_it_starts_again, setup_db,
+		                                teardown_up),
 	};
 	return cmocka_run_group_tests_name(is_pg() ? "store_db (PostgreSQL)" : "store_db (SQLite)", tests, NULL, NULL);
 }
