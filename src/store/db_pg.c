@@ -442,9 +442,14 @@ static const struct dbl_ops pg_ops = {
 int dbl_pg_connect(struct dbl_conn *c, const char *conninfo, struct err *err)
 {
 	/* dbname may be a URL or key=value pairs; an empty one is ignored, and
-	 * libpq reads the PG* variables and the service file as usual */
-	const char *keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *vals[] = {conninfo, "dossier", NULL};
+	 * libpq reads the PG* variables and the service file as usual. The
+	 * defaults before it (the URL's own values win) bound how long a call
+	 * waits for a server that is gone: a connection attempt gives up after
+	 * 10 s, and TCP keepalives notice a dead peer within about a minute. */
+	const char *ct = getenv("PGCONNECT_TIMEOUT");
+	const char *keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
+	                      "dbname", "fallback_application_name", NULL};
+	const char *vals[] = {ct && *ct ? ct : "10", "30", "10", "3", conninfo, "dossier", NULL};
 	PGconn *pg = PQconnectdbParams(keys, vals, 1);
 	if (!pg)
 		return err_set(err, DOSSIER_ENOMEM, "cannot connect to PostgreSQL: out of memory");
