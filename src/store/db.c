@@ -227,11 +227,10 @@ int dbl_ensure(struct dbl_conn *c, struct err *err)
 	return c->ops->ensure ? c->ops->ensure(c, err) : 0;
 }
 
-#define ensure dbl_ensure
 
 struct dbl_stmt *dbl_prep(struct dbl_conn *c, const char *sql, struct err *err)
 {
-	if (ensure(c, err))
+	if (dbl_ensure(c, err))
 		return NULL;
 	for (int i = 0; i < c->n_cache; i++) {
 		struct dbl_stmt *q = c->cache[i];
@@ -345,7 +344,7 @@ int dbl_insert(struct dbl_stmt *q, int64_t *id, struct err *err)
 
 int dbl_exec(struct dbl_conn *c, const char *sql, struct err *err)
 {
-	int rc = ensure(c, err);
+	int rc = dbl_ensure(c, err);
 	if (rc)
 		return rc;
 	/* a script has no parameters: only DIALECT() applies */
@@ -380,7 +379,7 @@ int dbl_commit(struct dbl_conn *c, struct err *err)
 {
 	if (c->tx_depth == 0)
 		return 0;
-	int rc = c->tx_lost ? ensure(c, err) : dbl_exec(c, "COMMIT", err);
+	int rc = c->tx_lost ? dbl_ensure(c, err) : dbl_exec(c, "COMMIT", err);
 	if (rc) {
 		dbl_rollback(c);
 		return rc;
@@ -421,7 +420,7 @@ static int savepoint_tx(struct dbl_conn *c, dbl_tx_fn *fn, void *user, struct er
 	rc = fn(c, user, err);
 	c->tx_depth = depth;
 	if (c->tx_lost)  /* the outer transaction is gone too */
-		return rc ? rc : ensure(c, err);
+		return rc ? rc : dbl_ensure(c, err);
 	if (rc) {
 		snprintf(sql, sizeof sql, "ROLLBACK TO dbl_sp%d", depth);
 		c->ops->exec(c, sql, NULL);
@@ -473,7 +472,7 @@ int64_t dbl_tx_retries(const struct dbl_conn *c)
 int dbl_migrate(struct dbl_conn *c, const struct dbl_migration *steps, int n, void *user, int *version,
                 struct err *err)
 {
-	int rc = ensure(c, err), v = 0;
+	int rc = dbl_ensure(c, err), v = 0;
 	if (rc)
 		return rc;
 	if (c->ops->migrate_lock && (rc = c->ops->migrate_lock(c, err)))
