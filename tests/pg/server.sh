@@ -107,6 +107,7 @@ max_connections = 40
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+deadlock_timeout = 100ms
 EOF
   if ! (cd "$dir" && as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start > /dev/null 2>&1); then
     echo "tests/pg/server.sh: the server did not start:" >&2
