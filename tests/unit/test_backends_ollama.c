@@ -29,6 +29,7 @@ static int setup(void **state)
 	if (stub_start(&f->stub, NULL)) {
 		free(f);
 		fail_msg("cannot start %s/ollama-stub (build it with --target ollama-stub)", DOSSIER_BINARY_DIR);
+		return -1; /* not reached: fail_msg jumps out, but gcc does not know it and saw f used after free */
 	}
 	config_defaults(&f->cfg, "dev");
 	config_ollama_url(f->stub.url, f->cfg.ollama_host, sizeof f->cfg.ollama_host);

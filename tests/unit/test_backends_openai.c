@@ -29,6 +29,7 @@ static int start(void **state, const char *const *flags)
 	if (stub_start(&f->stub, flags)) {
 		free(f);
 		fail_msg("cannot start %s/ollama-stub (build it with --target ollama-stub)", DOSSIER_BINARY_DIR);
+		return -1; /* not reached: fail_msg jumps out, but gcc does not know it and saw f used after free */
 	}
 	config_defaults(&f->cfg, "dev");
 	snprintf(f->cfg.llm_engine, sizeof f->cfg.llm_engine, "openai");
