@@ -136,23 +136,6 @@ static void add_family(store *st, const struct doc_rec *doc, json_t *d)
 		json_decref(kids);
 }
 
-/* An event whose change is in the caller's open batch: published once the
- * batch committed, cancelled if it did not (store_batch_after). */
-struct after_put {
-	bus *bus;
-	struct event *ev;
-};
-
-static void publish_after_batch(void *user, int committed)
-{
-	struct after_put *ap = user;
-	if (committed)
-		bus_event_publish(ap->bus, ap->ev);
-	else
-		bus_event_cancel(ap->bus, ap->ev);
-	free(ap);
-}
-
 int pipeline_finish_document(const struct config *cfg, bus *b, store *st, int64_t doc_id,
                              enum doc_outcome *outcome, struct err *err)
 {
@@ -201,24 +184,12 @@ int pipeline_finish_document(const struct config *cfg, bus *b, store *st, int64_
 	 * (the outbox): after a kill -9 the event is there exactly when the dossier is */
 	struct store_event se = ev ? store_event_of(ev) : (struct store_event){0};
 	rc = store_dossier_put(st, doc_id, status, failed ? first : NULL, json, &fts, ev ? &se : NULL, ev ? 1 : 0, err);
-	if (ev) {
-		/* inside the caller's batch (sched.c finishes a document in the
-		 * transaction of its last step) the event waits for the batch's end */
-		struct after_put *ap = !rc && store_in_batch(st) ? xcalloc(1, sizeof *ap) : NULL;
-		if (ap) {
-			ap->bus = b;
-			ap->ev = ev;
-			if (store_batch_after(st, publish_after_batch, ap, err)) {
-				free(ap);
-				bus_event_cancel(b, ev);
-				rc = DOSSIER_ENOMEM;
-			}
-		} else if (rc) {
-			bus_event_cancel(b, ev);
-		} else {
-			bus_event_publish(b, ev);
-		}
-	}
+	/* inside the caller's batch (sched.c finishes a document in the
+	 * transaction of its last step) the event waits for the batch's end */
+	if (rc)
+		bus_event_cancel(b, ev);
+	else
+		store_batch_publish(st, b, ev);
 	if (rc)
 		goto out;
 	*outcome = failed ? DOC_OUTCOME_FAILED : !strcmp(status, "done") ? DOC_OUTCOME_DONE : DOC_OUTCOME_PARTIAL;

@@ -291,36 +291,6 @@ static unsigned ready_roles(struct lane *l)
 	return roles;
 }
 
-/* An event published once the lane's batch has committed, cancelled if it
- * did not (store_batch_after). */
-struct at_commit {
-	bus *bus;
-	struct event *ev;
-};
-
-static void at_commit_end(void *user, int committed)
-{
-	struct at_commit *a = user;
-	if (committed)
-		bus_event_publish(a->bus, a->ev);
-	else
-		bus_event_cancel(a->bus, a->ev);
-	free(a);
-}
-
-static void publish_at_commit(struct lane *l, struct event *ev)
-{
-	if (!ev)
-		return;
-	struct at_commit *a = xcalloc(1, sizeof *a);
-	a->bus = l->s->p.bus;
-	a->ev = ev;
-	if (store_batch_after(l->st, at_commit_end, a, NULL)) {
-		bus_event_cancel(a->bus, ev); /* stored with its change; only not announced live */
-		free(a);
-	}
-}
-
 /* At most this many instant steps run inside one step's batch. */
 #define INLINE_MAX 4
 
@@ -368,8 +338,8 @@ static int run_inline(struct lane *l, const struct step_rec *step, struct event 
 		bus_event_cancel(b, ev);
 		return 1;
 	}
-	publish_at_commit(l, started);
-	publish_at_commit(l, ev);
+	store_batch_publish(l->st, s->p.bus, started);
+	store_batch_publish(l->st, s->p.bus, ev);
 	il->steps++;
 	int won = 0;
 	if (store_doc_try_finish(l->st, step->document_id, &won, NULL) == 0 && won) {

@@ -497,6 +497,40 @@ int store_batch_after(store *st, void (*fn)(void *user, int committed), void *us
 	return 0;
 }
 
+struct publish_after {
+	bus *bus;
+	struct event *ev;
+};
+
+static void publish_at_end(void *user, int committed)
+{
+	struct publish_after *pa = user;
+	if (committed)
+		bus_event_publish(pa->bus, pa->ev);
+	else
+		bus_event_cancel(pa->bus, pa->ev);
+	free(pa);
+}
+
+void store_batch_publish(store *st, bus *b, struct event *ev)
+{
+	if (!ev)
+		return;
+	if (!st->batch) {
+		bus_event_publish(b, ev);
+		return;
+	}
+	struct publish_after *pa = malloc(sizeof *pa);
+	if (pa) {
+		pa->bus = b;
+		pa->ev = ev;
+	}
+	if (!pa || store_batch_after(st, publish_at_end, pa, NULL)) {
+		free(pa);
+		bus_event_cancel(b, ev);
+	}
+}
+
 int store_batch_begin(store *st, struct err *err)
 {
 	if (st->batch)

@@ -534,6 +534,11 @@ int store_in_batch(const store *st);                 /* 1 inside a batch */
  * failed). For what announces a change made inside the batch (an event to
  * publish or cancel). DOSSIER_EINVAL and no call outside a batch. */
 int store_batch_after(store *st, void (*fn)(void *user, int committed), void *user, struct err *err);
+/* Announces ev (whose change is stored through st) on b: inside a batch once
+ * it commits, cancelled if it rolls back; outside one, now. Consumes ev; NULL
+ * is a no-op. Out of memory only loses the live announcement (the event is
+ * stored with its change). */
+void store_batch_publish(store *st, bus *b, struct event *ev);
 /* How long a statement waits for another connection's write lock before
  * DOSSIER_EDB "database is locked" (default 10000 ms). */
 void store_busy_timeout(store *st, int ms);

@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/event.h"
+
+#include <jansson.h>
 #include "store/store.h"
 
 #define STORE_FIXTURE_NAME "batch"
@@ -148,6 +151,53 @@ static void what_waits_for_the_batch_runs_once_after_its_commit_or_rollback(void
 	store_close(other);
 }
 
+/* How many events a subscriber got without waiting. */
+static int delivered(bus_sub *sub)
+{
+	int n = 0;
+	struct event *ev;
+	while (bus_sub_next(sub, 0, &ev) == 0) {
+		event_release(ev);
+		n++;
+	}
+	return n;
+}
+
+static struct event *an_event(bus *b)
+{
+	struct event *ev = NULL;
+	assert_int_equal(bus_event_new(b, "document_done", 1, json_object(), &ev), 0);
+	return ev;
+}
+
+static void an_event_of_the_batch_is_announced_only_if_it_commits(void **state)
+{
+	(void)state;
+	store *st;
+	bus *b;
+	bus_sub *sub;
+	struct err e = {0};
+	assert_int_equal(store_open(db, &st, &e), 0);
+	assert_int_equal(bus_new(1, &b), 0);
+	assert_int_equal(bus_subscribe(b, 16, &sub), 0);
+	store_batch_publish(st, b, an_event(b)); /* no batch: now */
+	assert_int_equal(delivered(sub), 1);
+	assert_int_equal(store_batch_begin(st, &e), 0);
+	store_batch_publish(st, b, an_event(b));
+	assert_int_equal(delivered(sub), 0);
+	assert_int_equal(store_batch_commit(st, &e), 0);
+	assert_int_equal(delivered(sub), 1);
+	assert_int_equal(store_batch_begin(st, &e), 0);
+	store_batch_publish(st, b, an_event(b));
+	store_batch_rollback(st);
+	assert_int_equal(delivered(sub), 0);
+	store_batch_publish(st, b, NULL);
+	assert_int_equal(delivered(sub), 0);
+	store_close(st);
+	bus_unsubscribe(sub);
+	bus_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +205,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_rolled_back_or_abandoned_batch_keeps_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(what_waits_for_the_batch_runs_once_after_its_commit_or_rollback, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(an_event_of_the_batch_is_announced_only_if_it_commits, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
