@@ -364,19 +364,6 @@ static const char *field(json_t *o, const char *key)
 	return v ? v : "";
 }
 
-/* The events handle() acts on in s's mode: the steps' starts and progress
- * only feed the live display. */
-static int wanted(const struct sink *s, const char *name)
-{
-	static const char *const always[] = {"document_queued", "document_unchanged", "document_duplicate",
-	                                     "document_unsupported", "step_finished", "document_done", "document_failed",
-	                                     "swapping_model", "model_loaded", "ingest_warning", "step_deferred", NULL};
-	for (int i = 0; always[i]; i++)
-		if (!strcmp(name, always[i]))
-			return 1;
-	return s->mode == PROGRESS_LIVE && (!strcmp(name, "step_started") || !strcmp(name, "step_progress"));
-}
-
 static void handle(struct sink *s, struct event *ev)
 {
 	if (s->ndjson) {
@@ -385,8 +372,8 @@ static void handle(struct sink *s, struct event *ev)
 		fflush(s->out);
 		return;
 	}
-	if (!wanted(s, ev->name))
-		return; /* nothing to show: the event is not even parsed */
+	if (s->mode != PROGRESS_LIVE && (!strcmp(ev->name, "step_started") || !strcmp(ev->name, "step_progress")))
+		return; /* they feed only the live display: not even parsed */
 	json_t *o = json_loads(ev->line, 0, NULL);
 	if (!o)
 		return;
