@@ -267,19 +267,13 @@ static uint64_t resident_of(const residency *r, const struct llm_resident *e, co
 }
 
 /*
- * After role's model loaded (load_s took): replaces the prediction with what
- * the engine says the instance uses, follows the engine's evictions (one ps
- * call), and reports what the load cost (`model_measured`, stored by the
- * recorder for the planner; `prediction_off` when the planner's formula was
- * more than 15 % off).
+ * What role's model uses, from the engine's resident list: replaces the
+ * prediction with it and reports what the load (load_s) cost
+ * (`model_measured`, stored by the recorder for the planner; `prediction_off`
+ * when the planner's formula was more than 15 % off).
  */
-static void measure(residency *r, enum model_role role, double load_s)
+static void measure_in(residency *r, enum model_role role, double load_s, const struct llm_resident *list, size_t n)
 {
-	struct llm_resident *list = NULL;
-	size_t n = 0;
-	struct err e = {0};
-	if (llm_ps(r->llm, &list, &n, &e))
-		return;
 	for (size_t i = 0; i < n; i++) {
 		const char *src;
 		uint64_t bytes = resident_of(r, &list[i], &src);
@@ -313,6 +307,18 @@ static void measure(residency *r, enum model_role role, double load_s)
 			               (int)(off * 100.0 + (off < 0 ? -0.5 : 0.5))));
 		break;
 	}
+}
+
+/* After role's model loaded: measure_in from one ps call, which also
+ * follows the engine's evictions. */
+static void measure(residency *r, enum model_role role, double load_s)
+{
+	struct llm_resident *list = NULL;
+	size_t n = 0;
+	struct err e = {0};
+	if (llm_ps(r->llm, &list, &n, &e))
+		return;
+	measure_in(r, role, load_s, list, n);
 	follow_engine(r, role, list, n);
 	free(list);
 }
@@ -346,11 +352,11 @@ static void sync_once(residency *r)
 	if (changed)
 		memory_changed(r);
 	pthread_mutex_unlock(&r->mu);
-	free(list);
 	/* a model the engine keeps loaded for good (a plain server's one model)
 	 * is never loaded by us: what it uses is measured here, once, instead */
 	if (pinned >= 0)
-		measure(r, (enum model_role)pinned, 0);
+		measure_in(r, (enum model_role)pinned, 0, list, n);
+	free(list);
 }
 
 /* -------------------------------------------------------- unload / load */
