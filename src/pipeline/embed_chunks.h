@@ -43,10 +43,4 @@ int embed_chunks_text(struct embed_chunks *ch, const char *text, size_t len, con
                       size_t max_tokens, size_t max_chunks, struct err *err);
 void embed_chunks_free(struct embed_chunks *ch);
 
-/* steps_embed.c: the chunk bound to try after an engine refused a chunk made
- * with `bound` as too long (msg: its words): scaled by the limit over the
- * tokens counted when msg gives both ("input (804 tokens) ... batch size:
- * 512"), else halved; never under 16; 0 when bound is 16 already. */
-size_t embed_shrink_bound(size_t bound, const char *msg);
-
 #endif

@@ -69,15 +69,18 @@ static size_t number_after(const char *msg, const char *key)
 }
 
 /* A smaller bound after the engine refused a chunk made with `bound`: scaled
- * by the engine's limit over the tokens it counted when it says both, else
- * halved. 0 when the bound cannot go lower. */
-size_t embed_shrink_bound(size_t bound, const char *msg)
+ * by the engine's limit over the tokens it counted when msg gives both
+ * ("input (804 tokens) ... batch size: 512"), else halved; never under
+ * EMBED_MIN_TOKENS. 0 when the bound cannot go lower. */
+static size_t shrink_bound(size_t bound, const char *msg)
 {
 	if (bound <= EMBED_MIN_TOKENS)
 		return 0;
 	size_t counted = number_after(msg, "input ("), limit = number_after(msg, "batch size: ");
 	size_t next = counted > limit && limit ? bound * limit * 9 / (counted * 10) : bound / 2;
-	return next < EMBED_MIN_TOKENS ? EMBED_MIN_TOKENS : next >= bound ? bound / 2 : next;
+	if (next >= bound)
+		next = bound / 2;
+	return next < EMBED_MIN_TOKENS ? EMBED_MIN_TOKENS : next;
 }
 
 static int no_vectors(struct step_env *env, const struct doc_rec *doc, const char *why, json_t **result,
@@ -135,7 +138,7 @@ again:
 		struct err le = {0};
 		rc = llm_embed(env->llm, &rq, &v, &d, &m, &le);
 		if (rc == DOSSIER_ETOOBIG) {
-			size_t next = embed_shrink_bound(bound, le.msg);
+			size_t next = shrink_bound(bound, le.msg);
 			if (next) { /* shorter chunks, from the start: the vectors are stored only at the end */
 				free(all);
 				embed_chunks_free(&ch);
