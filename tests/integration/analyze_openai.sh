@@ -189,7 +189,7 @@ PY
 out=$(DEV_MODE=1 OLLAMA_HOST=127.0.0.1:$closed "$DOSSIER" plan --llm-url "$URL_one" --db "$T/one.db" 2>&1)
 check_contains "plain server: the plan counts one instance, no swap transition" "(only one LLM is used)" "$out"
 out=$(DEV_MODE=1 "$DOSSIER" models --llm-url "$URL_one" 2>&1)
-check "plain server: \`models\` shows the served model in every LLM role" bash -c '! grep -E "^(vision|embed) " <<<"$1" | grep -vq "llama3.2:3b"' _ "$out"
+check_eq "plain server: \`models\` shows the served model in every LLM role (text, vision, embed)" 3 "$(grep -cE '^(text|vision|embed) +llama3\.2:3b ' <<<"$out")"
 
 check "the key is stored nowhere in the database" bash -c '! grep -aq "$1" "$2"' _ "$KEY" "$T/grp.db"
 done_testing
