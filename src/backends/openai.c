@@ -42,11 +42,13 @@ struct openai {
 	int connect_timeout_ms;
 	int load_timeout_ms;     /* a load; the first byte of a chat reply */
 	int idle_timeout_ms;     /* silence between chunks; small requests */
-	pthread_mutex_t mu;      /* guards memo and swap */
+	pthread_mutex_t mu;      /* guards memo, swap and served */
 	struct memo memo[MEMO_MODELS];
 	int memo_next;
 	int swap;                /* llama-swap (GET /running answers): 1, no: 0, not asked yet: -1 */
 	int sse;                 /* the router's GET /models/sse: 1 answers, 0 does not, -1 not asked yet */
+	char served[256];        /* the one model a plain server answers with, "" = by name; from the last ping */
+	int served_known;        /* served was set by a ping */
 };
 
 void openai_root_url(const char *url, char *out, size_t n)
@@ -1282,10 +1284,17 @@ static int openai_ping(void *ctx, char *version, size_t n, struct err *err)
 	int rc = list_models(o, &reply, &data, err);
 	if (rc)
 		return rc;
-	int router = is_router(data);
+	int router = is_router(data), swap = !router && is_swap(o);
+	/* a plain server (neither a router nor llama-swap, one model listed)
+	 * answers every request with its one model, whatever the name */
+	const char *one = json_array_size(data) == 1 && !router && !swap ? entry_id(json_array_get(data, 0)) : "";
+	pthread_mutex_lock(&o->mu);
+	snprintf(o->served, sizeof o->served, "%s", one);
+	o->served_known = 1;
+	pthread_mutex_unlock(&o->mu);
 	json_decref(reply);
 	if (version && n)
-		snprintf(version, n, "%s", router ? "llama.cpp router" : is_swap(o) ? "llama-swap" : "openai-compatible");
+		snprintf(version, n, "%s", router ? "llama.cpp router" : swap ? "llama-swap" : "openai-compatible");
 	/* a router says in /props how many models it keeps (--models-max, default 4) */
 	json_t *props = NULL;
 	struct err e = {0};
@@ -1299,21 +1308,22 @@ static int openai_ping(void *ctx, char *version, size_t n, struct err *err)
 	return 0;
 }
 
-/* A plain server (neither a router nor llama-swap, one model listed)
- * answers every request with its one model, whatever the name. */
+/* What the last ping found (the engine is asked once when no ping ran). */
 static int openai_served(void *ctx, char *model, size_t n, struct err *err)
 {
 	struct openai *o = ctx;
-	json_t *reply = NULL, *data;
-	int rc = list_models(o, &reply, &data, err);
+	pthread_mutex_lock(&o->mu);
+	int known = o->served_known;
+	pthread_mutex_unlock(&o->mu);
+	int rc = known ? 0 : openai_ping(o, NULL, 0, err);
 	if (rc)
 		return rc;
-	const char *id = json_array_size(data) == 1 && !is_router(data) ? entry_id(json_array_get(data, 0)) : NULL;
-	if (id && *id && !is_swap(o))
-		snprintf(model, n, "%s", id);
+	pthread_mutex_lock(&o->mu);
+	if (o->served[0])
+		snprintf(model, n, "%s", o->served);
 	else
 		rc = err_set(err, DOSSIER_ENOTFOUND, "the server at %s serves models by name", o->root);
-	json_decref(reply);
+	pthread_mutex_unlock(&o->mu);
 	return rc;
 }
 
