@@ -8,18 +8,18 @@
 
 int store_doc_set_parent(store *st, int64_t id, int64_t parent_id, const char *place, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "UPDATE documents SET parent_id=?2, place=?3 WHERE id=?1", err);
+	struct dbl_stmt *q = stmt(st, "UPDATE documents SET parent_id=?2, place=?3 WHERE id=?1", err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, id);
+	dbl_bind_i64(q, 1, id);
 	if (parent_id > 0)
-		sqlite3_bind_int64(q, 2, parent_id);
+		dbl_bind_i64(q, 2, parent_id);
 	else
-		sqlite3_bind_null(q, 2);
+		dbl_bind_null(q, 2);
 	bind_text(q, 3, parent_id > 0 ? place : NULL);
-	int rc = sqlite3_step(q);
+	int rc = qstep(st, q);
 	stmt_done(q);
-	return rc == SQLITE_DONE ? 0 : db_err(st, err, "recording a document's parent");
+	return rc == DBL_DONE ? 0 : db_err(st, err, "recording a document's parent");
 }
 
 int store_doc_parent(store *st, int64_t id, int64_t *parent_id, char *place, size_t n, struct err *err)
@@ -27,17 +27,17 @@ int store_doc_parent(store *st, int64_t id, int64_t *parent_id, char *place, siz
 	*parent_id = 0;
 	if (place && n)
 		place[0] = '\0';
-	sqlite3_stmt *q = stmt(st, "SELECT parent_id, place FROM documents WHERE id = ?", err);
+	struct dbl_stmt *q = stmt(st, "SELECT parent_id, place FROM documents WHERE id = ?1", err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, id);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		*parent_id = sqlite3_column_int64(q, 0);
+	dbl_bind_i64(q, 1, id);
+	int rc = qstep(st, q);
+	if (rc == DBL_ROW) {
+		*parent_id = dbl_col_i64(q, 0);
 		if (place && n)
 			col_copy(q, 1, place, n);
 		rc = 0;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DBL_DONE) {
 		rc = err_set(err, DOSSIER_ENOTFOUND, "no document with id %lld", (long long)id);
 	} else {
 		rc = db_err(st, err, "reading a document's parent");
@@ -49,24 +49,24 @@ int store_doc_parent(store *st, int64_t id, int64_t *parent_id, char *place, siz
 int store_doc_children(store *st, int64_t parent_id, int (*cb)(const struct doc_child *c, void *user), void *user,
                        struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT id, place, name, kind, status FROM documents WHERE parent_id = ? ORDER BY id",
+	struct dbl_stmt *q = stmt(st, "SELECT id, place, name, kind, status FROM documents WHERE parent_id = ?1 ORDER BY id",
 	                       err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, parent_id);
+	dbl_bind_i64(q, 1, parent_id);
 	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while ((rc = qstep(st, q)) == DBL_ROW) {
 		struct doc_child c = {
-			.id = sqlite3_column_int64(q, 0),
-			.place = (const char *)sqlite3_column_text(q, 1),
-			.name = (const char *)sqlite3_column_text(q, 2),
-			.kind = (const char *)sqlite3_column_text(q, 3),
-			.status = (const char *)sqlite3_column_text(q, 4),
+			.id = dbl_col_i64(q, 0),
+			.place = dbl_col_text(q, 1),
+			.name = dbl_col_text(q, 2),
+			.kind = dbl_col_text(q, 3),
+			.status = dbl_col_text(q, 4),
 		};
 		if (cb(&c, user))
 			break;
 	}
-	int ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+	int ok = rc == DBL_ROW || rc == DBL_DONE;
 	stmt_done(q);
 	return ok ? 0 : db_err(st, err, "listing a document's children");
 }

@@ -260,6 +260,39 @@ struct dbl_stmt *dbl_prep(struct dbl_conn *c, const char *sql, struct err *err)
 	return q;
 }
 
+struct dbl_stmt *dbl_prep_uncached(struct dbl_conn *c, const char *sql, struct err *err)
+{
+	if (dbl_ensure(c, err))
+		return NULL;
+	struct dbl_stmt *q = xcalloc(1, sizeof *q);
+	q->c = c;
+	q->key = NULL;
+	if (!(q->text = dbl_sql_rewrite(sql, c->ops->backend, &q->n_params, err))) {
+		free(q);
+		return NULL;
+	}
+	if (c->ops->prepare(c, q, err)) {
+		free(q->text);
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
+void dbl_stmt_free(struct dbl_stmt *q)
+{
+	if (!q)
+		return;
+	q->c->ops->finalize(q);
+	free(q->text);
+	free(q);
+}
+
+int dbl_param_count(const struct dbl_stmt *q)
+{
+	return q ? q->n_params : 0;
+}
+
 static int bind_check(struct dbl_stmt *q, int i)
 {
 	return q && i >= 1 && i <= q->n_params ? 0 : DOSSIER_EINVAL;
@@ -285,6 +318,11 @@ int dbl_bind_text(struct dbl_stmt *q, int i, const char *s)
 int dbl_bind_null(struct dbl_stmt *q, int i)
 {
 	return bind_check(q, i) ? DOSSIER_EINVAL : q->c->ops->bind_null(q, i);
+}
+
+int dbl_bind_blob(struct dbl_stmt *q, int i, const void *data, size_t n)
+{
+	return bind_check(q, i) ? DOSSIER_EINVAL : q->c->ops->bind_blob(q, i, data, n);
 }
 
 int dbl_step(struct dbl_stmt *q, struct err *err)
@@ -318,6 +356,11 @@ double dbl_col_double(struct dbl_stmt *q, int i)
 const char *dbl_col_text(struct dbl_stmt *q, int i)
 {
 	return q->c->ops->col_text(q, i);
+}
+
+const void *dbl_col_blob(struct dbl_stmt *q, int i, size_t *n)
+{
+	return q->c->ops->col_blob(q, i, n);
 }
 
 void dbl_done(struct dbl_stmt *q)
@@ -363,11 +406,26 @@ int dbl_in_tx(const struct dbl_conn *c)
 	return c && c->tx_depth > 0;
 }
 
+/* A transaction statement (a string literal): on SQLite prepared once and
+ * stepped, as it runs several times for every step of the queue; on
+ * PostgreSQL a simple query. */
+static int tx_run(struct dbl_conn *c, const char *sql, struct err *err)
+{
+	if (c->ops->backend != DBL_SQLITE)
+		return dbl_exec(c, sql, err);
+	struct dbl_stmt *q = dbl_prep(c, sql, err);
+	if (!q)
+		return err && err->code ? err->code : DOSSIER_EDB;
+	int rc = dbl_step(q, err);
+	dbl_done(q);
+	return rc == DBL_DONE || rc == DBL_ROW ? 0 : rc;
+}
+
 int dbl_begin(struct dbl_conn *c, int flags, struct err *err)
 {
 	if (c->tx_depth > 0)
 		return err_set(err, DOSSIER_EINVAL, "database %s: a transaction is already open", c->name);
-	int rc = dbl_exec(c, c->ops->begin_sql(flags), err);
+	int rc = tx_run(c, c->ops->begin_sql(flags), err);
 	if (rc)
 		return rc;
 	c->tx_depth = 1;
@@ -375,11 +433,13 @@ int dbl_begin(struct dbl_conn *c, int flags, struct err *err)
 	return 0;
 }
 
+static const char SQL_COMMIT[] = "COMMIT";
+
 int dbl_commit(struct dbl_conn *c, struct err *err)
 {
 	if (c->tx_depth == 0)
 		return 0;
-	int rc = c->tx_lost ? dbl_ensure(c, err) : dbl_exec(c, "COMMIT", err);
+	int rc = c->tx_lost ? dbl_ensure(c, err) : tx_run(c, SQL_COMMIT, err);
 	if (rc) {
 		dbl_rollback(c);
 		return rc;
@@ -408,12 +468,21 @@ static void retry_pause(struct dbl_conn *c, int n)
 	nanosleep(&ts, NULL);
 }
 
+/* The savepoint statements of the first depths, as literals (tx_run caches them). */
+static const char *const SP_OPEN[] = {"SAVEPOINT dbl_sp1", "SAVEPOINT dbl_sp2", "SAVEPOINT dbl_sp3"};
+static const char *const SP_RELEASE[] = {"RELEASE dbl_sp1", "RELEASE dbl_sp2", "RELEASE dbl_sp3"};
+#define SP_CACHED ((int)(sizeof SP_OPEN / sizeof SP_OPEN[0]))
+
 static int savepoint_tx(struct dbl_conn *c, dbl_tx_fn *fn, void *user, struct err *err)
 {
 	char sql[64];
-	int depth = c->tx_depth;
-	snprintf(sql, sizeof sql, "SAVEPOINT dbl_sp%d", depth);
-	int rc = dbl_exec(c, sql, err);
+	int depth = c->tx_depth, rc;
+	if (depth <= SP_CACHED) {
+		rc = tx_run(c, SP_OPEN[depth - 1], err);
+	} else {
+		snprintf(sql, sizeof sql, "SAVEPOINT dbl_sp%d", depth);
+		rc = dbl_exec(c, sql, err);
+	}
 	if (rc)
 		return rc;
 	c->tx_depth = depth + 1;
@@ -425,8 +494,13 @@ static int savepoint_tx(struct dbl_conn *c, dbl_tx_fn *fn, void *user, struct er
 		snprintf(sql, sizeof sql, "ROLLBACK TO dbl_sp%d", depth);
 		c->ops->exec(c, sql, NULL);
 	}
-	snprintf(sql, sizeof sql, "RELEASE dbl_sp%d", depth);
-	int rc2 = c->ops->exec(c, sql, rc ? NULL : err);
+	int rc2;
+	if (depth <= SP_CACHED) {
+		rc2 = tx_run(c, SP_RELEASE[depth - 1], rc ? NULL : err);
+	} else {
+		snprintf(sql, sizeof sql, "RELEASE dbl_sp%d", depth);
+		rc2 = c->ops->exec(c, sql, rc ? NULL : err);
+	}
 	return rc ? rc : rc2;
 }
 

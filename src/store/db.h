@@ -43,6 +43,7 @@
 #ifndef DOSSIER_STORE_DB_H
 #define DOSSIER_STORE_DB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -62,6 +63,20 @@ struct sqlite3;
 /* The pairs the store needs. */
 #define DBL_INSERT_OR_IGNORE DIALECT("INSERT OR IGNORE", "INSERT")     /* ... then: */
 #define DBL_ON_CONFLICT_IGNORE DIALECT("", " ON CONFLICT DO NOTHING") /* at the end */
+/* x IS y for any values (SQLite's IS; PostgreSQL's IS NOT DISTINCT FROM). */
+#define DBL_IS DIALECT(" IS ", " IS NOT DISTINCT FROM ")
+/* The larger of two values (SQLite's scalar max; PostgreSQL's greatest). */
+#define DBL_MAX2 DIALECT("max", "greatest")
+/* LIMIT p where p = -1 means no limit (SQLite's rule; PostgreSQL's LIMIT NULL). */
+#define DBL_LIMIT(p) DIALECT(" LIMIT " p, " LIMIT NULLIF(" p ", -1)")
+/* The position of needle in haystack, from 1; 0 when absent. */
+#define DBL_INSTR DIALECT("instr", "strpos")
+/* A SQLite index hint (INDEXED BY name); nothing on PostgreSQL, whose planner picks. */
+#define DBL_INDEXED_BY(name) DIALECT(" INDEXED BY " name, "")
+/* At the end of a claim's SELECT: PostgreSQL locks the row it returns and
+ * passes over rows other transactions hold (SQLite's write lock is the
+ * whole database already). */
+#define DBL_SKIP_LOCKED DIALECT("", " FOR UPDATE SKIP LOCKED")
 /* The time now in seconds since the epoch, with fractions (REAL / double precision). */
 #define DBL_NOW DIALECT("((julianday('now') - 2440587.5) * 86400.0)", "extract(epoch from clock_timestamp())::float8")
 /* The text at a path inside a JSON column: DBL_JSON_TEXT("z.json", "mail.date", "mail,date"). */
@@ -100,6 +115,9 @@ int dbl_open_pg(const char *conninfo, struct dbl_conn **out, struct err *err);
 /* Wraps an open SQLite handle: borrowed, must outlive the connection, which
  * does not close it; `name` (copied) names it in messages. */
 int dbl_wrap_sqlite(struct sqlite3 *db, const char *name, struct dbl_conn **out, struct err *err);
+/* The SQLite handle under a SQLite connection (for what only SQLite has: its
+ * WAL hook, its busy timeout), NULL on PostgreSQL. Borrowed: the connection's. */
+struct sqlite3 *dbl_sqlite_handle(struct dbl_conn *c);
 /* Finalises the statements and closes the connection; NULL is a no-op. */
 void dbl_close(struct dbl_conn *c);
 
@@ -121,12 +139,21 @@ enum dbl_step_rc {
  * the server cannot be reached). Borrowed: call dbl_done() after use. */
 struct dbl_stmt *dbl_prep(struct dbl_conn *c, const char *sql, struct err *err);
 
+/* A statement for a text built at run time (not a literal): not cached; the
+ * caller frees it with dbl_stmt_free. */
+struct dbl_stmt *dbl_prep_uncached(struct dbl_conn *c, const char *sql, struct err *err);
+void dbl_stmt_free(struct dbl_stmt *q);  /* NULL is a no-op */
+/* The highest ?N of the statement's text. */
+int dbl_param_count(const struct dbl_stmt *q);
+
 /* Parameters are numbered from 1 as in the text (?1). Returns 0 or
  * DOSSIER_EINVAL (no such parameter); errors also surface at dbl_step. */
 int dbl_bind_i64(struct dbl_stmt *q, int i, int64_t v);
 int dbl_bind_double(struct dbl_stmt *q, int i, double v);
 int dbl_bind_text(struct dbl_stmt *q, int i, const char *s);  /* copied; NULL binds NULL */
 int dbl_bind_null(struct dbl_stmt *q, int i);
+/* n bytes (copied); SQLite BLOB, PostgreSQL bytea (sent as hex text). */
+int dbl_bind_blob(struct dbl_stmt *q, int i, const void *data, size_t n);
 
 /* Runs the statement (first call) or moves to the next row: DBL_ROW,
  * DBL_DONE, or a DOSSIER_E* code with the message in err. */
@@ -139,6 +166,9 @@ int dbl_col_is_null(struct dbl_stmt *q, int i);
 int64_t dbl_col_i64(struct dbl_stmt *q, int i);
 double dbl_col_double(struct dbl_stmt *q, int i);
 const char *dbl_col_text(struct dbl_stmt *q, int i);
+/* A BLOB / bytea column: the bytes (borrowed as text is) and *n their count;
+ * NULL and 0 for NULL. */
+const void *dbl_col_blob(struct dbl_stmt *q, int i, size_t *n);
 
 /* Ends a use of the statement: resets it so no read stays open. NULL is a no-op. */
 void dbl_done(struct dbl_stmt *q);

@@ -29,12 +29,14 @@ struct dbl_ops {
 	int (*bind_double)(struct dbl_stmt *q, int i, double v);
 	int (*bind_text)(struct dbl_stmt *q, int i, const char *s);
 	int (*bind_null)(struct dbl_stmt *q, int i);
+	int (*bind_blob)(struct dbl_stmt *q, int i, const void *data, size_t n);
 	int (*step)(struct dbl_stmt *q, struct err *err);
 	int (*col_count)(struct dbl_stmt *q);
 	int (*col_is_null)(struct dbl_stmt *q, int i);
 	int64_t (*col_i64)(struct dbl_stmt *q, int i);
 	double (*col_double)(struct dbl_stmt *q, int i);
 	const char *(*col_text)(struct dbl_stmt *q, int i);
+	const void *(*col_blob)(struct dbl_stmt *q, int i, size_t *n);
 	int64_t (*changes)(struct dbl_conn *c);
 	/* A script, rewritten already (DIALECT resolved). */
 	int (*exec)(struct dbl_conn *c, const char *sql, struct err *err);

@@ -41,6 +41,8 @@ struct pgs {
 	Oid *btypes;       /* n_params: the types of the current bindings */
 	char **vals;       /* n_params: owned texts of the current bindings; NULL = NULL */
 	PGresult *res;     /* the current result, NULL before the first step */
+	unsigned char *blob;  /* the last bytea column decoded (dbl_col_blob), until the next step */
+	size_t blob_cap;
 	int row, rows;     /* the current row and how many */
 };
 
@@ -196,6 +198,9 @@ static void pg_reset(struct dbl_stmt *q)
 	s->res = NULL;
 	s->row = s->rows = 0;
 	clear_binds(q);
+	free(s->blob);
+	s->blob = NULL;
+	s->blob_cap = 0;
 }
 
 static void pg_finalize(struct dbl_stmt *q)
@@ -204,6 +209,13 @@ static void pg_finalize(struct dbl_stmt *q)
 	if (!s)
 		return;
 	pg_reset(q);
+	struct pgc *p = q->c->impl;
+	/* an uncached statement (dbl_stmt_free) leaves the session; cached ones go with it */
+	if (!q->key && s->name[0] && p && s->session == p->session && PQstatus(p->pg) == CONNECTION_OK) {
+		char sql[48];
+		snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
+		PQclear(PQexec(p->pg, sql));
+	}
 	free(s->types);
 	free(s->btypes);
 	free(s->vals);
@@ -246,6 +258,22 @@ static int pg_bind_text(struct dbl_stmt *q, int i, const char *t)
 static int pg_bind_null(struct dbl_stmt *q, int i)
 {
 	return set(q, i, 0, NULL);
+}
+
+/* bytea as text input: \x and two hex digits a byte */
+static int pg_bind_blob(struct dbl_stmt *q, int i, const void *data, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *b = data;
+	char *t = xcalloc(1, 2 * n + 3), *o = t;
+	*o++ = '\\';
+	*o++ = 'x';
+	for (size_t k = 0; k < n; k++) {
+		*o++ = hex[b[k] >> 4];
+		*o++ = hex[b[k] & 15];
+	}
+	*o = '\0';
+	return set(q, i, 0, t);
 }
 
 /* Prepares q on the server if this session has not, or with other types. */
@@ -350,6 +378,50 @@ static double pg_col_double(struct dbl_stmt *q, int i)
 	return strtod(t, NULL);
 }
 
+static int hexval(char ch)
+{
+	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+/* bytea's text output in the default hex format ("\x..."); the escape format
+ * (bytea_output = escape) is decoded by libpq's PQunescapeBytea. */
+static const void *pg_col_blob(struct dbl_stmt *q, int i, size_t *n)
+{
+	struct pgs *s = s_of(q);
+	const char *t = pg_col_text(q, i);
+	*n = 0;
+	if (!t)
+		return NULL;
+	size_t len = strlen(t);
+	if (len >= 2 && t[0] == '\\' && t[1] == 'x') {
+		size_t bytes = (len - 2) / 2;
+		if (bytes + 1 > s->blob_cap) {
+			free(s->blob);
+			s->blob_cap = bytes + 1;
+			s->blob = xcalloc(1, s->blob_cap);
+		}
+		for (size_t k = 0; k < bytes; k++) {
+			int hi = hexval(t[2 + 2 * k]), lo = hexval(t[3 + 2 * k]);
+			if (hi < 0 || lo < 0)
+				return NULL;
+			s->blob[k] = (unsigned char)(hi << 4 | lo);
+		}
+		*n = bytes;
+		return s->blob;
+	}
+	size_t got = 0;
+	unsigned char *u = PQunescapeBytea((const unsigned char *)t, &got);
+	if (!u)
+		return NULL;
+	free(s->blob);
+	s->blob = xcalloc(1, got + 1);
+	s->blob_cap = got + 1;
+	memcpy(s->blob, u, got);
+	PQfreemem(u);
+	*n = got;
+	return s->blob;
+}
+
 static int64_t pg_changes(struct dbl_conn *c)
 {
 	return ((struct pgc *)c->impl)->changes;
@@ -424,12 +496,14 @@ static const struct dbl_ops pg_ops = {
 	.bind_double = pg_bind_double,
 	.bind_text = pg_bind_text,
 	.bind_null = pg_bind_null,
+	.bind_blob = pg_bind_blob,
 	.step = pg_step,
 	.col_count = pg_col_count,
 	.col_is_null = pg_col_is_null,
 	.col_i64 = pg_col_i64,
 	.col_double = pg_col_double,
 	.col_text = pg_col_text,
+	.col_blob = pg_col_blob,
 	.changes = pg_changes,
 	.exec = pg_exec,
 	.begin_sql = pg_begin_sql,

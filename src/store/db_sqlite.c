@@ -91,6 +91,11 @@ static int sq_bind_null(struct dbl_stmt *q, int i)
 	return bound(sqlite3_bind_null(q_of(q), i));
 }
 
+static int sq_bind_blob(struct dbl_stmt *q, int i, const void *data, size_t n)
+{
+	return bound(sqlite3_bind_blob64(q_of(q), i, n ? data : "", n, SQLITE_TRANSIENT));
+}
+
 static int sq_step(struct dbl_stmt *q, struct err *err)
 {
 	int rc = sqlite3_step(q_of(q));
@@ -126,6 +131,13 @@ static double sq_col_double(struct dbl_stmt *q, int i)
 static const char *sq_col_text(struct dbl_stmt *q, int i)
 {
 	return (const char *)sqlite3_column_text(q_of(q), i);
+}
+
+static const void *sq_col_blob(struct dbl_stmt *q, int i, size_t *n)
+{
+	const void *b = sqlite3_column_blob(q_of(q), i);
+	*n = b ? (size_t)sqlite3_column_bytes(q_of(q), i) : 0;
+	return b;
 }
 
 static int64_t sq_changes(struct dbl_conn *c)
@@ -182,12 +194,14 @@ static const struct dbl_ops sqlite_ops = {
 	.bind_double = sq_bind_double,
 	.bind_text = sq_bind_text,
 	.bind_null = sq_bind_null,
+	.bind_blob = sq_bind_blob,
 	.step = sq_step,
 	.col_count = sq_col_count,
 	.col_is_null = sq_col_is_null,
 	.col_i64 = sq_col_i64,
 	.col_double = sq_col_double,
 	.col_text = sq_col_text,
+	.col_blob = sq_col_blob,
 	.changes = sq_changes,
 	.exec = sq_exec,
 	.begin_sql = sq_begin_sql,
@@ -205,6 +219,11 @@ int dbl_sqlite_attach(struct dbl_conn *c, struct sqlite3 *db, int owned, struct 
 	c->impl = s;
 	c->ops = &sqlite_ops;
 	return 0;
+}
+
+struct sqlite3 *dbl_sqlite_handle(struct dbl_conn *c)
+{
+	return c && c->ops == &sqlite_ops ? db_of(c) : NULL;
 }
 
 int dbl_wrap_sqlite(struct sqlite3 *db, const char *name, struct dbl_conn **out, struct err *err)

@@ -23,25 +23,25 @@ static int put_tx(store *st, void *user)
 {
 	struct put_ctx *c = user;
 	double now = clock_wall_s();
-	sqlite3_stmt *q = stmt(st, "INSERT INTO dossiers(document_id, json, updated_at) VALUES(?,?,?)"
+	struct dbl_stmt *q = stmt(st, "INSERT INTO dossiers(document_id, json, updated_at) VALUES(?1,?2,?3)"
 	                           " ON CONFLICT(document_id) DO UPDATE SET json=excluded.json, updated_at=excluded.updated_at", c->err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, c->id);
+	dbl_bind_i64(q, 1, c->id);
 	bind_text(q, 2, c->json);
-	sqlite3_bind_double(q, 3, now);
-	int rc = sqlite3_step(q);
+	dbl_bind_double(q, 3, now);
+	int rc = qstep(st, q);
 	stmt_done(q);
-	if (rc != SQLITE_DONE)
+	if (rc != DBL_DONE)
 		return db_err(st, c->err, "storing a dossier");
-	if (run1(st, "DELETE FROM dossier_fts WHERE rowid = ?", c->id, NULL, c->err))
+	if (run1(st, "DELETE FROM dossier_fts WHERE rowid = ?1", c->id, NULL, c->err))
 		return DOSSIER_EDB;
 	if (c->fts) {
 		q = stmt(st, "INSERT INTO dossier_fts(rowid, title, summary, tags, keywords, text, transcript, ocr)"
-		             " VALUES(?,?,?,?,?,?,?,?)", c->err);
+		             " VALUES(?1,?2,?3,?4,?5,?6,?7,?8)", c->err);
 		if (!q)
 			return DOSSIER_EDB;
-		sqlite3_bind_int64(q, 1, c->id);
+		dbl_bind_i64(q, 1, c->id);
 		bind_text(q, 2, c->fts->title);
 		bind_text(q, 3, c->fts->summary);
 		bind_text(q, 4, c->fts->tags);
@@ -49,9 +49,9 @@ static int put_tx(store *st, void *user)
 		bind_text(q, 6, c->fts->text);
 		bind_text(q, 7, c->fts->transcript);
 		bind_text(q, 8, c->fts->ocr);
-		rc = sqlite3_step(q);
+		rc = qstep(st, q);
 		stmt_done(q);
-		if (rc != SQLITE_DONE)
+		if (rc != DBL_DONE)
 			return db_err(st, c->err, "indexing a dossier");
 	}
 	if ((rc = store_doc_set_status(st, c->id, c->status, c->error, c->err)))
@@ -69,12 +69,12 @@ int store_dossier_put(store *st, int64_t doc_id, const char *status, const char 
 
 int store_dossier_get(store *st, int64_t doc_id, char **out, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT json FROM dossiers WHERE document_id = ?", err);
+	struct dbl_stmt *q = stmt(st, "SELECT json FROM dossiers WHERE document_id = ?1", err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, doc_id);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
+	dbl_bind_i64(q, 1, doc_id);
+	int rc = qstep(st, q);
+	if (rc == DBL_ROW) {
 		*out = col_dup(q, 0);
 		rc = 0;
 	} else {
@@ -183,23 +183,83 @@ static size_t parse_terms(const char *p, struct term *terms)
 	return n;
 }
 
-char *store_search_expr(const char *query, struct err *err)
+/* The terms of a query; when nothing must match, a lone "-word" means the word. 0 with the
+ * message in err when nothing is left to look for. */
+static size_t query_terms(const char *query, struct term *terms, struct err *err)
 {
-	struct term terms[QUERY_MAX_TERMS];
 	size_t n = parse_terms(query ? query : "", terms);
 	size_t positive = 0;
 	for (size_t i = 0; i < n; i++)
 		positive += !terms[i].negated;
-	if (!positive) {
-		/* nothing must match: a lone "-word" means the word */
+	if (!positive)
 		for (size_t i = 0; i < n; i++)
 			terms[i].negated = 0;
-		positive = n;
-	}
-	if (!positive) {
+	if (!n)
 		err_set(err, DOSSIER_EINVAL, "the search query has no words to look for");
-		return NULL;
+	return n;
+}
+
+/* A term as a quoted lexeme of PostgreSQL's tsquery syntax: to_tsquery runs
+ * the text between the quotes through the text search configuration
+ * (several words become a phrase, <->), so no character of it is syntax. */
+static void quote_tsterm(struct buf *b, const struct term *t)
+{
+	buf_appendc(b, '\'');
+	for (size_t i = 0; i < t->len; i++) {
+		if (t->s[i] == '\'' || t->s[i] == '\\')
+			buf_appendc(b, t->s[i]);
+		buf_appendc(b, t->s[i]);
 	}
+	buf_appendc(b, '\'');
+	if (t->prefix)
+		buf_appends(b, ":*");
+}
+
+/* The same query for PostgreSQL's to_tsquery: & for AND, | for OR, & ! for NOT. */
+static char *search_tsquery(const char *query, struct err *err)
+{
+	struct term terms[QUERY_MAX_TERMS];
+	size_t n = query_terms(query, terms, err);
+	if (!n)
+		return NULL;
+	struct buf b;
+	buf_init(&b, 1 << 12);
+	buf_appendc(&b, '(');
+	int first = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (terms[i].negated)
+			continue;
+		size_t j = i;
+		while (terms[j].or_next && j + 1 < n && !terms[j + 1].negated)
+			j++;
+		if (!first)
+			buf_appends(&b, " & ");
+		first = 0;
+		buf_appendc(&b, '(');
+		for (size_t k = i; k <= j; k++) {
+			if (k > i)
+				buf_appends(&b, " | ");
+			quote_tsterm(&b, &terms[k]);
+		}
+		buf_appendc(&b, ')');
+		i = j;
+	}
+	buf_appendc(&b, ')');
+	for (size_t i = 0; i < n; i++) {
+		if (!terms[i].negated)
+			continue;
+		buf_appends(&b, " & !");
+		quote_tsterm(&b, &terms[i]);
+	}
+	return buf_take(&b);
+}
+
+char *store_search_expr(const char *query, struct err *err)
+{
+	struct term terms[QUERY_MAX_TERMS];
+	size_t n = query_terms(query, terms, err);
+	if (!n)
+		return NULL;
 	struct buf b;
 	buf_init(&b, 1 << 16);
 	buf_appendc(&b, '(');
@@ -235,32 +295,47 @@ char *store_search_expr(const char *query, struct err *err)
 	return buf_take(&b);
 }
 
-/* bm25 weights in the index's column order: title, summary, tags, keywords, text, transcript, ocr */
-#define SEARCH_RANK "bm25(dossier_fts, 10.0, 4.0, 2.0, 2.0, 1.0, 1.0, 1.0)"
+/* The query ?1 (an FTS5 expression on SQLite, a tsquery on PostgreSQL) in
+ * the index, and the rank, smaller first. SQLite: bm25 with weights in the
+ * index's column order (title, summary, tags, keywords, text, transcript,
+ * ocr); PostgreSQL: ts_rank_cd, negated, over the tsvector whose weights are
+ * A title, B summary, C tags and keywords, D the rest (schema_pg.c), with the
+ * same proportions ({D, C, B, A} = {1, 2, 4, 10} / 10). */
+#define SEARCH_TSQUERY "to_tsquery('dossier', ?1)"
+#define SEARCH_MATCH DIALECT("dossier_fts MATCH ?1", "f.tsv @@ " SEARCH_TSQUERY)
+#define SEARCH_RANK \
+	DIALECT("bm25(dossier_fts, 10.0, 4.0, 2.0, 2.0, 1.0, 1.0, 1.0)", \
+	        "-ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', f.tsv, " SEARCH_TSQUERY ")")
+/* PostgreSQL's snippet of one column: about 12 words around the best match */
+#define HEADLINE(col) \
+	"ts_headline('dossier', coalesce(" col ", ''), " SEARCH_TSQUERY ", 'StartSel=" MARK_OPEN ", StopSel=" MARK_CLOSE \
+	", MaxWords=12, MinWords=5, ShortWord=2, MaxFragments=1, FragmentDelimiter=…')"
 /* the snippet's match markers while a column is chosen; [ and ] once chosen */
-#define MARK_OPEN "\x02"
-#define MARK_CLOSE "\x03"
+#define MARK_OPEN "\x0e"
+#define MARK_CLOSE "\x0f"
 
 /* The snippet of the column that matched most among text, transcript, OCR and
  * summary (in that order on a tie); when none did, the start of the first
  * non-empty of summary, text, transcript, OCR. Caller frees. */
 static char *best_snippet(store *st, const char *fq, int64_t id, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT"
+	struct dbl_stmt *q = stmt(st, "SELECT" DIALECT(
 	                           " snippet(dossier_fts, 4, '" MARK_OPEN "', '" MARK_CLOSE "', '…', 12),"
 	                           " snippet(dossier_fts, 5, '" MARK_OPEN "', '" MARK_CLOSE "', '…', 12),"
 	                           " snippet(dossier_fts, 6, '" MARK_OPEN "', '" MARK_CLOSE "', '…', 12),"
 	                           " snippet(dossier_fts, 1, '" MARK_OPEN "', '" MARK_CLOSE "', '…', 12)"
-	                           " FROM dossier_fts WHERE dossier_fts MATCH ?1 AND rowid = ?2", err);
+	                           " FROM dossier_fts WHERE dossier_fts MATCH ?1 AND rowid = ?2",
+	                           " " HEADLINE("f.text") ", " HEADLINE("f.transcript") ", " HEADLINE("f.ocr") ", "
+	                           HEADLINE("f.summary") " FROM dossier_fts f WHERE f.rowid = ?2 AND ?1 = ?1"), err);
 	if (!q)
 		return NULL;
 	bind_text(q, 1, fq);
-	sqlite3_bind_int64(q, 2, id);
+	dbl_bind_i64(q, 2, id);
 	char *out = NULL;
-	if (sqlite3_step(q) == SQLITE_ROW) {
+	if (qstep(st, q) == DBL_ROW) {
 		int best = -1, best_marks = 0;
 		for (int i = 0; i < 4; i++) {
-			const char *sn = (const char *)sqlite3_column_text(q, i);
+			const char *sn = dbl_col_text(q, i);
 			int marks = 0;
 			for (const char *p = sn; p && (p = strchr(p, MARK_OPEN[0])); p++)
 				marks++;
@@ -272,7 +347,7 @@ static char *best_snippet(store *st, const char *fq, int64_t id, struct err *err
 		if (best < 0) {
 			static const int fallback[] = {3, 0, 1, 2};
 			for (int k = 0; k < 4 && best < 0; k++) {
-				const char *sn = (const char *)sqlite3_column_text(q, fallback[k]);
+				const char *sn = dbl_col_text(q, fallback[k]);
 				if (sn && *sn)
 					best = fallback[k];
 			}
@@ -295,16 +370,16 @@ static char *best_snippet(store *st, const char *fq, int64_t id, struct err *err
  * stored dossier, so they run only for hits in rank order, until the page is full) */
 static int passes_json_filter(store *st, int64_t id, const struct doc_filter *f, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT 1 FROM documents d WHERE d.id = ?1 AND" DOC_FILTER_WHERE, err);
+	struct dbl_stmt *q = stmt(st, "SELECT 1 FROM documents d WHERE d.id = ?1 AND" DOC_FILTER_WHERE, err);
 	if (!q)
 		return -1;
 	struct doc_filter only = {.tag = f->tag, .language = f->language, .copies = 1};
 	memcpy(only.taken_since, f->taken_since, sizeof only.taken_since);
 	memcpy(only.taken_until, f->taken_until, sizeof only.taken_until);
-	sqlite3_bind_int64(q, 1, id);
+	dbl_bind_i64(q, 1, id);
 	bind_doc_filter(q, &only);
-	int rc = sqlite3_step(q);
-	int pass = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	int rc = qstep(st, q);
+	int pass = rc == DBL_ROW ? 1 : rc == DBL_DONE ? 0 : -1;
 	if (pass < 0)
 		db_err(st, err, "filtering search results");
 	stmt_done(q);
@@ -315,7 +390,7 @@ int store_search_filtered(store *st, const char *query, const struct doc_filter 
                           int (*cb)(const struct search_hit *h, void *user), void *user,
                           struct err *err)
 {
-	char *fq = store_search_expr(query, err);
+	char *fq = st->backend == DBL_PG ? search_tsquery(query, err) : store_search_expr(query, err);
 	if (!fq)
 		return DOSSIER_EINVAL;
 	struct doc_filter cols = {0};
@@ -326,7 +401,7 @@ int store_search_filtered(store *st, const char *query, const struct doc_filter 
 		cols.taken_since[0] = cols.taken_until[0] = '\0';
 		json_filter = f->tag || f->language || f->taken_since[0] || f->taken_until[0];
 	}
-	if (f && f->tag && has_word(f->tag, strlen(f->tag))) {
+	if (f && f->tag && has_word(f->tag, strlen(f->tag)) && st->backend == DBL_SQLITE) {
 		/* only dossiers with the tag's words in the tags column can have the
 		 * tag: the index narrows the hits before their JSON is read */
 		struct term t = {.s = f->tag, .len = strlen(f->tag)};
@@ -343,21 +418,21 @@ int store_search_filtered(store *st, const char *query, const struct doc_filter 
 		limit = 20;
 	/* rank first, snippets only for the hits returned: snippet() in this
 	 * statement would run for every match before the sort */
-	sqlite3_stmt *q = stmt(st, "SELECT d.id, d.path, f.title, " SEARCH_RANK ", d.kind, d.status, d.name,"
+	struct dbl_stmt *q = stmt(st, "SELECT d.id, d.path, f.title, " SEARCH_RANK ", d.kind, d.status, d.name,"
 	                           " d.bytes, d.mtime, d.missing_at"
 	                           " FROM dossier_fts f JOIN documents d ON d.id = f.rowid"
-	                           " WHERE dossier_fts MATCH ?1 AND" DOC_FILTER_WHERE
-	                           " ORDER BY " SEARCH_RANK " LIMIT ?2", err);
+	                           " WHERE " SEARCH_MATCH " AND" DOC_FILTER_WHERE
+	                           " ORDER BY " SEARCH_RANK DBL_LIMIT("?2"), err);
 	if (!q) {
 		free(fq);
 		return DOSSIER_EDB;
 	}
 	bind_text(q, 1, fq);
-	sqlite3_bind_int(q, 2, json_filter ? -1 : limit);
+	dbl_bind_i64(q, 2, json_filter ? -1 : limit);
 	bind_doc_filter(q, &cols);
-	int rc = SQLITE_DONE, n = 0;
-	while (n < limit && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(q, 0);
+	int rc = DBL_DONE, n = 0;
+	while (n < limit && (rc = qstep(st, q)) == DBL_ROW) {
+		int64_t id = dbl_col_i64(q, 0);
 		if (json_filter) {
 			int pass = passes_json_filter(st, id, f, err);
 			if (pass < 0) {
@@ -376,16 +451,16 @@ int store_search_filtered(store *st, const char *query, const struct doc_filter 
 		}
 		struct search_hit h = {
 			.id = id,
-			.path = (const char *)sqlite3_column_text(q, 1),
-			.title = (const char *)sqlite3_column_text(q, 2),
+			.path = dbl_col_text(q, 1),
+			.title = dbl_col_text(q, 2),
 			.snippet = snippet,
-			.rank = sqlite3_column_double(q, 3),
-			.kind = (const char *)sqlite3_column_text(q, 4),
-			.status = (const char *)sqlite3_column_text(q, 5),
-			.name = (const char *)sqlite3_column_text(q, 6),
-			.bytes = sqlite3_column_int64(q, 7),
-			.mtime = sqlite3_column_int64(q, 8),
-			.missing_at = sqlite3_column_double(q, 9),
+			.rank = dbl_col_double(q, 3),
+			.kind = dbl_col_text(q, 4),
+			.status = dbl_col_text(q, 5),
+			.name = dbl_col_text(q, 6),
+			.bytes = dbl_col_i64(q, 7),
+			.mtime = dbl_col_i64(q, 8),
+			.missing_at = dbl_col_double(q, 9),
 		};
 		n++;
 		int stop = cb(&h, user);
@@ -393,7 +468,7 @@ int store_search_filtered(store *st, const char *query, const struct doc_filter 
 		if (stop)
 			break;
 	}
-	if (n < limit && rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (n < limit && rc != DBL_ROW && rc != DBL_DONE)
 		rc = db_err(st, err, "searching");
 	else
 		rc = 0;

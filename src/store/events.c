@@ -9,20 +9,20 @@
 int store_event_put(store *st, uint64_t seq, const char *name, int64_t doc_id,
                     const char *json, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "INSERT OR IGNORE INTO events(seq, time, event, document_id, json) VALUES(?,?,?,?,?)", err);
+	struct dbl_stmt *q = stmt(st, DBL_INSERT_OR_IGNORE " INTO events(seq, time, event, document_id, json) VALUES(?1,?2,?3,?4,?5)" DBL_ON_CONFLICT_IGNORE, err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, (sqlite3_int64)seq);
-	sqlite3_bind_double(q, 2, clock_wall_s());
+	dbl_bind_i64(q, 1, (int64_t)seq);
+	dbl_bind_double(q, 2, clock_wall_s());
 	bind_text(q, 3, name);
 	if (doc_id)
-		sqlite3_bind_int64(q, 4, doc_id);
+		dbl_bind_i64(q, 4, doc_id);
 	else
-		sqlite3_bind_null(q, 4);
+		dbl_bind_null(q, 4);
 	bind_text(q, 5, json);
-	int rc = sqlite3_step(q);
+	int rc = qstep(st, q);
 	stmt_done(q);
-	return rc == SQLITE_DONE ? 0 : db_err(st, err, "storing an event");
+	return rc == DBL_DONE ? 0 : db_err(st, err, "storing an event");
 }
 
 int events_insert(store *st, const struct store_event *ev, size_t n, struct err *err)
@@ -48,20 +48,28 @@ struct reserve_ctx {
 static int reserve_tx(store *st, void *user)
 {
 	struct reserve_ctx *c = user;
-	sqlite3_stmt *q = stmt(st, "SELECT max(coalesce((SELECT value FROM meta WHERE key = 'next_event_seq'), 1),"
+	/* PostgreSQL reads committed rows without a lock: the row is locked first,
+	 * so two processes reserving at once take their blocks one after the other
+	 * (SQLite's BEGIN IMMEDIATE already serialises them) */
+	if (st->backend == DBL_PG &&
+	    (run1(st, "INSERT INTO meta(key, value) VALUES('next_event_seq', ?1) ON CONFLICT(key) DO NOTHING", 1, NULL,
+	          c->err) ||
+	     run1(st, "SELECT value FROM meta WHERE key = 'next_event_seq' AND ?1 = ?1 FOR UPDATE", 0, NULL, c->err)))
+		return DOSSIER_EDB;
+	struct dbl_stmt *q = stmt(st, "SELECT " DBL_MAX2 "(coalesce((SELECT value FROM meta WHERE key = 'next_event_seq'), 1),"
 	                           " coalesce((SELECT max(seq) FROM events), 0) + 1)", c->err);
 	if (!q)
 		return DOSSIER_EDB;
-	c->first = sqlite3_step(q) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 1;
+	c->first = qstep(st, q) == DBL_ROW ? (uint64_t)dbl_col_i64(q, 0) : 1;
 	stmt_done(q);
-	q = stmt(st, "INSERT INTO meta(key, value) VALUES('next_event_seq', ?)"
+	q = stmt(st, "INSERT INTO meta(key, value) VALUES('next_event_seq', ?1)"
 	             " ON CONFLICT(key) DO UPDATE SET value = excluded.value", c->err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, (sqlite3_int64)(c->first + c->n));
-	int rc = sqlite3_step(q);
+	dbl_bind_i64(q, 1, (int64_t)(c->first + c->n));
+	int rc = qstep(st, q);
 	stmt_done(q);
-	return rc == SQLITE_DONE ? 0 : db_err(st, c->err, "reserving event numbers");
+	return rc == DBL_DONE ? 0 : db_err(st, c->err, "reserving event numbers");
 }
 
 int store_event_reserve(store *st, uint64_t n, uint64_t *first, struct err *err)
@@ -77,13 +85,13 @@ int store_events_since(store *st, uint64_t after, int limit,
                        int (*cb)(uint64_t seq, const char *json, void *user), void *user,
                        struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT seq, json FROM events WHERE seq > ? ORDER BY seq LIMIT ?", err);
+	struct dbl_stmt *q = stmt(st, "SELECT seq, json FROM events WHERE seq > ?1 ORDER BY seq" DBL_LIMIT("?2"), err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, (sqlite3_int64)after);
-	sqlite3_bind_int(q, 2, limit > 0 ? limit : -1);
-	while (sqlite3_step(q) == SQLITE_ROW)
-		if (cb((uint64_t)sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1), user))
+	dbl_bind_i64(q, 1, (int64_t)after);
+	dbl_bind_i64(q, 2, limit > 0 ? limit : -1);
+	while (qstep(st, q) == DBL_ROW)
+		if (cb((uint64_t)dbl_col_i64(q, 0), dbl_col_text(q, 1), user))
 			break;
 	stmt_done(q);
 	return 0;

@@ -67,7 +67,7 @@ int store_lease_acquire(store *st, const char *holder, double ttl_s, char *holde
 	if (strlen(holder) >= STORE_HOLDER_MAX || (holder_out && strlen(holder) >= n))
 		return err_set(err, DOSSIER_EINVAL, "lease holder id too long: %s", holder);
 	double now = clock_wall_s();
-	sqlite3_stmt *q = stmt(st, "INSERT INTO workers(holder, host, pid, proc_start, started_at, heartbeat_at, expires_at)"
+	struct dbl_stmt *q = stmt(st, "INSERT INTO workers(holder, host, pid, proc_start, started_at, heartbeat_at, expires_at)"
 	                           " VALUES(?1,?2,?3,?4,?5,?5,?6) ON CONFLICT(holder) DO UPDATE SET host=excluded.host,"
 	                           " pid=excluded.pid, proc_start=excluded.proc_start, heartbeat_at=excluded.heartbeat_at,"
 	                           " expires_at=excluded.expires_at", err);
@@ -75,13 +75,13 @@ int store_lease_acquire(store *st, const char *holder, double ttl_s, char *holde
 		return DOSSIER_EDB;
 	bind_text(q, 1, holder);
 	bind_text(q, 2, host);
-	sqlite3_bind_int64(q, 3, pid);
-	sqlite3_bind_int64(q, 4, start);
-	sqlite3_bind_double(q, 5, now);
-	sqlite3_bind_double(q, 6, now + (ttl_s > 0 ? ttl_s : STORE_LEASE_TTL_S));
-	int rc = sqlite3_step(q);
+	dbl_bind_i64(q, 3, pid);
+	dbl_bind_i64(q, 4, start);
+	dbl_bind_double(q, 5, now);
+	dbl_bind_double(q, 6, now + (ttl_s > 0 ? ttl_s : STORE_LEASE_TTL_S));
+	int rc = qstep(st, q);
 	stmt_done(q);
-	if (rc != SQLITE_DONE)
+	if (rc != DBL_DONE)
 		return db_err(st, err, "registering a worker");
 	if (holder_out)
 		snprintf(holder_out, n, "%s", holder);
@@ -91,34 +91,34 @@ int store_lease_acquire(store *st, const char *holder, double ttl_s, char *holde
 int store_lease_heartbeat(store *st, const char *holder, double ttl_s, struct err *err)
 {
 	double now = clock_wall_s();
-	sqlite3_stmt *q = stmt(st, "UPDATE workers SET heartbeat_at = ?2, expires_at = ?3 WHERE holder = ?1", err);
+	struct dbl_stmt *q = stmt(st, "UPDATE workers SET heartbeat_at = ?2, expires_at = ?3 WHERE holder = ?1", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, holder);
-	sqlite3_bind_double(q, 2, now);
-	sqlite3_bind_double(q, 3, now + (ttl_s > 0 ? ttl_s : STORE_LEASE_TTL_S));
-	int rc = sqlite3_step(q);
+	dbl_bind_double(q, 2, now);
+	dbl_bind_double(q, 3, now + (ttl_s > 0 ? ttl_s : STORE_LEASE_TTL_S));
+	int rc = qstep(st, q);
 	stmt_done(q);
-	if (rc != SQLITE_DONE)
+	if (rc != DBL_DONE)
 		return db_err(st, err, "renewing a lease");
-	if (sqlite3_changes(st->db) != 1)
+	if (dbl_changes(st->c) != 1)
 		return err_set(err, DOSSIER_ESTALE, "the lease of %s expired and its steps went to others", holder);
 	return 0;
 }
 
 static const char SQL_REQUEUE_HOLDER[] =
-	"UPDATE steps SET state='queued', attempts=max(attempts-1,0), holder=NULL, last_error=?2"
-	" WHERE state='running' AND holder IS ?1";
+	"UPDATE steps SET state='queued', attempts=" DBL_MAX2 "(attempts-1,0), holder=NULL, last_error=?2"
+	" WHERE state='running' AND holder" DBL_IS "?1";
 
 static int delete_worker(store *st, const char *holder, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "DELETE FROM workers WHERE holder = ?", err);
+	struct dbl_stmt *q = stmt(st, "DELETE FROM workers WHERE holder = ?1", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, holder);
-	int rc = sqlite3_step(q);
+	int rc = qstep(st, q);
 	stmt_done(q);
-	return rc == SQLITE_DONE ? 0 : db_err(st, err, "removing a worker");
+	return rc == DBL_DONE ? 0 : db_err(st, err, "removing a worker");
 }
 
 struct release_ctx {
@@ -130,16 +130,16 @@ struct release_ctx {
 static int release_tx(store *st, void *user)
 {
 	struct release_ctx *c = user;
-	sqlite3_stmt *q = stmt(st, SQL_REQUEUE_HOLDER, c->err);
+	struct dbl_stmt *q = stmt(st, SQL_REQUEUE_HOLDER, c->err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, c->holder);
 	bind_text(q, 2, "interrupted: the run stopped before it finished");
-	int rc = sqlite3_step(q);
+	int rc = qstep(st, q);
 	stmt_done(q);
-	if (rc != SQLITE_DONE)
+	if (rc != DBL_DONE)
 		return db_err(st, c->err, "giving back a worker's steps");
-	c->n = sqlite3_changes(st->db);
+	c->n = dbl_changes(st->c);
 	return delete_worker(st, c->holder, c->err);
 }
 
@@ -188,19 +188,19 @@ static int recover_tx(store *st, void *user)
 	char host[256];
 	double now = clock_wall_s();
 	this_host(host, sizeof host);
-	sqlite3_stmt *q = stmt(st, "SELECT DISTINCT s.holder, w.holder IS NOT NULL, w.host, w.pid, w.proc_start, w.expires_at"
+	struct dbl_stmt *q = stmt(st, "SELECT DISTINCT s.holder, w.holder IS NOT NULL, w.host, w.pid, w.proc_start, w.expires_at"
 	                           " FROM steps s LEFT JOIN workers w ON w.holder = s.holder WHERE s.state = 'running'", c->err);
 	if (!q)
 		return DOSSIER_EDB;
 	struct holder_row *v = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while ((rc = qstep(st, q)) == DBL_ROW) {
 		if (n == cap) {
 			size_t ncap = cap ? 2 * cap : 8;
 			struct holder_row *nv = realloc(v, ncap * sizeof *v);
 			if (!nv) {
-				rc = SQLITE_NOMEM;
+				rc = DOSSIER_ENOMEM;
 				break;
 			}
 			v = nv;
@@ -209,28 +209,28 @@ static int recover_tx(store *st, void *user)
 		struct holder_row *h = &v[n++];
 		memset(h, 0, sizeof *h);
 		h->holder = col_dup(q, 0);
-		h->known = sqlite3_column_int(q, 1);
+		h->known = (int)dbl_col_i64(q, 1);
 		col_copy(q, 2, h->host, sizeof h->host);
-		h->pid = (long)sqlite3_column_int64(q, 3);
-		h->start = sqlite3_column_int64(q, 4);
-		h->expires_at = sqlite3_column_double(q, 5);
+		h->pid = (long)dbl_col_i64(q, 3);
+		h->start = dbl_col_i64(q, 4);
+		h->expires_at = dbl_col_double(q, 5);
 	}
 	stmt_done(q);
-	rc = rc == SQLITE_DONE ? 0 : rc == SQLITE_NOMEM ? err_set(c->err, DOSSIER_ENOMEM, "out of memory")
+	rc = rc == DBL_DONE ? 0 : rc == DOSSIER_ENOMEM ? err_set(c->err, DOSSIER_ENOMEM, "out of memory")
 	                               : db_err(st, c->err, "finding running steps");
 	for (size_t i = 0; i < n && !rc; i++) {
 		if (!holder_dead(&v[i], host, now))
 			continue;
-		sqlite3_stmt *u = stmt(st, SQL_REQUEUE_HOLDER, c->err);
+		struct dbl_stmt *u = stmt(st, SQL_REQUEUE_HOLDER, c->err);
 		if (!u) {
 			rc = DOSSIER_EDB;
 			break;
 		}
 		bind_text(u, 1, v[i].holder);
 		bind_text(u, 2, "interrupted: the process running it stopped");
-		if (sqlite3_step(u) != SQLITE_DONE)
+		if (qstep(st, u) != DBL_DONE)
 			rc = db_err(st, c->err, "requeueing orphaned steps");
-		c->n += sqlite3_changes(st->db);
+		c->n += dbl_changes(st->c);
 		stmt_done(u);
 		if (!rc && v[i].holder && v[i].known)
 			rc = delete_worker(st, v[i].holder, c->err);
@@ -240,11 +240,11 @@ static int recover_tx(store *st, void *user)
 	free(v);
 	/* leases that ran out without steps: forget them */
 	if (!rc) {
-		sqlite3_stmt *d = stmt(st, "DELETE FROM workers WHERE expires_at < ?", c->err);
+		struct dbl_stmt *d = stmt(st, "DELETE FROM workers WHERE expires_at < ?1", c->err);
 		if (!d)
 			return DOSSIER_EDB;
-		sqlite3_bind_double(d, 1, now);
-		rc = sqlite3_step(d) == SQLITE_DONE ? 0 : db_err(st, c->err, "removing expired workers");
+		dbl_bind_double(d, 1, now);
+		rc = qstep(st, d) == DBL_DONE ? 0 : db_err(st, c->err, "removing expired workers");
 		stmt_done(d);
 	}
 	return rc;

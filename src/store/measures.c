@@ -13,7 +13,7 @@
 
 int store_measure_put(store *st, const struct store_measure *m, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st,
+	struct dbl_stmt *q = stmt(st,
 	                       "INSERT INTO measures(engine, model, num_ctx, load_s, resident_bytes, source, predicted_bytes,"
 	                       " loads, measured_at) VALUES(?1,?2,?3,?4,?5,?6,?7,1,?8)"
 	                       " ON CONFLICT(engine, model, num_ctx) DO UPDATE SET load_s=?4, resident_bytes=?5,"
@@ -23,18 +23,18 @@ int store_measure_put(store *st, const struct store_measure *m, struct err *err)
 		return DOSSIER_EDB;
 	bind_text(q, 1, m->engine);
 	bind_text(q, 2, m->model);
-	sqlite3_bind_int(q, 3, m->num_ctx);
-	sqlite3_bind_double(q, 4, m->load_s);
-	sqlite3_bind_int64(q, 5, (sqlite3_int64)m->resident_bytes);
+	dbl_bind_i64(q, 3, m->num_ctx);
+	dbl_bind_double(q, 4, m->load_s);
+	dbl_bind_i64(q, 5, (int64_t)m->resident_bytes);
 	bind_text(q, 6, m->source);
 	if (m->predicted_bytes)
-		sqlite3_bind_int64(q, 7, (sqlite3_int64)m->predicted_bytes);
+		dbl_bind_i64(q, 7, (int64_t)m->predicted_bytes);
 	else
-		sqlite3_bind_null(q, 7);
-	sqlite3_bind_double(q, 8, m->measured_at > 0 ? m->measured_at : clock_wall_s());
-	int rc = sqlite3_step(q);
+		dbl_bind_null(q, 7);
+	dbl_bind_double(q, 8, m->measured_at > 0 ? m->measured_at : clock_wall_s());
+	int rc = qstep(st, q);
 	stmt_done(q);
-	return rc == SQLITE_DONE ? 0 : db_err(st, err, "recording what a model load cost");
+	return rc == DBL_DONE ? 0 : db_err(st, err, "recording what a model load cost");
 }
 
 int store_measure_from_event(store *st, const char *event_json, struct err *err)
@@ -70,7 +70,7 @@ int store_measure_from_event(store *st, const char *event_json, struct err *err)
 int store_measures_each(store *st, const char *engine, int (*cb)(const struct store_measure *m, void *user),
                         void *user, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st,
+	struct dbl_stmt *q = stmt(st,
 	                       "SELECT engine, model, num_ctx, load_s, resident_bytes, source, predicted_bytes, loads,"
 	                       " measured_at FROM measures WHERE ?1 IS NULL OR engine = ?1 ORDER BY model, num_ctx",
 	                       err);
@@ -78,22 +78,22 @@ int store_measures_each(store *st, const char *engine, int (*cb)(const struct st
 		return DOSSIER_EDB;
 	bind_text(q, 1, engine);
 	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while ((rc = qstep(st, q)) == DBL_ROW) {
 		struct store_measure m;
 		memset(&m, 0, sizeof m);
 		col_copy(q, 0, m.engine, sizeof m.engine);
 		col_copy(q, 1, m.model, sizeof m.model);
-		m.num_ctx = sqlite3_column_int(q, 2);
-		m.load_s = sqlite3_column_double(q, 3);
-		m.resident_bytes = (uint64_t)sqlite3_column_int64(q, 4);
+		m.num_ctx = (int)dbl_col_i64(q, 2);
+		m.load_s = dbl_col_double(q, 3);
+		m.resident_bytes = (uint64_t)dbl_col_i64(q, 4);
 		col_copy(q, 5, m.source, sizeof m.source);
-		m.predicted_bytes = (uint64_t)sqlite3_column_int64(q, 6);
-		m.loads = sqlite3_column_int(q, 7);
-		m.measured_at = sqlite3_column_double(q, 8);
+		m.predicted_bytes = (uint64_t)dbl_col_i64(q, 6);
+		m.loads = (int)dbl_col_i64(q, 7);
+		m.measured_at = dbl_col_double(q, 8);
 		if (cb(&m, user))
 			break;
 	}
-	int ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+	int ok = rc == DBL_ROW || rc == DBL_DONE;
 	stmt_done(q);
 	return ok ? 0 : db_err(st, err, "reading the measured model loads");
 }

@@ -16,31 +16,31 @@
 #define STEP_COLS "s.id, s.document_id, s.idx, s.kind, s.role, s.deps, s.state, s.attempts," \
 	" s.result, s.last_error, s.started_at, s.finished_at, s.not_before"
 
-static void step_from_row(sqlite3_stmt *q, struct step_rec *s)
+static void step_from_row(struct dbl_stmt *q, struct step_rec *s)
 {
 	memset(s, 0, sizeof *s);
-	s->id = sqlite3_column_int64(q, 0);
-	s->document_id = sqlite3_column_int64(q, 1);
-	s->idx = sqlite3_column_int(q, 2);
+	s->id = dbl_col_i64(q, 0);
+	s->document_id = dbl_col_i64(q, 1);
+	s->idx = (int)dbl_col_i64(q, 2);
 	col_copy(q, 3, s->kind, sizeof s->kind);
-	const char *r = (const char *)sqlite3_column_text(q, 4);
+	const char *r = dbl_col_text(q, 4);
 	if (!r || role_parse(r, &s->role))
 		s->role = ROLE_NONE;
-	s->deps = (uint64_t)sqlite3_column_int64(q, 5);
-	s->state = step_state_parse((const char *)sqlite3_column_text(q, 6));
-	s->attempts = sqlite3_column_int(q, 7);
+	s->deps = (uint64_t)dbl_col_i64(q, 5);
+	s->state = step_state_parse(dbl_col_text(q, 6));
+	s->attempts = (int)dbl_col_i64(q, 7);
 	s->result = col_dup(q, 8);
 	s->last_error = col_dup(q, 9);
-	s->started_at = sqlite3_column_double(q, 10);
-	s->finished_at = sqlite3_column_double(q, 11);
-	s->not_before = sqlite3_column_double(q, 12);
+	s->started_at = dbl_col_double(q, 10);
+	s->finished_at = dbl_col_double(q, 11);
+	s->not_before = dbl_col_double(q, 12);
 }
 
 /* A queued step whose dependencies are all done (it may still be delayed):
  * pending_deps is kept by the triggers of schema 4 (docs/schema.md). */
 #define READY_SQL "s.state = 'queued' AND s.pending_deps = 0"
 
-#define ROLE_IN(param, col) "instr(" param ", ',' || " col " || ',') > 0"
+#define ROLE_IN(param, col) DBL_INSTR "(" param ", ',' || " col " || ',') > 0"
 /* Claimable by holder ?5 at time ?4: not delayed, not given back by that holder. */
 #define CLAIMABLE_SQL \
 	" AND (s.not_before IS NULL OR s.not_before <= ?4) AND (s.deferred_by IS NULL OR s.deferred_by != ?5)"
@@ -53,21 +53,22 @@ static void step_from_row(sqlite3_stmt *q, struct step_rec *s)
  */
 /* The oldest claimable step of role ?1 that nobody delayed or deferred (steps_ready). */
 static const char SQL_FIRST_READY[] =
-	"SELECT " STEP_COLS " FROM steps s INDEXED BY steps_ready WHERE s.state = 'queued' AND s.pending_deps = 0"
-	" AND s.not_before IS NULL AND s.deferred_by IS NULL AND s.role = ?1 ORDER BY s.document_id, s.idx LIMIT 1";
+	"SELECT " STEP_COLS " FROM steps s" DBL_INDEXED_BY("steps_ready") " WHERE s.state = 'queued' AND s.pending_deps = 0"
+	" AND s.not_before IS NULL AND s.deferred_by IS NULL AND s.role = ?1 ORDER BY s.document_id, s.idx LIMIT 1"
+	DBL_SKIP_LOCKED;
 /* The same among the delayed or deferred ones (steps_later: a small set, scanned
  * past the ones still waiting or given back by holder ?5). */
 static const char SQL_FIRST_LATER[] =
-	"SELECT " STEP_COLS " FROM steps s INDEXED BY steps_later WHERE s.state = 'queued' AND s.pending_deps = 0"
+	"SELECT " STEP_COLS " FROM steps s" DBL_INDEXED_BY("steps_later") " WHERE s.state = 'queued' AND s.pending_deps = 0"
 	" AND (s.not_before IS NOT NULL OR s.deferred_by IS NOT NULL) AND s.role = ?1" CLAIMABLE_SQL
-	" ORDER BY s.document_id, s.idx LIMIT 1";
+	" ORDER BY s.document_id, s.idx LIMIT 1" DBL_SKIP_LOCKED;
 /* One document's claimable step of the roles ?3, the role ?1 first, then by idx. */
 static const char SQL_FIRST_OF_DOC[] =
 	"SELECT " STEP_COLS " FROM steps s WHERE s.document_id = ?2 AND " READY_SQL CLAIMABLE_SQL
-	" AND " ROLE_IN("?3", "s.role") " ORDER BY (s.role = ?1) DESC, s.idx LIMIT 1";
+	" AND " ROLE_IN("?3", "s.role") " ORDER BY (s.role = ?1) DESC, s.idx LIMIT 1" DBL_SKIP_LOCKED;
 /* The oldest document with an open (queued or running) step of role ?1 (steps_open). */
 static const char SQL_OLDEST_OPEN[] =
-	"SELECT document_id FROM steps INDEXED BY steps_open WHERE state IN ('queued','running') AND role = ?1"
+	"SELECT document_id FROM steps" DBL_INDEXED_BY("steps_open") " WHERE state IN ('queued','running') AND role = ?1"
 	" ORDER BY document_id LIMIT 1";
 
 /* The roles of a mask as ",none,text," for the statements' role filter
@@ -90,23 +91,23 @@ static unsigned role_list(unsigned mask, char *out, size_t n)
 static int candidate(store *st, const char *sql, const char *role, int64_t doc, const char *roles, double now,
                      const char *holder, struct step_rec *best, int *found, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, sql, err);
+	struct dbl_stmt *q = stmt(st, sql, err);
 	if (!q)
 		return DOSSIER_EDB;
-	int n = sqlite3_bind_parameter_count(q);
+	int n = dbl_param_count(q);
 	bind_text(q, 1, role);
 	if (n >= 2)
-		sqlite3_bind_int64(q, 2, doc);
+		dbl_bind_i64(q, 2, doc);
 	if (n >= 3)
 		bind_text(q, 3, roles);
 	if (n >= 4)
-		sqlite3_bind_double(q, 4, now);
+		dbl_bind_double(q, 4, now);
 	if (n >= 5)
 		bind_text(q, 5, holder);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		int64_t d = sqlite3_column_int64(q, 1);
-		int idx = sqlite3_column_int(q, 2);
+	int rc = qstep(st, q);
+	if (rc == DBL_ROW) {
+		int64_t d = dbl_col_i64(q, 1);
+		int idx = (int)dbl_col_i64(q, 2);
 		if (!*found || d < best->document_id || (d == best->document_id && idx < best->idx)) {
 			if (*found)
 				step_rec_clear(best);
@@ -115,7 +116,7 @@ static int candidate(store *st, const char *sql, const char *role, int64_t doc, 
 		}
 	}
 	stmt_done(q);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(st, err, "choosing a step");
+	return rc == DBL_ROW || rc == DBL_DONE ? 0 : db_err(st, err, "choosing a step");
 }
 
 /* The oldest claimable step of one role: the undelayed set and the delayed one. */
@@ -138,18 +139,18 @@ static int choose(store *st, const struct claim_filter *f, const char *roles, do
 		for (int r = 0; r < ROLE_COUNT; r++) {
 			if (!(f->role_mask & (1u << r)))
 				continue;
-			sqlite3_stmt *q = stmt(st, SQL_OLDEST_OPEN, err);
+			struct dbl_stmt *q = stmt(st, SQL_OLDEST_OPEN, err);
 			if (!q)
 				return DOSSIER_EDB;
 			bind_text(q, 1, role_name((enum model_role)r));
-			rc = sqlite3_step(q);
-			if (rc == SQLITE_ROW) {
-				int64_t d = sqlite3_column_int64(q, 0);
+			rc = qstep(st, q);
+			if (rc == DBL_ROW) {
+				int64_t d = dbl_col_i64(q, 0);
 				if (!oldest || d < oldest)
 					oldest = d;
 			}
 			stmt_done(q);
-			if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			if (rc != DBL_ROW && rc != DBL_DONE)
 				return db_err(st, err, "finding the oldest document");
 		}
 		if (!oldest || (f->only_document > 0 && f->only_document != oldest))
@@ -175,14 +176,14 @@ static int choose(store *st, const struct claim_filter *f, const char *roles, do
 /* 0 if holder has a lease that has not expired, else DOSSIER_ESTALE. */
 static int lease_live(store *st, const char *holder, double now, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT expires_at FROM workers WHERE holder = ?", err);
+	struct dbl_stmt *q = stmt(st, "SELECT expires_at FROM workers WHERE holder = ?1", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, holder);
-	int rc = sqlite3_step(q);
-	double expires = rc == SQLITE_ROW ? sqlite3_column_double(q, 0) : 0;
+	int rc = qstep(st, q);
+	double expires = rc == DBL_ROW ? dbl_col_double(q, 0) : 0;
 	stmt_done(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DBL_ROW && rc != DBL_DONE)
 		return db_err(st, err, "reading a lease");
 	if (expires <= now)
 		return err_set(err, DOSSIER_ESTALE, "the lease of %s is gone (expired or released): acquire a new one",
@@ -213,24 +214,24 @@ static int claim_tx(store *st, void *user)
 		return rc;
 	if (!c->found)
 		return 0;
-	sqlite3_stmt *u = stmt(st, "UPDATE steps SET state='running', holder=?, attempts=attempts+1, started_at=?,"
-	                           " not_before=NULL, deferred_by=NULL WHERE id=? AND state='queued'", c->err);
+	struct dbl_stmt *u = stmt(st, "UPDATE steps SET state='running', holder=?1, attempts=attempts+1, started_at=?2,"
+	                           " not_before=NULL, deferred_by=NULL WHERE id=?3 AND state='queued'", c->err);
 	if (!u)
 		return DOSSIER_EDB;
 	bind_text(u, 1, c->f->holder);
-	sqlite3_bind_double(u, 2, now);
-	sqlite3_bind_int64(u, 3, c->out->id);
-	rc = sqlite3_step(u);
+	dbl_bind_double(u, 2, now);
+	dbl_bind_i64(u, 3, c->out->id);
+	rc = qstep(st, u);
 	stmt_done(u);
-	if (rc != SQLITE_DONE || sqlite3_changes(st->db) != 1) {
+	if (rc != DBL_DONE || dbl_changes(st->c) != 1) {
 		step_rec_clear(c->out);
 		c->found = 0;
-		return rc == SQLITE_DONE ? 0 : db_err(st, c->err, "claiming a step");
+		return rc == DBL_DONE ? 0 : db_err(st, c->err, "claiming a step");
 	}
 	c->out->state = STEP_RUNNING;
 	c->out->attempts++;
 	c->out->not_before = 0;
-	if ((rc = run1(st, "UPDATE documents SET status='running' WHERE id=? AND status='queued'",
+	if ((rc = run1(st, "UPDATE documents SET status='running' WHERE id=?1 AND status='queued'",
 	               c->out->document_id, NULL, c->err)))
 		return rc;
 	return events_insert(st, c->ev, c->n_ev, c->err);
@@ -287,31 +288,31 @@ static const char *const settle_what[] = {"recording a step's result", "queueing
 static int settle_tx(store *st, void *user)
 {
 	struct settle_ctx *c = user;
-	sqlite3_stmt *q = stmt(st, settle_sql[c->how], c->err);
+	struct dbl_stmt *q = stmt(st, settle_sql[c->how], c->err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, c->id);
+	dbl_bind_i64(q, 1, c->id);
 	bind_text(q, 2, c->holder);
 	bind_text(q, 3, c->how == SETTLE_DONE && !c->text ? "{}" : c->text);
-	sqlite3_bind_double(q, 4, clock_wall_s());
+	dbl_bind_double(q, 4, clock_wall_s());
 	if (c->how == SETTLE_RETRY || c->how == SETTLE_DEFER)
 		bind_time(q, 5, c->not_before);
-	int rc = sqlite3_step(q);
+	int rc = qstep(st, q);
 	stmt_done(q);
-	if (rc != SQLITE_DONE)
+	if (rc != DBL_DONE)
 		return db_err(st, c->err, settle_what[c->how]);
-	if (sqlite3_changes(st->db) != 1)
+	if (dbl_changes(st->c) != 1)
 		return err_set(c->err, DOSSIER_ESTALE,
 		               "step %lld is no longer held by %s (its lease expired and another worker took it)",
 		               (long long)c->id, c->holder ? c->holder : "(none)");
 	if (c->how == SETTLE_FAIL) {
 		int64_t doc = 0;
-		sqlite3_stmt *d = stmt(st, "SELECT document_id FROM steps WHERE id = ? AND state = 'failed'", c->err);
+		struct dbl_stmt *d = stmt(st, "SELECT document_id FROM steps WHERE id = ?1 AND state = 'failed'", c->err);
 		if (!d)
 			return DOSSIER_EDB;
-		sqlite3_bind_int64(d, 1, c->id);
-		if (sqlite3_step(d) == SQLITE_ROW)
-			doc = sqlite3_column_int64(d, 0);
+		dbl_bind_i64(d, 1, c->id);
+		if (qstep(st, d) == DBL_ROW)
+			doc = dbl_col_i64(d, 0);
 		stmt_done(d);
 		if ((rc = skip_dependents(st, doc, c->err)))
 			return rc;
@@ -353,19 +354,19 @@ int store_step_defer(store *st, int64_t step_id, const char *holder, const char 
 int skip_dependents(store *st, int64_t doc_id, struct err *err)
 {
 	for (int round = 0; round < 64; round++) {
-		sqlite3_stmt *q = stmt(st, "UPDATE steps AS s SET state='skipped', "
+		struct dbl_stmt *q = stmt(st, "UPDATE steps AS s SET state='skipped', "
 		                           " last_error='skipped: a step it needs failed' WHERE s.document_id = ?1"
 		                           " AND s.state = 'queued' AND EXISTS (SELECT 1 FROM steps d WHERE"
-		                           " d.document_id = s.document_id AND (s.deps >> d.idx) & 1"
+		                           " d.document_id = s.document_id AND (s.deps >> d.idx) & 1 <> 0"
 		                           " AND d.state IN ('failed','skipped'))", err);
 		if (!q)
 			return DOSSIER_EDB;
-		sqlite3_bind_int64(q, 1, doc_id);
-		int rc = sqlite3_step(q);
+		dbl_bind_i64(q, 1, doc_id);
+		int rc = qstep(st, q);
 		stmt_done(q);
-		if (rc != SQLITE_DONE)
+		if (rc != DBL_DONE)
 			return db_err(st, err, "skipping dependent steps");
-		if (sqlite3_changes(st->db) == 0)
+		if (dbl_changes(st->c) == 0)
 			break;
 	}
 	return 0;
@@ -380,15 +381,15 @@ int store_steps_pending(store *st, const char *holder, struct steps_pending *out
 {
 	memset(out, 0, sizeof *out);
 	/* the counts per role and bucket: a handful of rows kept by triggers */
-	sqlite3_stmt *q = stmt(st, "SELECT role, bucket, n FROM step_counts WHERE n > 0", err);
+	struct dbl_stmt *q = stmt(st, "SELECT role, bucket, n FROM step_counts WHERE n > 0", err);
 	if (!q)
 		return DOSSIER_EDB;
 	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while ((rc = qstep(st, q)) == DBL_ROW) {
 		enum model_role r;
-		const char *rs = (const char *)sqlite3_column_text(q, 0);
-		const char *b = (const char *)sqlite3_column_text(q, 1);
-		unsigned n = (unsigned)sqlite3_column_int64(q, 2);
+		const char *rs = dbl_col_text(q, 0);
+		const char *b = dbl_col_text(q, 1);
+		unsigned n = (unsigned)dbl_col_i64(q, 2);
 		if (!rs || role_parse(rs, &r))
 			r = ROLE_NONE;
 		if (!b)
@@ -401,23 +402,23 @@ int store_steps_pending(store *st, const char *holder, struct steps_pending *out
 			out->ready[r] += n;
 	}
 	stmt_done(q);
-	if (rc != SQLITE_DONE)
+	if (rc != DBL_DONE)
 		return db_err(st, err, "counting pending steps");
 	/* the delayed or deferred part of the ready set (steps_later, small) is not ready now */
 	q = stmt(st, "SELECT s.role, coalesce(s.not_before, 0), s.deferred_by IS NOT NULL AND s.deferred_by = ?1"
-	             " FROM steps s INDEXED BY steps_later WHERE s.state = 'queued' AND s.pending_deps = 0"
+	             " FROM steps s" DBL_INDEXED_BY("steps_later") " WHERE s.state = 'queued' AND s.pending_deps = 0"
 	             " AND (s.not_before IS NOT NULL OR s.deferred_by IS NOT NULL)", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, holder);
 	double now = clock_wall_s();
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while ((rc = qstep(st, q)) == DBL_ROW) {
 		enum model_role r;
-		const char *rs = (const char *)sqlite3_column_text(q, 0);
+		const char *rs = dbl_col_text(q, 0);
 		if (!rs || role_parse(rs, &r))
 			r = ROLE_NONE;
-		double not_before = sqlite3_column_double(q, 1);
-		int mine = sqlite3_column_int(q, 2);
+		double not_before = dbl_col_double(q, 1);
+		int mine = (int)dbl_col_i64(q, 2);
 		if (!mine && not_before <= now)
 			continue; /* claimable now: stays in ready */
 		if (out->ready[r])
@@ -431,7 +432,7 @@ int store_steps_pending(store *st, const char *holder, struct steps_pending *out
 		}
 	}
 	stmt_done(q);
-	return rc == SQLITE_DONE ? 0 : db_err(st, err, "counting delayed steps");
+	return rc == DBL_DONE ? 0 : db_err(st, err, "counting delayed steps");
 }
 
 int store_steps_upcoming(store *st, enum model_role role, unsigned preparing_mask, unsigned *out,
@@ -440,58 +441,58 @@ int store_steps_upcoming(store *st, enum model_role role, unsigned preparing_mas
 	char roles[96];
 	role_list(preparing_mask, roles, sizeof roles);
 	/* among the oldest waiting steps of the role (bounded, through steps_open) */
-	sqlite3_stmt *q = stmt(st, "SELECT count(*) FROM (SELECT s.document_id, s.deps FROM steps s INDEXED BY steps_open"
+	struct dbl_stmt *q = stmt(st, "SELECT count(*) FROM (SELECT s.document_id, s.deps FROM steps s" DBL_INDEXED_BY("steps_open")
 	                           " WHERE s.state IN ('queued','running') AND s.role = ?1 AND s.state = 'queued'"
 	                           " AND s.pending_deps > 0 ORDER BY s.document_id LIMIT " STR(UPCOMING_SCAN) ") AS s"
 	                           " WHERE NOT EXISTS (SELECT 1 FROM steps d"
-	                           " WHERE d.document_id = s.document_id AND (s.deps >> d.idx) & 1 AND d.state != 'done'"
+	                           " WHERE d.document_id = s.document_id AND (s.deps >> d.idx) & 1 <> 0 AND d.state != 'done'"
 	                           " AND (NOT " ROLE_IN("?2", "d.role") " OR d.state NOT IN ('queued','running')))", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, role_name(role));
 	bind_text(q, 2, roles);
-	int rc = sqlite3_step(q);
-	*out = rc == SQLITE_ROW ? (unsigned)sqlite3_column_int(q, 0) : 0;
+	int rc = qstep(st, q);
+	*out = rc == DBL_ROW ? (unsigned)(int)dbl_col_i64(q, 0) : 0;
 	stmt_done(q);
-	return rc == SQLITE_ROW ? 0 : db_err(st, err, "counting upcoming steps");
+	return rc == DBL_ROW ? 0 : db_err(st, err, "counting upcoming steps");
 }
 
 int store_doc_next_attempt(store *st, int64_t doc_id, double *when, char **last_error, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT count(*), min(not_before),"
+	struct dbl_stmt *q = stmt(st, "SELECT count(*), min(not_before),"
 	                           " (SELECT last_error FROM steps WHERE document_id = ?1 AND state = 'queued'"
 	                           "  AND last_error IS NOT NULL ORDER BY finished_at DESC LIMIT 1)"
 	                           " FROM steps WHERE document_id = ?1 AND state = 'queued'", err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, doc_id);
+	dbl_bind_i64(q, 1, doc_id);
 	*when = 0;
 	if (last_error)
 		*last_error = NULL;
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_int(q, 0) == 0) {
+	int rc = qstep(st, q);
+	if (rc == DBL_ROW) {
+		if ((int)dbl_col_i64(q, 0) == 0) {
 			stmt_done(q);
 			return DOSSIER_ENOTFOUND;
 		}
-		*when = sqlite3_column_double(q, 1); /* NULL (no delayed step) reads as 0 */
+		*when = dbl_col_double(q, 1); /* NULL (no delayed step) reads as 0 */
 		if (last_error)
 			*last_error = col_dup(q, 2);
 	}
 	stmt_done(q);
-	return rc == SQLITE_ROW ? 0 : db_err(st, err, "reading a document's next attempt");
+	return rc == DBL_ROW ? 0 : db_err(st, err, "reading a document's next attempt");
 }
 
 int store_doc_steps(store *st, int64_t doc_id, struct step_rec **out, size_t *n,
                     struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT " STEP_COLS " FROM steps s WHERE s.document_id = ? ORDER BY s.idx", err);
+	struct dbl_stmt *q = stmt(st, "SELECT " STEP_COLS " FROM steps s WHERE s.document_id = ?1 ORDER BY s.idx", err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, doc_id);
+	dbl_bind_i64(q, 1, doc_id);
 	size_t cap = 8, len = 0;
 	struct step_rec *v = xcalloc(cap, sizeof *v);
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while (qstep(st, q) == DBL_ROW) {
 		if (len == cap) {
 			struct step_rec *nv = realloc(v, 2 * cap * sizeof *v);
 			if (!nv) {
@@ -512,28 +513,28 @@ int store_doc_steps(store *st, int64_t doc_id, struct step_rec **out, size_t *n,
 
 int store_doc_settled(store *st, int64_t doc_id, int *settled, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT count(*) FROM steps WHERE document_id = ? AND state IN ('queued','running')", err);
+	struct dbl_stmt *q = stmt(st, "SELECT count(*) FROM steps WHERE document_id = ?1 AND state IN ('queued','running')", err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, doc_id);
-	*settled = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0;
+	dbl_bind_i64(q, 1, doc_id);
+	*settled = qstep(st, q) == DBL_ROW && (int)dbl_col_i64(q, 0) == 0;
 	stmt_done(q);
 	return 0;
 }
 
 int store_doc_try_finish(store *st, int64_t doc_id, int *won, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "UPDATE documents SET status='assembling' WHERE id = ?1"
+	struct dbl_stmt *q = stmt(st, "UPDATE documents SET status='assembling' WHERE id = ?1"
 	                           " AND status IN ('queued','running') AND NOT EXISTS (SELECT 1 FROM steps"
 	                           " WHERE document_id = ?1 AND state IN ('queued','running'))", err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, doc_id);
-	int rc = sqlite3_step(q);
+	dbl_bind_i64(q, 1, doc_id);
+	int rc = qstep(st, q);
 	stmt_done(q);
-	if (rc != SQLITE_DONE)
+	if (rc != DBL_DONE)
 		return db_err(st, err, "finishing a document");
-	*won = sqlite3_changes(st->db) == 1;
+	*won = dbl_changes(st->c) == 1;
 	return 0;
 }
 
@@ -545,7 +546,7 @@ int store_docs_requeue_idle(store *st, int *n, struct err *err)
 	if (rc)
 		return rc;
 	if (n)
-		*n = sqlite3_changes(st->db);
+		*n = dbl_changes(st->c);
 	return 0;
 }
 
@@ -567,16 +568,17 @@ int store_queue_explain(store *st, char **out, struct err *err)
 	*out = NULL;
 	for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
 		char sql[2048];
-		snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", qs[i].sql);
-		sqlite3_stmt *q = NULL;
-		int rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
-		if (rc != SQLITE_OK) {
+		int pg = st->backend == DBL_PG;
+		snprintf(sql, sizeof sql, "%s %s", pg ? "EXPLAIN" : "EXPLAIN QUERY PLAN", qs[i].sql);
+		struct dbl_stmt *q = dbl_prep_uncached(st->c, sql, err);
+		if (!q) {
 			buf_free(&b);
-			return db_err(st, err, "explaining a queue statement");
+			return err && err->code ? err->code : DOSSIER_EDB;
 		}
-		while (sqlite3_step(q) == SQLITE_ROW)
-			buf_appendf(&b, "%s: %s\n", qs[i].name, (const char *)sqlite3_column_text(q, 3));
-		sqlite3_finalize(q);
+		/* PG plans with parameters left unbound as NULLs of the inferred types */
+		while (qstep(st, q) == DBL_ROW)
+			buf_appendf(&b, "%s: %s\n", qs[i].name, dbl_col_text(q, pg ? 0 : 3));
+		dbl_stmt_free(q);
 	}
 	*out = buf_take(&b);
 	return 0;
@@ -597,33 +599,33 @@ static int requeue_tx(store *st, void *user)
 {
 	struct requeue_ctx *c = user;
 	/* running steps are left alone: their worker's result stands */
-	sqlite3_stmt *q = stmt(st,
+	struct dbl_stmt *q = stmt(st,
 	                       "UPDATE steps SET state='queued', attempts=0, last_error=NULL, holder=NULL,"
 	                       " not_before=NULL, deferred_by=NULL, started_at=NULL, finished_at=NULL"
-	                       " WHERE document_id=?1 AND idx < 64 AND (?2 >> idx) & 1 AND state IN ('done','failed','skipped')",
+	                       " WHERE document_id=?1 AND idx < 64 AND (?2 >> idx) & 1 <> 0 AND state IN ('done','failed','skipped')",
 	                       c->err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, c->doc);
-	sqlite3_bind_int64(q, 2, (sqlite3_int64)c->mask);
-	int rc = sqlite3_step(q);
-	c->changed = sqlite3_changes(st->db);
+	dbl_bind_i64(q, 1, c->doc);
+	dbl_bind_i64(q, 2, (int64_t)c->mask);
+	int rc = qstep(st, q);
+	c->changed = dbl_changes(st->c);
 	stmt_done(q);
-	if (rc != SQLITE_DONE)
+	if (rc != DBL_DONE)
 		return db_err(st, c->err, "queueing steps again");
 	if (!c->changed)
 		return 0;
 	/* a dependent queued again that depends on a step that is not done waits
 	 * for it: pending_deps was raised by steps_dep_undone for done steps; a
 	 * step that had failed or been skipped was never done, so nothing to fix */
-	sqlite3_stmt *d = stmt(st, "UPDATE documents SET status='queued', error=NULL, updated_at=?2 WHERE id=?1", c->err);
+	struct dbl_stmt *d = stmt(st, "UPDATE documents SET status='queued', error=NULL, updated_at=?2 WHERE id=?1", c->err);
 	if (!d)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(d, 1, c->doc);
-	sqlite3_bind_double(d, 2, clock_wall_s());
-	rc = sqlite3_step(d);
+	dbl_bind_i64(d, 1, c->doc);
+	dbl_bind_double(d, 2, clock_wall_s());
+	rc = qstep(st, d);
 	stmt_done(d);
-	if (rc != SQLITE_DONE)
+	if (rc != DBL_DONE)
 		return db_err(st, c->err, "queueing a document again");
 	return events_insert(st, c->ev, c->n_ev, c->err);
 }

@@ -11,6 +11,7 @@
 #include "store/internal.h"
 #include "core/util.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,125 +207,84 @@ static void batch_ended(store *st, int committed);
 
 int db_err(store *st, struct err *err, const char *what)
 {
-	return err_set(err, DOSSIER_EDB, "database %s: %s failed: %s", st->path, what,
-	               sqlite3_errmsg(st->db));
+	int code = st->last.code ? st->last.code : DOSSIER_EDB;
+	err_set(err, code, "%s failed: %s", what, st->last.code ? st->last.msg : "no message");
+	err_clear(&st->last);
+	return code;
 }
 
 int db_exec(store *st, const char *sql, struct err *err)
 {
-	char *msg = NULL;
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		err_set(err, DOSSIER_EDB, "database %s: %s", st->path, msg ? msg : "error");
-		sqlite3_free(msg);
-		return DOSSIER_EDB;
-	}
-	return 0;
+	return dbl_exec(st->c, sql, err);
 }
 
-sqlite3_stmt *stmt(store *st, const char *sql, struct err *err)
+struct dbl_stmt *stmt(store *st, const char *sql, struct err *err)
 {
-	for (int i = 0; i < st->n_cache; i++) {
-		if (st->cache[i].sql == sql) {
-			sqlite3_stmt *q = st->cache[i].q;
-			sqlite3_reset(q);
-			sqlite3_clear_bindings(q);
-			return q;
-		}
-	}
-	if (st->n_cache == STMT_CACHE_MAX) {
-		err_set(err, DOSSIER_EDB, "database %s: more than %d distinct statements (raise STMT_CACHE_MAX)",
-		        st->path, STMT_CACHE_MAX);
-		return NULL;
-	}
-	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK) {
-		db_err(st, err, "preparing a query");
-		return NULL;
-	}
-	st->cache[st->n_cache].sql = sql;
-	st->cache[st->n_cache].q = q;
-	st->n_cache++;
-	return q;
+	return dbl_prep(st->c, sql, err);
 }
 
-void stmt_done(sqlite3_stmt *q)
+void stmt_done(struct dbl_stmt *q)
 {
-	if (q)
-		sqlite3_reset(q);
+	dbl_done(q);
+}
+
+int qstep(store *st, struct dbl_stmt *q)
+{
+	int rc = dbl_step(q, &st->last);
+	if (rc == DBL_ROW || rc == DBL_DONE)
+		err_clear(&st->last);
+	return rc;
 }
 
 int run1(store *st, const char *sql, int64_t a, const char *t, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, sql, err);
+	struct dbl_stmt *q = stmt(st, sql, err);
 	if (!q)
-		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, a);
+		return err && err->code ? err->code : DOSSIER_EDB;
+	dbl_bind_i64(q, 1, a);
 	if (t)
 		bind_text(q, 2, t);
-	int rc = sqlite3_step(q);
+	int rc = qstep(st, q);
 	stmt_done(q);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_err(st, err, "updating");
+	return rc == DBL_DONE || rc == DBL_ROW ? 0 : db_err(st, err, "updating");
 }
 
-char *col_dup(sqlite3_stmt *q, int i)
+char *col_dup(struct dbl_stmt *q, int i)
 {
-	const unsigned char *s = sqlite3_column_text(q, i);
-	return s ? xstrdup((const char *)s) : NULL;
+	const char *s = dbl_col_text(q, i);
+	return s ? xstrdup(s) : NULL;
 }
 
-void col_copy(sqlite3_stmt *q, int i, char *out, size_t n)
+void col_copy(struct dbl_stmt *q, int i, char *out, size_t n)
 {
-	const unsigned char *s = sqlite3_column_text(q, i);
-	snprintf(out, n, "%s", s ? (const char *)s : "");
+	const char *s = dbl_col_text(q, i);
+	snprintf(out, n, "%s", s ? s : "");
 }
 
-void bind_text(sqlite3_stmt *q, int i, const char *s)
+void bind_text(struct dbl_stmt *q, int i, const char *s)
 {
-	if (s)
-		sqlite3_bind_text(q, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(q, i);
+	dbl_bind_text(q, i, s);
 }
 
-void bind_time(sqlite3_stmt *q, int i, double t)
+void bind_time(struct dbl_stmt *q, int i, double t)
 {
 	if (t > 0)
-		sqlite3_bind_double(q, i, t);
+		dbl_bind_double(q, i, t);
 	else
-		sqlite3_bind_null(q, i);
+		dbl_bind_null(q, i);
 }
 
 /* ============================================================ open, migrate */
 
+static struct dbl_migration sqlite_steps[SCHEMA_VERSION];
+
 static int migrate(store *st, struct err *err)
 {
-	sqlite3_stmt *q;
-	int version = 0, rc;
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
-		return db_err(st, err, "reading the schema version");
-	if (sqlite3_step(q) == SQLITE_ROW)
-		version = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	if (version > SCHEMA_VERSION)
-		return err_set(err, DOSSIER_EDB,
-		               "database %s has schema version %d, newer than this dossier (%d): "
-		               "upgrade dossier or use another --db", st->path, version, SCHEMA_VERSION);
-	for (int v = version; v < SCHEMA_VERSION; v++) {
-		char pragma[64];
-		if ((rc = db_exec(st, "BEGIN IMMEDIATE", err)))
-			return rc;
-		snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", v + 1);
-		if ((rc = db_exec(st, migrations[v], err)) || (rc = db_exec(st, pragma, err))) {
-			db_exec(st, "ROLLBACK", NULL);
-			err_prefix(err, "migrating to schema %d: ", v + 1);
-			return rc;
-		}
-		if ((rc = db_exec(st, "COMMIT", err))) {
-			db_exec(st, "ROLLBACK", NULL);
-			return rc;
-		}
-	}
-	return 0;
+	if (st->backend == DBL_PG)
+		return err_set(err, DOSSIER_EDB, "database %s: the PostgreSQL schema is not built yet", st->path);
+	for (int i = 0; i < SCHEMA_VERSION; i++)
+		sqlite_steps[i].sql = migrations[i];
+	return dbl_migrate(st->c, sqlite_steps, SCHEMA_VERSION, NULL, NULL, err);
 }
 
 /*
@@ -366,39 +326,39 @@ int store_open(const char *path, store **out, struct err *err)
 	store *st = xcalloc(1, sizeof *st);
 	struct err e = {0};
 	int rc = DOSSIER_EDB;
-	st->path = xstrdup(path);
 	*out = NULL;
 
-	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir_p(dir, &e)) {
-			err_set(err, DOSSIER_EDB, "cannot use database %s: %s (choose another with --db or DOSSIER_DB)",
-			        path, e.msg);
-			free(dir);
+	if (path && path[0] && dbl_is_pg_url(path)) {
+		st->backend = DBL_PG;
+		if ((rc = dbl_open_pg(path, &st->c, err))) {
+			st->path = xstrdup(path);
 			goto fail;
 		}
-	}
-	free(dir);
-
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
-		err_set(err, DOSSIER_EDB, "cannot open database %s: %s (choose another with --db or DOSSIER_DB)",
-		        path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
-		goto fail;
-	}
-	sqlite3_busy_timeout(st->db, 10000);
-	sqlite3_extended_result_codes(st->db, 1);
-	/* WAL: readers never block the writer; NORMAL is durable at checkpoints and
-	 * loses at most the last transactions on power loss, never corrupts. */
-	if (db_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL)) {
-		err_set(err, DOSSIER_EDB, "cannot use database %s: %s (is the directory writable? choose another with --db)",
-		        path, sqlite3_errmsg(st->db));
-		goto fail;
+		st->path = xstrdup(dbl_name(st->c));  /* never the password */
+	} else {
+		st->backend = DBL_SQLITE;
+		st->path = xstrdup(path);
+		char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (mkdir_p(dir, &e)) {
+				err_set(err, DOSSIER_EDB, "cannot use database %s: %s (choose another with --db or DOSSIER_DB)",
+				        path, e.msg);
+				free(dir);
+				goto fail;
+			}
+		}
+		free(dir);
+		/* WAL: readers never block the writer; NORMAL is durable at checkpoints
+		 * and loses at most the last transactions on power loss, never corrupts. */
+		if ((rc = dbl_open_sqlite(path, &st->c, err)))
+			goto fail;
+		st->sq = dbl_sqlite_handle(st->c);
 	}
 	if ((rc = migrate(st, err)))
 		goto fail;
-	sqlite3_wal_hook(st->db, wal_hook, NULL);
+	if (st->sq)
+		sqlite3_wal_hook(st->sq, wal_hook, NULL);
 	*out = st;
 	return 0;
 fail:
@@ -410,65 +370,33 @@ void store_close(store *st)
 {
 	if (!st)
 		return;
+	if (st->batch)
+		dbl_rollback(st->c);
 	batch_ended(st, 0); /* a batch still open rolls back with the connection */
 	free(st->after);
-	for (int i = 0; i < st->n_cache; i++)
-		sqlite3_finalize(st->cache[i].q);
-	sqlite3_close_v2(st->db);
+	dbl_close(st->c);
 	free(st->path);
 	free(st);
 }
 
-/* The transaction statements, prepared once per connection (stmt() keys its
- * cache by these addresses): they run several times for every step. */
-static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
-static const char SQL_COMMIT[] = "COMMIT";
-static const char SQL_SAVEPOINT[] = "SAVEPOINT store_tx";
-static const char SQL_RELEASE[] = "RELEASE store_tx";
+struct tx_call {
+	store *st;
+	int (*fn)(store *st, void *user);
+	void *user;
+};
 
-static int tx_exec(store *st, const char *sql, struct err *err)
+static int tx_call(struct dbl_conn *c, void *user, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, sql, NULL);
-	if (!q)
-		return db_exec(st, sql, err);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(q);
-		return 0;
-	}
-	rc = db_err(st, err, sql);
-	sqlite3_reset(q);
-	return rc;
+	(void)c;
+	(void)err;  /* fn reports through its own user data */
+	struct tx_call *t = user;
+	return t->fn(t->st, t->user);
 }
 
 int store_tx(store *st, int (*fn)(store *st, void *user), void *user, struct err *err)
 {
-	if (st->batch) {
-		int rc = tx_exec(st, SQL_SAVEPOINT, err);
-		if (rc)
-			return rc;
-		rc = fn(st, user);
-		if (rc) {
-			db_exec(st, "ROLLBACK TO store_tx; RELEASE store_tx", NULL);
-			return rc;
-		}
-		if ((rc = tx_exec(st, SQL_RELEASE, err)))
-			db_exec(st, "ROLLBACK TO store_tx; RELEASE store_tx", NULL);
-		return rc;
-	}
-	int rc = tx_exec(st, SQL_BEGIN, err);
-	if (rc)
-		return rc;
-	rc = fn(st, user);
-	if (rc) {
-		db_exec(st, "ROLLBACK", NULL);
-		return rc;
-	}
-	if ((rc = tx_exec(st, SQL_COMMIT, err))) {
-		db_exec(st, "ROLLBACK", NULL);
-		return rc;
-	}
-	return 0;
+	struct tx_call t = {st, fn, user};
+	return dbl_tx(st->c, 0, tx_call, &t, err);
 }
 
 /* Runs and forgets the calls of store_batch_after (the batch has ended). */
@@ -535,7 +463,7 @@ int store_batch_begin(store *st, struct err *err)
 {
 	if (st->batch)
 		return err_set(err, DOSSIER_EINVAL, "database %s: a batch is already open", st->path);
-	int rc = tx_exec(st, SQL_BEGIN, err);
+	int rc = dbl_begin(st->c, 0, err);
 	if (!rc)
 		st->batch = 1;
 	return rc;
@@ -546,9 +474,7 @@ int store_batch_commit(store *st, struct err *err)
 	if (!st->batch)
 		return 0;
 	st->batch = 0;
-	int rc = tx_exec(st, SQL_COMMIT, err);
-	if (rc)
-		db_exec(st, "ROLLBACK", NULL);
+	int rc = dbl_commit(st->c, err);  /* rolls back when it fails */
 	batch_ended(st, rc == 0);
 	return rc;
 }
@@ -558,14 +484,14 @@ void store_batch_rollback(store *st)
 	if (!st || !st->batch)
 		return;
 	st->batch = 0;
-	db_exec(st, "ROLLBACK", NULL);
+	dbl_rollback(st->c);
 	batch_ended(st, 0);
 }
 
 void store_busy_timeout(store *st, int ms)
 {
-	if (st)
-		sqlite3_busy_timeout(st->db, ms);
+	if (st && st->sq)
+		sqlite3_busy_timeout(st->sq, ms);
 }
 
 int store_in_batch(const store *st)

@@ -47,46 +47,48 @@ static int replace_tx(store *st, void *user)
 	int rc = run1(st, "DELETE FROM chunks WHERE document_id = ?1", c->doc_id, NULL, c->err);
 	if (rc)
 		return rc;
-	sqlite3_stmt *q = NULL;
+	struct dbl_stmt *q = NULL;
 	for (size_t i = 0; i < c->n; i++) {
 		const struct vec_chunk *k = &c->c[i];
 		float scale;
 		quantise(k->vec, c->dim, c->f32, c->q8, &scale);
 		q = stmt(st, "INSERT INTO chunks(document_id, seq, source, start_s, end_s, page, text, model, dim, f32)"
-		             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", c->err);
+		             " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id", c->err);
 		if (!q)
 			return DOSSIER_EDB;
-		sqlite3_bind_int64(q, 1, c->doc_id);
-		sqlite3_bind_int(q, 2, k->seq);
+		dbl_bind_i64(q, 1, c->doc_id);
+		dbl_bind_i64(q, 2, k->seq);
 		bind_text(q, 3, k->source ? k->source : "text");
 		if (k->start_s >= 0)
-			sqlite3_bind_double(q, 4, k->start_s);
+			dbl_bind_double(q, 4, k->start_s);
 		if (k->end_s >= 0)
-			sqlite3_bind_double(q, 5, k->end_s);
+			dbl_bind_double(q, 5, k->end_s);
 		if (k->page > 0)
-			sqlite3_bind_int(q, 6, k->page);
+			dbl_bind_i64(q, 6, k->page);
 		bind_text(q, 7, k->text ? k->text : "");
 		bind_text(q, 8, c->model);
-		sqlite3_bind_int(q, 9, c->dim);
-		sqlite3_bind_blob(q, 10, c->f32, c->dim * (int)sizeof(float), SQLITE_STATIC);
-		int s = sqlite3_step(q);
+		dbl_bind_i64(q, 9, c->dim);
+		dbl_bind_blob(q, 10, c->f32, (size_t)c->dim * sizeof(float));
+		int s = qstep(st, q);
+		int64_t chunk_id = s == DBL_ROW ? dbl_col_i64(q, 0) : 0;
+		if (s == DBL_ROW)
+			s = qstep(st, q);
 		stmt_done(q);
-		if (s == SQLITE_DONE) {
-			int64_t chunk_id = sqlite3_last_insert_rowid(st->db);
+		if (s == DBL_DONE) {
 			q = stmt(st, "INSERT INTO chunk_q8(chunk_id, document_id, model, dim, scale, q8) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 			         c->err);
 			if (!q)
 				return DOSSIER_EDB;
-			sqlite3_bind_int64(q, 1, chunk_id);
-			sqlite3_bind_int64(q, 2, c->doc_id);
+			dbl_bind_i64(q, 1, chunk_id);
+			dbl_bind_i64(q, 2, c->doc_id);
 			bind_text(q, 3, c->model);
-			sqlite3_bind_int(q, 4, c->dim);
-			sqlite3_bind_double(q, 5, scale);
-			sqlite3_bind_blob(q, 6, c->q8, c->dim, SQLITE_STATIC);
-			s = sqlite3_step(q);
+			dbl_bind_i64(q, 4, c->dim);
+			dbl_bind_double(q, 5, scale);
+			dbl_bind_blob(q, 6, c->q8, (size_t)c->dim);
+			s = qstep(st, q);
 			stmt_done(q);
 		}
-		if (s != SQLITE_DONE)
+		if (s != DBL_DONE)
 			return db_err(st, c->err, "storing a chunk's vector");
 	}
 	return 0;
@@ -115,17 +117,17 @@ int store_vectors_replace(store *st, int64_t doc_id, const char *model, int dim,
 
 int store_vectors_count(store *st, const char *model, int64_t *n, int64_t *other, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT COUNT(*) FILTER (WHERE ?1 IS NULL OR model = ?1),"
+	struct dbl_stmt *q = stmt(st, "SELECT COUNT(*) FILTER (WHERE ?1 IS NULL OR model = ?1),"
 	                           " COUNT(*) FILTER (WHERE ?1 IS NOT NULL AND model != ?1) FROM chunks", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, model);
-	int rc = sqlite3_step(q) == SQLITE_ROW ? 0 : db_err(st, err, "counting vectors");
+	int rc = qstep(st, q) == DBL_ROW ? 0 : db_err(st, err, "counting vectors");
 	if (!rc) {
 		if (n)
-			*n = sqlite3_column_int64(q, 0);
+			*n = dbl_col_i64(q, 0);
 		if (other)
-			*other = sqlite3_column_int64(q, 1);
+			*other = dbl_col_i64(q, 1);
 	}
 	stmt_done(q);
 	return rc;
@@ -133,14 +135,14 @@ int store_vectors_count(store *st, const char *model, int64_t *n, int64_t *other
 
 int store_vectors_dim(store *st, const char *model, int *dim, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT dim FROM chunks WHERE model = ?1 LIMIT 1", err);
+	struct dbl_stmt *q = stmt(st, "SELECT dim FROM chunks WHERE model = ?1 LIMIT 1", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, model);
-	int s = sqlite3_step(q);
-	*dim = s == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+	int s = qstep(st, q);
+	*dim = s == DBL_ROW ? (int)dbl_col_i64(q, 0) : 0;
 	stmt_done(q);
-	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : db_err(st, err, "reading the vectors' dimension");
+	return s == DBL_ROW || s == DBL_DONE ? 0 : db_err(st, err, "reading the vectors' dimension");
 }
 
 int store_vectors_scan(store *st, const char *model, int dim,
@@ -148,54 +150,56 @@ int store_vectors_scan(store *st, const char *model, int dim,
                        void *user, struct err *err)
 {
 	/* the whole small table, in rowid order: no index lookups per row */
-	sqlite3_stmt *q = stmt(st, "SELECT chunk_id, document_id, scale, q8 FROM chunk_q8 WHERE model = ?1 AND dim = ?2", err);
+	struct dbl_stmt *q = stmt(st, "SELECT chunk_id, document_id, scale, q8 FROM chunk_q8 WHERE model = ?1 AND dim = ?2", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, model);
-	sqlite3_bind_int(q, 2, dim);
+	dbl_bind_i64(q, 2, dim);
 	int s;
-	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-		const void *b = sqlite3_column_blob(q, 3);
-		if (!b || sqlite3_column_bytes(q, 3) != dim)
+	while ((s = qstep(st, q)) == DBL_ROW) {
+		size_t nb;
+		const void *b = dbl_col_blob(q, 3, &nb);
+		if (!b || nb != (size_t)dim)
 			continue;
-		if (cb(sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), b, (float)sqlite3_column_double(q, 2), user))
+		if (cb(dbl_col_i64(q, 0), dbl_col_i64(q, 1), b, (float)dbl_col_double(q, 2), user))
 			break;
 	}
 	stmt_done(q);
-	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : db_err(st, err, "reading vectors");
+	return s == DBL_ROW || s == DBL_DONE ? 0 : db_err(st, err, "reading vectors");
 }
 
 int store_vectors_scan_doc(store *st, int64_t doc_id, const char *model, int dim,
                            int (*cb)(int64_t id, int64_t doc_id, const signed char *q8, float scale, void *user),
                            void *user, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT q.chunk_id, q.document_id, q.scale, q.q8 FROM chunks c"
+	struct dbl_stmt *q = stmt(st, "SELECT q.chunk_id, q.document_id, q.scale, q.q8 FROM chunks c"
 	                           " JOIN chunk_q8 q ON q.chunk_id = c.id"
 	                           " WHERE c.document_id = ?1 AND q.model = ?2 AND q.dim = ?3", err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, doc_id);
+	dbl_bind_i64(q, 1, doc_id);
 	bind_text(q, 2, model);
-	sqlite3_bind_int(q, 3, dim);
+	dbl_bind_i64(q, 3, dim);
 	int s;
-	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-		const void *b = sqlite3_column_blob(q, 3);
-		if (!b || sqlite3_column_bytes(q, 3) != dim)
+	while ((s = qstep(st, q)) == DBL_ROW) {
+		size_t nb;
+		const void *b = dbl_col_blob(q, 3, &nb);
+		if (!b || nb != (size_t)dim)
 			continue;
-		if (cb(sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), b, (float)sqlite3_column_double(q, 2), user))
+		if (cb(dbl_col_i64(q, 0), dbl_col_i64(q, 1), b, (float)dbl_col_double(q, 2), user))
 			break;
 	}
 	stmt_done(q);
-	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : db_err(st, err, "reading a document's vectors");
+	return s == DBL_ROW || s == DBL_DONE ? 0 : db_err(st, err, "reading a document's vectors");
 }
 
 int store_vectors_gen(store *st, int64_t *gen, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT COALESCE(MAX(gen), 0) FROM vector_docs", err);
+	struct dbl_stmt *q = stmt(st, "SELECT COALESCE(MAX(gen), 0) FROM vector_docs", err);
 	if (!q)
 		return DOSSIER_EDB;
-	int rc = sqlite3_step(q) == SQLITE_ROW ? 0 : db_err(st, err, "reading the vectors' generation");
-	*gen = rc ? 0 : sqlite3_column_int64(q, 0);
+	int rc = qstep(st, q) == DBL_ROW ? 0 : db_err(st, err, "reading the vectors' generation");
+	*gen = rc ? 0 : dbl_col_i64(q, 0);
 	stmt_done(q);
 	return rc;
 }
@@ -203,27 +207,29 @@ int store_vectors_gen(store *st, int64_t *gen, struct err *err)
 int store_vectors_changed(store *st, int64_t since,
                           int (*cb)(int64_t doc_id, int64_t gen, void *user), void *user, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT document_id, gen FROM vector_docs WHERE gen > ?1 ORDER BY gen", err);
+	struct dbl_stmt *q = stmt(st, "SELECT document_id, gen FROM vector_docs WHERE gen > ?1 ORDER BY gen", err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, since);
+	dbl_bind_i64(q, 1, since);
 	int s;
-	while ((s = sqlite3_step(q)) == SQLITE_ROW)
-		if (cb(sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), user))
+	while ((s = qstep(st, q)) == DBL_ROW)
+		if (cb(dbl_col_i64(q, 0), dbl_col_i64(q, 1), user))
 			break;
 	stmt_done(q);
-	return s == SQLITE_ROW || s == SQLITE_DONE ? 0 : db_err(st, err, "reading which vectors changed");
+	return s == DBL_ROW || s == DBL_DONE ? 0 : db_err(st, err, "reading which vectors changed");
 }
 
 int store_vector_get(store *st, int64_t id, int dim, float *out, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT f32 FROM chunks WHERE id = ?1", err);
+	struct dbl_stmt *q = stmt(st, "SELECT f32 FROM chunks WHERE id = ?1", err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, id);
+	dbl_bind_i64(q, 1, id);
 	int rc;
-	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == dim * (int)sizeof(float)) {
-		memcpy(out, sqlite3_column_blob(q, 0), (size_t)dim * sizeof(float));
+	size_t nb = 0;
+	const void *b = qstep(st, q) == DBL_ROW ? dbl_col_blob(q, 0, &nb) : NULL;
+	if (b && nb == (size_t)dim * sizeof(float)) {
+		memcpy(out, b, nb);
 		rc = 0;
 	} else {
 		rc = err_set(err, DOSSIER_ENOTFOUND, "no vector of %d dimensions for chunk %lld", dim, (long long)id);
@@ -235,20 +241,20 @@ int store_vector_get(store *st, int64_t id, int dim, float *out, struct err *err
 int store_chunk_info(store *st, int64_t id, struct vec_chunk_info *info, struct err *err)
 {
 	memset(info, 0, sizeof *info);
-	sqlite3_stmt *q = stmt(st, "SELECT document_id, seq, source, start_s, end_s, page, text FROM chunks WHERE id = ?1",
+	struct dbl_stmt *q = stmt(st, "SELECT document_id, seq, source, start_s, end_s, page, text FROM chunks WHERE id = ?1",
 	                       err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, id);
+	dbl_bind_i64(q, 1, id);
 	int rc = 0;
-	if (sqlite3_step(q) == SQLITE_ROW) {
+	if (qstep(st, q) == DBL_ROW) {
 		info->id = id;
-		info->document_id = sqlite3_column_int64(q, 0);
-		info->seq = sqlite3_column_int(q, 1);
+		info->document_id = dbl_col_i64(q, 0);
+		info->seq = (int)dbl_col_i64(q, 1);
 		col_copy(q, 2, info->source, sizeof info->source);
-		info->start_s = sqlite3_column_type(q, 3) == SQLITE_NULL ? -1 : sqlite3_column_double(q, 3);
-		info->end_s = sqlite3_column_type(q, 4) == SQLITE_NULL ? -1 : sqlite3_column_double(q, 4);
-		info->page = sqlite3_column_int(q, 5);
+		info->start_s = dbl_col_is_null(q, 3) ? -1 : dbl_col_double(q, 3);
+		info->end_s = dbl_col_is_null(q, 4) ? -1 : dbl_col_double(q, 4);
+		info->page = (int)dbl_col_i64(q, 5);
 		info->text = col_dup(q, 6);
 	} else {
 		rc = err_set(err, DOSSIER_ENOTFOUND, "no chunk %lld", (long long)id);
@@ -259,24 +265,25 @@ int store_chunk_info(store *st, int64_t id, struct vec_chunk_info *info, struct 
 
 int store_doc_vector(store *st, int64_t doc_id, const char *model, int dim, float *out, struct err *err)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT f32 FROM chunks WHERE document_id = ?1 AND model = ?2 AND dim = ?3", err);
+	struct dbl_stmt *q = stmt(st, "SELECT f32 FROM chunks WHERE document_id = ?1 AND model = ?2 AND dim = ?3", err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, doc_id);
+	dbl_bind_i64(q, 1, doc_id);
 	bind_text(q, 2, model);
-	sqlite3_bind_int(q, 3, dim);
+	dbl_bind_i64(q, 3, dim);
 	memset(out, 0, (size_t)dim * sizeof(float));
 	int n = 0, s;
-	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
-		if (sqlite3_column_bytes(q, 0) != dim * (int)sizeof(float))
+	while ((s = qstep(st, q)) == DBL_ROW) {
+		size_t nb;
+		const float *v = dbl_col_blob(q, 0, &nb);
+		if (!v || nb != (size_t)dim * sizeof(float))
 			continue;
-		const float *v = sqlite3_column_blob(q, 0);
 		for (int i = 0; i < dim; i++)
 			out[i] += v[i];
 		n++;
 	}
 	stmt_done(q);
-	if (s != SQLITE_DONE)
+	if (s != DBL_DONE)
 		return db_err(st, err, "reading a document's vectors");
 	if (!n)
 		return err_set(err, DOSSIER_ENOTFOUND, "document %lld has no vectors of model '%s' (analyse it with an "
@@ -290,17 +297,17 @@ int store_doc_brief(store *st, int64_t id, const struct doc_filter *f, struct do
                     struct err *err)
 {
 	*title = NULL;
-	sqlite3_stmt *q = stmt(st, "SELECT " DOC_COLS ", (SELECT f.title FROM dossier_fts f WHERE f.rowid = d.id)"
+	struct dbl_stmt *q = stmt(st, "SELECT " DOC_COLS ", (SELECT f.title FROM dossier_fts f WHERE f.rowid = d.id)"
 	                           " FROM documents d WHERE d.id = ?1 AND" DOC_FILTER_WHERE, err);
 	if (!q)
 		return DOSSIER_EDB;
-	sqlite3_bind_int64(q, 1, id);
+	dbl_bind_i64(q, 1, id);
 	bind_doc_filter(q, f);
-	int s = sqlite3_step(q), rc = 0;
-	if (s == SQLITE_ROW) {
+	int s = qstep(st, q), rc = 0;
+	if (s == DBL_ROW) {
 		doc_from_row(q, d);
 		*title = col_dup(q, 12);
-	} else if (s == SQLITE_DONE) {
+	} else if (s == DBL_DONE) {
 		rc = DOSSIER_ENOTFOUND;
 		err_set(err, rc, "document %lld is not there or not kept by the filter", (long long)id);
 	} else {
