@@ -24,6 +24,7 @@
 
 #define OID_INT8 20
 #define OID_FLOAT8 701
+#define OID_TEXT 25
 /* pg_advisory_lock key of migrations: the bytes of "dossier" */
 #define MIGRATE_LOCK_KEY "28273405081527666"
 
@@ -39,6 +40,7 @@ struct pgs {
 	int session;       /* the session it was prepared on */
 	Oid *types;        /* n_params: the types it was prepared with */
 	Oid *btypes;       /* n_params: the types of the current bindings */
+	char *used;        /* n_params: 1 if the text names $i+1 (a gap in the numbers has no type to infer) */
 	char **vals;       /* n_params: owned texts of the current bindings; NULL = NULL */
 	PGresult *res;     /* the current result, NULL before the first step */
 	unsigned char *blob;  /* the last bytea column decoded (dbl_col_blob), until the next step */
@@ -187,6 +189,14 @@ static int pg_prepare(struct dbl_conn *c, struct dbl_stmt *q, struct err *err)
 	s->types = xcalloc((size_t)n, sizeof *s->types);
 	s->btypes = xcalloc((size_t)n, sizeof *s->btypes);
 	s->vals = xcalloc((size_t)n, sizeof *s->vals);
+	s->used = xcalloc((size_t)n, 1);
+	for (const char *p = q->text; (p = strchr(p, '$'));) {
+		char *end;
+		long v = strtol(p + 1, &end, 10);
+		if (end > p + 1 && v >= 1 && v <= q->n_params)
+			s->used[v - 1] = 1;
+		p = end > p + 1 ? end : p + 1;
+	}
 	q->impl = s;
 	return 0;  /* on the server at the first step, when the bindings' types are known */
 }
@@ -219,6 +229,7 @@ static void pg_finalize(struct dbl_stmt *q)
 	free(s->types);
 	free(s->btypes);
 	free(s->vals);
+	free(s->used);
 	free(s);
 }
 
@@ -283,8 +294,14 @@ static int server_prepare(struct dbl_conn *c, struct dbl_stmt *q, struct err *er
 	struct pgs *s = s_of(q);
 	int have = s->name[0] && s->session == p->session, same = have;
 	for (int i = 0; i < q->n_params; i++) {
-		if (!s->vals[i])
+		if (!s->used[i]) {
+			/* a number the text skips: any type, and no value is sent */
+			free(s->vals[i]);
+			s->vals[i] = NULL;
+			s->btypes[i] = OID_TEXT;
+		} else if (!s->vals[i]) {
 			s->btypes[i] = have ? s->types[i] : 0;  /* a NULL fits any type */
+		}
 		if (s->btypes[i] != s->types[i])
 			same = 0;
 	}

@@ -274,8 +274,8 @@ int store_doc_list(store *st, const char *status, const char *kind, int limit, i
                    int (*cb)(const struct doc_rec *d, void *user), void *user, struct err *err)
 {
 	struct dbl_stmt *q = stmt(st, "SELECT " DOC_COLS " FROM documents"
-	                           " WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR kind = ?2)"
-	                           " ORDER BY id LIMIT ?3 OFFSET ?4", err);
+	                           " WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1) AND (CAST(?2 AS TEXT) IS NULL OR kind = ?2)"
+	                           " ORDER BY id" DBL_LIMIT("?3") " OFFSET ?4", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, status);
@@ -297,7 +297,7 @@ int store_doc_list(store *st, const char *status, const char *kind, int limit, i
 
 int store_doc_count(store *st, const char *status, int64_t *out, struct err *err)
 {
-	struct dbl_stmt *q = stmt(st, "SELECT count(*) FROM documents WHERE ?1 IS NULL OR status = ?1", err);
+	struct dbl_stmt *q = stmt(st, "SELECT count(*) FROM documents WHERE CAST(?1 AS TEXT) IS NULL OR status = ?1", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, status);

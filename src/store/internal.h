@@ -68,21 +68,21 @@ int skip_dependents(store *st, int64_t doc_id, struct err *err);
 /* documents.c: the conditions of a struct doc_filter over documents `d`, as
  * parameters ?11 to ?17 (bind_doc_filter binds them; NULL f = all). */
 #define DOC_FILTER_WHERE \
-	" (?11 IS NULL OR d.status = ?11) AND (?12 IS NULL OR d.kind = ?12)" \
-	" AND (?13 IS NULL OR d.mtime >= ?13) AND (?14 IS NULL OR d.mtime < ?14)" \
-	" AND (?15 IS NULL OR EXISTS (SELECT 1 FROM dossiers z, " \
+	" (CAST(?11 AS TEXT) IS NULL OR d.status = ?11) AND (CAST(?12 AS TEXT) IS NULL OR d.kind = ?12)" \
+	" AND (CAST(?13 AS BIGINT) IS NULL OR d.mtime >= ?13) AND (CAST(?14 AS BIGINT) IS NULL OR d.mtime < ?14)" \
+	" AND (CAST(?15 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM dossiers z, " \
 	DIALECT("json_each(z.json, '$.tags') t WHERE z.document_id = d.id AND t.value = ?15 COLLATE NOCASE", \
 	        "jsonb_array_elements_text(z.json::jsonb -> 'tags') AS t(value) WHERE z.document_id = d.id" \
 	        " AND lower(t.value) = lower(?15)") "))" \
-	" AND (?16 IS NULL OR EXISTS (SELECT 1 FROM dossiers z WHERE z.document_id = d.id AND " \
+	" AND (CAST(?16 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM dossiers z WHERE z.document_id = d.id AND " \
 	DIALECT("json_extract(z.json, '$.language') = ?16 COLLATE NOCASE", \
 	        "lower(z.json::jsonb ->> 'language') = lower(?16)") "))" \
 	" AND (?17 = 0 OR d.missing_at IS NOT NULL)" \
-	" AND (?18 IS NULL OR d.parent_id = ?18)" \
-	" AND ((?19 IS NULL AND ?20 IS NULL) OR EXISTS (SELECT 1 FROM dossiers z WHERE z.document_id = d.id" \
+	" AND (CAST(?18 AS BIGINT) IS NULL OR d.parent_id = ?18)" \
+	" AND ((CAST(?19 AS TEXT) IS NULL AND CAST(?20 AS TEXT) IS NULL) OR EXISTS (SELECT 1 FROM dossiers z WHERE z.document_id = d.id" \
 	"      AND " DOC_TAKEN_AT " >= coalesce(?19, '')" \
-	"      AND (?20 IS NULL OR " DOC_TAKEN_AT " < ?20)))" \
-	" AND (?21 = 1 OR ?11 IS NOT NULL OR d.status <> 'duplicate')"
+	"      AND (CAST(?20 AS TEXT) IS NULL OR " DOC_TAKEN_AT " < ?20)))" \
+	" AND (?21 = 1 OR CAST(?11 AS TEXT) IS NOT NULL OR d.status <> 'duplicate')"
 void bind_doc_filter(struct dbl_stmt *q, const struct doc_filter *f);
 
 #define DOC_COLS "id, path, sha256, mime, kind, bytes, mtime, status, error, updated_at, name, missing_at, same_as, parent_id"

@@ -17,7 +17,7 @@ int store_measure_put(store *st, const struct store_measure *m, struct err *err)
 	                       "INSERT INTO measures(engine, model, num_ctx, load_s, resident_bytes, source, predicted_bytes,"
 	                       " loads, measured_at) VALUES(?1,?2,?3,?4,?5,?6,?7,1,?8)"
 	                       " ON CONFLICT(engine, model, num_ctx) DO UPDATE SET load_s=?4, resident_bytes=?5,"
-	                       " source=?6, predicted_bytes=COALESCE(?7, predicted_bytes), loads=loads+1, measured_at=?8",
+	                       " source=?6, predicted_bytes=COALESCE(?7, measures.predicted_bytes), loads=measures.loads+1, measured_at=?8",
 	                       err);
 	if (!q)
 		return DOSSIER_EDB;
@@ -72,7 +72,7 @@ int store_measures_each(store *st, const char *engine, int (*cb)(const struct st
 {
 	struct dbl_stmt *q = stmt(st,
 	                       "SELECT engine, model, num_ctx, load_s, resident_bytes, source, predicted_bytes, loads,"
-	                       " measured_at FROM measures WHERE ?1 IS NULL OR engine = ?1 ORDER BY model, num_ctx",
+	                       " measured_at FROM measures WHERE CAST(?1 AS TEXT) IS NULL OR engine = ?1 ORDER BY model, num_ctx",
 	                       err);
 	if (!q)
 		return DOSSIER_EDB;

@@ -279,7 +279,7 @@ static const char *const settle_sql[] = {
 	                " last_error=?3, holder=NULL, finished_at=?4"
 	                " WHERE id=?1 AND state='running' AND holder=?2",
 	[SETTLE_DEFER] = "UPDATE steps SET state='queued', attempts=0, last_error=?3, holder=NULL, finished_at=?4,"
-	                 " not_before=?5, deferred_by=CASE WHEN ?5 IS NULL THEN ?2 END"
+	                 " not_before=?5, deferred_by=CASE WHEN CAST(?5 AS DOUBLE PRECISION) IS NULL THEN ?2 END"
 	                 " WHERE id=?1 AND state='running' AND holder=?2",
 };
 static const char *const settle_what[] = {"recording a step's result", "queueing a step's retry",
@@ -357,7 +357,7 @@ int skip_dependents(store *st, int64_t doc_id, struct err *err)
 		struct dbl_stmt *q = stmt(st, "UPDATE steps AS s SET state='skipped', "
 		                           " last_error='skipped: a step it needs failed' WHERE s.document_id = ?1"
 		                           " AND s.state = 'queued' AND EXISTS (SELECT 1 FROM steps d WHERE"
-		                           " d.document_id = s.document_id AND (s.deps >> d.idx) & 1 <> 0"
+		                           " d.document_id = s.document_id AND ((s.deps >> CAST(d.idx AS INTEGER)) & 1) <> 0"
 		                           " AND d.state IN ('failed','skipped'))", err);
 		if (!q)
 			return DOSSIER_EDB;
@@ -445,7 +445,7 @@ int store_steps_upcoming(store *st, enum model_role role, unsigned preparing_mas
 	                           " WHERE s.state IN ('queued','running') AND s.role = ?1 AND s.state = 'queued'"
 	                           " AND s.pending_deps > 0 ORDER BY s.document_id LIMIT " STR(UPCOMING_SCAN) ") AS s"
 	                           " WHERE NOT EXISTS (SELECT 1 FROM steps d"
-	                           " WHERE d.document_id = s.document_id AND (s.deps >> d.idx) & 1 <> 0 AND d.state != 'done'"
+	                           " WHERE d.document_id = s.document_id AND ((s.deps >> CAST(d.idx AS INTEGER)) & 1) <> 0 AND d.state != 'done'"
 	                           " AND (NOT " ROLE_IN("?2", "d.role") " OR d.state NOT IN ('queued','running')))", err);
 	if (!q)
 		return DOSSIER_EDB;
@@ -602,7 +602,7 @@ static int requeue_tx(store *st, void *user)
 	struct dbl_stmt *q = stmt(st,
 	                       "UPDATE steps SET state='queued', attempts=0, last_error=NULL, holder=NULL,"
 	                       " not_before=NULL, deferred_by=NULL, started_at=NULL, finished_at=NULL"
-	                       " WHERE document_id=?1 AND idx < 64 AND (?2 >> idx) & 1 <> 0 AND state IN ('done','failed','skipped')",
+	                       " WHERE document_id=?1 AND idx < 64 AND ((?2 >> CAST(idx AS INTEGER)) & 1) <> 0 AND state IN ('done','failed','skipped')",
 	                       c->err);
 	if (!q)
 		return DOSSIER_EDB;

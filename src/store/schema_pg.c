@@ -232,8 +232,9 @@
  * id, and goes with the document) and a tsvector column kept by PostgreSQL,
  * with a GIN index.
  *
- * The text search configuration `dossier` is a copy of `english` (stemming,
- * English stop words). When the unaccent extension exists or can be created
+ * The text search configuration `dossier` is a copy of `english` whose words
+ * go to `dossier_stem`, English stemming without stop words: FTS5 keeps
+ * every word, so "again" or "not" find what they find on SQLite. When the unaccent extension exists or can be created
  * (trusted since PostgreSQL 13: a database owner may; a hosted server may
  * refuse), words with non-ASCII letters go through unaccent before the
  * stemmer, so "café" and "cafe" are one lexeme as on SQLite; when it cannot,
@@ -265,10 +266,13 @@
 	"    FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace" \
 	"    JOIN pg_ts_dict d ON d.dictnamespace = n.oid AND d.dictname = 'unaccent'" \
 	"   WHERE e.extname = 'unaccent';" \
+	"  CREATE TEXT SEARCH DICTIONARY dossier_stem (TEMPLATE = pg_catalog.snowball, Language = english);" \
 	"  CREATE TEXT SEARCH CONFIGURATION dossier (COPY = pg_catalog.english);" \
+	"  ALTER TEXT SEARCH CONFIGURATION dossier ALTER MAPPING FOR asciiword, asciihword, hword_asciipart," \
+	"    word, hword, hword_part WITH dossier_stem;" \
 	"  IF dict IS NOT NULL THEN" \
 	"    EXECUTE format('ALTER TEXT SEARCH CONFIGURATION dossier ALTER MAPPING FOR word, hword, hword_part" \
-	"      WITH %s, pg_catalog.english_stem', dict);" \
+	"      WITH %s, dossier_stem', dict);" \
 	"    COMMENT ON TEXT SEARCH CONFIGURATION dossier IS 'english stemming, accents folded (unaccent)';" \
 	"  ELSE" \
 	"    COMMENT ON TEXT SEARCH CONFIGURATION dossier IS" \

@@ -10,6 +10,7 @@
  */
 #include "store/internal.h"
 #include "core/util.h"
+#include "store/schema_pg.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -278,10 +279,17 @@ void bind_time(struct dbl_stmt *q, int i, double t)
 
 static struct dbl_migration sqlite_steps[SCHEMA_VERSION];
 
+_Static_assert(STORE_PG_BASE_VERSION <= SCHEMA_VERSION, "PostgreSQL's schema is one of SQLite's versions");
+
 static int migrate(store *st, struct err *err)
 {
-	if (st->backend == DBL_PG)
-		return err_set(err, DOSSIER_EDB, "database %s: the PostgreSQL schema is not built yet", st->path);
+	if (st->backend == DBL_PG) {
+		/* past the base, the migrations are SQLite's texts, which use DIALECT() where PostgreSQL differs */
+		struct dbl_migration pg[SCHEMA_VERSION];
+		for (int i = 0; i < SCHEMA_VERSION; i++)
+			pg[i] = i < STORE_PG_BASE_VERSION ? store_pg_migrations[i] : (struct dbl_migration){migrations[i], NULL};
+		return dbl_migrate(st->c, pg, SCHEMA_VERSION, NULL, NULL, err);
+	}
 	for (int i = 0; i < SCHEMA_VERSION; i++)
 		sqlite_steps[i].sql = migrations[i];
 	return dbl_migrate(st->c, sqlite_steps, SCHEMA_VERSION, NULL, NULL, err);

@@ -117,8 +117,8 @@ int store_vectors_replace(store *st, int64_t doc_id, const char *model, int dim,
 
 int store_vectors_count(store *st, const char *model, int64_t *n, int64_t *other, struct err *err)
 {
-	struct dbl_stmt *q = stmt(st, "SELECT COUNT(*) FILTER (WHERE ?1 IS NULL OR model = ?1),"
-	                           " COUNT(*) FILTER (WHERE ?1 IS NOT NULL AND model != ?1) FROM chunks", err);
+	struct dbl_stmt *q = stmt(st, "SELECT COUNT(*) FILTER (WHERE CAST(?1 AS TEXT) IS NULL OR model = ?1),"
+	                           " COUNT(*) FILTER (WHERE CAST(?1 AS TEXT) IS NOT NULL AND model != ?1) FROM chunks", err);
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, model);
