@@ -11,10 +11,11 @@ extern const struct cli_cmd cmd_config;
 extern const struct cli_cmd cmd_rm, cmd_prune;
 extern const struct cli_cmd cmd_watch, cmd_export;
 extern const struct cli_cmd cmd_similar;
+extern const struct cli_cmd cmd_worker, cmd_workers;
 
 static const struct cli_cmd *const commands[] = {
 	&cmd_analyze, &cmd_reanalyze, &cmd_watch, &cmd_list, &cmd_show, &cmd_search, &cmd_similar, &cmd_export,
-	&cmd_rm, &cmd_prune, &cmd_models, &cmd_plan, &cmd_serve, &cmd_config,
+	&cmd_rm, &cmd_prune, &cmd_models, &cmd_plan, &cmd_serve, &cmd_worker, &cmd_workers, &cmd_config,
 	NULL,
 };
 

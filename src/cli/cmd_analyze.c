@@ -58,6 +58,8 @@ static const char usage[] =
 	"                        offline analysers, made a result; all re-runs every model\n"
 	"                        step; none keeps every result\n"
 	"  --force               run even if the planned peak memory exceeds the budget\n"
+	"  --no-work             queue the documents and stop: `dossier worker` runs them\n"
+	"                        (on this machine or others sharing the database)\n"
 	"  --quiet               print only problems and the summary\n"
 	"  -h, --help            this help\n"
 	"\n"
@@ -89,7 +91,7 @@ static const char usage_re[] =
 	"Exit status: 0 all analysed; 1 some failed, or an ID or PATH is not in the library;\n"
 	"2 usage; 3 environment.\n";
 
-enum { OPT_REANALYZE = 1900, OPT_FULL };
+enum { OPT_REANALYZE = 1900, OPT_FULL, OPT_NO_WORK };
 
 /* The ids of documents seen again by ingest (re-analysis candidates). */
 struct idlist {
@@ -204,13 +206,14 @@ static int run_common(int argc, char **argv, int reanalyze)
 		{"quiet", no_argument, NULL, OPT_QUIET},
 		{"reanalyze", required_argument, NULL, OPT_REANALYZE},
 		{"full", no_argument, NULL, OPT_FULL},
+		{"no-work", no_argument, NULL, OPT_NO_WORK},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *cmd = reanalyze ? "reanalyze" : "analyze";
 	struct cli_opts o = {0};
 	const char *events_path = NULL;
-	int force = 0, quiet = 0, opt;
+	int force = 0, quiet = 0, no_work = 0, opt;
 	enum reanalyze_mode re_mode = reanalyze ? REANALYZE_ALL : REANALYZE_CHANGED;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -220,6 +223,7 @@ static int run_common(int argc, char **argv, int reanalyze)
 		case OPT_EVENTS: events_path = optarg; break;
 		case OPT_FORCE: force = 1; break;
 		case OPT_QUIET: quiet = 1; break;
+		case OPT_NO_WORK: no_work = 1; break;
 		case OPT_REANALYZE:
 			if (reanalyze || reanalyze_mode_parse(optarg, &re_mode) || re_mode == REANALYZE_FULL) {
 				fprintf(stderr, "dossier analyze: --reanalyze takes changed, all or none, not '%s'\n", optarg);
@@ -335,6 +339,19 @@ static int run_common(int argc, char **argv, int reanalyze)
 		fprintf(stderr, "dossier: %d document(s) were analysed by another engine or model, or offline: "
 		        "analysing them again (--reanalyze none keeps them)\n", n_re_docs);
 
+	if (no_work) {
+		int64_t waiting = 0;
+		store_doc_count(st, "queued", &waiting, NULL);
+		sink_stop(progress);
+		progress = NULL;
+		printf("queued %lld document(s) for the workers; unchanged %d, failed %d, unsupported %d", (long long)waiting,
+		       is.unchanged, is.failed, is.unsupported);
+		if (is.duplicates)
+			printf(", %d cop%s of files already known", is.duplicates, is.duplicates == 1 ? "y" : "ies");
+		printf(" in %.1f s\n", clock_mono_s() - t0);
+		rc = is.failed + not_found > 0 ? EXIT_DOCS_FAILED : 0;
+		goto out_llm;
+	}
 	if (!cfg.offline && !llm.unavailable) {
 		struct kind_counts kc;
 		kc.n = llm_setup_kinds(kc.k, PLAN_MAX_KINDS);

@@ -471,8 +471,10 @@ enum config_data_rule config_data_dir(const struct config *c, char *out, size_t 
 	}
 	char xdg[4096];
 	config_default_data_dir(xdg, sizeof xdg);
-	if (c->origin[db].source != CONFIG_SOURCE_DEFAULT) {
-		/* the database's directory, made absolute (the file may not exist yet) */
+	int url = !strncmp(c->db_path, "postgresql://", 13) || !strncmp(c->db_path, "postgres://", 11);
+	if (c->origin[db].source != CONFIG_SOURCE_DEFAULT && !url) {
+		/* the database's directory, made absolute (the file may not exist yet);
+		 * a PostgreSQL URL has none: the XDG default below */
 		char dir[4096], real[PATH_MAX];
 		snprintf(dir, sizeof dir, "%s", c->db_path);
 		char *slash = strrchr(dir, '/');

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -643,6 +644,26 @@ int residency_finish(residency *r, struct err *err)
 	}
 	pthread_mutex_unlock(&r->op);
 	return first_rc;
+}
+
+void residency_resident(residency *r, char *out, size_t n)
+{
+	size_t used = 0;
+	if (!n)
+		return;
+	out[0] = '\0';
+	pthread_mutex_lock(&r->mu);
+	for (int o = 0; o < ROLE_COUNT; o++) {
+		if (!is_llm_role((enum model_role)o) || !r->s[o].resident)
+			continue;
+		int seen = 0;  /* a model that serves two roles is named once */
+		for (int p = 0; p < o && !seen; p++)
+			seen = is_llm_role((enum model_role)p) && r->s[p].resident && same_model(r, (enum model_role)o,
+			                                                                          (enum model_role)p);
+		if (!seen && used < n)
+			used += (size_t)snprintf(out + used, n - used, "%s%s", used ? ", " : "", model_of(r, (enum model_role)o));
+	}
+	pthread_mutex_unlock(&r->mu);
 }
 
 void residency_stats(residency *r, struct residency_stats *out)

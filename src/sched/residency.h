@@ -102,6 +102,9 @@ void residency_note_asr(residency *r, uint64_t bytes, int loaded);
 int residency_finish(residency *r, struct err *err);
 /* Counters since residency_new. */
 void residency_stats(residency *r, struct residency_stats *out);
+/* The models resident now as far as dossier knows, "a, b" in role order
+ * ("" = none), into out (n bytes, cut to fit). */
+void residency_resident(residency *r, char *out, size_t n);
 /*
  * The bytes the plan approved for role's model (plan_model(pl, role)->total):
  * budget decisions use them until /api/ps measures the loaded instance.

@@ -2,6 +2,7 @@
  * sched.c — lanes, the run loop, and document completion.
  */
 #include "sched/sched_internal.h"
+#include "sched/residency.h"
 #include "core/err.h"
 #include "core/retry.h"
 #include "core/util.h"
@@ -647,6 +648,26 @@ static void *plain_lane_main(void *arg)
 
 /* ---------------------------------------------------------- the run */
 
+static double lease_ttl(const sched *s)
+{
+	return s->p.lease_ttl_s > 0 ? s->p.lease_ttl_s : STORE_LEASE_TTL_S;
+}
+
+/* What the run says of itself in the workers table: its resident models and
+ * engine; written when they changed since `last` (the caller's, 512 bytes). */
+static void note_worker(sched *s, store *st, char *last)
+{
+	char models[512] = "";
+	const struct config *cfg = s->p.cfg;
+	if (s->p.res)
+		residency_resident(s->p.res, models, sizeof models);
+	if (last && last[0] && !strcmp(last + 1, models))
+		return;
+	const char *engine = s->p.offline || !s->p.res ? "" : cfg->llm_url[0] ? cfg->llm_url : cfg->ollama_host;
+	if (store_worker_note(st, s->holder, models, engine, NULL) == 0 && last)
+		snprintf(last, 512, "+%.510s", models);  /* "+" marks it written, even when "" */
+}
+
 /* Keeps this run's lease alive, and requeues the steps of other
  * workers whose leases expired (a process on another host that died). */
 static void *heartbeat_main(void *arg)
@@ -655,19 +676,28 @@ static void *heartbeat_main(void *arg)
 	store *st;
 	if (store_open(s->p.cfg->db_path, &st, NULL))
 		return NULL;
-	double next = clock_mono_s() + STORE_LEASE_HEARTBEAT_S;
+	double next = clock_mono_s() + (lease_ttl(s) / 3.0);
+	char noted[512] = "";
 	pthread_mutex_lock(&s->mu);
 	while (!s->heartbeat_stop) {
 		struct timespec dl;
 		clock_gettime(CLOCK_MONOTONIC, &dl);
 		dl.tv_sec += 1;
 		pthread_cond_timedwait(&s->hb_cond, &s->mu, &dl);
-		if (s->heartbeat_stop || clock_mono_s() < next)
+		if (s->heartbeat_stop)
 			continue;
+		if (clock_mono_s() < next) {
+			/* between heartbeats, a change of the resident models is said within a second */
+			pthread_mutex_unlock(&s->mu);
+			note_worker(s, st, noted);
+			pthread_mutex_lock(&s->mu);
+			continue;
+		}
 		pthread_mutex_unlock(&s->mu);
-		next = clock_mono_s() + STORE_LEASE_HEARTBEAT_S;
-		if (store_lease_heartbeat(st, s->holder, STORE_LEASE_TTL_S, NULL) == DOSSIER_ESTALE)
-			store_lease_acquire(st, s->holder, STORE_LEASE_TTL_S, NULL, 0, NULL); /* our old claims are void */
+		next = clock_mono_s() + (lease_ttl(s) / 3.0);
+		if (store_lease_heartbeat(st, s->holder, lease_ttl(s), NULL) == DOSSIER_ESTALE)
+			store_lease_acquire(st, s->holder, lease_ttl(s), NULL, 0, NULL); /* our old claims are void */
+		note_worker(s, st, noted);
 		int recovered = 0;
 		if (store_recover(st, &recovered, NULL) == 0 && recovered)
 			bus_emit(s->p.bus, "steps_recovered", 0, json_pack("{s:i}", "count", recovered));
@@ -749,10 +779,11 @@ int sched_run(sched *s, struct sched_stats *out, struct err *err)
 		store *st;
 		if ((rc = store_open(cfg->db_path, &st, err)))
 			return rc;
-		if ((rc = store_lease_acquire(st, NULL, STORE_LEASE_TTL_S, s->holder, sizeof s->holder, err))) {
+		if ((rc = store_lease_acquire(st, NULL, lease_ttl(s), s->holder, sizeof s->holder, err))) {
 			store_close(st);
 			return rc;
 		}
+		note_worker(s, st, NULL);
 		s->rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ (uint64_t)clock_mono_ms();
 		int recovered = 0;
 		rc = store_recover(st, &recovered, err);

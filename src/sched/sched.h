@@ -42,6 +42,8 @@ struct sched_params {
 	struct residency *res;         /* borrowed; NULL = no LLM engine: no model lane */
 	int offline;                   /* 1 = LLM-role steps run on cpu lanes (offline analysers) */
 	int keep_running;              /* 1 = wait for new work (server) instead of returning */
+	double lease_ttl_s;            /* the run's lease (s): others take its steps this long after its
+	                                  last heartbeat; heartbeats every third of it. 0 = STORE_LEASE_TTL_S */
 	volatile int *cancel;          /* borrowed; non-zero stops the run early */
 };
 

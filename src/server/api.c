@@ -415,6 +415,34 @@ enum MHD_Result api_models(server *s, struct MHD_Connection *c)
 	return reply_json(c, 200, o);
 }
 
+static int worker_json(const struct worker_rec *w, void *user)
+{
+	json_t *o = json_pack("{s:s,s:s,s:I,s:f,s:f,s:f,s:b,s:s,s:s,s:i,s:i}", "holder", w->holder, "host", w->host, "pid",
+	                      (json_int_t)w->pid, "started_at", w->started_at, "heartbeat_at", w->heartbeat_at,
+	                      "expires_at", w->expires_at, "expired", w->expires_at <= clock_wall_s(), "models",
+	                      w->models, "engine", w->engine, "running", w->running, "done", w->done);
+	if (o && w->step_kind)
+		json_object_set_new(o, "step", json_pack("{s:s,s:I}", "kind", w->step_kind, "document",
+		                                         (json_int_t)w->step_document));
+	json_array_append_new(user, o);
+	return 0;
+}
+
+/* Every worker of the library, wherever it runs (the workers table). */
+enum MHD_Result api_workers(server *s, struct MHD_Connection *c)
+{
+	struct err e = {0};
+	store *st = pool_get(s, &e);
+	json_t *arr = json_array();
+	int rc = st ? store_workers_list(st, worker_json, arr, &e) : e.code;
+	pool_put(s, st);
+	if (rc) {
+		json_decref(arr);
+		return reply_error(c, 503, "%s", e.msg);
+	}
+	return reply_json(c, 200, json_pack("{s:o}", "workers", arr));
+}
+
 enum MHD_Result api_healthz(server *s, struct MHD_Connection *c)
 {
 	struct err e = {0};

@@ -191,6 +191,7 @@ int api_search_wants_modes(server *s, const char *mode);
 enum MHD_Result api_search_modes(server *s, struct MHD_Connection *c, const char *q, long limit,
                                  const struct doc_filter *f, const char *mode);
 enum MHD_Result api_models(server *s, struct MHD_Connection *c);
+enum MHD_Result api_workers(server *s, struct MHD_Connection *c);
 enum MHD_Result api_healthz(server *s, struct MHD_Connection *c);
 
 /* ---- a document's bytes (files.c) ---- */

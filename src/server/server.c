@@ -241,6 +241,7 @@ enum route {
 	R_REANALYZE,  /* /api/documents/{id}/reanalyze */
 	R_SEARCH,     /* /api/search */
 	R_MODELS,     /* /api/models */
+	R_WORKERS,    /* /api/workers */
 	R_EVENTS,     /* /api/events */
 	R_API_BAD_ID, /* /api/documents/{not a number}... */
 	R_API_NONE,   /* /api/<unknown> */
@@ -278,6 +279,8 @@ static int route_of(const char *url, int64_t *id, long *n)
 		return R_SEARCH;
 	if (!strcmp(url, "/api/models"))
 		return R_MODELS;
+	if (!strcmp(url, "/api/workers"))
+		return R_WORKERS;
 	if (!strcmp(url, "/api/events"))
 		return R_EVENTS;
 	if (!strncmp(url, "/api/documents/", 15)) {
@@ -418,6 +421,7 @@ static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, struct requ
 	case R_HEALTH: return api_healthz(s, c);
 	case R_METRICS: return metrics_reply(s, c);
 	case R_MODELS: return api_models(s, c);
+	case R_WORKERS: return api_workers(s, c);
 	case R_EVENTS: return sse_open(s, c);
 	case R_DOCS:
 		if (!strcmp(method, "POST")) {

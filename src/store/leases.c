@@ -41,11 +41,66 @@ static long long proc_start(long pid)
 	return p ? strtoll(p + 1, NULL, 10) : 0;
 }
 
-static void this_host(char *out, size_t n)
+void store_this_host(char *out, size_t n)
 {
-	if (gethostname(out, n) != 0 || !*out)
+	const char *h = getenv("DOSSIER_HOST");
+	if (h && *h)
+		snprintf(out, n, "%s", h);
+	else if (gethostname(out, n) != 0 || !*out)
 		snprintf(out, n, "localhost");
 	out[n - 1] = '\0';
+}
+
+#define this_host store_this_host
+
+int store_worker_note(store *st, const char *holder, const char *models, const char *engine, struct err *err)
+{
+	struct dbl_stmt *q = stmt(st, "UPDATE workers SET models = ?2, engine = ?3 WHERE holder = ?1", err);
+	if (!q)
+		return DOSSIER_EDB;
+	bind_text(q, 1, holder);
+	bind_text(q, 2, models ? models : "");
+	bind_text(q, 3, engine ? engine : "");
+	int rc = qstep(st, q);
+	stmt_done(q);
+	return rc == DBL_DONE ? 0 : db_err(st, err, "noting a worker's models");
+}
+
+int store_workers_list(store *st, int (*cb)(const struct worker_rec *w, void *user), void *user,
+                       struct err *err)
+{
+	struct dbl_stmt *q = stmt(st,
+		"SELECT w.holder, w.host, w.pid, w.started_at, w.heartbeat_at, w.expires_at, coalesce(w.models, ''),"
+		" coalesce(w.engine, ''),"
+		" (SELECT count(*) FROM steps s WHERE s.state = 'running' AND s.holder = w.holder),"
+		" (SELECT s.kind FROM steps s WHERE s.state = 'running' AND s.holder = w.holder ORDER BY s.started_at LIMIT 1),"
+		" (SELECT s.document_id FROM steps s WHERE s.state = 'running' AND s.holder = w.holder"
+		"   ORDER BY s.started_at LIMIT 1),"
+		" (SELECT count(*) FROM steps s WHERE s.state = 'done' AND s.done_by = w.holder)"
+		" FROM workers w ORDER BY w.started_at DESC, w.holder", err);
+	if (!q)
+		return DOSSIER_EDB;
+	int rc;
+	while ((rc = qstep(st, q)) == DBL_ROW) {
+		struct worker_rec w = {
+			.holder = dbl_col_text(q, 0),
+			.host = dbl_col_text(q, 1),
+			.pid = (long)dbl_col_i64(q, 2),
+			.started_at = dbl_col_double(q, 3),
+			.heartbeat_at = dbl_col_double(q, 4),
+			.expires_at = dbl_col_double(q, 5),
+			.models = dbl_col_text(q, 6),
+			.engine = dbl_col_text(q, 7),
+			.running = (int)dbl_col_i64(q, 8),
+			.step_kind = dbl_col_text(q, 9),
+			.step_document = dbl_col_i64(q, 10),
+			.done = (int)dbl_col_i64(q, 11),
+		};
+		if (cb(&w, user))
+			break;
+	}
+	stmt_done(q);
+	return rc == DBL_ROW || rc == DBL_DONE ? 0 : db_err(st, err, "listing workers");
 }
 
 int store_lease_acquire(store *st, const char *holder, double ttl_s, char *holder_out, size_t n,

@@ -269,7 +269,7 @@ struct settle_ctx {
 };
 
 static const char *const settle_sql[] = {
-	[SETTLE_DONE] = "UPDATE steps SET state='done', result=?3, last_error=NULL, holder=NULL, finished_at=?4"
+	[SETTLE_DONE] = "UPDATE steps SET state='done', result=?3, last_error=NULL, holder=NULL, done_by=?2, finished_at=?4"
 	                " WHERE id=?1 AND state='running' AND holder=?2",
 	[SETTLE_RETRY] = "UPDATE steps SET state='queued', last_error=?3, holder=NULL, finished_at=?4, not_before=?5"
 	                 " WHERE id=?1 AND state='running' AND holder=?2",

@@ -194,6 +194,11 @@ static const char *const migrations[] = {
 	"    VALUES(OLD.document_id, COALESCE((SELECT MAX(gen) FROM vector_docs), 0) + 1)"
 	"    ON CONFLICT(document_id) DO UPDATE SET gen = excluded.gen;"
 	"END;",
+	/* 11: what a worker says of itself (its resident models, its engine), and
+	 * which worker finished each step (dossier workers; one result per step) */
+	"ALTER TABLE workers ADD COLUMN models TEXT;"
+	"ALTER TABLE workers ADD COLUMN engine TEXT;"
+	"ALTER TABLE steps ADD COLUMN done_by TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -246,6 +246,31 @@ int store_lease_heartbeat(store *st, const char *holder, double ttl_s, struct er
 /* A clean exit: the holder's running steps go back to the queue (the attempt
  * not counted) and the lease is removed. *n_requeued (may be NULL) counts them. */
 int store_lease_release(store *st, const char *holder, int *n_requeued, struct err *err);
+/* What a worker says of itself at its heartbeats: the models its engine has
+ * resident now, as "a, b" ("" = none), and its engine's address. */
+int store_worker_note(store *st, const char *holder, const char *models, const char *engine, struct err *err);
+
+/* A worker as `dossier workers` shows it. Strings borrowed for the callback. */
+struct worker_rec {
+	const char *holder, *host;
+	long pid;
+	double started_at, heartbeat_at, expires_at;
+	const char *models;      /* resident models, "" = none or not said */
+	const char *engine;      /* its engine's address, "" = offline or not said */
+	int running;             /* steps it holds now */
+	const char *step_kind;   /* one of them (the oldest), NULL = none */
+	int64_t step_document;   /* that step's document, 0 = none */
+	int done;                /* steps it finished (those still done and still held by its id) */
+};
+/* Calls cb for every registered worker, the most recently started first;
+ * stops early when cb returns non-zero. Includes expired leases not yet
+ * removed (expires_at in the past). */
+int store_workers_list(store *st, int (*cb)(const struct worker_rec *w, void *user), void *user,
+                       struct err *err);
+/* The host name leases register: $DOSSIER_HOST when set (several workers on
+ * one machine that should count as machines of their own), else gethostname. */
+void store_this_host(char *out, size_t n);
+
 /* Requeues the running steps of holders whose lease expired (the attempt not
  * counted). On this host a holder whose pid is gone, or is now another
  * process's, counts as expired at once. Steps left running without a holder
