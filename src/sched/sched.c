@@ -3,6 +3,9 @@
  */
 #include "sched/sched_internal.h"
 #include "sched/residency.h"
+
+/* How long a finished step's result waits for an unreachable database. */
+#define STORE_WAIT_S 300.0
 #include "core/err.h"
 #include "core/retry.h"
 #include "core/util.h"
@@ -444,12 +447,20 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 			src = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), &se);
 		}
 		/* a busy database (another process writing) is worth a few more tries:
-		 * the work is done and costly to redo */
-		for (int t = 0; src && src != DOSSIER_ESTALE && t < 3 && !(s->p.cancel && *s->p.cancel); t++) {
-			usleep((useconds_t)(100000u << (2 * t))); /* 0.1, 0.4, 1.6 s */
+		 * the work is done and costly to redo; an unreachable one (a
+		 * PostgreSQL server restarting, the network gone) is waited for, up
+		 * to STORE_WAIT_S: if it comes back within the lease the result is
+		 * stored, else another worker has the step and the store refuses it */
+		double wait_until = clock_mono_s() + STORE_WAIT_S;
+		for (int t = 0; src && src != DOSSIER_ESTALE && !(s->p.cancel && *s->p.cancel) &&
+		                (t < 3 || (src == DOSSIER_EUNAVAILABLE && clock_mono_s() < wait_until));
+		     t++) {
+			usleep(src == DOSSIER_EUNAVAILABLE ? 1000000u : (useconds_t)(100000u << (2 * t))); /* 0.1, 0.4, 1.6 s */
 			err_clear(&se);
 			src = store_step_done(l->st, step->id, s->holder, result ? result : "{}", OUTBOX(ev, sev), &se);
 		}
+		if (src == DOSSIER_EUNAVAILABLE)
+			src = DOSSIER_EDB; /* the database, not the step's engine: the lane goes on */
 		outbox_settle(b, ev, src);
 		bus_event_publish(b, next_ev);
 		if (src && src != DOSSIER_ESTALE) {

@@ -301,9 +301,10 @@ int store_doc_count(store *st, const char *status, int64_t *out, struct err *err
 	if (!q)
 		return DOSSIER_EDB;
 	bind_text(q, 1, status);
-	*out = qstep(st, q) == DBL_ROW ? dbl_col_i64(q, 0) : 0;
+	int rc = qstep(st, q);
+	*out = rc == DBL_ROW ? dbl_col_i64(q, 0) : 0;
 	stmt_done(q);
-	return 0;
+	return rc == DBL_ROW ? 0 : db_err(st, err, "counting documents");
 }
 
 int store_doc_set_status(store *st, int64_t id, const char *status, const char *error,

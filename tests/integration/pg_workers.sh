@@ -7,6 +7,7 @@
 # overwrite nothing. Needs the CTest fixture pg (tests/pg/server.sh).
 . "$(dirname "$0")/lib.bash"
 . "$(dirname "$0")/pg_lib.bash"
+. "$(dirname "$0")/serve_lib.bash"
 : "${OLLAMA_STUB:?run through ctest}"
 export DEV_MODE=1
 
@@ -130,5 +131,47 @@ wait "$PID_pa"
 check_contains "p1, back, was refused: the step is another worker's" "no longer held by p1" "$(cat "$T/pa.ndjson")"
 check_eq "the new holder's result stands" "$result" "$(sql "$DB3" "SELECT md5(result) || ' ' || done_by FROM steps WHERE id = $held")"
 check_contains "p1's summary says a result was refused" "refused" "$(cat "$T/pa.out")"
+
+# --- PostgreSQL stopped for 10 seconds under load -----------------------------
+DB4=$(pg_db dossier_it_outage)
+mkdir -p "$T/load"
+for i in $(seq 1 60); do printf 'Minutes %d of the harbour board: dredging, moorings, fees.\n' "$i" > "$T/load/b$i.txt"; done
+"$DOSSIER" analyze --no-work --quiet --db "$DB4" "$T/load" > /dev/null 2>&1
+start_stub o1 --token-delay-ms 30
+start_stub o2 --token-delay-ms 30
+worker oa o1 "$DB4" "$URL_o1" --until-idle
+worker ob o2 "$DB4" "$URL_o2" --until-idle
+for _ in $(seq 1 300); do
+  [ "$(sql "$DB4" "SELECT count(*) FROM steps WHERE state = 'done'")" -ge 20 ] && break
+  sleep 0.05
+done
+before=$(sql "$DB4" "SELECT count(*) FROM steps WHERE state = 'done'")
+bash "$SOURCE_DIR/tests/pg/server.sh" down "$PG_STATE"
+sleep 10
+bash "$SOURCE_DIR/tests/pg/server.sh" up "$PG_STATE"
+wait "$PID_oa"; rca=$?
+wait "$PID_ob"; rcb=$?
+check "the outage came in the middle of the run ($before steps done before it)" test "$before" -lt 180
+check_eq "both workers waited for the database and finished (exit 0 0)" "0 0" "$rca $rcb"
+check_eq "after the outage: all 60 documents done" 60 "$(sql "$DB4" "SELECT count(*) FROM documents WHERE status = 'done'")"
+total4=$(sql "$DB4" "SELECT count(*) FROM steps")
+check_eq "after the outage: nothing lost, nothing done twice ($total4 steps)" "$total4" "$(( $(steps_done_of oa) + $(steps_done_of ob) ))"
+
+# --- serve on PostgreSQL: 503 while the database is down, then back ------------
+start_server srv --db "$DB4" --offline
+check_eq "serve on PostgreSQL: healthy" 200 "$(code GET "$URL/healthz")"
+check_contains "search on PostgreSQL finds the minutes" 'b1' "$(curl -s "$URL/api/search?q=dredging&limit=100")"
+check_contains "serve lists the workers" '"workers"' "$(curl -s "$URL/api/workers")"
+bash "$SOURCE_DIR/tests/pg/server.sh" down "$PG_STATE"
+check_eq "serve answers 503 while the database is down" 503 "$(code GET "$URL/healthz")"
+bash "$SOURCE_DIR/tests/pg/server.sh" up "$PG_STATE"
+ok_after=
+for _ in $(seq 1 50); do
+  [ "$(code GET "$URL/healthz")" = 200 ] && { ok_after=1; break; }
+  sleep 0.2
+done
+check "serve answers again once the database is back" test -n "$ok_after"
+stop_server "$PID_srv"
+check_eq "serve stops cleanly" 0 "$STOP_RC"
 
 done_testing
