@@ -4,8 +4,7 @@
  */
 #include "cli/cli.h"
 #include "cli/common.h"
-#include "cli/progress.h"
-#include "cli/llm_setup.h"
+#include "cli/run_io.h"
 #include "plan/planner.h"
 #include "core/err.h"
 #include "core/util.h"
@@ -254,29 +253,13 @@ static int run_common(int argc, char **argv, int reanalyze)
 		return rc;
 
 	struct err e = {0};
-	bus *b = NULL;
-	if (event_bus_open(cfg.db_path, &b, &e)) {
-		fprintf(stderr, "dossier: %s\n", e.msg);
-		store_close(st);
-		return EXIT_ENV;
-	}
-	recorder *rec = NULL;
-	if (recorder_start(b, cfg.db_path, &rec, &e))
-		fprintf(stderr, "dossier: events will not be stored: %s\n", e.msg);
-
-	FILE *events_file = NULL;
-	sink *events_sink = NULL, *progress = NULL;
-	if (events_path) {
-		events_file = strcmp(events_path, "-") ? fopen(events_path, "w") : stdout;
-		if (!events_file) {
-			fprintf(stderr, "dossier: cannot write events to %s: %s\n", events_path, strerror(errno));
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		events_writer_start(b, events_file, &events_sink);
-	}
+	struct run_io io;
 	enum progress_mode mode = quiet ? PROGRESS_QUIET : isatty(fileno(stderr)) ? PROGRESS_LIVE : PROGRESS_PLAIN;
-	progress_start(b, stderr, mode, cli_color(stderr), &progress);
+	if ((rc = run_io_open(&cfg, events_path, mode, &io))) {
+		store_close(st);
+		return rc;
+	}
+	bus *b = io.bus;
 
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
@@ -305,8 +288,8 @@ static int run_common(int argc, char **argv, int reanalyze)
 	if (reanalyze) {
 		not_found = resolve_targets(st, argv + optind, argc - optind, &known);
 	} else {
-		struct ingest_opts io = {.on_known = idlist_add, .user = &known};
-		rc = ingest_paths_opts(st, cls, b, argv + optind, argc - optind, &io, &is, &e);
+		struct ingest_opts iopts = {.on_known = idlist_add, .user = &known};
+		rc = ingest_paths_opts(st, cls, b, argv + optind, argc - optind, &iopts, &is, &e);
 	}
 	classifier_free(cls);
 	if (rc) {
@@ -342,8 +325,7 @@ static int run_common(int argc, char **argv, int reanalyze)
 	if (no_work) {
 		int64_t waiting = 0;
 		store_doc_count(st, "queued", &waiting, NULL);
-		sink_stop(progress);
-		progress = NULL;
+		run_io_stop_progress(&io);
 		printf("queued %lld document(s) for the workers; unchanged %d, failed %d, unsupported %d", (long long)waiting,
 		       is.unchanged, is.failed, is.unsupported);
 		if (is.duplicates)
@@ -367,32 +349,17 @@ static int run_common(int argc, char **argv, int reanalyze)
 		}
 	}
 
-	pipeline_runner *pr = NULL;
-	struct pipeline_runner_params pp = {.cfg = &cfg, .bus = b, .llm = llm.backend, .res = llm.res,
-	                                    .cancel = &cancel_flag, .offline_models = cfg.offline};
-	sched *s = NULL;
 	struct sched_stats ss = {0};
-	if ((rc = pipeline_runner_new(&pp, &pr, &e)) == 0) {
-		struct sched_params sp = {.cfg = &cfg, .bus = b, .runner = pipeline_runner_iface(pr),
-		                          .res = llm.backend ? llm.res : NULL, .offline = cfg.offline,
-		                          .cancel = &cancel_flag};
-		if ((rc = sched_new(&sp, &s, &e)) == 0)
-			rc = sched_run(s, &ss, &e);
-		sched_free(s);
-	}
-	pipeline_runner_free(pr);
-	llm_setup_finish(&llm, &e);
-	if (rc) {
+	if ((rc = run_queue(&cfg, b, &llm, &cancel_flag, 0, 0, &ss, &e))) {
 		fprintf(stderr, "dossier: %s\n", e.msg);
 		rc = EXIT_ENV;
 		goto out_llm;
 	}
-	sink_stop(progress);
-	progress = NULL;
+	run_io_stop_progress(&io);
 
 	int64_t waiting = 0;
 	store_doc_count(st, "queued", &waiting, NULL);
-	FILE *sum = events_file == stdout ? stderr : stdout;
+	FILE *sum = run_io_summary(&io);
 	double secs = clock_mono_s() - t0;
 	fprintf(sum, "analysed %d (%d partial), unchanged %d, failed %d, unsupported %d",
 	        ss.docs_done + ss.docs_partial, ss.docs_partial, is.unchanged, ss.docs_failed + is.failed,
@@ -426,12 +393,7 @@ static int run_common(int argc, char **argv, int reanalyze)
 out_llm:
 	llm_setup_close(&llm);
 out:
-	sink_stop(progress);
-	sink_stop(events_sink);
-	if (events_file && events_file != stdout)
-		fclose(events_file);
-	recorder_stop(rec, NULL);
-	bus_free(b);
+	run_io_close(&io);
 	store_close(st);
 	return rc;
 }

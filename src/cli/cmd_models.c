@@ -92,7 +92,7 @@ static void show_measures(const char *db_path, json_t *top)
 	store *s;
 	struct err e = {0};
 	struct measured_out mo = {.list = top ? json_array() : NULL};
-	if (db_path && *db_path && !stat(db_path, &st) && !store_open(db_path, &s, &e)) {
+	if (db_path && *db_path && (store_is_server(db_path) || !stat(db_path, &st)) && !store_open(db_path, &s, &e)) {
 		store_measures_each(s, NULL, print_measure, &mo, &e);
 		store_close(s);
 	}

@@ -13,7 +13,7 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "cli/llm_setup.h"
-#include "cli/progress.h"
+#include "cli/run_io.h"
 #include "cli/watch_cli.h"
 #include "core/err.h"
 #include "core/util.h"
@@ -265,34 +265,19 @@ static int run(int argc, char **argv)
 		return EXIT_ENV;
 	}
 
-	bus *b = NULL;
-	if (event_bus_open(cfg.db_path, &b, &e)) {
-		fprintf(stderr, "dossier: %s\n", e.msg);
+	struct run_io io;
+	/* a long-running command: one line per event, never a redrawn display */
+	if ((rc = run_io_open(&cfg, events_path, quiet ? PROGRESS_QUIET : PROGRESS_PLAIN, &io))) {
 		close(sfd);
 		watcher_free(w);
 		store_close(st);
-		return EXIT_ENV;
+		return rc;
 	}
-	recorder *rec = NULL;
-	if (recorder_start(b, cfg.db_path, &rec, &e))
-		fprintf(stderr, "dossier: events will not be stored: %s\n", e.msg);
-	FILE *events_file = NULL;
-	sink *events_sink = NULL, *progress = NULL;
+	bus *b = io.bus;
 	classifier *cls = NULL;
 	pipeline_runner *pr = NULL;
 	sched *s = NULL;
 	struct llm_setup llm = {0};
-	if (events_path) {
-		events_file = strcmp(events_path, "-") ? fopen(events_path, "w") : stdout;
-		if (!events_file) {
-			fprintf(stderr, "dossier: cannot write events to %s: %s\n", events_path, strerror(errno));
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		events_writer_start(b, events_file, &events_sink);
-	}
-	/* a long-running command: one line per event, never a redrawn display */
-	progress_start(b, stderr, quiet ? PROGRESS_QUIET : PROGRESS_PLAIN, cli_color(stderr), &progress);
 
 	if (!cfg.offline && llm_setup_open(&cfg, b, &llm, &e)) {
 		fprintf(stderr, "dossier: %s\n", e.msg);
@@ -375,11 +360,10 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "dossier: %s\n", wk.e.msg);
 		rc = EXIT_ENV;
 	}
-	sink_stop(progress);
-	progress = NULL;
+	run_io_stop_progress(&io);
 	int64_t waiting = 0;
 	store_doc_count(st, "queued", &waiting, NULL);
-	FILE *sum = events_file == stdout ? stderr : stdout;
+	FILE *sum = run_io_summary(&io);
 	fprintf(sum, "watched %.0f s: analysed %d (%d partial), failed %d, missing %d", clock_mono_s() - t0,
 	        wk.stats.docs_done + wk.stats.docs_partial, wk.stats.docs_partial, wk.stats.docs_failed, bc.missing);
 	if (bc.pruned)
@@ -395,12 +379,7 @@ out_llm:
 	classifier_free(cls);
 	llm_setup_close(&llm);
 out:
-	sink_stop(progress);
-	sink_stop(events_sink);
-	if (events_file && events_file != stdout)
-		fclose(events_file);
-	recorder_stop(rec, NULL);
-	bus_free(b);
+	run_io_close(&io);
 	close(sfd);
 	watcher_free(w);
 	store_close(st);

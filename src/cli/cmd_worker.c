@@ -13,13 +13,9 @@
  */
 #include "cli/cli.h"
 #include "cli/common.h"
-#include "cli/progress.h"
-#include "cli/llm_setup.h"
+#include "cli/run_io.h"
 #include "core/err.h"
 #include "core/util.h"
-#include "pipeline/runner.h"
-#include "sched/sched.h"
-#include "store/recorder.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -143,28 +139,13 @@ static int run(int argc, char **argv)
 		return rc;
 
 	struct err e = {0};
-	bus *b = NULL;
-	if (event_bus_open(cfg.db_path, &b, &e)) {
-		fprintf(stderr, "dossier: %s\n", e.msg);
+	struct run_io io;
+	/* a long-running command: one line per event, never a redrawn display */
+	if ((rc = run_io_open(&cfg, events_path, quiet ? PROGRESS_QUIET : PROGRESS_PLAIN, &io))) {
 		store_close(st);
-		return EXIT_ENV;
+		return rc;
 	}
-	recorder *rec = NULL;
-	if (recorder_start(b, cfg.db_path, &rec, &e))
-		fprintf(stderr, "dossier: events will not be stored: %s\n", e.msg);
-	FILE *events_file = NULL;
-	sink *events_sink = NULL, *progress = NULL;
-	if (events_path) {
-		events_file = strcmp(events_path, "-") ? fopen(events_path, "w") : stdout;
-		if (!events_file) {
-			fprintf(stderr, "dossier: cannot write events to %s: %s\n", events_path, strerror(errno));
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		events_writer_start(b, events_file, &events_sink);
-	}
-	enum progress_mode mode = quiet ? PROGRESS_QUIET : isatty(fileno(stderr)) ? PROGRESS_LIVE : PROGRESS_PLAIN;
-	progress_start(b, stderr, mode, cli_color(stderr), &progress);
+	bus *b = io.bus;
 
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
@@ -183,29 +164,14 @@ static int run(int argc, char **argv)
 		        *llm.unavailable_msg ? llm.unavailable_msg : "no LLM engine is reachable");
 
 	double t0 = clock_mono_s();
-	pipeline_runner *pr = NULL;
-	struct pipeline_runner_params pp = {.cfg = &cfg, .bus = b, .llm = llm.backend, .res = llm.res,
-	                                    .cancel = &cancel_flag, .offline_models = cfg.offline};
-	sched *s = NULL;
 	struct sched_stats ss = {0};
-	if ((rc = pipeline_runner_new(&pp, &pr, &e)) == 0) {
-		struct sched_params sp = {.cfg = &cfg, .bus = b, .runner = pipeline_runner_iface(pr),
-		                          .res = llm.backend ? llm.res : NULL, .offline = cfg.offline,
-		                          .keep_running = !until_idle, .lease_ttl_s = ttl, .cancel = &cancel_flag};
-		if ((rc = sched_new(&sp, &s, &e)) == 0)
-			rc = sched_run(s, &ss, &e);
-		sched_free(s);
-	}
-	pipeline_runner_free(pr);
-	llm_setup_finish(&llm, &e);
-	if (rc) {
+	if ((rc = run_queue(&cfg, b, &llm, &cancel_flag, !until_idle, ttl, &ss, &e))) {
 		fprintf(stderr, "dossier: %s\n", e.msg);
 		rc = EXIT_ENV;
 		goto out_llm;
 	}
-	sink_stop(progress);
-	progress = NULL;
-	FILE *sum = events_file == stdout ? stderr : stdout;
+	run_io_stop_progress(&io);
+	FILE *sum = run_io_summary(&io);
 	fprintf(sum, "worker: %d steps done, %d failed, %d retried; %d documents finished here in %.1f s\n",
 	        ss.steps_done, ss.steps_failed, ss.steps_retried, ss.docs_done + ss.docs_partial + ss.docs_failed,
 	        clock_mono_s() - t0);
@@ -217,12 +183,7 @@ static int run(int argc, char **argv)
 out_llm:
 	llm_setup_close(&llm);
 out:
-	sink_stop(progress);
-	sink_stop(events_sink);
-	if (events_file && events_file != stdout)
-		fclose(events_file);
-	recorder_stop(rec, NULL);
-	bus_free(b);
+	run_io_close(&io);
 	store_close(st);
 	return rc;
 }

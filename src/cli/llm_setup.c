@@ -104,7 +104,7 @@ void llm_measured_load(const char *db_path, struct llm_measured *ms)
 	store *s;
 	struct err e = {0};
 	memset(ms, 0, sizeof *ms);
-	if (!db_path || !*db_path || stat(db_path, &st) || store_open(db_path, &s, &e))
+	if (!db_path || !*db_path || (!store_is_server(db_path) && stat(db_path, &st)) || store_open(db_path, &s, &e))
 		return;
 	store_measures_each(s, NULL, take_measure, ms, &e);
 	store_close(s);

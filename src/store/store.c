@@ -329,6 +329,11 @@ static int wal_hook(void *user, sqlite3 *db, const char *name, int pages)
 	return SQLITE_OK;
 }
 
+int store_is_server(const char *location)
+{
+	return location && location[0] && dbl_is_pg_url(location);
+}
+
 const char *store_location(const store *st)
 {
 	return st->path;

@@ -267,6 +267,9 @@ struct worker_rec {
  * removed (expires_at in the past). */
 int store_workers_list(store *st, int (*cb)(const struct worker_rec *w, void *user), void *user,
                        struct err *err);
+/* 1 if `location` names a database server (postgresql://, postgres://) rather
+ * than a file: there is no file to stat, and nothing beside it. */
+int store_is_server(const char *location);
 /* The host name leases register: $DOSSIER_HOST when set (several workers on
  * one machine that should count as machines of their own), else gethostname. */
 void store_this_host(char *out, size_t n);
