@@ -304,6 +304,10 @@ static int ingest_one(struct walk *wk, const char *path, int64_t *id_out)
 	}
 	if (rc)
 		return rc;
+	/* a library on a database server keeps the bytes too: its workers on
+	 * other machines cannot open this path (store/contents.c) */
+	if (store_is_server(store_location(st)) && (rc = store_content_put(st, sha, path, err)))
+		return rc;
 	if (store_in_batch(st) && (++w->n_batch >= BATCH_FILES ||
 	                           (double)clock_mono_ms() / 1000.0 - w->batch_t0 >= BATCH_SECONDS) &&
 	    (rc = batch_flush(w)))

@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct pipeline_runner {
 	struct pipeline_runner_params p;
@@ -67,6 +68,48 @@ static void lane_free(void *user, void *lane_ctx)
 	free(env);
 }
 
+/*
+ * A library on a database server keeps the documents' bytes (store/contents.c):
+ * a file this machine cannot read (it was queued on another machine) is
+ * fetched for the step into <data_dir>/fetched/<sha256><ext>, which the step
+ * reads in its place and which is removed after it. *fetched gets that path,
+ * "" when the file was readable here or the database keeps no bytes of it.
+ */
+static int fetch_if_remote(struct step_env *env, store *st, struct doc_rec *doc, char *fetched, size_t n,
+                           struct err *err)
+{
+	fetched[0] = '\0';
+	if (!store_is_server(store_location(st)) || !doc->sha256[0] || access(doc->path, R_OK) == 0)
+		return 0;
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s/fetched", env->data_dir ? env->data_dir : ".");
+	int rc = mkdir_p(dir, err);
+	if (rc)
+		return rc;
+	const char *base = strrchr(doc->path, '/'), *dot = strrchr(base ? base : doc->path, '.');
+	char ext[16] = "";
+	if (dot && strlen(dot) < sizeof ext) {
+		snprintf(ext, sizeof ext, "%s", dot);
+		for (char *p = ext + 1; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+				*p = '_';
+	}
+	snprintf(fetched, n, "%s/%s%s", dir, doc->sha256, ext);
+	rc = store_content_fetch(st, doc->sha256, fetched, err);
+	if (rc == DOSSIER_ENOTFOUND) {
+		fetched[0] = '\0';
+		return 0;  /* the step reports the unreadable path itself */
+	}
+	if (rc) {
+		err_prefix(err, "%s: ", doc->path);
+		fetched[0] = '\0';
+		return rc;
+	}
+	free(doc->path);
+	doc->path = xstrdup(fetched);
+	return 0;
+}
+
 static int run_step(void *lane_ctx, store *st, const struct step_rec *step, char **result_json, struct err *err)
 {
 	struct step_env *env = lane_ctx;
@@ -82,9 +125,17 @@ static int run_step(void *lane_ctx, store *st, const struct step_rec *step, char
 		doc_rec_clear(&doc);
 		return rc;
 	}
+	char fetched[4400];
+	if ((rc = fetch_if_remote(env, st, &doc, fetched, sizeof fetched, err))) {
+		step_recs_free(steps, n);
+		doc_rec_clear(&doc);
+		return rc;
+	}
 	env->st = st;
 	rc = pipeline_run_step(env, &doc, step, steps, n, &result, err);
 	env->st = NULL;
+	if (fetched[0])
+		unlink(fetched);
 	if (rc == 0) {
 		struct made_by_now now;
 		reanalyze_now(env->cfg, env->llm, env->offline_models, &now);

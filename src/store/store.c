@@ -199,6 +199,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE workers ADD COLUMN models TEXT;"
 	"ALTER TABLE workers ADD COLUMN engine TEXT;"
 	"ALTER TABLE steps ADD COLUMN done_by TEXT;",
+	/* 12: the documents' bytes, content-addressed, for workers on other
+	 * machines (store/contents.c): chunks, and a row per complete content */
+	"CREATE TABLE contents(sha256 TEXT NOT NULL, chunk BIGINT NOT NULL, bytes BIGINT NOT NULL,"
+	"  data " DIALECT("BLOB", "bytea") " NOT NULL, PRIMARY KEY(sha256, chunk));"
+	"CREATE TABLE content_files(sha256 TEXT PRIMARY KEY, bytes BIGINT NOT NULL, chunks BIGINT NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -267,6 +267,21 @@ struct worker_rec {
  * removed (expires_at in the past). */
 int store_workers_list(store *st, int (*cb)(const struct worker_rec *w, void *user), void *user,
                        struct err *err);
+/* ------------------------------------------------------------- contents */
+
+/*
+ * The documents' bytes in the database (content-addressed by sha256), for
+ * workers that cannot open the paths the files were queued from: ingest on a
+ * database server keeps each new content once; a step whose file is not
+ * readable here gets it from there. Streamed in chunks of 1 MiB.
+ */
+int store_content_has(store *st, const char *sha256, int *yes, struct err *err);
+/* Keeps path's bytes as content sha256 (the caller hashed them); 0 at once when kept already. */
+int store_content_put(store *st, const char *sha256, const char *path, struct err *err);
+/* Writes content sha256 to out_path (through out_path.part, checked against the
+ * hash, then renamed). DOSSIER_ENOTFOUND when the database keeps none. */
+int store_content_fetch(store *st, const char *sha256, const char *out_path, struct err *err);
+
 /* 1 if `location` names a database server (postgresql://, postgres://) rather
  * than a file: there is no file to stat, and nothing beside it. */
 int store_is_server(const char *location);
