@@ -738,6 +738,18 @@ async function loadModels() {
   } catch (e) { /* the strip stays as it was */ }
 }
 
+// every process that runs the library's queue, on this machine or others (GET /api/workers)
+async function loadWorkers() {
+  try {
+    const r = await api('/api/workers');
+    const live = (r.workers || []).filter((w) => !w.expired);
+    const box = $('workers');
+    if (!live.length) { box.textContent = 'none'; return; }
+    box.replaceChildren(...live.map((w) => el('span', { class: 'chip', title: w.holder + (w.engine ? ' · ' + w.engine : '') },
+      `${w.host}: ${w.step ? w.step.kind + ' of #' + w.step.document : 'idle'}${w.models ? ' (' + w.models + ')' : ''} · ${w.done} done`)));
+  } catch (e) { /* the strip stays as it was */ }
+}
+
 let swapTimer = 0;
 function showSwap(text) {
   const s = $('swap');
@@ -878,6 +890,8 @@ document.addEventListener('DOMContentLoaded', async () => {
   $('back').addEventListener('click', (e) => { if (moves > 0) { e.preventDefault(); history.back(); } });
   connect();
   loadModels();
+  loadWorkers();
+  setInterval(loadWorkers, 3000);
   show(false);
   try { await loadList(); } catch (e) { listFailed(e); }
   for (const [k, li] of rows) li.classList.toggle('selected', k === selected);

@@ -72,6 +72,10 @@ try {
   await page.waitForFunction(() => document.getElementById('policy').textContent !== '–', null, { timeout: 10000 });
   check('the models strip shows the policy', (await page.textContent('#policy')).includes('grouped'));
   check('offline mode is stated in the models strip', (await page.textContent('#models-msg')).includes('offline'));
+  await page.waitForFunction(() => /done/.test(document.getElementById('workers').textContent), null, { timeout: 10000 })
+    .catch(() => {});
+  check('the workers strip shows the server as a worker, with its host and what it did',
+    /: (idle|[a-z_]+ of #\d+).* · \d+ done/.test(await page.textContent('#workers')), await page.textContent('#workers'));
 
   // ---- live steps in plain words
   await page.evaluate(() => {
