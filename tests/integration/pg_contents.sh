@@ -23,7 +23,14 @@ mkdir -p "$T/inbox/sub"
 for i in $(seq 1 6); do printf 'Invoice %d for the harbour crane, %d EUR.\n' "$i" $((i * 120)) > "$T/inbox/i$i.txt"; done
 printf 'Inside the archive: the crane was serviced on 3 May.\n' > "$T/inbox/sub/service.txt"
 printf 'Inside the archive: the second crane needs new cables.\n' > "$T/inbox/sub/cables.txt"
-(cd "$T/inbox/sub" && zip -q ../crane.zip service.txt cables.txt) && rm -r "$T/inbox/sub"
+python3 - "$T/inbox" <<'PY'
+import sys, zipfile
+d = sys.argv[1]
+with zipfile.ZipFile(d + "/crane.zip", "w") as z:
+    for n in ("service.txt", "cables.txt"):
+        z.write(d + "/sub/" + n, n)
+PY
+rm -r "$T/inbox/sub"
 DB2=$(pg_db dossier_it_contents)
 "$DOSSIER" analyze --no-work --quiet --db "$DB2" --data-dir "$T/here" "$T/inbox" > "$T/q.out" 2>&1
 check_contains "queued the files" "queued 7 document(s)" "$(cat "$T/q.out")"
