@@ -215,8 +215,16 @@ static void quote_tsterm(struct buf *b, const struct term *t)
 		buf_appends(b, ":*");
 }
 
-/* The same query for PostgreSQL's to_tsquery: & for AND, | for OR, & ! for NOT. */
-static char *search_tsquery(const char *query, struct err *err)
+/* How a query's terms are written for one engine. */
+struct query_syntax {
+	const char *and_, *or_, *not_;                      /* between terms; not_ before a negated one */
+	void (*quote)(struct buf *b, const struct term *t);  /* one term, never syntax */
+};
+
+/* The terms of a query written in an engine's syntax: the positive terms
+ * joined by AND, a run joined by OR in parentheses, then each negated term.
+ * Caller frees; NULL with the message in err when nothing is left. */
+static char *write_query(const char *query, const struct query_syntax *sx, struct err *err)
 {
 	struct term terms[QUERY_MAX_TERMS];
 	size_t n = query_terms(query, terms, err);
@@ -229,57 +237,19 @@ static char *search_tsquery(const char *query, struct err *err)
 	for (size_t i = 0; i < n; i++) {
 		if (terms[i].negated)
 			continue;
-		size_t j = i;
-		while (terms[j].or_next && j + 1 < n && !terms[j + 1].negated)
-			j++;
-		if (!first)
-			buf_appends(&b, " & ");
-		first = 0;
-		buf_appendc(&b, '(');
-		for (size_t k = i; k <= j; k++) {
-			if (k > i)
-				buf_appends(&b, " | ");
-			quote_tsterm(&b, &terms[k]);
-		}
-		buf_appendc(&b, ')');
-		i = j;
-	}
-	buf_appendc(&b, ')');
-	for (size_t i = 0; i < n; i++) {
-		if (!terms[i].negated)
-			continue;
-		buf_appends(&b, " & !");
-		quote_tsterm(&b, &terms[i]);
-	}
-	return buf_take(&b);
-}
-
-char *store_search_expr(const char *query, struct err *err)
-{
-	struct term terms[QUERY_MAX_TERMS];
-	size_t n = query_terms(query, terms, err);
-	if (!n)
-		return NULL;
-	struct buf b;
-	buf_init(&b, 1 << 16);
-	buf_appendc(&b, '(');
-	int first = 1;
-	for (size_t i = 0; i < n; i++) {
-		if (terms[i].negated)
-			continue;
 		/* a run of terms joined by OR is one parenthesised group */
 		size_t j = i;
 		while (terms[j].or_next && j + 1 < n && !terms[j + 1].negated)
 			j++;
 		if (!first)
-			buf_appends(&b, " AND ");
+			buf_appends(&b, sx->and_);
 		first = 0;
 		if (j > i)
 			buf_appendc(&b, '(');
 		for (size_t k = i; k <= j; k++) {
 			if (k > i)
-				buf_appends(&b, " OR ");
-			quote_term(&b, &terms[k]);
+				buf_appends(&b, sx->or_);
+			sx->quote(&b, &terms[k]);
 		}
 		if (j > i)
 			buf_appendc(&b, ')');
@@ -289,10 +259,25 @@ char *store_search_expr(const char *query, struct err *err)
 	for (size_t i = 0; i < n; i++) {
 		if (!terms[i].negated)
 			continue;
-		buf_appends(&b, " NOT ");
-		quote_term(&b, &terms[i]);
+		buf_appends(&b, sx->not_);
+		sx->quote(&b, &terms[i]);
 	}
 	return buf_take(&b);
+}
+
+/* FTS5: AND, OR, NOT between quoted strings. */
+static const struct query_syntax fts5_syntax = {" AND ", " OR ", " NOT ", quote_term};
+/* PostgreSQL's to_tsquery: & for AND, | for OR, & ! for NOT. */
+static const struct query_syntax tsquery_syntax = {" & ", " | ", " & !", quote_tsterm};
+
+static char *search_tsquery(const char *query, struct err *err)
+{
+	return write_query(query, &tsquery_syntax, err);
+}
+
+char *store_search_expr(const char *query, struct err *err)
+{
+	return write_query(query, &fts5_syntax, err);
 }
 
 /* The query ?1 (an FTS5 expression on SQLite, a tsquery on PostgreSQL) in

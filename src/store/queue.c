@@ -398,7 +398,7 @@ int store_steps_pending(store *st, const char *holder, struct steps_pending *out
 {
 	memset(out, 0, sizeof *out);
 	/* the counts per role and bucket: a handful of rows kept by triggers */
-	struct dbl_stmt *q = stmt(st, "SELECT role, bucket, n FROM step_counts WHERE n > 0", err);
+	struct dbl_stmt *q = stmt(st, "SELECT role, bucket, sum(n) FROM step_counts GROUP BY role, bucket HAVING sum(n) > 0", err);
 	if (!q)
 		return DOSSIER_EDB;
 	int rc;

@@ -231,7 +231,7 @@ static void two_migrators_at_once_create_the_schema_once(void **state)
 
 static int64_t counts(struct dbl_conn *c, const char *role, const char *bucket)
 {
-	static const char sql[] = "SELECT COALESCE((SELECT n FROM step_counts WHERE role = ?1 AND bucket = ?2), 0)";
+	static const char sql[] = "SELECT COALESCE((SELECT sum(n) FROM step_counts WHERE role = ?1 AND bucket = ?2), 0)";
 	struct err e = {0};
 	struct dbl_stmt *q = dbl_prep(c, sql, &e);
 	assert_non_null(q);
