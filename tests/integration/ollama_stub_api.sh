@@ -266,4 +266,19 @@ check "reset: no records, nothing resident, empty timeline" test "$(get /_stub/r
 echo "# shutdown"
 stop_stub
 
+echo "# --reply-ms: a fixed time per reply, whatever its length; a load is not a reply"
+start_stub reply --reply-ms 400
+req POST /api/generate '{"model":"llama3.2:3b"}'
+t0=$(ms_now)
+req POST /api/generate '{"model":"llama3.2:3b","prompt":"hi","stream":false}'
+t1=$(ms_now)
+req POST /api/chat '{"model":"llama3.2:3b","messages":[{"role":"user","content":"hello there"}]}'
+t2=$(ms_now)
+req POST /api/generate '{"model":"llama3.2:3b"}'
+t3=$(ms_now)
+check "--reply-ms 400: a generate reply took at least 400 ms ($((t1 - t0)) ms)" test $((t1 - t0)) -ge 390
+check "--reply-ms 400: a streamed chat reply took at least 400 ms ($((t2 - t1)) ms)" test $((t2 - t1)) -ge 390
+check "--reply-ms 400: a load request did not wait ($((t3 - t2)) ms)" test $((t3 - t2)) -lt 300
+stop_stub
+
 summary

@@ -3,7 +3,7 @@
  *
  *   ollama-stub [--listen 127.0.0.1:0] [--models FILE.json] [--memory BYTES]
  *               [--max-loaded N] [--load-ms-per-gb MS] [--unload-linger-ms MS]
- *               [--token-delay-ms MS] [--log FILE] [--help]
+ *               [--token-delay-ms MS] [--reply-ms MS] [--log FILE] [--help]
  *
  * Prints one line "listening on 127.0.0.1:PORT" once ready, then serves until
  * SIGTERM or SIGINT. See docs/ollama-stub.md.
@@ -88,6 +88,8 @@ static void usage(FILE *f)
 	        "  --load-ms-per-gb MS      load time per GB of weights (default 0)\n"
 	        "  --unload-linger-ms MS    time an unloaded model stays in /api/ps (default 50)\n"
 	        "  --token-delay-ms MS      pause between streamed chunks (default 0)\n"
+	        "  --reply-ms MS            every /api/chat and /api/generate reply takes MS more, before\n"
+	        "                           its first chunk (a fixed time per request; default 0)\n"
 	        "  --log FILE               append a log of requests and scheduler events\n"
 	        "  --router                 play llama.cpp's router (OpenAI API, /models/load, no /api/)\n"
 	        "  --single MODEL           play a plain llama-server -m MODEL (OpenAI API only)\n"
@@ -235,6 +237,10 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--token-delay-ms")) {
 			if (parse_i64(a, v, &cfg.token_delay_ms))
+				return 2;
+			i++;
+		} else if (!strcmp(a, "--reply-ms")) {
+			if (parse_i64(a, v, &cfg.reply_ms))
 				return 2;
 			i++;
 		} else if (!strcmp(a, "--router")) {

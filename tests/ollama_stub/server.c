@@ -865,6 +865,7 @@ static enum MHD_Result api_infer(struct stub_server *srv, struct MHD_Connection 
 	in->has_fault = fault_take(FAULT_ERROR_MIDSTREAM | FAULT_CUT | FAULT_STALL, model_name,
 	                           &in->fault);
 	in->t_gen_ns = stub_mono_ns();
+	nap_ms(srv->cfg->reply_ms); /* --reply-ms: a fixed time per reply, before its first chunk */
 
 	json_t *st = json_object_get(root, "stream");
 	in->stream = !(json_is_boolean(st) && !json_is_true(st));

@@ -52,6 +52,7 @@ struct stub_config {
 	int64_t load_ms_per_gb;      /* load time per 1e9 bytes of weights */
 	int64_t unload_linger_ms;    /* how long an unloaded model stays in /api/ps */
 	int64_t token_delay_ms;      /* pause between streamed chunks */
+	int64_t reply_ms;            /* --reply-ms: every /api/chat and /api/generate reply takes this long first */
 	int64_t default_keep_alive_ns; /* OLLAMA_KEEP_ALIVE, default 5m */
 	int64_t default_num_ctx;     /* OLLAMA_CONTEXT_LENGTH or 4096 */
 	int max_queue;               /* OLLAMA_MAX_QUEUE */
