@@ -268,12 +268,8 @@ static int run_common(int argc, char **argv, int reanalyze)
 
 	/* LLM backend and residency manager (unless offline) */
 	struct llm_setup llm = {0};
-	if (!cfg.offline && llm_setup_open(&cfg, b, &llm, &e)) {
-		fprintf(stderr, "dossier: %s\n", e.msg);
-		rc = EXIT_ENV;
+	if ((rc = llm_setup_start(&cfg, b, &llm)))
 		goto out;
-	}
-	llm_setup_embed(&cfg, &llm, b, NULL);
 
 	double t0 = clock_mono_s();
 	classifier *cls = NULL;

@@ -337,12 +337,8 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "dossier: events will not be stored (no replay after reconnects): %s\n", e.msg);
 
 	struct llm_setup llm = {0};
-	if (!cfg.offline && llm_setup_open(&cfg, b, &llm, &e)) {
-		fprintf(stderr, "dossier: %s\n", e.msg);
-		rc = EXIT_ENV;
+	if ((rc = llm_setup_start(&cfg, b, &llm)))
 		goto out_rec;
-	}
-	llm_setup_embed(&cfg, &llm, b, NULL);
 	if (llm.unavailable)
 		fprintf(stderr, "dossier: %s; text, image and embed steps wait until the engine answers\n",
 		        llm.unavailable_msg);

@@ -153,12 +153,8 @@ static int run(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	struct llm_setup llm = {0};
-	if (!cfg.offline && llm_setup_open(&cfg, b, &llm, &e)) {
-		fprintf(stderr, "dossier: %s\n", e.msg);
-		rc = EXIT_ENV;
+	if ((rc = llm_setup_start(&cfg, b, &llm)))
 		goto out;
-	}
-	llm_setup_embed(&cfg, &llm, b, NULL);
 	if (!cfg.offline && llm.unavailable)
 		fprintf(stderr, "dossier worker: %s: the model steps are left to the other workers\n",
 		        *llm.unavailable_msg ? llm.unavailable_msg : "no LLM engine is reachable");

@@ -3,6 +3,7 @@
  * make the residency manager, report loads and swaps afterwards.
  */
 #include "cli/llm_setup.h"
+#include "cli/cli.h"
 #include "backends/engines.h"
 #include "backends/http.h"
 #include "backends/llm.h"
@@ -181,6 +182,18 @@ int llm_setup_check_plan_any(const struct config *cfg, struct llm_setup *l, int 
 	for (size_t i = 0; i < n; i++)
 		k[i].count = 1;
 	return llm_setup_check_plan(cfg, l, k, n, force, err);
+}
+
+int llm_setup_start(struct config *cfg, bus *b, struct llm_setup *out)
+{
+	struct err e = {0};
+	memset(out, 0, sizeof *out);
+	if (!cfg->offline && llm_setup_open(cfg, b, out, &e)) {
+		fprintf(stderr, "dossier: %s\n", e.msg);
+		return EXIT_ENV;
+	}
+	llm_setup_embed(cfg, out, b, NULL);
+	return 0;
 }
 
 int llm_setup_embed(struct config *cfg, struct llm_setup *l, bus *b, FILE *out)

@@ -76,6 +76,10 @@ int llm_setup_facts(void *user, enum model_role role, const char *model, struct 
  * the run embeds, 0 otherwise.
  */
 int llm_setup_embed(struct config *cfg, struct llm_setup *l, bus *b, FILE *out);
+/* What a command that runs the queue does first: llm_setup_open unless
+ * cfg->offline, then llm_setup_embed. Returns 0, or EXIT_ENV after printing
+ * why (an unreachable engine is not an error: out->unavailable says it). */
+int llm_setup_start(struct config *cfg, bus *b, struct llm_setup *out);
 /* Leaves models as the policy says. */
 int llm_setup_finish(struct llm_setup *l, struct err *err);
 /* Prints loads, swaps and predicted vs. observed peak. */

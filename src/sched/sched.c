@@ -306,6 +306,8 @@ struct inlined {
 	int frc[INLINE_MAX];               /* the runner's finish_document codes */
 	enum doc_outcome outcome[INLINE_MAX];
 	struct err err[INLINE_MAX];
+	int lost;                          /* documents whose finish they tried and lost */
+	int64_t lost_doc[INLINE_MAX];      /* (tried again after the commit on a database server) */
 };
 
 static int step_instant(const sched *s, const struct step_rec *step)
@@ -350,6 +352,8 @@ static int run_inline(struct lane *l, const struct step_rec *step, struct event 
 		int k = il->docs++;
 		il->doc[k] = step->document_id;
 		il->frc[k] = r->ops->finish_document(r->user, l->st, step->document_id, &il->outcome[k], &il->err[k]);
+	} else if (il->lost < INLINE_MAX) {
+		il->lost_doc[il->lost++] = step->document_id;
 	}
 	return 0;
 }
@@ -478,6 +482,11 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 					bus_emit(b, "document_unfinished", il.doc[k], json_pack("{s:s}", "error", il.err[k].msg));
 				else
 					count_outcome(s, il.outcome[k]);
+			for (int k = 0; s->read_committed && k < il.lost; k++) {
+				struct err le = {0};
+				if (finish_document(s, l->st, il.lost_doc[k], &le))
+					bus_emit(b, "document_unfinished", il.lost_doc[k], json_pack("{s:s}", "error", le.msg));
+			}
 		} else {
 			/* the work was done but not recorded (a lost lease, a failed
 			 * write): never announce it done; the step is recovered and run
@@ -503,7 +512,7 @@ static int execute(struct lane *l, struct step_rec *step, int started, const str
 	} else {
 		err_clear(&fe);
 		frc = won ? finish_won(s, l->st, step->document_id, &fe)
-		          : tried_finish ? 0 : finish_document(s, l->st, step->document_id, &fe);
+		          : tried_finish && !s->read_committed ? 0 : finish_document(s, l->st, step->document_id, &fe);
 	}
 	if (frc)
 		bus_emit(b, "document_unfinished", step->document_id, json_pack("{s:s}", "error", fe.msg));
@@ -782,6 +791,7 @@ int sched_run(sched *s, struct sched_stats *out, struct err *err)
 
 	memset(lanes, 0, sizeof lanes);
 	memset(&s->stats, 0, sizeof s->stats);
+	s->read_committed = store_is_server(cfg->db_path);
 	s->stop = 0;
 	s->model_down = 0;
 

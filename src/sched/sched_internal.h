@@ -17,6 +17,11 @@ struct sched {
 	int model_down;                /* model lane gave up for this run */
 	struct sched_stats stats;
 	char holder[STORE_HOLDER_MAX]; /* this run's lease holder id (store_lease_acquire) */
+	int read_committed;            /* 1 on a database server: a transaction does not see what
+	                                  others commit meanwhile, so a document whose finish was
+	                                  tried in a step's batch and lost is tried again after the
+	                                  commit (two lanes settling its last two steps at once each
+	                                  saw the other's still running) */
 	pthread_t heartbeat;           /* renews the lease every STORE_LEASE_HEARTBEAT_S */
 	pthread_cond_t hb_cond;        /* wakes the heartbeat (its own: a step's broadcast does not) */
 	int heartbeat_stop;            /* under mu */

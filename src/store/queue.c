@@ -285,26 +285,9 @@ static const char *const settle_sql[] = {
 static const char *const settle_what[] = {"recording a step's result", "queueing a step's retry",
                                           "recording a step's failure", "deferring a step"};
 
-/* PostgreSQL: the document's row locked until the transaction ends, first
- * thing in each transaction that settles one of its steps or finishes it.
- * SQLite's write lock serialises those transactions already; under
- * PostgreSQL's READ COMMITTED two lanes settling a document's last two steps
- * at once would each see the other's step still running, and neither would
- * finish the document. Taken before any other row, so it orders, and never
- * closes a cycle with, the step and count rows the transaction locks after. */
-static int lock_document_of_step(store *st, int64_t step_id, struct err *err)
-{
-	if (st->backend != DBL_PG)
-		return 0;
-	return run1(st, "SELECT 1 FROM documents WHERE id = (SELECT document_id FROM steps WHERE id = ?1) FOR UPDATE",
-	            step_id, NULL, err);
-}
-
 static int settle_tx(store *st, void *user)
 {
 	struct settle_ctx *c = user;
-	if (lock_document_of_step(st, c->id, c->err))
-		return DOSSIER_EDB;
 	struct dbl_stmt *q = stmt(st, settle_sql[c->how], c->err);
 	if (!q)
 		return DOSSIER_EDB;
@@ -542,10 +525,6 @@ int store_doc_settled(store *st, int64_t doc_id, int *settled, struct err *err)
 int store_doc_try_finish(store *st, int64_t doc_id, int *won, struct err *err)
 {
 	*won = 0;
-	/* PostgreSQL: see lock_document_of_step; the check below is a statement
-	 * of its own, so it sees what committed while it waited for the lock */
-	if (st->backend == DBL_PG && run1(st, "SELECT 1 FROM documents WHERE id = ?1 FOR UPDATE", doc_id, NULL, err))
-		return DOSSIER_EDB;
 	struct dbl_stmt *q = stmt(st, "UPDATE documents SET status='assembling' WHERE id = ?1"
 	                           " AND status IN ('queued','running') AND NOT EXISTS (SELECT 1 FROM steps"
 	                           " WHERE document_id = ?1 AND state IN ('queued','running'))", err);

@@ -69,7 +69,9 @@ for n in 1 2 3; do
   check "worker m$n did part of the work ($(steps_done_of w$n) steps)" test "$(steps_done_of w$n)" -gt 0
   check_eq "m$n's engine never held two models at once" 1 "$(stat_of "$(eval echo \$URL_m$n)" 'd["max_resident_models"]')"
   loads=$(stat_of "$(eval echo \$URL_m$n)" 'sum(d["loads"].values())')
-  check "m$n: about one load per model (2 models, $loads loads)" test "$loads" -le 3
+  # 2 models; the fairness bound (64 steps of one model while the other's wait)
+  # may give the other model its turn once in a worker's ~90 text steps
+  check "m$n: about one load per model (2 models, $loads loads)" test "$loads" -le 4
 done
 for n in 1 2 3; do
   check "workers listed m$n live while it ran" grep -q "^m$n live" "$T/seen.txt"
@@ -122,6 +124,9 @@ for _ in $(seq 1 200); do
 done
 check "worker p1 holds a text step" test -n "$held"
 kill -STOP "$PID_pa"   # its heartbeats stop: to the others it is gone
+# ...and, as when the network is cut, the server drops its connections (and
+# rolls back what they had open) once it notices them dead
+sql "$DB3" "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'dossier_it_partition' AND pid <> pg_backend_pid()" > /dev/null
 worker pb p2 "$DB3" "$URL_other" --until-idle --lease-ttl 3
 wait "$PID_pb"
 check_eq "the second worker took over and finished every document" 3 "$(sql "$DB3" "SELECT count(*) FROM documents WHERE status = 'done'")"
