@@ -228,6 +228,21 @@ int dbl_ensure(struct dbl_conn *c, struct err *err)
 }
 
 
+/* A statement for sql, rewritten for the backend and prepared; key is the
+ * cache's (NULL: uncached, dbl_stmt_free). NULL with the code in err. */
+static struct dbl_stmt *stmt_make(struct dbl_conn *c, const char *key, const char *sql, struct err *err)
+{
+	struct dbl_stmt *q = xcalloc(1, sizeof *q);
+	q->c = c;
+	q->key = key;
+	if (!(q->text = dbl_sql_rewrite(sql, c->ops->backend, &q->n_params, err)) || c->ops->prepare(c, q, err)) {
+		free(q->text);
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
 struct dbl_stmt *dbl_prep(struct dbl_conn *c, const char *sql, struct err *err)
 {
 	if (dbl_ensure(c, err))
@@ -244,39 +259,15 @@ struct dbl_stmt *dbl_prep(struct dbl_conn *c, const char *sql, struct err *err)
 		        DBL_CACHE_MAX);
 		return NULL;
 	}
-	struct dbl_stmt *q = xcalloc(1, sizeof *q);
-	q->c = c;
-	q->key = sql;
-	if (!(q->text = dbl_sql_rewrite(sql, c->ops->backend, &q->n_params, err))) {
-		free(q);
-		return NULL;
-	}
-	if (c->ops->prepare(c, q, err)) {
-		free(q->text);
-		free(q);
-		return NULL;
-	}
-	c->cache[c->n_cache++] = q;
+	struct dbl_stmt *q = stmt_make(c, sql, sql, err);
+	if (q)
+		c->cache[c->n_cache++] = q;
 	return q;
 }
 
 struct dbl_stmt *dbl_prep_uncached(struct dbl_conn *c, const char *sql, struct err *err)
 {
-	if (dbl_ensure(c, err))
-		return NULL;
-	struct dbl_stmt *q = xcalloc(1, sizeof *q);
-	q->c = c;
-	q->key = NULL;
-	if (!(q->text = dbl_sql_rewrite(sql, c->ops->backend, &q->n_params, err))) {
-		free(q);
-		return NULL;
-	}
-	if (c->ops->prepare(c, q, err)) {
-		free(q->text);
-		free(q);
-		return NULL;
-	}
-	return q;
+	return dbl_ensure(c, err) ? NULL : stmt_make(c, NULL, sql, err);
 }
 
 void dbl_stmt_free(struct dbl_stmt *q)
